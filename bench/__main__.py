@@ -1,0 +1,21 @@
+"""`python -m bench [intake] [--seconds S] [--rounds N] [--database-url URL]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import intake
+
+BENCHES = {"intake": intake.main}
+
+parser = argparse.ArgumentParser(prog="python -m bench")
+parser.add_argument("which", nargs="*", choices=[*BENCHES, []], help="benchmarks to run (default: all)")
+parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per round")
+parser.add_argument("--rounds", type=int, default=3)
+parser.add_argument("--concurrency", type=int, default=50)
+parser.add_argument("--database-url", default=None, help="intake store (default: a temporary SQLite file)")
+args = parser.parse_args()
+for name in args.which or list(BENCHES):
+    BENCHES[name](
+        seconds=args.seconds, concurrency=args.concurrency, rounds=args.rounds, database_url=args.database_url
+    )

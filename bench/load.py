@@ -1,0 +1,85 @@
+"""A closed-loop HTTP load generator: N connections, each posting as soon as its last answer came."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+
+import aiohttp
+
+TEXTS = [
+    "Er ligt een losliggende tegel op het voetpad voor nummer 12.",
+    "Sluikstort aan de glasbol in de Kortrijksestraat, zakken en een oude matras.",
+    "De straatlamp aan de bushalte brandt al een week niet meer.",
+    "Wanneer wordt het PMD opgehaald in Heule?",
+]
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else float("nan")
+
+    def line(self, name: str) -> str:
+        return (
+            f"{name:<28} {self.rate:8.0f} req/s   p50 {self.pct(0.50):6.1f} ms   p99 {self.pct(0.99):6.1f} ms"
+            f"   ({self.requests} ok, {self.errors} errors)"
+        )
+
+
+async def run_load(url: str, *, concurrency: int, seconds: float, warmup: float = 1.0) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    counting = False
+    deadline = 0.0
+
+    async def one_connection(session: aiohttp.ClientSession, n: int) -> None:
+        nonlocal errors
+        i = 0
+        while time.perf_counter() < deadline:
+            i += 1
+            body = json.dumps(
+                {"text": TEXTS[(n + i) % len(TEXTS)], "reporter": {"email": "bench@example.be"}}
+            ).encode()
+            headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+            start = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                ok = resp.status == 202
+            if counting:
+                if ok:
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    errors += 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.perf_counter() + warmup + seconds
+        tasks = [asyncio.create_task(one_connection(session, n)) for n in range(concurrency)]
+        await asyncio.sleep(warmup)
+        counting = True
+        started = time.perf_counter()
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+    return LoadResult(len(latencies), errors, elapsed, latencies)
+
+
+def median_result(results: list[LoadResult]) -> LoadResult:
+    return sorted(results, key=lambda r: r.rate)[len(results) // 2]
+
+
+__all__ = ["LoadResult", "run_load", "median_result", "statistics"]

@@ -1,0 +1,162 @@
+"""HTTP handlers of the JSON API, health and metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
+from gateway.channels.web import parse_request
+from gateway.intake import IntakeRejected
+from gateway.melding import Melding, Stage, Status
+from gateway.middlewares import error_body
+from gateway.queue import enqueue_notify
+from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from gateway.store.core import InvalidTransition
+
+log = logging.getLogger(__name__)
+
+
+def tracking_url(request: web.Request, token: str) -> str:
+    return f"{request.app[SETTINGS].public_url}/t/{token}"
+
+
+def melding_json(request: web.Request, melding: Melding) -> dict[str, Any]:
+    data = melding.model_dump(mode="json", exclude={"tracking_token"})
+    data["tracking_url"] = tracking_url(request, melding.tracking_token)
+    return data
+
+
+async def post_melding(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    try:
+        draft, files = await parse_request(request, settings.max_text_chars, settings.max_body_bytes)
+        stored = await request.app[INTAKE].submit(draft, files)
+    except IntakeRejected as exc:
+        request.app[METRICS].rejected("web", exc.code)
+        raise
+    if stored.conflict:
+        raise IntakeRejected(
+            422,
+            "idempotency_key_reused",
+            f"this Idempotency-Key was used for a different melding ({stored.reference})",
+        )
+    body = {
+        "id": stored.id,
+        "reference": stored.reference,
+        "tracking_url": tracking_url(request, stored.tracking_token),
+    }
+    headers = {} if stored.created else {"Idempotent-Replayed": "true"}
+    return web.json_response(body, status=202, headers=headers)
+
+
+async def get_melding(request: web.Request) -> web.Response:
+    melding = await request.app[STORE].get(request.match_info["id"])
+    if melding is None:
+        return error_body(404, "not_found", "no melding with this id")
+    return web.json_response(melding_json(request, melding))
+
+
+async def list_meldingen(request: web.Request) -> web.Response:
+    stage_arg = request.query.get("stage")
+    try:
+        stage = Stage(stage_arg) if stage_arg else None
+        limit = min(int(request.query.get("limit", "100")), 1000)
+    except ValueError:
+        return error_body(
+            400, "invalid_query", f"stage must be one of {[s.value for s in Stage]}, limit a number"
+        )
+    found = await request.app[STORE].list_meldingen(stage=stage, limit=limit)
+    return web.json_response({"meldingen": [melding_json(request, m) for m in found]})
+
+
+class StatusCallback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Status
+    note: str | None = None
+    planned_date: date | None = None
+    external_partner: str | None = None
+
+
+async def post_status(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    raw = await request.read()
+    try:
+        verify(
+            settings.case_system_secret,
+            raw,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+        )
+    except SignatureError as exc:
+        log.warning("status callback refused: %s", exc, extra={"reference": request.match_info["reference"]})
+        return error_body(401, "invalid_signature", str(exc))
+    try:
+        callback = StatusCallback.model_validate(json.loads(raw))
+    except json.JSONDecodeError as exc:
+        return error_body(400, "malformed_json", f"request body is not valid JSON: {exc}")
+    except ValidationError as exc:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        return error_body(
+            422, "invalid_status", "; ".join(f"{f['field']}: {f['reason']}" for f in fields), fields=fields
+        )
+    if callback.status == Status.ONTVANGEN:
+        return error_body(422, "invalid_status", "status: ontvangen is set by the gateway only")
+    store = request.app[STORE]
+    melding = await store.get_by_reference(request.match_info["reference"])
+    if melding is None:
+        return error_body(404, "not_found", "no melding with this reference")
+    try:
+        history_id = await store.add_status(
+            melding.id,
+            callback.status,
+            source="case_system",
+            note=callback.note,
+            planned_date=callback.planned_date,
+            external_partner=callback.external_partner,
+        )
+    except InvalidTransition as exc:
+        return error_body(409, "invalid_transition", str(exc))
+    if history_id is not None:
+        await enqueue_notify(request.app[REDIS], settings.queue_name, melding.id, history_id)
+        log.info("status changed to %s", callback.status, extra={"reference": melding.reference})
+    return web.json_response(
+        {"reference": melding.reference, "status": callback.status.value, "changed": history_id is not None}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    checks: dict[str, str] = {}
+    try:
+        await request.app[STORE].ping()
+        checks["store"] = "ok"
+    except Exception as exc:
+        checks["store"] = f"error: {exc.__class__.__name__}"
+    try:
+        await request.app[REDIS].ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {exc.__class__.__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[METRICS]
+    try:
+        await m.refresh(request.app[STORE], request.app[REDIS], request.app[SETTINGS].queue_name)
+    except Exception as exc:  # still serve what this process knows
+        log.warning("metrics refresh incomplete: %s", exc)
+    return web.Response(
+        body=m.render(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,51 @@
+"""The aiohttp application factory. Resources open and close in `cleanup_ctx`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+
+from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
+from gateway.attachments import AttachmentStore
+from gateway.config import Settings
+from gateway.intake import Intake
+from gateway.metrics import Metrics
+from gateway.middlewares import json_errors
+from gateway.routes import setup_routes
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = Store(
+        settings.database_url, timezone=settings.timezone, reference_prefix=settings.reference_prefix
+    )
+    await store.open()
+    # Not create_pool: that refuses to start while Redis is down, and intake must keep
+    # storing meldingen then (the sweep enqueues them once Redis is back; /healthz says 503).
+    redis = ArqRedis(ConnectionPool.from_url(settings.redis_url), default_queue_name=settings.queue_name)
+    app[STORE] = store
+    app[REDIS] = redis
+    app[METRICS] = Metrics()
+    app[INTAKE] = Intake(settings, store, redis, AttachmentStore(settings.attachments_dir), app[METRICS])
+    await app[INTAKE].start()
+    try:
+        yield
+    finally:
+        await app[INTAKE].stop()
+        await store.close()
+        await redis.aclose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_resources)
+    setup_routes(app)
+    return app

@@ -1,0 +1,79 @@
+"""Attachments on disk, content-addressed: the same photo sent twice is stored once.
+
+Files are written (atomically, via a temp file and rename) before the melding's
+transaction, so a crash can leave an unreferenced file but never a melding whose
+attachment is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote
+
+from gateway.melding import Attachment
+
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
+def safe_filename(name: str | None, fallback: str = "bijlage") -> str:
+    # Some clients percent-encode the name; decode first so "..%2F" is seen as a path.
+    base = os.path.basename(unquote(name or "").replace("\\", "/")).strip()
+    base = _UNSAFE.sub("_", base)[:150].strip(" .")
+    return base or fallback
+
+
+class AttachmentStore:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def save(self, data: bytes, *, filename: str | None, content_type: str) -> Attachment:
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path_for(digest)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return Attachment(
+            filename=safe_filename(filename),
+            content_type=content_type,
+            size=len(data),
+            sha256=digest,
+            storage_path=str(target.relative_to(self.root)),
+        )
+
+
+# Leading bytes of the types we accept: the declared content type is the sender's
+# word, these are the file's.
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"WEBP", 8, "image/webp"),
+    (b"ftypheic", 4, "image/heic"),
+    (b"ftypheix", 4, "image/heic"),
+    (b"ftypmif1", 4, "image/heic"),
+    (b"%PDF-", 0, "application/pdf"),
+)
+
+
+def sniff_content_type(data: bytes) -> str | None:
+    for magic, offset, content_type in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return content_type
+    return None

@@ -1,0 +1,161 @@
+"""The web channel: `POST /api/v1/meldingen` with JSON or multipart (photos).
+
+Parsing only: the request becomes a `MeldingDraft` plus files, or an
+`IntakeRejected` that names the field and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gateway.intake import IncomingFile, IntakeRejected
+from gateway.melding import Channel, Location, MeldingDraft, Reporter
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
+_EMAIL_OK = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FORM_FIELDS = {
+    "reporter_name": ("reporter", "name"),
+    "reporter_email": ("reporter", "email"),
+    "reporter_phone": ("reporter", "phone"),
+    "address": ("location", "address"),
+    "street": ("location", "street"),
+    "house_number": ("location", "house_number"),
+    "postcode": ("location", "postcode"),
+    "lat": ("location", "lat"),
+    "lon": ("location", "lon"),
+}
+
+
+class MeldingIn(BaseModel):
+    """The API's request body. Unknown fields are refused: a typo must not silently drop data."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    text: str = Field(min_length=1)
+    subject: str | None = Field(default=None, max_length=300)
+    language: Literal["nl", "fr", "en"] | None = None
+    reporter: Reporter = Field(default_factory=Reporter)
+    location: Location = Field(default_factory=Location)
+
+    @field_validator("reporter")
+    @classmethod
+    def _email_shape(cls, v: Reporter) -> Reporter:
+        if v.email and not _EMAIL_OK.match(v.email):
+            raise ValueError("reporter.email is not an e-mail address")
+        return v
+
+
+def _validation_error(exc: ValidationError) -> IntakeRejected:
+    fields = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]} for e in exc.errors()
+    ]
+    rejected = IntakeRejected(
+        422, "invalid_melding", "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
+    )
+    rejected.fields = fields  # type: ignore[attr-defined]
+    return rejected
+
+
+async def _read_json(request: web.Request) -> tuple[dict[str, Any], bytes]:
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntakeRejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise IntakeRejected(422, "invalid_melding", "request body must be a JSON object")
+    return body, raw
+
+
+async def _read_part(part: BodyPartReader, budget: int) -> bytes:
+    chunks, size = [], 0
+    while chunk := await part.read_chunk():
+        size += len(chunk)
+        if size > budget:
+            raise IntakeRejected(413, "body_too_large", "request body exceeds the size limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, Any], list[IncomingFile]]:
+    body: dict[str, Any] = {}
+    files: list[IncomingFile] = []
+    budget = limit
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise IntakeRejected(415, "nested_multipart", "nested multipart bodies are not accepted")
+        data = await _read_part(part, budget)
+        budget -= len(data)
+        if part.filename is not None:
+            files.append(IncomingFile(part.filename, part.headers.get("Content-Type", ""), data))
+        elif part.name == "melding":  # the JSON body as one part, photos beside it
+            try:
+                body.update(json.loads(data))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise IntakeRejected(
+                    400, "malformed_json", f"part 'melding' is not valid JSON: {exc}"
+                ) from None
+        elif part.name in _FORM_FIELDS:
+            group, key = _FORM_FIELDS[part.name]
+            body.setdefault(group, {})[key] = data.decode("utf-8", "replace") or None
+        elif part.name:
+            body[part.name] = data.decode("utf-8", "replace")
+    return body, files
+
+
+def request_hash(model: MeldingIn, files: list[IncomingFile]) -> str:
+    """What a multipart request asked for (its bytes differ per try: the boundary is random)."""
+    digest = hashlib.sha256(json.dumps(model.model_dump(mode="json"), sort_keys=True).encode())
+    for f in files:
+        digest.update(hashlib.sha256(f.data).digest())
+    return digest.hexdigest()
+
+
+async def parse_request(
+    request: web.Request, max_text_chars: int, max_body: int
+) -> tuple[MeldingDraft, list[IncomingFile]]:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not _KEY_OK.match(key):
+        raise IntakeRejected(
+            400, "invalid_idempotency_key", "Idempotency-Key must be 1-200 printable ASCII characters"
+        )
+    ctype = request.content_type
+    files: list[IncomingFile] = []
+    raw: bytes | None = None
+    if ctype == "application/json":
+        body, raw = await _read_json(request)
+    elif ctype == "multipart/form-data":
+        body, files = await _read_multipart(request, max_body)
+    else:
+        raise IntakeRejected(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {ctype or '(none)'} is not accepted: send application/json or multipart/form-data",
+        )
+    try:
+        model = MeldingIn.model_validate(body)
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+    if len(model.text) > max_text_chars:
+        raise IntakeRejected(422, "invalid_melding", f"text: at most {max_text_chars} characters", "text")
+    draft = MeldingDraft(
+        channel=Channel.WEB,
+        external_id=key,
+        request_hash=request_hash(model, files),
+        received_at=datetime.now(UTC),
+        reporter=model.reporter,
+        subject=model.subject,
+        text=model.text,
+        language=model.language,
+        location=model.location,
+        raw=json.dumps(body, ensure_ascii=False, default=str),
+    )
+    return draft, files

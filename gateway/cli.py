@@ -1,0 +1,135 @@
+"""The `gateway` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.logs import setup_logging
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    setup_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from gateway.runner import run
+
+    settings = _settings(args)
+    if settings.uses_dev_secret():
+        print(
+            "warning: GATEWAY_CASE_SYSTEM_SECRET is the development default; set a real one in production",
+            file=sys.stderr,
+        )
+    asyncio.run(run(settings, http=True, worker=True, autostart_redis=True))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.runner import run
+
+    asyncio.run(run(_settings(args), http=True, worker=False))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from gateway.runner import run
+
+    asyncio.run(run(_settings(args), http=False, worker=True))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from gateway.store import Store
+    from gateway.store.migrate import current_revision
+
+    settings = _settings(args)
+
+    async def go() -> str | None:
+        store = Store(settings.database_url)
+        await store.open(migrate_schema=True)
+        try:
+            return await current_revision(store.engine)
+        finally:
+            await store.close()
+
+    print(f"store schema at revision {asyncio.run(go())}")
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from gateway.deliveries import list_or_retry
+
+    return asyncio.run(
+        list_or_retry(
+            _settings(args),
+            dead_only=args.dead,
+            retry=args.retry,
+            references=args.reference or None,
+            as_json=args.json,
+        )
+    )
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from gateway.devreceiver import create_receiver
+
+    settings = load_settings(args.config)
+    print(f"receiving webhooks on http://127.0.0.1:{args.port}{args.path}", file=sys.stderr, flush=True)
+    web.run_app(
+        create_receiver(settings.case_system_secret, args.path), host="127.0.0.1", port=args.port, print=None
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="Meldpunt intake gateway")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="settings file (default: $GATEWAY_CONFIG or config/gateway.toml)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "up", help="everything on one machine: HTTP + worker (+ a local Redis if none)"
+    ).set_defaults(func=cmd_up)
+    sub.add_parser("serve", help="the HTTP server only").set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="an arq worker only (run several to scale out)").set_defaults(
+        func=cmd_worker
+    )
+    sub.add_parser("migrate", help="bring the store schema up to date").set_defaults(func=cmd_migrate)
+    d = sub.add_parser(
+        "deliveries", help="list deliveries to the case system that are not done; resend dead ones"
+    )
+    d.add_argument("--dead", action="store_true", help="only deliveries that gave up")
+    d.add_argument(
+        "--retry", action="store_true", help="resend dead deliveries (all, or those of --reference)"
+    )
+    d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    d.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    d.set_defaults(func=cmd_deliveries)
+    r = sub.add_parser("receiver", help="a development webhook receiver that prints what it gets")
+    r.add_argument("--port", type=int, default=8099)
+    r.add_argument("--path", default="/case-system")
+    r.set_defaults(func=cmd_receiver)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"gateway: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,162 @@
+"""Settings: `config/gateway.toml`, each key overridable by `GATEWAY_<KEY>`.
+
+The TOML is flat on purpose: the key `case_system_url` is the variable
+`GATEWAY_CASE_SYSTEM_URL`, so the documentation of one is the documentation of the
+other. A typo in either place is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "GATEWAY_"
+DEFAULT_CONFIG = Path("config/gateway.toml")
+DEV_SECRET = "dev-secret-change-me"
+
+
+class ConfigError(Exception):
+    pass
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # HTTP
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = "http://localhost:8080"
+    max_body_bytes: int = 25 * 1024 * 1024
+    max_text_chars: int = 20_000
+    max_attachments: int = 10
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    attachment_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "image/heic",
+            "application/pdf",
+        ]
+    )
+
+    # Store, queue, files
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_autostart: bool = True
+    database_url: str = "sqlite:///data/gateway.db"
+    data_dir: Path = Path("data")
+    timezone: str = "Europe/Brussels"
+    reference_prefix: str = "1777"
+
+    # Routing
+    diensten_file: Path = Path("config/diensten.toml")
+    templates_dir: Path = Path("config/templates")
+
+    # Case system
+    case_system: str = "webhook"
+    case_system_url: str = "http://127.0.0.1:8099/case-system"
+    case_system_secret: str = DEV_SECRET
+    case_system_timeout: float = 10.0
+    topdesk_url: str = ""
+    topdesk_user: str = ""
+    topdesk_app_password: str = ""
+
+    # Delivery retries and the lost-job sweep
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_base: float = Field(default=2.0, gt=0)
+    delivery_backoff_max: float = Field(default=600.0, gt=0)
+    sweep_interval: int = Field(default=60, ge=1)
+    sweep_grace: float = Field(default=30.0, ge=0)
+
+    # Worker tuning (see README: throughput)
+    worker_max_jobs: int = Field(default=50, ge=1)
+    worker_poll_delay: float = Field(default=0.02, gt=0)
+    queue_name: str = "gateway:queue"
+
+    # Channels (used by their issues; names fixed by PRODUCT.md)
+    smtp_port: int = 2525
+    email_address: str = "1777@kortrijk.be"
+    smtp_relay: str = ""
+    imap_url: str = ""
+    twilio_auth_token: str = ""
+    twilio_account_sid: str = ""
+    twilio_number: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    phone_secret: str = ""
+    open311_api_keys: list[str] = Field(default_factory=list)
+
+    # Logging
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @field_validator("attachment_types", "open311_api_keys", mode="before")
+    @classmethod
+    def _split_commas(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [part.strip() for part in v.split(",") if part.strip()]
+        return v
+
+    @field_validator("case_system")
+    @classmethod
+    def _known_case_system(cls, v: str) -> str:
+        if v not in ("webhook", "topdesk"):
+            raise ValueError("must be 'webhook' or 'topdesk'")
+        return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, v: str) -> str:
+        if v not in ("json", "text"):
+            raise ValueError("must be 'json' or 'text'")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    def uses_dev_secret(self) -> bool:
+        return self.case_system_secret == DEV_SECRET
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the TOML (if present), overlay `GATEWAY_*` variables, validate.
+
+    `GATEWAY_CONFIG` chooses another file. A missing default file is fine (all
+    settings have defaults); a missing file that was asked for explicitly is not.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path or (Path(environ["GATEWAY_CONFIG"]) if environ.get("GATEWAY_CONFIG") else None)
+    values: dict[str, Any] = {}
+    file = explicit or DEFAULT_CONFIG
+    if file.exists():
+        try:
+            values = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    elif explicit:
+        raise ConfigError(f"{file}: configuration file not found")
+    for field in Settings.model_fields:
+        if env_name(field) in environ:
+            values[field] = environ[env_name(field)]
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{file}: invalid settings: {problems}") from exc

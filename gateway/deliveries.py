@@ -1,0 +1,71 @@
+"""`gateway deliveries`: what the case system has not accepted, and resending the dead."""
+
+from __future__ import annotations
+
+import json
+
+from arq import create_pool
+
+from gateway.config import Settings
+from gateway.melding import DeliveryState
+from gateway.queue import JOB_DELIVER, redis_settings
+from gateway.store import Store
+
+
+async def list_or_retry(
+    settings: Settings, *, dead_only: bool, retry: bool, references: list[str] | None, as_json: bool
+) -> int:
+    store = Store(
+        settings.database_url, timezone=settings.timezone, reference_prefix=settings.reference_prefix
+    )
+    await store.open()
+    try:
+        if retry:
+            revived = await store.revive_dead(references)
+            redis = await create_pool(redis_settings(settings.redis_url))
+            try:
+                for d in revived:
+                    await redis.enqueue_job(
+                        JOB_DELIVER, d.id, _job_id=d.job_id, _queue_name=settings.queue_name
+                    )
+            finally:
+                await redis.aclose()
+            for d in revived:
+                print(
+                    json.dumps({"reference": d.reference, "event": d.event, "requeued": True})
+                    if as_json
+                    else f"requeued {d.reference} {d.event}"
+                )
+            if not as_json:
+                print(f"{len(revived)} dead deliveries sent again")
+            return 0
+        states = (
+            [DeliveryState.DEAD]
+            if dead_only
+            else [DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DEAD]
+        )
+        rows = await store.list_deliveries(states)
+        for d in rows:
+            if as_json:
+                print(
+                    json.dumps(
+                        {
+                            "reference": d.reference,
+                            "event": d.event,
+                            "state": d.state.value,
+                            "attempts": d.attempts,
+                            "last_error": d.last_error,
+                            "updated_at": d.updated_at.isoformat(),
+                        }
+                    )
+                )
+            else:
+                print(
+                    f"{d.reference:<18} {d.event:<18} {d.state.value:<9} {d.attempts:>3}  "
+                    f"{d.last_error or ''}"
+                )
+        if not as_json:
+            print(f"{len(rows)} {'dead ' if dead_only else ''}deliveries")
+        return 0
+    finally:
+        await store.close()

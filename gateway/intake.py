@@ -1,0 +1,133 @@
+"""Intake: validate, persist, enqueue; the one way into the gateway for every channel.
+
+A channel calls `Intake.submit` and answers its sender only when that returns:
+by then the melding is committed and its processing job is queued. Should Redis
+be unreachable at that moment the melding is still safe: the worker's sweep
+finds meldingen that were stored but never processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from gateway.attachments import AttachmentStore, sniff_content_type
+from gateway.config import Settings
+from gateway.melding import Attachment, MeldingDraft
+from gateway.metrics import Metrics
+from gateway.queue import enqueue_process_many
+from gateway.store import Store, StoredIntake
+from gateway.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+class IntakeRejected(Exception):
+    """Bad input: the channel turns this into its own error (HTTP 4xx, SMTP 5xx)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class Intake:
+    def __init__(
+        self, settings: Settings, store: Store, redis: ArqRedis, files: AttachmentStore, metrics: Metrics
+    ):
+        self.settings = settings
+        self.store = store
+        self.redis = redis
+        self.files = files
+        self.metrics = metrics
+        # Like the store's group commit: meldingen committed together are enqueued together.
+        self._enqueuer: BatchWriter[str, None] = BatchWriter(self._enqueue_batch)
+
+    async def start(self) -> None:
+        self._enqueuer.start()
+
+    async def stop(self) -> None:
+        await self._enqueuer.stop()
+
+    async def _enqueue_batch(self, melding_ids: Sequence[str]) -> list[None]:
+        await enqueue_process_many(self.redis, self.settings.queue_name, melding_ids)
+        return [None] * len(melding_ids)
+
+    def check_files(self, incoming: Sequence[IncomingFile]) -> None:
+        s = self.settings
+        if len(incoming) > s.max_attachments:
+            raise IntakeRejected(413, "too_many_attachments", f"at most {s.max_attachments} attachments")
+        for n, f in enumerate(incoming):
+            where = f"attachments[{n}]"
+            if len(f.data) > s.max_attachment_bytes:
+                raise IntakeRejected(
+                    413,
+                    "attachment_too_large",
+                    f"{f.filename or where} is {len(f.data)} bytes; the limit is {s.max_attachment_bytes}",
+                    where,
+                )
+            declared = f.content_type.split(";")[0].strip().lower()
+            if declared not in s.attachment_types:
+                raise IntakeRejected(
+                    415,
+                    "attachment_type_refused",
+                    f"{f.filename or where}: {declared or 'no content type'} is not accepted "
+                    f"(accepted: {', '.join(s.attachment_types)})",
+                    where,
+                )
+            actual = sniff_content_type(f.data)
+            if actual != declared:
+                raise IntakeRejected(
+                    415,
+                    "attachment_content_mismatch",
+                    f"{f.filename or where} is declared {declared} but its content is "
+                    f"{actual or 'not a recognised image or PDF'}",
+                    where,
+                )
+
+    async def submit(self, draft: MeldingDraft, incoming: Sequence[IncomingFile] = ()) -> StoredIntake:
+        started = time.perf_counter()
+        self.check_files(incoming)
+        saved: list[Attachment] = []
+        if incoming:
+            saved = await asyncio.to_thread(
+                lambda: [
+                    self.files.save(f.data, filename=f.filename, content_type=f.content_type)
+                    for f in incoming
+                ]
+            )
+        stored = await self.store.intake(draft, saved)
+        if stored.created:
+            try:
+                await self._enqueuer.submit(stored.id)
+            except Exception as exc:  # the melding is stored; the sweep will enqueue it
+                log.warning(
+                    "melding stored but not enqueued (%s); the sweep will pick it up",
+                    exc,
+                    extra={"reference": stored.reference},
+                )
+            log.info(
+                "melding received",
+                extra={
+                    "reference": stored.reference,
+                    "channel": draft.channel.value,
+                    "reporter_email": draft.reporter.email or "",
+                    "reporter_phone": draft.reporter.phone or "",
+                },
+            )
+        self.metrics.observe_intake(draft.channel.value, stored, time.perf_counter() - started)
+        return stored

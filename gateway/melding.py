@@ -1,0 +1,201 @@
+"""The melding: what every channel produces and every later stage reads.
+
+Channels build a `MeldingDraft`; intake turns it into a stored `Melding`. The
+status lifecycle is one explicit transition table (`TRANSITIONS`), as in
+Amsterdam's Signalen, so that a case-system callback that makes no sense is
+refused instead of silently rewriting history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# The routing labels of PRODUCT.md, in its order. Other systems rely on these exact codes.
+DIENST_CODES: tuple[str, ...] = (
+    "info",
+    "nette_stad",
+    "afvalophaling",
+    "wegen",
+    "groen",
+    "verlichting",
+    "signalisatie",
+    "riolering",
+    "overlast",
+    "dieren",
+)
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    OPEN311 = "open311"
+
+
+class Status(StrEnum):
+    """Statuses a reporter sees. `ontvangen` precedes the first status the desk sets."""
+
+    ONTVANGEN = "ontvangen"
+    BEANTWOORD = "beantwoord"
+    WACHTEN_OP_ANTWOORD = "wachten_op_antwoord"
+    GEREGISTREERD = "geregistreerd"
+    IN_BEHANDELING = "in_behandeling"
+    GEPLAND = "gepland"
+    BEHANDELD = "behandeld"
+    NAAR_EXTERNE_PARTNER = "naar_externe_partner"
+    NIET_BEHANDELD = "niet_behandeld"
+
+
+STATUS_LABELS_NL: dict[Status, str] = {
+    Status.ONTVANGEN: "Ontvangen",
+    Status.BEANTWOORD: "Beantwoord",
+    Status.WACHTEN_OP_ANTWOORD: "Wachten op antwoord",
+    Status.GEREGISTREERD: "Geregistreerd",
+    Status.IN_BEHANDELING: "In behandeling",
+    Status.GEPLAND: "Gepland",
+    Status.BEHANDELD: "Behandeld",
+    Status.NAAR_EXTERNE_PARTNER: "Naar externe partner",
+    Status.NIET_BEHANDELD: "Niet behandeld",
+}
+
+_OPEN = {
+    Status.WACHTEN_OP_ANTWOORD,
+    Status.GEREGISTREERD,
+    Status.IN_BEHANDELING,
+    Status.GEPLAND,
+    Status.NAAR_EXTERNE_PARTNER,
+}
+_FINAL = {Status.BEANTWOORD, Status.BEHANDELD, Status.NIET_BEHANDELD}
+_ALL = set(Status) - {Status.ONTVANGEN}
+
+# from-status -> statuses it may move to. Final statuses may be reopened (a reporter
+# who says "it is not fixed" gets the melding back in behandeling), never sent back
+# to `ontvangen`.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.ONTVANGEN: frozenset(_ALL),
+    **{s: frozenset(_ALL - {s}) for s in _OPEN},
+    **{
+        s: frozenset({Status.IN_BEHANDELING, Status.GEREGISTREERD, Status.WACHTEN_OP_ANTWOORD})
+        for s in _FINAL
+    },
+}
+
+
+def can_transition(current: Status, new: Status) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def is_open(status: Status) -> bool:
+    return status not in _FINAL
+
+
+class Stage(StrEnum):
+    """Where the melding is in the gateway's own pipeline (not shown to reporters)."""
+
+    RECEIVED = "received"  # persisted and enqueued, not yet routed
+    TRIAGE = "triage"  # routing undecided: waits for the desk, never guessed
+    ROUTED = "routed"  # has a dienst, handed to delivery
+    DELIVERED = "delivered"  # the case system accepted it
+    DEAD = "dead"  # delivery gave up after its retry budget
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class Reporter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str | None = Field(default=None, max_length=500)
+    street: str | None = Field(default=None, max_length=200)
+    house_number: str | None = Field(default=None, max_length=20)
+    postcode: str | None = Field(default=None, max_length=10)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.model_dump().values())
+
+
+class Attachment(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_path: str
+
+
+class StatusChange(BaseModel):
+    status: Status
+    at: datetime
+    note: str | None = None
+    planned_date: date | None = None
+    external_partner: str | None = None
+    source: str  # "intake", "worker", "case_system", "desk"
+
+
+class Delivery(BaseModel):
+    event: str
+    state: DeliveryState
+    attempts: int
+    last_error: str | None = None
+    case_id: str | None = None
+    updated_at: datetime
+
+
+class MeldingDraft(BaseModel):
+    """What a channel hands to intake: normalized, not yet stored."""
+
+    channel: Channel
+    external_id: str | None = None  # channel message id or Idempotency-Key
+    request_hash: str | None = None  # to spot an idempotency key reused for another request
+    received_at: datetime
+    reporter: Reporter = Field(default_factory=Reporter)
+    subject: str | None = None
+    text: str
+    language: str | None = None
+    location: Location = Field(default_factory=Location)
+    dienst: str | None = None  # a channel may know it (an IVR choice, an info call)
+    raw: str | None = None  # the original payload, kept for audit
+
+
+class Melding(BaseModel):
+    id: str
+    reference: str
+    channel: Channel
+    external_id: str | None = None
+    received_at: datetime
+    reporter: Reporter
+    subject: str | None = None
+    text: str
+    language: str | None = None
+    location: Location
+    attachments: list[Attachment] = Field(default_factory=list)
+    dienst: str | None = None
+    confidence: float | None = None
+    routed_by: str | None = None  # the deciding rule or model version
+    alternatives: list[tuple[str, float]] = Field(default_factory=list)
+    duplicate_of: str | None = None
+    status: Status
+    stage: Stage
+    status_history: list[StatusChange] = Field(default_factory=list)
+    deliveries: list[Delivery] = Field(default_factory=list)
+    tracking_token: str
+
+    def case_payload(self) -> dict[str, object]:
+        """The melding as the case system sees it: no tracking token, no raw payload."""
+        data = self.model_dump(mode="json", exclude={"tracking_token", "deliveries", "stage"})
+        return data

@@ -1,0 +1,17 @@
+"""The route table (paths fixed by PRODUCT.md)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway import api, tracking
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", api.healthz)
+    app.router.add_get("/metrics", api.metrics)
+    app.router.add_post("/api/v1/meldingen", api.post_melding)
+    app.router.add_get("/api/v1/meldingen", api.list_meldingen)
+    app.router.add_get("/api/v1/meldingen/{id}", api.get_melding)
+    app.router.add_post("/api/v1/meldingen/{reference}/status", api.post_status)
+    app.router.add_get("/t/{token}", tracking.tracking_page)

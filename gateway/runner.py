@@ -1,0 +1,117 @@
+"""Running the pieces: HTTP server, arq worker, and a local Redis for `gateway up`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+from aiohttp import web
+from arq.worker import Worker
+from redis.asyncio import Redis
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings
+from workers.settings import worker_options
+
+log = logging.getLogger("gateway")
+
+
+async def redis_reachable(url: str) -> bool:
+    client = Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        await client.ping()
+        return True
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+async def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """Start a local redis-server when none answers at GATEWAY_REDIS_URL (one-machine set-ups)."""
+    if await redis_reachable(settings.redis_url):
+        return None
+    url = urlparse(settings.redis_url)
+    if not settings.redis_autostart or url.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(f"Redis at {settings.redis_url} is not reachable")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise ConfigError(
+            f"Redis at {settings.redis_url} is not reachable and redis-server is not installed "
+            "(apt-get install redis-server, or point GATEWAY_REDIS_URL at a running Redis)"
+        )
+    data = Path(settings.data_dir, "redis").resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    # Append-only file: queued jobs survive a restart of this Redis (the sweep covers the rest).
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(url.port or 6379),
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(data / "redis.log"),
+        ],
+    )
+    for _ in range(50):
+        if await redis_reachable(settings.redis_url):
+            log.info("started a local redis-server (pid %d) on port %d", proc.pid, url.port or 6379)
+            return proc
+        await asyncio.sleep(0.1)
+    proc.terminate()
+    raise ConfigError(f"started redis-server but it does not answer; see {data / 'redis.log'}")
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: bool = False) -> None:
+    redis_proc = await ensure_redis(settings) if autostart_redis else None
+    stop = _stop_event()
+    runner: web.AppRunner | None = None
+    arq_worker: Worker | None = None
+    worker_task: asyncio.Task[None] | None = None
+    try:
+        if http:
+            runner = web.AppRunner(create_app(settings), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            log.info(
+                "HTTP on %s:%d (public URL %s)", settings.http_host, settings.http_port, settings.public_url
+            )
+        if worker:
+            arq_worker = Worker(**worker_options(settings))
+            worker_task = asyncio.create_task(arq_worker.main())
+            log.info("worker consuming %s", settings.queue_name)
+        waiters = [asyncio.create_task(stop.wait())] + ([worker_task] if worker_task else [])
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if worker_task in done and worker_task is not None and worker_task.exception():
+            raise worker_task.exception()  # type: ignore[misc]
+    finally:
+        log.info("shutting down")
+        if worker_task is not None and arq_worker is not None:
+            worker_task.cancel()
+            await asyncio.gather(worker_task, return_exceptions=True)
+            await arq_worker.close()
+        if runner is not None:
+            await runner.cleanup()
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)

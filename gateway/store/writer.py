@@ -1,0 +1,81 @@
+"""Group commit for intake: concurrent submissions share one transaction.
+
+A submission waits until the transaction holding it has committed, so the
+channel is answered only after a durable write. If a batch fails, each of its
+submissions is retried alone, so one bad row never costs the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass
+class _Pending(Generic[Item, Result]):
+    item: Item
+    future: asyncio.Future[Result] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class BatchWriter(Generic[Item, Result]):
+    def __init__(
+        self, write_batch: Callable[[Sequence[Item]], Awaitable[list[Result]]], max_batch: int = 200
+    ):
+        self._write_batch = write_batch
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="intake-batch-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():  # never leave a caller hanging
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("store is shutting down"))
+
+    async def submit(self, item: Item) -> Result:
+        if self._task is None:
+            raise RuntimeError("batch writer not started")
+        pending: _Pending[Item, Result] = _Pending(item)
+        self._queue.put_nowait(pending)
+        return await pending.future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Pending[Item, Result]]) -> None:
+        try:
+            results = await self._write_batch([p.item for p in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
+            log.warning("intake batch of %d failed (%s); retrying one by one", len(batch), exc)
+            for pending in batch:
+                await self._write([pending])
+            return
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)

@@ -1,0 +1,318 @@
+"""From intake through the arq worker to the case system, on real Redis and both stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient
+from arq import Retry
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+from sqlalchemy import select, update
+
+from gateway.appkeys import STORE
+from gateway.config import Settings
+from gateway.melding import DeliveryState
+from gateway.signing import sign
+from gateway.store.schema import deliveries, notifications
+from tests.conftest import ROOT, SECRET, Receiver, RelayHandler, run_worker
+from tests.test_intake import TILE
+from workers import jobs
+from workers.settings import worker_options
+
+
+async def post(client: TestClient[Any, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+    resp = await client.post("/api/v1/meldingen", json=body or TILE)
+    assert resp.status == 202
+    return await resp.json()
+
+
+async def melding(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:
+    return await (await client.get(f"/api/v1/meldingen/{melding_id}")).json()
+
+
+async def test_loose_tile_arrives_at_the_case_system_as_wegen(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    created = await post(client)
+    await run_worker(settings)
+    [hit] = receiver.received
+    assert hit["signed"], "webhook must carry a valid X-Gateway-Signature"
+    assert hit["body"]["event"] == "melding.created"
+    sent = hit["body"]["melding"]
+    assert sent["reference"] == created["reference"]
+    assert sent["dienst"] == "wegen"
+    assert sent["confidence"] > 0.5
+    assert sent["routed_by"]
+    assert "tracking_token" not in sent
+    assert hit["headers"]["Idempotency-Key"] == f"{created['id']}:melding.created:created"
+    got = await melding(client, created["id"])
+    assert got["stage"] == "delivered"
+    assert got["status"] == "geregistreerd"
+    assert [h["status"] for h in got["status_history"]] == ["ontvangen", "geregistreerd"]
+    assert got["deliveries"][0]["case_id"] == "C1"
+
+
+async def test_undecided_text_waits_in_triage_and_is_not_delivered(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    created = await post(client, {"text": "Goeiemiddag, ik had een vraagje. Groetjes"})
+    await run_worker(settings)
+    got = await melding(client, created["id"])
+    assert got["stage"] == "triage"
+    assert got["dienst"] is None
+    assert receiver.received == []
+    listed = await (await client.get("/api/v1/meldingen?stage=triage")).json()
+    assert [m["id"] for m in listed["meldingen"]] == [created["id"]]
+
+
+async def test_retry_on_5xx_then_success_with_a_stable_idempotency_key(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    receiver.responses = [503, 500]
+    created = await post(client)
+    await run_worker(settings)
+    assert [r["status"] for r in receiver.received] == [503, 500, 200]
+    assert len({r["headers"]["Idempotency-Key"] for r in receiver.received}) == 1
+    got = await melding(client, created["id"])
+    assert got["stage"] == "delivered"
+    assert got["deliveries"][0]["attempts"] == 3
+
+
+async def test_timeouts_are_retried(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    receiver.delay = 0.5
+    quick = settings.model_copy(update={"case_system_timeout": 0.2})
+    created = await post(client)
+    await run_worker(quick)
+    got = await melding(client, created["id"])
+    assert got["stage"] == "dead"
+    assert "timed out" in got["deliveries"][0]["last_error"]
+    assert got["deliveries"][0]["attempts"] == settings.delivery_max_attempts
+
+
+async def test_refused_connection_exhausts_the_budget_to_dead(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    closed = settings.model_copy(update={"case_system_url": "http://127.0.0.1:9/case-system"})
+    created = await post(client)
+    await run_worker(closed)
+    got = await melding(client, created["id"])
+    assert got["stage"] == "dead"
+    assert got["status"] == "ontvangen"
+    [delivery] = got["deliveries"]
+    assert delivery["state"] == "dead"
+    assert delivery["attempts"] == settings.delivery_max_attempts
+    assert "connection failed" in delivery["last_error"]
+
+
+async def test_4xx_is_permanent(client: TestClient[Any, Any], settings: Settings, receiver: Receiver) -> None:
+    receiver.responses = [422]
+    created = await post(client)
+    await run_worker(settings)
+    assert len(receiver.received) == 1
+    got = await melding(client, created["id"])
+    assert got["stage"] == "dead"
+    assert got["deliveries"][0]["attempts"] == 1
+    assert got["deliveries"][0]["last_error"].startswith("HTTP 422")
+
+
+def gateway_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `gateway` command against the test's store and Redis."""
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": settings.database_url,
+        "GATEWAY_REDIS_URL": settings.redis_url,
+        "GATEWAY_QUEUE_NAME": settings.queue_name,
+        "GATEWAY_LOG_FORMAT": "text",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+async def test_dead_deliveries_listed_and_resent_by_the_cli(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    receiver.responses = [503] * settings.delivery_max_attempts
+    created = await post(client)
+    await run_worker(settings)
+    listed = gateway_cli(settings, "deliveries", "--dead", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["reference"] for r in rows] == [created["reference"]]
+    assert rows[0]["state"] == "dead" and rows[0]["attempts"] == settings.delivery_max_attempts
+    assert "HTTP 503" in rows[0]["last_error"]
+    assert (await melding(client, created["id"]))["deliveries"][0]["state"] == "dead"
+    retried = gateway_cli(settings, "deliveries", "--retry")
+    assert retried.returncode == 0, retried.stderr
+    assert f"requeued {created['reference']} melding.created" in retried.stdout
+    await run_worker(settings)
+    got = await melding(client, created["id"])
+    assert got["stage"] == "delivered" and got["status"] == "geregistreerd"
+    assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]
+    assert "0 dead deliveries" in gateway_cli(settings, "deliveries", "--dead").stdout
+
+
+async def test_sweep_requeues_a_melding_whose_job_vanished(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, redis_client: aioredis.Redis
+) -> None:
+    created = await post(client)
+    await redis_client.flushdb()  # Redis restarted without persistence: the job is gone
+    await run_worker(settings)
+    assert receiver.received == []
+    assert (await melding(client, created["id"]))["stage"] == "received"
+    found = await _sweep(settings)
+    assert found["process"] == 1
+    await run_worker(settings)
+    assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]
+    assert (await _sweep(settings)) == {"process": 0, "deliver": 0, "notify": 0}
+
+
+async def test_sweep_requeues_a_lost_delivery(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, redis_client: aioredis.Redis
+) -> None:
+    receiver.responses = [503]
+    slow = settings.model_copy(update={"delivery_backoff_base": 30.0, "delivery_backoff_max": 30.0})
+    created = await post(client)
+    store = client.app[STORE]
+    async with worker_ctx(slow) as ctx:
+        await jobs.process(ctx, created["id"])
+        [waiting] = await store.list_deliveries([DeliveryState.PENDING])
+        with pytest.raises(Retry):  # fails once; arq would run it again in ~30 s
+            await jobs.deliver(ctx, waiting.id)
+    assert [r["status"] for r in receiver.received] == [503]
+    await redis_client.flushdb()  # ... but Redis loses everything first
+    assert (await _sweep(settings))["deliver"] == 0  # not yet overdue: its job may still be queued
+    await _force_due(store, waiting.id)
+    assert (await _sweep(settings))["deliver"] == 1
+    await run_worker(settings)
+    got = await melding(client, created["id"])
+    assert got["stage"] == "delivered"
+    assert got["deliveries"][0]["attempts"] == 2
+
+
+async def _force_due(store: Any, delivery_id: int) -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=5))
+        )
+
+
+@asynccontextmanager
+async def worker_ctx(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    """The ctx an arq worker gives its jobs, built by the worker's own start-up hook."""
+    ctx: dict[str, Any] = {"redis": ArqRedis(ConnectionPool.from_url(settings.redis_url)), "job_try": 1}
+    opts = worker_options(settings)
+    await opts["on_startup"](ctx)
+    try:
+        yield ctx
+    finally:
+        await opts["on_shutdown"](ctx)
+        await ctx["redis"].aclose()
+
+
+async def _sweep(settings: Settings) -> dict[str, int]:
+    async with worker_ctx(settings) as ctx:
+        return await jobs.sweep(ctx)
+
+
+def signed(
+    body: dict[str, Any], secret: str = SECRET, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body).encode()
+    return raw, {"Content-Type": "application/json", **sign(secret, raw, timestamp)}
+
+
+async def test_status_callback_records_history_and_notifies_by_email(
+    client: TestClient[Any, Any], settings: Settings, smtp_relay: tuple[str, RelayHandler]
+) -> None:
+    relay, handler = smtp_relay
+    with_relay = settings.model_copy(update={"smtp_relay": relay})
+    created = await post(client)
+    await run_worker(with_relay)
+    raw, headers = signed(
+        {"status": "gepland", "planned_date": "2026-12-03", "note": "Herstelling ingepland"}
+    )
+    resp = await client.post(f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["changed"] is True
+    await run_worker(with_relay)
+    got = await melding(client, created["id"])
+    assert [h["status"] for h in got["status_history"]] == ["ontvangen", "geregistreerd", "gepland"]
+    assert got["status_history"][-1]["planned_date"] == "2026-12-03"
+    assert got["status_history"][-1]["source"] == "case_system"
+    mails = [message_from_bytes(m.original_content) for m in handler.messages]
+    assert [m["To"] for m in mails] == ["An Peeters <an@example.be>"] * 2
+    assert created["reference"] in mails[-1]["Subject"] and "Gepland" in mails[-1]["Subject"]
+    body = mails[-1].get_payload(decode=True).decode()
+    assert "03/12/2026" in body and created["tracking_url"] in body
+    assert mails[-1]["Auto-Submitted"] == "auto-generated"
+    # a replayed callback changes nothing and sends nothing
+    raw, headers = signed({"status": "gepland", "planned_date": "2026-12-03"})
+    resp = await client.post(f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers)
+    assert (await resp.json())["changed"] is False
+    await run_worker(with_relay)
+    assert len(handler.messages) == 2
+
+
+async def test_status_callback_refusals(client: TestClient[Any, Any], settings: Settings) -> None:
+    created = await post(client)
+    url = f"/api/v1/meldingen/{created['reference']}/status"
+    raw, headers = signed({"status": "behandeld"}, secret="wrong")
+    assert (await client.post(url, data=raw, headers=headers)).status == 401
+    raw, headers = signed({"status": "behandeld"}, timestamp=1_000_000_000)
+    resp = await client.post(url, data=raw, headers=headers)
+    assert resp.status == 401 and "replay" in (await resp.json())["error"]["message"]
+    assert (await client.post(url, json={"status": "behandeld"})).status == 401
+    raw, headers = signed({"status": "opgelost"})
+    resp = await client.post(url, data=raw, headers=headers)
+    assert resp.status == 422 and (await resp.json())["error"]["fields"][0]["field"] == "status"
+    raw, headers = signed({"status": "behandeld"})
+    assert (
+        await client.post("/api/v1/meldingen/1777-1999-000001/status", data=raw, headers=headers)
+    ).status == 404
+    assert (await client.post(url, data=raw, headers=headers)).status == 200
+    raw, headers = signed({"status": "gepland"})
+    resp = await client.post(url, data=raw, headers=headers)
+    assert resp.status == 409
+    assert (await resp.json())["error"]["code"] == "invalid_transition"
+    assert (await melding(client, created["id"]))["status"] == "behandeld"
+
+
+async def test_notification_without_relay_is_recorded_as_skipped(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    await post(client)
+    await run_worker(settings)
+    async with client.app[STORE].engine.connect() as conn:
+        rows = list(await conn.execute(select(notifications.c.state, notifications.c.detail)))
+    assert [(r.state, r.detail) for r in rows] == [("skipped", "GATEWAY_SMTP_RELAY is not set")]
+
+
+async def test_tracking_page_shows_status_in_dutch(client: TestClient[Any, Any], settings: Settings) -> None:
+    created = await post(client)
+    await run_worker(settings)
+    path = created["tracking_url"].removeprefix(settings.public_url)
+    resp = await client.get(path)
+    html = await resp.text()
+    assert resp.status == 200 and created["reference"] in html and "Geregistreerd" in html
+    assert (await client.get("/t/not-a-token")).status == 404

@@ -1,0 +1,35 @@
+"""Typed access to what the worker keeps in arq's `ctx` dict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from arq.connections import ArqRedis
+
+from gateway.classify.rules import RuleRouter
+from gateway.config import Settings
+from gateway.dedupe import DuplicateFinder
+from gateway.store import Store
+from workers.casesystem import CaseSystem
+
+
+@dataclass
+class WorkerState:
+    settings: Settings
+    store: Store
+    router: RuleRouter
+    duplicates: DuplicateFinder
+    case_system: CaseSystem
+    session: aiohttp.ClientSession
+    templates: Path
+
+
+def state(ctx: dict[str, Any]) -> WorkerState:
+    return ctx["gateway"]
+
+
+def redis(ctx: dict[str, Any]) -> ArqRedis:
+    return ctx["redis"]

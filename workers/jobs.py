@@ -1,0 +1,208 @@
+"""The worker's jobs: process (route, dedupe hook), deliver, notify, and the sweep.
+
+Every job is safe to run twice: it reads the melding's state from the store and
+does only what is still missing. That is what lets the sweep re-enqueue freely.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq import Retry
+
+from gateway.melding import Melding, Stage, Status
+from gateway.metrics import record_delivery
+from gateway.queue import JOB_DELIVER, enqueue_notify, enqueue_process
+from gateway.store.core import DeliveryRecord
+from workers.casesystem import EVENT_CREATED, DeliveryError
+from workers.ctx import redis, state
+from workers.notify import RULES, NotificationError, render_email, send_email
+
+log = logging.getLogger("workers")
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential with jitter, so that a recovering receiver is not hit by every worker at once."""
+    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+
+async def enqueue_delivery(ctx: dict[str, Any], delivery: DeliveryRecord, defer: float | None = None) -> bool:
+    job = await redis(ctx).enqueue_job(
+        JOB_DELIVER,
+        delivery.id,
+        _job_id=delivery.job_id,
+        _queue_name=state(ctx).settings.queue_name,
+        _defer_by=defer,
+    )
+    return job is not None
+
+
+async def process(ctx: dict[str, Any], melding_id: str) -> str:
+    s = state(ctx)
+    melding = await s.store.get(melding_id)
+    if melding is None:
+        log.error("process: no melding %s in the store", melding_id)
+        return "missing"
+    if melding.stage == Stage.RECEIVED:
+        melding = await _route(ctx, melding)
+    if melding.stage == Stage.ROUTED:
+        delivery = await s.store.ensure_delivery(melding.id, EVENT_CREATED, key="created")
+        await enqueue_delivery(ctx, delivery)
+    return melding.stage.value
+
+
+async def _route(ctx: dict[str, Any], melding: Melding) -> Melding:
+    s = state(ctx)
+    if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
+        dienst, confidence, rule, alternatives = melding.dienst, 1.0, f"channel:{melding.channel}", []
+    else:
+        routing = s.router.route(melding.text, melding.subject)
+        dienst, confidence, rule = routing.dienst, routing.confidence, routing.rule
+        alternatives = list(routing.alternatives)
+    stage = Stage.ROUTED if dienst else Stage.TRIAGE
+    await s.store.set_routing(
+        melding.id,
+        dienst=dienst,
+        confidence=confidence,
+        routed_by=rule,
+        alternatives=alternatives,
+        stage=stage,
+    )
+    match = await s.duplicates.find(melding)
+    if match is not None:
+        log.info(
+            "possible duplicate of %s (%s)",
+            match.master_id,
+            match.reason,
+            extra={"reference": melding.reference},
+        )
+    log.info(
+        "routed to %s" % (dienst or "triage"),
+        extra={"reference": melding.reference, "dienst": dienst, "confidence": confidence, "rule": rule},
+    )
+    routed = await s.store.get(melding.id)
+    assert routed is not None
+    return routed
+
+
+async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
+    s = state(ctx)
+    delivery = await s.store.get_delivery(delivery_id)
+    if delivery is None or delivery.state.value in ("delivered", "dead"):
+        return "nothing to do"
+    melding = await s.store.get(delivery.melding_id)
+    assert melding is not None
+    try:
+        case_id = await s.case_system.deliver(
+            delivery.event, melding, idempotency_key=delivery.idempotency_key, extra=delivery.payload
+        )
+    except DeliveryError as exc:
+        return await _delivery_failed(ctx, delivery, melding, exc)
+    await s.store.delivery_succeeded(delivery.id, case_id=case_id)
+    latency = (
+        (datetime.now(UTC) - melding.received_at).total_seconds() if delivery.event == EVENT_CREATED else None
+    )
+    await record_delivery(redis(ctx), "ok", latency)
+    log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
+    if delivery.event == EVENT_CREATED:
+        await s.store.set_stage(melding.id, Stage.DELIVERED)
+        if melding.status == Status.ONTVANGEN:  # the case system may have set a status already
+            history_id = await s.store.add_status(melding.id, Status.GEREGISTREERD, source="worker")
+            if history_id is not None:
+                await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
+    return "delivered"
+
+
+async def _delivery_failed(
+    ctx: dict[str, Any], delivery: DeliveryRecord, melding: Melding, exc: DeliveryError
+) -> str:
+    s = state(ctx)
+    attempt = delivery.attempts + 1
+    dead = exc.permanent or attempt >= s.settings.delivery_max_attempts
+    delay = (
+        0.0 if dead else backoff(attempt, s.settings.delivery_backoff_base, s.settings.delivery_backoff_max)
+    )
+    next_at = None if dead else datetime.now(UTC) + timedelta(seconds=delay)
+    await s.store.delivery_failed(delivery.id, error=str(exc), dead=dead, next_attempt_at=next_at)
+    await record_delivery(redis(ctx), "dead" if dead else "failed")
+    extra = {"reference": melding.reference, "attempt": attempt, "error": str(exc)}
+    if dead:
+        if delivery.event == EVENT_CREATED:
+            await s.store.set_stage(melding.id, Stage.DEAD)
+        why = (
+            "permanent failure"
+            if exc.permanent
+            else f"retry budget of {s.settings.delivery_max_attempts} spent"
+        )
+        log.error("delivery dead (%s); resend with `gateway deliveries --retry`", why, extra=extra)
+        return "dead"
+    log.warning("delivery failed, retrying in %.1fs", delay, extra=extra)
+    raise Retry(defer=delay)
+
+
+async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
+    s = state(ctx)
+    melding = await s.store.get(melding_id)
+    change = await s.store.history_entry(history_id)
+    if melding is None or change is None:
+        return "missing"
+    outcomes = []
+    for rule in RULES:
+        if await s.store.notification_state(history_id, rule.channel) == "sent":
+            continue
+        reason = rule.applies(melding, change)
+        if reason is None and not s.settings.smtp_relay:
+            reason = "GATEWAY_SMTP_RELAY is not set"
+        if reason is not None:
+            await s.store.record_notification(
+                melding.id, history_id, rule.channel, recipient=None, state="skipped", detail=reason
+            )
+            outcomes.append(f"{rule.channel}: skipped")
+            continue
+        msg = render_email(melding, change, s.settings, s.templates)
+        try:
+            await send_email(s.settings.smtp_relay, msg)
+        except NotificationError as exc:
+            final = ctx.get("job_try", 1) >= 5
+            await s.store.record_notification(
+                melding.id,
+                history_id,
+                rule.channel,
+                recipient=melding.reporter.email,
+                state="failed" if final else "retrying",
+                detail=str(exc),
+            )
+            log.warning("notification failed: %s", exc, extra={"reference": melding.reference})
+            if final:
+                continue
+            raise Retry(defer=30 * ctx.get("job_try", 1)) from exc
+        await s.store.record_notification(
+            melding.id,
+            history_id,
+            rule.channel,
+            recipient=melding.reporter.email,
+            state="sent",
+            detail=msg["Message-ID"],
+        )
+        outcomes.append(f"{rule.channel}: sent")
+    return ", ".join(outcomes) or "nothing to send"
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Re-enqueue whatever was accepted but whose job vanished (Redis restarted, job expired)."""
+    s = state(ctx)
+    cutoff = datetime.now(UTC) - timedelta(seconds=s.settings.sweep_grace)
+    found = {"process": 0, "deliver": 0, "notify": 0}
+    queue = s.settings.queue_name
+    for melding_id in await s.store.unprocessed_meldingen(cutoff):
+        found["process"] += await enqueue_process(redis(ctx), queue, melding_id)
+    for delivery in await s.store.waiting_deliveries(cutoff):
+        found["deliver"] += await enqueue_delivery(ctx, delivery)
+    for melding_id, history_id in await s.store.unnotified_history(cutoff):
+        found["notify"] += await enqueue_notify(redis(ctx), queue, melding_id, history_id)
+    if any(found.values()):
+        log.warning("sweep re-enqueued lost jobs: %s", found)
+    return found

@@ -1,0 +1,116 @@
+"""Status notifications to the reporter, as rule + action pairs (after Signalen).
+
+A rule says whether a status change warrants a message on a channel; an action
+sends it. This issue ships the e-mail action through `GATEWAY_SMTP_RELAY`; the
+SMS action arrives with the SMS channel. Every decision (sent, skipped and why,
+failed) is recorded per status change and channel, so the desk can see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from string import Template
+from zoneinfo import ZoneInfo
+
+from gateway.config import Settings
+from gateway.melding import STATUS_LABELS_NL, Melding, Status, StatusChange
+
+STATUS_LABELS: dict[str, dict[Status, str]] = {
+    "nl": STATUS_LABELS_NL,
+    "fr": {
+        Status.ONTVANGEN: "Reçu",
+        Status.BEANTWOORD: "Répondu",
+        Status.WACHTEN_OP_ANTWOORD: "En attente de réponse",
+        Status.GEREGISTREERD: "Enregistré",
+        Status.IN_BEHANDELING: "En traitement",
+        Status.GEPLAND: "Planifié",
+        Status.BEHANDELD: "Traité",
+        Status.NAAR_EXTERNE_PARTNER: "Transmis à un partenaire externe",
+        Status.NIET_BEHANDELD: "Non traité",
+    },
+    "en": {
+        Status.ONTVANGEN: "Received",
+        Status.BEANTWOORD: "Answered",
+        Status.WACHTEN_OP_ANTWOORD: "Waiting for your reply",
+        Status.GEREGISTREERD: "Registered",
+        Status.IN_BEHANDELING: "In progress",
+        Status.GEPLAND: "Scheduled",
+        Status.BEHANDELD: "Resolved",
+        Status.NAAR_EXTERNE_PARTNER: "Forwarded to an external partner",
+        Status.NIET_BEHANDELD: "Not carried out",
+    },
+}
+_GREETING_NAME = {"nl": "melder", "fr": "Madame, Monsieur", "en": "reporter"}
+_PLANNED = {"nl": "Gepland op: {}", "fr": "Prévu le : {}", "en": "Scheduled for: {}"}
+_PARTNER = {"nl": "Doorgestuurd naar: {}", "fr": "Transmis à : {}", "en": "Forwarded to: {}"}
+
+
+class NotificationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Rule:
+    channel: str
+    applies: Callable[[Melding, StatusChange], str | None]  # None: send; otherwise why not
+
+
+def _email_rule(m: Melding, change: StatusChange) -> str | None:
+    if change.status == Status.ONTVANGEN:
+        return "receipt is acknowledged by the channel, not by a status notification"
+    if not m.reporter.email:
+        return "reporter gave no e-mail address"
+    return None
+
+
+RULES: tuple[Rule, ...] = (Rule("email", _email_rule),)
+
+
+def render_email(m: Melding, change: StatusChange, settings: Settings, templates: Path) -> EmailMessage:
+    lang = m.language if m.language in STATUS_LABELS else "nl"
+    details = []
+    if change.note:
+        details.append(change.note)
+    if change.planned_date:
+        details.append(_PLANNED[lang].format(change.planned_date.strftime("%d/%m/%Y")))
+    if change.external_partner:
+        details.append(_PARTNER[lang].format(change.external_partner))
+    text = Template((templates / f"status.{lang}.txt").read_text(encoding="utf-8")).substitute(
+        reference=m.reference,
+        status=STATUS_LABELS[lang][change.status],
+        name=m.reporter.name or _GREETING_NAME[lang],
+        details="\n".join(details) + ("\n" if details else ""),
+        tracking_url=f"{settings.public_url}/t/{m.tracking_token}",
+    )
+    subject_line, body = text.split("\n", 1)
+    msg = EmailMessage()
+    msg["Subject"] = subject_line.removeprefix("Subject:").strip()
+    msg["From"] = formataddr(("Meldpunt 1777", settings.email_address))
+    msg["To"] = formataddr((m.reporter.name or "", m.reporter.email or ""))
+    msg["Message-ID"] = make_msgid(idstring=m.reference, domain=settings.email_address.split("@")[-1])
+    msg["Auto-Submitted"] = "auto-generated"  # so that auto-responders do not answer us
+    msg["X-Meldpunt-Reference"] = m.reference
+    msg["Date"] = change.at.astimezone(ZoneInfo(settings.timezone))
+    msg.set_content(body.lstrip("\n"))
+    return msg
+
+
+def _send_smtp(relay: str, msg: EmailMessage) -> None:
+    host, _, port = relay.rpartition(":")
+    if not host or not port.isdigit():
+        raise NotificationError(f"GATEWAY_SMTP_RELAY must be host:port, got {relay!r}")
+    try:
+        with smtplib.SMTP(host, int(port), timeout=30) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotificationError(f"relay {relay}: {exc}") from exc
+
+
+async def send_email(relay: str, msg: EmailMessage) -> None:
+    await asyncio.to_thread(_send_smtp, relay, msg)
