@@ -1,0 +1,531 @@
+"""The rules layer: route a melding to a dienst with weighted keywords, phrases and patterns.
+
+The rules stay when a learned classifier arrives: they override it for sure cases and are
+its fallback. So they must be precise: when the evidence is weak or split between diensten
+the answer is "undecided" (dienst None, the 1777 triage queue), never a guess.
+
+The rules and the thresholds live in `config/diensten.toml`; its header documents the
+format. Everything is compiled once in `RuleRouter.from_file`; `route()` then runs one
+candidate regex over the normalized text, a dict lookup per candidate, a small precompiled
+regex per candidate phrase, and the few raw patterns.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.melding import DIENST_CODES
+
+__all__ = [
+    "Dienst",
+    "DienstenConfigError",
+    "RuleRouter",
+    "Routing",
+    "RoutingSettings",
+    "normalize_text",
+]
+
+
+@dataclass(frozen=True)
+class Routing:
+    dienst: str | None  # None = undecided -> triage, never a guess
+    confidence: float  # 0..1; 0.0 when undecided
+    rule: str | None  # the deciding rule, e.g. "rules:wegen:phrase:losliggend *tegel"
+    alternatives: tuple[tuple[str, float], ...]  # top 3 (dienst, share of the evidence 0..1), best first
+
+    @property
+    def decided(self) -> bool:
+        return self.dienst is not None
+
+
+class DienstenConfigError(Exception):
+    """The diensten file is unusable; the message names the file, the dienst and the entry."""
+
+
+@dataclass(frozen=True)
+class Dienst:
+    code: str
+    name: str
+    handled_by: str
+    external: bool
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    min_score: float = 3.0
+    min_margin: float = 1.5
+    min_margin_ratio: float = 0.3
+    saturation: float = 4.0
+    max_chars: int = 8000
+
+
+# --------------------------------------------------------------------------- normalization
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_FOLD = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ı": "i"})
+_NOT_KEPT_RE = re.compile(r"[^a-z0-9.?!;:]+")
+_MARKS_RE = re.compile(r"[ .?!;:]*[.?!;:][ .?!;:]*")
+# Street names are compounds that would otherwise trip stems ("Boomgaardstraat" is no tree).
+_STREET_RE = re.compile(r"\b[a-z]{3,}(?:straat|laan|plein|dreef|steenweg|lei|kaai|singel|dijk|vest)\b")
+_WORD_CHARS = "[a-z0-9]"
+MAX_GAP = 4  # "..." in a phrase: at most this many words in between
+
+
+# People's names are not evidence ("Mevrouw De Kat belt", "Jan Boom" under a mail). A name after a
+# title is masked; so is a short tail after a closing formula (the signature block).
+_TITLED_NAME_RE = re.compile(
+    r"\b(?:[Mm]eneer|[Mm]evrouw|[Mm]evr|[Dd]hr|[Mm]w|[Mm]rs?|[Mm]s|[Mm]me|[Mm]adame|[Mm]onsieur|[Ff]amilie)\.?"
+    r"[ \t]+(?:(?:[Dd]e|[Vv]an|[Dd]er|[Dd]en|[Tt]er|[Tt]en|[Vv]anden|[Vv]ande|[Ll]e|[Ll]a|[Dd]u)[ \t]+)*"
+    r"[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)?"
+)
+_CLOSING_RE = re.compile(
+    r"\b(?:(?:met )?vriendelijke groet(?:en)?|groet(?:en|jes)|mvg|kind regards|best regards|regards"
+    r"|cordialement|salutations|bien (?:a|à) vous)\b",
+    re.IGNORECASE,
+)
+SIGNATURE_MAX = 300  # a tail after a closing formula longer than this is still read
+
+
+def _drop_names(text: str) -> str:
+    text = _TITLED_NAME_RE.sub(" naam ", text)
+    closing = max(_CLOSING_RE.finditer(text), key=lambda m: m.start(), default=None)  # the last one
+    if closing is not None and closing.start() >= 40 and len(text) - closing.end() <= SIGNATURE_MAX:
+        text = text[: closing.start()]
+    return text
+
+
+def _sentence_mark(m: re.Match[str]) -> str:
+    return " ? " if "?" in m.group() else " . "
+
+
+def normalize_text(text: str, *, mask_streets: bool = True) -> str:
+    """Lowercase ascii words separated by single spaces; sentence ends become " . " or " ? ".
+
+    E-mail addresses and URLs are dropped (signatures would otherwise leak words like
+    "boom" from "jan.boom@..."); street names become "straatnaam".
+    """
+    text = text.lower().translate(_FOLD)
+    if "@" in text:
+        text = _EMAIL_RE.sub(" ", text)
+    if "www." in text or "://" in text:
+        text = _URL_RE.sub(" ", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = _NOT_KEPT_RE.sub(" ", text)
+    text = _MARKS_RE.sub(_sentence_mark, text)
+    if mask_streets:
+        text = _STREET_RE.sub("straatnaam", text)
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- compiled rules
+
+VETO = "veto"
+
+
+@dataclass(frozen=True)
+class _Word:
+    stem: str
+    inner: bool  # "*stem": may start inside a compound
+    whole: bool  # "stem$": the word must end after the stem
+    gap_before: bool  # "..." precedes this word
+
+
+@dataclass(frozen=True)
+class _Effect:
+    dienst: str
+    kind: str  # keyword | phrase | negative | pattern
+    label: str  # the entry as written in the file
+    weight: float  # > 0 adds; < 0 subtracts
+    veto: bool
+    order: int  # position in the file, to break ties deterministically
+
+
+@dataclass
+class _Entry:
+    words: tuple[_Word, ...]
+    effects: list[_Effect] = field(default_factory=list)
+    regex: re.Pattern[str] | None = None  # phrases only
+    positive: bool = False  # adds weight to some dienst (set when the router is built)
+
+    @property
+    def single(self) -> bool:
+        return len(self.words) == 1
+
+
+@dataclass
+class _Pattern:
+    regex: re.Pattern[str]
+    effects: list[_Effect] = field(default_factory=list)
+
+
+def _trie_regex(stems: Iterable[str]) -> str:
+    """One alternation factored by common prefixes, preferring the longest stem at a position."""
+    trie: dict[str, Any] = {}
+    for stem in stems:
+        node = trie
+        for ch in stem:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Greedy optional: the longer stems are tried first, this shorter one is the fallback.
+        return "(?:" + body + ")?" if "" in node else body
+
+    return emit(trie)
+
+
+def _phrase_regex(words: tuple[_Word, ...]) -> re.Pattern[str]:
+    parts: list[str] = []
+    for i, w in enumerate(words):
+        if i:
+            if not words[i - 1].whole:
+                parts.append(_WORD_CHARS + "*")  # the rest of the previous word
+            parts.append(" ")
+            if w.gap_before:
+                parts.append(f"(?:{_WORD_CHARS}+ ){{0,{MAX_GAP}}}")
+            if w.inner:
+                parts.append(_WORD_CHARS + "*")
+        parts.append(re.escape(w.stem))
+        if w.whole:
+            parts.append(r"\b")
+    return re.compile("".join(parts))
+
+
+# --------------------------------------------------------------------------- the router
+
+
+class RuleRouter:
+    def __init__(
+        self,
+        diensten: dict[str, Dienst],
+        settings: RoutingSettings,
+        entries: list[_Entry],
+        patterns: list[_Pattern],
+        source: str = "<rules>",
+    ) -> None:
+        self.diensten = diensten
+        self.settings = settings
+        self.source = source
+        self._patterns = patterns
+        # First stem -> entries starting with it; at a word start every entry applies, inside a
+        # word only those whose first word is marked "*".
+        self._at_start: dict[str, list[_Entry]] = {}
+        self._inside: dict[str, list[_Entry]] = {}
+        self._longest_stem = max((len(e.words[0].stem) for e in entries if e.single), default=0)
+        for entry in entries:
+            entry.positive = any(eff.weight > 0 for eff in entry.effects)
+            first = entry.words[0]
+            self._at_start.setdefault(first.stem, []).append(entry)
+            if first.inner:
+                self._inside.setdefault(first.stem, []).append(entry)
+            if not entry.single:
+                entry.regex = _phrase_regex(entry.words)
+        # One scan finds every candidate position: the longest first stem at each word start, and
+        # at each position inside a word the longest "*" stem. Shorter stems at the same position
+        # are recovered by dict lookups of the prefixes of what was captured.
+        alternatives = [rf"\b(?=({_trie_regex(self._at_start)}))"] if self._at_start else []
+        if self._inside:
+            alternatives.append(rf"\B(?=({_trie_regex(self._inside)}))")
+        self._scan = re.compile("|".join(alternatives)) if alternatives else None
+
+    # ----------------------------------------------------------------- loading
+
+    @classmethod
+    def from_file(cls, path: Path) -> RuleRouter:
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise DienstenConfigError(f"{path}: cannot read the diensten file: {exc}") from exc
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise DienstenConfigError(f"{path}: not valid TOML: {exc}") from exc
+        return _Loader(str(path)).build(data)
+
+    # ----------------------------------------------------------------- routing
+
+    def route(self, text: str, subject: str | None = None) -> Routing:
+        scores, vetoed, best_rule = self._score(self._effects(self._normalize(text, subject)))
+
+        ranked = sorted(
+            ((code, s) for code, s in scores.items() if s > 0 and code not in vetoed),
+            key=lambda cs: (-cs[1], DIENST_CODES.index(cs[0])),
+        )
+        total = sum(s for _, s in ranked)
+        alternatives = tuple((code, round(s / total, 4)) for code, s in ranked[:3])
+        if not ranked:
+            return Routing(None, 0.0, None, ())
+
+        top_code, top = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        margin = top - second
+        st = self.settings
+        if top < st.min_score or margin < st.min_margin or margin / top < st.min_margin_ratio:
+            return Routing(None, 0.0, None, alternatives)
+        # Strength saturates with the score; separation penalizes a close runner-up.
+        confidence = (1.0 - math.exp(-top / st.saturation)) * math.sqrt(margin / top)
+        return Routing(top_code, round(confidence, 4), best_rule.get(top_code), alternatives)
+
+    def explain(self, text: str, subject: str | None = None) -> list[tuple[str, str, str, float | str]]:
+        """What matched, for tuning the rules and for the triage view: (dienst, kind, term, weight or
+        "veto"), in file order. Negative entries have a negative weight."""
+        effects = sorted(self._effects(self._normalize(text, subject)), key=lambda e: e.order)
+        return [(e.dienst, e.kind, e.label, VETO if e.veto else e.weight) for e in effects]
+
+    def _normalize(self, text: str, subject: str | None) -> str:
+        if subject and subject.strip():
+            text = f"{subject} .\n{text}"  # a sentence break: phrases do not run from subject into body
+        return normalize_text(_drop_names(text[: self.settings.max_chars]))
+
+    def _effects(self, norm: str) -> list[_Effect]:
+        word_hits: list[tuple[int, int, _Entry]] = []
+        matched: dict[int, _Entry] = {}
+        if self._scan is not None:
+            for m in self._scan.finditer(norm):
+                pos = m.start()
+                captured, index = (m.group(1), self._at_start) if m.group(1) else (m.group(2), self._inside)
+                for n in range(1, len(captured) + 1):
+                    for entry in index.get(captured[:n], ()):
+                        if entry.single:
+                            end = pos + n
+                            if entry.words[0].whole and end < len(norm) and norm[end].isalnum():
+                                continue
+                            word_hits.append((pos, end, entry))
+                        else:
+                            assert entry.regex is not None
+                            if entry.regex.match(norm, pos):
+                                matched[id(entry)] = entry
+        # A word hit inside a longer word hit that adds weight loses its own positive weight:
+        # "straatlamp" hides "*lamp", a listed compound means what it says rather than what its
+        # parts say. Negative weights and vetoes always apply ("wesp" inside "wespennest").
+        reach: dict[int, int] = {}  # start -> furthest end of a hit with positive weight starting there
+        for start, end, entry in word_hits:
+            if entry.positive and end > reach.get(start, -1):
+                reach[start] = end
+        hidden: dict[int, _Entry] = {}
+        for start, end, entry in word_hits:
+            if reach.get(start, -1) > end or any(
+                reach.get(s, -1) >= end for s in range(max(0, start - self._longest_stem), start)
+            ):
+                hidden[id(entry)] = entry
+            else:
+                matched[id(entry)] = entry
+
+        effects: list[_Effect] = [eff for entry in matched.values() for eff in entry.effects]
+        effects += [
+            eff
+            for key, entry in hidden.items()
+            if key not in matched
+            for eff in entry.effects
+            if eff.veto or eff.weight < 0
+        ]
+        for pattern in self._patterns:
+            if pattern.regex.search(norm):
+                effects.extend(pattern.effects)
+        return effects
+
+    @staticmethod
+    def _score(effects: list[_Effect]) -> tuple[dict[str, float], set[str], dict[str, str]]:
+        scores: dict[str, float] = {}
+        vetoed: set[str] = set()
+        best: dict[str, _Effect] = {}
+        for eff in effects:
+            if eff.veto:
+                vetoed.add(eff.dienst)
+                continue
+            scores[eff.dienst] = scores.get(eff.dienst, 0.0) + eff.weight
+            if eff.weight > 0:
+                cur = best.get(eff.dienst)
+                if cur is None or (eff.weight, -eff.order) > (cur.weight, -cur.order):
+                    best[eff.dienst] = eff
+        rules = {code: f"rules:{code}:{eff.kind}:{_short(eff.label)}" for code, eff in best.items()}
+        return scores, vetoed, rules
+
+
+def _short(label: str, limit: int = 80) -> str:
+    """Rule names are stored with the melding; a long regex is cut (explain() shows it whole)."""
+    return label if len(label) <= limit else label[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- validation
+
+
+_KIND_LABELS = {"keywords": "keyword", "phrases": "phrase", "negative": "negative"}
+
+
+class _Loader:
+    _TOP_KEYS = {"routing", "diensten"}
+    _DIENST_KEYS = {"name", "handled_by", "external", "keywords", "phrases", "negative", "patterns"}
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.entries: dict[tuple[_Word, ...], _Entry] = {}
+        self.patterns: dict[str, _Pattern] = {}
+        self.order = 0
+
+    def fail(self, what: str, dienst: str | None = None) -> DienstenConfigError:
+        where = f"{self.source}: dienst '{dienst}'" if dienst else self.source
+        return DienstenConfigError(f"{where}: {what}")
+
+    def build(self, data: Mapping[str, Any]) -> RuleRouter:
+        unknown = set(data) - self._TOP_KEYS
+        if unknown:
+            raise self.fail(
+                f"unknown top-level key(s) {sorted(unknown)}; expected [routing] and [diensten.<code>]"
+            )
+        settings = self.settings(data.get("routing", {}))
+        diensten_data = data.get("diensten")
+        if not isinstance(diensten_data, dict):
+            raise self.fail("missing the [diensten.<code>] tables")
+        unknown_codes = [c for c in diensten_data if c not in DIENST_CODES]
+        if unknown_codes:
+            raise self.fail(
+                f"unknown dienst code(s) {unknown_codes}; the codes are {', '.join(DIENST_CODES)}"
+            )
+        missing = [c for c in DIENST_CODES if c not in diensten_data]
+        if missing:
+            raise self.fail(f"missing dienst(en) {missing}; all of {', '.join(DIENST_CODES)} are required")
+
+        diensten: dict[str, Dienst] = {}
+        for code in DIENST_CODES:
+            diensten[code] = self.dienst(code, diensten_data[code])
+        return RuleRouter(
+            diensten, settings, list(self.entries.values()), list(self.patterns.values()), self.source
+        )
+
+    def settings(self, raw: Any) -> RoutingSettings:
+        if not isinstance(raw, dict):
+            raise self.fail("[routing] must be a table")
+        defaults = RoutingSettings()
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in RoutingSettings.__dataclass_fields__:
+                raise self.fail(f"[routing]: unknown setting '{key}'")
+            if not _is_number(value) or value < 0:
+                raise self.fail(f"[routing]: '{key}' must be a non-negative number, got {value!r}")
+            values[key] = int(value) if key == "max_chars" else float(value)
+        result = RoutingSettings(**{**defaults.__dict__, **values})
+        if result.saturation <= 0:
+            raise self.fail("[routing]: 'saturation' must be > 0")
+        if result.min_margin_ratio > 1:
+            raise self.fail("[routing]: 'min_margin_ratio' must be between 0 and 1")
+        if result.max_chars < 100:
+            raise self.fail("[routing]: 'max_chars' must be at least 100")
+        return result
+
+    def dienst(self, code: str, raw: Any) -> Dienst:
+        if not isinstance(raw, dict):
+            raise self.fail("must be a table", code)
+        unknown = set(raw) - self._DIENST_KEYS
+        if unknown:
+            raise self.fail(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(self._DIENST_KEYS)}", code)
+        for key in ("name", "handled_by"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise self.fail(f"'{key}' must be a non-empty string", code)
+        if not isinstance(raw.get("external"), bool):
+            raise self.fail("'external' must be true or false", code)
+
+        # "x" and "*x" in one dienst would count the same text twice.
+        seen: dict[tuple[tuple[str, bool, bool], ...], str] = {}
+        for kind in ("keywords", "phrases", "negative"):
+            table = raw.get(kind, {})
+            if not isinstance(table, dict):
+                raise self.fail(f"'{kind}' must be a table of term = weight", code)
+            for term, value in table.items():
+                words = self.term(code, kind, term)
+                key = tuple((w.stem, w.whole, w.gap_before) for w in words)
+                if key in seen:
+                    raise self.fail(f"{kind}: '{term}' is the same term as '{seen[key]}'", code)
+                seen[key] = term
+                weight, veto = self.weight(code, kind, term, value, negative=kind == "negative")
+                label = _KIND_LABELS[kind]
+                eff = _Effect(code, label, term, -weight if kind == "negative" else weight, veto, self.order)
+                self.order += 1
+                self.entries.setdefault(words, _Entry(words)).effects.append(eff)
+
+        table = raw.get("patterns", {})
+        if not isinstance(table, dict):
+            raise self.fail("'patterns' must be a table of 'regex' = weight", code)
+        for source, value in table.items():
+            try:
+                regex = re.compile(source)
+            except re.error as exc:
+                raise self.fail(f"patterns: '{source}' is not a valid regex: {exc}", code) from exc
+            weight, veto = self.weight(code, "patterns", source, value, negative=False, signed=True)
+            self.patterns.setdefault(source, _Pattern(regex)).effects.append(
+                _Effect(code, "pattern", source, weight, veto, self.order)
+            )
+            self.order += 1
+        return Dienst(
+            code=code,
+            name=raw["name"].strip(),
+            handled_by=raw["handled_by"].strip(),
+            external=raw["external"],
+        )
+
+    def weight(
+        self, code: str, kind: str, term: str, value: Any, *, negative: bool, signed: bool = False
+    ) -> tuple[float, bool]:
+        if (negative or signed) and value == VETO:
+            return 0.0, True
+        if not _is_number(value) or not math.isfinite(value) or value == 0 or (value < 0 and not signed):
+            allowed = "a number > 0" + (' or "veto"' if negative else "")
+            if signed:
+                allowed = 'a non-zero number (negative subtracts) or "veto"'
+            raise self.fail(f"{kind}: weight of '{term}' must be {allowed}, got {value!r}", code)
+        return float(value), False
+
+    def term(self, code: str, kind: str, term: str) -> tuple[_Word, ...]:
+        tokens = term.split()
+        if not tokens:
+            raise self.fail(f"{kind}: empty term", code)
+        if kind == "keywords" and len(tokens) > 1:
+            raise self.fail(f"keywords: '{term}' has several words; put it under phrases", code)
+        if tokens[0] == "..." or tokens[-1] == "...":
+            raise self.fail(f"{kind}: '{term}': '...' must stand between two words", code)
+        words: list[_Word] = []
+        gap = False
+        for tok in tokens:
+            if tok == "...":
+                if gap:
+                    raise self.fail(f"{kind}: '{term}': two '...' in a row", code)
+                gap = True
+                continue
+            inner, whole = tok.startswith("*"), tok.endswith("$")
+            core = tok[1 if inner else 0 : -1 if whole else None]
+            parts = normalize_text(core, mask_streets=False).split()
+            if not parts or any(not p.isalnum() for p in parts):
+                raise self.fail(
+                    f"{kind}: '{term}': '{tok}' must be letters or digits (with * or $ markers)", code
+                )
+            if "*" in core or "$" in core:
+                raise self.fail(
+                    f"{kind}: '{term}': '*' only at the start of a word, '$' only at the end", code
+                )
+            for i, part in enumerate(parts):
+                words.append(_Word(part, inner and i == 0, whole and i == len(parts) - 1, gap and i == 0))
+            gap = False
+        if kind == "phrases" and len(words) < 2:
+            raise self.fail(f"phrases: '{term}' is a single word; put it under keywords", code)
+        # A lone short stem matches too much ("*ra" is in half the language); in a phrase it is fine.
+        if len(words) == 1 and len(words[0].stem) < (3 if words[0].inner else 2):
+            raise self.fail(f"{kind}: '{term}': stem too short to be precise", code)
+        return tuple(words)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

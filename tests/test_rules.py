@@ -1,0 +1,651 @@
+"""Behaviour of the rules layer (gateway.classify.rules) with the real config/diensten.toml."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.classify.rules import DienstenConfigError, Routing, RuleRouter, normalize_text
+from gateway.melding import DIENST_CODES
+
+CONFIG = Path(__file__).parent.parent / "config" / "diensten.toml"
+
+
+@pytest.fixture(scope="module")
+def router() -> RuleRouter:
+    return RuleRouter.from_file(CONFIG)
+
+
+def assert_routes(router: RuleRouter, text: str, dienst: str, subject: str | None = None) -> Routing:
+    routing = router.route(text, subject)
+    assert routing.dienst == dienst, f"{text!r} -> {routing}"
+    assert 0.0 < routing.confidence <= 1.0
+    assert routing.rule is not None and routing.rule.startswith(f"rules:{dienst}:")
+    assert routing.alternatives[0][0] == dienst
+    return routing
+
+
+# ---------------------------------------------------------------- the acceptance demo
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "een losliggende tegel op het voetpad",
+        "loszittende stoeptegel",
+        "Een losliggende tegel op het voetpad.",
+        "LOSZITTENDE STOEPTEGEL!!",
+    ],
+)
+def test_acceptance_demo_loose_tile_goes_to_wegen_with_high_confidence(router: RuleRouter, text: str) -> None:
+    routing = assert_routes(router, text, "wegen")
+    assert routing.confidence >= 0.8
+    assert routing.rule is not None and ":phrase:" in routing.rule
+    assert routing.alternatives == (("wegen", 1.0),)
+
+
+# ---------------------------------------------------------------- every dienst, several styles
+
+CASES: dict[str, list[str]] = {
+    "info": [
+        "Beste,\n\nWat zijn de openingsuren van het stadhuis op zaterdag? Ik moet een nieuwe "
+        "identiteitskaart aanvragen.\n\nAlvast bedankt,\nAn Vermeulen",
+        "hoe laat sluit het recyclagepark vandaag?",
+        "wanneer wordt het gft opgehaalt in onze straat",
+        "Meneer belt: vraagt hoe hij een afspraak kan maken voor een nieuw rijbewijs.",
+    ],
+    "nette_stad": [
+        "Geachte heer/mevrouw,\n\nAl enkele dagen ligt er een sluikstort naast de speeltuin aan de "
+        "Magdalenastraat: vuilniszakken, een oude zetel en bouwafval. Kunnen jullie dit laten opruimen?"
+        "\n\nMet vriendelijke groet,\nPieter Declercq\npieter.declercq@telenet.be",
+        "vuilbak aan bushalte zit weer overvol, puilt uit op straat",
+        "Mevrouw belt: er staat al weken een achtergelaten fiets zonder wielen tegen de gevel aan de markt.",
+        "overal hondenpoep op t voetpad in onze wijk",
+        "graffiti op de muur van de sporthal",
+    ],
+    "afvalophaling": [
+        "Beste,\n\nOnze grijze container met restafval is deze ochtend niet geledigd, terwijl die van "
+        "de buren wel leeggemaakt is.\n\nMet vriendelijke groeten,\nFamilie Vandenberghe",
+        "pmd zakken zijn weer vergete , staan nog altijd buiten",
+        "Meneer belt: grofvuil was aangevraagd voor vandaag maar is niet opgehaald.",
+        "De glasbol aan de kerk is vol, er staan flessen naast.",
+    ],
+    "wegen": [
+        "Beste,\n\nIn onze straat zijn verschillende kasseien losgekomen en er is een diepe put in de "
+        "rijweg ontstaan. Fietsers moeten uitwijken.\n\nVriendelijke groeten,\nKoen",
+        "boordsteen ligt los aan t kruispunt",
+        "Meneer belt: het fietspad langs de Gentsesteenweg is verzakt over een lengte van 10 meter.",
+        "stoeprand kapot aan nr 23",
+    ],
+    "groen": [
+        "Goedemiddag,\n\nDe haag van het plantsoen naast ons huis is zo hoog gegroeid dat ze over het "
+        "voetpad hangt. Kan de groendienst die komen snoeien?\n\nGroeten,\nMarie",
+        "tak afgebroke na storm ligt over de weg in t park",
+        "Mevrouw meldt eikenprocessierupsen in de eiken langs het fietspad aan de Kennedylaan.",
+        "onkruid op het voetpad wordt nooit meer weggehaald",
+    ],
+    "verlichting": [
+        "Beste,\n\nDe straatverlichting in de Veldstraat is al sinds vrijdag volledig uitgevallen. Het is "
+        "er 's avonds echt onveilig.\n\nMvg,\nTom",
+        "lantarenpaal aan nr 5 flikkert heel de nacht",
+        "Meneer belt: de straatlamp tegenover de kerk brandt al drie dagen niet meer.",
+        "lamp brandt niet aan de parking",
+    ],
+    "signalisatie": [
+        "Geachte,\n\nHet verkeersbord 'zone 30' aan de schoolpoort is omvergereden en ligt nu plat op "
+        "het voetpad.\n\nMet vriendelijke groeten,\nEls",
+        "verkeerslichten op t kruispunt aan de ring staan allemaal te knipperen",
+        "Mevrouw belt: de witte markering van het zebrapad aan de school is bijna helemaal weg.",
+    ],
+    "riolering": [
+        "Beste,\n\nBij elke regenbui staat onze straat onder water omdat de rioolkolken verstopt zitten."
+        "\n\nGroeten,\nLuc",
+        "straatkolk verstopt , water loopt nie weg",
+        "Meneer belt: er komt een erge rioolgeur uit het putdeksel voor zijn deur.",
+    ],
+    "overlast": [
+        "Beste,\n\nDe buren geven elk weekend feestjes tot 4 uur 's nachts met luide muziek. Wij kunnen "
+        "niet slapen.\n\nMet vriendelijke groeten,\nSarah",
+        "auto staat al 3 weken op de stoep geparkeert nummerplaat frankrijk",
+        "Mevrouw belt: jongeren hebben gisteravond de bushokjes vernield en er wordt afval verbrand.",
+    ],
+    "dieren": [
+        "Beste,\n\nEr ligt al twee dagen een dode kat in de berm langs de Kortrijkseweg. Kan iemand die "
+        "komen weghalen?\n\nDank u,\nJef",
+        "ratten in de tuin en aan de vuilbakken van het appartement",
+        "Meneer belt: wespennest onder de dakgoot van de school, kinderen worden gestoken.",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("dienst", "text"), [(dienst, text) for dienst, texts in CASES.items() for text in texts]
+)
+def test_realistic_messages_route_to_their_dienst(router: RuleRouter, dienst: str, text: str) -> None:
+    assert_routes(router, text, dienst)
+
+
+def test_every_dienst_has_at_least_three_cases() -> None:
+    assert set(CASES) == set(DIENST_CODES)
+    assert all(len(texts) >= 3 for texts in CASES.values())
+
+
+# ---------------------------------------------------------------- French and English
+
+FOREIGN = [
+    ("info", "Bonjour, quelles sont les heures d'ouverture de la maison communale? Merci"),
+    ("info", "Hi, what are the opening hours of the city hall on Saturday?"),
+    ("nette_stad", "Il y a un dépôt clandestin de déchets près de l'école depuis lundi."),
+    ("nette_stad", "Someone has been fly-tipping behind the sports hall, lots of rubbish bags."),
+    ("afvalophaling", "Les sacs PMC n'ont pas été ramassés ce matin."),
+    ("afvalophaling", "Our bins were not collected this morning."),
+    ("wegen", "Il y a un énorme nid de poule dans la chaussée."),
+    ("wegen", "There is a big pothole on the road near the school."),
+    ("groen", "Les branches de l'arbre devant chez moi touchent la façade, il faudrait élaguer."),
+    ("groen", "The hedge along the footpath is overgrown and blocks the way."),
+    ("verlichting", "L'éclairage public ne fonctionne plus dans notre rue depuis trois jours."),
+    ("verlichting", "The street light outside number 12 is out."),
+    ("signalisatie", "Le panneau stop au carrefour est tombé."),
+    ("signalisatie", "The road sign at the roundabout has been knocked over."),
+    ("riolering", "L'avaloir devant chez moi est bouché et il y a une odeur d'égout."),
+    ("riolering", "The drain on our street is blocked and the road floods every time it rains."),
+    ("overlast", "Tapage nocturne tous les soirs chez les voisins, bruit insupportable."),
+    ("overlast", "Loud music and noise from the neighbours every night."),
+    ("dieren", "Il y a un chat mort sur le trottoir."),
+    ("dieren", "There's a dead fox on the pavement outside the school."),
+]
+
+
+@pytest.mark.parametrize(("dienst", "text"), FOREIGN)
+def test_french_and_english(router: RuleRouter, dienst: str, text: str) -> None:
+    assert_routes(router, text, dienst)
+
+
+# ---------------------------------------------------------------- the hard pairs
+
+
+@pytest.mark.parametrize(
+    ("text", "dienst"),
+    [
+        ("wanneer wordt PMD opgehaald?", "info"),
+        ("Wanneer worden de papier en karton opgehaald in de Overleiestraat?", "info"),
+        ("Wanneer is de volgende ophaling van het grofvuil?", "info"),
+        ("PMD is niet opgehaald", "afvalophaling"),
+        ("Waarom is ons PMD vandaag niet opgehaald?", "afvalophaling"),
+        ("de gft container is blijven staan, vergeten?", "afvalophaling"),
+    ],
+)
+def test_waste_question_is_info_but_missed_collection_is_afvalophaling(
+    router: RuleRouter, text: str, dienst: str
+) -> None:
+    assert_routes(router, text, dienst)
+
+
+@pytest.mark.parametrize(
+    ("text", "dienst"),
+    [
+        ("auto geparkeerd op het fietspad", "overlast"),
+        ("Er staat elke ochtend een bestelwagen op het fietspad geparkeerd.", "overlast"),
+        ("fietspad ligt vol putten", "wegen"),
+        ("Het fietspad is helemaal kapot en ligt vol gaten.", "wegen"),
+    ],
+)
+def test_parking_on_cycle_path_versus_broken_cycle_path(router: RuleRouter, text: str, dienst: str) -> None:
+    assert_routes(router, text, dienst)
+
+
+@pytest.mark.parametrize(
+    ("text", "dienst"),
+    [
+        ("De takken van de boom hangen voor het verkeersbord, graag snoeien.", "groen"),
+        ("Het verkeersbord is niet meer zichtbaar door de overhangende takken.", "groen"),
+        ("Het verkeersbord aan de school is omvergereden.", "signalisatie"),
+        ("De haag moet gesnoeid worden, je ziet de straatlamp niet meer.", "groen"),
+    ],
+)
+def test_tree_blocking_a_sign_is_groen_when_the_action_is_pruning(
+    router: RuleRouter, text: str, dienst: str
+) -> None:
+    assert_routes(router, text, dienst)
+
+
+def test_traffic_light_out_is_signalisatie_not_street_lighting(router: RuleRouter) -> None:
+    assert_routes(router, "het verkeerslicht aan het kruispunt brandt niet", "signalisatie")
+
+
+def test_public_bin_full_is_nette_stad_household_bin_not_emptied_is_afvalophaling(router: RuleRouter) -> None:
+    assert_routes(router, "De vuilbak aan de bushalte is al een week niet geledigd.", "nette_stad")
+    assert_routes(router, "Onze vuilbak is vandaag niet geledigd.", "afvalophaling")
+
+
+def test_christmas_lighting_is_vetoed_for_the_grid_operator(router: RuleRouter) -> None:
+    routing = router.route("De kerstverlichting op de markt brandt niet")
+    assert routing.dienst != "verlichting"
+    assert "verlichting" not in dict(routing.alternatives)
+
+
+# ---------------------------------------------------------------- undecided
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik heb een vraag",
+        "dank u",
+        "Bedankt voor de snelle opvolging!",
+        "Goedemiddag, kunt u mij terugbellen op 0470 12 34 56?",
+        "",
+        "   ",
+        "Ik woon in de Boomgaardstraat en heb een vraag.",
+        # Two strong but different problems: the desk decides, not the rules.
+        "De straatlamp is kapot en er ligt een sluikstort naast de container.",
+        # A lamp alone says too little.
+        "lamp kapot",
+    ],
+)
+def test_unsure_messages_are_undecided(router: RuleRouter, text: str) -> None:
+    routing = router.route(text)
+    assert routing.dienst is None, routing
+    assert routing.confidence == 0.0
+    assert routing.rule is None
+    assert not routing.decided
+
+
+def test_undecided_still_reports_the_candidates(router: RuleRouter) -> None:
+    routing = router.route("De straatlamp is kapot en er ligt een sluikstort naast de container.")
+    assert routing.dienst is None
+    assert {code for code, _ in routing.alternatives} >= {"verlichting", "nette_stad"}
+
+
+def test_signature_addresses_and_urls_do_not_count(router: RuleRouter) -> None:
+    text = "Dank u voor uw antwoord.\n\nJan Boom\njan.boom@telenet.be\nhttps://www.ratten-vos.be/boom"
+    assert router.route(text).dienst is None
+
+
+def test_names_of_people_are_not_evidence(router: RuleRouter) -> None:
+    routing = assert_routes(router, "Mevrouw De Kat belt: vraagt de openingsuren van het stadhuis.", "info")
+    assert "dieren" not in dict(routing.alternatives)
+    signed = (
+        "Beste,\n\nIk heb een vraag over mijn dossier.\n\nMet vriendelijke groeten,\nSophie Renard\n"
+        "Dorpsplein 3, 8500 Kortrijk"
+    )
+    assert router.route(signed).alternatives == (("info", 1.0),)
+    # The same words in the message itself do count.
+    assert_routes(router, "Er ligt een dode kat op de rijweg.", "dieren")
+
+
+def test_dt_misspellings_and_missing_accents_match(router: RuleRouter) -> None:
+    assert_routes(router, "ons gft is nie opgehaalt en de pmd ook nie, niet opgehaalt!!", "afvalophaling")
+    assert_routes(router, "eclairage public en panne depuis lundi", "verlichting")
+    assert_routes(router, "auto foutgeparkeert op fietspad", "overlast")
+
+
+# ---------------------------------------------------------------- a wider sample
+
+# Further messages written to test the rules rather than from them: terse and long, Dutch,
+# French, English, and things the rules must leave to the desk (None).
+SAMPLE: list[tuple[str | None, str]] = [
+    ("info", "Hallo, tot wanneer is het stadhuis open vandaag?"),
+    ("info", "Moet ik een afspraak maken om mijn paspoort af te halen?"),
+    ("info", "Waar kan ik een bewonerskaart aanvragen?"),
+    ("info", "wanneer is de ophaling van het snoeihout"),
+    (None, "Ik wil een klacht indienen over de behandeling aan het loket."),
+    (None, "Kunnen jullie mij terugbellen aub"),
+    (None, "Mijn melding van vorige week is nog steeds niet opgelost!"),
+    (None, "Ik heb een vraag over mijn belastingbrief."),
+    (None, "Goeiedag, bedankt om de put zo snel te herstellen, super!"),
+    (None, "test"),
+    (None, "Mevrouw belt: wil weten wie verantwoordelijk is voor de haag van de buren."),
+    ("nette_stad", "Iemand heeft een oude matras en een zetel gedumpt aan de glasbollen."),
+    ("nette_stad", "Er liggen glasscherven op het fietspad aan de brug."),
+    ("nette_stad", "zwerfvuil langs de leie, overal blikjes en plastiek"),
+    ("nette_stad", "Er zijn tags gespoten op de gevel van het jeugdhuis"),
+    (
+        "afvalophaling",
+        "De vuilniswagen is onze straat vandaag overgeslagen, alle gft-containers staan nog buiten.",
+    ),
+    ("afvalophaling", "Mijn restafvalzak is niet meegenomen omdat er geen sticker op zat??"),
+    ("afvalophaling", "papier en karton niet opgehaald in de wijk Overleie"),
+    ("wegen", "Er zit een grote barst in het asfalt van het fietspad."),
+    ("wegen", "tegels op t voetpad liggen los en steken uit"),
+    ("wegen", "De zitbank in het park is kapot."),
+    ("wegen", "Het is spiegelglad op de brug, graag strooien!"),
+    ("groen", "Het gras in de berm langs de N43 is al maanden niet gemaaid."),
+    ("groen", "Een grote boom is omgevallen na de storm en blokkeert de weg."),
+    (None, "wortels van de bomen duwen de tegels omhoog"),
+    ("verlichting", "Sinds gisteren zijn alle lichtpunten in onze wijk uit."),
+    ("verlichting", "de straatlampen branden overdag"),
+    ("verlichting", "straatlamp kapot aan nr 17"),
+    ("signalisatie", "Het stopbord aan de kruising is verdwenen."),
+    ("signalisatie", "Verkeersspiegel aan de uitrit van de school staat helemaal scheef."),
+    ("signalisatie", "De lijnen van de parkeerplaatsen zijn niet meer zichtbaar, de markering moet opnieuw."),
+    ("riolering", "Bij hevige regen komt het water uit de putdeksels omhoog."),
+    ("riolering", "De gracht achter ons huis zit vol slib en loopt over."),
+    ("riolering", "Sterke rioolgeur in de hele straat sinds de werken."),
+    ("overlast", "Er staat al twee maanden een autowrak zonder nummerplaat in onze straat."),
+    ("overlast", "Elke nacht hangjongeren op het plein met veel lawaai en drugs."),
+    ("overlast", "Mijn buurman stookt elke avond afval in zijn tuin, de rook komt ons huis binnen."),
+    ("overlast", "De hond van de buren blaft de hele dag."),
+    ("dieren", "Er zitten veel duiven onder de brug, alles ligt vol uitwerpselen."),
+    ("dieren", "Een gewonde zwaan zit op het fietspad langs het kanaal."),
+    ("dieren", "Er zwerven verwilderde katten rond in het park."),
+    ("dieren", "aziatische hoornaar nest in de boom aan de school"),
+    ("dieren", "Op de speelplaats ligt een dode duif."),
+    ("info", "Is het recyclagepark open op paasmaandag?"),
+    ("info", "Hoeveel kost een uittreksel uit het strafregister?"),
+    ("info", "Ik ben verhuisd, hoe geef ik mijn adreswijziging door?"),
+    ("info", "goeiedag wanneer komen ze het grofvuil ophalen in de wijk Heule"),
+    ("info", "Welke dag wordt het restafval opgehaald in Marke?"),
+    ("info", "Kan ik mijn kids-id ook op zaterdag afhalen?"),
+    ("info", "Where can I get a parking permit for residents?"),
+    ("info", "Quand est la prochaine collecte des encombrants?"),
+    (None, "Goedemorgen, ik had gisteren gebeld maar nog niets gehoord."),
+    (None, "Is dit het juiste adres voor een klacht?"),
+    (None, "Ik wil graag iemand spreken van de stad."),
+    (None, "OK dank je"),
+    (None, "Zie bijlage."),
+    (None, "Mevrouw belt: ze zoekt het telefoonnummer van het OCMW."),
+    (None, "Het is hier al weken een chaos, niemand doet iets!!!"),
+    ("nette_stad", "Achter de sporthal ligt een hoop afval: zakken, een tv en oude verf."),
+    ("nette_stad", "De straatvuilbakjes op de Grote Markt worden nooit geledigd en alles waait weg."),
+    ("nette_stad", "Er ligt heel veel zwerfvuil in het park na het festival."),
+    ("nette_stad", "Overal peuken en blikjes aan de ingang van het station."),
+    ("nette_stad", "iemand heeft een fiets achtergelaten aan het station, al 3 maanden, wielen weg"),
+    ("afvalophaling", "Mijn GFT-container is kapot gegaan bij het ledigen, het deksel is eraf."),
+    ("afvalophaling", "De papierophaling is vandaag niet doorgegaan in onze straat."),
+    ("afvalophaling", "Onze pmd werd niet meegenomen, er hing een rode sticker op."),
+    ("afvalophaling", "De ondergrondse container voor restafval aan het appartement zit vast."),
+    ("afvalophaling", "glasbol aan de sporthal zit vol, er staan overal flessen rond"),
+    ("wegen", "Het voetpad is op verschillende plaatsen verzakt, gevaarlijk voor ouderen."),
+    ("wegen", "Er ligt een diep gat in de rijweg aan de verkeerslichten."),
+    ("wegen", "De kasseien in de Voorstraat liggen helemaal los."),
+    ("wegen", "paaltje aan de school omvergereden"),
+    ("wegen", "fietspad is één grote put na de vorst"),
+    (
+        "groen",
+        "De bomen langs de Ring moeten dringend gesnoeid worden, de takken hangen tot op het fietspad.",
+    ),
+    ("groen", "Onkruid tussen de tegels van het plein staat een meter hoog."),
+    ("groen", "Het gras in het park wordt nooit gemaaid, het staat kniehoog."),
+    ("groen", "Er is een grote tak afgebroken en die hangt gevaarlijk boven het speelplein."),
+    ("groen", "processierupsen in de eik aan de speeltuin, kinderen spelen daar!"),
+    ("verlichting", "Het is al een week pikdonker in onze straat, geen enkele lamp brandt."),
+    ("verlichting", "Een lantaarnpaal is aangereden en hangt scheef over de weg."),
+    ("verlichting", "De openbare verlichting in het park brandt overdag."),
+    ("verlichting", "lamp van de lichtpaal aan nr 8 knippert constant"),
+    ("signalisatie", "Het verkeerslicht voor voetgangers aan het station springt nooit op groen."),
+    ("signalisatie", "Het bord verboden te parkeren is omgereden door een vrachtwagen."),
+    ("signalisatie", "De belijning op de rotonde is volledig versleten."),
+    ("signalisatie", "Het straatnaambord van onze straat is onleesbaar geworden."),
+    ("riolering", "Er komt water uit de rioolput en de straat loopt onder."),
+    ("riolering", "Het rooster van de straatkolk is weg, gevaarlijk voor fietsers."),
+    ("riolering", "Onze kelder is ondergelopen omdat de riolering het water niet kan slikken."),
+    ("riolering", "de baangracht is verstopt door bladeren"),
+    ("overlast", "Een caravan staat al maanden op de openbare weg geparkeerd."),
+    ("overlast", "Elke avond luide muziek uit het café tot 3 uur 's nachts."),
+    ("overlast", "Jongeren hebben het bushokje vernield, de ruiten zijn ingegooid."),
+    ("overlast", "Er wordt gedeald aan de speeltuin, ook overdag."),
+    ("overlast", "Vrachtwagens parkeren 's nachts op het voetpad in onze straat."),
+    ("dieren", "Er loopt een loslopende hond op de ring, gevaarlijk!"),
+    ("dieren", "Rattenplaag aan de containers achter het appartementsgebouw."),
+    (None, "Een egel zit vast in de omheining van het park."),
+    ("dieren", "Er is een aangereden ree in de berm van de N50."),
+    ("dieren", "wespennest in de paal van het verkeersbord"),
+    (
+        "info",
+        "Bonjour, comment puis-je obtenir un extrait de casier judiciaire? Faut-il prendre rendez-vous?",
+    ),
+    ("info", "Hello, when is the next collection of garden waste?"),
+    ("info", "Tot hoe laat is het zwembad open op zondag?"),
+    ("info", "Hoe kan ik een parkeerkaart voor bewoners aanvragen?"),
+    ("info", "ik wil graag weten wanneer de afvalkalender van volgend jaar verschijnt"),
+    (None, "Uw medewerker was zeer onvriendelijk aan de telefoon."),
+    (None, "Waarom duurt het zo lang?"),
+    (None, "Mag ik een bevestiging van mijn melding?"),
+    (None, "Ik heb een pakje ontvangen dat niet voor mij is."),
+    (None, "Hello, I just moved here and would like some information."),
+    (None, "Bonjour, merci pour votre réponse."),
+    (None, "Mijn buurman bouwt een garage zonder vergunning volgens mij."),
+    ("nette_stad", "Er staan al dagen vuilniszakken langs de weg, iemand heeft ze daar gedumpt."),
+    ("nette_stad", "hondenpoep overal op het grasveld van de speeltuin, walgelijk"),
+    ("nette_stad", "There is a lot of litter in the park after the weekend."),
+    ("nette_stad", "Les poubelles publiques de la place débordent."),
+    ("nette_stad", "er ligt een matras en een kapotte zetel op de hoek van de straat, al een week"),
+    ("afvalophaling", "Ze zijn vergeten het PMD op te halen in de Sint-Jansstraat."),
+    ("afvalophaling", "GFT niet opgehaald!!! 3de keer deze maand"),
+    (
+        "afvalophaling",
+        "De ophalers hebben mijn container niet teruggezet en hij staat midden op het voetpad.",
+    ),
+    ("afvalophaling", "My recycling bin was missed again this week."),
+    ("wegen", "Het voetpad ligt open sinds de nutswerken en werd nooit hersteld."),
+    ("wegen", "Er ontbreken een paar kasseien in het voetpad, gevaarlijk om te struikelen."),
+    ("wegen", "The pavement is broken and uneven near the bus stop."),
+    ("wegen", "Il y a des dalles descellées sur le trottoir devant l'école."),
+    ("wegen", "Meneer belt: put in de weg ter hoogte van huisnummer 45, al een auto met lekke band."),
+    ("groen", "Het onkruid op het kerkhof is niet meer te zien voor de graven."),
+    ("groen", "Kunnen jullie de struiken aan het kruispunt snoeien? Je ziet de auto's niet aankomen."),
+    ("groen", "Trees along the canal need pruning, branches hanging over the path."),
+    ("groen", "Les haies du parc n'ont pas été taillées depuis des mois."),
+    ("verlichting", "De lamp in de lantaarnpaal voor nr 22 is stuk."),
+    ("verlichting", "Straatverlichting gaat elke avond aan en uit."),
+    ("verlichting", "Street lights on our road have been flickering for a week."),
+    ("signalisatie", "Het verkeersbord staat scheef na een aanrijding."),
+    (
+        "signalisatie",
+        "De stoplichten aan het kruispunt Ring/Gentsesteenweg staan altijd op rood voor fietsers.",
+    ),
+    ("signalisatie", "The traffic lights at the crossing are not working."),
+    ("signalisatie", "Les feux de signalisation au carrefour sont en panne."),
+    ("riolering", "Er is een sterke geur van riool in onze straat."),
+    ("riolering", "Bij elke onweersbui overstroomt de straat."),
+    ("riolering", "Het putdeksel klappert elke keer als er een auto over rijdt."),
+    ("riolering", "Sewer smell coming from the drain in front of my house."),
+    ("overlast", "De buren maken elke nacht lawaai tot 3u."),
+    ("overlast", "Er staat een achtergelaten wagen met platte banden al 2 maanden in de straat."),
+    ("overlast", "Someone vandalised the bus shelter last night."),
+    ("overlast", "Des voitures sont garées sur le trottoir tous les jours."),
+    ("dieren", "Er ligt een dood vogeltje op de speelplaats van de school."),
+    ("dieren", "Veel ratten aan de oever van de Leie."),
+    ("dieren", "Een kat is aangereden en ligt dood op de rijweg."),
+    ("dieren", "Wasps nest under the bridge near the playground."),
+    ("dieren", "Il y a des rats près des poubelles."),
+    ("info", "wanneer halen ze het pmd op?"),
+    ("info", "Wordt het PMD morgen opgehaald?"),
+    ("info", "Welke dag wordt het GFT opgehaald in Bissegem?"),
+    ("afvalophaling", "Het PMD werd vandaag niet opgehaald."),
+    ("afvalophaling", "wanneer wordt pmd opgehaald want het is vandaag niet opgehaald"),
+    ("afvalophaling", "Ons restafval staat nog altijd buiten, de ophaling is vergeten."),
+    ("afvalophaling", "De vuilkar is voorbijgereden zonder onze zakken mee te nemen."),
+    ("info", "Hoe laat moet ik mijn grofvuil buitenzetten?"),
+    (None, "Is het GFT al opgehaald?"),
+    ("overlast", "Er staat iemand elke dag met zijn auto op het fietspad."),
+    ("wegen", "Het fietspad is vol putten en barsten, gevaarlijk voor fietsers."),
+    ("wegen", "Er zijn tegels van het fietspad uitgebroken."),
+    ("groen", "De boom voor het verkeersbord moet gesnoeid worden."),
+    ("signalisatie", "Het verkeersbord is beschadigd door een vrachtwagen."),
+]
+
+
+@pytest.mark.parametrize(("dienst", "text"), SAMPLE)
+def test_wider_sample(router: RuleRouter, dienst: str | None, text: str) -> None:
+    routing = router.route(text)
+    assert routing.dienst == dienst, f"{text!r} -> {routing} {router.explain(text)}"
+
+
+# ---------------------------------------------------------------- output shape, subject, normalization
+
+
+def test_alternatives_are_top_three_best_first_and_shares(router: RuleRouter) -> None:
+    text = (
+        "Er ligt zwerfvuil op het voetpad, een tak van de boom is afgebroken, en de straatlamp "
+        "flikkert. Ook ratten gezien."
+    )
+    routing = router.route(text)
+    assert 1 <= len(routing.alternatives) <= 3
+    scores = [score for _, score in routing.alternatives]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 < s <= 1.0 for s in scores)
+    assert sum(scores) <= 1.0 + 1e-3  # shares, rounded to 4 decimals
+    assert len({code for code, _ in routing.alternatives}) == len(routing.alternatives)
+    assert all(code in DIENST_CODES for code, _ in routing.alternatives)
+
+
+def test_subject_counts_but_does_not_glue_onto_the_body(router: RuleRouter) -> None:
+    assert_routes(router, "Zie foto in bijlage.", "wegen", subject="Losliggende tegel")
+    # "niet" at the end of the subject and "opgehaald" at the start of the body are no phrase.
+    plain = router.route("Opgehaald", subject="Vraag niet")
+    assert plain.dienst is None
+
+
+def test_confidence_grows_with_evidence_and_shrinks_with_a_close_runner_up(router: RuleRouter) -> None:
+    weak = router.route("stoeprand kapot")
+    strong = router.route("losliggende stoeptegel, de stoeprand is ook kapot en er is een put in het voetpad")
+    contested = router.route("losliggende stoeptegel naast een sluikstort van vuilniszakken")
+    assert weak.dienst == strong.dienst == "wegen"
+    assert strong.confidence > weak.confidence
+    assert contested.dienst == "wegen"
+    assert contested.alternatives[1][0] == "nette_stad"
+    assert contested.confidence < strong.confidence
+
+
+def test_normalization() -> None:
+    assert normalize_text("  Éclairage  PUBLIC\n\tdéfectueux!!! ") == "eclairage public defectueux ."
+    assert normalize_text("Wanneer? Nu.") == "wanneer ? nu ."
+    assert normalize_text("PMD-zak, 'niet' opgehaald") == "pmd zak niet opgehaald"
+    assert normalize_text("Boomgaardstraat 5") == "straatnaam 5"
+    assert normalize_text("mail jan.boom@telenet.be of www.kortrijk.be") == "mail of"
+    assert normalize_text("cœur") == "coeur"
+
+
+def test_deciding_rule_is_the_heaviest_entry_of_the_winner(router: RuleRouter) -> None:
+    routing = router.route("er ligt een sluikstort")
+    assert routing.rule == "rules:nette_stad:keyword:sluikstort"
+
+
+def test_diensten_metadata(router: RuleRouter) -> None:
+    assert list(router.diensten) == list(DIENST_CODES)
+    external = {code for code, d in router.diensten.items() if d.external}
+    assert external == {"afvalophaling", "verlichting", "overlast"}
+    assert router.diensten["wegen"].name == "Publieke Ruimte"
+    assert router.diensten["signalisatie"].handled_by == "Mobiliteit"
+    assert all(d.code == code and d.name and d.handled_by for code, d in router.diensten.items())
+
+
+def test_routing_is_fast_enough_for_a_worker(router: RuleRouter) -> None:
+    text = (
+        "Beste,\n\nIn de Groeningestraat ter hoogte van nummer 14 ligt er sinds vorige week een "
+        "losliggende tegel op het voetpad. Mijn moeder is er gisteren bijna over gestruikeld. Kunnen "
+        "jullie dit zo snel mogelijk herstellen?\n\nMet vriendelijke groeten,\nJan Peeters\n"
+    )
+    assert 250 <= len(text) <= 350
+    n = 300
+    start = time.perf_counter()
+    for _ in range(n):
+        router.route(text)
+    per_call = (time.perf_counter() - start) / n
+    assert per_call < 0.002, f"{per_call * 1e6:.0f} us per melding"  # measured ~0.1 ms; target < 1 ms
+
+
+# ---------------------------------------------------------------- configuration errors
+
+
+def _write_config(tmp_path: Path, edit: dict[str, str] | None = None, drop: str | None = None) -> Path:
+    """A copy of the real file with one dienst dropped or one text replaced."""
+    text = CONFIG.read_text(encoding="utf-8")
+    if drop is not None:
+        text = re.sub(
+            rf"\n\[diensten\.{drop}(?:\.[a-z]+)?\]\n.*?(?=\n\[diensten\.(?!{drop}\b)|\Z)",
+            "\n",
+            text,
+            flags=re.S,
+        )
+    for old, new in (edit or {}).items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "diensten.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_real_config_copy_loads(tmp_path: Path) -> None:
+    RuleRouter.from_file(_write_config(tmp_path))
+
+
+def test_missing_dienst_is_an_error(tmp_path: Path) -> None:
+    path = _write_config(tmp_path, drop="dieren")
+    with pytest.raises(DienstenConfigError) as exc:
+        RuleRouter.from_file(path)
+    assert str(path) in str(exc.value) and "missing" in str(exc.value) and "dieren" in str(exc.value)
+
+
+def test_unknown_dienst_code_is_an_error(tmp_path: Path) -> None:
+    path = _write_config(tmp_path, {"[diensten.dieren]\n": "[diensten.dierenwelzijn]\n"})
+    path.write_text(path.read_text().replace("[diensten.dieren.", "[diensten.dierenwelzijn."))
+    with pytest.raises(DienstenConfigError) as exc:
+        RuleRouter.from_file(path)
+    assert str(path) in str(exc.value) and "unknown dienst code" in str(exc.value)
+    assert "dierenwelzijn" in str(exc.value)
+
+
+def test_bad_regex_is_an_error_naming_dienst_and_pattern(tmp_path: Path) -> None:
+    path = _write_config(
+        tmp_path, {"[diensten.groen.patterns]\n": "[diensten.groen.patterns]\n'(boom' = 2\n"}
+    )
+    with pytest.raises(DienstenConfigError) as exc:
+        RuleRouter.from_file(path)
+    message = str(exc.value)
+    assert str(path) in message and "dienst 'groen'" in message and "(boom" in message and "regex" in message
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ({"boordsteen = 3": 'boordsteen = "veel"'}, ["dienst 'wegen'", "boordsteen", "number"]),
+        ({"boordsteen = 3": "boordsteen = true"}, ["dienst 'wegen'", "boordsteen", "number"]),
+        ({"boordsteen = 3": "boordsteen = -3"}, ["dienst 'wegen'", "boordsteen"]),
+        ({"boordsteen = 3": '"boord steen" = 3'}, ["dienst 'wegen'", "boord steen", "phrases"]),
+        ({'"dode boom" = 3': '"boom" = 3'}, ["dienst 'groen'", "single word"]),
+        ({'"hangt voor" = 2': '"hangt ... ... voor" = 2'}, ["dienst 'groen'", "..."]),
+        ({"gras = 2": '"*g" = 2'}, ["dienst 'groen'", "too short"]),
+        ({"gazon = 2": '"Gras" = 2'}, ["dienst 'groen'", "same term"]),
+        ({"gazon = 2": '"*gras" = 2'}, ["dienst 'groen'", "same term"]),
+        (
+            {"external = true\n\n[diensten.overlast.k": 'external = "ja"\n\n[diensten.overlast.k'},
+            ["dienst 'overlast'", "external"],
+        ),
+        (
+            {"[diensten.dieren.phrases]": "[diensten.dieren.phrase]"},
+            ["dienst 'dieren'", "unknown key", "phrase"],
+        ),
+        (
+            {'kerstverlichting = "veto"': 'kerstverlichting = "nee"'},
+            ["dienst 'verlichting'", "kerstverlichting"],
+        ),
+        ({"min_score = 3.0": 'min_score = "hoog"'}, ["[routing]", "min_score"]),
+        ({"[routing]": "[routng]"}, ["unknown top-level", "routng"]),
+    ],
+)
+def test_invalid_entries_are_errors_with_a_clear_message(
+    tmp_path: Path, edit: dict[str, str], expected: list[str]
+) -> None:
+    path = _write_config(tmp_path, edit)
+    with pytest.raises(DienstenConfigError) as exc:
+        RuleRouter.from_file(path)
+    message = str(exc.value)
+    assert str(path) in message
+    for part in expected:
+        assert part in message, message
+
+
+def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
+    with pytest.raises(DienstenConfigError, match="cannot read"):
+        RuleRouter.from_file(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[routing\nmin_score = 3\n", encoding="utf-8")
+    with pytest.raises(DienstenConfigError, match="not valid TOML") as exc:
+        RuleRouter.from_file(broken)
+    assert str(broken) in str(exc.value)
