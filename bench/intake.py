@@ -46,12 +46,18 @@ def wait_http(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
     raise RuntimeError("server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc): robust to other load on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[None]:
+def server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         wait_http(port, proc)
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -75,9 +81,10 @@ def measure(
     cmd: list[str], env: dict[str, str], port: int, *, concurrency: int, seconds: float
 ) -> LoadResult:
     redis.Redis.from_url(REDIS_URL).flushdb()
-    with server(cmd, port, env):
+    with server(cmd, port, env) as proc:
+        url = f"http://127.0.0.1:{port}/api/v1/meldingen"
         return asyncio.run(
-            run_load(f"http://127.0.0.1:{port}/api/v1/meldingen", concurrency=concurrency, seconds=seconds)
+            run_load(url, concurrency=concurrency, seconds=seconds, cpu=lambda: cpu_seconds(proc.pid))
         )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -25,6 +25,7 @@ class LoadResult:
     errors: int
     seconds: float
     latencies: list[float]
+    server_cpu: float = 0.0  # CPU seconds the server used while measured
 
     @property
     def rate(self) -> float:
@@ -34,14 +35,20 @@ class LoadResult:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else float("nan")
 
+    def cpu_per_request(self) -> float:
+        """Server CPU microseconds per answered request, over the measured window."""
+        return self.server_cpu / max(1, self.requests) * 1e6
+
     def line(self, name: str) -> str:
         return (
             f"{name:<28} {self.rate:8.0f} req/s   p50 {self.pct(0.50):6.1f} ms   p99 {self.pct(0.99):6.1f} ms"
-            f"   ({self.requests} ok, {self.errors} errors)"
+            f"   {self.cpu_per_request():5.0f} us CPU/req   ({self.requests} ok, {self.errors} errors)"
         )
 
 
-async def run_load(url: str, *, concurrency: int, seconds: float, warmup: float = 1.0) -> LoadResult:
+async def run_load(
+    url: str, *, concurrency: int, seconds: float, warmup: float = 1.0, cpu: Callable[[], float] | None = None
+) -> LoadResult:
     latencies: list[float] = []
     errors = 0
     counting = False
@@ -72,14 +79,13 @@ async def run_load(url: str, *, concurrency: int, seconds: float, warmup: float 
         tasks = [asyncio.create_task(one_connection(session, n)) for n in range(concurrency)]
         await asyncio.sleep(warmup)
         counting = True
+        cpu_start = cpu() if cpu else 0.0
         started = time.perf_counter()
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
-    return LoadResult(len(latencies), errors, elapsed, latencies)
+        cpu_used = cpu() - cpu_start if cpu else 0.0
+    return LoadResult(len(latencies), errors, elapsed, latencies, cpu_used)
 
 
 def median_result(results: list[LoadResult]) -> LoadResult:
     return sorted(results, key=lambda r: r.rate)[len(results) // 2]
-
-
-__all__ = ["LoadResult", "run_load", "median_result", "statistics"]

@@ -16,7 +16,9 @@ from typing import Any
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
-_PHONE = re.compile(r"(?<![\w])(\+?\d[\d ./-]{6,}\d)(?![\w])")
+# Phone numbers start with +, 00 or 0 (national); references (1777-2026-000123),
+# dates and ids do not, so they stay readable.
+_PHONE = re.compile(r"(?<![\w+])((?:\+|0)\d[\d ./-]{6,}\d)(?![\w])")
 
 
 def mask_email(value: str) -> str:

@@ -146,16 +146,22 @@ async def parse_request(
         raise _validation_error(exc) from None
     if len(model.text) > max_text_chars:
         raise IntakeRejected(422, "invalid_melding", f"text: at most {max_text_chars} characters", "text")
-    draft = MeldingDraft(
+    # A retried JSON request repeats its bytes: hashing them is enough to tell a retry
+    # from another melding under the same Idempotency-Key.
+    digest = hashlib.sha256(raw).hexdigest() if raw is not None else request_hash(model, files)
+    original = raw.decode() if raw is not None else json.dumps(body, ensure_ascii=False, default=str)
+    # Every part was validated above; constructing without validating again saves a pass.
+    draft = MeldingDraft.model_construct(
         channel=Channel.WEB,
         external_id=key,
-        request_hash=request_hash(model, files),
+        request_hash=digest,
         received_at=datetime.now(UTC),
         reporter=model.reporter,
         subject=model.subject,
         text=model.text,
         language=model.language,
         location=model.location,
-        raw=json.dumps(body, ensure_ascii=False, default=str),
+        dienst=None,
+        raw=original,
     )
     return draft, files

@@ -1,0 +1,163 @@
+"""The gateway as its operators run it: real processes, started from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import redis
+
+from gateway.config import Settings
+from tests.conftest import ROOT, SECRET, Receiver, free_port
+from tests.test_intake import TILE
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[f"GATEWAY_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+    return env
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"gateway exited:\n{log.read_text()}"
+            try:
+                async with session.get(f"{url}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"gateway did not become healthy:\n{log.read_text()}")
+
+
+async def wait_for(condition: Any, timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="`make run` and `.ci/run` install redis-server"
+)
+async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_path: Path) -> None:
+    """README's first steps: `gateway up` (starting its own Redis), `gateway receiver`, curl."""
+    http_port, redis_port, receiver_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "GATEWAY_HTTP_PORT": str(http_port),
+        "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
+        "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "GATEWAY_DATA_DIR": str(tmp_path / "data"),
+        "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+        "GATEWAY_CASE_SYSTEM_URL": f"http://127.0.0.1:{receiver_port}/case-system",
+    }
+    base = f"http://127.0.0.1:{http_port}"
+    with (
+        process(["receiver", "--port", str(receiver_port)], env, tmp_path / "receiver.log"),
+        process(["up"], env, tmp_path / "up.log") as up,
+    ):
+        await wait_healthy(base, up, tmp_path / "up.log")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{base}/api/v1/meldingen", json=TILE, headers={"Idempotency-Key": "demo-1"}
+            ) as resp,
+        ):
+            assert resp.status == 202
+            created = await resp.json()
+
+        def delivered() -> list[dict[str, Any]]:
+            lines = (tmp_path / "receiver.log").read_text().splitlines()
+            return [json.loads(line) for line in lines if line.startswith("{")]
+
+        async def arrived() -> bool:
+            return bool(delivered())
+
+        await wait_for(arrived, what="the webhook at the receiver")
+        [hit] = delivered()
+        assert hit["event"] == "melding.created"
+        assert hit["reference"] == created["reference"]
+        assert hit["dienst"] == "wegen"
+        assert "refused" not in hit
+        assert "started a local redis-server" in (tmp_path / "up.log").read_text()
+    # the Redis that `up` started stops with it
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=redis_port, socket_connect_timeout=1).ping()
+
+
+async def test_serve_and_two_workers_share_one_redis_and_one_store(
+    settings: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = settings_env(
+        settings.model_copy(
+            update={"http_port": port, "http_host": "127.0.0.1", "case_system_secret": SECRET}
+        )
+    )
+    base = f"http://127.0.0.1:{port}"
+    with (
+        process(["serve"], env, tmp_path / "serve.log") as serve,
+        process(["worker"], env, tmp_path / "worker1.log"),
+        process(["worker"], env, tmp_path / "worker2.log"),
+    ):
+        await wait_healthy(base, serve, tmp_path / "serve.log")
+        texts = ["losliggende tegel op het voetpad", "de straatlamp brandt niet", "sluikstort aan de glasbol"]
+        async with aiohttp.ClientSession() as session:
+            posts = [
+                session.post(f"{base}/api/v1/meldingen", json={"text": f"{texts[n % 3]} (nr {n})"})
+                for n in range(30)
+            ]
+            refs = []
+            for resp in await asyncio.gather(*posts):
+                assert resp.status == 202
+                refs.append((await resp.json())["reference"])
+
+        async def all_delivered() -> bool:
+            return len(receiver.created) >= 30
+
+        await wait_for(all_delivered, what="30 deliveries")
+        await asyncio.sleep(0.5)  # a duplicate delivery would arrive now
+    delivered = [r["body"]["melding"]["reference"] for r in receiver.created]
+    assert sorted(delivered) == sorted(refs), "each melding delivered exactly once"
+    for n in (1, 2):
+        assert "worker consuming" in (tmp_path / f"worker{n}.log").read_text()
