@@ -17,7 +17,7 @@ from gateway.melding import Melding, Stage, Status
 from gateway.middlewares import error_body
 from gateway.queue import enqueue_notify
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from gateway.store.core import InvalidTransition
+from gateway.store import InvalidTransition
 
 log = logging.getLogger(__name__)
 

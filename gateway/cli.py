@@ -47,7 +47,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from gateway.store import Store
-    from gateway.store.migrate import current_revision
 
     settings = _settings(args)
 
@@ -55,7 +54,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         store = Store(settings.database_url)
         await store.open(migrate_schema=True)
         try:
-            return await current_revision(store.engine)
+            return await store.schema_revision()
         finally:
             await store.close()
 

@@ -8,6 +8,7 @@ command) safe to repeat.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import expires_extra_ms, job_key_prefix
@@ -57,8 +58,8 @@ return created
 """
 
 
-async def enqueue_process_many(redis: ArqRedis, queue: str, melding_ids: Sequence[str]) -> int:
-    """Enqueue the process jobs of a whole intake batch in one round trip and one command.
+async def enqueue_many(redis: ArqRedis, queue: str, jobs: Sequence[tuple[str, str, tuple[Any, ...]]]) -> int:
+    """Enqueue (job id, function, args) triples in one round trip and one command.
 
     arq's `enqueue_job` spends three round trips and six commands per job to refuse
     duplicates; a server-side script gives the same guarantee for any number of
@@ -67,10 +68,15 @@ async def enqueue_process_many(redis: ArqRedis, queue: str, melding_ids: Sequenc
     """
     now = timestamp_ms()
     args: list[object] = [expires_extra_ms, now]
-    for melding_id in melding_ids:
-        args += [process_job_id(melding_id), serialize_job(JOB_PROCESS, (melding_id,), {}, None, now)]
+    for job_id, function, job_args in jobs:
+        args += [job_id, serialize_job(function, job_args, {}, None, now)]
     script = redis.register_script(_ENQUEUE_MANY)
     return int(await script(keys=[queue, job_key_prefix], args=args))
+
+
+async def enqueue_process_many(redis: ArqRedis, queue: str, melding_ids: Sequence[str]) -> int:
+    """The process jobs of a whole intake batch, in one call."""
+    return await enqueue_many(redis, queue, [(process_job_id(m), JOB_PROCESS, (m,)) for m in melding_ids])
 
 
 async def enqueue_notify(redis: ArqRedis, queue: str, melding_id: str, history_id: int) -> bool:

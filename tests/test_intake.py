@@ -27,8 +27,8 @@ TILE = {
 
 
 async def count(client: TestClient[Any, Any], table: Any = meldingen) -> int:
-    async with client.app[STORE].engine.connect() as conn:
-        return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+    query = select(func.count()).select_from(table)
+    return await client.app[STORE].read(lambda conn: conn.execute(query).scalar_one())
 
 
 async def test_json_melding_is_stored_and_answered_202(client: TestClient[Any, Any]) -> None:

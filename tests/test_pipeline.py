@@ -209,12 +209,9 @@ async def test_sweep_requeues_a_lost_delivery(
 
 
 async def _force_due(store: Any, delivery_id: int) -> None:
-    async with store.engine.begin() as conn:
-        await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id)
-            .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=5))
-        )
+    overdue = datetime.now(UTC) - timedelta(seconds=5)
+    query = update(deliveries).where(deliveries.c.id == delivery_id).values(next_attempt_at=overdue)
+    await store.write(lambda conn: conn.execute(query))
 
 
 @asynccontextmanager
@@ -303,8 +300,8 @@ async def test_notification_without_relay_is_recorded_as_skipped(
 ) -> None:
     await post(client)
     await run_worker(settings)
-    async with client.app[STORE].engine.connect() as conn:
-        rows = list(await conn.execute(select(notifications.c.state, notifications.c.detail)))
+    query = select(notifications.c.state, notifications.c.detail)
+    rows = await client.app[STORE].read(lambda conn: list(conn.execute(query)))
     assert [(r.state, r.detail) for r in rows] == [("skipped", "GATEWAY_SMTP_RELAY is not set")]
 
 

@@ -16,7 +16,7 @@ from arq import Retry
 from gateway.melding import Melding, Stage, Status
 from gateway.metrics import record_delivery
 from gateway.queue import JOB_DELIVER, enqueue_notify, enqueue_process
-from gateway.store.core import DeliveryRecord
+from gateway.store import DeliveryRecord
 from workers.casesystem import EVENT_CREATED, DeliveryError
 from workers.ctx import redis, state
 from workers.notify import RULES, NotificationError, render_email, send_email
@@ -47,14 +47,13 @@ async def process(ctx: dict[str, Any], melding_id: str) -> str:
         log.error("process: no melding %s in the store", melding_id)
         return "missing"
     if melding.stage == Stage.RECEIVED:
-        melding = await _route(ctx, melding)
-    if melding.stage == Stage.ROUTED:
-        delivery = await s.store.ensure_delivery(melding.id, EVENT_CREATED, key="created")
-        await enqueue_delivery(ctx, delivery)
+        return await _route(ctx, melding)
+    if melding.stage == Stage.ROUTED:  # routed before, but its delivery job may be lost
+        await enqueue_delivery(ctx, await s.store.ensure_delivery(melding.id, EVENT_CREATED, key="created"))
     return melding.stage.value
 
 
-async def _route(ctx: dict[str, Any], melding: Melding) -> Melding:
+async def _route(ctx: dict[str, Any], melding: Melding) -> str:
     s = state(ctx)
     if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
         dienst, confidence, rule, alternatives = melding.dienst, 1.0, f"channel:{melding.channel}", []
@@ -63,14 +62,6 @@ async def _route(ctx: dict[str, Any], melding: Melding) -> Melding:
         dienst, confidence, rule = routing.dienst, routing.confidence, routing.rule
         alternatives = list(routing.alternatives)
     stage = Stage.ROUTED if dienst else Stage.TRIAGE
-    await s.store.set_routing(
-        melding.id,
-        dienst=dienst,
-        confidence=confidence,
-        routed_by=rule,
-        alternatives=alternatives,
-        stage=stage,
-    )
     match = await s.duplicates.find(melding)
     if match is not None:
         log.info(
@@ -79,13 +70,23 @@ async def _route(ctx: dict[str, Any], melding: Melding) -> Melding:
             match.reason,
             extra={"reference": melding.reference},
         )
+    delivery = await s.store.route(
+        melding.id,
+        dienst=dienst,
+        confidence=confidence,
+        routed_by=rule,
+        alternatives=alternatives,
+        stage=stage,
+        delivery_event=EVENT_CREATED if dienst else None,
+    )
     log.info(
-        "routed to %s" % (dienst or "triage"),
+        "routed to %s",
+        dienst or "triage",
         extra={"reference": melding.reference, "dienst": dienst, "confidence": confidence, "rule": rule},
     )
-    routed = await s.store.get(melding.id)
-    assert routed is not None
-    return routed
+    if delivery is not None:
+        await enqueue_delivery(ctx, delivery)
+    return stage.value
 
 
 async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
@@ -101,18 +102,18 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
         )
     except DeliveryError as exc:
         return await _delivery_failed(ctx, delivery, melding, exc)
-    await s.store.delivery_succeeded(delivery.id, case_id=case_id)
-    latency = (
-        (datetime.now(UTC) - melding.received_at).total_seconds() if delivery.event == EVENT_CREATED else None
+    created = delivery.event == EVENT_CREATED
+    history_id = await s.store.delivery_succeeded(
+        delivery.id,
+        case_id=case_id,
+        stage=Stage.DELIVERED if created else None,
+        first_status=Status.GEREGISTREERD if created else None,
     )
+    latency = (datetime.now(UTC) - melding.received_at).total_seconds() if created else None
     await record_delivery(redis(ctx), "ok", latency)
     log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
-    if delivery.event == EVENT_CREATED:
-        await s.store.set_stage(melding.id, Stage.DELIVERED)
-        if melding.status == Status.ONTVANGEN:  # the case system may have set a status already
-            history_id = await s.store.add_status(melding.id, Status.GEREGISTREERD, source="worker")
-            if history_id is not None:
-                await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
+    if history_id is not None:
+        await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
     return "delivered"
 
 
@@ -126,12 +127,16 @@ async def _delivery_failed(
         0.0 if dead else backoff(attempt, s.settings.delivery_backoff_base, s.settings.delivery_backoff_max)
     )
     next_at = None if dead else datetime.now(UTC) + timedelta(seconds=delay)
-    await s.store.delivery_failed(delivery.id, error=str(exc), dead=dead, next_attempt_at=next_at)
+    await s.store.delivery_failed(
+        delivery.id,
+        error=str(exc),
+        dead=dead,
+        next_attempt_at=next_at,
+        dead_stage=Stage.DEAD if delivery.event == EVENT_CREATED else None,
+    )
     await record_delivery(redis(ctx), "dead" if dead else "failed")
     extra = {"reference": melding.reference, "attempt": attempt, "error": str(exc)}
     if dead:
-        if delivery.event == EVENT_CREATED:
-            await s.store.set_stage(melding.id, Stage.DEAD)
         why = (
             "permanent failure"
             if exc.permanent

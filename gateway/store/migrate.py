@@ -1,4 +1,4 @@
-"""Schema migrations (Alembic), run programmatically on the gateway's own engine."""
+"""Schema migrations (Alembic), run programmatically on the gateway's own connection."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_LOCK_ID = 1777_2026  # PostgreSQL advisory lock key: one migrator at a time
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -25,26 +25,16 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-_LOCK_ID = 1777_2026  # advisory lock key: one migrator at a time
+def upgrade(conn: Connection) -> None:
+    """Bring the schema to head, inside the caller's write transaction.
+
+    Safe when several processes (serve, workers) start at once: PostgreSQL takes an
+    advisory lock, SQLite's write transaction (BEGIN IMMEDIATE) is exclusive already.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
+    command.upgrade(alembic_config(conn), "head")
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to head. Safe when several processes (serve, workers) start at once."""
-
-    def run(conn: Connection) -> None:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
-        command.upgrade(alembic_config(conn), "head")
-
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(gateway_write=True)  # SQLite: BEGIN IMMEDIATE
-        async with conn.begin():
-            await conn.run_sync(run)
-
-
-async def current_revision(engine: AsyncEngine) -> str | None:
-    def read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
-
-    async with engine.connect() as conn:
-        return await conn.run_sync(read)
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()

@@ -28,30 +28,38 @@ class _Pending(Generic[Item, Result]):
 
 class BatchWriter(Generic[Item, Result]):
     def __init__(
-        self, write_batch: Callable[[Sequence[Item]], Awaitable[list[Result]]], max_batch: int = 200
+        self,
+        write_batch: Callable[[Sequence[Item]], Awaitable[list[Result]]],
+        max_batch: int = 200,
+        concurrency: int = 1,
     ):
+        """`concurrency`: batches in flight at once (a server database overlaps their round trips)."""
         self._write_batch = write_batch
         self._max_batch = max_batch
+        self._concurrency = concurrency
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="intake-batch-writer")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._run(), name=f"batch-writer-{n}") for n in range(self._concurrency)
+            ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         while not self._queue.empty():  # never leave a caller hanging
             pending = self._queue.get_nowait()
             if not pending.future.done():
                 pending.future.set_exception(RuntimeError("store is shutting down"))
 
     async def submit(self, item: Item) -> Result:
-        if self._task is None:
+        if not self._tasks:
             raise RuntimeError("batch writer not started")
         pending: _Pending[Item, Result] = _Pending(item)
         self._queue.put_nowait(pending)
