@@ -76,6 +76,7 @@ class Settings(BaseModel):
     # Worker tuning (see README: throughput)
     worker_max_jobs: int = Field(default=50, ge=1)
     worker_poll_delay: float = Field(default=0.02, gt=0)
+    worker_shutdown_grace: float = Field(default=15.0, ge=0)
     queue_name: str = "gateway:queue"
 
     # Channels (used by their issues; names fixed by PRODUCT.md)

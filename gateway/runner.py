@@ -74,6 +74,26 @@ async def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
     raise ConfigError(f"started redis-server but it does not answer; see {data / 'redis.log'}")
 
 
+async def stop_worker(worker: Worker, main_task: asyncio.Task[None], grace: float) -> None:
+    """Stop polling, let running jobs finish for up to `grace` seconds, then close.
+
+    (arq's own close() cancels running jobs at once and then fails on their
+    cancellation before its shutdown hook runs.) A job cut off here is not lost:
+    arq runs it again once its in-progress key expires, and every job is idempotent.
+    """
+    main_task.cancel()
+    await asyncio.gather(main_task, return_exceptions=True)
+    running = [t for t in worker.tasks.values() if not t.done()]
+    if running:
+        log.info("waiting up to %.0f s for %d running jobs", grace, len(running))
+        _, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()
+
+
 def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,9 +127,7 @@ async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: 
     finally:
         log.info("shutting down")
         if worker_task is not None and arq_worker is not None:
-            worker_task.cancel()
-            await asyncio.gather(worker_task, return_exceptions=True)
-            await arq_worker.close()
+            await stop_worker(arq_worker, worker_task, settings.worker_shutdown_grace)
         if runner is not None:
             await runner.cleanup()
         if redis_proc is not None:

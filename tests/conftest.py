@@ -108,6 +108,7 @@ class Receiver:
     responses: list[int] = field(default_factory=list)  # status codes to answer, in order; then 200
     received: list[dict[str, Any]] = field(default_factory=list)
     delay: float = 0.0
+    started: int = 0  # requests that arrived (answered or not yet)
 
     @property
     def created(self) -> list[dict[str, Any]]:
@@ -120,6 +121,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     async def handle(request: web.Request) -> web.Response:
         raw = await request.read()
+        rec.started += 1
         try:
             verify(SECRET, raw, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
             signed = True

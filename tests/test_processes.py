@@ -67,6 +67,14 @@ async def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path, timeout
     raise AssertionError(f"gateway did not become healthy:\n{log.read_text()}")
 
 
+def assert_clean_shutdown(log: Path) -> None:
+    """After SIGTERM: the shutdown was logged, with no traceback and no unclosed resource."""
+    text = log.read_text()
+    assert "shutting down" in text, text
+    for sign in ("Traceback", "Unclosed", '"level": "error"'):
+        assert sign not in text, f"{log.name}: {sign}\n{text}"
+
+
 async def wait_for(condition: Any, timeout: float = 60, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -120,6 +128,7 @@ async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_p
         assert hit["dienst"] == "wegen"
         assert "refused" not in hit
         assert "started a local redis-server" in (tmp_path / "up.log").read_text()
+    assert_clean_shutdown(tmp_path / "up.log")
     # the Redis that `up` started stops with it
     with pytest.raises(redis.ConnectionError):
         redis.Redis(port=redis_port, socket_connect_timeout=1).ping()
@@ -159,5 +168,29 @@ async def test_serve_and_two_workers_share_one_redis_and_one_store(
         await asyncio.sleep(0.5)  # a duplicate delivery would arrive now
     delivered = [r["body"]["melding"]["reference"] for r in receiver.created]
     assert sorted(delivered) == sorted(refs), "each melding delivered exactly once"
+    for name in ("serve", "worker1", "worker2"):
+        assert_clean_shutdown(tmp_path / f"{name}.log")
     for n in (1, 2):
         assert "worker consuming" in (tmp_path / f"worker{n}.log").read_text()
+
+
+async def test_sigterm_lets_a_running_delivery_finish(
+    client: Any, settings: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    receiver.delay = 1.5  # a slow case system: the delivery is in flight when the worker is told to stop
+    env = settings_env(
+        settings.model_copy(update={"case_system_secret": SECRET, "case_system_timeout": 10.0})
+    )
+    created = await (await client.post("/api/v1/meldingen", json=TILE)).json()
+    with process(["worker"], env, tmp_path / "worker.log") as worker:
+
+        async def in_flight() -> bool:
+            return receiver.started > 0
+
+        await wait_for(in_flight, what="the delivery to start")
+        worker.terminate()
+        await asyncio.get_running_loop().run_in_executor(None, worker.wait, 20)
+    assert_clean_shutdown(tmp_path / "worker.log")
+    got = await (await client.get(f"/api/v1/meldingen/{created['id']}")).json()
+    assert got["stage"] == "delivered", (tmp_path / "worker.log").read_text()
+    assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]

@@ -35,8 +35,13 @@ def _sweep_schedule(interval: int) -> dict[str, Any]:
 
 def worker_options(settings: Settings, *, router: RuleRouter | None = None) -> dict[str, Any]:
     async def startup(ctx: dict[str, Any]) -> None:
+        # Worker commits need not wait for the disk: its jobs are idempotent and the sweep
+        # redoes what a power cut might undo (see gateway.store.core).
         store = Store(
-            settings.database_url, timezone=settings.timezone, reference_prefix=settings.reference_prefix
+            settings.database_url,
+            timezone=settings.timezone,
+            reference_prefix=settings.reference_prefix,
+            durable=False,
         )
         await store.open()
         session = aiohttp.ClientSession()
