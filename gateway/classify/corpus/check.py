@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Validate the dienst-classifier corpus (standard library only).
+
+Usage: python gateway/classify/corpus/check.py [--quiet]
+
+Checks every ``<dienst>.jsonl`` training file and ``heldout.jsonl`` in this
+directory:
+
+* every line is a JSON object with a non-empty ``text`` and known ``dienst``,
+  ``channel`` and ``lang`` values (and, in a training file, the dienst of the
+  file name);
+* no exact duplicates after normalisation (case, accents, punctuation,
+  whitespace) anywhere in the corpus, across files and labels;
+* no near duplicates: token-set Jaccard similarity >= NEAR (0.8) between any
+  two texts of 4+ tokens, and >= NEAR_HELDOUT (0.6) between a held-out text
+  and any training text (the held-out split must not paraphrase training);
+* minimum sizes: MIN_TRAIN lines per dienst file, MIN_HELDOUT per dienst in
+  the held-out split.
+
+Prints counts per dienst x channel x lang for training and held-out and exits
+with status 1 when any error was found.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+
+DIENSTEN = (
+    "info",
+    "nette_stad",
+    "afvalophaling",
+    "wegen",
+    "groen",
+    "verlichting",
+    "signalisatie",
+    "riolering",
+    "overlast",
+    "dieren",
+)
+CHANNELS = ("email", "sms", "phone", "web")
+LANGS = ("nl", "fr", "en")
+FIELDS = {"text", "dienst", "channel", "lang"}
+MIN_TRAIN = 230
+MIN_HELDOUT = 40
+NEAR = 0.8
+NEAR_HELDOUT = 0.6
+MIN_TOKENS_NEAR = 4
+
+HERE = Path(__file__).resolve().parent
+
+
+def normalize(text: str) -> str:
+    """Lowercase, strip accents and punctuation, collapse whitespace."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^\w\s]|_", " ", text)
+    return " ".join(text.split())
+
+
+def load(path: Path, expected_dienst: str | None, errors: list[str]) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            where = f"{path.name}:{n}"
+            if not line.strip():
+                errors.append(f"{where}: empty line")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(f"{where}: invalid JSON ({exc})")
+                continue
+            if not isinstance(obj, dict):
+                errors.append(f"{where}: not a JSON object")
+                continue
+            missing = FIELDS - obj.keys()
+            extra = obj.keys() - FIELDS
+            if missing:
+                errors.append(f"{where}: missing field(s) {sorted(missing)}")
+                continue
+            if extra:
+                errors.append(f"{where}: unknown field(s) {sorted(extra)}")
+            text = obj["text"]
+            if not isinstance(text, str) or not text.strip():
+                errors.append(f"{where}: empty text")
+                continue
+            if obj["dienst"] not in DIENSTEN:
+                errors.append(f"{where}: unknown dienst {obj['dienst']!r}")
+            elif expected_dienst and obj["dienst"] != expected_dienst:
+                errors.append(f"{where}: dienst {obj['dienst']!r} in file for {expected_dienst!r}")
+            if obj["channel"] not in CHANNELS:
+                errors.append(f"{where}: unknown channel {obj['channel']!r}")
+            if obj["lang"] not in LANGS:
+                errors.append(f"{where}: unknown lang {obj['lang']!r}")
+            if not normalize(text):
+                errors.append(f"{where}: text has no words")
+                continue
+            obj["_where"] = where
+            obj["_split"] = "heldout" if expected_dienst is None else "train"
+            obj["_norm"] = normalize(text)
+            obj["_tokens"] = frozenset(obj["_norm"].split())
+            rows.append(obj)
+    return rows
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a | b)
+
+
+def near_duplicates(rows: list[dict]) -> list[tuple[float, dict, dict]]:
+    """Pairs above the applicable threshold, found through a token index."""
+    df = Counter(tok for r in rows for tok in r["_tokens"])
+    index: dict[str, list[int]] = defaultdict(list)
+    found = []
+    for i, r in enumerate(rows):
+        toks = r["_tokens"]
+        if len(toks) < MIN_TOKENS_NEAR:
+            continue
+        # Any pair with Jaccard >= t shares at least one of the rarest
+        # len - ceil(t*len) + 1 tokens of each text (prefix filtering).
+        ordered = sorted(toks, key=lambda t: (df[t], t))
+        keep = len(ordered) - int(NEAR_HELDOUT * len(ordered)) + 1
+        seen: set[int] = set()
+        for tok in ordered[:keep]:
+            for j in index[tok]:
+                if j in seen:
+                    continue
+                seen.add(j)
+                other = rows[j]
+                cross = r["_split"] != other["_split"]
+                limit = NEAR_HELDOUT if cross else NEAR
+                score = jaccard(toks, other["_tokens"])
+                if score >= limit and r["_norm"] != other["_norm"]:
+                    found.append((score, other, r))
+            index[tok].append(i)
+    return found
+
+
+def table(title: str, rows: list[dict]) -> None:
+    counts = Counter((r["dienst"], r["channel"], r["lang"]) for r in rows)
+    cols = list(CHANNELS) + list(LANGS)
+    print(f"\n{title} ({len(rows)} examples)")
+    header = f"{'dienst':<14}" + "".join(f"{c:>7}" for c in cols) + f"{'total':>7}"
+    print(header)
+    print("-" * len(header))
+    for d in DIENSTEN:
+        ch = [sum(counts[(d, c, lang)] for lang in LANGS) for c in CHANNELS]
+        lg = [sum(counts[(d, c, lang)] for c in CHANNELS) for lang in LANGS]
+        print(f"{d:<14}" + "".join(f"{v:>7}" for v in ch + lg) + f"{sum(ch):>7}")
+    ch = [sum(v for (_, c, _), v in counts.items() if c == cc) for cc in CHANNELS]
+    lg = [sum(v for (_, _, lang), v in counts.items() if lang == ll) for ll in LANGS]
+    print("-" * len(header))
+    print(f"{'total':<14}" + "".join(f"{v:>7}" for v in ch + lg) + f"{len(rows):>7}")
+    print(f"\n{title}: dienst x channel x lang")
+    for d in DIENSTEN:
+        parts = []
+        for c in CHANNELS:
+            cell = " ".join(f"{lang}={counts[(d, c, lang)]}" for lang in LANGS if counts[(d, c, lang)])
+            parts.append(f"{c}[{cell or '-'}]")
+        print(f"  {d:<14}" + "  ".join(parts))
+
+
+def main(argv: list[str]) -> int:
+    quiet = "--quiet" in argv
+    errors: list[str] = []
+    warnings: list[str] = []
+    train: list[dict] = []
+    for d in DIENSTEN:
+        path = HERE / f"{d}.jsonl"
+        if not path.exists():
+            errors.append(f"{path.name}: missing")
+            continue
+        rows = load(path, d, errors)
+        if len(rows) < MIN_TRAIN:
+            errors.append(f"{path.name}: {len(rows)} examples, need >= {MIN_TRAIN}")
+        train.extend(rows)
+    for path in sorted(HERE.glob("*.jsonl")):
+        if path.stem not in DIENSTEN and path.name != "heldout.jsonl":
+            warnings.append(f"{path.name}: not a known corpus file, ignored")
+    heldout: list[dict] = []
+    hpath = HERE / "heldout.jsonl"
+    if hpath.exists():
+        heldout = load(hpath, None, errors)
+        per = Counter(r["dienst"] for r in heldout)
+        for d in DIENSTEN:
+            if per[d] < MIN_HELDOUT:
+                errors.append(f"heldout.jsonl: {per[d]} examples for {d}, need >= {MIN_HELDOUT}")
+    else:
+        errors.append("heldout.jsonl: missing")
+
+    everything = train + heldout
+    by_norm: dict[str, list[dict]] = defaultdict(list)
+    for r in everything:
+        by_norm[r["_norm"]].append(r)
+    for norm, group in by_norm.items():
+        if len(group) > 1:
+            where = ", ".join(f"{r['_where']} ({r['dienst']})" for r in group)
+            errors.append(f"exact duplicate after normalisation: {where}: {norm[:70]!r}")
+
+    for score, a, b in near_duplicates(everything):
+        kind = "held-out/train" if a["_split"] != b["_split"] else "near"
+        errors.append(
+            f"{kind} duplicate (jaccard {score:.2f}): {a['_where']} ({a['dienst']}) ~ "
+            f"{b['_where']} ({b['dienst']})\n    {a['text'][:90]!r}\n    {b['text'][:90]!r}"
+        )
+
+    if not quiet:
+        table("training", train)
+        table("held-out", heldout)
+    for w in warnings:
+        print(f"WARNING {w}")
+    for e in errors:
+        print(f"ERROR {e}")
+    print(f"\n{len(errors)} error(s), {len(warnings)} warning(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
