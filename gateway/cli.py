@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.classify.rules import DienstenConfigError
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
+from gateway.store import StoreError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     setup_logging(settings.log_level, settings.log_format)
+    if settings.uses_dev_secret():
+        logging.getLogger("gateway").warning(
+            "GATEWAY_CASE_SYSTEM_SECRET is the development default; set a real one in production"
+        )
     return settings
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     from gateway.runner import run
 
-    settings = _settings(args)
-    if settings.uses_dev_secret():
-        print(
-            "warning: GATEWAY_CASE_SYSTEM_SECRET is the development default; set a real one in production",
-            file=sys.stderr,
-        )
-    asyncio.run(run(settings, http=True, worker=True, autostart_redis=True))
+    asyncio.run(run(_settings(args), http=True, worker=True, autostart_redis=True))
     return 0
 
 
@@ -127,8 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
-        print(f"gateway: configuration error: {exc}", file=sys.stderr)
+    except (ConfigError, DienstenConfigError, StoreError) as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

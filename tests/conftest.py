@@ -1,9 +1,10 @@
 """Shared fixtures: real Redis (own db number), real SQLite and PostgreSQL, real HTTP peers.
 
 Every test that takes `settings` runs twice, once per store backend. PostgreSQL
-tests use their own database (`gateway_test`), emptied before each test and
-dropped at the end; Redis tests use db 13 (GATEWAY_TEST_REDIS_URL), flushed
-before and after each test.
+tests use their own database (`gateway_test`, GATEWAY_TEST_PG_DB), emptied
+before each test and dropped at the end; Redis tests use db 13
+(GATEWAY_TEST_REDIS_URL), flushed before and after each test. Two test runs
+at once need their own values of both.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = "gateway_test"
+PG_TEST_DB = os.environ.get("GATEWAY_TEST_PG_DB", "gateway_test")
 SECRET = "test-secret"
 
 

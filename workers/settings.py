@@ -35,6 +35,8 @@ def _sweep_schedule(interval: int) -> dict[str, Any]:
 
 def worker_options(settings: Settings, *, router: RuleRouter | None = None) -> dict[str, Any]:
     async def startup(ctx: dict[str, Any]) -> None:
+        # What can fail on a bad configuration comes first, before anything needs closing.
+        rules = router or RuleRouter.from_file(settings.diensten_file)
         # Worker commits need not wait for the disk: its jobs are idempotent and the sweep
         # redoes what a power cut might undo (see gateway.store.core).
         store = Store(
@@ -45,12 +47,18 @@ def worker_options(settings: Settings, *, router: RuleRouter | None = None) -> d
         )
         await store.open()
         session = aiohttp.ClientSession()
+        try:
+            case_system = build_case_system(settings, session)
+        except Exception:
+            await session.close()
+            await store.close()
+            raise
         ctx["gateway"] = WorkerState(
             settings=settings,
             store=store,
-            router=router or RuleRouter.from_file(settings.diensten_file),
+            router=rules,
             duplicates=NoDuplicates(),
-            case_system=build_case_system(settings, session),
+            case_system=case_system,
             session=session,
             templates=settings.templates_dir,
         )
