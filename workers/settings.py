@@ -19,7 +19,7 @@ from arq.worker import func
 
 from gateway.classify.rules import RuleRouter
 from gateway.config import Settings
-from gateway.dedupe import NoDuplicates
+from gateway.dedupe import DuplicateFinder, NoDuplicates
 from gateway.queue import JOB_DELIVER, JOB_NOTIFY, JOB_PROCESS, redis_settings
 from gateway.store import Store
 from workers import jobs
@@ -33,7 +33,11 @@ def _sweep_schedule(interval: int) -> dict[str, Any]:
     return {"minute": set(range(0, 60, max(1, interval // 60))), "second": {0}}
 
 
-def worker_options(settings: Settings, *, router: RuleRouter | None = None) -> dict[str, Any]:
+def worker_options(
+    settings: Settings, *, router: RuleRouter | None = None, duplicates: DuplicateFinder | None = None
+) -> dict[str, Any]:
+    """`router` and `duplicates` replace the configured ones (tests, benchmarks)."""
+
     async def startup(ctx: dict[str, Any]) -> None:
         # What can fail on a bad configuration comes first, before anything needs closing.
         rules = router or RuleRouter.from_file(settings.diensten_file)
@@ -57,7 +61,7 @@ def worker_options(settings: Settings, *, router: RuleRouter | None = None) -> d
             settings=settings,
             store=store,
             router=rules,
-            duplicates=NoDuplicates(),
+            duplicates=duplicates or NoDuplicates(),
             case_system=case_system,
             session=session,
             templates=settings.templates_dir,
