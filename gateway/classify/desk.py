@@ -1,0 +1,79 @@
+"""`POST /api/v1/meldingen/{id}/dienst`: the 1777 desk routes a melding that waits in triage.
+
+Signed like the status callbacks (GATEWAY_CASE_SYSTEM_SECRET, see gateway.signing): the triage
+view sits behind the same trust boundary as the case system. JSON `{"dienst": "<code>"}`. The
+melding gets that dienst with routed_by "desk", moves from stage triage to routed, and its
+`process` job is enqueued again, which hands it to delivery. `gateway train` reads these
+decisions back as labelled examples. `{id}` is the melding id (its reference works too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.melding import DIENST_CODES
+from gateway.middlewares import error_body
+from gateway.queue import enqueue_process
+from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from workers.casesystem import EVENT_CREATED
+
+log = logging.getLogger(__name__)
+
+
+async def post_dienst(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    key = request.match_info["id"]
+    raw = await request.read()
+    try:
+        verify(
+            settings.case_system_secret,
+            raw,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+        )
+    except SignatureError as exc:
+        log.warning("desk decision refused: %s", exc, extra={"melding": key})
+        return error_body(401, "invalid_signature", str(exc))
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return error_body(400, "malformed_json", f"request body is not valid JSON: {exc}")
+    if not isinstance(body, dict) or set(body) != {"dienst"}:
+        return error_body(422, "invalid_body", 'expected exactly {"dienst": "<code>"}', field="dienst")
+    dienst = body["dienst"]
+    if dienst not in DIENST_CODES:
+        return error_body(
+            422,
+            "unknown_dienst",
+            f"dienst must be one of {', '.join(DIENST_CODES)}, got {dienst!r}",
+            field="dienst",
+        )
+    store = request.app[STORE]
+    melding = await store.get(key) or await store.get_by_reference(key)
+    if melding is None:
+        return error_body(404, "not_found", "no melding with this id")
+    outcome, stage = await store.set_desk_dienst(melding.id, dienst, delivery_event=EVENT_CREATED)
+    if outcome == "not_in_triage":
+        return error_body(
+            409,
+            "not_in_triage",
+            f"the melding is in stage {stage}, not triage: only the desk's queue is routed here",
+        )
+    if outcome == "missing":
+        return error_body(404, "not_found", "no melding with this id")
+    if outcome == "routed":
+        await enqueue_process(request.app[REDIS], settings.queue_name, melding.id)
+        log.info("desk routed it to %s", dienst, extra={"reference": melding.reference, "dienst": dienst})
+    return web.json_response(
+        {
+            "id": melding.id,
+            "reference": melding.reference,
+            "dienst": dienst,
+            "stage": stage,
+            "changed": outcome == "routed",
+        }
+    )

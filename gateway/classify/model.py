@@ -1,0 +1,685 @@
+"""The learned routing model: a spaCy `textcat` on `spacy.blank("nl")`, trained on the corpus.
+
+Text preparation is the rules' own normalization (lowercase ascii, street names masked, the
+signature after a closing formula dropped), done by the pipeline's tokenizer, so the saved
+pipeline takes raw text. Three architectures can be trained (`gateway eval --compare` measures
+them on the held-out split):
+
+- `bow`: spaCy's TextCatBOW (word uni- and bigrams, a sparse linear model);
+- `ensemble`: spaCy's TextCatEnsemble (a CNN tok2vec beside the same bag of words);
+- `charbow` (default): the bag of words plus character 3-5-grams of every word, which carry
+  typos, Flemish spellings and compounds ("vuilniszakken", "lantaarnpaal", "hondepoep") and
+  French/English stems the corpus has few examples of. Best on held-out and fast.
+
+Calibration: k-fold cross-validation on the training rows gives out-of-fold probabilities; a
+temperature is fitted on them (on the rows the rules leave undecided, where the model's
+confidence decides between routing and triage), and the precision of a rule decision is measured
+when the model agrees and when it does not. The final model is trained on all rows.
+
+Reproducible: fixed seeds, a fixed row order and a fixed fold assignment; the same rows and
+configuration give the same weights. A model is stored as `<model_dir>/<version>/` (the spaCy
+pipeline plus `gateway.json`: calibration, checksums, figures) where the version is keyed by the
+hash of the training rows and the configuration; `<model_dir>/current` names the one in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gateway.classify.rules import RuleRouter, _drop_names, normalize_text
+from gateway.config import ConfigError
+from gateway.melding import DIENST_CODES
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+log = logging.getLogger("gateway.classify")
+
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
+HELDOUT_FILE = CORPUS_DIR / "heldout.jsonl"
+MODEL_FORMAT = 1  # bump when the stored layout or the text preparation changes
+META_FILE = "gateway.json"
+POINTER_FILE = "current"
+KEEP_VERSIONS = 5  # older versions than this (besides the current one) are pruned after training
+MAX_CHARS = 8000  # as the rules: only the start of a very long text is read
+ARCHITECTURES = ("charbow", "bow", "ensemble")
+
+
+class ModelError(ConfigError):
+    """The model cannot be used; the message names the file and what to do."""
+
+
+class ModelMissing(ModelError):
+    pass
+
+
+class ModelCorrupt(ModelError):
+    pass
+
+
+# --------------------------------------------------------------------------- text preparation
+
+
+def join_subject(text: str, subject: str | None) -> str:
+    """Subject and body as one text, as the rules read them (a sentence break in between)."""
+    if subject and subject.strip():
+        return f"{subject} .\n{text}"
+    return text
+
+
+def prepare(text: str) -> list[str]:
+    """The words the model sees: the rules' normalization, so both layers read the same text."""
+    return normalize_text(_drop_names(text[:MAX_CHARS])).split()
+
+
+class NormalizingTokenizer:
+    """A spaCy tokenizer that normalizes first; the saved pipeline then takes raw text."""
+
+    def __init__(self, vocab: Vocab) -> None:
+        self.vocab = vocab
+
+    def __call__(self, text: str) -> Doc:
+        from spacy.tokens import Doc
+
+        return Doc(self.vocab, words=prepare(text))
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
+        for text in texts:
+            yield self(text)
+
+    # Nothing to store: the normalization is code (MODEL_FORMAT versions it).
+    def to_bytes(self, **_: Any) -> bytes:
+        return b""
+
+    def from_bytes(self, _data: bytes, **_: Any) -> NormalizingTokenizer:
+        return self
+
+    def to_disk(self, path: str | Path, **_: Any) -> None:
+        Path(path).write_text("gateway normalizing tokenizer\n", encoding="utf-8")
+
+    def from_disk(self, _path: str | Path, **_: Any) -> NormalizingTokenizer:
+        return self
+
+
+# --------------------------------------------------------------------------- the charbow architecture
+
+# Per character range: word (its ORTH hash) -> hashes of its character n-grams. Words repeat a
+# lot, so each is split once; cleared when full so that a long-running worker stays bounded.
+_CHAR_CACHES: dict[tuple[int, int], dict[int, Any]] = {}
+_CHAR_CACHE_MAX = 300_000
+
+
+def _char_keys(word: str, lo: int, hi: int) -> Any:
+    """Hashes of the character n-grams of "<word>" ("#" keeps them apart from word keys)."""
+    from spacy.strings import hash_string
+
+    if len(word) < 3:  # short words are covered by the word features
+        return np.zeros((0,), dtype="uint64")
+    w = f"<{word}>"
+    grams = {hash_string("#" + w[i : i + n]) for n in range(lo, hi + 1) for i in range(len(w) - n + 1)}
+    return np.fromiter(sorted(grams), dtype="uint64", count=len(grams))
+
+
+def _ngram_features(ngram_size: int, char_min: int, char_max: int) -> Any:
+    """Docs -> (keys, values, lengths) for SparseLinear: word n-grams plus character n-grams.
+
+    A key that occurs twice is listed twice with value 1, which the linear layer sums exactly as
+    one key with value 2 (spaCy's extractor counts with np.unique; that sort costs more here).
+    """
+    from spacy.attrs import ORTH
+    from thinc.api import Model
+
+    def forward(model: Any, docs: Sequence[Doc], is_train: bool) -> tuple[Any, Callable[[Any], list[Any]]]:
+        ops = model.ops
+        cache = _CHAR_CACHES.setdefault((char_min, char_max), {})
+        if len(cache) > _CHAR_CACHE_MAX:
+            cache.clear()
+        arrays: list[Any] = []
+        lengths: list[int] = []
+        for doc in docs:
+            words = doc.to_array(ORTH).astype("uint64", copy=False)
+            parts = [words] + [ops.ngrams(n, words) for n in range(2, min(ngram_size, len(words)) + 1)]
+            if char_max:
+                strings = doc.vocab.strings
+                for key in words.tolist():
+                    grams = cache.get(key)
+                    if grams is None:
+                        grams = cache[key] = _char_keys(strings[key], char_min, char_max)
+                    parts.append(grams)
+            lengths.append(sum(len(p) for p in parts))
+            arrays.extend(parts)
+        keys = np.concatenate(arrays) if arrays else np.zeros((0,), dtype="uint64")
+        vals = np.ones((len(keys),), dtype="float32")
+        return (keys, vals, np.asarray(lengths, dtype="int32")), lambda d_out: []
+
+    return Model("gateway_ngram_features", forward)
+
+
+def build_charbow(
+    exclusive_classes: bool, ngram_size: int, char_min: int, char_max: int, length: int, nO: int | None = None
+) -> Any:
+    """spaCy's TextCatBOW with character n-grams added to its features (same output layer)."""
+    from spacy.ml.models.textcat import resize_and_set_ref, resize_linear_weighted
+    from thinc.api import Logistic, SparseLinear_v2, chain, resizable, softmax_activation
+
+    fill = {"b": 0, "W": 0}
+    sparse = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
+    layer = resizable(sparse, resize_layer=partial(resize_linear_weighted, fill_defaults=fill))
+    output = softmax_activation() if exclusive_classes else Logistic()
+    model = chain(_ngram_features(ngram_size, char_min, char_max), layer, output)
+    if nO is not None:
+        model.set_dim("nO", nO)
+    model.set_ref("output_layer", sparse)
+    model.attrs["multi_label"] = not exclusive_classes
+    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=layer)
+    return model
+
+
+_REGISTERED = False
+
+
+def register_spacy_functions() -> None:
+    """Make the tokenizer and the architecture known to spaCy (needed to build or load a model)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    import spacy
+
+    @spacy.registry.tokenizers("gateway.NormalizingTokenizer.v1")
+    def _tokenizer() -> Callable[[Language], NormalizingTokenizer]:
+        return lambda nlp: NormalizingTokenizer(nlp.vocab)
+
+    spacy.registry.architectures("gateway.TextCatCharBOW.v1", func=build_charbow)
+    _REGISTERED = True
+
+
+# --------------------------------------------------------------------------- training data
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    text: str
+    dienst: str
+    subject: str | None = None
+    source: str = "corpus"  # "corpus" or "desk"
+
+    @property
+    def full_text(self) -> str:
+        return join_subject(self.text, self.subject)
+
+
+def load_corpus(corpus_dir: Path = CORPUS_DIR) -> list[LabelledText]:
+    """The training files, one per dienst, in DIENST_CODES order. Never the held-out split."""
+    rows: list[LabelledText] = []
+    for code in DIENST_CODES:
+        path = corpus_dir / f"{code}.jsonl"
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read the training corpus: {exc}") from exc
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                text, dienst = obj["text"], obj["dienst"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ModelError(f"{path}:{n}: not a corpus line ({exc}); see corpus/README.md") from exc
+            if dienst != code:
+                raise ModelError(f"{path}:{n}: dienst {dienst!r} in the file of {code!r}")
+            rows.append(LabelledText(text=text, dienst=dienst))
+    return rows
+
+
+def load_jsonl(path: Path) -> list[LabelledText]:
+    """An evaluation file: JSON lines with `text` and `dienst` (and optional `subject`)."""
+    rows: list[LabelledText] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            row = LabelledText(text=obj["text"], dienst=obj["dienst"], subject=obj.get("subject"))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(f"{path}:{n}: expected a JSON object with text and dienst ({exc})") from exc
+        if row.dienst not in DIENST_CODES:
+            raise ModelError(f"{path}:{n}: unknown dienst {row.dienst!r}")
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- configuration and hashing
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    architecture: str = "charbow"
+    epochs: int = 10
+    batch_size: int = 32  # fixed batches: each step updates the whole weight table, so few big steps
+    dropout: float = 0.2
+    seed: int = 1777
+    ngram_size: int = 2  # word uni- and bigrams
+    char_min: int = 3
+    char_max: int = 5
+    length: int = 2**18  # hashed feature rows: 2^18 x 10 labels x 4 bytes = 10 MB of weights
+    folds: int = 4  # cross-validation folds for the calibration; 0 = none (temperature 1)
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ModelError(
+                f"unknown architecture {self.architecture!r}; choose from {', '.join(ARCHITECTURES)}"
+            )
+
+    def textcat_config(self) -> dict[str, Any]:
+        bow = {
+            "@architectures": "spacy.TextCatBOW.v3",
+            "exclusive_classes": True,
+            "ngram_size": self.ngram_size,
+            "no_output_layer": False,
+            "length": self.length,
+        }
+        if self.architecture == "bow":
+            return {"model": bow}
+        if self.architecture == "ensemble":
+            width = 64
+            return {
+                "model": {
+                    "@architectures": "spacy.TextCatEnsemble.v2",
+                    "tok2vec": {
+                        "@architectures": "spacy.Tok2Vec.v2",
+                        "embed": {
+                            "@architectures": "spacy.MultiHashEmbed.v2",
+                            "width": width,
+                            "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+                            "rows": [5000, 1000, 2500, 2500],
+                            "include_static_vectors": False,
+                        },
+                        "encode": {
+                            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+                            "width": width,
+                            "window_size": 1,
+                            "maxout_pieces": 3,
+                            "depth": 2,
+                        },
+                    },
+                    "linear_model": bow,
+                }
+            }
+        return {
+            "model": {
+                "@architectures": "gateway.TextCatCharBOW.v1",
+                "exclusive_classes": True,
+                "ngram_size": self.ngram_size,
+                "char_min": self.char_min,
+                "char_max": self.char_max,
+                "length": self.length,
+            }
+        }
+
+
+def corpus_hash(rows: Sequence[LabelledText], config: TrainConfig) -> str:
+    """Keys the model version: the rows in training order, the configuration, the format."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"format": MODEL_FORMAT, "config": asdict(config)}, sort_keys=True).encode())
+    for r in rows:
+        h.update(b"\x1e" + json.dumps([r.dienst, r.subject, r.text], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def version_of(rows: Sequence[LabelledText], config: TrainConfig) -> str:
+    return f"{config.architecture}-{corpus_hash(rows, config)[:12]}"
+
+
+# --------------------------------------------------------------------------- training
+
+
+def new_pipeline(config: TrainConfig) -> Language:
+    import spacy
+
+    register_spacy_functions()
+    nlp = spacy.blank("nl", config={"nlp": {"tokenizer": {"@tokenizers": "gateway.NormalizingTokenizer.v1"}}})
+    textcat = nlp.add_pipe("textcat", config=config.textcat_config())
+    for code in DIENST_CODES:
+        textcat.add_label(code)  # type: ignore[attr-defined]
+    return nlp
+
+
+def _fit(rows: Sequence[LabelledText], config: TrainConfig, seed: int, tick: Callable[[], None]) -> Language:
+    from spacy.training import Example
+    from spacy.util import fix_random_seed, minibatch
+
+    fix_random_seed(seed)
+    nlp = new_pipeline(config)
+    examples = [
+        Example.from_dict(
+            nlp.make_doc(r.full_text), {"cats": {c: float(c == r.dienst) for c in DIENST_CODES}}
+        )
+        for r in rows
+    ]
+    optimizer = nlp.initialize(lambda: examples)
+    rng = random.Random(seed)
+    order = list(examples)
+    for _ in range(config.epochs):
+        rng.shuffle(order)
+        for batch in minibatch(order, size=config.batch_size):
+            nlp.update(batch, sgd=optimizer, drop=config.dropout)
+            tick()
+    return nlp
+
+
+def raw_scores(nlp: Language, texts: Sequence[str], batch_size: int = 256) -> Any:
+    """Uncalibrated textcat probabilities, shape (len(texts), 10) in DIENST_CODES order."""
+    textcat = nlp.get_pipe("textcat")
+    labels = list(textcat.labels)  # type: ignore[attr-defined]
+    order = [labels.index(c) for c in DIENST_CODES]
+    out = np.zeros((len(texts), len(DIENST_CODES)), dtype="float64")
+    for start in range(0, len(texts), batch_size):
+        docs = [nlp.make_doc(t) for t in texts[start : start + batch_size]]
+        scores = textcat.model.predict(docs)  # type: ignore[attr-defined]
+        out[start : start + len(docs)] = np.asarray(scores)[:, order]
+    return out
+
+
+def apply_temperature(probs: Any, temperature: float) -> Any:
+    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(probs: Any, gold: Any) -> float:
+    """The temperature minimizing the negative log-likelihood (a grid on a log scale is plenty)."""
+    if len(gold) == 0:
+        return 1.0
+    best, best_nll = 1.0, math.inf
+    for t in np.exp(np.linspace(math.log(0.2), math.log(5.0), 241)):
+        p = apply_temperature(probs, float(t))[np.arange(len(gold)), gold]
+        nll = float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
+        if nll < best_nll - 1e-12:
+            best, best_nll = float(t), nll
+    return round(best, 4)
+
+
+def _folds(rows: Sequence[LabelledText], k: int, seed: int) -> list[list[int]]:
+    """Stratified: each dienst's rows spread evenly over the folds, in a seeded order."""
+    rng = random.Random(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    for code in DIENST_CODES:
+        idx = [i for i, r in enumerate(rows) if r.dienst == code]
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            folds[j % k].append(i)
+    return [sorted(f) for f in folds]
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str | None]) -> float:
+    scores = []
+    for code in DIENST_CODES:
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == code and p == code)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != code and p == code)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == code and p != code)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return float(np.mean(scores))
+
+
+@dataclass
+class Calibration:
+    temperature: float = 1.0
+    rules_agree_precision: float = 0.99  # a rule decision the model agrees with
+    rules_disagree_precision: float = 0.8  # a rule decision the model disagrees with
+    cv: dict[str, float] = field(default_factory=dict)
+
+
+def _calibrate(
+    rows: Sequence[LabelledText],
+    config: TrainConfig,
+    rules: RuleRouter | None,
+    tick: Callable[[], None],
+) -> Calibration:
+    if config.folds < 2:
+        return Calibration()
+    oof = np.zeros((len(rows), len(DIENST_CODES)))
+    for n, fold in enumerate(_folds(rows, config.folds, config.seed)):
+        held = set(fold)
+        nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
+        oof[fold] = raw_scores(nlp, [rows[i].full_text for i in fold])
+    gold = np.array([DIENST_CODES.index(r.dienst) for r in rows])
+    by_rule = [rules.route(r.text, r.subject).dienst if rules else None for r in rows]
+    undecided = np.array([d is None for d in by_rule])
+    # Fit where the model's confidence decides (rules undecided); all rows if that is too few.
+    mask = undecided if undecided.sum() >= 100 else np.ones(len(rows), dtype=bool)
+    temperature = fit_temperature(oof[mask], gold[mask])
+    top = [DIENST_CODES[i] for i in oof.argmax(axis=1)]
+    agree = [(d == r.dienst) for d, t, r in zip(by_rule, top, rows, strict=True) if d and d == t]
+    disagree = [(d == r.dienst) for d, t, r in zip(by_rule, top, rows, strict=True) if d and d != t]
+    gold_codes = [r.dienst for r in rows]
+    hybrid = [d or t for d, t in zip(by_rule, top, strict=True)]
+    return Calibration(
+        temperature=temperature,
+        # Laplace smoothing: a handful of disagreements must not give 0 or 1.
+        rules_agree_precision=round((sum(agree) + 1) / (len(agree) + 2), 4),
+        rules_disagree_precision=round((sum(disagree) + 1) / (len(disagree) + 2), 4),
+        cv={
+            "folds": config.folds,
+            "model_macro_f1": round(macro_f1(gold_codes, top), 4),
+            "hybrid_macro_f1": round(macro_f1(gold_codes, hybrid), 4),
+            "rules_decided": int((~undecided).sum()),
+            "rules_disagreements": len(disagree),
+        },
+    )
+
+
+@dataclass
+class TrainedModel:
+    nlp: Language
+    version: str
+    meta: dict[str, Any]
+
+
+def train(
+    rows: Sequence[LabelledText],
+    config: TrainConfig = TrainConfig(),  # noqa: B008 (frozen dataclass)
+    rules: RuleRouter | None = None,
+    *,
+    progress: bool = False,
+) -> TrainedModel:
+    """Cross-validated calibration, then the final model on all rows."""
+    if len({r.dienst for r in rows}) < len(DIENST_CODES):
+        missing = sorted(set(DIENST_CODES) - {r.dienst for r in rows})
+        raise ModelError(f"training needs examples of every dienst; none for {', '.join(missing)}")
+    started = time.perf_counter()
+    logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-fit "Created vocabulary" lines are noise
+    sizes = [len(rows)]
+    if config.folds >= 2:
+        sizes += [len(rows) - len(f) for f in _folds(rows, config.folds, config.seed)]
+    bar = _progress_bar(sum(config.epochs * math.ceil(n / config.batch_size) for n in sizes), progress)
+    try:
+        calibration = _calibrate(rows, config, rules, bar.update)
+        nlp = _fit(rows, config, config.seed, bar.update)
+    finally:
+        bar.close()
+    version = version_of(rows, config)
+    import spacy
+
+    meta: dict[str, Any] = {
+        "format": MODEL_FORMAT,
+        "version": version,
+        "architecture": config.architecture,
+        "corpus_hash": corpus_hash(rows, config),
+        "config": asdict(config),
+        "labels": list(DIENST_CODES),
+        "examples": {
+            "corpus": sum(1 for r in rows if r.source == "corpus"),
+            "desk": sum(1 for r in rows if r.source == "desk"),
+        },
+        "temperature": calibration.temperature,
+        "rules_agree_precision": calibration.rules_agree_precision,
+        "rules_disagree_precision": calibration.rules_disagree_precision,
+        "cv": calibration.cv,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "spacy": spacy.__version__,
+    }
+    return TrainedModel(nlp=nlp, version=version, meta=meta)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc="training", unit="batch", file=sys.stderr, dynamic_ncols=True, mininterval=1.0
+    )
+
+
+# --------------------------------------------------------------------------- storing and loading
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def save(trained: TrainedModel, model_dir: Path) -> Path:
+    """Write `<model_dir>/<version>/` atomically and make it current; prune old versions."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    target = model_dir / trained.version
+    tmp = model_dir / f".tmp-{trained.version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    trained.nlp.to_disk(tmp / "nlp")
+    meta = dict(trained.meta, files=_file_hashes(tmp / "nlp"))
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if target.exists():  # the same version again (a retrain after corruption): replace it
+        shutil.rmtree(target)
+    os.rename(tmp, target)
+    pointer = model_dir / POINTER_FILE
+    tmp_pointer = model_dir / f".{POINTER_FILE}-{os.getpid()}"
+    tmp_pointer.write_text(trained.version + "\n", encoding="utf-8")
+    os.replace(tmp_pointer, pointer)
+    _prune(model_dir, keep=trained.version)
+    return target
+
+
+def _prune(model_dir: Path, keep: str) -> None:
+    versions = sorted(
+        (p for p in model_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in versions[KEEP_VERSIONS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass
+class DienstModel:
+    """A loaded model: calibrated probabilities over DIENST_CODES."""
+
+    nlp: Language
+    meta: dict[str, Any]
+    path: Path
+    load_seconds: float = 0.0
+
+    @property
+    def version(self) -> str:
+        return str(self.meta["version"])
+
+    @property
+    def temperature(self) -> float:
+        return float(self.meta.get("temperature", 1.0))
+
+    def predict(self, texts: Sequence[str]) -> Any:
+        """Calibrated probabilities, shape (len(texts), 10), columns in DIENST_CODES order."""
+        return apply_temperature(raw_scores(self.nlp, texts), self.temperature)
+
+
+def current_version(model_dir: Path) -> str | None:
+    try:
+        return (model_dir / POINTER_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def load(model_dir: Path, version: str | None = None) -> DienstModel:
+    """The current model (or `version`); ModelMissing / ModelCorrupt name the file and the remedy."""
+    started = time.perf_counter()
+    pointer = model_dir / POINTER_FILE
+    fix = "run `gateway train`"
+    if version is None:
+        if not pointer.exists():
+            raise ModelMissing(f"{pointer}: no routing model yet; {fix}")
+        version = current_version(model_dir)
+        if not version:
+            raise ModelCorrupt(f"{pointer}: empty or unreadable model pointer; {fix}")
+    path = model_dir / version
+    meta_path = path / META_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        files: dict[str, str] = meta["files"]
+        if meta.get("format") != MODEL_FORMAT:
+            raise ModelCorrupt(
+                f"{meta_path}: model format {meta.get('format')}, expected {MODEL_FORMAT}; {fix}"
+            )
+        if meta.get("labels") != list(DIENST_CODES):
+            raise ModelCorrupt(f"{meta_path}: the model's labels are not the ten diensten; {fix}")
+    except FileNotFoundError:
+        raise ModelCorrupt(f"{meta_path}: missing (model {version} is incomplete); {fix}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelCorrupt(f"{meta_path}: unreadable model metadata ({exc}); {fix}") from exc
+    nlp_dir = path / "nlp"
+    for rel, digest in files.items():
+        try:
+            actual = hashlib.sha256((nlp_dir / rel).read_bytes()).hexdigest()
+        except OSError:
+            raise ModelCorrupt(f"{nlp_dir / rel}: missing model file; {fix}") from None
+        if actual != digest:
+            raise ModelCorrupt(f"{nlp_dir / rel}: checksum mismatch, the model file is damaged; {fix}")
+    import spacy
+
+    register_spacy_functions()
+    try:
+        nlp = spacy.load(nlp_dir)
+        model = DienstModel(nlp=nlp, meta=meta, path=path)
+        probe = model.predict(["straatlamp kapot"])
+    except Exception as exc:  # whatever spaCy raises on a damaged pipeline: one clear line instead
+        raise ModelCorrupt(
+            f"{nlp_dir}: cannot load the model ({exc.__class__.__name__}: {exc}); {fix}"
+        ) from exc
+    if probe.shape != (1, len(DIENST_CODES)) or not np.isfinite(probe).all():
+        raise ModelCorrupt(f"{nlp_dir}: the model gives no usable probabilities; {fix}")
+    model.load_seconds = time.perf_counter() - started
+    return model

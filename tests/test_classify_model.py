@@ -1,0 +1,249 @@
+"""The routing model and the hybrid router: reproducibility, calibration, threshold, rules, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gateway.classify import model as m
+from gateway.classify import router as r
+from gateway.classify.router import HybridRouter, ensure_model
+from gateway.config import Settings
+from gateway.melding import DIENST_CODES
+from tests.classify_support import SMALL, copy_of_small_model, rules, small_model_dir, subset
+
+RULE_SURE = "Er ligt een losliggende tegel op het voetpad voor nummer 12, ik ben er bijna over gestruikeld."
+UNDECIDED = "Goeiemiddag, ik had een vraagje. Groetjes"
+
+
+class FixedModel:
+    """Stands in for a DienstModel: the same probabilities for every text."""
+
+    def __init__(self, probs: dict[str, float], version: str = "charbow-test") -> None:
+        self.row = np.array([probs.get(c, 0.0) for c in DIENST_CODES])
+        self.meta = {"version": version, "rules_agree_precision": 0.995, "rules_disagree_precision": 0.8}
+        self.version = version
+
+    def predict(self, texts: list[str]) -> Any:
+        return np.tile(self.row, (len(texts), 1))
+
+
+def hybrid(probs: dict[str, float], threshold: float) -> HybridRouter:
+    return HybridRouter(rules(), FixedModel(probs), threshold)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- training data
+
+
+def test_training_never_reads_the_heldout_split() -> None:
+    corpus = m.load_corpus()
+    heldout = {row.text for row in m.load_jsonl(m.HELDOUT_FILE)}
+    assert len(corpus) >= 3000
+    assert not heldout & {row.text for row in corpus}
+    assert {row.dienst for row in corpus} == set(DIENST_CODES)
+
+
+def test_training_refuses_a_corpus_without_every_dienst() -> None:
+    rows = [row for row in subset(5) if row.dienst != "dieren"]
+    with pytest.raises(m.ModelError, match="dieren"):
+        m.train(rows, SMALL)
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+@pytest.mark.parametrize("architecture", ["charbow", "ensemble"])  # the ensemble starts from random weights
+def test_the_same_corpus_gives_the_same_model_and_version(tmp_path: Path, architecture: str) -> None:
+    rows = subset(15)
+    config = m.TrainConfig(architecture=architecture, epochs=2, folds=2, length=2**12)
+    first = m.train(rows, config, rules())
+    second = m.train(rows, config, rules())
+    assert first.version == second.version
+    assert first.nlp.get_pipe("textcat").to_bytes() == second.nlp.get_pipe("textcat").to_bytes()
+    assert first.meta["temperature"] == second.meta["temperature"]
+    # ... and through disk: the saved files are identical too.
+    a, b = m.save(first, tmp_path / "a"), m.save(second, tmp_path / "b")
+    files_a, files_b = (json.loads((d / m.META_FILE).read_text())["files"] for d in (a, b))
+    assert files_a == files_b
+
+
+def test_the_version_follows_the_examples_and_the_configuration() -> None:
+    rows = subset(15)
+    base = m.version_of(rows, SMALL)
+    assert base.startswith("charbow-")
+    assert m.version_of(rows[1:], SMALL) != base
+    assert m.version_of([*rows, m.LabelledText("boom omgevallen", "groen", source="desk")], SMALL) != base
+    assert m.version_of(rows, m.TrainConfig(epochs=5, folds=2, length=2**14)) != base
+    assert m.version_of(list(rows), SMALL) == base
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def test_temperature_fitting_softens_an_overconfident_model() -> None:
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 10, 1000)
+    guess = np.where(rng.random(1000) < 0.6, gold, (gold + 1) % 10)  # right 60% of the time
+    probs = np.full((1000, 10), 0.01 / 9)
+    probs[np.arange(1000), guess] = 0.99  # ... but says 99%
+    temperature = m.fit_temperature(probs, gold)
+    assert temperature > 1.5
+    calibrated = m.apply_temperature(probs, temperature).max(axis=1).mean()
+    assert 0.5 < calibrated < 0.7
+    # A model that is right when it says so keeps its confidence.
+    assert m.fit_temperature(probs, guess) < 1.0
+
+
+def test_saved_model_probabilities_are_calibrated_distributions() -> None:
+    model = m.load(small_model_dir())
+    probs = model.predict(["straatlamp brandt niet", "", "x" * 20_000])
+    assert probs.shape == (3, len(DIENST_CODES))
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert model.meta["cv"]["folds"] == 2
+    assert 0.2 <= model.temperature <= 5.0
+
+
+# --------------------------------------------------------------------------- rules + model
+
+
+def test_sure_rules_override_the_model() -> None:
+    router = hybrid({"dieren": 0.97, "groen": 0.02, "info": 0.01}, threshold=0.5)
+    routing = router.route(RULE_SURE)
+    assert routing.dienst == "wegen"
+    assert routing.rule is not None and routing.rule.startswith("rules:wegen:")
+    assert routing.confidence == 0.8  # the rules' precision when the model disagrees
+    assert routing.alternatives[0] == ("dieren", 0.97)  # the model's view, for the record
+    agreeing = hybrid({"wegen": 0.9, "groen": 0.1}, threshold=0.5).route(RULE_SURE)
+    assert (agreeing.dienst, agreeing.confidence) == ("wegen", 0.995)
+
+
+def test_the_model_decides_what_the_rules_leave_open() -> None:
+    routing = hybrid({"info": 0.81, "afvalophaling": 0.15, "wegen": 0.04}, threshold=0.7).route(UNDECIDED)
+    assert routing.dienst == "info"
+    assert routing.rule == "model:charbow-test"
+    assert routing.confidence == pytest.approx(0.81)
+    assert routing.alternatives == (("info", 0.81), ("afvalophaling", 0.15), ("wegen", 0.04))
+
+
+@pytest.mark.parametrize(("threshold", "routed"), [(0.59, True), (0.6, True), (0.61, False), (1.0, False)])
+def test_below_the_threshold_the_melding_goes_to_triage_with_three_alternatives(
+    threshold: float, routed: bool
+) -> None:
+    probs = {"groen": 0.6, "wegen": 0.25, "nette_stad": 0.1, "info": 0.05}
+    routing = hybrid(probs, threshold).route(UNDECIDED)
+    assert routing.decided is routed
+    assert routing.dienst == ("groen" if routed else None)
+    assert [code for code, _ in routing.alternatives] == ["groen", "wegen", "nette_stad"]
+    assert routing.rule == "model:charbow-test"  # which model sent it to triage
+
+
+def test_without_a_model_the_rules_route_alone() -> None:
+    router = HybridRouter(rules(), None, 0.7)
+    assert router.route(RULE_SURE).dienst == "wegen"
+    undecided = router.route(UNDECIDED)
+    assert undecided.dienst is None and undecided.rule is None
+
+
+def test_subject_and_text_are_read_together() -> None:
+    model = m.load(small_model_dir())
+    router = HybridRouter(rules(), model, 0.0)
+    [with_subject] = router.decide_many([("Kan iemand dit bekijken?", "Sluikstort: matras en zakken")])
+    assert with_subject.rule is not None and with_subject.rule.startswith("rules:nette_stad:")
+
+
+# --------------------------------------------------------------------------- missing or corrupt
+
+
+def test_a_missing_model_names_the_pointer_and_the_remedy(tmp_path: Path) -> None:
+    with pytest.raises(m.ModelMissing) as err:
+        m.load(tmp_path / "models")
+    assert str(tmp_path / "models" / "current") in str(err.value)
+    assert "gateway train" in str(err.value)
+
+
+@pytest.mark.parametrize("damage", ["weights", "truncated", "meta", "pointer", "version_dir", "config"])
+def test_a_corrupt_model_is_a_one_line_error_naming_the_file(tmp_path: Path, damage: str) -> None:
+    directory = copy_of_small_model(tmp_path / "models")
+    version = m.current_version(directory)
+    assert version is not None
+    nlp_dir = directory / version / "nlp"
+    weights = nlp_dir / "textcat" / "model"
+    if damage == "weights":
+        data = bytearray(weights.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        weights.write_bytes(bytes(data))
+        expected = str(weights)
+    elif damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:100])
+        expected = str(weights)
+    elif damage == "meta":
+        (directory / version / m.META_FILE).write_text("{not json")
+        expected = str(directory / version / m.META_FILE)
+    elif damage == "pointer":
+        (directory / "current").write_text("charbow-000000000000\n")
+        expected = str(directory / "charbow-000000000000" / m.META_FILE)
+    elif damage == "version_dir":
+        (directory / version / m.META_FILE).unlink()
+        expected = str(directory / version / m.META_FILE)
+    else:  # a damaged file that the checksums list, spaCy's own config
+        (nlp_dir / "config.cfg").write_text("[nlp]\nlang = ???\n")
+        expected = str(nlp_dir / "config.cfg")
+    with pytest.raises(m.ModelCorrupt) as err:
+        m.load(directory)
+    message = str(err.value)
+    assert expected in message and "gateway train" in message and "\n" not in message
+
+
+def _settings(tmp_path: Path, model_dir: Path, autotrain: bool) -> Settings:
+    return Settings(
+        model_dir=model_dir,
+        model_autotrain=autotrain,
+        diensten_file=Path(__file__).parent.parent / "config" / "diensten.toml",
+        data_dir=tmp_path / "data",
+    )
+
+
+def test_missing_model_without_autotrain_falls_back_to_rules_or_stops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(tmp_path, tmp_path / "none", autotrain=False)
+    with caplog.at_level(logging.WARNING, logger="gateway.classify"):
+        assert ensure_model(settings, rules()) is None
+    assert "rules alone" in caplog.text and "gateway train" in caplog.text
+    with pytest.raises(m.ModelMissing):
+        ensure_model(settings, rules(), rules_only_ok=False)
+
+
+def test_corrupt_model_without_autotrain_stops(tmp_path: Path) -> None:
+    directory = copy_of_small_model(tmp_path / "models")
+    (directory / "current").write_text("\n")
+    with pytest.raises(m.ModelCorrupt, match="empty or unreadable model pointer"):
+        ensure_model(_settings(tmp_path, directory, autotrain=False), rules())
+
+
+@pytest.mark.parametrize("state", ["missing", "corrupt"])
+async def test_first_use_trains_a_model_when_none_is_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, state: str
+) -> None:
+    # The real training on the small configuration, so that it takes seconds.
+    rows = subset(20)
+    monkeypatch.setattr(m, "load_corpus", lambda: list(rows))
+    monkeypatch.setattr(m, "TrainConfig", lambda: SMALL)
+    directory = tmp_path / "models"
+    if state == "corrupt":
+        copy_of_small_model(directory)
+        version = m.current_version(directory)
+        (directory / str(version) / "nlp" / "textcat" / "model").write_bytes(b"junk")
+    settings = _settings(tmp_path, directory, autotrain=True)
+    with caplog.at_level(logging.INFO, logger="gateway.classify"):
+        router = await r.build_router(settings)
+    assert router.model is not None
+    assert router.model.version == m.version_of(rows, SMALL)
+    assert m.current_version(directory) == router.model.version
+    assert "training" in caplog.text
+    assert router.route(RULE_SURE).dienst == "wegen"
