@@ -1,7 +1,9 @@
-"""Duplicate detection hook: called by the worker after routing.
+"""Duplicate detection: reports of one real-world problem linked to its first report.
 
-The finder that links reports of one real-world problem arrives with its own
-issue; until then `NoDuplicates` keeps every melding on its own.
+The worker uses `gateway.dedupe.service.StoreDuplicateFinder` (locate: `locate.py` with the
+street register of `register.py`; decide: `finder.py`; configuration: `config/dedupe.toml`);
+`gateway dedupe` the same decision over an in-memory index (`commands.py`). `NoDuplicates`
+keeps every melding on its own (tests and benchmarks that measure something else).
 """
 
 from __future__ import annotations

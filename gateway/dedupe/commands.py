@@ -1,0 +1,308 @@
+"""`gateway dedupe` and `gateway hotspots`.
+
+`gateway dedupe` (PRODUCT.md): a chronological stream of JSON lines on stdin, one JSON line
+out per line in, in order: `id`, `duplicate_of` (an earlier id or null), `score` (of the
+best candidate, linked or not; null without candidates), `reason`, plus `dienst`, `location`
+and, when a line raises one, `hotspot`. It starts from an empty in-memory index and touches
+no store and no Redis.
+
+Input fields: `id`, `text`, `received_at` (ISO 8601; without offset: the gateway's time
+zone) are required; `dienst` (else routed by the rules of `diensten_file`), `subject`, `lat`,
+`lon`, `street`, `house_number`, `postcode`, `address`, `channel` are optional. A line that
+cannot be read gets `{"id": ..., "error": ...}` and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from gateway.classify.rules import normalize_text
+from gateway.config import load_settings
+from gateway.dedupe import kinds
+from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome, load_deduper
+from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
+
+
+class Router(Protocol):
+    def route(self, text: str, subject: str | None = None) -> Any: ...
+
+
+class LineError(ValueError):
+    pass
+
+
+def register(subparsers: Any) -> None:
+    """Add `dedupe` and `hotspots` to the `gateway` command."""
+    d = subparsers.add_parser(
+        "dedupe",
+        help="find duplicates in a chronological stream of JSON lines (stdin -> stdout), in memory",
+    )
+    d.add_argument("--explain", action="store_true", help="add kinds, the place found and candidate counts")
+    d.add_argument(
+        "--rules-only", action="store_true", help="route lines without dienst by the rules alone (no model)"
+    )
+    d.set_defaults(func=cmd_dedupe)
+    h = subparsers.add_parser("hotspots", help="hotspots raised for the desk (from the store)")
+    h.add_argument("--days", type=float, default=60.0, help="hotspots active in the last DAYS days")
+    h.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    h.set_defaults(func=cmd_hotspots)
+
+
+# -- gateway dedupe -------------------------------------------------------------------------------------
+
+
+def _text(obj: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        if required:
+            raise LineError(f"{key} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise LineError(f"{key} must be a string")
+    return str(value)
+
+
+def _coordinate(obj: dict[str, Any], key: str, limit: float) -> float | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise LineError(f"{key} must be a number") from None
+    if isinstance(value, bool) or not -limit <= number <= limit:
+        raise LineError(f"{key} out of range")
+    return number
+
+
+def _moment(value: Any, tz: ZoneInfo) -> datetime:
+    if value is None or value == "":
+        raise LineError("received_at is required")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz)  # unix seconds
+    if not isinstance(value, str):
+        raise LineError("received_at must be an ISO 8601 date-time")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise LineError(f"received_at {value!r} is not an ISO 8601 date-time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def parse_line(obj: Any, tz: ZoneInfo) -> Melding:
+    """A stream line as the Melding the worker would see (before routing)."""
+    if not isinstance(obj, dict):
+        raise LineError("a line must be a JSON object")
+    melding_id = _text(obj, "id", required=True)
+    assert melding_id is not None
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise LineError("text is required (a string)")
+    received_at = _moment(obj.get("received_at"), tz)
+    # The API's nested {"location": {...}} is read too; flat fields win.
+    nested = obj.get("location") if isinstance(obj.get("location"), dict) else {}
+    obj = {**nested, **{k: v for k, v in obj.items() if k != "location"}}
+    for alias, key in (("latitude", "lat"), ("longitude", "lon"), ("lng", "lon")):
+        if obj.get(key) is None and obj.get(alias) is not None:
+            obj[key] = obj[alias]
+    dienst = _text(obj, "dienst")
+    if dienst is not None and dienst not in DIENST_CODES:
+        raise LineError(f"dienst {dienst!r} is not one of {', '.join(DIENST_CODES)}")
+    lat, lon = _coordinate(obj, "lat", 90), _coordinate(obj, "lon", 180)
+    if (lat is None) != (lon is None):
+        raise LineError("give both lat and lon, or neither")
+    channel_raw = (_text(obj, "channel") or "web").lower()
+    channel = Channel(channel_raw) if channel_raw in {c.value for c in Channel} else Channel.WEB
+    return Melding(
+        id=melding_id,
+        reference=melding_id,
+        channel=channel,
+        received_at=received_at,
+        reporter=Reporter(),
+        subject=_text(obj, "subject"),
+        text=text,
+        location=Location(
+            address=_text(obj, "address"),
+            street=_text(obj, "street"),
+            house_number=_text(obj, "house_number"),
+            postcode=_text(obj, "postcode"),
+            lat=lat,
+            lon=lon,
+        ),
+        dienst=dienst,
+        status=Status.ONTVANGEN,
+        stage=Stage.RECEIVED,
+        tracking_token="",
+    )
+
+
+def provisional_dienst(routing: Any, melding: Melding) -> tuple[str | None, str]:
+    """The router's dienst; where it is undecided, a guess for comparison only (never delivered).
+
+    The worker sends an undecided melding to triage and does not deduplicate it; a stream has
+    no desk, so the problem kinds (gateway.dedupe.kinds) and the router's first alternative
+    decide which dienst's open problems it is compared with, when they agree or one is clear.
+    """
+    if routing.dienst:
+        return routing.dienst, "router"
+    text = "\n".join(t for t in (melding.subject, melding.text) if t)
+    counted = kinds.problem_diensten(normalize_text(text[:4000]))
+    hinted = [d for d, _ in counted]
+    alternatives = list(routing.alternatives or ())
+    first, share = alternatives[0] if alternatives else (None, 0.0)
+    if len(counted) == 1 or (len(counted) > 1 and counted[0][1] > counted[1][1]):
+        return hinted[0], "kinds (router undecided)"  # one dienst, or clearly the most kinds
+    if first in hinted:
+        return first, "router alternative + kinds"
+    if not hinted and first not in (None, "info") and share >= 0.6:
+        return first, "router alternative"
+    return None, "undecided"
+
+
+def run_stream(
+    lines: Iterable[str],
+    deduper: Deduper,
+    router: Callable[[], Router],
+    tz: ZoneInfo,
+    explain: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """One output object per input line, in order (blank lines included: they are errors)."""
+    index = MemoryIndex()
+    seen: dict[str, Any] = {}  # id as a string -> the id as given (a number stays a number)
+    routing: Router | None = None
+    for raw in lines:
+        raw = raw.rstrip("\r\n")
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield {"id": None, "duplicate_of": None, "score": None, "error": f"not JSON: {exc}"}
+            continue
+        try:
+            melding = parse_line(obj, tz)
+            if melding.id in seen:
+                raise LineError(f"id {melding.id!r} was seen before")
+        except LineError as exc:
+            line_id = obj.get("id") if isinstance(obj, dict) else None
+            yield {"id": line_id, "duplicate_of": None, "score": None, "error": str(exc)}
+            continue
+        seen[melding.id] = obj["id"]
+        dienst = melding.dienst
+        routed_by = "input"
+        if dienst is None:
+            routing = routing or router()
+            dienst, routed_by = provisional_dienst(routing.route(melding.text, melding.subject), melding)
+        outcome = deduper.process(index, melding, dienst)
+        result = _result(obj.get("id"), dienst, routed_by, outcome, explain)
+        if result["duplicate_of"] is not None:
+            result["duplicate_of"] = seen[result["duplicate_of"]]
+        yield result
+
+
+def _result(
+    line_id: Any, dienst: str | None, routed_by: str, outcome: Outcome, explain: bool
+) -> dict[str, Any]:
+    match = outcome.match
+    if match is not None:
+        reason = match.reason
+    elif dienst is None:
+        reason = "dienst undecided (triage): not deduplicated"
+    elif outcome.entry is None:
+        reason = f"{dienst}: not deduplicated (window 0)"
+    elif outcome.place.source == "none":
+        reason = f"no location: {outcome.place.detail}"
+    elif outcome.best_score is None:
+        reason = "no candidate nearby in the window"
+    else:
+        reason = f"best candidate {outcome.best_score:.2f} below the threshold: {outcome.best_reason}"
+    out: dict[str, Any] = {
+        "id": line_id,
+        "duplicate_of": match.master_id if match else None,
+        "score": match.score if match else outcome.best_score,
+        "reason": reason,
+        "dienst": dienst,
+        "location": {
+            k: v
+            for k, v in outcome.place.as_dict().items()
+            if explain or k in ("source", "street", "house_number", "confidence")
+        },
+    }
+    if outcome.hotspot is not None and outcome.hotspot.created:
+        h = outcome.hotspot
+        out["hotspot"] = {
+            "dienst": h.dienst,
+            "count": h.count,
+            "radius_m": round(h.radius_m),
+            "melding_ids": list(h.melding_ids),
+        }
+    if explain:
+        out["routed_by"] = routed_by
+        out["kinds"] = sorted(outcome.kinds)
+        out["candidates"] = outcome.candidates
+    return out
+
+
+def cmd_dedupe(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout is the result stream
+    deduper = load_deduper(settings)
+
+    def router() -> Router:
+        # Built only when a line has no dienst: the worker's router when there is one (rules +
+        # model), else the rules alone.
+        from gateway.classify.rules import RuleRouter
+
+        if not args.rules_only:
+            try:
+                from gateway.classify.router import build_router
+            except ImportError:
+                pass
+            else:
+                return asyncio.run(build_router(settings))
+        return RuleRouter.from_file(settings.diensten_file)
+
+    out: IO[str] = sys.stdout
+    for result in run_stream(sys.stdin, deduper, router, ZoneInfo(settings.timezone), args.explain):
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+# -- gateway hotspots ---------------------------------------------------------------------------------
+
+
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    from datetime import UTC, timedelta
+
+    from gateway.store import Store
+
+    settings = load_settings(args.config)
+
+    async def go() -> list[dict[str, Any]]:
+        store = Store(settings.database_url)
+        await store.open(migrate_schema=False)
+        try:
+            return await store.list_hotspots(since=datetime.now(UTC) - timedelta(days=args.days))
+        finally:
+            await store.close()
+
+    rows = asyncio.run(go())
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        else:
+            print(
+                f"{row['last_at']:%Y-%m-%d}  {row['dienst']:<14} {row['count']:>3} problems within "
+                f"{row['radius_m']:.0f} m of {row['lat']:.5f},{row['lon']:.5f}  "
+                f"{', '.join(row['references'][:6])}{' ...' if len(row['references']) > 6 else ''}"
+            )
+    if not args.json:
+        print(f"{len(rows)} hotspot{'s' if len(rows) != 1 else ''} in the last {args.days:g} days")
+    return 0

@@ -1,0 +1,489 @@
+"""Deciding whether a melding reports a problem that is already open.
+
+`Deduper` does the work, synchronously, against a `CandidateIndex`: `MemoryIndex` (the
+`gateway dedupe` command, the benchmark) or `gateway.dedupe.store.StoreIndex` (the worker,
+inside one store transaction, so that two workers cannot both miss each other's report).
+
+1. `probe`: where (gateway.dedupe.locate), which problem kinds (gateway.dedupe.kinds), the
+   normalized content words, the time window.
+2. Blocking: grid cells around the place (or along its street) and street keys (its own, and
+   those of the streets a map pin lies on) of the same dienst, within the window. The index
+   answers from those buckets only, so the cost per melding does not grow with the city.
+3. Scoring each candidate: place (0..1) and text (0..1, kind agreement + rapidfuzz); a
+   different problem kind vetoes. The best candidate at or above the threshold is the match;
+   the melding then joins that candidate's master (the first report of the problem).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from rapidfuzz import fuzz
+
+from gateway.classify.rules import normalize_text
+from gateway.config import Settings
+from gateway.dedupe import DuplicateMatch, kinds
+from gateway.dedupe.config import DedupeConfig
+from gateway.dedupe.config import load as load_config
+from gateway.dedupe.geo import Grid, distance_m
+from gateway.dedupe.locate import Locator, Place
+from gateway.dedupe.register import Street, StreetRegister
+from gateway.dedupe.text import content_string
+from gateway.melding import Melding
+
+PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
+MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
+MIN_TEXT = 0.35  # below this the texts share too little, however close the places
+
+
+@dataclass(frozen=True)
+class Probe:
+    id: str
+    dienst: str | None
+    received_at: datetime
+    place: Place
+    kinds: frozenset[str]
+    text: str  # content words (gateway.dedupe.text.content_string)
+    window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
+
+
+@dataclass
+class Entry:
+    """What the index keeps of a routed melding."""
+
+    id: str
+    master_id: str  # the first report of the problem: itself for a master
+    dienst: str
+    received_at: datetime
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    street_key: str | None
+    number: float | None
+    kinds: frozenset[str]
+    text: str
+    cell: str | None
+
+    @property
+    def has_point(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def signature(self) -> dict[str, object]:
+        """The compact part kept in the store (column `dedupe_sig`)."""
+        return {"k": sorted(self.kinds), "t": self.text}
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    dienst: str
+    lat: float
+    lon: float
+    radius_m: float
+    count: int
+    melding_ids: tuple[str, ...]
+    first_at: datetime
+    last_at: datetime
+    id: int | None = None
+    created: bool = False  # raised by this melding (the desk's event)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    place: Place
+    kinds: frozenset[str]
+    match: DuplicateMatch | None
+    best_score: float | None  # of the best candidate, linked or not
+    best_reason: str | None
+    entry: Entry | None  # None when the melding is not indexed (no dienst, window 0)
+    hotspot: Hotspot | None = None
+    candidates: int = 0
+
+
+class CandidateIndex(Protocol):
+    def candidates(
+        self,
+        dienst: str,
+        cells: Sequence[str],
+        keys: Sequence[str],
+        since: datetime,
+        until: datetime,
+        exclude: str,
+    ) -> Iterable[Entry]: ...
+
+    def add(self, entry: Entry) -> None: ...
+
+    def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]: ...
+
+    def recent_hotspots(self, dienst: str, since: datetime) -> list[Hotspot]: ...
+
+    def save_hotspot(self, hotspot: Hotspot) -> Hotspot: ...
+
+
+@dataclass
+class _Scored:
+    entry: Entry
+    score: float
+    reason: str
+
+
+class Deduper:
+    def __init__(self, config: DedupeConfig, register: StreetRegister):
+        self.config = config
+        self.register = register
+        self.locator = Locator(register, config.deelgemeenten)
+        self.grid = Grid(config.cell_m, ref_lat=_reference_latitude(register))
+
+    # -- features --------------------------------------------------------------------------------
+
+    def probe(self, melding: Melding, dienst: str | None = None) -> Probe:
+        dienst = dienst or melding.dienst
+        place = self.locator.locate(melding)
+        text = "\n".join(t for t in (melding.subject, melding.text) if t)
+        found = kinds.detect(dienst, normalize_text(text[:4000]))
+        policy = self.config.policy(dienst)
+        window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
+        return Probe(
+            id=melding.id,
+            dienst=dienst,
+            received_at=melding.received_at,
+            place=place,
+            kinds=found,
+            text=content_string(text[:4000]),
+            window=window,
+        )
+
+    def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
+        p = probe.place
+        assert probe.dienst is not None
+        return Entry(
+            id=probe.id,
+            master_id=master_id or probe.id,
+            dienst=probe.dienst,
+            received_at=probe.received_at,
+            lat=p.lat,
+            lon=p.lon,
+            radius_m=p.radius_m,
+            street_key=p.street_key,
+            number=p.number,
+            kinds=probe.kinds,
+            text=probe.text,
+            cell=self.grid.cell(p.lat, p.lon) if p.lat is not None and p.lon is not None else None,
+        )
+
+    # -- the whole step ------------------------------------------------------------------------------
+
+    def process(self, index: CandidateIndex, melding: Melding, dienst: str | None = None) -> Outcome:
+        """Locate, decide, and record the melding in the index (and a hotspot when one arises)."""
+        return self.decide(index, self.probe(melding, dienst))
+
+    def decide(self, index: CandidateIndex, probe: Probe, *, hotspots: bool = True) -> Outcome:
+        if probe.window <= timedelta(0) or probe.dienst is None:
+            return Outcome(probe.place, probe.kinds, None, None, None, None)
+        best, count = self.best(index, probe)
+        match = None
+        if best is not None and best.score >= self.config.threshold:
+            match = DuplicateMatch(best.entry.master_id, round(best.score, 3), best.reason)
+        entry = self.entry(probe, match.master_id if match else None)
+        index.add(entry)
+        hotspot = self.hotspot(index, entry) if match is None and hotspots else None
+        return Outcome(
+            place=probe.place,
+            kinds=probe.kinds,
+            match=match,
+            best_score=round(best.score, 3) if best else None,
+            best_reason=best.reason if best else None,
+            entry=entry,
+            hotspot=hotspot,
+            candidates=count,
+        )
+
+    def best(self, index: CandidateIndex, probe: Probe) -> tuple[_Scored | None, int]:
+        blocks = self.blocks(probe)
+        if blocks is None or probe.dienst is None:
+            return None, 0
+        cells, keys = blocks
+        # A pair may use the longer of its two windows (a persistent problem reported again
+        # in other words): fetch what the dienst's longest window reaches, judge per pair.
+        reach = max(probe.window, self.config.longest_window(probe.dienst))
+        since, until = probe.received_at - reach, probe.received_at + reach
+        best: _Scored | None = None
+        count = 0
+        for entry in index.candidates(probe.dienst, cells, keys, since, until, probe.id):
+            count += 1
+            scored = self.score(probe, entry)
+            if scored is None:
+                continue
+            if (
+                best is None
+                or scored.score > best.score
+                or (scored.score == best.score and entry.received_at < best.entry.received_at)
+            ):
+                best = scored
+        return best, count
+
+    # -- blocking --------------------------------------------------------------------------------
+
+    def blocks(self, probe: Probe) -> tuple[list[str], list[str]] | None:
+        """(grid cells, street keys) where candidates for this probe can be."""
+        policy = self.config.policy(probe.dienst)
+        if policy is None:
+            return None
+        p = probe.place
+        cells: set[str] = set()
+        keys: set[str] = set()
+        if p.street_key:
+            keys.add(p.street_key)
+        if p.lat is not None and p.lon is not None:
+            own = p.radius_m or 0.0
+            if own <= PRECISE_M:
+                # As far as a point candidate can score (see _closeness); street-level candidates
+                # are found through the keys of the streets this point lies on.
+                reach = policy.radius_m + 0.5 * (own + PRECISE_M)
+                cells.update(self.grid.cells_around(p.lat, p.lon, reach))
+                keys.update(s.key for s, _ in self.register.near(p.lat, p.lon))
+            else:
+                street = self.register.streets.get(p.street_key or "")
+                along = None
+                if street is not None and street.bbox is not None:
+                    margin = policy.radius_m + PRECISE_M
+                    along = self.grid.cells_in_bbox(street.bbox, margin, MAX_STREET_CELLS)
+                if along is None and own <= 400:
+                    along = self.grid.cells_around(p.lat, p.lon, own)
+                    along = along if len(along) <= MAX_STREET_CELLS else None
+                cells.update(along or ())
+        if not cells and not keys:
+            return None
+        return sorted(cells), sorted(keys)
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def score(self, probe: Probe, entry: Entry) -> _Scored | None:
+        policy = self.config.policy(probe.dienst)
+        assert policy is not None and probe.dienst is not None
+        window = max(probe.window, self.config.window(probe.dienst, entry.kinds))
+        apart = abs(probe.received_at - entry.received_at)
+        if apart > window:
+            return None
+        place, place_why = self.place_score(probe.place, entry, policy.radius_m)
+        if place <= 0:
+            return None
+        agreement = kinds.agreement(probe.kinds, entry.kinds)
+        if agreement == 0.0:
+            return None  # a different problem, however close
+        similarity = fuzz.token_set_ratio(probe.text, entry.text) / 100 if probe.text and entry.text else 0.0
+        if agreement is None:
+            text = 0.15 + 0.65 * similarity
+            kind_why = "kind unknown"
+        else:
+            text = 0.6 * agreement + 0.4 * similarity
+            shared = sorted(set(probe.kinds) & set(entry.kinds))
+            kind_why = ("same " if agreement == 1.0 else "related ") + (",".join(shared) or "problem")
+        if text < MIN_TEXT:
+            return None
+        ws, wt = self.config.space_weight, self.config.time_weight
+        recent = 1.0 - apart / window if window else 0.0  # reports of one problem come close together
+        total = ws * place + (1 - ws - wt) * text + wt * recent
+        days = apart.total_seconds() / 86400
+        reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
+        return _Scored(entry, total, reason)
+
+    def place_score(self, p: Place, e: Entry, reach: float) -> tuple[float, str]:
+        """How likely two locations are one spot, for a problem of this dienst (`reach` metres)."""
+        options: list[tuple[float, str]] = []
+        p_precise = p.lat is not None and p.lon is not None and (p.radius_m or 0) <= PRECISE_M
+        e_precise = e.has_point and (e.radius_m or 0) <= PRECISE_M
+        same_street = bool(p.street_key) and p.street_key == e.street_key
+        if same_street:
+            street = self.register.streets.get(p.street_key or "")
+            name = street.name if street else p.street or p.street_key
+            if p.number is not None and e.number is not None:
+                gap = abs(p.number - e.number) * self.config.metres_per_house_number
+                numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
+                s = _closeness(gap, reach, 10.0, 10.0)
+                if s <= 0 and int(p.number) % 2 == int(e.number) % 2:
+                    # On one side of a street the numbers decide; across it, odd and even need
+                    # not run level, and the address points (if any) say more.
+                    return 0.0, f"{numbers}: too far apart"
+                options.append((s, numbers))
+            else:
+                options.append((_street_level(street), f"same street {name}"))
+        if p_precise and e_precise:
+            assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
+            d = distance_m(p.lat, p.lon, e.lat, e.lon)
+            options.append((_closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0), f"{d:.0f} m apart"))
+        elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
+            # A map pin against "somewhere on street X": does the pin lie on X? (Two named
+            # streets that differ are two places, whatever their points.)
+            point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
+            street = self.register.streets.get((e.street_key if p_precise else p.street_key) or "")
+            if street is not None and point[0] is not None and point[1] is not None:
+                sure = street.on_street(point[0], point[1])
+                rival = max(
+                    (s for other, s in self.register.near(point[0], point[1]) if other.key != street.key),
+                    default=0.0,
+                )
+                if rival > sure:
+                    sure *= 0.4  # the pin lies on a street whose extent we know better
+                if sure > 0:
+                    options.append((_street_level(street) * sure, f"map pin on {street.name}"))
+        return max(options, default=(0.0, "too far apart"))
+
+    # -- hotspots --------------------------------------------------------------------------------
+
+    def hotspot(self, index: CandidateIndex, entry: Entry) -> Hotspot | None:
+        """N distinct problems of one dienst near each other within a window: one hotspot."""
+        policy = self.config.policy(entry.dienst)
+        if policy is None or entry.lat is None or entry.lon is None:
+            return None
+        if (entry.radius_m or 0) > policy.hotspot_radius_m:
+            return None  # "somewhere on a long road" says too little about an area
+        since = entry.received_at - policy.hotspot_window
+        cells = self.grid.cells_around(entry.lat, entry.lon, policy.hotspot_radius_m)
+        near = {
+            e.id: e
+            for e in index.problems_near(entry.dienst, cells, since)
+            if e.lat is not None
+            and e.lon is not None
+            and e.received_at <= entry.received_at
+            and distance_m(entry.lat, entry.lon, e.lat, e.lon) <= policy.hotspot_radius_m
+        }
+        near[entry.id] = entry
+        if len(near) < policy.hotspot_min_count:
+            return None
+        ids = tuple(sorted(near, key=lambda i: near[i].received_at))
+        first_at = min(e.received_at for e in near.values())
+        for open_one in index.recent_hotspots(entry.dienst, since):
+            if distance_m(open_one.lat, open_one.lon, entry.lat, entry.lon) <= policy.hotspot_radius_m:
+                merged = tuple(dict.fromkeys(open_one.melding_ids + ids))
+                return index.save_hotspot(
+                    Hotspot(
+                        dienst=entry.dienst,
+                        lat=open_one.lat,
+                        lon=open_one.lon,
+                        radius_m=open_one.radius_m,
+                        count=len(merged),
+                        melding_ids=merged,
+                        first_at=min(open_one.first_at, first_at),
+                        last_at=entry.received_at,
+                        id=open_one.id,
+                    )
+                )
+        return index.save_hotspot(
+            Hotspot(
+                dienst=entry.dienst,
+                lat=entry.lat,
+                lon=entry.lon,
+                radius_m=policy.hotspot_radius_m,
+                count=len(ids),
+                melding_ids=ids,
+                first_at=first_at,
+                last_at=entry.received_at,
+                created=True,
+            )
+        )
+
+
+def load_deduper(settings: Settings) -> Deduper:
+    """The configured deduper: `dedupe_file` and `street_register_file` (errors are ConfigErrors)."""
+    config = load_config(settings.dedupe_file)
+    register = StreetRegister.from_files(settings.street_register_file, config.address_points)
+    return Deduper(config, register)
+
+
+def _closeness(d: float, reach: float, u1: float, u2: float) -> float:
+    """1 for the same spot, falling to 0 at `reach` metres plus half the two uncertainties."""
+    tolerance = reach + 0.5 * (u1 + u2)
+    full = 0.25 * tolerance
+    if d <= full:
+        return 1.0
+    if d >= tolerance:
+        return 0.0
+    return 1.0 - (d - full) / (tolerance - full)
+
+
+def _street_level(street: Street | None) -> float:
+    """ "Somewhere on this street": a square almost pins a problem down, a steenweg does not."""
+    if street is None or not street.has_position:
+        return 0.5
+    if street.radius_m <= 120:
+        return 0.75
+    if street.radius_m <= 320:
+        return 0.6
+    if street.radius_m <= 650:
+        return 0.5
+    return 0.4
+
+
+def _n(number: float) -> str:
+    return str(int(number)) if number == int(number) else f"{number:g}"
+
+
+def _reference_latitude(register: StreetRegister) -> float:
+    lats = [s.lat for s in register.streets.values() if s.lat is not None]
+    return sum(lats) / len(lats) if lats else 50.83
+
+
+# -- the in-memory index -------------------------------------------------------------------------------
+
+
+@dataclass
+class MemoryIndex:
+    """Buckets per (dienst, cell) and (dienst, street key); for `gateway dedupe` and the benchmark."""
+
+    keep: timedelta = timedelta(days=400)  # entries older than this (behind the newest) are dropped
+    by_cell: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
+    by_key: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
+    hotspots: list[Hotspot] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, entry: Entry) -> None:
+        self.size += 1
+        if entry.cell:
+            self._append(self.by_cell[(entry.dienst, entry.cell)], entry)
+        if entry.street_key:
+            self._append(self.by_key[(entry.dienst, entry.street_key)], entry)
+
+    def _append(self, bucket: list[Entry], entry: Entry) -> None:
+        bucket.append(entry)
+        if len(bucket) > 64:  # a busy bucket of a long stream: forget what no window reaches
+            horizon = entry.received_at - self.keep
+            bucket[:] = [e for e in bucket if e.received_at >= horizon]
+
+    def candidates(
+        self,
+        dienst: str,
+        cells: Sequence[str],
+        keys: Sequence[str],
+        since: datetime,
+        until: datetime,
+        exclude: str,
+    ) -> Iterable[Entry]:
+        seen: set[str] = {exclude}
+        buckets = [self.by_cell.get((dienst, c)) for c in cells]
+        buckets += [self.by_key.get((dienst, k)) for k in keys]
+        for bucket in buckets:
+            for e in bucket or ():
+                if e.id not in seen and since <= e.received_at <= until:
+                    seen.add(e.id)
+                    yield e
+
+    def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]:
+        for cell in cells:
+            for e in self.by_cell.get((dienst, cell), ()):
+                if e.master_id == e.id and e.received_at >= since:
+                    yield e
+
+    def recent_hotspots(self, dienst: str, since: datetime) -> list[Hotspot]:
+        return [h for h in self.hotspots if h.dienst == dienst and h.last_at >= since]
+
+    def save_hotspot(self, hotspot: Hotspot) -> Hotspot:
+        if hotspot.id is None:
+            hotspot = Hotspot(**{**hotspot.__dict__, "id": len(self.hotspots) + 1})
+            self.hotspots.append(hotspot)
+        else:
+            self.hotspots = [hotspot if h.id == hotspot.id else h for h in self.hotspots]
+        return hotspot

@@ -1,0 +1,226 @@
+"""Duplicate detection against the store: what the worker uses.
+
+The decision and its record are one write transaction (`route_in_store`): candidates are read,
+scored, and the routing, the location found, the duplicate link and the one delivery that
+follows (the melding's own `melding.created`, or its master's `melding.updated` adding the
+reporter) are written before anyone else can decide about the same dienst (SQLite has one
+writer; PostgreSQL takes an advisory lock per dienst). Locating and the text features are
+computed before the transaction, so that the lock is held for the lookup and the scoring only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Row
+
+from gateway.dedupe import DuplicateMatch
+from gateway.dedupe.finder import Deduper, Entry, Hotspot, Outcome, Probe
+from gateway.melding import Melding, Stage
+from gateway.store import DeliveryRecord, Store
+from gateway.store import queries as q
+
+log = logging.getLogger("gateway.dedupe")
+
+
+class StoreIndex:
+    """`CandidateIndex` over one store transaction."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def candidates(
+        self,
+        dienst: str,
+        cells: Sequence[str],
+        keys: Sequence[str],
+        since: datetime,
+        until: datetime,
+        exclude: str,
+    ) -> Iterable[Entry]:
+        return [_entry(r) for r in q.dedupe_candidates(self.conn, dienst, cells, keys, since, until, exclude)]
+
+    def add(self, entry: Entry) -> None:
+        pass  # written with the routing by q.route_dedupe, in the same transaction
+
+    def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]:
+        return [_entry(r) for r in q.dedupe_problems_near(self.conn, dienst, cells, since)]
+
+    def recent_hotspots(self, dienst: str, since: datetime) -> list[Hotspot]:
+        return [
+            Hotspot(
+                dienst=r.dienst,
+                lat=r.lat,
+                lon=r.lon,
+                radius_m=r.radius_m,
+                count=r.count,
+                melding_ids=tuple(r.melding_ids),
+                first_at=r.first_at,
+                last_at=r.last_at,
+                id=r.id,
+            )
+            for r in q.recent_hotspots(self.conn, dienst, since)
+        ]
+
+    def save_hotspot(self, hotspot: Hotspot) -> Hotspot:
+        values = {
+            "dienst": hotspot.dienst,
+            "lat": hotspot.lat,
+            "lon": hotspot.lon,
+            "radius_m": hotspot.radius_m,
+            "count": hotspot.count,
+            "melding_ids": list(hotspot.melding_ids),
+            "first_at": hotspot.first_at,
+            "last_at": hotspot.last_at,
+        }
+        new_id = q.save_hotspot(self.conn, values, hotspot.id)
+        return Hotspot(**{**hotspot.__dict__, "id": new_id})
+
+
+def _entry(row: Row[Any]) -> Entry:
+    sig = row.dedupe_sig or {}
+    return Entry(
+        id=row.id,
+        master_id=row.duplicate_of or row.id,
+        dienst=row.dienst,
+        received_at=row.received_at,
+        lat=row.loc_lat,
+        lon=row.loc_lon,
+        radius_m=row.loc_radius,
+        street_key=row.street_key,
+        number=row.house_no,
+        kinds=frozenset(sig.get("k", ())),
+        text=sig.get("t", ""),
+        cell=row.geo_cell,
+    )
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What the worker needs after routing: the delivery to enqueue and what dedupe found."""
+
+    delivery: DeliveryRecord | None
+    outcome: Outcome
+
+
+def route_in_store(
+    conn: Connection,
+    deduper: Deduper,
+    melding: Melding,
+    probe: Probe,
+    confidence: float | None,
+    routed_by: str | None,
+    alternatives: Sequence[tuple[str, float]],
+    stage: Stage,
+    delivery_event: str | None,
+) -> Routed:
+    dienst = probe.dienst if stage == Stage.ROUTED else None
+    if dienst is not None and probe.window > timedelta(0):
+        q.dedupe_lock(conn, dienst)
+        outcome = deduper.decide(StoreIndex(conn), probe)
+    else:  # triage (never guessed, so not compared) or a dienst without duplicates (info)
+        outcome = Outcome(probe.place, probe.kinds, None, None, None, None)
+    place, entry, match = outcome.place, outcome.entry, outcome.match
+    located = {
+        "located": place.as_dict(),
+        "loc_lat": place.lat,
+        "loc_lon": place.lon,
+        "loc_radius": place.radius_m,
+        "street_key": place.street_key,
+        "house_no": place.number,
+        "geo_cell": entry.cell if entry else None,
+        "dedupe_sig": entry.signature() if entry else None,
+    }
+    delivery = q.route_dedupe(
+        conn,
+        melding.id,
+        dienst,
+        confidence,
+        routed_by,
+        alternatives,
+        stage,
+        delivery_event,
+        located,
+        match.master_id if match else None,
+        match.score if match else None,
+        match.reason if match else None,
+        reporter_payload(melding, place.as_dict(), match) if match else None,
+    )
+    return Routed(delivery, outcome)
+
+
+def reporter_payload(melding: Melding, located: dict[str, Any], match: DuplicateMatch) -> dict[str, Any]:
+    """The extra reporter, as the master's `melding.updated` carries it to the case system."""
+    return {
+        "update": "reporter_added",
+        "reporter_added": {
+            "id": melding.id,
+            "reference": melding.reference,
+            "channel": melding.channel.value,
+            "received_at": melding.received_at.isoformat(),
+            "reporter": melding.reporter.model_dump(),
+            "subject": melding.subject,
+            "text": melding.text,
+            "location": melding.location.model_dump(),
+            "located": located,
+            "duplicate_score": match.score,
+            "duplicate_reason": match.reason,
+        },
+    }
+
+
+class StoreDuplicateFinder:
+    """The `DuplicateFinder` of the worker: the configured deduper over the worker's store."""
+
+    def __init__(self, deduper: Deduper, store: Store):
+        self.deduper = deduper
+        self.store = store
+
+    async def find(self, melding: Melding) -> DuplicateMatch | None:
+        """Read-only: what `route` would link this melding to now (it records nothing)."""
+        probe = self.deduper.probe(melding)
+
+        def look(conn: Connection) -> DuplicateMatch | None:
+            return self.deduper.decide(StoreIndex(conn), probe, hotspots=False).match
+
+        return await self.store.read(look)
+
+    async def route(
+        self,
+        melding: Melding,
+        *,
+        dienst: str | None,
+        confidence: float | None,
+        routed_by: str | None,
+        alternatives: Sequence[tuple[str, float]],
+        stage: Stage,
+        delivery_event: str | None,
+    ) -> Routed:
+        probe = self.deduper.probe(melding, dienst)
+        routed = await self.store.write(
+            route_in_store,
+            self.deduper,
+            melding,
+            probe,
+            confidence,
+            routed_by,
+            alternatives,
+            stage,
+            delivery_event,
+        )
+        hotspot = routed.outcome.hotspot
+        if hotspot is not None and hotspot.created:
+            log.warning(
+                "hotspot: %d problems of %s within %.0f m since %s",
+                hotspot.count,
+                hotspot.dienst,
+                hotspot.radius_m,
+                hotspot.first_at.date().isoformat(),
+                extra={"reference": melding.reference, "dienst": hotspot.dienst, "hotspot": hotspot.id},
+            )
+        return routed
