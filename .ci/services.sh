@@ -2,7 +2,8 @@
 # Make sure the services the gateway and its tests need are installed and running.
 #   services.sh redis-binary  redis-server installed (gateway up starts it itself)
 #   services.sh redis         Redis answering on 127.0.0.1:6379
-#   services.sh all           Redis and PostgreSQL running; prints an admin URL for the tests
+#   services.sh all           dovecot installed, Redis and PostgreSQL running; prints an admin URL
+#                             for the tests
 # Everything but that URL goes to stderr. Installs with apt-get (run as root on Debian).
 set -euo pipefail
 log() { echo "services: $*" >&2; }
@@ -13,6 +14,9 @@ apt_install() {
 }
 
 redis_binary() { command -v redis-server >/dev/null || apt_install redis-server; }
+
+# The IMAP tests start their own dovecot in a temp dir: only the binary is needed.
+dovecot_binary() { [ -x /usr/sbin/dovecot ] || apt_install dovecot-imapd; }
 
 redis_up() {
   redis_binary
@@ -47,6 +51,6 @@ postgres_up() {
 case "${1:-all}" in
   redis-binary) redis_binary ;;
   redis) redis_up ;;
-  all) redis_up; postgres_up ;;
+  all) dovecot_binary; redis_up; postgres_up ;;
   *) echo "usage: $0 redis-binary|redis|all" >&2; exit 2 ;;
 esac

@@ -1,0 +1,125 @@
+"""E-mail benchmark: messages/s through the SMTP listener of one `gateway serve` process
+to stored and enqueued meldingen (target >= 300/s on this machine).
+
+Several client threads each keep one SMTP session open and send message after
+message (as a relaying mail server would); every message is distinct, with a
+signature, an HTML alternative part and sometimes a small photo, so the parser
+does its real work. The count is checked against the store afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import redis
+
+from bench.intake import REDIS_URL, cpu_seconds, free_port, server, wait_http
+from gateway.store import Store
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(2048)
+TEXTS = [
+    "Beste,\n\nEr ligt een losliggende tegel op het voetpad voor nummer {n}.\n\n"
+    "Met vriendelijke groeten,\nAn\n0470 12 34 56",
+    "Dag, de straatlamp aan de bushalte in de Gentsesteenweg {n} brandt al een week niet meer.\n\nMvg, Jan",
+    "Hallo,\nnaast de glasbol ligt weer sluikstort (zakken, een matras). Huisnummer {n}.\nGroetjes, Els",
+]
+
+
+def message(n: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Melder {n} <melder{n % 97}@example.be>"
+    msg["To"] = "1777@kortrijk.be"
+    msg["Subject"] = f"Melding {n}"
+    msg["Message-ID"] = make_msgid(idstring=str(n), domain="bench.example.be")
+    text = TEXTS[n % len(TEXTS)].format(n=n)
+    msg.set_content(text)
+    msg.add_alternative(f"<html><body><p>{text.replace(chr(10), '<br>')}</p></body></html>", subtype="html")
+    if n % 5 == 0:
+        msg.add_attachment(
+            PNG + n.to_bytes(4, "big"), maintype="image", subtype="png", filename=f"foto{n}.png"
+        )
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # on the wire, as MTAs send it
+
+
+def client(port: int, messages: list[bytes], latencies: list[float], errors: list[str]) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+        smtp.ehlo("bench.example.be")
+        for raw in messages:
+            start = time.perf_counter()
+            try:
+                smtp.sendmail("melder@example.be", ["1777@kortrijk.be"], raw)
+            except smtplib.SMTPException as exc:
+                errors.append(str(exc))
+                continue
+            latencies.append(time.perf_counter() - start)
+
+
+def main(count: int = 3000, clients: int = 8, **_: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-email-") as tmp:
+        http_port, smtp_port = free_port(), free_port()
+        database = f"sqlite:///{tmp}/gateway.db"
+        env = {
+            **os.environ,
+            "GATEWAY_HTTP_PORT": str(http_port),
+            "GATEWAY_HTTP_HOST": "127.0.0.1",
+            "GATEWAY_SMTP_PORT": str(smtp_port),
+            "GATEWAY_SMTP_HOST": "127.0.0.1",
+            "GATEWAY_DATABASE_URL": database,
+            "GATEWAY_REDIS_URL": REDIS_URL,
+            "GATEWAY_DATA_DIR": f"{tmp}/data",
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            "GATEWAY_QUEUE_NAME": "bench:email-queue",
+        }
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        batches = [[message(n) for n in range(c, count, clients)] for c in range(clients)]
+        latencies: list[float] = []
+        errors: list[str] = []
+        with server([sys.executable, "-m", "gateway", "serve"], http_port, env) as proc:
+            wait_http(smtp_port, proc)  # the listener opens right after HTTP
+            cpu_start = cpu_seconds(proc.pid)
+            started = time.perf_counter()
+            threads = [
+                threading.Thread(target=client, args=(smtp_port, b, latencies, errors)) for b in batches
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(proc.pid) - cpu_start
+        queued = redis.Redis.from_url(REDIS_URL).zcard("bench:email-queue")
+        stored = asyncio.run(_count(database))
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    ordered = sorted(latencies)
+    p99 = ordered[int(len(ordered) * 0.99)] * 1000 if ordered else float("nan")
+    print(f"\nSMTP listener, {count} messages over {clients} sessions, one `gateway serve` process:")
+    print(
+        f"{len(latencies) / elapsed:8.0f} messages/s   p50 {statistics.median(ordered) * 1000:.1f} ms   "
+        f"p99 {p99:.1f} ms   {cpu / max(1, len(latencies)) * 1e6:.0f} us server CPU/message"
+    )
+    print(f"stored meldingen {stored}, queued jobs {queued}, errors {len(errors)} (target >= 300 messages/s)")
+
+
+async def _count(database: str) -> int:
+    from sqlalchemy import func, select
+
+    from gateway.store.schema import meldingen
+
+    store = Store(database)
+    await store.open()
+    try:
+        return await store.read(
+            lambda conn: conn.execute(select(func.count()).select_from(meldingen)).scalar_one()
+        )
+    finally:
+        await store.close()

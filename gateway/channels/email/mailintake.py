@@ -1,0 +1,239 @@
+"""What an inbound mail becomes: a new melding, a follow-up, or a recorded automatic message.
+
+Called by the SMTP listener and the IMAP poller. Returns only once what the mail
+became is committed and queued, so that the listener may answer 250 (or the
+poller move the message away). Every mail is kept raw (content-addressed) and
+recorded once per Message-ID: a re-sent or re-polled message changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from gateway.attachments import AttachmentStore
+from gateway.channels.email.parse import ParsedMail, parse_mail
+from gateway.config import Settings
+from gateway.intake import IncomingFile, Intake, IntakeRejected
+from gateway.melding import Channel, Melding, MeldingDraft, Reporter, Stage, Status
+from gateway.queue import enqueue_delivery, enqueue_notify
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL = Channel.EMAIL.value
+EVENT_FOLLOWUP = "melding.followup"
+_INLINE_PARSE_LIMIT = 256 * 1024  # bigger mails are parsed off the event loop
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    kind: str  # melding | followup | duplicate | bounce | auto_reply | mailing_list | own_mail | bulk
+    reference: str | None = None
+    reason: str | None = None
+
+
+class MailIntake:
+    def __init__(
+        self, settings: Settings, intake: Intake, store: Store, files: AttachmentStore, redis: ArqRedis
+    ):
+        self.settings = settings
+        self.intake = intake
+        self.store = store
+        self.files = files
+        self.redis = redis
+        self.own_addresses = {a.lower() for a in [settings.email_address, *settings.email_aliases]}
+        self.own_domain = settings.email_address.rsplit("@", 1)[-1].lower()
+        self._reference = re.compile(rf"\b({re.escape(settings.reference_prefix)}-\d{{4}}-\d{{6}})\b")
+
+    async def accept(self, raw: bytes, *, envelope_from: str | None, source: str) -> MailOutcome:
+        outcome = await self._accept(raw, envelope_from, source)
+        self.intake.metrics.inbound_total.labels(CHANNEL, outcome.kind).inc()
+        return outcome
+
+    async def _accept(self, raw: bytes, envelope_from: str | None, source: str) -> MailOutcome:
+        digest = hashlib.sha256(raw).hexdigest()
+        parsed = await self._parse(raw, envelope_from)
+        # A repeat (re-sent, re-polled) is recognised by this key at each outcome below: the
+        # melding, the follow-up and the audit record are each stored once per key.
+        key = parsed.message_id or f"sha256:{digest}"
+        raw_file = await asyncio.to_thread(
+            self.files.save, raw, filename="bericht.eml", content_type="message/rfc822"
+        )
+        record: dict[str, Any] = {
+            "channel": CHANNEL,
+            "dedupe_key": key,
+            "source": source,
+            "envelope_from": envelope_from,
+            "sender": parsed.from_address,
+            "subject": parsed.subject[:1000] or None,
+            "raw_path": raw_file.storage_path,
+            "details": {
+                "defects": list(parsed.defects),
+                "forwarded_by": parsed.forwarded_by,
+                "refused": [asdict(r) for r in parsed.refused],
+            },
+        }
+        if parsed.automated is not None:
+            kind, reason = parsed.automated.kind, parsed.automated.reason
+            if not await self.store.record_inbound(**record, kind=kind, reason=reason):
+                return MailOutcome("duplicate", reason="received before")
+            log.info(
+                "automatic mail stored, not a melding: %s",
+                parsed.automated.reason,
+                extra={"sender": parsed.from_address or "", "kind": parsed.automated.kind},
+            )
+            return MailOutcome(parsed.automated.kind, reason=parsed.automated.reason)
+        target = await self.find_thread(parsed)
+        if target is not None:
+            return await self._followup(target, parsed, key, record)
+        return await self._new_melding(parsed, key, record)
+
+    async def _parse(self, raw: bytes, envelope_from: str | None) -> ParsedMail:
+        def run() -> ParsedMail:
+            return parse_mail(
+                raw,
+                own_addresses=self.own_addresses,
+                envelope_from=envelope_from,
+                max_attachment_bytes=self.settings.max_attachment_bytes,
+                allowed_types=self.settings.attachment_types,
+            )
+
+        return run() if len(raw) <= _INLINE_PARSE_LIMIT else await asyncio.to_thread(run)
+
+    # -- threading ------------------------------------------------------------------------------
+
+    async def find_thread(self, parsed: ParsedMail) -> Melding | None:
+        """The melding this mail answers, if any.
+
+        Trusted: a reply to one of our own mails (our Message-IDs carry the reference),
+        or to the reporter's first mail. The reference in the subject alone is trusted
+        only from the reporter's own address: references are sequential, so anyone
+        could otherwise append text to anyone's melding.
+        """
+        ids = [*parsed.in_reply_to, *parsed.references]
+        for message_id in ids:
+            if message_id.lower().endswith("@" + self.own_domain) and (
+                found := self._reference.search(message_id)
+            ):
+                melding = await self.store.get_by_reference(found.group(1))
+                if melding is not None:
+                    return melding
+        if (melding_id := await self.store.melding_by_external_id(CHANNEL, ids)) is not None:
+            return await self.store.get(melding_id)
+        if found := self._reference.search(parsed.subject):
+            melding = await self.store.get_by_reference(found.group(1))
+            if melding is not None and _same_address(melding.reporter.email, parsed.from_address):
+                return melding
+        return None
+
+    # -- outcomes -------------------------------------------------------------------------------
+
+    def _files(self, parsed: ParsedMail, refused: list[dict[str, Any]]) -> list[IncomingFile]:
+        """The attachments intake accepts; the others are refused with the reason, never the mail."""
+        files: list[IncomingFile] = []
+        for a in parsed.attachments:
+            candidate = IncomingFile(a.filename, a.content_type, a.data)
+            try:
+                if len(files) >= self.settings.max_attachments:
+                    raise IntakeRejected(
+                        413, "too_many_attachments", f"more than {self.settings.max_attachments}"
+                    )
+                self.intake.check_files([candidate])
+            except IntakeRejected as exc:
+                refused.append(
+                    {
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": len(a.data),
+                        "reason": exc.message,
+                    }
+                )
+                continue
+            files.append(candidate)
+        return files
+
+    async def _new_melding(self, parsed: ParsedMail, key: str, record: dict[str, Any]) -> MailOutcome:
+        files = self._files(parsed, record["details"]["refused"])
+        text = parsed.text.strip() or parsed.full_text.strip() or parsed.subject or "(e-mail zonder tekst)"
+        draft = MeldingDraft(
+            channel=Channel.EMAIL,
+            external_id=key,
+            received_at=datetime.now(UTC),
+            reporter=Reporter(
+                name=_clip(parsed.from_name, 200),
+                email=_clip(parsed.from_address, 320),
+                phone=_clip(parsed.phone, 40),
+            ),
+            subject=parsed.subject[:300] or None,
+            text=text[: self.settings.max_text_chars],
+            language=parsed.language,
+        )
+        stored = await self.intake.submit(draft, files, inbound={**record, "kind": "melding"})
+        if not stored.created:
+            return MailOutcome("duplicate", stored.reference, "received before")
+        if stored.created and stored.history_id is not None:
+            # the acknowledgement is the notification rule for `ontvangen` on the e-mail channel
+            await enqueue_notify(self.redis, self.settings.queue_name, stored.id, stored.history_id)
+        return MailOutcome("melding", stored.reference)
+
+    async def _followup(
+        self, melding: Melding, parsed: ParsedMail, key: str, record: dict[str, Any]
+    ) -> MailOutcome:
+        text = parsed.text.strip() or parsed.full_text.strip() or parsed.subject
+        followup_id = await self.store.add_followup(
+            melding.id,
+            channel=CHANNEL,
+            external_id=key,
+            received_at=datetime.now(UTC),
+            sender=parsed.from_address,
+            text=text[: self.settings.max_text_chars],
+        )
+        await self.store.record_inbound(**record, kind="followup", melding_id=melding.id)
+        if followup_id is None:
+            return MailOutcome("duplicate", melding.reference, "follow-up received before")
+        if files := self._files(parsed, record["details"]["refused"]):  # a photo sent later is not lost
+            saved = await asyncio.to_thread(
+                lambda: [
+                    self.files.save(f.data, filename=f.filename, content_type=f.content_type) for f in files
+                ]
+            )
+            await self.store.add_attachments(melding.id, saved)
+        queue = self.settings.queue_name
+        if melding.status == Status.WACHTEN_OP_ANTWOORD:  # the desk asked; the answer sends it back to them
+            history_id = await self.store.add_status(
+                melding.id, Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen"
+            )
+            if history_id is not None:
+                await enqueue_notify(self.redis, queue, melding.id, history_id)
+        if melding.stage == Stage.DELIVERED:
+            # Not yet delivered: the follow-up travels inside the melding when it is.
+            payload = {
+                "followup": {
+                    "channel": CHANNEL,
+                    "sender": parsed.from_address,
+                    "text": text,
+                    "received_at": datetime.now(UTC).isoformat(),
+                }
+            }
+            delivery = await self.store.ensure_delivery(melding.id, EVENT_FOLLOWUP, key=key, payload=payload)
+            await enqueue_delivery(self.redis, queue, delivery)
+        log.info(
+            "follow-up added", extra={"reference": melding.reference, "sender": parsed.from_address or ""}
+        )
+        return MailOutcome("followup", melding.reference)
+
+
+def _same_address(a: str | None, b: str | None) -> bool:
+    return bool(a and b and a.strip().lower() == b.strip().lower())
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None

@@ -1,0 +1,105 @@
+"""The SMTP listener: aiosmtpd on the gateway's own event loop.
+
+- RCPT: only the meldpunt's addresses (550 otherwise: never an open relay).
+- Size: aiosmtpd refuses DATA above `max_mail_bytes` with 552.
+- 250 only once `MailIntake.accept` returned (stored and queued); any failure to
+  store answers 451 so that the sending server tries again later.
+- SMTP smuggling: aiosmtpd ends DATA only at <CRLF>.<CRLF>. A message that still
+  holds a lone "." line ended or started by a bare LF or CR (<LF>.<LF>,
+  <LF>.<CRLF>, <CRLF>.<LF>, <CR>.<CR>) is refused with 554: another server may read
+  it as the end of the data and a second, forged message after it. Other bare LFs
+  are accepted: ordinary clients (Python's smtplib with bytes, scripts) send them.
+- STARTTLS when a certificate is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gateway.channels.email.mailintake import MailIntake
+from gateway.config import ConfigError, Settings
+from gateway.logs import mask_email
+
+log = logging.getLogger(__name__)
+
+_SMUGGLED_END = re.compile(rb"(?<!\r)\n\.\r?\n|\r\n\.\n|\r\.\r")
+
+
+class MeldpuntHandler:
+    """aiosmtpd handler: the hooks decide, `MailIntake` stores."""
+
+    def __init__(self, mail: MailIntake, addresses: set[str]):
+        self.mail = mail
+        self.addresses = {a.lower() for a in addresses}
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() not in self.addresses:
+            log.info("recipient refused", extra={"recipient": mask_email(address), "peer": str(session.peer)})
+            return (
+                f"550 5.1.1 <{address}>: no such mailbox here; this server takes mail for the meldpunt only"
+            )
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        if _SMUGGLED_END.search(raw):
+            log.warning(
+                "message refused: end-of-data with bare LF/CR inside", extra={"peer": str(session.peer)}
+            )
+            return "554 5.6.11 end-of-data sequence with bare LF or CR inside the message (SMTP smuggling)"
+        try:
+            outcome = await self.mail.accept(raw, envelope_from=envelope.mail_from, source="smtp")
+        except Exception:
+            log.exception("could not store an incoming mail; the sender will retry")
+            return "451 4.3.0 temporary failure storing the message; please try again later"
+        return f"250 2.0.0 OK {outcome.reference or outcome.kind}"
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if not settings.smtp_tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key or None)
+    return context
+
+
+async def start_smtp(settings: Settings, mail: MailIntake, *, port: int | None = None) -> asyncio.Server:
+    """Listen on `smtp_host:smtp_port` (or `port`) on the running loop; close the server to stop."""
+    handler = MeldpuntHandler(mail, {settings.email_address, *settings.email_aliases})
+    context = tls_context(settings)
+
+    def factory() -> Any:
+        return SMTP(
+            handler,
+            data_size_limit=settings.max_mail_bytes,
+            hostname=settings.smtp_hostname,
+            ident="Meldpunt 1777",
+            tls_context=context,
+            enable_SMTPUTF8=True,
+            timeout=120,
+        )
+
+    port = settings.smtp_port if port is None else port
+    try:
+        server = await asyncio.get_running_loop().create_server(factory, host=settings.smtp_host, port=port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen for SMTP on {settings.smtp_host}:{port} ({exc.strerror}); see GATEWAY_SMTP_PORT"
+        ) from exc
+    log.info(
+        "SMTP listener on %s:%d for %s%s",
+        settings.smtp_host, server.sockets[0].getsockname()[1], ", ".join(sorted(handler.addresses)),
+        " (STARTTLS)" if context else "",
+    )  # fmt: skip
+    return server
