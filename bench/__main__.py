@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from bench import intake, worker
+from bench import email, intake, worker
 
-BENCHES = {"intake": intake.main, "worker": worker.main}
+BENCHES = {"intake": intake.main, "worker": worker.main, "email": email.main}
+BENCHES["classify"] = __import__("bench.classify", fromlist=["main"]).main  # gateway classify
+BENCHES["dedupe"] = __import__("bench.dedupe", fromlist=["main"]).main  # duplicate detection at 1k-100k
 
 parser = argparse.ArgumentParser(prog="python -m bench")
 parser.add_argument("which", nargs="*", help=f"benchmarks to run: {', '.join(BENCHES)} (default: all)")

@@ -67,6 +67,7 @@ def gateway_cmd(port: int, database_url: str, data_dir: str) -> tuple[list[str],
     env = {
         **os.environ,
         "GATEWAY_HTTP_PORT": str(port),
+        "GATEWAY_SMTP_PORT": str(free_port()),
         "GATEWAY_HTTP_HOST": "127.0.0.1",
         "GATEWAY_DATABASE_URL": database_url,
         "GATEWAY_REDIS_URL": REDIS_URL,

@@ -125,6 +125,17 @@ async def post_status(request: web.Request) -> web.Response:
     if history_id is not None:
         await enqueue_notify(request.app[REDIS], settings.queue_name, melding.id, history_id)
         log.info("status changed to %s", callback.status, extra={"reference": melding.reference})
+        # Reporters of the same problem (duplicates of this melding) follow it and hear of it too.
+        followers = await store.follow_master(
+            melding.id,
+            callback.status,
+            source="case_system",
+            note=callback.note,
+            planned_date=callback.planned_date,
+            external_partner=callback.external_partner,
+        )
+        for duplicate_id, duplicate_history in followers:
+            await enqueue_notify(request.app[REDIS], settings.queue_name, duplicate_id, duplicate_history)
     return web.json_response(
         {"reference": melding.reference, "status": callback.status.value, "changed": history_id is not None}
     )

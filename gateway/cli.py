@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.classify import commands as classify_commands
 from gateway.classify.rules import DienstenConfigError
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
@@ -51,15 +52,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
 
-    async def go() -> str | None:
+    async def go() -> set[str]:
         store = Store(settings.database_url)
         await store.open(migrate_schema=True)
         try:
-            return await store.schema_revision()
+            return await store.schema_revisions()
         finally:
             await store.close()
 
-    print(f"store schema at revision {asyncio.run(go())}")
+    print(f"store schema at revision {', '.join(sorted(asyncio.run(go())))}")
     return 0
 
 
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=8099)
     r.add_argument("--path", default="/case-system")
     r.set_defaults(func=cmd_receiver)
+    __import__("gateway.dedupe.commands", fromlist=["register"]).register(sub)  # dedupe, hotspots
+    classify_commands.register(sub)  # train, classify, eval
     return parser
 
 

@@ -81,9 +81,18 @@ class Settings(BaseModel):
 
     # Channels (used by their issues; names fixed by PRODUCT.md)
     smtp_port: int = 2525
+    smtp_host: str = "0.0.0.0"
+    smtp_hostname: str = "meldpunt.local"  # the name the listener greets with
+    smtp_tls_cert: str = ""  # PEM certificate (chain): offers STARTTLS when set
+    smtp_tls_key: str = ""
+    max_mail_bytes: int = 30 * 1024 * 1024
     email_address: str = "1777@kortrijk.be"
+    email_aliases: list[str] = Field(default_factory=list)
     smtp_relay: str = ""
-    imap_url: str = ""
+    ack_rate_limit: int = Field(default=5, ge=0)  # acknowledgements per sender per hour
+    imap_url: str = ""  # one or more, comma-separated
+    imap_processed_folder: str = "Processed"
+    imap_poll_interval: float = Field(default=60.0, gt=0)
     twilio_auth_token: str = ""
     twilio_account_sid: str = ""
     twilio_number: str = ""
@@ -95,7 +104,16 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     log_format: str = "json"
 
-    @field_validator("attachment_types", "open311_api_keys", mode="before")
+    # Duplicate detection and hotspots (gateway/dedupe): windows, radii, thresholds; the street register
+    dedupe_file: Path = Path("config/dedupe.toml")
+    street_register_file: Path = Path("config/streets.csv")
+
+    # Routing model (gateway/classify/model.py): spaCy textcat beside the rules; versions in model_dir
+    model_dir: Path = Path("data/models")
+    triage_threshold: float = Field(default=0.7, ge=0, le=1)  # model decisions below go to triage
+    model_autotrain: bool = True  # no usable model at start: train one (about a minute) first
+
+    @field_validator("attachment_types", "open311_api_keys", "email_aliases", mode="before")
     @classmethod
     def _split_commas(cls, v: Any) -> Any:
         if isinstance(v, str):

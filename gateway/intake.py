@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from arq.connections import ArqRedis
 
@@ -99,7 +100,13 @@ class Intake:
                     where,
                 )
 
-    async def submit(self, draft: MeldingDraft, incoming: Sequence[IncomingFile] = ()) -> StoredIntake:
+    async def submit(
+        self,
+        draft: MeldingDraft,
+        incoming: Sequence[IncomingFile] = (),
+        inbound: dict[str, Any] | None = None,
+    ) -> StoredIntake:
+        """`inbound`: the audit record of the received message (see `Store.intake`)."""
         started = time.perf_counter()
         self.check_files(incoming)
         saved: list[Attachment] = []
@@ -110,7 +117,7 @@ class Intake:
                     for f in incoming
                 ]
             )
-        stored = await self.store.intake(draft, saved)
+        stored = await self.store.intake(draft, saved, inbound)
         if stored.created:
             try:
                 await self._enqueuer.submit(stored.id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,6 +148,15 @@ class StatusChange(BaseModel):
     source: str  # "intake", "worker", "case_system", "desk"
 
 
+class Followup(BaseModel):
+    """A later message from the reporter about this melding (a mail reply, an SMS)."""
+
+    channel: Channel
+    received_at: datetime
+    sender: str | None = None
+    text: str
+
+
 class Delivery(BaseModel):
     event: str
     state: DeliveryState
@@ -189,10 +199,16 @@ class Melding(BaseModel):
     routed_by: str | None = None  # the deciding rule or model version
     alternatives: list[tuple[str, float]] = Field(default_factory=list)
     duplicate_of: str | None = None
+    duplicate_score: float | None = None  # 0..1, how sure the link to duplicate_of is
+    duplicate_reason: str | None = None  # why: place, problem kind, text similarity, time apart
+    # Where the melding is about, as found (pin, address or text) with a confidence; never invented:
+    # {"source": "none", "detail": why} when nothing was found (gateway.dedupe.locate.Place).
+    located: dict[str, Any] | None = None
     status: Status
     stage: Stage
     status_history: list[StatusChange] = Field(default_factory=list)
     deliveries: list[Delivery] = Field(default_factory=list)
+    followups: list[Followup] = Field(default_factory=list)
     tracking_token: str
 
     def case_payload(self) -> dict[str, object]:

@@ -69,6 +69,13 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         )
+        self.inbound_total = Counter(
+            "gateway_inbound",
+            "Messages received by a channel, by what they became "
+            "(melding, followup, duplicate, bounce, auto_reply, mailing_list, own_mail, bulk)",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "gateway_queue_depth", "Jobs waiting in the arq queue", registry=self.registry
         )

@@ -8,12 +8,15 @@ command) safe to repeat.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import expires_extra_ms, job_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
+
+if TYPE_CHECKING:
+    from gateway.store import DeliveryRecord
 
 JOB_PROCESS = "process"
 JOB_DELIVER = "deliver"
@@ -21,6 +24,7 @@ JOB_NOTIFY = "notify"
 JOB_SWEEP = "sweep"
 
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
+ACK_RATE_KEY = "gateway:ack-rate:"  # + sender address: acknowledgements sent this hour
 DELIVERY_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -38,10 +42,7 @@ def redis_settings(url: str) -> RedisSettings:
 
 async def enqueue_process(redis: ArqRedis, queue: str, melding_id: str) -> bool:
     """False when that job is already queued (or running)."""
-    job = await redis.enqueue_job(
-        JOB_PROCESS, melding_id, _job_id=process_job_id(melding_id), _queue_name=queue
-    )
-    return job is not None
+    return await enqueue_many(redis, queue, [(process_job_id(melding_id), JOB_PROCESS, (melding_id,))]) == 1
 
 
 # Enqueue many arq jobs in one call. Per job: create the job key only if absent (as
@@ -79,8 +80,15 @@ async def enqueue_process_many(redis: ArqRedis, queue: str, melding_ids: Sequenc
     return await enqueue_many(redis, queue, [(process_job_id(m), JOB_PROCESS, (m,)) for m in melding_ids])
 
 
-async def enqueue_notify(redis: ArqRedis, queue: str, melding_id: str, history_id: int) -> bool:
+async def enqueue_delivery(
+    redis: ArqRedis, queue: str, delivery: DeliveryRecord, defer: float | None = None
+) -> bool:
     job = await redis.enqueue_job(
-        JOB_NOTIFY, melding_id, history_id, _job_id=notify_job_id(history_id), _queue_name=queue
+        JOB_DELIVER, delivery.id, _job_id=delivery.job_id, _queue_name=queue, _defer_by=defer
     )
     return job is not None
+
+
+async def enqueue_notify(redis: ArqRedis, queue: str, melding_id: str, history_id: int) -> bool:
+    jobs = [(notify_job_id(history_id), JOB_NOTIFY, (melding_id, history_id))]
+    return await enqueue_many(redis, queue, jobs) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import api, tracking
+from gateway.classify import desk
 
 
 def setup_routes(app: web.Application) -> None:
@@ -14,4 +15,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/meldingen", api.list_meldingen)
     app.router.add_get("/api/v1/meldingen/{id}", api.get_melding)
     app.router.add_post("/api/v1/meldingen/{reference}/status", api.post_status)
+    app.router.add_post("/api/v1/meldingen/{id}/dienst", desk.post_dienst)
     app.router.add_get("/t/{token}", tracking.tracking_page)

@@ -15,6 +15,7 @@ from arq.worker import Worker
 from redis.asyncio import Redis
 
 from gateway.app import create_app
+from gateway.channels.email.service import EmailChannel, start_email_channel
 from gateway.config import ConfigError, Settings
 from workers.settings import worker_options
 
@@ -106,16 +107,24 @@ async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: 
     redis_proc = await ensure_redis(settings) if autostart_redis else None
     stop = _stop_event()
     runner: web.AppRunner | None = None
+    email: EmailChannel | None = None
     arq_worker: Worker | None = None
     worker_task: asyncio.Task[None] | None = None
     try:
         if http:
             runner = web.AppRunner(create_app(settings), access_log=None)
             await runner.setup()
-            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            try:
+                await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen for HTTP on {settings.http_host}:{settings.http_port} ({exc.strerror}); "
+                    "see GATEWAY_HTTP_PORT"
+                ) from exc
             log.info(
                 "HTTP on %s:%d (public URL %s)", settings.http_host, settings.http_port, settings.public_url
             )
+            email = await start_email_channel(runner.app)
         if worker:
             arq_worker = Worker(**worker_options(settings))
             worker_task = asyncio.create_task(arq_worker.main())
@@ -128,6 +137,8 @@ async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: 
         log.info("shutting down")
         if worker_task is not None and arq_worker is not None:
             await stop_worker(arq_worker, worker_task, settings.worker_shutdown_grace)
+        if email is not None:
+            await email.close()
         if runner is not None:
             await runner.cleanup()
         if redis_proc is not None:

@@ -10,9 +10,15 @@ at once need their own values of both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +36,10 @@ from arq.worker import Worker
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+
+# aiosmtpd's session chatter comes from its controller thread, sometimes after pytest has
+# closed the captured stream ("Logging error"): only its warnings matter here.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -180,6 +190,8 @@ def settings(database_url: str, tmp_path: Path, receiver: Receiver, redis_client
         data_dir=tmp_path / "data",
         diensten_file=ROOT / "config" / "diensten.toml",
         templates_dir=ROOT / "config" / "templates",
+        dedupe_file=ROOT / "config" / "dedupe.toml",
+        street_register_file=ROOT / "config" / "streets.csv",
         case_system_url=receiver.url,
         case_system_secret=SECRET,
         case_system_timeout=2.0,
@@ -191,7 +203,11 @@ def settings(database_url: str, tmp_path: Path, receiver: Receiver, redis_client
         queue_name="gateway:test-queue",
         max_body_bytes=64 * 1024,
         max_attachment_bytes=16 * 1024,
+        max_mail_bytes=256 * 1024,
         log_format="text",
+        # No model: the rules route alone (tests/test_classify*.py train their own).
+        model_dir=tmp_path / "models",
+        model_autotrain=False,
     )
 
 
@@ -215,3 +231,86 @@ async def run_worker(settings: Settings) -> None:
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@dataclass
+class Dovecot:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def url(self, folder: str = "INBOX", password: str | None = None) -> str:
+        return f"imap://{self.user}:{password or self.password}@{self.host}:{self.port}/{folder}"
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """A real dovecot IMAP server in a temp dir (Debian's dovecot-imapd; `.ci/run` installs it)."""
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not Path(binary).exists():
+        pytest.fail("dovecot is needed for the IMAP tests: apt-get install dovecot-imapd (`.ci/run` does)")
+    # Not under pytest's tmp_path: its parents are private, and dovecot's unprivileged
+    # login and auth processes must reach their sockets and the password file.
+    base = Path(tempfile.mkdtemp(prefix="gateway-dovecot-"))
+    for sub in ("run", "state", "home"):
+        (base / sub).mkdir(parents=True)
+    for path in (base, base / "run"):
+        path.chmod(0o755)
+    shutil.chown(base / "home", "nobody", "nogroup")
+    (base / "passwd").write_text("meldpunt:{PLAIN}geheim\n")
+    port = free_port()
+    (base / "dovecot.conf").write_text(DOVECOT_CONF.format(base=base, port=port))
+    proc = subprocess.Popen(
+        [binary, "-F", "-c", str(base / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail(f"dovecot did not start: {proc.stdout.read() if proc.stdout else ''}")
+    yield Dovecot("127.0.0.1", port, "meldpunt", "geheim")
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+DOVECOT_CONF = """
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = {base}/dovecot.log
+ssl = no
+listen = 127.0.0.1
+protocols = imap
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {base}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={base}/home/%u
+}}
+mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import smtplib
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import redis
 
 from gateway.config import Settings
 from tests.conftest import ROOT, SECRET, Receiver, free_port
+from tests.test_email_channel import MELDPUNT
 from tests.test_intake import TILE
 
 
@@ -27,6 +29,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
         env[f"GATEWAY_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+    env["GATEWAY_SMTP_PORT"] = str(free_port())  # serve and up listen for mail too
     return env
 
 
@@ -89,15 +92,18 @@ async def wait_for(condition: Any, timeout: float = 60, what: str = "condition")
 )
 async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_path: Path) -> None:
     """README's first steps: `gateway up` (starting its own Redis), `gateway receiver`, curl."""
-    http_port, redis_port, receiver_port = free_port(), free_port(), free_port()
+    http_port, redis_port, receiver_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "GATEWAY_HTTP_PORT": str(http_port),
+        "GATEWAY_SMTP_PORT": str(smtp_port),
         "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
         "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "GATEWAY_DATA_DIR": str(tmp_path / "data"),
         "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
         "GATEWAY_CASE_SYSTEM_URL": f"http://127.0.0.1:{receiver_port}/case-system",
+        # an empty model dir, as on a fresh checkout: `up` trains the model on first start
+        "GATEWAY_MODEL_DIR": str(tmp_path / "models"),
     }
     base = f"http://127.0.0.1:{http_port}"
     with (
@@ -121,12 +127,29 @@ async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_p
         async def arrived() -> bool:
             return bool(delivered())
 
-        await wait_for(arrived, what="the webhook at the receiver")
+        # accepted at once; routed once the first-start training (about a minute) is done
+        await wait_for(arrived, timeout=300, what="the webhook at the receiver")
         [hit] = delivered()
         assert hit["event"] == "melding.created"
         assert hit["reference"] == created["reference"]
         assert hit["dienst"] == "wegen"
         assert "refused" not in hit
+        # the same `up` listens for mail too
+        mail = (
+            b"From: Jan <jan@example.be>\r\nTo: 1777@kortrijk.be\r\nSubject: Lamp\r\n\r\n"
+            b"De straatlamp voor nummer 3 brandt al een week niet meer.\r\n"
+        )
+        await asyncio.to_thread(
+            lambda: smtplib.SMTP("127.0.0.1", smtp_port, timeout=30).sendmail(
+                "jan@example.be", [MELDPUNT], mail
+            )
+        )
+
+        async def mail_arrived() -> bool:
+            return len(delivered()) == 2
+
+        await wait_for(mail_arrived, what="the mailed melding at the receiver")
+        assert delivered()[1]["dienst"] == "verlichting"
         assert "started a local redis-server" in (tmp_path / "up.log").read_text()
     assert_clean_shutdown(tmp_path / "up.log")
     # the Redis that `up` started stops with it

@@ -13,7 +13,7 @@ from redis.asyncio import ConnectionPool
 from gateway.config import Settings
 from gateway.queue import enqueue_many
 from gateway.store import Store
-from gateway.store.migrate import head_revision
+from gateway.store.migrate import head_revisions
 from gateway.store.schema import metadata
 
 
@@ -21,7 +21,7 @@ async def test_migrations_build_exactly_the_declared_schema(database_url: str) -
     store = Store(database_url)
     await store.open()
     try:
-        assert await store.schema_revision() == head_revision()
+        assert await store.schema_revisions() == head_revisions()
 
         def diff(conn: Any) -> list[Any]:
             return compare_metadata(MigrationContext.configure(conn), metadata)

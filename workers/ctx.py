@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from arq.connections import ArqRedis
 
-from gateway.classify.rules import RuleRouter
+from gateway.classify.router import Router
 from gateway.config import Settings
 from gateway.dedupe import DuplicateFinder
 from gateway.store import Store
@@ -20,7 +20,7 @@ from workers.casesystem import CaseSystem
 class WorkerState:
     settings: Settings
     store: Store
-    router: RuleRouter
+    router: Router  # RuleRouter, or rules + model (gateway.classify.router)
     duplicates: DuplicateFinder
     case_system: CaseSystem
     session: aiohttp.ClientSession

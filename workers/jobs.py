@@ -15,11 +15,13 @@ from arq import Retry
 
 from gateway.melding import Melding, Stage, Status
 from gateway.metrics import record_delivery
-from gateway.queue import JOB_DELIVER, enqueue_notify, enqueue_process
+from gateway.queue import ACK_RATE_KEY, enqueue_notify, enqueue_process
+from gateway.queue import enqueue_delivery as queue_delivery
 from gateway.store import DeliveryRecord
+from workers import duplicates
 from workers.casesystem import EVENT_CREATED, DeliveryError
 from workers.ctx import redis, state
-from workers.notify import RULES, NotificationError, render_email, send_email
+from workers.notify import NOT_RELEVANT, RULES, NotificationError, render_email, send_email
 
 log = logging.getLogger("workers")
 
@@ -30,14 +32,7 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 
 async def enqueue_delivery(ctx: dict[str, Any], delivery: DeliveryRecord, defer: float | None = None) -> bool:
-    job = await redis(ctx).enqueue_job(
-        JOB_DELIVER,
-        delivery.id,
-        _job_id=delivery.job_id,
-        _queue_name=state(ctx).settings.queue_name,
-        _defer_by=defer,
-    )
-    return job is not None
+    return await queue_delivery(redis(ctx), state(ctx).settings.queue_name, delivery, defer)
 
 
 async def process(ctx: dict[str, Any], melding_id: str) -> str:
@@ -49,7 +44,7 @@ async def process(ctx: dict[str, Any], melding_id: str) -> str:
     if melding.stage == Stage.RECEIVED:
         return await _route(ctx, melding)
     if melding.stage == Stage.ROUTED:  # routed before, but its delivery job may be lost
-        await enqueue_delivery(ctx, await s.store.ensure_delivery(melding.id, EVENT_CREATED, key="created"))
+        await enqueue_delivery(ctx, await duplicates.first_delivery(ctx, melding))
     return melding.stage.value
 
 
@@ -62,22 +57,10 @@ async def _route(ctx: dict[str, Any], melding: Melding) -> str:
         dienst, confidence, rule = routing.dienst, routing.confidence, routing.rule
         alternatives = list(routing.alternatives)
     stage = Stage.ROUTED if dienst else Stage.TRIAGE
-    match = await s.duplicates.find(melding)
-    if match is not None:
-        log.info(
-            "possible duplicate of %s (%s)",
-            match.master_id,
-            match.reason,
-            extra={"reference": melding.reference},
-        )
-    delivery = await s.store.route(
-        melding.id,
-        dienst=dienst,
-        confidence=confidence,
-        routed_by=rule,
-        alternatives=alternatives,
-        stage=stage,
-        delivery_event=EVENT_CREATED if dienst else None,
+    # Routing, location, duplicate link and the first delivery (a duplicate: its master's
+    # melding.updated for the extra reporter, not a case of its own) in one store write.
+    delivery = await duplicates.route(
+        ctx, melding, dienst=dienst, confidence=confidence, rule=rule, alternatives=alternatives, stage=stage
     )
     log.info(
         "routed to %s",
@@ -96,6 +79,7 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
         return "nothing to do"
     melding = await s.store.get(delivery.melding_id)
     assert melding is not None
+    await duplicates.wait_for_master(ctx, delivery)  # an extra reporter needs the master's case first
     try:
         case_id = await s.case_system.deliver(
             delivery.event, melding, idempotency_key=delivery.idempotency_key, extra=delivery.payload
@@ -114,6 +98,7 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
     if history_id is not None:
         await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
+    await duplicates.delivered(ctx, delivery)  # acknowledge a duplicate's reporter; release waiting ones
     return "delivered"
 
 
@@ -159,15 +144,19 @@ async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
         if await s.store.notification_state(history_id, rule.channel) == "sent":
             continue
         reason = rule.applies(melding, change)
+        if reason == NOT_RELEVANT:
+            continue
         if reason is None and not s.settings.smtp_relay:
             reason = "GATEWAY_SMTP_RELAY is not set"
+        if reason is None and rule.rate_limited:
+            reason = await _over_rate_limit(ctx, melding.reporter.email or "")
         if reason is not None:
             await s.store.record_notification(
                 melding.id, history_id, rule.channel, recipient=None, state="skipped", detail=reason
             )
             outcomes.append(f"{rule.channel}: skipped")
             continue
-        msg = render_email(melding, change, s.settings, s.templates)
+        msg = render_email(melding, change, s.settings, s.templates, rule.template)
         try:
             await send_email(s.settings.smtp_relay, msg)
         except NotificationError as exc:
@@ -194,6 +183,20 @@ async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
         )
         outcomes.append(f"{rule.channel}: sent")
     return ", ".join(outcomes) or "nothing to send"
+
+
+async def _over_rate_limit(ctx: dict[str, Any], address: str) -> str | None:
+    """At most `ack_rate_limit` acknowledgements per sender and hour: a mail loop cannot run away."""
+    limit = state(ctx).settings.ack_rate_limit
+    key = ACK_RATE_KEY + address.lower()
+    count = await redis(ctx).incr(key)
+    if count == 1:
+        await redis(ctx).expire(key, 3600)
+    return (
+        f"rate limit: more than {limit} acknowledgements to this sender within an hour"
+        if count > limit
+        else None
+    )
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:

@@ -19,7 +19,7 @@ from string import Template
 from zoneinfo import ZoneInfo
 
 from gateway.config import Settings
-from gateway.melding import STATUS_LABELS_NL, Melding, Status, StatusChange
+from gateway.melding import STATUS_LABELS_NL, Channel, Melding, Status, StatusChange
 
 STATUS_LABELS: dict[str, dict[Status, str]] = {
     "nl": STATUS_LABELS_NL,
@@ -55,24 +55,43 @@ class NotificationError(Exception):
     pass
 
 
+NOT_RELEVANT = "not relevant"  # the rule is not about this change: nothing is recorded
+
+
 @dataclass(frozen=True)
 class Rule:
-    channel: str
-    applies: Callable[[Melding, StatusChange], str | None]  # None: send; otherwise why not
+    channel: str  # recorded per status change: one decision per (change, channel)
+    # None: send; NOT_RELEVANT: not this rule's business; anything else: why it is not sent
+    applies: Callable[[Melding, StatusChange], str | None]
+    template: str  # config/templates/<template>.<lang>.txt
+    rate_limited: bool = False  # per sender and hour (GATEWAY_ACK_RATE_LIMIT)
 
 
-def _email_rule(m: Melding, change: StatusChange) -> str | None:
+def _acknowledge(m: Melding, change: StatusChange) -> str | None:
+    if change.status != Status.ONTVANGEN or m.channel != Channel.EMAIL:
+        return NOT_RELEVANT
+    if not m.reporter.email:
+        return "sender address unknown"
+    return None
+
+
+def _status_mail(m: Melding, change: StatusChange) -> str | None:
     if change.status == Status.ONTVANGEN:
-        return "receipt is acknowledged by the channel, not by a status notification"
+        return NOT_RELEVANT  # receipt is acknowledged by the channel, not by a status mail
     if not m.reporter.email:
         return "reporter gave no e-mail address"
     return None
 
 
-RULES: tuple[Rule, ...] = (Rule("email", _email_rule),)
+RULES: tuple[Rule, ...] = (
+    Rule("email-ack", _acknowledge, "ack", rate_limited=True),
+    Rule("email", _status_mail, "status"),
+)
 
 
-def render_email(m: Melding, change: StatusChange, settings: Settings, templates: Path) -> EmailMessage:
+def render_email(
+    m: Melding, change: StatusChange, settings: Settings, templates: Path, template: str = "status"
+) -> EmailMessage:
     lang = m.language if m.language in STATUS_LABELS else "nl"
     details = []
     if change.note:
@@ -81,20 +100,27 @@ def render_email(m: Melding, change: StatusChange, settings: Settings, templates
         details.append(_PLANNED[lang].format(change.planned_date.strftime("%d/%m/%Y")))
     if change.external_partner:
         details.append(_PARTNER[lang].format(change.external_partner))
-    text = Template((templates / f"status.{lang}.txt").read_text(encoding="utf-8")).substitute(
+    text = Template((templates / f"{template}.{lang}.txt").read_text(encoding="utf-8")).substitute(
         reference=m.reference,
         status=STATUS_LABELS[lang][change.status],
         name=m.reporter.name or _GREETING_NAME[lang],
         details="\n".join(details) + ("\n" if details else ""),
         tracking_url=f"{settings.public_url}/t/{m.tracking_token}",
+        original_subject=f": {m.subject}" if m.subject else "",
     )
     subject_line, body = text.split("\n", 1)
     msg = EmailMessage()
     msg["Subject"] = subject_line.removeprefix("Subject:").strip()
     msg["From"] = formataddr(("Meldpunt 1777", settings.email_address))
     msg["To"] = formataddr((m.reporter.name or "", m.reporter.email or ""))
+    # Our Message-IDs carry the reference: a reply's In-Reply-To finds its melding again.
     msg["Message-ID"] = make_msgid(idstring=m.reference, domain=settings.email_address.split("@")[-1])
-    msg["Auto-Submitted"] = "auto-generated"  # so that auto-responders do not answer us
+    if m.channel == Channel.EMAIL and m.external_id and not m.external_id.startswith("sha256:"):
+        msg["In-Reply-To"] = f"<{m.external_id}>"
+        msg["References"] = f"<{m.external_id}>"
+    # Loop protection: auto-responders must not answer, and we recognise our own mail.
+    msg["Auto-Submitted"] = "auto-replied" if template == "ack" else "auto-generated"
+    msg["X-Loop"] = settings.email_address
     msg["X-Meldpunt-Reference"] = m.reference
     msg["Date"] = change.at.astimezone(ZoneInfo(settings.timezone))
     msg.set_content(body.lstrip("\n"))

@@ -17,9 +17,12 @@ import aiohttp
 from arq import cron
 from arq.worker import func
 
+from gateway.classify.router import build_router
 from gateway.classify.rules import RuleRouter
 from gateway.config import Settings
-from gateway.dedupe import DuplicateFinder, NoDuplicates
+from gateway.dedupe import DuplicateFinder
+from gateway.dedupe.finder import load_deduper
+from gateway.dedupe.service import StoreDuplicateFinder
 from gateway.queue import JOB_DELIVER, JOB_NOTIFY, JOB_PROCESS, redis_settings
 from gateway.store import Store
 from workers import jobs
@@ -40,7 +43,8 @@ def worker_options(
 
     async def startup(ctx: dict[str, Any]) -> None:
         # What can fail on a bad configuration comes first, before anything needs closing.
-        rules = router or RuleRouter.from_file(settings.diensten_file)
+        rules = router or await build_router(settings)  # rules + the current model (trained if none)
+        deduper = None if duplicates else load_deduper(settings)  # dedupe_file, street_register_file
         # Worker commits need not wait for the disk: its jobs are idempotent and the sweep
         # redoes what a power cut might undo (see gateway.store.core).
         store = Store(
@@ -61,7 +65,7 @@ def worker_options(
             settings=settings,
             store=store,
             router=rules,
-            duplicates=duplicates or NoDuplicates(),
+            duplicates=StoreDuplicateFinder(deduper, store) if deduper else duplicates,
             case_system=case_system,
             session=session,
             templates=settings.templates_dir,

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, DeliveryState, Melding, MeldingDraft, Stage, Status, StatusChange
-from gateway.store import migrate, queries
+from gateway.store import inbound, migrate, queries
 from gateway.store.queries import DeliveryRecord, IntakeItem, InvalidTransition, StoredIntake
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.writer import BatchWriter
@@ -55,7 +55,40 @@ def engine_url(url: str) -> str:
     raise StoreError(f"unsupported GATEWAY_DATABASE_URL {url!r}: use sqlite:///path or postgresql://...")
 
 
-class Store:
+class _ChannelRecords:
+    """Mixed into Store: the inbound audit trail and follow-ups (gateway.store.inbound)."""
+
+    read: Callable[..., Any]
+    write: Callable[..., Any]
+
+    async def record_inbound(self, **row: Any) -> bool:
+        """Record a received message once per (channel, dedupe_key); False when seen before."""
+        return await self.write(inbound.record_inbound, {"received_at": queries.utcnow(), **row})
+
+    async def add_followup(
+        self,
+        melding_id: str,
+        *,
+        channel: str,
+        external_id: str,
+        received_at: datetime,
+        sender: str | None,
+        text: str,
+    ) -> int | None:
+        return await self.write(
+            inbound.add_followup, melding_id, channel, external_id, received_at, sender, text
+        )
+
+    async def add_attachments(self, melding_id: str, files: list[Attachment]) -> None:
+        await self.write(inbound.add_attachments, melding_id, files)
+
+    async def melding_by_external_id(self, channel: str, external_ids: list[str]) -> str | None:
+        if not external_ids:
+            return None
+        return await self.read(inbound.melding_by_external_id, channel, external_ids)
+
+
+class Store(_ChannelRecords):
     def __init__(
         self,
         url: str,
@@ -135,9 +168,9 @@ class Store:
             if migrate_schema:
                 await self.write(migrate.upgrade)
             else:
-                current = await self.schema_revision()
-                if current != migrate.head_revision():
-                    raise StoreError(f"store schema is at {current}, expected {migrate.head_revision()}")
+                current = await self.schema_revisions()
+                if current != migrate.head_revisions():
+                    raise StoreError(f"store schema is at {current}, expected {migrate.head_revisions()}")
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open store {_safe_url(self.url)}: {exc}") from exc
         self._writer.start()
@@ -151,16 +184,25 @@ class Store:
         if self._async is not None:
             await self._async.dispose()
 
-    async def schema_revision(self) -> str | None:
-        return await self.read(migrate.current_revision)
+    async def schema_revisions(self) -> set[str]:
+        return await self.read(migrate.current_revisions)
 
     async def ping(self) -> None:
         await self.read(lambda conn: conn.execute(select(1)).scalar_one())
 
     # -- intake ----------------------------------------------------------------------------------
 
-    async def intake(self, draft: MeldingDraft, attachment_list: Sequence[Attachment] = ()) -> StoredIntake:
-        return await self._writer.submit(IntakeItem(draft, list(attachment_list)))
+    async def intake(
+        self,
+        draft: MeldingDraft,
+        attachment_list: Sequence[Attachment] = (),
+        inbound: dict[str, Any] | None = None,
+    ) -> StoredIntake:
+        """Store a new melding (or find the one stored under its key), with the audit record of
+        the message it came from, in one transaction."""
+        if inbound is not None:
+            inbound = {"received_at": queries.utcnow(), **inbound}
+        return await self._writer.submit(IntakeItem(draft, list(attachment_list), inbound))
 
     async def _write_intake_batch(self, items: Sequence[IntakeItem]) -> list[StoredIntake]:
         return await self.write(queries.intake_batch, items, self._tz, self._prefix)
@@ -289,6 +331,47 @@ class Store:
 
     async def notification_state(self, history_id: int, channel: str) -> str | None:
         return await self.read(queries.notification_state, history_id, channel)
+
+    # -- desk routing decisions ------------------------------------------------------------------
+
+    async def set_desk_dienst(
+        self, melding_id: str, dienst: str, *, delivery_event: str
+    ) -> tuple[str, str | None]:
+        """Route a melding waiting in triage as the desk decided (see queries.set_desk_dienst)."""
+        return await self.write(queries.set_desk_dienst, melding_id, dienst, delivery_event)
+
+    async def desk_decisions(self, limit: int = 100_000) -> list[tuple[str | None, str, str]]:
+        return await self.read(queries.desk_decisions, limit)
+
+    # -- duplicates and hotspots (gateway/dedupe; the decision itself runs in one write, see
+    #    gateway.dedupe.service) ------------------------------------------------------------------
+
+    async def follow_master(
+        self,
+        master_id: str,
+        status: Status,
+        *,
+        source: str,
+        note: str | None = None,
+        planned_date: date | None = None,
+        external_partner: str | None = None,
+    ) -> list[tuple[str, int]]:
+        """The master's new status for its duplicates: [(duplicate id, history id)]."""
+        return await self.write(
+            queries.follow_master, master_id, status, source, note, planned_date, external_partner
+        )
+
+    async def acknowledge_duplicate(self, duplicate_id: str) -> int | None:
+        return await self.write(queries.acknowledge_duplicate, duplicate_id)
+
+    async def reporter_deliveries(self, master_id: str) -> list[DeliveryRecord]:
+        return await self.read(queries.reporter_deliveries, master_id)
+
+    async def created_delivery_state(self, melding_id: str) -> DeliveryState | None:
+        return await self.read(queries.created_delivery_state, melding_id)
+
+    async def list_hotspots(self, *, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        return await self.read(queries.list_hotspots, since, limit)
 
 
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:

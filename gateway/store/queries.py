@@ -11,12 +11,12 @@ import functools
 import secrets
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Dialect, Table, func, select, update
+from sqlalchemy import Connection, Dialect, Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
@@ -32,10 +32,13 @@ from gateway.melding import (
     Status,
     StatusChange,
     can_transition,
+    is_open,
 )
 from gateway.store.schema import (
     attachments,
     deliveries,
+    hotspots,
+    inbound_messages,
     meldingen,
     notifications,
     reference_counters,
@@ -57,12 +60,14 @@ class StoredIntake:
     tracking_token: str
     created: bool  # False: the idempotency key / message id was seen before
     conflict: bool = False  # True: seen before, but with a different request body
+    history_id: int | None = None  # the `ontvangen` entry of a new melding
 
 
 @dataclass(frozen=True)
 class IntakeItem:
     draft: MeldingDraft
     attachments: Sequence[Attachment]
+    inbound: dict[str, Any] | None = None  # the audit record of the received message, if any
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,7 @@ def intake_batch(
             fresh.append(n)
     stored = _insert_fresh(conn, [items[n] for n in fresh], tz, prefix)
     results.update(zip(fresh, stored, strict=True))
+    _record_inbound(conn, [(item.inbound, results.get(n)) for n, item in enumerate(items) if item.inbound])
     for n in twins:
         first_n = first_of_key[key(items[n])]  # type: ignore[index]
         first = results[first_n]
@@ -214,7 +220,24 @@ def _insert_fresh(
     insert_many(conn, status_history, history)
     if files:
         insert_many(conn, attachments, files)
-    return out
+    first = dict(
+        conn.execute(
+            select(status_history.c.melding_id, status_history.c.id).where(
+                status_history.c.melding_id.in_([o.id for o in out])
+            )
+        ).all()
+    )
+    return [replace(o, history_id=first[o.id]) for o in out]
+
+
+def _record_inbound(conn: Connection, records: list[tuple[dict[str, Any], StoredIntake | None]]) -> None:
+    """The audit records of received messages, in the melding's own transaction."""
+    rows = [{**record, "melding_id": stored.id if stored else None} for record, stored in records]
+    if rows:
+        conn.execute(
+            _insert(conn, inbound_messages).on_conflict_do_nothing(index_elements=["channel", "dedupe_key"]),
+            rows,
+        )
 
 
 # -- reading meldingen -----------------------------------------------------------------------------
@@ -231,7 +254,11 @@ def get_melding(conn: Connection, condition: Any) -> Melding | None:
         select(attachments).where(attachments.c.melding_id == row.id).order_by(attachments.c.id)
     )
     dels = conn.execute(select(deliveries).where(deliveries.c.melding_id == row.id).order_by(deliveries.c.id))
-    return _melding(row, list(hist), list(files), list(dels))
+    melding = _melding(row, list(hist), list(files), list(dels))
+    from gateway.store.inbound import followups_of  # imported here: inbound builds on this module
+
+    melding.followups = followups_of(conn, row.id)
+    return melding
 
 
 def list_meldingen(conn: Connection, stage: Stage | None, limit: int) -> list[Melding]:
@@ -649,6 +676,9 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
         routed_by=row.routed_by,
         alternatives=[tuple(a) for a in (row.alternatives or [])],
         duplicate_of=row.duplicate_of,
+        duplicate_score=row.duplicate_score,
+        duplicate_reason=row.duplicate_reason,
+        located=row.located,
         status=Status(row.status),
         stage=Stage(row.stage),
         status_history=[_status_change(h) for h in hist],
@@ -665,3 +695,252 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
         ],
         tracking_token=row.tracking_token,
     )
+
+
+# -- desk routing decisions (gateway/classify/desk.py) ---------------------------------------------
+
+DESK = "desk"  # routed_by of a dienst chosen by the 1777 desk
+
+
+def set_desk_dienst(
+    conn: Connection, melding_id: str, dienst: str, delivery_event: str
+) -> tuple[str, str | None]:
+    """The desk routes a melding that waits in triage, and its first delivery is created.
+
+    Returns (outcome, stage): "routed"; "unchanged" (the desk chose this dienst before: a repeat);
+    "not_in_triage" with the current stage; "missing". The stage condition is in the UPDATE, so two
+    desk decisions at once cannot both win.
+    """
+    done = conn.execute(
+        update(meldingen)
+        .where(meldingen.c.id == melding_id, meldingen.c.stage == Stage.TRIAGE.value)
+        .values(dienst=dienst, confidence=1.0, routed_by=DESK, stage=Stage.ROUTED.value, updated_at=utcnow())
+    )
+    if done.rowcount == 1:
+        # Created here, not only by the process job: the sweep resends it if that job is lost.
+        ensure_delivery(conn, melding_id, delivery_event, "created", None)
+        return "routed", Stage.ROUTED.value
+    columns = (meldingen.c.stage, meldingen.c.dienst, meldingen.c.routed_by)
+    row = conn.execute(select(*columns).where(meldingen.c.id == melding_id)).first()
+    if row is None:
+        return "missing", None
+    if row.routed_by == DESK and row.dienst == dienst:
+        return "unchanged", row.stage
+    return "not_in_triage", row.stage
+
+
+def desk_decisions(conn: Connection, limit: int) -> list[tuple[str | None, str, str]]:
+    """(subject, text, dienst) of meldingen the desk routed, oldest first: extra training examples."""
+    rows = conn.execute(
+        select(meldingen.c.subject, meldingen.c.text, meldingen.c.dienst)
+        .where(meldingen.c.routed_by == DESK, meldingen.c.dienst.is_not(None))
+        .order_by(meldingen.c.received_at, meldingen.c.id)
+        .limit(limit)
+    )
+    return [(r.subject, r.text, r.dienst) for r in rows]
+
+
+# -- duplicates and hotspots (gateway/dedupe) ------------------------------------------------------
+
+EVENT_UPDATED = "melding.updated"  # workers.casesystem.EVENT_UPDATED (the store does not import workers)
+REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
+_OPEN = [s.value for s in Status if is_open(s)]
+_INDEXED_STAGES = [Stage.ROUTED.value, Stage.DELIVERED.value, Stage.DEAD.value]
+_CANDIDATE_COLUMNS = (
+    meldingen.c.id,
+    meldingen.c.duplicate_of,
+    meldingen.c.dienst,
+    meldingen.c.received_at,
+    meldingen.c.loc_lat,
+    meldingen.c.loc_lon,
+    meldingen.c.loc_radius,
+    meldingen.c.street_key,
+    meldingen.c.house_no,
+    meldingen.c.geo_cell,
+    meldingen.c.dedupe_sig,
+)
+
+
+def dedupe_lock(conn: Connection, dienst: str) -> None:
+    """One dedupe decision per dienst at a time (PostgreSQL; SQLite has one writer anyway), so
+    that two workers cannot both miss each other's report of one problem."""
+    if conn.dialect.name == "postgresql":
+        key = sum(ord(c) * 31**i for i, c in enumerate(dienst)) % 2_000_000_000
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, {key})")
+
+
+def dedupe_candidates(
+    conn: Connection,
+    dienst: str,
+    cells: Sequence[str],
+    keys: Sequence[str],
+    since: datetime,
+    until: datetime,
+    exclude: str,
+) -> list[Row[Any]]:
+    """Open, routed meldingen of a dienst in these grid cells or on these streets, in a time window.
+
+    Served by ix_meldingen_dedupe_cell / ix_meldingen_dedupe_street: the cost follows the number
+    of meldingen in those blocks, not in the store."""
+    blocks = []
+    if cells:
+        blocks.append(meldingen.c.geo_cell.in_(list(cells)))
+    if keys:
+        blocks.append(meldingen.c.street_key.in_(list(keys)))
+    if not blocks:
+        return []
+    query = select(*_CANDIDATE_COLUMNS).where(
+        meldingen.c.dienst == dienst,
+        or_(*blocks),
+        meldingen.c.received_at >= since,
+        meldingen.c.received_at <= until,
+        meldingen.c.id != exclude,
+        meldingen.c.status.in_(_OPEN),
+        meldingen.c.stage.in_(_INDEXED_STAGES),
+    )
+    return list(conn.execute(query))
+
+
+def dedupe_problems_near(
+    conn: Connection, dienst: str, cells: Sequence[str], since: datetime
+) -> list[Row[Any]]:
+    """Distinct problems (no duplicates) of a dienst in these cells since a moment, open or closed."""
+    query = select(*_CANDIDATE_COLUMNS).where(
+        meldingen.c.dienst == dienst,
+        meldingen.c.geo_cell.in_(list(cells)),
+        meldingen.c.received_at >= since,
+        meldingen.c.duplicate_of.is_(None),
+        meldingen.c.stage.in_(_INDEXED_STAGES),
+    )
+    return list(conn.execute(query))
+
+
+def route_dedupe(
+    conn: Connection,
+    melding_id: str,
+    dienst: str | None,
+    confidence: float | None,
+    routed_by: str | None,
+    alternatives: Sequence[tuple[str, float]],
+    stage: Stage,
+    delivery_event: str | None,
+    located: dict[str, Any],
+    duplicate_of: str | None,
+    duplicate_score: float | None,
+    duplicate_reason: str | None,
+    reporter_payload: dict[str, Any] | None,
+) -> DeliveryRecord | None:
+    """Record routing, location and duplicate decision in one transaction, with the one delivery
+    that follows: the melding's own `delivery_event`, or for a duplicate the master's
+    `melding.updated` that adds its reporter (not a second case)."""
+    set_routing(conn, melding_id, dienst, confidence, routed_by, alternatives, stage)
+    conn.execute(
+        update(meldingen)
+        .where(meldingen.c.id == melding_id)
+        .values(
+            duplicate_of=duplicate_of,
+            duplicate_score=duplicate_score,
+            duplicate_reason=duplicate_reason,
+            **located,
+        )
+    )
+    if duplicate_of is not None:
+        key = REPORTER_KEY + melding_id
+        return ensure_delivery(conn, duplicate_of, EVENT_UPDATED, key, reporter_payload)
+    return ensure_delivery(conn, melding_id, delivery_event, "created", None) if delivery_event else None
+
+
+def recent_hotspots(conn: Connection, dienst: str, since: datetime) -> list[Row[Any]]:
+    query = select(hotspots).where(hotspots.c.dienst == dienst, hotspots.c.last_at >= since)
+    return list(conn.execute(query))
+
+
+def save_hotspot(conn: Connection, values: dict[str, Any], hotspot_id: int | None) -> int:
+    now = utcnow()
+    if hotspot_id is not None:
+        conn.execute(update(hotspots).where(hotspots.c.id == hotspot_id).values(**values, updated_at=now))
+        return hotspot_id
+    result = conn.execute(
+        hotspots.insert().values(**values, created_at=now, updated_at=now).returning(hotspots.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def list_hotspots(conn: Connection, since: datetime, limit: int) -> list[dict[str, Any]]:
+    query = select(hotspots).where(hotspots.c.last_at >= since).order_by(hotspots.c.last_at.desc())
+    rows = list(conn.execute(query.limit(limit)))
+    ids = {i for r in rows for i in r.melding_ids}
+    refs = dict(
+        conn.execute(select(meldingen.c.id, meldingen.c.reference).where(meldingen.c.id.in_(list(ids))))
+        .tuples()
+        .all()
+    )
+    return [{**r._asdict(), "references": [refs.get(i, i) for i in r.melding_ids]} for r in rows]
+
+
+def follow_master(
+    conn: Connection,
+    master_id: str,
+    status: Status,
+    source: str,
+    note: str | None,
+    planned_date: date | None,
+    external_partner: str | None,
+) -> list[tuple[str, int]]:
+    """Give the master's new status to its duplicates: (duplicate id, history id) per change.
+
+    All of them, closed ones too: a duplicate has no life of its own, and when the master is
+    reopened its reporters hear it. A change the transition table refuses is left out."""
+    rows = conn.execute(
+        select(meldingen.c.id, meldingen.c.status).where(meldingen.c.duplicate_of == master_id)
+    )
+    changed = []
+    for row in list(rows):
+        current = Status(row.status)
+        if current == status or not can_transition(current, status):
+            continue
+        history_id = add_status(conn, row.id, status, source, note, planned_date, external_partner, False)
+        if history_id is not None:
+            changed.append((row.id, history_id))
+    return changed
+
+
+def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
+    """The case system knows the extra reporter: the duplicate takes its master's status (at least
+    Geregistreerd) so that its reporter hears, and is delivered. Returns the new history id."""
+    row = conn.execute(
+        select(meldingen.c.duplicate_of, meldingen.c.status).where(meldingen.c.id == duplicate_id)
+    ).first()
+    if row is None or row.duplicate_of is None:
+        return None
+    set_stage(conn, duplicate_id, Stage.DELIVERED)
+    master = conn.execute(
+        select(meldingen.c.reference, meldingen.c.status).where(meldingen.c.id == row.duplicate_of)
+    ).first()
+    if master is None or Status(row.status) != Status.ONTVANGEN:
+        return None  # acknowledged before (a repeated delivery), or it moved on since
+    status = Status(master.status)
+    if status == Status.ONTVANGEN:
+        status = Status.GEREGISTREERD
+    note = f"Gekoppeld aan melding {master.reference} over hetzelfde probleem."
+    return add_status(conn, duplicate_id, status, "worker", note, None, None, False)
+
+
+def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord]:
+    """The master's extra-reporter deliveries that still wait (for the master's own delivery)."""
+    rows = conn.execute(
+        _delivery_query().where(
+            deliveries.c.melding_id == master_id,
+            deliveries.c.event == EVENT_UPDATED,
+            deliveries.c.idempotency_key.like(f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"),
+            deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.RETRYING.value]),
+        )
+    )
+    return [_delivery(r) for r in rows]
+
+
+def created_delivery_state(conn: Connection, melding_id: str) -> DeliveryState | None:
+    key = f"{melding_id}:melding.created:created"
+    query = select(deliveries.c.state).where(deliveries.c.idempotency_key == key)
+    state = conn.execute(query).scalar_one_or_none()
+    return DeliveryState(state) if state else None

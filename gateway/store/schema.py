@@ -77,8 +77,23 @@ meldingen = Table(
     Column("raw", Text, nullable=True),
     Column("processed_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Duplicate detection (gateway/dedupe, migration 0002): the location found with its confidence,
+    # and the blocking keys a new report's candidates are found by (grid cell, street) per dienst.
+    Column("duplicate_score", Float, nullable=True),
+    Column("duplicate_reason", Text, nullable=True),
+    Column("located", JSON, nullable=True),  # gateway.dedupe.locate.Place.as_dict()
+    Column("loc_lat", Float, nullable=True),
+    Column("loc_lon", Float, nullable=True),
+    Column("loc_radius", Float, nullable=True),  # metres of uncertainty of loc_lat/loc_lon
+    Column("street_key", String(120), nullable=True),
+    Column("house_no", Float, nullable=True),  # the house number (centre of a range) on street_key
+    Column("geo_cell", String(24), nullable=True),
+    Column("dedupe_sig", JSON, nullable=True),  # problem kinds and normalized content words
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
+    Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
+    Index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
+    Index("ix_meldingen_duplicate_of", "duplicate_of"),
 )
 
 reference_counters = Table(
@@ -145,4 +160,58 @@ notifications = Table(
     Column("detail", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("history_id", "channel", name="uq_notifications_history_channel"),
+)
+
+# Every message a channel received, whatever became of it: the audit trail, and the
+# dedupe key that keeps a re-polled or re-sent message from being imported twice.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("dedupe_key", String, nullable=False),  # Message-ID, or sha256 of the raw message
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("source", String, nullable=False),  # "smtp", "imap:<mailbox>"
+    Column("envelope_from", String, nullable=True),
+    Column("sender", String, nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("kind", String(16), nullable=False),  # melding, followup, bounce, auto_reply, mailing_list, ...
+    Column("reason", Text, nullable=True),
+    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=True, index=True),
+    Column("raw_path", String, nullable=True),  # content-addressed file under data/attachments
+    Column("details", JSON, nullable=True),  # parse defects, refused attachments with reasons
+    UniqueConstraint("channel", "dedupe_key", name="uq_inbound_channel_key"),
+)
+
+# Later messages from the reporter about an existing melding (a mail reply, an SMS).
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("sender", String, nullable=True),
+    Column("text", Text, nullable=False),
+    UniqueConstraint("channel", "external_id", name="uq_followups_channel_external_id"),
+)
+
+# N distinct problems of one dienst close together within a window (gateway/dedupe/hotspots),
+# raised for the desk: a street that keeps flooding, leaves in one neighbourhood.
+hotspots = Table(
+    "hotspots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dienst", String(32), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("radius_m", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("melding_ids", JSON, nullable=False),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_hotspots_dienst_last", "dienst", "last_at"),
 )
