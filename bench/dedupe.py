@@ -40,7 +40,7 @@ from gateway.dedupe.finder import Deduper, Entry, MemoryIndex, Probe, load_dedup
 from gateway.dedupe.geo import distance_m
 from gateway.dedupe.locate import Place
 from gateway.dedupe.service import StoreIndex
-from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
+from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 from gateway.store import Store
 from gateway.store.queries import insert_many
 from gateway.store.schema import meldingen
@@ -50,17 +50,7 @@ PROBES = 1_000
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LAT0, LAT1, LON0, LON1 = 50.785, 50.865, 3.200, 3.330
 STREETS = 1_200
-DIENSTEN = [
-    "nette_stad",
-    "afvalophaling",
-    "wegen",
-    "groen",
-    "verlichting",
-    "signalisatie",
-    "riolering",
-    "overlast",
-    "dieren",
-]
+DIENSTEN = [code for code in DIENST_CODES if code != "info"]  # info questions are not problems on a map
 
 
 def text_pool(deduper: Deduper) -> dict[str, list[tuple[str, str, frozenset[str]]]]:

@@ -14,9 +14,8 @@ from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web import parse_request
 from gateway.intake import IntakeRejected
 from gateway.melding import Melding, Stage, Status
-from gateway.middlewares import error_body
+from gateway.middlewares import error_body, signed_body
 from gateway.queue import enqueue_notify
-from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from gateway.store import InvalidTransition
 
 log = logging.getLogger(__name__)
@@ -85,17 +84,7 @@ class StatusCallback(BaseModel):
 
 async def post_status(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    raw = await request.read()
-    try:
-        verify(
-            settings.case_system_secret,
-            raw,
-            request.headers.get(TIMESTAMP_HEADER),
-            request.headers.get(SIGNATURE_HEADER),
-        )
-    except SignatureError as exc:
-        log.warning("status callback refused: %s", exc, extra={"reference": request.match_info["reference"]})
-        return error_body(401, "invalid_signature", str(exc))
+    raw = await signed_body(request, settings.case_system_secret, "status callback")
     try:
         callback = StatusCallback.model_validate(json.loads(raw))
     except json.JSONDecodeError as exc:

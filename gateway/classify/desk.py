@@ -16,9 +16,8 @@ from aiohttp import web
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.melding import DIENST_CODES
-from gateway.middlewares import error_body
+from gateway.middlewares import error_body, signed_body
 from gateway.queue import enqueue_process
-from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from workers.casesystem import EVENT_CREATED
 
 log = logging.getLogger(__name__)
@@ -27,17 +26,7 @@ log = logging.getLogger(__name__)
 async def post_dienst(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     key = request.match_info["id"]
-    raw = await request.read()
-    try:
-        verify(
-            settings.case_system_secret,
-            raw,
-            request.headers.get(TIMESTAMP_HEADER),
-            request.headers.get(SIGNATURE_HEADER),
-        )
-    except SignatureError as exc:
-        log.warning("desk decision refused: %s", exc, extra={"melding": key})
-        return error_body(401, "invalid_signature", str(exc))
+    raw = await signed_body(request, settings.case_system_secret, "desk decision")
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
