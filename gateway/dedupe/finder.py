@@ -348,7 +348,9 @@ class Deduper:
             for e in index.problems_near(entry.dienst, cells, since)
             if e.lat is not None
             and e.lon is not None
-            and e.received_at <= entry.received_at
+            # Both sides of this melding: workers process meldingen concurrently, so one
+            # received later may be recorded before this one is (a stream never has those).
+            and e.received_at <= entry.received_at + policy.hotspot_window
             and distance_m(entry.lat, entry.lon, e.lat, e.lon) <= policy.hotspot_radius_m
         }
         near[entry.id] = entry
@@ -356,6 +358,7 @@ class Deduper:
             return None
         ids = tuple(sorted(near, key=lambda i: near[i].received_at))
         first_at = min(e.received_at for e in near.values())
+        last_at = max(e.received_at for e in near.values())
         for open_one in index.recent_hotspots(entry.dienst, since):
             if distance_m(open_one.lat, open_one.lon, entry.lat, entry.lon) <= policy.hotspot_radius_m:
                 merged = tuple(dict.fromkeys(open_one.melding_ids + ids))
@@ -368,7 +371,7 @@ class Deduper:
                         count=len(merged),
                         melding_ids=merged,
                         first_at=min(open_one.first_at, first_at),
-                        last_at=entry.received_at,
+                        last_at=max(open_one.last_at, last_at),
                         id=open_one.id,
                     )
                 )
@@ -381,7 +384,7 @@ class Deduper:
                 count=len(ids),
                 melding_ids=ids,
                 first_at=first_at,
-                last_at=entry.received_at,
+                last_at=last_at,
                 created=True,
             )
         )
