@@ -833,7 +833,6 @@ def route_dedupe(
     """Record routing, location and duplicate decision in one transaction, with the one delivery
     that follows: the melding's own `delivery_event`, or for a duplicate the master's
     `melding.updated` that adds its reporter (not a second case)."""
-    set_routing(conn, melding_id, dienst, confidence, routed_by, alternatives, stage)
     conn.execute(
         update(meldingen)
         .where(meldingen.c.id == melding_id)
@@ -844,10 +843,10 @@ def route_dedupe(
             **located,
         )
     )
-    if duplicate_of is not None:
-        key = REPORTER_KEY + melding_id
-        return ensure_delivery(conn, duplicate_of, EVENT_UPDATED, key, reporter_payload)
-    return ensure_delivery(conn, melding_id, delivery_event, "created", None) if delivery_event else None
+    if duplicate_of is None:
+        return route(conn, melding_id, dienst, confidence, routed_by, alternatives, stage, delivery_event)
+    set_routing(conn, melding_id, dienst, confidence, routed_by, alternatives, stage)
+    return ensure_delivery(conn, duplicate_of, EVENT_UPDATED, REPORTER_KEY + melding_id, reporter_payload)
 
 
 def recent_hotspots(conn: Connection, dienst: str, since: datetime) -> list[Row[Any]]:
