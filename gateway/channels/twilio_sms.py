@@ -1,0 +1,244 @@
+"""The SMS channel: Twilio's inbound webhook `POST /channels/twilio/sms`, answered with TwiML.
+
+The `X-Twilio-Signature` is the only authentication: it is checked against the configured
+public URL (what Twilio signed; a proxy changes the URL the gateway sees), never against the
+`To` number, which for a Messaging Service may be any number of its pool.
+
+An SMS becomes one of: a new melding, a follow-up on the sender's current melding (within
+`sms_followup_window_hours` of it, or while it waits for the reporter's answer), or an
+opt-out / opt-in (STOP, START and their Dutch variants). Twilio retries a webhook it got no
+answer to: the MessageSid keys every outcome, so a retry changes nothing and gets the same answer.
+MMS media are not fetched yet: their URLs are kept in the audit record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from aiohttp import web
+from arq.connections import ArqRedis
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
+from gateway.channels.email.language import detect_language
+from gateway.config import Settings
+from gateway.intake import Intake
+from gateway.melding import Channel, Melding, MeldingDraft, Reporter, Stage, Status
+from gateway.middlewares import error_body
+from gateway.queue import enqueue_delivery, enqueue_notify
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL = Channel.SMS.value
+SIGNATURE_HEADER = "X-Twilio-Signature"
+EVENT_FOLLOWUP = "melding.followup"
+DEFAULT_REGION = "BE"
+
+# Twilio's own opt-out / opt-in keywords, and the Dutch words a Flemish reporter would use.
+OPT_OUT = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPPEN", "AFMELDEN", "UITSCHRIJVEN"}
+)
+OPT_IN = frozenset({"START", "UNSTOP", "AANMELDEN"})
+
+_REPLIES: dict[str, dict[str, str]] = {
+    "melding": {
+        "nl": "Bedankt voor uw melding bij het Meldpunt. Referentie: {reference}. Volg ze op via {url}",
+        "fr": "Merci pour votre signalement au Meldpunt. Référence : {reference}. Suivez-le via {url}",
+        "en": "Thank you for your report to the Meldpunt. Reference: {reference}. Follow it at {url}",
+    },
+    "followup": {
+        "nl": "Uw bericht is toegevoegd aan melding {reference}. Volg ze op via {url}",
+        "fr": "Votre message a été ajouté au signalement {reference}. Suivez-le via {url}",
+        "en": "Your message was added to report {reference}. Follow it at {url}",
+    },
+}
+
+
+@dataclass(frozen=True)
+class SmsOutcome:
+    kind: str  # melding | followup | opt_out | opt_in
+    twiml: str
+    reference: str | None = None
+    replayed: bool = False
+
+
+def e164(number: str, region: str = DEFAULT_REGION) -> str:
+    """+32470123456 for any way of writing a number; short codes and sender names stay as they are."""
+    raw = number.strip()
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def keyword(body: str) -> str | None:
+    """The opt-out/opt-in keyword when that is the whole message (as Twilio matches them)."""
+    word = body.strip().rstrip(".!").strip().upper()
+    return word if word in OPT_OUT or word in OPT_IN else None
+
+
+def signature_valid(settings: Settings, path_qs: str, params: Mapping[str, str], signature: str) -> bool:
+    return RequestValidator(settings.twilio_auth_token).validate(
+        settings.public_url + path_qs, params, signature
+    )
+
+
+def twiml(text: str | None) -> str:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)
+
+
+class SmsIntake:
+    def __init__(self, settings: Settings, intake: Intake, store: Store, redis: ArqRedis):
+        self.settings = settings
+        self.intake = intake
+        self.store = store
+        self.redis = redis
+
+    async def accept(self, params: Mapping[str, str]) -> SmsOutcome:
+        outcome = await self._accept(params)
+        self.intake.metrics.inbound_total.labels(CHANNEL, outcome.kind).inc()
+        return outcome
+
+    def _reply(self, kind: str, language: str, reference: str, token: str) -> str:
+        url = f"{self.settings.public_url}/t/{token}"
+        return twiml(_REPLIES[kind][language].format(reference=reference, url=url))
+
+    async def _accept(self, params: Mapping[str, str]) -> SmsOutcome:
+        sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid")
+        if not sid:  # Twilio always sends one; without it the signed parameters are the key
+            sid = "sha256:" + hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()
+        number = e164(params.get("From", ""))[:40]
+        body = params.get("Body", "").strip()
+        language = detect_language(body) or "nl"
+
+        # A retry: answer what the first delivery was answered, whatever happened since.
+        if (seen := await self.store.inbound_outcome(CHANNEL, sid)) is not None:
+            kind, melding_id = seen
+            melding = await self.store.get(melding_id) if melding_id else None
+            if melding is None or kind not in _REPLIES:
+                return SmsOutcome(kind, twiml(None), replayed=True)
+            reply = self._reply(kind, language, melding.reference, melding.tracking_token)
+            return SmsOutcome(kind, reply, melding.reference, replayed=True)
+
+        media = [
+            params[f"MediaUrl{n}"] for n in range(_int(params.get("NumMedia"))) if f"MediaUrl{n}" in params
+        ]
+        record: dict[str, Any] = {
+            "channel": CHANNEL,
+            "dedupe_key": sid,
+            "source": "twilio",
+            "sender": number,
+            "details": {
+                "to": params.get("To"),
+                "messaging_service_sid": params.get("MessagingServiceSid"),
+                "account_sid": params.get("AccountSid"),
+                "media": media,  # not fetched yet (MMS is a later step): kept so they are not lost
+            },
+        }
+
+        if (word := keyword(body)) is not None:
+            kind = "opt_in" if word in OPT_IN else "opt_out"
+            await self.store.set_sms_optout(
+                number, opted_out=kind == "opt_out", keyword=word, message_sid=sid
+            )
+            await self.store.record_inbound(**record, kind=kind)
+            log.info("sms %s recorded", kind, extra={"reporter_phone": number})
+            # Twilio itself answers STOP/START on long codes: a second answer would only confuse.
+            return SmsOutcome(kind, twiml(None))
+
+        since = datetime.now(UTC) - timedelta(hours=self.settings.sms_followup_window_hours)
+        if (target_id := await self.store.sms_conversation(number, since)) is not None:
+            melding = await self.store.get(target_id)
+            if melding is not None:
+                await self._followup(melding, sid, number, body, record)
+                reply = self._reply("followup", language, melding.reference, melding.tracking_token)
+                return SmsOutcome("followup", reply, melding.reference)
+
+        draft = MeldingDraft(
+            channel=Channel.SMS,
+            external_id=sid,
+            received_at=datetime.now(UTC),
+            reporter=Reporter(phone=number or None),
+            text=(body or "(sms zonder tekst)")[: self.settings.max_text_chars],
+            language=detect_language(body),
+            raw=json.dumps(dict(params), ensure_ascii=False),
+        )
+        stored = await self.intake.submit(draft, inbound={**record, "kind": "melding"})
+        reply = self._reply("melding", language, stored.reference, stored.tracking_token)
+        return SmsOutcome("melding", reply, stored.reference, replayed=not stored.created)
+
+    async def _followup(
+        self, melding: Melding, sid: str, number: str, body: str, record: dict[str, Any]
+    ) -> None:
+        """As a mail reply (gateway.channels.email.mailintake): stored once per MessageSid."""
+        now = datetime.now(UTC)
+        text = (body or "(sms zonder tekst)")[: self.settings.max_text_chars]
+        followup_id = await self.store.add_followup(
+            melding.id, channel=CHANNEL, external_id=sid, received_at=now, sender=number, text=text
+        )
+        await self.store.record_inbound(**record, kind="followup", melding_id=melding.id)
+        if followup_id is None:
+            return
+        queue = self.settings.queue_name
+        if melding.status == Status.WACHTEN_OP_ANTWOORD:  # the desk asked; the answer sends it back to them
+            history_id = await self.store.add_status(
+                melding.id, Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen"
+            )
+            if history_id is not None:
+                await enqueue_notify(self.redis, queue, melding.id, history_id)
+        if melding.stage == Stage.DELIVERED:  # not yet delivered: it travels inside the melding
+            payload = {
+                "followup": {
+                    "channel": CHANNEL,
+                    "sender": number,
+                    "text": text,
+                    "received_at": now.isoformat(),
+                }
+            }
+            delivery = await self.store.ensure_delivery(melding.id, EVENT_FOLLOWUP, key=sid, payload=payload)
+            await enqueue_delivery(self.redis, queue, delivery)
+        log.info("sms follow-up added", extra={"reference": melding.reference, "reporter_phone": number})
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(0, min(int(value or 0), 10))  # Twilio sends at most 10 media
+    except ValueError:
+        return 0
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if not settings.twilio_auth_token:  # an empty key would make every forged signature valid
+        log.error("sms refused: GATEWAY_TWILIO_AUTH_TOKEN is not set")
+        return error_body(503, "sms_not_configured", "the SMS channel is not configured")
+    params = await request.post()
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature or not signature_valid(settings, request.path_qs, params, signature):  # type: ignore[arg-type]
+        request.app[METRICS].rejected(CHANNEL, "invalid_signature")
+        log.warning(
+            "sms refused: %s X-Twilio-Signature (checked against %s)",
+            "invalid" if signature else "missing",
+            settings.public_url + request.path,
+            extra={"path": request.path},
+        )
+        return error_body(403, "invalid_signature", "X-Twilio-Signature is missing or does not match")
+    fields = {k: str(v) for k, v in params.items()}
+    handler = SmsIntake(settings, request.app[INTAKE], request.app[STORE], request.app[REDIS])
+    outcome = await handler.accept(fields)
+    return web.Response(text=outcome.twiml, content_type="text/xml", charset="utf-8")

@@ -1,0 +1,244 @@
+"""The SMS channel: Twilio's signed webhook, TwiML answers, retries, opt-outs and conversations."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from twilio.request_validator import RequestValidator
+
+from gateway.app import create_app
+from gateway.appkeys import STORE
+from gateway.channels.twilio_sms import e164, keyword
+from gateway.config import Settings
+from gateway.melding import Channel, Status
+from gateway.store import Store
+from tests.conftest import SHARED_DATA
+
+VECTORS = json.loads((SHARED_DATA / "twilio-webhooks" / "signature-vectors.json").read_text())
+TOKEN = "twilio-test-token"
+OUR_NUMBER = "+3256277777"
+PATH = "/channels/twilio/sms"
+REFERENCE = re.compile(r"1777-\d{4}-\d{6}")
+
+
+# -- the validator itself, against the SDKs' published vectors ----------------------------------------
+
+
+def test_validator_accepts_the_published_vectors() -> None:
+    form = VECTORS["form"]
+    validator = RequestValidator(VECTORS["auth_token"])
+    assert validator.validate(form["url"], form["params"], form["signature"])
+    for url, signature in form["with_explicit_port"].items():
+        assert validator.validate(url, form["params"], signature)
+
+
+def test_validator_refuses_forgeries() -> None:
+    form = VECTORS["form"]
+    validator = RequestValidator(VECTORS["auth_token"])
+    assert not validator.validate(form["url"], {**form["params"], "Digits": "9999"}, form["signature"])
+    assert not validator.validate(form["url"].replace("foo=1", "foo=2"), form["params"], form["signature"])
+    assert not RequestValidator("54321").validate(form["url"], form["params"], form["signature"])
+
+
+def test_numbers_and_keywords() -> None:
+    assert e164("0470 12 34 56") == "+32470123456"
+    assert e164("+32 (0)470/12.34.56") == "+32470123456"
+    assert e164("+14158675309") == "+14158675309"
+    assert e164("Kortrijk") == "Kortrijk"  # an alphanumeric sender id stays what it is
+    assert keyword(" stop ") == "STOP" and keyword("Afmelden.") == "AFMELDEN" and keyword("start") == "START"
+    assert keyword("stop met dat lawaai in de straat") is None
+
+
+# -- the webhook, through the real app ----------------------------------------------------------------
+
+
+def sms_settings(settings: Settings, **update: Any) -> Settings:
+    return settings.model_copy(update={"twilio_auth_token": TOKEN, "twilio_number": OUR_NUMBER, **update})
+
+
+@pytest.fixture
+async def sms(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(create_app(sms_settings(settings)))) as c:
+        yield c
+
+
+def message(sid: str, body: str, sender: str = "+32470123456", **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": sender,
+        "To": OUR_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+async def post(
+    client: TestClient[Any, Any],
+    params: dict[str, str],
+    *,
+    signed_url: str | None = None,
+    path: str = PATH,
+    signature: str | None = None,
+) -> Any:
+    """Post as Twilio does: form-encoded, signed over the public URL unless told otherwise."""
+    public_url = "https://meldpunt.example"  # the `settings` fixture's public_url
+    url = signed_url or public_url + path
+    headers = {}
+    if signature != "":
+        headers["X-Twilio-Signature"] = signature or RequestValidator(TOKEN).compute_signature(url, params)
+    return await client.post(path, data=params, headers=headers)
+
+
+def store_of(client: TestClient[Any, Any]) -> Store:
+    return client.server.app[STORE]
+
+
+async def test_signed_sms_becomes_a_melding_answered_with_twiml(sms: TestClient[Any, Any]) -> None:
+    resp = await post(sms, message("SM001", "Er ligt een sluikstort naast de glasbak", "+32 470 12 34 56"))
+    assert resp.status == 200
+    assert resp.content_type == "text/xml"
+    body = await resp.text()
+    assert body.startswith("<?xml") and "<Response><Message>" in body
+    reference = REFERENCE.search(body).group(0)  # type: ignore[union-attr]
+    melding = await store_of(sms).get_by_reference(reference)
+    assert melding is not None
+    assert melding.channel == Channel.SMS and melding.external_id == "SM001"
+    assert melding.reporter.phone == "+32470123456"
+    assert f"https://meldpunt.example/t/{melding.tracking_token}" in body
+    assert "Bedankt voor uw melding" in body
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl"])
+async def test_missing_or_forged_signature_is_refused_and_nothing_stored(
+    sms: TestClient[Any, Any], signature: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    resp = await post(sms, message("SM002", "Lamp kapot in de Doorniksestraat"), signature=signature)
+    assert resp.status == 403
+    assert any("sms refused" in r.getMessage() for r in caplog.records)
+    assert (await resp.json())["error"]["code"] == "invalid_signature"
+    assert await store_of(sms).list_meldingen() == []
+    assert await store_of(sms).inbound_outcome("sms", "SM002") is None
+
+
+async def test_changed_parameters_invalidate_the_signature(sms: TestClient[Any, Any]) -> None:
+    params = message("SM003", "Boom omgevallen")
+    signature = RequestValidator(TOKEN).compute_signature("https://meldpunt.example" + PATH, params)
+    resp = await post(sms, {**params, "Body": "Iets anders"}, signature=signature)
+    assert resp.status == 403
+    assert await store_of(sms).list_meldingen() == []
+
+
+async def test_behind_a_proxy_the_public_url_is_what_counts(sms: TestClient[Any, Any]) -> None:
+    # The app is reached at http://127.0.0.1:<port>; Twilio signed https://meldpunt.example/...
+    params = message("SM004", "Riool stinkt", "+32470000004")
+    resp = await post(sms, params, path=PATH + "?site=kortrijk")
+    assert resp.status == 200 and REFERENCE.search(await resp.text())
+    # signed over the URL the app itself sees: not what Twilio would sign, refused
+    seen = str(sms.make_url(PATH))
+    resp = await post(sms, message("SM005", "Riool stinkt", "+32470000005"), signed_url=seen)
+    assert resp.status == 403
+
+
+async def test_a_retried_message_makes_one_melding_and_the_same_answer(sms: TestClient[Any, Any]) -> None:
+    params = message("SM006", "Put in het fietspad aan de Ringlaan")
+    first = await (await post(sms, params)).text()
+    again = await post(sms, params)
+    assert again.status == 200
+    assert await again.text() == first
+    assert len(await store_of(sms).list_meldingen()) == 1
+
+
+async def test_french_sms_gets_a_french_answer(sms: TestClient[Any, Any]) -> None:
+    resp = await post(sms, message("SM007", "Bonjour, il y a des déchets dans la rue devant chez nous"))
+    body = await resp.text()
+    assert "Merci pour votre signalement" in body and REFERENCE.search(body)
+
+
+async def test_stop_opts_out_and_start_opts_in_without_meldingen(sms: TestClient[Any, Any]) -> None:
+    store = store_of(sms)
+    number = "+32470000008"
+    resp = await post(sms, message("SM008", "STOP", number))
+    assert resp.status == 200
+    assert REFERENCE.search(await resp.text()) is None and "<Message>" not in await resp.text()
+    assert await store.sms_opted_out(number)
+    assert await store.inbound_outcome("sms", "SM008") == ("opt_out", None)
+    assert await store.list_meldingen() == []
+
+    await post(sms, message("SM009", "start", number))
+    assert not await store.sms_opted_out(number)
+    await post(sms, message("SM010", "Uitschrijven", number))
+    assert await store.sms_opted_out(number)
+    await post(sms, message("SM011", "Aanmelden", number))
+    assert not await store.sms_opted_out(number)
+    assert await store.list_meldingen() == []
+    assert not await store.sms_opted_out("+32470999999")  # never seen: not opted out
+
+
+async def test_a_second_sms_within_the_window_is_a_followup(sms: TestClient[Any, Any]) -> None:
+    store = store_of(sms)
+    first = await (await post(sms, message("SM012", "Vuilniszakken niet opgehaald"))).text()
+    reference = REFERENCE.search(first).group(0)  # type: ignore[union-attr]
+    resp = await post(sms, message("SM013", "Het gaat om nummer 12"))
+    body = await resp.text()
+    assert "toegevoegd aan melding " + reference in body
+    # a retry of the follow-up adds nothing and answers the same
+    assert await (await post(sms, message("SM013", "Het gaat om nummer 12"))).text() == body
+    meldingen = await store.list_meldingen()
+    assert len(meldingen) == 1
+    melding = await store.get_by_reference(reference)
+    assert melding is not None
+    assert [(f.channel, f.text, f.sender) for f in melding.followups] == [
+        (Channel.SMS, "Het gaat om nummer 12", "+32470123456")
+    ]
+    # another number is another melding
+    other = await (await post(sms, message("SM014", "Lamp kapot", "+32470000014"))).text()
+    assert REFERENCE.search(other).group(0) != reference  # type: ignore[union-attr]
+
+
+async def test_outside_the_window_only_a_waiting_melding_takes_followups(settings: Settings) -> None:
+    async with TestClient(TestServer(create_app(sms_settings(settings, sms_followup_window_hours=0)))) as c:
+        store = store_of(c)
+        first = REFERENCE.search(await (await post(c, message("SM015", "Hond blaft"))).text()).group(0)  # type: ignore[union-attr]
+        second = REFERENCE.search(await (await post(c, message("SM016", "Lamp kapot"))).text()).group(0)  # type: ignore[union-attr]
+        assert first != second
+        waiting = await store.get_by_reference(second)
+        assert waiting is not None
+        await store.add_status(waiting.id, Status.WACHTEN_OP_ANTWOORD, source="desk", note="Welk huisnummer?")
+        body = await (await post(c, message("SM017", "Aan nummer 5"))).text()
+        assert "toegevoegd aan melding " + second in body
+        after = await store.get_by_reference(second)
+        assert after is not None and len(after.followups) == 1
+        assert after.status == Status.IN_BEHANDELING  # the reporter answered: back to the desk
+
+
+async def test_messaging_service_message_to_another_number_is_accepted(sms: TestClient[Any, Any]) -> None:
+    params = message(
+        "SM018",
+        "Graffiti op de brug",
+        "+32470000018",
+        To="+32460999999",
+        MessagingServiceSid="MG00000000000000000000000000000000",
+    )
+    resp = await post(sms, params)
+    assert resp.status == 200
+    reference = REFERENCE.search(await resp.text()).group(0)  # type: ignore[union-attr]
+    assert (await store_of(sms).get_by_reference(reference)) is not None
+
+
+async def test_without_an_auth_token_nothing_is_accepted(client: TestClient[Any, Any]) -> None:
+    # An empty key would make anyone's signature valid: the channel stays closed instead.
+    resp = await post(client, message("SM019", "Lamp kapot"))
+    assert resp.status == 503
+    assert await store_of(client).list_meldingen() == []
