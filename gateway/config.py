@@ -98,6 +98,7 @@ class Settings(BaseModel):
     twilio_number: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     phone_secret: str = ""
+    ivr_file: Path = Path("config/ivr.toml")  # IVR digits -> dienst hint for call records
     open311_api_keys: list[str] = Field(default_factory=list)
 
     # Logging
@@ -112,6 +113,10 @@ class Settings(BaseModel):
     model_dir: Path = Path("data/models")
     triage_threshold: float = Field(default=0.7, ge=0, le=1)  # model decisions below go to triage
     model_autotrain: bool = True  # no usable model at start: train one (about a minute) first
+
+    # SMS channel (gateway/channels/twilio_sms.py): an SMS from a number within this many hours of its
+    # last melding (or while that one waits for the reporter's answer) is a follow-up, not a new melding
+    sms_followup_window_hours: float = Field(default=24.0, ge=0)
 
     @field_validator("attachment_types", "open311_api_keys", "email_aliases", mode="before")
     @classmethod

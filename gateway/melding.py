@@ -102,6 +102,7 @@ class Stage(StrEnum):
     ROUTED = "routed"  # has a dienst, handed to delivery
     DELIVERED = "delivered"  # the case system accepted it
     DEAD = "dead"  # delivery gave up after its retry budget
+    ANSWERED = "answered"  # closed at intake (a call answered at once): never routed nor delivered
 
 
 class DeliveryState(StrEnum):

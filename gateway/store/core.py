@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, DeliveryState, Melding, MeldingDraft, Stage, Status, StatusChange
-from gateway.store import inbound, migrate, queries
+from gateway.store import inbound, migrate, queries, sms
 from gateway.store.queries import DeliveryRecord, IntakeItem, InvalidTransition, StoredIntake
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.writer import BatchWriter
@@ -86,6 +86,23 @@ class _ChannelRecords:
         if not external_ids:
             return None
         return await self.read(inbound.melding_by_external_id, channel, external_ids)
+
+    # SMS (gateway.store.sms)
+
+    async def set_sms_optout(
+        self, number: str, *, opted_out: bool, keyword: str, message_sid: str | None
+    ) -> None:
+        await self.write(sms.set_optout, number, opted_out, keyword, message_sid, queries.utcnow())
+
+    async def sms_opted_out(self, number: str) -> bool:
+        """True when the (E.164) number sent STOP and no START since: send it no SMS."""
+        return await self.read(sms.opted_out, number)
+
+    async def sms_conversation(self, number: str, since: datetime) -> str | None:
+        return await self.read(sms.conversation, number, since)
+
+    async def inbound_outcome(self, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
+        return await self.read(sms.inbound_outcome, channel, dedupe_key)
 
 
 class Store(_ChannelRecords):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -94,6 +95,7 @@ meldingen = Table(
     Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
     Index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
+    Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
 )
 
 reference_counters = Table(
@@ -214,4 +216,16 @@ hotspots = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_hotspots_dienst_last", "dienst", "last_at"),
+)
+
+# SMS opt-outs (STOP / START and their Dutch variants), one row per E.164 number: its latest
+# choice. Outbound SMS must refuse a number whose `opted_out` is true (gateway.store.sms).
+sms_optouts = Table(
+    "sms_optouts",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("opted_out", Boolean, nullable=False),
+    Column("keyword", String(16), nullable=False),  # the word that set it, upper-cased
+    Column("message_sid", String, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
