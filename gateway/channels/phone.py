@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from aiohttp import web
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.engine import Connection
@@ -44,6 +43,7 @@ from gateway.config import ConfigError, Settings
 from gateway.intake import IntakeRejected
 from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
 from gateway.middlewares import signed_body
+from gateway.phonenumber import e164
 from gateway.store import StoredIntake, queries
 from gateway.store.queries import IntakeItem
 
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA_FILE = Path(__file__).with_name("phone_call.schema.json")
 OPENAPI_FILE = Path(__file__).with_name("phone_call.openapi.json")
-DEFAULT_REGION = "BE"
 ANSWERED_BY = "channel:phone:answered"
 _EMAIL_OK = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -187,19 +186,6 @@ def published_openapi() -> dict[str, Any]:
     }
 
 
-def e164(number: str | None) -> str | None:
-    """E.164 (Belgian numbers may be written nationally); anything unparseable is kept as given."""
-    if not number:
-        return number
-    try:
-        parsed = phonenumbers.parse(number, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return number
-    if not phonenumbers.is_possible_number(parsed):
-        return number
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 @lru_cache(maxsize=8)
 def _ivr_table(path: Path, mtime: float) -> dict[str, str]:
     try:
@@ -267,7 +253,9 @@ def build_draft(record: CallRecord, raw: bytes, settings: Settings) -> MeldingDr
         request_hash=hashlib.sha256(raw).hexdigest(),
         received_at=record.ended_at,
         reporter=Reporter(
-            name=record.reporter.name, email=record.reporter.email, phone=e164(record.caller_number)
+            name=record.reporter.name,
+            email=record.reporter.email,
+            phone=e164(record.caller_number),
         ),
         text=record.text() or "(vraag telefonisch beantwoord)",
         location=record.location,

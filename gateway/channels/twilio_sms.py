@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from aiohttp import web
 from arq.connections import ArqRedis
 from twilio.request_validator import RequestValidator
@@ -33,6 +32,7 @@ from gateway.config import Settings
 from gateway.intake import Intake
 from gateway.melding import Channel, Melding, MeldingDraft, Reporter, Stage, Status
 from gateway.middlewares import error_body
+from gateway.phonenumber import e164
 from gateway.queue import enqueue_delivery, enqueue_notify
 from gateway.store import Store
 
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 CHANNEL = Channel.SMS.value
 SIGNATURE_HEADER = "X-Twilio-Signature"
 EVENT_FOLLOWUP = "melding.followup"
-DEFAULT_REGION = "BE"
 
 # Twilio's own opt-out / opt-in keywords, and the Dutch words a Flemish reporter would use.
 OPT_OUT = frozenset(
@@ -69,18 +68,6 @@ class SmsOutcome:
     twiml: str
     reference: str | None = None
     replayed: bool = False
-
-
-def e164(number: str, region: str = DEFAULT_REGION) -> str:
-    """+32470123456 for any way of writing a number; short codes and sender names stay as they are."""
-    raw = number.strip()
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return raw
-    if not phonenumbers.is_possible_number(parsed):
-        return raw
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def keyword(body: str) -> str | None:

@@ -1,0 +1,30 @@
+"""Phone numbers in E.164, as every channel stores them (SMS senders, callers)."""
+
+from __future__ import annotations
+
+from typing import overload
+
+import phonenumbers
+
+DEFAULT_REGION = "BE"  # a number written nationally ("0470 12 34 56") is Belgian
+
+
+@overload
+def e164(number: str, region: str = ...) -> str: ...
+@overload
+def e164(number: None, region: str = ...) -> None: ...
+
+
+def e164(number: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """+32470123456 for any way of writing a number; what does not parse as a possible number
+    (short codes, sender names, "anonymous") is kept as given, never lost. No number: None."""
+    if number is None:
+        return None
+    raw = number.strip()
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
