@@ -13,19 +13,22 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 
 from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
-from gateway.melding import Attachment, MeldingDraft
+from gateway.melding import Attachment, Melding, MeldingDraft, Stage, Status
 from gateway.metrics import Metrics
-from gateway.queue import enqueue_process_many
+from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
 from gateway.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+EVENT_FOLLOWUP = "melding.followup"  # the webhook event of a reporter's later message
 
 
 @dataclass(frozen=True)
@@ -138,3 +141,28 @@ class Intake:
             )
         self.metrics.observe_intake(draft.channel.value, stored, time.perf_counter() - started)
         return stored
+
+    async def followup_added(
+        self, melding: Melding, *, channel: str, key: str, sender: str | None, text: str
+    ) -> None:
+        """What a reporter's new follow-up sets in motion, whatever the channel: a melding the
+        desk was waiting on goes back to it, and a melding the case system already has gets
+        the follow-up as `melding.followup` (one not yet delivered carries it inside)."""
+        queue = self.settings.queue_name
+        if melding.status == Status.WACHTEN_OP_ANTWOORD:
+            history_id = await self.store.add_status(
+                melding.id, Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen"
+            )
+            if history_id is not None:
+                await enqueue_notify(self.redis, queue, melding.id, history_id)
+        if melding.stage == Stage.DELIVERED:
+            payload = {
+                "followup": {
+                    "channel": channel,
+                    "sender": sender,
+                    "text": text,
+                    "received_at": datetime.now(UTC).isoformat(),
+                }
+            }
+            delivery = await self.store.ensure_delivery(melding.id, EVENT_FOLLOWUP, key=key, payload=payload)
+            await enqueue_delivery(self.redis, queue, delivery)

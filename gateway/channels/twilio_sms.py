@@ -30,17 +30,15 @@ from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.email.language import detect_language
 from gateway.config import Settings
 from gateway.intake import Intake
-from gateway.melding import Channel, Melding, MeldingDraft, Reporter, Stage, Status
+from gateway.melding import Channel, Melding, MeldingDraft, Reporter
 from gateway.middlewares import error_body
 from gateway.phonenumber import e164
-from gateway.queue import enqueue_delivery, enqueue_notify
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
 
 CHANNEL = Channel.SMS.value
 SIGNATURE_HEADER = "X-Twilio-Signature"
-EVENT_FOLLOWUP = "melding.followup"
 
 # Twilio's own opt-out / opt-in keywords, and the Dutch words a Flemish reporter would use.
 OPT_OUT = frozenset(
@@ -181,24 +179,7 @@ class SmsIntake:
         await self.store.record_inbound(**record, kind="followup", melding_id=melding.id)
         if followup_id is None:
             return
-        queue = self.settings.queue_name
-        if melding.status == Status.WACHTEN_OP_ANTWOORD:  # the desk asked; the answer sends it back to them
-            history_id = await self.store.add_status(
-                melding.id, Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen"
-            )
-            if history_id is not None:
-                await enqueue_notify(self.redis, queue, melding.id, history_id)
-        if melding.stage == Stage.DELIVERED:  # not yet delivered: it travels inside the melding
-            payload = {
-                "followup": {
-                    "channel": CHANNEL,
-                    "sender": number,
-                    "text": text,
-                    "received_at": now.isoformat(),
-                }
-            }
-            delivery = await self.store.ensure_delivery(melding.id, EVENT_FOLLOWUP, key=sid, payload=payload)
-            await enqueue_delivery(self.redis, queue, delivery)
+        await self.intake.followup_added(melding, channel=CHANNEL, key=sid, sender=number, text=text)
         log.info("sms follow-up added", extra={"reference": melding.reference, "reporter_phone": number})
 
 

@@ -22,14 +22,13 @@ from gateway.attachments import AttachmentStore
 from gateway.channels.email.parse import ParsedMail, parse_mail
 from gateway.config import Settings
 from gateway.intake import IncomingFile, Intake, IntakeRejected
-from gateway.melding import Channel, Melding, MeldingDraft, Reporter, Stage, Status
-from gateway.queue import enqueue_delivery, enqueue_notify
+from gateway.melding import Channel, Melding, MeldingDraft, Reporter
+from gateway.queue import enqueue_notify
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
 
 CHANNEL = Channel.EMAIL.value
-EVENT_FOLLOWUP = "melding.followup"
 _INLINE_PARSE_LIMIT = 256 * 1024  # bigger mails are parsed off the event loop
 
 
@@ -206,25 +205,9 @@ class MailIntake:
                 ]
             )
             await self.store.add_attachments(melding.id, saved)
-        queue = self.settings.queue_name
-        if melding.status == Status.WACHTEN_OP_ANTWOORD:  # the desk asked; the answer sends it back to them
-            history_id = await self.store.add_status(
-                melding.id, Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen"
-            )
-            if history_id is not None:
-                await enqueue_notify(self.redis, queue, melding.id, history_id)
-        if melding.stage == Stage.DELIVERED:
-            # Not yet delivered: the follow-up travels inside the melding when it is.
-            payload = {
-                "followup": {
-                    "channel": CHANNEL,
-                    "sender": parsed.from_address,
-                    "text": text,
-                    "received_at": datetime.now(UTC).isoformat(),
-                }
-            }
-            delivery = await self.store.ensure_delivery(melding.id, EVENT_FOLLOWUP, key=key, payload=payload)
-            await enqueue_delivery(self.redis, queue, delivery)
+        await self.intake.followup_added(
+            melding, channel=CHANNEL, key=key, sender=parsed.from_address, text=text
+        )
         log.info(
             "follow-up added", extra={"reference": melding.reference, "sender": parsed.from_address or ""}
         )
