@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web import parse_request
-from gateway.intake import IntakeRejected
+from gateway.intake import IntakeRejected, invalid
 from gateway.melding import Melding, Stage, Status
 from gateway.middlewares import error_body, signed_body
 from gateway.queue import enqueue_notify
@@ -90,10 +90,7 @@ async def post_status(request: web.Request) -> web.Response:
     except json.JSONDecodeError as exc:
         return error_body(400, "malformed_json", f"request body is not valid JSON: {exc}")
     except ValidationError as exc:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
-        return error_body(
-            422, "invalid_status", "; ".join(f"{f['field']}: {f['reason']}" for f in fields), fields=fields
-        )
+        raise invalid(exc, "invalid_status") from None
     if callback.status == Status.ONTVANGEN:
         return error_body(422, "invalid_status", "status: ontvangen is set by the gateway only")
     store = request.app[STORE]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
+from pydantic import ValidationError
 
 from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
@@ -41,12 +42,29 @@ class IncomingFile:
 class IntakeRejected(Exception):
     """Bad input: the channel turns this into its own error (HTTP 4xx, SMTP 5xx)."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        fields: list[dict[str, str]] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.fields = fields  # several fields, each with its reason
+
+
+def invalid(exc: ValidationError, code: str) -> IntakeRejected:
+    """A 422 that names every field the model refused, and why."""
+    fields = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]} for e in exc.errors()
+    ]
+    message = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
+    return IntakeRejected(422, code, message, fields=fields)
 
 
 class Intake:

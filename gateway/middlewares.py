@@ -35,9 +35,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except IntakeRejected as exc:
-        extra = (
-            {"fields": exc.fields} if hasattr(exc, "fields") else ({"field": exc.field} if exc.field else {})
-        )
+        extra = {"fields": exc.fields} if exc.fields else ({"field": exc.field} if exc.field else {})
         log.info("request refused: %s", exc.message, extra={"path": request.path, "code": exc.code})
         return error_body(exc.status, exc.code, exc.message, **extra)
     except web.HTTPRequestEntityTooLarge:

@@ -38,9 +38,8 @@ from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, Va
 from sqlalchemy.engine import Connection
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
-from gateway.channels.web import _validation_error
 from gateway.config import ConfigError, Settings
-from gateway.intake import IntakeRejected
+from gateway.intake import IntakeRejected, invalid
 from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
 from gateway.middlewares import signed_body
 from gateway.phonenumber import e164
@@ -228,9 +227,7 @@ def parse_record(raw: bytes) -> CallRecord:
     try:
         record = CallRecord.model_validate(body)
     except ValidationError as exc:
-        rejected = _validation_error(exc)
-        rejected.code = "invalid_call_record"
-        raise rejected from None
+        raise invalid(exc, "invalid_call_record") from None
     if record.outcome != "answered" and not record.text():
         raise IntakeRejected(
             422,

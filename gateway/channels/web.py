@@ -15,7 +15,7 @@ from typing import Any, Literal
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gateway.intake import IncomingFile, IntakeRejected
+from gateway.intake import IncomingFile, IntakeRejected, invalid
 from gateway.melding import Channel, Location, MeldingDraft, Reporter
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -50,17 +50,6 @@ class MeldingIn(BaseModel):
         if v.email and not _EMAIL_OK.match(v.email):
             raise ValueError("reporter.email is not an e-mail address")
         return v
-
-
-def _validation_error(exc: ValidationError) -> IntakeRejected:
-    fields = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]} for e in exc.errors()
-    ]
-    rejected = IntakeRejected(
-        422, "invalid_melding", "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
-    )
-    rejected.fields = fields  # type: ignore[attr-defined]
-    return rejected
 
 
 async def _read_json(request: web.Request) -> tuple[dict[str, Any], bytes]:
@@ -143,7 +132,7 @@ async def parse_request(
     try:
         model = MeldingIn.model_validate(body)
     except ValidationError as exc:
-        raise _validation_error(exc) from None
+        raise invalid(exc, "invalid_melding") from None
     if len(model.text) > max_text_chars:
         raise IntakeRejected(422, "invalid_melding", f"text: at most {max_text_chars} characters", "text")
     # A retried JSON request repeats its bytes: hashing them is enough to tell a retry
