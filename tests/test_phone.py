@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -221,6 +222,23 @@ async def test_answered_call_is_beantwoord_and_never_delivered(
     got_reg = await (await phone_client.get(f"/api/v1/meldingen/{reg['id']}")).json()
     assert got_reg["dienst"] == "wegen"
     assert got_reg["routed_by"] == "channel:phone"
+
+
+async def test_simultaneous_copies_of_a_call_make_one_melding(phone_client: TestClient[Any, Any]) -> None:
+    """The platform may send a record twice at once (a retry racing a slow answer): every copy
+    is answered 202 with the same reference, on either store, and one melding exists."""
+    for outcome in ("answered", "register"):
+        record = call(call_id=f"call-race-{outcome}", outcome=outcome)
+        answers = await asyncio.gather(*[post(phone_client, record) for _ in range(8)])
+        assert [a.status for a in answers] == [202] * 8
+        bodies = [await a.json() for a in answers]
+        assert len({b["reference"] for b in bodies}) == 1
+        assert sum(a.headers.get("Idempotent-Replayed") != "true" for a in answers) == 1
+    listed = await (await phone_client.get("/api/v1/meldingen")).json()
+    assert sorted(m["external_id"] for m in listed["meldingen"]) == [
+        "call-race-answered",
+        "call-race-register",
+    ]
 
 
 def test_published_files_match_the_model() -> None:

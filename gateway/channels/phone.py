@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
 from gateway.config import ConfigError, Settings
@@ -43,7 +44,7 @@ from gateway.intake import IntakeRejected, invalid
 from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
 from gateway.middlewares import signed_body
 from gateway.phonenumber import e164
-from gateway.store import StoredIntake, queries
+from gateway.store import Store, StoredIntake, queries
 from gateway.store.queries import IntakeItem
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,16 @@ def _store_answered(conn: Connection, draft: MeldingDraft, tz: ZoneInfo, prefix:
     return stored
 
 
+async def _write_answered(store: Store, draft: MeldingDraft, settings: Settings) -> StoredIntake:
+    tz, prefix = ZoneInfo(settings.timezone), settings.reference_prefix
+    try:
+        return await store.write(_store_answered, draft, tz, prefix)
+    except IntegrityError:
+        # A copy of the same call committed between our lookup and our insert (PostgreSQL runs
+        # writes side by side): run again, which now finds it and answers as a replay.
+        return await store.write(_store_answered, draft, tz, prefix)
+
+
 async def post_call(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     metrics = request.app[METRICS]
@@ -298,9 +309,7 @@ async def post_call(request: web.Request) -> web.Response:
         metrics.rejected("phone", exc.code)
         raise
     if record.outcome == "answered":
-        stored = await request.app[STORE].write(
-            _store_answered, draft, ZoneInfo(settings.timezone), settings.reference_prefix
-        )
+        stored = await _write_answered(request.app[STORE], draft, settings)
         metrics.observe_intake("phone", stored, time.perf_counter() - started)
     else:
         stored = await request.app[INTAKE].submit(draft)
