@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import email, intake, worker
+from bench import email, intake, sms, worker
 
-BENCHES = {"intake": intake.main, "worker": worker.main, "email": email.main}
+BENCHES = {"intake": intake.main, "worker": worker.main, "email": email.main, "sms": sms.main}
 BENCHES["classify"] = __import__("bench.classify", fromlist=["main"]).main  # gateway classify
 BENCHES["dedupe"] = __import__("bench.dedupe", fromlist=["main"]).main  # duplicate detection at 1k-100k
 

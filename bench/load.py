@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import aiohttp
 
@@ -17,6 +18,16 @@ TEXTS = [
     "De straatlamp aan de bushalte brandt al een week niet meer.",
     "Wanneer wordt het PMD opgehaald in Heule?",
 ]
+
+
+# (connection number, request number) -> (body, headers): what one request sends
+RequestFactory: TypeAlias = Callable[[int, int], tuple[bytes, dict[str, str]]]
+
+
+def melding_request(n: int, i: int) -> tuple[bytes, dict[str, str]]:
+    """A JSON melding with a fresh Idempotency-Key (`POST /api/v1/meldingen`)."""
+    body = json.dumps({"text": TEXTS[(n + i) % len(TEXTS)], "reporter": {"email": "bench@example.be"}})
+    return body.encode(), {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
 
 
 @dataclass
@@ -47,7 +58,14 @@ class LoadResult:
 
 
 async def run_load(
-    url: str, *, concurrency: int, seconds: float, warmup: float = 1.0, cpu: Callable[[], float] | None = None
+    url: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float = 1.0,
+    cpu: Callable[[], float] | None = None,
+    request: RequestFactory = melding_request,
+    expect: int = 202,
 ) -> LoadResult:
     latencies: list[float] = []
     errors = 0
@@ -59,14 +77,11 @@ async def run_load(
         i = 0
         while time.perf_counter() < deadline:
             i += 1
-            body = json.dumps(
-                {"text": TEXTS[(n + i) % len(TEXTS)], "reporter": {"email": "bench@example.be"}}
-            ).encode()
-            headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+            body, headers = request(n, i)
             start = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as resp:
                 await resp.read()
-                ok = resp.status == 202
+                ok = resp.status == expect
             if counting:
                 if ok:
                     latencies.append(time.perf_counter() - start)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from gateway.melding import Channel, Status
 from gateway.store.queries import _insert
@@ -29,27 +29,35 @@ def opted_out(conn: Connection, number: str) -> bool:
     return bool(found)
 
 
+# Built once: the webhook's fast path runs these for every SMS, and building the statement
+# costs more than running it.
+_CONVERSATION = (
+    select(meldingen.c.id)
+    .where(
+        meldingen.c.reporter_phone == bindparam("number"),
+        meldingen.c.channel == Channel.SMS.value,
+        or_(
+            meldingen.c.received_at >= bindparam("since"),
+            meldingen.c.status == Status.WACHTEN_OP_ANTWOORD.value,
+        ),
+    )
+    .order_by(meldingen.c.received_at.desc())
+    .limit(1)
+)
+_OUTCOME = select(inbound_messages.c.kind, inbound_messages.c.melding_id).where(
+    inbound_messages.c.channel == bindparam("channel"),
+    inbound_messages.c.dedupe_key == bindparam("dedupe_key"),
+)
+
+
 def conversation(conn: Connection, number: str, since: datetime) -> str | None:
     """The number's latest SMS melding received since `since`, or still waiting for its answer."""
-    return conn.execute(
-        select(meldingen.c.id)
-        .where(
-            meldingen.c.reporter_phone == number,
-            meldingen.c.channel == Channel.SMS.value,
-            or_(meldingen.c.received_at >= since, meldingen.c.status == Status.WACHTEN_OP_ANTWOORD.value),
-        )
-        .order_by(meldingen.c.received_at.desc())
-        .limit(1)
-    ).scalar()
+    return conn.execute(_CONVERSATION, {"number": number, "since": since}).scalar()
 
 
 def inbound_outcome(conn: Connection, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
     """(kind, melding id) of a message recorded before under this key, else None."""
-    row = conn.execute(
-        select(inbound_messages.c.kind, inbound_messages.c.melding_id).where(
-            inbound_messages.c.channel == channel, inbound_messages.c.dedupe_key == dedupe_key
-        )
-    ).first()
+    row = conn.execute(_OUTCOME, {"channel": channel, "dedupe_key": dedupe_key}).first()
     return (row.kind, row.melding_id) if row is not None else None
 
 
