@@ -18,6 +18,7 @@ someone (intake, status callbacks) keep the default: a commit is on disk.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -59,6 +60,7 @@ class _ChannelRecords:
     """Mixed into Store: the inbound audit trail and follow-ups (gateway.store.inbound)."""
 
     read: Callable[..., Any]
+    lookup: Callable[..., Any]
     write: Callable[..., Any]
 
     async def record_inbound(self, **row: Any) -> bool:
@@ -96,13 +98,13 @@ class _ChannelRecords:
 
     async def sms_opted_out(self, number: str) -> bool:
         """True when the (E.164) number sent STOP and no START since: send it no SMS."""
-        return await self.read(sms.opted_out, number)
+        return await self.lookup(sms.opted_out, number)
 
     async def sms_conversation(self, number: str, since: datetime) -> str | None:
-        return await self.read(sms.conversation, number, since)
+        return await self.lookup(sms.conversation, number, since)
 
     async def inbound_outcome(self, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
-        return await self.read(sms.inbound_outcome, channel, dedupe_key)
+        return await self.lookup(sms.inbound_outcome, channel, dedupe_key)
 
 
 class Store(_ChannelRecords):
@@ -121,6 +123,8 @@ class Store(_ChannelRecords):
         target = engine_url(url)
         self._sqlite: Engine | None = None
         self._async: AsyncEngine | None = None
+        self._lookup_conn: Connection | None = None
+        self._lookup_thread = 0
         if target.startswith("sqlite"):
             path = target.removeprefix("sqlite:///")
             if path and path != ":memory:":
@@ -153,6 +157,29 @@ class Store(_ChannelRecords):
         assert self._async is not None
         async with self._async.connect() as conn:
             return await conn.run_sync(fn, *args)
+
+    async def lookup(self, fn: Callable[..., T], *args: Any) -> T:
+        """A read of a few rows through an index, for a webhook's fast path. SQLite runs it on the
+        calling thread: handing it to a reader thread costs twice the CPU of the query itself, and
+        in WAL mode a reader never waits for the writer."""
+        if self._sqlite is not None:
+            return self._sqlite_lookup(fn, args)
+        return await self.read(fn, *args)
+
+    def _sqlite_lookup(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        # One connection kept for the thread that owns the store (its event loop), without
+        # BEGIN: each statement reads its own snapshot. A pool checkout and a transaction per
+        # lookup cost more than the lookup.
+        assert self._sqlite is not None
+        if self._lookup_conn is None or self._lookup_thread != threading.get_ident():
+            if self._lookup_conn is not None:
+                return self._sqlite_run(False, fn, args)  # another thread: the ordinary way
+            self._lookup_conn = self._sqlite.connect().execution_options(gateway_autocommit=True)
+            self._lookup_thread = threading.get_ident()
+        try:
+            return fn(self._lookup_conn, *args)
+        finally:
+            self._lookup_conn.rollback()  # ends SQLAlchemy's own bookkeeping; SQLite has no transaction
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(connection, *args)` in a write transaction, committed when it returns."""
@@ -194,6 +221,9 @@ class Store(_ChannelRecords):
 
     async def close(self) -> None:
         await self._writer.stop()
+        if self._lookup_conn is not None:
+            self._lookup_conn.close()
+            self._lookup_conn = None
         if self._sqlite is not None:
             self._write_thread.shutdown(wait=True)
             self._read_threads.shutdown(wait=True)
@@ -408,9 +438,10 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     def on_begin(conn: Any) -> None:
         # A write transaction takes the lock up front, so that two processes (serve and
         # worker) wait for each other instead of failing with SQLITE_BUSY on upgrade.
-        conn.exec_driver_sql(
-            "BEGIN IMMEDIATE" if conn.get_execution_options().get("gateway_write") else "BEGIN"
-        )
+        options = conn.get_execution_options()
+        if options.get("gateway_autocommit"):
+            return  # Store.lookup: single statements, each its own transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gateway_write") else "BEGIN")
 
 
 def _safe_url(url: str) -> str:
