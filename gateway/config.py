@@ -99,6 +99,10 @@ class Settings(BaseModel):
     twilio_api_url: str = "https://api.twilio.com"
     phone_secret: str = ""
     ivr_file: Path = Path("config/ivr.toml")  # IVR digits -> dienst hint for call records
+    # Twilio Voice callbacks (gateway/channels/twilio_voice.py): a call without callbacks for this many
+    # seconds becomes its melding as it is (missing hang-up, a transcription that never came)
+    voice_settle_seconds: float = Field(default=600.0, gt=0)
+    voice_transcribe: bool = True  # the voice app asks Twilio for transcriptions: a recording waits for one
     open311_api_keys: list[str] = Field(default_factory=list)
 
     # Logging
@@ -117,6 +121,13 @@ class Settings(BaseModel):
     # SMS channel (gateway/channels/twilio_sms.py): an SMS from a number within this many hours of its
     # last melding (or while that one waits for the reporter's answer) is a follow-up, not a new melding
     sms_followup_window_hours: float = Field(default=24.0, ge=0)
+    # MMS media fetches (workers/media.py): attempts before a media that keeps failing is given up
+    # (below the process job's 10 tries), each after a backoff on the delivery_backoff_* settings
+    sms_media_max_attempts: int = Field(default=5, ge=1, le=9)
+    # Outbound SMS (workers/notify.py): longer texts become numbered messages of at most this many
+    # segments each; an SMS acknowledgement to callers on a mobile number (not for calls answered at once)
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
+    sms_ack_phone_calls: bool = True
 
     @field_validator("attachment_types", "open311_api_keys", "email_aliases", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
-from gateway.melding import Attachment, Melding, MeldingDraft, Stage, Status
+from gateway.melding import Attachment, Channel, Melding, MeldingDraft, Stage, Status
 from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
@@ -139,6 +139,12 @@ class Intake:
                 ]
             )
         stored = await self.store.intake(draft, saved, inbound)
+        await self.accepted(draft, stored, time.perf_counter() - started)
+        return stored
+
+    async def accepted(self, draft: MeldingDraft, stored: StoredIntake, seconds: float) -> None:
+        """After the commit: queue a new melding for processing, log and count it. For channels that
+        store their melding inside a transaction of their own (a Twilio call, gateway.store.voice)."""
         if stored.created:
             try:
                 await self._enqueuer.submit(stored.id)
@@ -148,6 +154,9 @@ class Intake:
                     exc,
                     extra={"reference": stored.reference},
                 )
+            if draft.channel == Channel.PHONE and stored.history_id is not None:
+                # A caller has nothing in writing: the worker may acknowledge by SMS (workers/notify.py).
+                await enqueue_notify(self.redis, self.settings.queue_name, stored.id, stored.history_id)
             log.info(
                 "melding received",
                 extra={
@@ -157,8 +166,7 @@ class Intake:
                     "reporter_phone": draft.reporter.phone or "",
                 },
             )
-        self.metrics.observe_intake(draft.channel.value, stored, time.perf_counter() - started)
-        return stored
+        self.metrics.observe_intake(draft.channel.value, stored, seconds)
 
     async def followup_added(
         self, melding: Melding, *, channel: str, key: str, sender: str | None, text: str

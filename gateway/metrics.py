@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from gateway.store import Store, StoredIntake
 
 DELIVERY_OUTCOMES = ("ok", "failed", "dead")
+# Worker counters bumped with `count(redis, "<name without gateway_>_<outcome>")`.
+_COUNTED = (
+    ("gateway_sms_media", "MMS media fetches by outcome", ("stored", "failed", "retrying")),
+    ("gateway_sms_sent", "Outbound SMS messages by outcome", ("sent", "failed", "retrying", "skipped")),
+)
 
 
 class _SharedCounters:
@@ -39,6 +44,11 @@ class _SharedCounters:
         yield deliveries
         buckets = [(str(b), s.get(f"latency_le_{b}", 0.0)) for b in DELIVERY_LATENCY_BUCKETS]
         buckets.append(("+Inf", s.get("latency_count", 0.0)))
+        for name, help_text, outcomes in _COUNTED:
+            family = CounterMetricFamily(name, help_text, labels=["outcome"])
+            for outcome in outcomes:
+                family.add_metric([outcome], s.get(f"{name.removeprefix('gateway_')}_{outcome}", 0.0))
+            yield family
         yield HistogramMetricFamily(
             "gateway_delivery_latency_seconds",
             "Time from receipt of a melding to its acceptance by the case system",
@@ -121,3 +131,8 @@ async def record_delivery(redis: Redis, outcome: str, latency: float | None = No
             if latency <= bound:
                 pipe.hincrby(STATS_KEY, f"latency_le_{bound}", 1)
     await pipe.execute()
+
+
+async def count(redis: Redis, field: str) -> None:
+    """Called by workers: bump one shared counter (see `_COUNTED`)."""
+    await redis.hincrby(STATS_KEY, field, 1)

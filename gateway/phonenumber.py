@@ -28,3 +28,13 @@ def e164(number: str | None, region: str = DEFAULT_REGION) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return raw
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mobile(number: str, region: str = DEFAULT_REGION) -> bool:
+    """A number that can receive an SMS: mobile (or, where numbering cannot tell, possibly mobile)."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(parsed)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)

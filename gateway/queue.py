@@ -22,6 +22,7 @@ JOB_PROCESS = "process"
 JOB_DELIVER = "deliver"
 JOB_NOTIFY = "notify"
 JOB_SWEEP = "sweep"
+JOB_VOICE_SETTLE = "voice_settle"  # a Twilio call that went quiet becomes its melding
 
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
 ACK_RATE_KEY = "gateway:ack-rate:"  # + sender address: acknowledgements sent this hour
@@ -34,6 +35,29 @@ def process_job_id(melding_id: str) -> str:
 
 def notify_job_id(history_id: int) -> str:
     return f"{JOB_NOTIFY}:{history_id}"
+
+
+def voice_settle_job_id(call_sid: str) -> str:
+    return f"{JOB_VOICE_SETTLE}:{call_sid}"
+
+
+async def enqueue_voice_settle(redis: ArqRedis, queue: str, call_sid: str, defer: float | None) -> bool:
+    """One settle job per call (by its id): False when it is already waiting, which is fine,
+    since the job re-defers itself while callbacks keep coming."""
+    job = await redis.enqueue_job(
+        JOB_VOICE_SETTLE, call_sid, _job_id=voice_settle_job_id(call_sid), _queue_name=queue, _defer_by=defer
+    )
+    return job is not None
+
+
+async def cancel_voice_settle(redis: ArqRedis, queue: str, call_sid: str) -> None:
+    """The call became a melding: its waiting settle job has nothing left to do. (Should a worker
+    have taken it already, it finds the melding and stops.)"""
+    job_id = voice_settle_job_id(call_sid)
+    pipe = redis.pipeline(transaction=True)
+    pipe.zrem(queue, job_id)
+    pipe.delete(job_key_prefix + job_id)
+    await pipe.execute()
 
 
 def redis_settings(url: str) -> RedisSettings:

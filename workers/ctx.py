@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,3 +34,14 @@ def state(ctx: dict[str, Any]) -> WorkerState:
 
 def redis(ctx: dict[str, Any]) -> ArqRedis:
     return ctx["redis"]
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential with jitter, so that a recovering receiver is not hit by every worker at once."""
+    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+
+def retry_delay(ctx: dict[str, Any]) -> float:
+    """Seconds before this job's next try, on the delivery backoff settings."""
+    settings = state(ctx).settings
+    return backoff(ctx.get("job_try", 1), settings.delivery_backoff_base, settings.delivery_backoff_max)

@@ -1,4 +1,4 @@
-"""The worker's jobs: process (route, dedupe hook), deliver, notify, and the sweep.
+"""The worker's jobs: process (MMS media, route, dedupe hook), deliver, notify, and the sweep.
 
 Every job is safe to run twice: it reads the melding's state from the store and
 does only what is still missing. That is what lets the sweep re-enqueue freely.
@@ -7,28 +7,22 @@ does only what is still missing. That is what lets the sweep re-enqueue freely.
 from __future__ import annotations
 
 import logging
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import Retry
 
-from gateway.melding import Melding, Stage, Status
-from gateway.metrics import record_delivery
+from gateway.melding import Channel, Melding, Stage, Status, StatusChange
+from gateway.metrics import count, record_delivery
 from gateway.queue import ACK_RATE_KEY, enqueue_notify, enqueue_process
 from gateway.queue import enqueue_delivery as queue_delivery
 from gateway.store import DeliveryRecord
-from workers import duplicates
+from workers import duplicates, media, sms
 from workers.casesystem import EVENT_CREATED, DeliveryError
-from workers.ctx import redis, state
-from workers.notify import NOT_RELEVANT, RULES, NotificationError, render_email, send_email
+from workers.ctx import backoff, redis, retry_delay, state
+from workers.notify import NOT_RELEVANT, RULES, SMS, NotificationError, Rule, render_email, send_email
 
 log = logging.getLogger("workers")
-
-
-def backoff(attempt: int, base: float, cap: float) -> float:
-    """Exponential with jitter, so that a recovering receiver is not hit by every worker at once."""
-    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
 
 
 async def enqueue_delivery(ctx: dict[str, Any], delivery: DeliveryRecord, defer: float | None = None) -> bool:
@@ -41,11 +35,24 @@ async def process(ctx: dict[str, Any], melding_id: str) -> str:
     if melding is None:
         log.error("process: no melding %s in the store", melding_id)
         return "missing"
+    await _settle_media(ctx, melding)  # the photos of an MMS go to the case system with it
     if melding.stage == Stage.RECEIVED:
         return await _route(ctx, melding)
     if melding.stage == Stage.ROUTED:  # routed before, but its delivery job may be lost
         await enqueue_delivery(ctx, await duplicates.first_delivery(ctx, melding))
     return melding.stage.value
+
+
+async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
+    """Fetch the MMS media still pending (workers/media.py); True for an SMS melding, whose
+    attachments may have changed since it was read. While one failed transiently, the job is
+    tried again later: the melding waits for its photos."""
+    if melding.channel != Channel.SMS:
+        return False
+    settled = await media.settle(ctx, melding)
+    if settled.waiting:
+        raise Retry(defer=retry_delay(ctx))
+    return True
 
 
 async def _route(ctx: dict[str, Any], melding: Melding) -> str:
@@ -79,6 +86,10 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
         return "nothing to do"
     melding = await s.store.get(delivery.melding_id)
     assert melding is not None
+    if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
+        # read again: this job or a concurrent process job may have attached them meanwhile
+        melding = await s.store.get(delivery.melding_id)
+        assert melding is not None
     await duplicates.wait_for_master(ctx, delivery)  # an extra reporter needs the master's case first
     try:
         case_id = await s.case_system.deliver(
@@ -143,46 +154,70 @@ async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
     for rule in RULES:
         if await s.store.notification_state(history_id, rule.channel) == "sent":
             continue
-        reason = rule.applies(melding, change)
+        reason = rule.applies(melding, change, s.settings)
         if reason == NOT_RELEVANT:
             continue
-        if reason is None and not s.settings.smtp_relay:
-            reason = "GATEWAY_SMTP_RELAY is not set"
-        if reason is None and rule.rate_limited:
-            reason = await _over_rate_limit(ctx, melding.reporter.email or "")
+        if reason is None:
+            reason = await _unavailable(ctx, rule, melding)
         if reason is not None:
             await s.store.record_notification(
                 melding.id, history_id, rule.channel, recipient=None, state="skipped", detail=reason
             )
+            if rule.action == SMS:
+                await count(redis(ctx), "sms_sent_skipped")
             outcomes.append(f"{rule.channel}: skipped")
             continue
-        msg = render_email(melding, change, s.settings, s.templates, rule.template)
-        try:
-            await send_email(s.settings.smtp_relay, msg)
-        except NotificationError as exc:
-            final = ctx.get("job_try", 1) >= 5
-            await s.store.record_notification(
-                melding.id,
-                history_id,
-                rule.channel,
-                recipient=melding.reporter.email,
-                state="failed" if final else "retrying",
-                detail=str(exc),
-            )
-            log.warning("notification failed: %s", exc, extra={"reference": melding.reference})
-            if final:
-                continue
-            raise Retry(defer=30 * ctx.get("job_try", 1)) from exc
+        if rule.action == SMS:
+            outcome = await sms.send(ctx, rule, melding, change, history_id)
+        else:
+            outcome = await _send_mail(ctx, rule, melding, change, history_id)
+        outcomes.append(f"{rule.channel}: {outcome}")
+    return ", ".join(outcomes) or "nothing to send"
+
+
+async def _unavailable(ctx: dict[str, Any], rule: Rule, melding: Melding) -> str | None:
+    """Why a message the rule wants cannot go out: the action is not configured, a rate limit,
+    or a reporter who opted out of SMS."""
+    s = state(ctx)
+    if rule.action == SMS:
+        return sms.not_configured(s.settings) or await sms.opted_out(ctx, melding)
+    if not s.settings.smtp_relay:
+        return "GATEWAY_SMTP_RELAY is not set"
+    if rule.rate_limited:
+        return await _over_rate_limit(ctx, melding.reporter.email or "")
+    return None
+
+
+async def _send_mail(
+    ctx: dict[str, Any], rule: Rule, melding: Melding, change: StatusChange, history_id: int
+) -> str:
+    s = state(ctx)
+    msg = render_email(melding, change, s.settings, s.templates, rule.template)
+    try:
+        await send_email(s.settings.smtp_relay, msg)
+    except NotificationError as exc:
+        final = ctx.get("job_try", 1) >= 5
         await s.store.record_notification(
             melding.id,
             history_id,
             rule.channel,
             recipient=melding.reporter.email,
-            state="sent",
-            detail=msg["Message-ID"],
+            state="failed" if final else "retrying",
+            detail=str(exc),
         )
-        outcomes.append(f"{rule.channel}: sent")
-    return ", ".join(outcomes) or "nothing to send"
+        log.warning("notification failed: %s", exc, extra={"reference": melding.reference})
+        if final:
+            return "failed"
+        raise Retry(defer=30 * ctx.get("job_try", 1)) from exc
+    await s.store.record_notification(
+        melding.id,
+        history_id,
+        rule.channel,
+        recipient=melding.reporter.email,
+        state="sent",
+        detail=msg["Message-ID"],
+    )
+    return "sent"
 
 
 async def _over_rate_limit(ctx: dict[str, Any], address: str) -> str | None:
@@ -206,6 +241,8 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     found = {"process": 0, "deliver": 0, "notify": 0}
     queue = s.settings.queue_name
     for melding_id in await s.store.unprocessed_meldingen(cutoff):
+        found["process"] += await enqueue_process(redis(ctx), queue, melding_id)
+    for melding_id in await s.store.media_waiting(cutoff):  # a follow-up's MMS media (process fetches)
         found["process"] += await enqueue_process(redis(ctx), queue, melding_id)
     for delivery in await s.store.waiting_deliveries(cutoff):
         found["deliver"] += await enqueue_delivery(ctx, delivery)

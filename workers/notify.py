@@ -1,9 +1,13 @@
 """Status notifications to the reporter, as rule + action pairs (after Signalen).
 
-A rule says whether a status change warrants a message on a channel; an action
-sends it. This issue ships the e-mail action through `GATEWAY_SMTP_RELAY`; the
-SMS action arrives with the SMS channel. Every decision (sent, skipped and why,
-failed) is recorded per status change and channel, so the desk can see it.
+A rule says whether a status change warrants a message on a channel, and names the action
+that sends it: `email` (through `GATEWAY_SMTP_RELAY`, below) or `sms` (through Twilio,
+workers/sms.py). E-mail: the acknowledgement of a mail and every status change of a reporter
+with an address. SMS: every status change of a melding that came by SMS (the TwiML answer
+acknowledged it already), the desk's question when it waits for the reporter's answer (a reply
+SMS is threaded onto the melding), and an acknowledgement to a caller on a mobile number.
+Every decision (sent, skipped and why, failed) is recorded per status change and channel, so
+the desk can see it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from string import Template
 from zoneinfo import ZoneInfo
 
 from gateway.config import Settings
-from gateway.melding import STATUS_LABELS_NL, Channel, Melding, Status, StatusChange
+from gateway.melding import STATUS_LABELS_NL, Channel, Melding, Stage, Status, StatusChange
+from gateway.phonenumber import is_mobile
 
 STATUS_LABELS: dict[str, dict[Status, str]] = {
     "nl": STATUS_LABELS_NL,
@@ -58,16 +63,20 @@ class NotificationError(Exception):
 NOT_RELEVANT = "not relevant"  # the rule is not about this change: nothing is recorded
 
 
+EMAIL, SMS = "email", "sms"  # the actions
+
+
 @dataclass(frozen=True)
 class Rule:
     channel: str  # recorded per status change: one decision per (change, channel)
     # None: send; NOT_RELEVANT: not this rule's business; anything else: why it is not sent
-    applies: Callable[[Melding, StatusChange], str | None]
+    applies: Callable[[Melding, StatusChange, Settings], str | None]
     template: str  # config/templates/<template>.<lang>.txt
     rate_limited: bool = False  # per sender and hour (GATEWAY_ACK_RATE_LIMIT)
+    action: str = EMAIL
 
 
-def _acknowledge(m: Melding, change: StatusChange) -> str | None:
+def _acknowledge(m: Melding, change: StatusChange, settings: Settings) -> str | None:
     if change.status != Status.ONTVANGEN or m.channel != Channel.EMAIL:
         return NOT_RELEVANT
     if not m.reporter.email:
@@ -75,7 +84,7 @@ def _acknowledge(m: Melding, change: StatusChange) -> str | None:
     return None
 
 
-def _status_mail(m: Melding, change: StatusChange) -> str | None:
+def _status_mail(m: Melding, change: StatusChange, settings: Settings) -> str | None:
     if change.status == Status.ONTVANGEN:
         return NOT_RELEVANT  # receipt is acknowledged by the channel, not by a status mail
     if not m.reporter.email:
@@ -83,28 +92,62 @@ def _status_mail(m: Melding, change: StatusChange) -> str | None:
     return None
 
 
+def _status_sms(m: Melding, change: StatusChange, settings: Settings) -> str | None:
+    # Receipt was answered by TwiML; a question has its own rule.
+    if m.channel != Channel.SMS or change.status in (Status.ONTVANGEN, Status.WACHTEN_OP_ANTWOORD):
+        return NOT_RELEVANT
+    return None if m.reporter.phone else "reporter gave no phone number"
+
+
+def _question_sms(m: Melding, change: StatusChange, settings: Settings) -> str | None:
+    if m.channel != Channel.SMS or change.status != Status.WACHTEN_OP_ANTWOORD:
+        return NOT_RELEVANT
+    return None if m.reporter.phone else "reporter gave no phone number"
+
+
+def _acknowledge_call(m: Melding, change: StatusChange, settings: Settings) -> str | None:
+    if m.channel != Channel.PHONE or change.status != Status.ONTVANGEN:
+        return NOT_RELEVANT
+    if m.stage == Stage.ANSWERED:
+        return "call answered at once by the desk"
+    if not settings.sms_ack_phone_calls:
+        return "sms_ack_phone_calls is off"
+    if not m.reporter.phone:
+        return "caller number unknown"
+    return None if is_mobile(m.reporter.phone) else "caller number is not a mobile number"
+
+
 RULES: tuple[Rule, ...] = (
     Rule("email-ack", _acknowledge, "ack", rate_limited=True),
     Rule("email", _status_mail, "status"),
+    Rule("sms-ack", _acknowledge_call, "sms.ack", action=SMS),
+    Rule("sms", _status_sms, "sms.status", action=SMS),
+    Rule("sms-question", _question_sms, "sms.question", action=SMS),
 )
+
+
+def details(change: StatusChange, lang: str) -> list[str]:
+    """The note, planned date and partner of a status change, as lines of a message."""
+    lines = []
+    if change.note:
+        lines.append(change.note)
+    if change.planned_date:
+        lines.append(_PLANNED[lang].format(change.planned_date.strftime("%d/%m/%Y")))
+    if change.external_partner:
+        lines.append(_PARTNER[lang].format(change.external_partner))
+    return lines
 
 
 def render_email(
     m: Melding, change: StatusChange, settings: Settings, templates: Path, template: str = "status"
 ) -> EmailMessage:
     lang = m.language if m.language in STATUS_LABELS else "nl"
-    details = []
-    if change.note:
-        details.append(change.note)
-    if change.planned_date:
-        details.append(_PLANNED[lang].format(change.planned_date.strftime("%d/%m/%Y")))
-    if change.external_partner:
-        details.append(_PARTNER[lang].format(change.external_partner))
+    lines = details(change, lang)
     text = Template((templates / f"{template}.{lang}.txt").read_text(encoding="utf-8")).substitute(
         reference=m.reference,
         status=STATUS_LABELS[lang][change.status],
         name=m.reporter.name or _GREETING_NAME[lang],
-        details="\n".join(details) + ("\n" if details else ""),
+        details="\n".join(lines) + ("\n" if lines else ""),
         tracking_url=f"{settings.public_url}/t/{m.tracking_token}",
         original_subject=f": {m.subject}" if m.subject else "",
     )

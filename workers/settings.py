@@ -23,9 +23,9 @@ from gateway.config import Settings
 from gateway.dedupe import DuplicateFinder
 from gateway.dedupe.finder import load_deduper
 from gateway.dedupe.service import StoreDuplicateFinder
-from gateway.queue import JOB_DELIVER, JOB_NOTIFY, JOB_PROCESS, redis_settings
+from gateway.queue import JOB_DELIVER, JOB_NOTIFY, JOB_PROCESS, JOB_VOICE_SETTLE, redis_settings
 from gateway.store import Store
-from workers import jobs
+from workers import jobs, voice
 from workers.casesystem import build_case_system
 from workers.ctx import WorkerState
 
@@ -85,9 +85,17 @@ def worker_options(
             func(jobs.process, name=JOB_PROCESS, max_tries=10),
             func(jobs.deliver, name=JOB_DELIVER, max_tries=deliver_tries),
             func(jobs.notify, name=JOB_NOTIFY, max_tries=10),
+            # re-deferred (a Retry) each time a call had callbacks since: more tries than a call has callbacks
+            func(voice.settle, name=JOB_VOICE_SETTLE, max_tries=50),
         ],
         "cron_jobs": [
-            cron(jobs.sweep, run_at_startup=True, unique=True, **_sweep_schedule(settings.sweep_interval))
+            cron(jobs.sweep, run_at_startup=True, unique=True, **_sweep_schedule(settings.sweep_interval)),
+            cron(
+                voice.sweep_calls,
+                run_at_startup=True,
+                unique=True,
+                **_sweep_schedule(settings.sweep_interval),
+            ),
         ],
         "redis_settings": redis_settings(settings.redis_url),
         "queue_name": settings.queue_name,

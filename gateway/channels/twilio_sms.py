@@ -8,7 +8,11 @@ An SMS becomes one of: a new melding, a follow-up on the sender's current meldin
 `sms_followup_window_hours` of it, or while it waits for the reporter's answer), or an
 opt-out / opt-in (STOP, START and their Dutch variants). Twilio retries a webhook it got no
 answer to: the MessageSid keys every outcome, so a retry changes nothing and gets the same answer.
-MMS media are not fetched yet: their URLs are kept in the audit record.
+
+MMS media (every MediaUrlN / MediaContentTypeN) are not fetched here: the answer must not wait
+for downloads. They are recorded to fetch (`sms_media`) in the transaction of the melding or
+follow-up they came with; the worker's `process` job fetches them (workers/media.py) before a
+new melding is routed and delivered, and for a follow-up it is enqueued again.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from gateway.intake import Intake
 from gateway.melding import Channel, Melding, MeldingDraft, Reporter
 from gateway.middlewares import error_body
 from gateway.phonenumber import e164
+from gateway.queue import enqueue_process
 from gateway.store import Store
+from gateway.store.media import MEDIA_KEY
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +127,9 @@ class SmsIntake:
             return SmsOutcome(kind, reply, melding.reference, replayed=True)
 
         media = [
-            params[f"MediaUrl{n}"] for n in range(_int(params.get("NumMedia"))) if f"MediaUrl{n}" in params
+            {"position": n, "url": params[f"MediaUrl{n}"], "content_type": params.get(f"MediaContentType{n}")}
+            for n in range(_int(params.get("NumMedia")))
+            if params.get(f"MediaUrl{n}")
         ]
         record: dict[str, Any] = {
             "channel": CHANNEL,
@@ -132,11 +140,11 @@ class SmsIntake:
                 "to": params.get("To"),
                 "messaging_service_sid": params.get("MessagingServiceSid"),
                 "account_sid": params.get("AccountSid"),
-                "media": media,  # not fetched yet (MMS is a later step): kept so they are not lost
+                "media": [m["url"] for m in media],
             },
         }
 
-        if (word := keyword(body)) is not None:
+        if (word := keyword(body)) is not None:  # no melding: its media have nowhere to go
             kind = "opt_in" if word in OPT_IN else "opt_out"
             await self.store.set_sms_optout(
                 number, opted_out=kind == "opt_out", keyword=word, message_sid=sid
@@ -150,7 +158,7 @@ class SmsIntake:
         if (target_id := await self.store.sms_conversation(number, since)) is not None:
             melding = await self.store.get(target_id)
             if melding is not None:
-                await self._followup(melding, sid, number, body, record)
+                await self._followup(melding, sid, number, body, {**record, MEDIA_KEY: media})
                 reply = self._reply("followup", language, melding.reference, melding.tracking_token)
                 return SmsOutcome("followup", reply, melding.reference)
 
@@ -163,7 +171,8 @@ class SmsIntake:
             language=detect_language(body),
             raw=json.dumps(dict(params), ensure_ascii=False),
         )
-        stored = await self.intake.submit(draft, inbound={**record, "kind": "melding"})
+        # The media to fetch are written with the melding; its process job fetches them.
+        stored = await self.intake.submit(draft, inbound={**record, "kind": "melding", MEDIA_KEY: media})
         reply = self._reply("melding", language, stored.reference, stored.tracking_token)
         return SmsOutcome("melding", reply, stored.reference, replayed=not stored.created)
 
@@ -177,6 +186,8 @@ class SmsIntake:
             melding.id, channel=CHANNEL, external_id=sid, received_at=now, sender=number, text=text
         )
         await self.store.record_inbound(**record, kind="followup", melding_id=melding.id)
+        if record.get(MEDIA_KEY):  # also after a retried webhook: the job only fetches what is pending
+            await enqueue_process(self.redis, self.settings.queue_name, melding.id)
         if followup_id is None:
             return
         await self.intake.followup_added(melding, channel=CHANNEL, key=sid, sender=number, text=text)

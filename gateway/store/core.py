@@ -32,10 +32,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, DeliveryState, Melding, MeldingDraft, Stage, Status, StatusChange
-from gateway.store import inbound, migrate, queries, sms
+from gateway.store import inbound, media, migrate, queries, sms, voice
 from gateway.store.queries import DeliveryRecord, IntakeItem, InvalidTransition, StoredIntake
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.writer import BatchWriter
+from gateway.voicecall import Callback, VoiceCall
 
 __all__ = ["Store", "StoreError", "StoredIntake", "DeliveryRecord", "InvalidTransition", "engine_url"]
 
@@ -105,6 +106,20 @@ class _ChannelRecords:
 
     async def inbound_outcome(self, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
         return await self.lookup(sms.inbound_outcome, channel, dedupe_key)
+
+    # MMS media to fetch (gateway.store.media, workers/media.py)
+
+    async def list_media(self, melding_id: str, state: str | None = None) -> list[media.MediaRecord]:
+        return await self.read(media.media_of, melding_id, state)
+
+    async def media_stored(self, media_id: int, attachment: Attachment) -> bool:
+        return await self.write(media.media_stored, media_id, attachment)
+
+    async def media_failed(self, media_id: int, *, error: str, final: bool) -> int:
+        return await self.write(media.media_failed, media_id, error, final)
+
+    async def media_waiting(self, before: datetime, limit: int = 1000) -> list[str]:
+        return await self.read(media.media_waiting, before, limit)
 
 
 class Store(_ChannelRecords):
@@ -419,6 +434,30 @@ class Store(_ChannelRecords):
 
     async def list_hotspots(self, *, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         return await self.read(queries.list_hotspots, since, limit)
+
+    # -- Twilio Voice calls (gateway.store.voice) ------------------------------------------------
+
+    def _assembly(self, transcribe: bool, max_text_chars: int) -> voice.Assembly:
+        return voice.Assembly(transcribe, max_text_chars, self._tz, self._prefix)
+
+    async def voice_callback(
+        self, callback: Callback, *, transcribe: bool, max_text_chars: int
+    ) -> voice.VoiceOutcome:
+        """Fold a callback into its call; make the call's melding once it is complete (one transaction)."""
+        return await self.write(voice.record_callback, callback, self._assembly(transcribe, max_text_chars))
+
+    async def settle_voice_call(
+        self, call_sid: str, *, quiet_before: datetime, max_text_chars: int
+    ) -> voice.VoiceOutcome:
+        """The melding of a call without callbacks since `quiet_before`, complete or not."""
+        how = self._assembly(True, max_text_chars)
+        return await self.write(voice.settle, call_sid, quiet_before, how)
+
+    async def unsettled_voice_calls(self, quiet_before: datetime, limit: int = 1000) -> list[str]:
+        return await self.read(voice.unsettled, quiet_before, limit)
+
+    async def voice_call(self, call_sid: str) -> VoiceCall | None:
+        return await self.read(voice.get_call, call_sid)
 
 
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:

@@ -9,17 +9,21 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gateway.melding import Attachment, Followup
+from gateway.store.media import record_media, take_media
 from gateway.store.queries import _insert, utcnow
 from gateway.store.schema import attachments, followups, inbound_messages, meldingen
 
 
 def record_inbound(conn: Connection, row: dict[str, Any]) -> bool:
-    """Keep one row per (channel, dedupe_key); False when that message was recorded before."""
+    """Keep one row per (channel, dedupe_key); False when that message was recorded before.
+    MMS media the record carries are recorded with it (gateway.store.media)."""
+    row, media = take_media(row)
     result = conn.execute(
         _insert(conn, inbound_messages)
         .values(**row)
         .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
     )
+    record_media(conn, row, media)
     return bool(result.rowcount)
 
 

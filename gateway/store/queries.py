@@ -231,13 +231,20 @@ def _insert_fresh(
 
 
 def _record_inbound(conn: Connection, records: list[tuple[dict[str, Any], StoredIntake | None]]) -> None:
-    """The audit records of received messages, in the melding's own transaction."""
-    rows = [{**record, "melding_id": stored.id if stored else None} for record, stored in records]
-    if rows:
+    """The audit records of received messages, in the melding's own transaction (with the MMS
+    media to fetch that a record may carry: gateway.store.media)."""
+    from gateway.store.media import record_media, take_media  # media builds on this module
+
+    split = [
+        take_media({**record, "melding_id": stored.id if stored else None}) for record, stored in records
+    ]
+    if split:
         conn.execute(
             _insert(conn, inbound_messages).on_conflict_do_nothing(index_elements=["channel", "dedupe_key"]),
-            rows,
+            [row for row, _ in split],
         )
+    for row, media in split:
+        record_media(conn, row, media)
 
 
 # -- reading meldingen -----------------------------------------------------------------------------

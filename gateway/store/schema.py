@@ -229,3 +229,52 @@ sms_optouts = Table(
     Column("message_sid", String, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# MMS media to fetch from Twilio (migration 0006): written with the melding or follow-up in the
+# webhook's transaction, fetched by the worker (workers/media.py) and stored as attachments.
+sms_media = Table(
+    "sms_media",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False),
+    Column("message_sid", String, nullable=False),
+    Column("position", Integer, nullable=False),  # N of MediaUrlN
+    Column("url", Text, nullable=False),
+    Column("content_type", String, nullable=True),  # MediaContentTypeN, as Twilio declared it
+    Column("state", String(16), nullable=False),  # pending, stored, failed
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("message_sid", "position", name="uq_sms_media_message_position"),
+    Index("ix_sms_media_melding_state", "melding_id", "state"),
+    Index("ix_sms_media_state_updated", "state", "updated_at"),
+)
+
+# Twilio Voice (gateway/channels/twilio_voice.py, migration 0005): one row per call, the state its
+# status, recording and transcription callbacks add up to, until (and after) it became a melding.
+voice_calls = Table(
+    "voice_calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    Column("from_number", String(40), nullable=True),  # E.164, as the reporter's phone
+    Column("to_number", String(40), nullable=True),
+    Column("call_status", String(16), nullable=True),  # the most advanced CallStatus received
+    Column("status_sequence", Integer, nullable=False),  # its SequenceNumber (-1: none yet)
+    Column("duration", Integer, nullable=True),  # CallDuration, seconds
+    Column("recording_sid", String(64), nullable=True),
+    Column("recording_url", Text, nullable=True),
+    Column("recording_status", String(16), nullable=True),
+    Column("recording_duration", Integer, nullable=True),
+    Column("transcription_sid", String(64), nullable=True),
+    Column("transcription_text", Text, nullable=True),
+    Column("transcription_status", String(16), nullable=True),
+    Column("first_event_at", UTCDateTime, nullable=False),
+    Column("last_event_at", UTCDateTime, nullable=False),
+    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=True),
+    Column("assembled_by", String(16), nullable=True),  # callbacks (complete) | settle (went quiet)
+    Column("assembled_at", UTCDateTime, nullable=True),
+    Column("callbacks", JSON, nullable=False),  # every callback's parameters, as received
+    Index("ix_voice_calls_open", "melding_id", "last_event_at"),  # the settle sweep
+)

@@ -1,0 +1,111 @@
+"""Twilio Voice callbacks: `POST /channels/twilio/voice/{event}`, event = status | recording |
+transcription (the URLs to give Twilio as statusCallback, recordingStatusCallback and
+transcribeCallback).
+
+Signed like the SMS webhook (`X-Twilio-Signature` over GATEWAY_PUBLIC_URL + path and query; 503
+without GATEWAY_TWILIO_AUTH_TOKEN, 403 for a missing or forged signature, nothing stored).
+
+All callbacks of one call (its CallSid) make ONE melding on channel `phone` with the CallSid as
+`external_id`, whatever order they arrive in: each is folded into the call's `voice_calls` row
+(gateway.voicecall, gateway.store.voice), and the melding is made in that same transaction once the
+call is complete: it ended, and its recording and transcription arrived or will not come. A call
+that never completes (hang-up event lost, transcription that never comes) is made a melding by the
+worker's `voice_settle` job once it had no callback for `voice_settle_seconds`; the job is scheduled
+here, and the worker's voice sweep reschedules it should Redis lose it. After the melding a
+transcription is added as a follow-up; other late callbacks only update the call's row.
+
+Answer: `204 No Content` once the callback is committed (Twilio reads no body from these callbacks;
+anything but 2xx makes it retry). A retry (same CallSid, event and SequenceNumber / RecordingSid /
+TranscriptionSid with its status) changes nothing and gets 204 again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
+from gateway.channels.twilio_sms import SIGNATURE_HEADER, signature_valid
+from gateway.config import Settings
+from gateway.intake import Intake
+from gateway.middlewares import error_body
+from gateway.queue import cancel_voice_settle, enqueue_voice_settle
+from gateway.store import Store
+from gateway.store.voice import CHANNEL, VoiceOutcome
+from gateway.voicecall import EVENTS, Callback
+
+log = logging.getLogger(__name__)
+
+
+async def voice_callback(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    event = request.match_info["event"]
+    if event not in EVENTS:
+        return error_body(
+            404, "unknown_event", f"unknown voice event {event!r}; accepted: {', '.join(EVENTS)}"
+        )
+    if not settings.twilio_auth_token:  # an empty key would make every forged signature valid
+        log.error("voice callback refused: GATEWAY_TWILIO_AUTH_TOKEN is not set")
+        return error_body(503, "voice_not_configured", "the Twilio Voice channel is not configured")
+    params = await request.post()
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature or not signature_valid(settings, request.path_qs, params, signature):  # type: ignore[arg-type]
+        request.app[METRICS].rejected(CHANNEL, "invalid_signature")
+        log.warning(
+            "voice callback refused: %s X-Twilio-Signature (checked against %s)",
+            "invalid" if signature else "missing",
+            settings.public_url + request.path,
+            extra={"path": request.path},
+        )
+        return error_body(403, "invalid_signature", "X-Twilio-Signature is missing or does not match")
+    callback = Callback(event, {k: str(v) for k, v in params.items()}, datetime.now(UTC))
+    if not callback.call_sid:
+        request.app[METRICS].rejected(CHANNEL, "missing_call_sid")
+        return error_body(422, "missing_call_sid", "a voice callback needs its CallSid", field="CallSid")
+    started = time.perf_counter()
+    store, intake = request.app[STORE], request.app[INTAKE]
+    outcome = await store.voice_callback(
+        callback, transcribe=settings.voice_transcribe, max_text_chars=settings.max_text_chars
+    )
+    await _after_commit(settings, store, intake, outcome, callback, time.perf_counter() - started)
+    request.app[METRICS].inbound_total.labels(CHANNEL, f"voice_{outcome.kind}").inc()
+    log.info(
+        "voice %s callback: %s",
+        event,
+        outcome.kind,
+        extra={"call_sid": callback.call_sid, "reporter_phone": callback.get("From") or ""},
+    )
+    return web.Response(status=204)
+
+
+async def _after_commit(
+    settings: Settings, store: Store, intake: Intake, outcome: VoiceOutcome, cb: Callback, seconds: float
+) -> None:
+    if outcome.stored is not None and outcome.draft is not None:
+        await intake.accepted(outcome.draft, outcome.stored, seconds)  # queued for classification
+        try:
+            await cancel_voice_settle(intake.redis, settings.queue_name, cb.call_sid)
+        except Exception as exc:  # harmless: the job finds the melding and stops
+            log.warning("voice settle job not cancelled (%s)", exc)
+    elif outcome.kind == "call_event":
+        try:
+            await enqueue_voice_settle(
+                intake.redis, settings.queue_name, cb.call_sid, settings.voice_settle_seconds
+            )
+        except Exception as exc:  # stored all the same: the worker's voice sweep schedules it
+            log.warning("voice settle job not scheduled (%s); the sweep will", exc)
+    elif outcome.kind == "followup" and outcome.followup_id is not None and outcome.melding_id:
+        melding = await store.get(outcome.melding_id)
+        if melding is not None:
+            text = cb.get("TranscriptionText") or ""
+            await intake.followup_added(
+                melding,
+                channel=CHANNEL,
+                key=cb.followup_key,
+                sender=melding.reporter.phone,
+                text=text.strip(),
+            )
+            log.info("late transcription added as a follow-up", extra={"reference": melding.reference})
