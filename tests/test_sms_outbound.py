@@ -22,6 +22,9 @@ from tests.test_phone import post as post_call
 from tests.test_pipeline import signed
 from tests.test_sms import REFERENCE, message
 from tests.test_sms import post as post_sms
+from tests.test_twilio_voice import post_all as voice_post_all
+from tests.test_twilio_voice import status as voice_status
+from tests.test_twilio_voice import voicemail
 from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio
 from workers import sms_text
 
@@ -254,3 +257,21 @@ async def test_a_caller_on_a_mobile_number_gets_an_sms_acknowledgement(
     assert ("skipped", "sms_ack_phone_calls is off") in [
         r[:2] for r in await decisions(store_of(app), "sms-ack")
     ]
+
+
+async def test_twilio_voice_callers_get_the_acknowledgement_too(
+    sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    """A call completed by its callbacks (HTTP) and one made a melding by the settle job (worker)."""
+    quick = sms_settings.model_copy(update={"voice_settle_seconds": 0.3})
+    async with TestClient(TestServer(create_app(quick))) as c:
+        await voice_post_all(c, voicemail("CA900"))
+        await voice_post_all(
+            c, [voice_status("CA901", "ringing", 0), voice_status("CA901", "in-progress", 1)]
+        )
+        await run_worker(quick)
+        acks = [m for m in twilio.messages if "Bedankt voor uw oproep" in m["Body"]]
+        references = {m.reference for m in await store_of(c).list_meldingen()}
+        assert len(references) == 2
+        assert sorted(m["To"] for m in acks) == ["+32470123456", "+32470123456"]
+        assert {REFERENCE.search(m["Body"]).group(0) for m in acks} == references  # type: ignore[union-attr]
