@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import shutil
 import signal
@@ -103,6 +104,13 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
+def freeze_startup_objects() -> None:
+    """Exempt what start-up built (tables, registers, models) from the garbage collector: a full
+    collection walking all of it paused every request in flight for ~70 ms (SMS benchmark)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: bool = False) -> None:
     redis_proc = await ensure_redis(settings) if autostart_redis else None
     stop = _stop_event()
@@ -125,6 +133,7 @@ async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: 
                 "HTTP on %s:%d (public URL %s)", settings.http_host, settings.http_port, settings.public_url
             )
             email = await start_email_channel(runner.app)
+            freeze_startup_objects()
         if worker:
             arq_worker = Worker(**worker_options(settings))
             worker_task = asyncio.create_task(arq_worker.main())

@@ -11,6 +11,7 @@ worker busy while costing an idle worker ~50 cheap Redis calls a second.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import aiohttp
@@ -70,6 +71,8 @@ def worker_options(
             session=session,
             templates=settings.templates_dir,
         )
+        gc.collect()
+        gc.freeze()  # the model and registers need no collecting (see gateway.runner)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         state: WorkerState | None = ctx.get("gateway")
