@@ -151,8 +151,9 @@ async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
     if melding is None or change is None:
         return "missing"
     outcomes = []
+    decided = await s.store.notification_states(history_id)  # one read, not one per rule
     for rule in RULES:
-        if await s.store.notification_state(history_id, rule.channel) == "sent":
+        if decided.get(rule.channel) == "sent":
             continue
         reason = rule.applies(melding, change, s.settings)
         if reason == NOT_RELEVANT:

@@ -394,6 +394,9 @@ class Store(_ChannelRecords):
     async def notification_state(self, history_id: int, channel: str) -> str | None:
         return await self.read(queries.notification_state, history_id, channel)
 
+    async def notification_states(self, history_id: int) -> dict[str, str]:
+        return await self.read(queries.notification_states, history_id)
+
     # -- desk routing decisions ------------------------------------------------------------------
 
     async def set_desk_dienst(

@@ -589,6 +589,14 @@ def notification_state(conn: Connection, history_id: int, channel: str) -> str |
     ).scalar_one_or_none()
 
 
+def notification_states(conn: Connection, history_id: int) -> dict[str, str]:
+    """What was decided per channel for one status change (sent, skipped, retrying, failed)."""
+    rows = conn.execute(
+        select(notifications.c.channel, notifications.c.state).where(notifications.c.history_id == history_id)
+    )
+    return {r.channel: r.state for r in rows}
+
+
 # -- helpers ---------------------------------------------------------------------------------------
 
 
