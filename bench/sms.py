@@ -121,7 +121,8 @@ def main(
             )
             results.append(result)
             print(
-                f"  round {n + 1}/{rounds}: {result.rate:.0f} webhooks/s, p99 {result.pct(0.99):.1f} ms; "
+                f"  round {n + 1}/{rounds}: {result.rate:.0f} webhooks/s, p50 {result.pct(0.5):.1f} ms, "
+                f"p99 {result.pct(0.99):.1f} ms, {result.cpu_per_request():.0f} us CPU; "
                 f"sent {sent}, stored meldingen {stored}, queued jobs {queued}",
                 flush=True,
             )
