@@ -58,7 +58,22 @@ async def get_melding(request: web.Request) -> web.Response:
     melding = await request.app[STORE].get(request.match_info["id"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
-    return web.json_response(melding_json(request, melding))
+    data = melding_json(request, melding)
+    if media := await request.app[STORE].list_media(melding.id):
+        # What became of each MMS photo: the desk sees one that could not be fetched, and why.
+        data["mms_media"] = [
+            {
+                "message_sid": m.message_sid,
+                "position": m.position,
+                "content_type": m.content_type,
+                "state": m.state,
+                "attempts": m.attempts,
+                "error": m.error,
+                "sha256": m.sha256,
+            }
+            for m in media
+        ]
+    return web.json_response(data)
 
 
 async def list_meldingen(request: web.Request) -> web.Response:
