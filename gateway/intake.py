@@ -21,15 +21,13 @@ from pydantic import ValidationError
 
 from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
-from gateway.melding import Attachment, Channel, Melding, MeldingDraft, Stage, Status
+from gateway.melding import EVENT_FOLLOWUP, Attachment, Channel, Melding, MeldingDraft, Stage, Status
 from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
 from gateway.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
-
-EVENT_FOLLOWUP = "melding.followup"  # the webhook event of a reporter's later message
 
 
 @dataclass(frozen=True)

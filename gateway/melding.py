@@ -94,6 +94,12 @@ def is_open(status: Status) -> bool:
     return status not in _FINAL
 
 
+# The webhook events the case system is sent (PRODUCT.md), named once for gateway and workers.
+EVENT_CREATED = "melding.created"
+EVENT_UPDATED = "melding.updated"  # another reporter of the same problem (a duplicate)
+EVENT_FOLLOWUP = "melding.followup"  # the reporter's later message
+
+
 class Stage(StrEnum):
     """Where the melding is in the gateway's own pipeline (not shown to reporters)."""
 

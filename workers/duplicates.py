@@ -21,11 +21,10 @@ from arq import Retry
 
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.service import StoreDuplicateFinder, reporter_payload
-from gateway.melding import DeliveryState, Melding, Stage
+from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, Stage
 from gateway.queue import enqueue_delivery, enqueue_notify
 from gateway.store import DeliveryRecord
 from gateway.store.queries import REPORTER_KEY
-from workers.casesystem import EVENT_CREATED, EVENT_UPDATED
 from workers.ctx import redis, state
 
 log = logging.getLogger("workers")

@@ -15,10 +15,9 @@ import logging
 from aiohttp import web
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
-from gateway.melding import DIENST_CODES
+from gateway.melding import DIENST_CODES, EVENT_CREATED
 from gateway.middlewares import error_body, signed_body
 from gateway.queue import enqueue_process
-from workers.casesystem import EVENT_CREATED
 
 log = logging.getLogger(__name__)
 

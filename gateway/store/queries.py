@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
+    EVENT_UPDATED,
     Attachment,
     Delivery,
     DeliveryState,
@@ -757,7 +758,6 @@ def desk_decisions(conn: Connection, limit: int) -> list[tuple[str | None, str, 
 
 # -- duplicates and hotspots (gateway/dedupe) ------------------------------------------------------
 
-EVENT_UPDATED = "melding.updated"  # workers.casesystem.EVENT_UPDATED (the store does not import workers)
 REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
 _OPEN = [s.value for s in Status if is_open(s)]
 _INDEXED_STAGES = [Stage.ROUTED.value, Stage.DELIVERED.value, Stage.DEAD.value]

@@ -14,10 +14,6 @@ import aiohttp
 from gateway.config import ConfigError, Settings
 from gateway.melding import Melding
 
-EVENT_CREATED = "melding.created"
-EVENT_UPDATED = "melding.updated"
-EVENT_FOLLOWUP = "melding.followup"
-
 
 class DeliveryError(Exception):
     def __init__(self, message: str, *, permanent: bool, status: int | None = None):
