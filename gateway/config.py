@@ -128,6 +128,11 @@ class Settings(BaseModel):
     # segments each; an SMS acknowledgement to callers on a mobile number (not for calls answered at once)
     sms_max_segments: int = Field(default=3, ge=1, le=10)
     sms_ack_phone_calls: bool = True
+    # Delivery receipts (gateway/channels/twilio_sms_status.py): a part Twilio reports undelivered with a
+    # transient error is sent again at most this many times, the first after sms_delivery_resend_delay
+    # seconds, each further one after twice as long
+    sms_delivery_max_resends: int = Field(default=2, ge=0, le=5)
+    sms_delivery_resend_delay: float = Field(default=300.0, gt=0)
 
     @field_validator("attachment_types", "open311_api_keys", "email_aliases", mode="before")
     @classmethod

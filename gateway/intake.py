@@ -21,10 +21,11 @@ from pydantic import ValidationError
 
 from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
-from gateway.melding import EVENT_FOLLOWUP, Attachment, Channel, Melding, MeldingDraft, Stage, Status
+from gateway.melding import Attachment, Channel, MeldingDraft
 from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
+from gateway.store.inbound import FollowupAdded
 from gateway.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -166,27 +167,42 @@ class Intake:
             )
         self.metrics.observe_intake(draft.channel.value, stored, seconds)
 
-    async def followup_added(
-        self, melding: Melding, *, channel: str, key: str, sender: str | None, text: str
-    ) -> None:
-        """What a reporter's new follow-up sets in motion, whatever the channel: a melding the
-        desk was waiting on goes back to it, and a melding the case system already has gets
-        the follow-up as `melding.followup` (one not yet delivered carries it inside)."""
+    async def add_followup(
+        self,
+        melding_id: str,
+        *,
+        channel: str,
+        key: str,
+        sender: str | None,
+        text: str,
+        files: Sequence[Attachment] = (),
+        inbound: dict[str, Any] | None = None,
+    ) -> int | None:
+        """A reporter's later message on a melding, whatever the channel: stored once per (channel,
+        key) together with what it sets in motion (back to the desk, `melding.followup`; see
+        `gateway.store.inbound.add_followup_effects`) and its `inbound` audit record, then queued.
+        None: stored before."""
+        added = await self.store.add_followup(
+            melding_id,
+            channel=channel,
+            external_id=key,
+            received_at=datetime.now(UTC),
+            sender=sender,
+            text=text,
+            files=files,
+            record=inbound,
+        )
+        await self.followup_queued(melding_id, added)
+        return added.followup_id
+
+    async def followup_queued(self, melding_id: str, added: FollowupAdded) -> None:
+        """After the commit. Should Redis fail now, the sweep finds the status change that was never
+        notified and the delivery that is waiting: nothing is lost."""
         queue = self.settings.queue_name
-        if melding.status == Status.WACHTEN_OP_ANTWOORD:
-            history_id = await self.store.add_status(
-                melding.id, Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen"
-            )
-            if history_id is not None:
-                await enqueue_notify(self.redis, queue, melding.id, history_id)
-        if melding.stage == Stage.DELIVERED:
-            payload = {
-                "followup": {
-                    "channel": channel,
-                    "sender": sender,
-                    "text": text,
-                    "received_at": datetime.now(UTC).isoformat(),
-                }
-            }
-            delivery = await self.store.ensure_delivery(melding.id, EVENT_FOLLOWUP, key=key, payload=payload)
-            await enqueue_delivery(self.redis, queue, delivery)
+        try:
+            if added.history_id is not None:
+                await enqueue_notify(self.redis, queue, melding_id, added.history_id)
+            if added.delivery is not None:
+                await enqueue_delivery(self.redis, queue, added.delivery)
+        except Exception as exc:
+            log.warning("follow-up stored but not queued (%s); the sweep will pick it up", exc)

@@ -25,6 +25,11 @@ DELIVERY_OUTCOMES = ("ok", "failed", "dead")
 _COUNTED = (
     ("gateway_sms_media", "MMS media fetches by outcome", ("stored", "failed", "retrying")),
     ("gateway_sms_sent", "Outbound SMS messages by outcome", ("sent", "failed", "retrying", "skipped")),
+    (
+        "gateway_sms_delivery",
+        "Outbound SMS delivery receipts and resends (gateway/channels/twilio_sms_status.py)",
+        ("delivered", "undelivered", "resent"),
+    ),
 )
 
 

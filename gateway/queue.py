@@ -23,6 +23,7 @@ JOB_DELIVER = "deliver"
 JOB_NOTIFY = "notify"
 JOB_SWEEP = "sweep"
 JOB_VOICE_SETTLE = "voice_settle"  # a Twilio call that went quiet becomes its melding
+JOB_SMS_RESEND = "sms_resend"  # an SMS part Twilio reported undelivered (transient error) is sent again
 
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
 ACK_RATE_KEY = "gateway:ack-rate:"  # + sender address: acknowledgements sent this hour
@@ -58,6 +59,18 @@ async def cancel_voice_settle(redis: ArqRedis, queue: str, call_sid: str) -> Non
     pipe.zrem(queue, job_id)
     pipe.delete(job_key_prefix + job_id)
     await pipe.execute()
+
+
+async def enqueue_sms_resend(redis: ArqRedis, queue: str, failed_sid: str, defer: float | None) -> bool:
+    """One resend job per failed message (keyed on its sid): False when it is already waiting."""
+    job = await redis.enqueue_job(
+        JOB_SMS_RESEND,
+        failed_sid,
+        _job_id=f"{JOB_SMS_RESEND}:{failed_sid}",
+        _queue_name=queue,
+        _defer_by=defer,
+    )
+    return job is not None
 
 
 def redis_settings(url: str) -> RedisSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import api, tracking
-from gateway.channels import phone, twilio_sms, twilio_voice
+from gateway.channels import phone, twilio_sms, twilio_sms_status, twilio_voice
 from gateway.classify import desk
 
 
@@ -19,5 +19,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/meldingen/{id}/dienst", desk.post_dienst)
     app.router.add_get("/t/{token}", tracking.tracking_page)
     app.router.add_post("/channels/twilio/sms", twilio_sms.inbound_sms)
+    app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)
     app.router.add_post("/channels/twilio/voice/{event}", twilio_voice.voice_callback)
     app.router.add_post("/channels/phone/calls", phone.post_call)

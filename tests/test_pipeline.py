@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -313,3 +314,38 @@ async def test_tracking_page_shows_status_in_dutch(client: TestClient[Any, Any],
     html = await resp.text()
     assert resp.status == 200 and created["reference"] in html and "Geregistreerd" in html
     assert (await client.get("/t/not-a-token")).status == 404
+
+
+async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    """A process that dies right after storing a follow-up queued nothing: the follow-up's status
+    change and its `melding.followup` were stored in the same transaction, so the sweep finds them."""
+    created = await post(client)
+    await run_worker(settings)
+    raw, headers = signed({"status": "wachten_op_antwoord", "note": "Welk huisnummer?"})
+    resp = await client.post(f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers)
+    assert resp.status == 200
+    await run_worker(settings)
+    store = client.app[STORE]
+    added = await store.add_followup(  # the store write alone: no job queued after it
+        created["id"],
+        channel="sms",
+        external_id="SM-late",
+        received_at=datetime.now(UTC),
+        sender="+32470123456",
+        text="Nummer 12",
+    )
+    assert added.followup_id is not None and added.history_id is not None and added.delivery is not None
+    await run_worker(settings)
+    assert [r for r in receiver.received if r["body"]["event"] == "melding.followup"] == []  # nothing queued
+    now = settings.model_copy(update={"sweep_grace": 0.0})
+    await asyncio.sleep(0.05)
+    found = await _sweep(now)
+    assert found["deliver"] == 1 and found["notify"] == 1
+    await run_worker(settings)
+    [followup] = [r["body"] for r in receiver.received if r["body"]["event"] == "melding.followup"]
+    assert followup["melding"]["reference"] == created["reference"]
+    got = await melding(client, created["id"])
+    assert got["status"] == "in_behandeling"
+    assert got["status_history"][-1]["note"] == "Reactie van de melder ontvangen"

@@ -3,8 +3,9 @@
 - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`: HTTP basic auth must be the configured
   account sid and auth token (401 with Twilio's error JSON otherwise); `To` and `Body` are
   required (400, codes 21604 / 21602, as Twilio answers); answers 201 with a Message resource
-  (sid "SM" + 32 hex, status "queued"). `fail_next` scripts failures (500, 429, or a 400 with a
-  Twilio code such as 21610), one per request.
+  (sid "SM" + 32 hex, status "queued"). Every form field of an accepted message, `StatusCallback`
+  included, is kept in `messages` with its `sid`. `fail_next` scripts failures (500, 429, or a 400
+  with a Twilio code such as 21610), one per request.
 - `GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{MediaSid}`: basic auth
   required; answers the bytes registered with `add_media`, or a 307 to `/cdn/...` on the same
   server, which records the headers it gets (it must never see an Authorization header).

@@ -24,9 +24,16 @@ from gateway.config import Settings
 from gateway.dedupe import DuplicateFinder
 from gateway.dedupe.finder import load_deduper
 from gateway.dedupe.service import StoreDuplicateFinder
-from gateway.queue import JOB_DELIVER, JOB_NOTIFY, JOB_PROCESS, JOB_VOICE_SETTLE, redis_settings
+from gateway.queue import (
+    JOB_DELIVER,
+    JOB_NOTIFY,
+    JOB_PROCESS,
+    JOB_SMS_RESEND,
+    JOB_VOICE_SETTLE,
+    redis_settings,
+)
 from gateway.store import Store
-from workers import jobs, voice
+from workers import jobs, sms_resend, voice
 from workers.casesystem import build_case_system
 from workers.ctx import WorkerState
 
@@ -90,9 +97,16 @@ def worker_options(
             func(jobs.notify, name=JOB_NOTIFY, max_tries=10),
             # re-deferred (a Retry) each time a call had callbacks since: more tries than a call has callbacks
             func(voice.settle, name=JOB_VOICE_SETTLE, max_tries=50),
+            func(sms_resend.resend, name=JOB_SMS_RESEND, max_tries=10),  # gives up itself at its 5th try
         ],
         "cron_jobs": [
             cron(jobs.sweep, run_at_startup=True, unique=True, **_sweep_schedule(settings.sweep_interval)),
+            cron(
+                sms_resend.sweep_resends,
+                run_at_startup=True,
+                unique=True,
+                **_sweep_schedule(settings.sweep_interval),
+            ),
             cron(
                 voice.sweep_calls,
                 run_at_startup=True,

@@ -7,8 +7,13 @@ E.164. Twilio's answers decide what happens next:
 - any other 4xx (21211 invalid number, 21614 not a mobile number, ...): failed at once.
 
 A text longer than `sms_max_segments` segments goes as numbered parts (workers/sms_text.py).
-Each part sent is recorded as its own notification row `<channel>#<k>`, so a retry after part 1
-went out sends only the parts still missing: a reporter never gets a message twice.
+Each part Twilio accepted is recorded with its MessageSid (`sms_messages`) and as its own
+notification row `<channel>#<k>`, so a retry after part 1 went out sends only the parts still
+missing: a reporter never gets a message twice.
+
+Every message asks Twilio for its StatusCallback (gateway/channels/twilio_sms_status.py): "sent"
+here means Twilio accepted it; the receipt says whether the handset got it, a part undelivered
+for a transient reason is resent (workers/sms_resend.py), any other failure fails the decision.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from gateway.channels.twilio_sms_status import status_callback_url
 from gateway.config import Settings
 from gateway.melding import Melding, StatusChange
 from gateway.metrics import count
@@ -110,6 +116,8 @@ class Sender:
         )
         self.client.api.base_url = settings.twilio_api_url.rstrip("/")
         self.sender = settings.twilio_number
+        callback = status_callback_url(settings)
+        self.callback: dict[str, Any] = {"status_callback": callback} if callback else {}
 
     async def send(self, to: str, body: str) -> str:
         origin: dict[str, Any] = (
@@ -117,7 +125,7 @@ class Sender:
         )
         try:
             message = await asyncio.wait_for(
-                self.client.messages.create_async(to=to, body=body, **origin), TIMEOUT
+                self.client.messages.create_async(to=to, body=body, **origin, **self.callback), TIMEOUT
             )
         except (TwilioRestException, TwilioServiceException) as exc:
             status = int(exc.status)
@@ -140,27 +148,39 @@ async def opted_out(ctx: dict[str, Any], melding: Melding) -> str | None:
 async def send(
     ctx: dict[str, Any], rule: Rule, melding: Melding, change: StatusChange, history_id: int
 ) -> str:
-    """Send the rule's text in as many parts as it takes; parts sent before are not sent again."""
+    """Send the rule's text in as many parts as it takes; parts Twilio accepted before are not sent again."""
     s = state(ctx)
     to = e164(melding.reporter.phone or "")
     text = render_sms(melding, change, s.settings, s.templates, rule.template)
     parts = sms_text.split(text, s.settings.sms_max_segments)
+    accepted = await s.store.sms_sent_parts(history_id, rule.channel)
+    if accepted and await s.store.notification_state(history_id, rule.channel) == "failed":
+        return "failed"  # a delivery receipt decided: only a resend (workers/sms_resend.py) texts again
     sender = Sender(s.settings, s.session)
     sids = []
     for k, body in enumerate(parts, 1):
-        key = f"{rule.channel}#{k}"
-        if len(parts) > 1 and await s.store.notification_state(history_id, key) == "sent":
-            sids.append(f"part {k} sent before")
+        if k in accepted:
+            sids.append(accepted[k])
             continue
         try:
             sid = await sender.send(to, body)
         except SmsError as exc:
             return await _failed(ctx, rule, melding, history_id, to, exc)
+        await s.store.record_sms_sent(
+            sid=sid,
+            melding_id=melding.id,
+            history_id=history_id,
+            channel=rule.channel,
+            part=k,
+            parts=len(parts),
+            recipient=to,
+            body=body,
+        )
         sids.append(sid)
         await count(redis(ctx), "sms_sent_sent")
         if len(parts) > 1:
             await s.store.record_notification(
-                melding.id, history_id, key, recipient=to, state="sent", detail=sid
+                melding.id, history_id, f"{rule.channel}#{k}", recipient=to, state="sent", detail=sid
             )
     detail = sids[0] if len(parts) == 1 else f"{len(parts)} parts: {', '.join(sids)}"
     await s.store.record_notification(

@@ -2,7 +2,8 @@
 
 The `X-Twilio-Signature` is the only authentication: it is checked against the configured
 public URL (what Twilio signed; a proxy changes the URL the gateway sees), never against the
-`To` number, which for a Messaging Service may be any number of its pool.
+`To` number, which for a Messaging Service may be any number of its pool. `signed_form` does
+that check for every Twilio webhook (SMS, its delivery receipts, Voice).
 
 An SMS becomes one of: a new melding, a follow-up on the sender's current melding (within
 `sms_followup_window_hours` of it, or while it waits for the reporter's answer), or an
@@ -33,9 +34,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.email.language import detect_language
 from gateway.config import Settings
-from gateway.intake import Intake
+from gateway.intake import Intake, IntakeRejected
 from gateway.melding import Channel, Melding, MeldingDraft, Reporter
-from gateway.middlewares import error_body
 from gateway.phonenumber import e164
 from gateway.queue import enqueue_process
 from gateway.store import Store
@@ -84,6 +84,40 @@ def signature_valid(settings: Settings, path_qs: str, params: Mapping[str, str],
     return RequestValidator(settings.twilio_auth_token).validate(
         settings.public_url + path_qs, params, signature
     )
+
+
+@dataclass(frozen=True)
+class TwilioEndpoint:
+    """How a Twilio webhook refuses a request: its metrics channel, error code and names for logs."""
+
+    channel: str  # label of gateway_intake_rejected_total
+    not_configured: str  # error code of the 503
+    name: str  # "the SMS channel": what is not configured
+    what: str  # "sms": what is refused, in the log
+
+
+async def signed_form(request: web.Request, endpoint: TwilioEndpoint) -> dict[str, str]:
+    """The form Twilio posted, once its X-Twilio-Signature matches (checked against the public URL).
+
+    IntakeRejected 503 without GATEWAY_TWILIO_AUTH_TOKEN (an empty key would make every forged
+    signature valid), 403 for a missing or forged signature (logged and counted)."""
+    settings = request.app[SETTINGS]
+    if not settings.twilio_auth_token:
+        log.error("%s refused: GATEWAY_TWILIO_AUTH_TOKEN is not set", endpoint.what)
+        raise IntakeRejected(503, endpoint.not_configured, f"{endpoint.name} is not configured")
+    params = await request.post()
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature or not signature_valid(settings, request.path_qs, params, signature):  # type: ignore[arg-type]
+        request.app[METRICS].rejected(endpoint.channel, "invalid_signature")
+        log.warning(
+            "%s refused: %s X-Twilio-Signature (checked against %s)",
+            endpoint.what,
+            "invalid" if signature else "missing",
+            settings.public_url + request.path,
+            extra={"path": request.path},
+        )
+        raise IntakeRejected(403, "invalid_signature", "X-Twilio-Signature is missing or does not match")
+    return {k: str(v) for k, v in params.items()}
 
 
 def twiml(text: str | None) -> str:
@@ -180,17 +214,19 @@ class SmsIntake:
         self, melding: Melding, sid: str, number: str, body: str, record: dict[str, Any]
     ) -> None:
         """As a mail reply (gateway.channels.email.mailintake): stored once per MessageSid."""
-        now = datetime.now(UTC)
         text = (body or "(sms zonder tekst)")[: self.settings.max_text_chars]
-        followup_id = await self.store.add_followup(
-            melding.id, channel=CHANNEL, external_id=sid, received_at=now, sender=number, text=text
+        followup_id = await self.intake.add_followup(
+            melding.id,
+            channel=CHANNEL,
+            key=sid,
+            sender=number,
+            text=text,
+            inbound={**record, "kind": "followup", "melding_id": melding.id},  # with its MMS media
         )
-        await self.store.record_inbound(**record, kind="followup", melding_id=melding.id)
         if record.get(MEDIA_KEY):  # also after a retried webhook: the job only fetches what is pending
             await enqueue_process(self.redis, self.settings.queue_name, melding.id)
         if followup_id is None:
             return
-        await self.intake.followup_added(melding, channel=CHANNEL, key=sid, sender=number, text=text)
         log.info("sms follow-up added", extra={"reference": melding.reference, "reporter_phone": number})
 
 
@@ -201,23 +237,12 @@ def _int(value: str | None) -> int:
         return 0
 
 
+SMS_ENDPOINT = TwilioEndpoint(CHANNEL, "sms_not_configured", "the SMS channel", "sms")
+
+
 async def inbound_sms(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    if not settings.twilio_auth_token:  # an empty key would make every forged signature valid
-        log.error("sms refused: GATEWAY_TWILIO_AUTH_TOKEN is not set")
-        return error_body(503, "sms_not_configured", "the SMS channel is not configured")
-    params = await request.post()
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not signature or not signature_valid(settings, request.path_qs, params, signature):  # type: ignore[arg-type]
-        request.app[METRICS].rejected(CHANNEL, "invalid_signature")
-        log.warning(
-            "sms refused: %s X-Twilio-Signature (checked against %s)",
-            "invalid" if signature else "missing",
-            settings.public_url + request.path,
-            extra={"path": request.path},
-        )
-        return error_body(403, "invalid_signature", "X-Twilio-Signature is missing or does not match")
-    fields = {k: str(v) for k, v in params.items()}
-    handler = SmsIntake(settings, request.app[INTAKE], request.app[STORE], request.app[REDIS])
+    fields = await signed_form(request, SMS_ENDPOINT)
+    app = request.app
+    handler = SmsIntake(app[SETTINGS], app[INTAKE], app[STORE], app[REDIS])
     outcome = await handler.accept(fields)
     return web.Response(text=outcome.twiml, content_type="text/xml", charset="utf-8")

@@ -28,16 +28,17 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
-from gateway.channels.twilio_sms import SIGNATURE_HEADER, signature_valid
+from gateway.channels.twilio_sms import TwilioEndpoint, signed_form
 from gateway.config import Settings
 from gateway.intake import Intake
 from gateway.middlewares import error_body
 from gateway.queue import cancel_voice_settle, enqueue_voice_settle
-from gateway.store import Store
 from gateway.store.voice import CHANNEL, VoiceOutcome
 from gateway.voicecall import EVENTS, Callback
 
 log = logging.getLogger(__name__)
+
+VOICE_ENDPOINT = TwilioEndpoint(CHANNEL, "voice_not_configured", "the Twilio Voice channel", "voice callback")
 
 
 async def voice_callback(request: web.Request) -> web.Response:
@@ -47,21 +48,8 @@ async def voice_callback(request: web.Request) -> web.Response:
         return error_body(
             404, "unknown_event", f"unknown voice event {event!r}; accepted: {', '.join(EVENTS)}"
         )
-    if not settings.twilio_auth_token:  # an empty key would make every forged signature valid
-        log.error("voice callback refused: GATEWAY_TWILIO_AUTH_TOKEN is not set")
-        return error_body(503, "voice_not_configured", "the Twilio Voice channel is not configured")
-    params = await request.post()
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not signature or not signature_valid(settings, request.path_qs, params, signature):  # type: ignore[arg-type]
-        request.app[METRICS].rejected(CHANNEL, "invalid_signature")
-        log.warning(
-            "voice callback refused: %s X-Twilio-Signature (checked against %s)",
-            "invalid" if signature else "missing",
-            settings.public_url + request.path,
-            extra={"path": request.path},
-        )
-        return error_body(403, "invalid_signature", "X-Twilio-Signature is missing or does not match")
-    callback = Callback(event, {k: str(v) for k, v in params.items()}, datetime.now(UTC))
+    params = await signed_form(request, VOICE_ENDPOINT)
+    callback = Callback(event, params, datetime.now(UTC))
     if not callback.call_sid:
         request.app[METRICS].rejected(CHANNEL, "missing_call_sid")
         return error_body(422, "missing_call_sid", "a voice callback needs its CallSid", field="CallSid")
@@ -70,7 +58,7 @@ async def voice_callback(request: web.Request) -> web.Response:
     outcome = await store.voice_callback(
         callback, transcribe=settings.voice_transcribe, max_text_chars=settings.max_text_chars
     )
-    await _after_commit(settings, store, intake, outcome, callback, time.perf_counter() - started)
+    await _after_commit(settings, intake, outcome, callback, time.perf_counter() - started)
     request.app[METRICS].inbound_total.labels(CHANNEL, f"voice_{outcome.kind}").inc()
     log.info(
         "voice %s callback: %s",
@@ -82,7 +70,7 @@ async def voice_callback(request: web.Request) -> web.Response:
 
 
 async def _after_commit(
-    settings: Settings, store: Store, intake: Intake, outcome: VoiceOutcome, cb: Callback, seconds: float
+    settings: Settings, intake: Intake, outcome: VoiceOutcome, cb: Callback, seconds: float
 ) -> None:
     if outcome.stored is not None and outcome.draft is not None:
         await intake.accepted(outcome.draft, outcome.stored, seconds)  # queued for classification
@@ -97,15 +85,6 @@ async def _after_commit(
             )
         except Exception as exc:  # stored all the same: the worker's voice sweep schedules it
             log.warning("voice settle job not scheduled (%s); the sweep will", exc)
-    elif outcome.kind == "followup" and outcome.followup_id is not None and outcome.melding_id:
-        melding = await store.get(outcome.melding_id)
-        if melding is not None:
-            text = cb.get("TranscriptionText") or ""
-            await intake.followup_added(
-                melding,
-                channel=CHANNEL,
-                key=cb.followup_key,
-                sender=melding.reporter.phone,
-                text=text.strip(),
-            )
-            log.info("late transcription added as a follow-up", extra={"reference": melding.reference})
+    elif outcome.followup is not None and outcome.followup.followup_id is not None and outcome.melding_id:
+        await intake.followup_queued(outcome.melding_id, outcome.followup)  # stored with the callback
+        log.info("late transcription added as a follow-up", extra={"call_sid": cb.call_sid})

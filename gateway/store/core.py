@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, DeliveryState, Melding, MeldingDraft, Stage, Status, StatusChange
-from gateway.store import inbound, media, migrate, queries, sms, voice
+from gateway.store import inbound, media, migrate, queries, sms, sms_messages, voice
 from gateway.store.queries import DeliveryRecord, IntakeItem, InvalidTransition, StoredIntake
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.writer import BatchWriter
@@ -77,13 +77,22 @@ class _ChannelRecords:
         received_at: datetime,
         sender: str | None,
         text: str,
-    ) -> int | None:
+        files: Sequence[Attachment] = (),
+        record: dict[str, Any] | None = None,
+    ) -> inbound.FollowupAdded:
+        """Once per (channel, external_id), with what it sets in motion and the message's inbound
+        audit `record` (`inbound.add_followup_effects`)."""
         return await self.write(
-            inbound.add_followup, melding_id, channel, external_id, received_at, sender, text
+            inbound.add_followup_effects,
+            melding_id,
+            channel,
+            external_id,
+            received_at,
+            sender,
+            text,
+            list(files),
+            record,
         )
-
-    async def add_attachments(self, melding_id: str, files: list[Attachment]) -> None:
-        await self.write(inbound.add_attachments, melding_id, files)
 
     async def melding_by_external_id(self, channel: str, external_ids: list[str]) -> str | None:
         if not external_ids:
@@ -106,6 +115,42 @@ class _ChannelRecords:
 
     async def inbound_outcome(self, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
         return await self.lookup(sms.inbound_outcome, channel, dedupe_key)
+
+    # SMS messages sent and their delivery status (gateway.store.sms_messages)
+
+    async def record_sms_sent(self, **row: Any) -> None:
+        """A message Twilio accepted: sid, melding_id, history_id, channel, part, parts, recipient, body."""
+        await self.write(sms_messages.record_sent, row)
+
+    async def sms_message(self, sid: str) -> sms_messages.SmsMessage | None:
+        return await self.lookup(sms_messages.get_message, sid)
+
+    async def sms_sent_parts(self, history_id: int, channel: str) -> dict[int, str]:
+        return await self.read(sms_messages.sent_parts, history_id, channel)
+
+    async def sms_status(
+        self,
+        sid: str,
+        status: str,
+        *,
+        error_code: int | None,
+        resend_at: datetime | None = None,
+        failure: str | None = None,
+    ) -> bool:
+        """Twilio's status callback: True when the status moved forward (see sms_messages.update_status)."""
+        return await self.write(sms_messages.update_status, sid, status, error_code, resend_at, failure)
+
+    async def sms_resent(self, failed_sid: str, new_sid: str) -> bool:
+        return await self.write(sms_messages.record_resend, failed_sid, new_sid)
+
+    async def sms_not_resent(self, sid: str, detail: str) -> None:
+        await self.write(sms_messages.give_up, sid, detail)
+
+    async def sms_resends_due(self, before: datetime, limit: int = 1000) -> list[str]:
+        return await self.read(sms_messages.resends_due, before, limit)
+
+    async def list_sms_messages(self, melding_id: str) -> list[sms_messages.SmsMessage]:
+        return await self.read(sms_messages.messages_of, melding_id)
 
     # MMS media to fetch (gateway.store.media, workers/media.py)
 

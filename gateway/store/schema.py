@@ -278,3 +278,30 @@ voice_calls = Table(
     Column("callbacks", JSON, nullable=False),  # every callback's parameters, as received
     Index("ix_voice_calls_open", "melding_id", "last_event_at"),  # the settle sweep
 )
+
+# Every SMS Twilio accepted (migration 0007, gateway/store/sms_messages.py): the notification decision
+# and part it belongs to, and the outcome Twilio's StatusCallback reports later. A part that came back
+# undelivered with a transient error is sent again as a new message (`resend_of` / `resent_as`).
+sms_messages = Table(
+    "sms_messages",
+    metadata,
+    Column("sid", String(64), primary_key=True),  # Twilio's MessageSid
+    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False),
+    Column("history_id", Integer, ForeignKey("status_history.id"), nullable=False),
+    Column("channel", String(16), nullable=False),  # the notification decision: sms, sms-question, ...
+    Column("part", Integer, nullable=False),  # k of "(k/n)"; 1 for a text sent whole
+    Column("parts", Integer, nullable=False),
+    Column("recipient", String(40), nullable=False),  # E.164
+    Column("body", Text, nullable=False),  # a resend sends exactly this again
+    Column("status", String(16), nullable=False),  # queued ... delivered | undelivered | failed
+    Column("error_code", Integer, nullable=True),
+    Column("resends", Integer, nullable=False),  # resends of this part before this message (0: the first)
+    Column("resend_of", String(64), nullable=True),
+    Column("resent_as", String(64), nullable=True),  # set once the resend went out: the job is done
+    Column("resend_at", UTCDateTime, nullable=True),  # a resend is due (the sweep re-enqueues lost jobs)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_sms_messages_decision", "history_id", "channel", "part"),
+    Index("ix_sms_messages_resend_at", "resend_at"),
+    Index("ix_sms_messages_melding", "melding_id"),
+)

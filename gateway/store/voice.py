@@ -49,7 +49,7 @@ class VoiceOutcome:
     melding_id: str | None = None
     stored: StoredIntake | None = None  # the melding made now, from this draft
     draft: MeldingDraft | None = None
-    followup_id: int | None = None
+    followup: inbound.FollowupAdded | None = None  # a late transcription, stored now
     last_event_at: datetime | None = None
 
 
@@ -124,16 +124,10 @@ def _late(conn: Connection, call: VoiceCall, cb: Callback, melding_id: str) -> V
     text = (cb.get("TranscriptionText") or "").strip()
     if cb.event != "transcription" or not text:
         return VoiceOutcome("late", cb.call_sid, melding_id, last_event_at=call.last_event_at)
-    followup_id = inbound.add_followup(
-        conn,
-        melding_id,
-        CHANNEL,
-        cb.followup_key,
-        cb.received_at,
-        call.from_number,
-        text,
+    added = inbound.add_followup_effects(
+        conn, melding_id, CHANNEL, cb.followup_key, cb.received_at, call.from_number, text, []
     )
-    return VoiceOutcome("followup", cb.call_sid, melding_id, followup_id=followup_id)
+    return VoiceOutcome("followup", cb.call_sid, melding_id, followup=added)
 
 
 def settle(conn: Connection, call_sid: str, quiet_before: datetime, how: Assembly) -> VoiceOutcome:

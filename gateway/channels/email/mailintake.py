@@ -22,7 +22,7 @@ from gateway.attachments import AttachmentStore
 from gateway.channels.email.parse import ParsedMail, parse_mail
 from gateway.config import Settings
 from gateway.intake import IncomingFile, Intake, IntakeRejected
-from gateway.melding import Channel, Melding, MeldingDraft, Reporter
+from gateway.melding import Attachment, Channel, Melding, MeldingDraft, Reporter
 from gateway.queue import enqueue_notify
 from gateway.store import Store
 
@@ -187,27 +187,25 @@ class MailIntake:
         self, melding: Melding, parsed: ParsedMail, key: str, record: dict[str, Any]
     ) -> MailOutcome:
         text = parsed.text.strip() or parsed.full_text.strip() or parsed.subject
-        followup_id = await self.store.add_followup(
-            melding.id,
-            channel=CHANNEL,
-            external_id=key,
-            received_at=datetime.now(UTC),
-            sender=parsed.from_address,
-            text=text[: self.settings.max_text_chars],
-        )
-        await self.store.record_inbound(**record, kind="followup", melding_id=melding.id)
-        if followup_id is None:
-            return MailOutcome("duplicate", melding.reference, "follow-up received before")
+        saved: list[Attachment] = []
         if files := self._files(parsed, record["details"]["refused"]):  # a photo sent later is not lost
+            # content-addressed: a re-sent mail finds its files already there
             saved = await asyncio.to_thread(
                 lambda: [
                     self.files.save(f.data, filename=f.filename, content_type=f.content_type) for f in files
                 ]
             )
-            await self.store.add_attachments(melding.id, saved)
-        await self.intake.followup_added(
-            melding, channel=CHANNEL, key=key, sender=parsed.from_address, text=text
+        followup_id = await self.intake.add_followup(
+            melding.id,
+            channel=CHANNEL,
+            key=key,
+            sender=parsed.from_address,
+            text=text[: self.settings.max_text_chars],
+            files=saved,
+            inbound={**record, "kind": "followup", "melding_id": melding.id},
         )
+        if followup_id is None:
+            return MailOutcome("duplicate", melding.reference, "follow-up received before")
         log.info(
             "follow-up added", extra={"reference": melding.reference, "sender": parsed.from_address or ""}
         )

@@ -1,0 +1,190 @@
+"""Store operations for the SMS messages Twilio accepted and what became of them.
+
+`send()` (workers/sms.py) records each message when Twilio answers with its sid; Twilio's
+StatusCallback (gateway/channels/twilio_sms_status.py) moves its status forward, never back;
+a part that came back undelivered with a transient error is resent by the worker
+(workers/sms_resend.py) as a new message linked to the failed one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from gateway.store.queries import _insert, record_notification, utcnow
+from gateway.store.schema import sms_messages
+
+# How far along each status is: a callback only moves a message forward (Twilio does not
+# promise the order of its callbacks). The final ones share a rank: the first to arrive wins.
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "canceled": 3,
+    "read": 4,  # after delivered, on channels with read receipts
+}
+UNDELIVERED = frozenset({"undelivered", "failed"})
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    sid: str
+    melding_id: str
+    history_id: int
+    channel: str
+    part: int
+    parts: int
+    recipient: str
+    body: str
+    status: str
+    error_code: int | None
+    resends: int
+    resend_of: str | None
+    resent_as: str | None
+    resend_at: datetime | None
+
+
+def record_sent(conn: Connection, row: dict[str, Any]) -> None:
+    """Once per sid (a worker retried after a crash records nothing new)."""
+    now = utcnow()
+    values = {"status": "queued", "resends": 0, "created_at": now, "updated_at": now, **row}
+    conn.execute(_insert(conn, sms_messages).values(**values).on_conflict_do_nothing(index_elements=["sid"]))
+
+
+def get_message(conn: Connection, sid: str) -> SmsMessage | None:
+    row = conn.execute(select(sms_messages).where(sms_messages.c.sid == sid)).first()
+    return _message(row) if row is not None else None
+
+
+def sent_parts(conn: Connection, history_id: int, channel: str) -> dict[int, str]:
+    """The parts of one decision Twilio accepted before (part -> first sid): never sent twice."""
+    rows = conn.execute(
+        select(sms_messages.c.part, sms_messages.c.sid).where(
+            sms_messages.c.history_id == history_id,
+            sms_messages.c.channel == channel,
+            sms_messages.c.resend_of.is_(None),
+        )
+    )
+    return {r.part: r.sid for r in rows}
+
+
+def update_status(
+    conn: Connection,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    resend_at: datetime | None,
+    failure: str | None,
+) -> bool:
+    """Move the message to `status` if that is further along; False when it is not (or unknown).
+    Undelivered, it either waits for a resend (`resend_at`) or fails its decision (`failure`),
+    in the same transaction, so a callback is acted upon once."""
+    query = select(sms_messages).where(sms_messages.c.sid == sid).with_for_update()
+    row = conn.execute(query).first()
+    if row is None or STATUS_RANK.get(status, -1) <= STATUS_RANK.get(row.status, -1):
+        return False
+    undelivered = status in UNDELIVERED
+    conn.execute(
+        update(sms_messages)
+        .where(sms_messages.c.sid == sid)
+        .values(
+            status=status,
+            error_code=error_code,
+            resend_at=resend_at if undelivered else None,
+            updated_at=utcnow(),
+        )
+    )
+    if undelivered and failure is not None:
+        fail_decision(conn, _message(row), failure)
+    return True
+
+
+def fail_decision(conn: Connection, message: SmsMessage, detail: str) -> None:
+    record_notification(
+        conn, message.melding_id, message.history_id, message.channel, message.recipient, "failed", detail
+    )
+
+
+def give_up(conn: Connection, sid: str, detail: str) -> None:
+    """No resend after all (opted out meanwhile, refused by Twilio): the decision failed."""
+    conn.execute(
+        update(sms_messages).where(sms_messages.c.sid == sid).values(resend_at=None, updated_at=utcnow())
+    )
+    message = get_message(conn, sid)
+    if message is not None:
+        fail_decision(conn, message, detail)
+
+
+def record_resend(conn: Connection, failed_sid: str, new_sid: str) -> bool:
+    """The resend of `failed_sid` went out as `new_sid`: recorded with its link, once."""
+    failed = get_message(conn, failed_sid)
+    if failed is None or failed.resent_as is not None:
+        return False
+    conn.execute(
+        update(sms_messages)
+        .where(sms_messages.c.sid == failed_sid)
+        .values(resent_as=new_sid, resend_at=None, updated_at=utcnow())
+    )
+    record_sent(
+        conn,
+        {
+            "sid": new_sid,
+            "melding_id": failed.melding_id,
+            "history_id": failed.history_id,
+            "channel": failed.channel,
+            "part": failed.part,
+            "parts": failed.parts,
+            "recipient": failed.recipient,
+            "body": failed.body,
+            "resends": failed.resends + 1,
+            "resend_of": failed_sid,
+        },
+    )
+    return True
+
+
+def resends_due(conn: Connection, before: datetime, limit: int) -> list[str]:
+    """Messages whose resend was due before `before` and has not gone out (the sweep: its job was lost)."""
+    rows = conn.execute(
+        select(sms_messages.c.sid)
+        .where(sms_messages.c.resend_at < before, sms_messages.c.resent_as.is_(None))
+        .order_by(sms_messages.c.resend_at)
+        .limit(limit)
+    )
+    return [r.sid for r in rows]
+
+
+def messages_of(conn: Connection, melding_id: str) -> list[SmsMessage]:
+    rows = conn.execute(
+        select(sms_messages)
+        .where(sms_messages.c.melding_id == melding_id)
+        .order_by(sms_messages.c.created_at)
+    )
+    return [_message(r) for r in rows]
+
+
+def _message(row: Any) -> SmsMessage:
+    return SmsMessage(
+        sid=row.sid,
+        melding_id=row.melding_id,
+        history_id=row.history_id,
+        channel=row.channel,
+        part=row.part,
+        parts=row.parts,
+        recipient=row.recipient,
+        body=row.body,
+        status=row.status,
+        error_code=row.error_code,
+        resends=row.resends,
+        resend_of=row.resend_of,
+        resent_as=row.resent_as,
+        resend_at=row.resend_at,
+    )
