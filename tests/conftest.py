@@ -36,6 +36,7 @@ from arq.worker import Worker
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from tests.twilio_api import FakeTwilio, fake_twilio
 
 # aiosmtpd's session chatter comes from its controller thread, sometimes after pytest has
 # closed the captured stream ("Logging error"): only its warnings matter here.
@@ -314,3 +315,10 @@ namespace inbox {{
   separator = /
 }}
 """
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """A local stand-in for Twilio's REST API (tests/twilio_api.py)."""
+    async with fake_twilio() as fake:
+        yield fake

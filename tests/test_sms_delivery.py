@@ -23,28 +23,13 @@ from tests.test_pipeline import worker_ctx
 from tests.test_sms import message
 from tests.test_sms import post as post_signed
 from tests.test_sms_outbound import NUMBER, OUR_NUMBER, decisions, new_sms_melding, set_status, store_of
-from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio
+from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_settings
 from workers import sms_resend
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
-
-
-@pytest.fixture
 def sms_settings(settings: Settings, twilio: FakeTwilio) -> Settings:
-    return settings.model_copy(
-        update={
-            "twilio_auth_token": AUTH_TOKEN,
-            "twilio_account_sid": ACCOUNT_SID,
-            "twilio_number": OUR_NUMBER,
-            "twilio_api_url": twilio.url,
-            "sms_delivery_max_resends": 2,
-            "sms_delivery_resend_delay": 0.05,
-        }
-    )
+    return twilio_settings(settings, twilio, sms_delivery_max_resends=2, sms_delivery_resend_delay=0.05)
 
 
 @pytest.fixture

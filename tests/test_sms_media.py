@@ -19,28 +19,15 @@ from tests.conftest import Receiver, run_worker
 from tests.test_pipeline import _sweep as sweep
 from tests.test_sms import REFERENCE, message
 from tests.test_sms import post as post_sms
-from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio, jpeg, pdf, png
+from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, jpeg, pdf, png, twilio_settings
 from workers.media import basic_authorization
 
 NUMBER = "+32470333444"
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
-
-
-@pytest.fixture
 def mms_settings(settings: Settings, twilio: FakeTwilio) -> Settings:
-    return settings.model_copy(
-        update={
-            "twilio_auth_token": AUTH_TOKEN,
-            "twilio_account_sid": ACCOUNT_SID,
-            "twilio_number": "+3256277777",
-            "twilio_api_url": twilio.url,
-        }
-    )
+    return twilio_settings(settings, twilio)
 
 
 @pytest.fixture

@@ -25,30 +25,15 @@ from tests.test_sms import post as post_sms
 from tests.test_twilio_voice import post_all as voice_post_all
 from tests.test_twilio_voice import status as voice_status
 from tests.test_twilio_voice import voicemail
-from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio
+from tests.twilio_api import AUTH_TOKEN, OUR_NUMBER, FakeTwilio, twilio_settings
 from workers import sms_text
 
-OUR_NUMBER = "+3256277777"
 NUMBER = "+32470111222"
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with fake_twilio() as fake:
-        yield fake
-
-
-@pytest.fixture
 def sms_settings(settings: Settings, twilio: FakeTwilio) -> Settings:
-    return settings.model_copy(
-        update={
-            "twilio_auth_token": AUTH_TOKEN,
-            "twilio_account_sid": ACCOUNT_SID,
-            "twilio_number": OUR_NUMBER,
-            "twilio_api_url": twilio.url,
-            "phone_secret": PHONE_SECRET,
-        }
-    )
+    return twilio_settings(settings, twilio, phone_secret=PHONE_SECRET)
 
 
 @pytest.fixture

@@ -27,8 +27,26 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PIL import Image
 
+from gateway.config import Settings
+
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "twilio-test-token"
+OUR_NUMBER = "+3256277777"
+
+
+def twilio_settings(settings: Settings, fake: FakeTwilio, **update: Any) -> Settings:
+    """The gateway configured for Twilio, its REST API being `fake`."""
+    return settings.model_copy(
+        update={
+            "twilio_auth_token": AUTH_TOKEN,
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_number": OUR_NUMBER,
+            "twilio_api_url": fake.url,
+            **update,
+        }
+    )
+
+
 MEDIA_PATH = "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}"
 
 
