@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GATEWAY_"
 DEFAULT_CONFIG = Path("config/gateway.toml")
@@ -29,7 +29,7 @@ class Settings(BaseModel):
     # HTTP
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)
-    public_url: str = "http://localhost:8080"
+    public_url: str = ""  # empty: http://localhost:<http_port>
     max_body_bytes: int = 25 * 1024 * 1024
     max_text_chars: int = 20_000
     max_attachments: int = 10
@@ -159,6 +159,14 @@ class Settings(BaseModel):
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_public_url(cls, data: Any) -> Any:
+        # On one machine the links must point at the port actually served, whatever it is set to.
+        if isinstance(data, dict) and not data.get("public_url"):
+            data = {**data, "public_url": f"http://localhost:{data.get('http_port') or 8080}"}
+        return data
 
     @property
     def attachments_dir(self) -> Path:

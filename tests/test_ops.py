@@ -89,6 +89,12 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert settings.http_port == 9090
     assert settings.open311_api_keys == ["a", "b"]
     assert settings.email_address == "1777@kortrijk.be"
+    # without GATEWAY_PUBLIC_URL the links point at the port served; a configured one wins
+    assert settings.public_url == "http://localhost:9090"
+    behind_proxy = {"GATEWAY_HTTP_PORT": "9090", "GATEWAY_PUBLIC_URL": "https://meldpunt.kortrijk.be/"}
+    assert load_settings(ROOT / "config" / "gateway.toml", behind_proxy).public_url == (
+        "https://meldpunt.kortrijk.be"
+    )
 
 
 def test_configuration_mistakes_are_named(tmp_path: Path) -> None:
