@@ -30,18 +30,9 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
-DIENSTEN = (
-    "info",
-    "nette_stad",
-    "afvalophaling",
-    "wegen",
-    "groen",
-    "verlichting",
-    "signalisatie",
-    "riolering",
-    "overlast",
-    "dieren",
-)
+from gateway.melding import DIENST_CODES
+
+DIENSTEN = DIENST_CODES  # the routing labels of PRODUCT.md
 CHANNELS = ("email", "sms", "phone", "web")
 LANGS = ("nl", "fr", "en")
 FIELDS = {"text", "dienst", "channel", "lang"}
