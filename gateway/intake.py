@@ -66,6 +66,19 @@ def invalid(exc: ValidationError, code: str) -> IntakeRejected:
     return IntakeRejected(422, code, message, fields=fields)
 
 
+# Receipts that a notification rule answers (workers/notify.py): a mail to an e-mail sender, an SMS
+# to a caller, who has nothing in writing. A web form and an SMS are answered by their channel.
+ACKNOWLEDGED_CHANNELS = frozenset({Channel.EMAIL, Channel.PHONE})
+
+
+async def enqueue_acknowledgement(
+    redis: ArqRedis, queue: str, channel: Channel, stored: StoredIntake
+) -> None:
+    """Queue the notification of a new melding's `ontvangen` entry where a rule may answer it."""
+    if stored.created and stored.history_id is not None and channel in ACKNOWLEDGED_CHANNELS:
+        await enqueue_notify(redis, queue, stored.id, stored.history_id)
+
+
 class Intake:
     def __init__(
         self, settings: Settings, store: Store, redis: ArqRedis, files: AttachmentStore, metrics: Metrics
@@ -147,15 +160,13 @@ class Intake:
         if stored.created:
             try:
                 await self._enqueuer.submit(stored.id)
+                await enqueue_acknowledgement(self.redis, self.settings.queue_name, draft.channel, stored)
             except Exception as exc:  # the melding is stored; the sweep will enqueue it
                 log.warning(
                     "melding stored but not enqueued (%s); the sweep will pick it up",
                     exc,
                     extra={"reference": stored.reference},
                 )
-            if draft.channel == Channel.PHONE and stored.history_id is not None:
-                # A caller has nothing in writing: the worker may acknowledge by SMS (workers/notify.py).
-                await enqueue_notify(self.redis, self.settings.queue_name, stored.id, stored.history_id)
             log.info(
                 "melding received",
                 extra={

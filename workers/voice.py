@@ -16,7 +16,9 @@ from typing import Any
 
 from arq import Retry
 
-from gateway.queue import enqueue_notify, enqueue_process, enqueue_voice_settle
+from gateway.intake import enqueue_acknowledgement
+from gateway.melding import Channel
+from gateway.queue import enqueue_process, enqueue_voice_settle
 from workers.ctx import redis, state
 
 log = logging.getLogger("workers")
@@ -35,10 +37,7 @@ async def settle(ctx: dict[str, Any], call_sid: str) -> str:
         raise Retry(defer=max(_MIN_DEFER, remaining))
     if outcome.stored is not None and outcome.stored.created:
         await enqueue_process(redis(ctx), s.settings.queue_name, outcome.stored.id)
-        if outcome.stored.history_id is not None:  # as Intake.accepted: a caller's SMS receipt
-            await enqueue_notify(
-                redis(ctx), s.settings.queue_name, outcome.stored.id, outcome.stored.history_id
-            )
+        await enqueue_acknowledgement(redis(ctx), s.settings.queue_name, Channel.PHONE, outcome.stored)
         log.info(
             "call without callbacks for %ss became a melding",
             s.settings.voice_settle_seconds,

@@ -23,7 +23,6 @@ from gateway.channels.email.parse import ParsedMail, parse_mail
 from gateway.config import Settings
 from gateway.intake import IncomingFile, Intake, IntakeRejected
 from gateway.melding import Attachment, Channel, Melding, MeldingDraft, Reporter
-from gateway.queue import enqueue_notify
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
@@ -178,10 +177,7 @@ class MailIntake:
         stored = await self.intake.submit(draft, files, inbound={**record, "kind": "melding"})
         if not stored.created:
             return MailOutcome("duplicate", stored.reference, "received before")
-        if stored.created and stored.history_id is not None:
-            # the acknowledgement is the notification rule for `ontvangen` on the e-mail channel
-            await enqueue_notify(self.redis, self.settings.queue_name, stored.id, stored.history_id)
-        return MailOutcome("melding", stored.reference)
+        return MailOutcome("melding", stored.reference)  # acknowledged by a notification rule
 
     async def _followup(
         self, melding: Melding, parsed: ParsedMail, key: str, record: dict[str, Any]
