@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from gateway.melding import Attachment, Stage
-from gateway.store.queries import _insert, utcnow
+from gateway.store.queries import _insert, row_as, utcnow
 from gateway.store.schema import attachments, meldingen, sms_media
 
 PENDING, STORED, FAILED = "pending", "stored", "failed"
@@ -73,7 +73,7 @@ def media_of(conn: Connection, melding_id: str, state: str | None = None) -> lis
     if state is not None:
         query = query.where(sms_media.c.state == state)
     rows = conn.execute(query.order_by(sms_media.c.id))
-    return [_record(r) for r in rows]
+    return [row_as(MediaRecord, r) for r in rows]
 
 
 def media_stored(conn: Connection, media_id: int, attachment: Attachment) -> bool:
@@ -127,18 +127,3 @@ def media_waiting(conn: Connection, before: datetime, limit: int) -> list[str]:
         .limit(limit)
     )
     return [r.melding_id for r in rows]
-
-
-def _record(row: Any) -> MediaRecord:
-    return MediaRecord(
-        id=row.id,
-        melding_id=row.melding_id,
-        message_sid=row.message_sid,
-        position=row.position,
-        url=row.url,
-        content_type=row.content_type,
-        state=row.state,
-        attempts=row.attempts,
-        error=row.error,
-        sha256=row.sha256,
-    )

@@ -7,13 +7,14 @@ per-statement round trip through the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Dialect, Table, func, or_, select, update
@@ -599,6 +600,14 @@ def notification_states(conn: Connection, history_id: int) -> dict[str, str]:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+R = TypeVar("R")
+
+
+def row_as(cls: type[R], row: Any) -> R:
+    """A row as the dataclass whose fields name its columns (the rest of the row is ignored)."""
+    return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
 def _insert(conn: Connection, table: Table) -> Any:

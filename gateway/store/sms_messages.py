@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from gateway.store.queries import _insert, record_notification, utcnow
+from gateway.store.queries import _insert, record_notification, row_as, utcnow
 from gateway.store.schema import sms_messages
 
 # How far along each status is: a callback only moves a message forward (Twilio does not
@@ -61,7 +61,7 @@ def record_sent(conn: Connection, row: dict[str, Any]) -> None:
 
 def get_message(conn: Connection, sid: str) -> SmsMessage | None:
     row = conn.execute(select(sms_messages).where(sms_messages.c.sid == sid)).first()
-    return _message(row) if row is not None else None
+    return row_as(SmsMessage, row) if row is not None else None
 
 
 def sent_parts(conn: Connection, history_id: int, channel: str) -> dict[int, str]:
@@ -103,7 +103,7 @@ def update_status(
         )
     )
     if undelivered and failure is not None:
-        fail_decision(conn, _message(row), failure)
+        fail_decision(conn, row_as(SmsMessage, row), failure)
     return True
 
 
@@ -168,23 +168,4 @@ def messages_of(conn: Connection, melding_id: str) -> list[SmsMessage]:
         .where(sms_messages.c.melding_id == melding_id)
         .order_by(sms_messages.c.created_at)
     )
-    return [_message(r) for r in rows]
-
-
-def _message(row: Any) -> SmsMessage:
-    return SmsMessage(
-        sid=row.sid,
-        melding_id=row.melding_id,
-        history_id=row.history_id,
-        channel=row.channel,
-        part=row.part,
-        parts=row.parts,
-        recipient=row.recipient,
-        body=row.body,
-        status=row.status,
-        error_code=row.error_code,
-        resends=row.resends,
-        resend_of=row.resend_of,
-        resent_as=row.resent_as,
-        resend_at=row.resend_at,
-    )
+    return [row_as(SmsMessage, r) for r in rows]

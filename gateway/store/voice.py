@@ -10,7 +10,7 @@ unique (channel, dedupe_key) of its audit row in `inbound_messages`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ from gateway.voicecall import Callback, VoiceCall, apply, complete, draft
 
 CHANNEL = Channel.PHONE.value
 SOURCE = "twilio-voice"
-_COLUMNS = [f.name for f in fields(VoiceCall)]
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class VoiceOutcome:
 def get_call(conn: Connection, call_sid: str, *, lock: bool = False) -> VoiceCall | None:
     query = select(voice_calls).where(voice_calls.c.call_sid == call_sid)
     row = conn.execute(query.with_for_update() if lock else query).first()
-    return VoiceCall(**{name: getattr(row, name) for name in _COLUMNS}) if row is not None else None
+    return queries.row_as(VoiceCall, row) if row is not None else None
 
 
 def _locked(conn: Connection, call_sid: str) -> VoiceCall | None:
