@@ -36,6 +36,7 @@ from gateway.config import Settings
 from gateway.melding import Melding, StatusChange
 from gateway.metrics import count
 from gateway.phonenumber import e164
+from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
 from workers import sms_text
 from workers.ctx import redis, retry_delay, state
 from workers.media import basic_authorization
@@ -44,8 +45,6 @@ from workers.notify import STATUS_LABELS, Rule, details
 log = logging.getLogger("workers")
 
 TIMEOUT = 30.0
-OPTED_OUT = 21610  # Twilio: the recipient has unsubscribed (replied STOP)
-OPTED_OUT_KEYWORD = "TWILIO-21610"  # how the opt-out is recorded in sms_optouts.keyword
 FINAL_TRY = 5  # as the e-mail action: the notify job's fifth try is its last
 
 

@@ -31,13 +31,12 @@ from gateway.config import Settings
 from gateway.intake import IntakeRejected
 from gateway.metrics import count
 from gateway.queue import enqueue_sms_resend
+from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
 from gateway.store.sms_messages import UNDELIVERED, SmsMessage
 
 log = logging.getLogger(__name__)
 
 PATH = "/channels/twilio/sms/status"
-OPTED_OUT = 21610
-OPTED_OUT_KEYWORD = "TWILIO-21610"  # as workers/sms.py records an opt-out Twilio told us of
 
 # Twilio's error meanings (twilio.com/docs/api/errors/<code>), for the decision's detail.
 MEANINGS = {

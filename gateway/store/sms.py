@@ -11,6 +11,11 @@ from gateway.melding import Channel, Status
 from gateway.store.queries import _insert
 from gateway.store.schema import inbound_messages, meldingen, sms_optouts
 
+# Twilio's error for a recipient who unsubscribed (replied STOP to our number), whether a send is
+# refused with it or a delivery receipt reports it; the opt-out is then recorded with this keyword.
+OPTED_OUT = 21610
+OPTED_OUT_KEYWORD = "TWILIO-21610"
+
 
 def set_optout(
     conn: Connection, number: str, opted_out: bool, keyword: str, message_sid: str | None, at: datetime
