@@ -7,6 +7,7 @@ command) safe to repeat.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -129,3 +130,9 @@ async def enqueue_delivery(
 async def enqueue_notify(redis: ArqRedis, queue: str, melding_id: str, history_id: int) -> bool:
     jobs = [(notify_job_id(history_id), JOB_NOTIFY, (melding_id, history_id))]
     return await enqueue_many(redis, queue, jobs) == 1
+
+
+def backoff(attempt: int, base: float, cap: float = float("inf")) -> float:
+    """Seconds before try `attempt + 1`: exponential with jitter, so that a recovering receiver is
+    not hit by every worker at once."""
+    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)

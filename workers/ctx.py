@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from arq.connections import ArqRedis
 from gateway.classify.router import Router
 from gateway.config import Settings
 from gateway.dedupe import DuplicateFinder
+from gateway.queue import backoff
 from gateway.store import Store
 from workers.casesystem import CaseSystem
 
@@ -34,11 +34,6 @@ def state(ctx: dict[str, Any]) -> WorkerState:
 
 def redis(ctx: dict[str, Any]) -> ArqRedis:
     return ctx["redis"]
-
-
-def backoff(attempt: int, base: float, cap: float) -> float:
-    """Exponential with jitter, so that a recovering receiver is not hit by every worker at once."""
-    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
 
 
 def retry_delay(ctx: dict[str, Any]) -> float:

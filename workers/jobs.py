@@ -14,12 +14,12 @@ from arq import Retry
 
 from gateway.melding import EVENT_CREATED, Channel, Melding, Stage, Status, StatusChange
 from gateway.metrics import count, record_delivery
-from gateway.queue import ACK_RATE_KEY, enqueue_notify, enqueue_process
+from gateway.queue import ACK_RATE_KEY, backoff, enqueue_notify, enqueue_process
 from gateway.queue import enqueue_delivery as queue_delivery
 from gateway.store import DeliveryRecord
 from workers import duplicates, media, sms
 from workers.casesystem import DeliveryError
-from workers.ctx import backoff, redis, retry_delay, state
+from workers.ctx import redis, retry_delay, state
 from workers.notify import NOT_RELEVANT, RULES, SMS, NotificationError, Rule, render_email, send_email
 
 log = logging.getLogger("workers")

@@ -19,7 +19,6 @@ system on the same account) is answered 204 and logged. On `undelivered` / `fail
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +29,7 @@ from gateway.channels.twilio_sms import CHANNEL, TwilioEndpoint, signed_form
 from gateway.config import Settings
 from gateway.intake import IntakeRejected
 from gateway.metrics import count
-from gateway.queue import enqueue_sms_resend
+from gateway.queue import backoff, enqueue_sms_resend
 from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
 from gateway.store.sms_messages import UNDELIVERED, SmsMessage
 
@@ -96,7 +95,7 @@ def verdict(message: SmsMessage, status: str, code: int | None, settings: Settin
     if message.resends >= settings.sms_delivery_max_resends:
         return Verdict(failure=f"{what}; not resent: {message.resends} resends spent")
     # doubling, with jitter: after a carrier outage not every resend goes out at once
-    delay = settings.sms_delivery_resend_delay * 2**message.resends * random.uniform(0.8, 1.2)
+    delay = backoff(message.resends + 1, settings.sms_delivery_resend_delay)  # no cap: resends are few
     return Verdict(resend_at=datetime.now(UTC) + timedelta(seconds=delay))
 
 
