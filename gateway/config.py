@@ -99,7 +99,7 @@ class Settings(BaseModel):
     twilio_api_url: str = "https://api.twilio.com"
     phone_secret: str = ""
     ivr_file: Path = Path("config/ivr.toml")  # IVR digits -> dienst hint for call records
-    # Twilio Voice callbacks (gateway/channels/twilio_voice.py): a call without callbacks for this many
+    # Twilio Voice callbacks (gateway/channels/twilio/voice.py): a call without callbacks for this many
     # seconds becomes its melding as it is (missing hang-up, a transcription that never came)
     voice_settle_seconds: float = Field(default=600.0, gt=0)
     voice_transcribe: bool = True  # the voice app asks Twilio for transcriptions: a recording waits for one
@@ -118,7 +118,7 @@ class Settings(BaseModel):
     triage_threshold: float = Field(default=0.7, ge=0, le=1)  # model decisions below go to triage
     model_autotrain: bool = True  # no usable model at start: train one (about a minute) first
 
-    # SMS channel (gateway/channels/twilio_sms.py): an SMS from a number within this many hours of its
+    # SMS channel (gateway/channels/twilio/sms.py): an SMS from a number within this many hours of its
     # last melding (or while that one waits for the reporter's answer) is a follow-up, not a new melding
     sms_followup_window_hours: float = Field(default=24.0, ge=0)
     # MMS media fetches (workers/media.py): attempts before a media that keeps failing is given up
@@ -128,7 +128,7 @@ class Settings(BaseModel):
     # segments each; an SMS acknowledgement to callers on a mobile number (not for calls answered at once)
     sms_max_segments: int = Field(default=3, ge=1, le=10)
     sms_ack_phone_calls: bool = True
-    # Delivery receipts (gateway/channels/twilio_sms_status.py): a part Twilio reports undelivered with a
+    # Delivery receipts (gateway/channels/twilio/sms_status.py): a part Twilio reports undelivered with a
     # transient error is sent again at most this many times, the first after sms_delivery_resend_delay
     # seconds, each further one after twice as long
     sms_delivery_max_resends: int = Field(default=2, ge=0, le=5)

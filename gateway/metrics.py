@@ -27,7 +27,7 @@ _COUNTED = (
     ("gateway_sms_sent", "Outbound SMS messages by outcome", ("sent", "failed", "retrying", "skipped")),
     (
         "gateway_sms_delivery",
-        "Outbound SMS delivery receipts and resends (gateway/channels/twilio_sms_status.py)",
+        "Outbound SMS delivery receipts and resends (gateway/channels/twilio/sms_status.py)",
         ("delivered", "undelivered", "resent"),
     ),
 )

@@ -5,7 +5,7 @@ callbacks arrive in (every field is merged by a rule that does not depend on ord
 advanced call status, the longest duration, the first number seen, ...); `complete` says when
 nothing more is to be expected, and `draft` turns the call into the melding for the 1777 desk.
 The store (gateway.store.voice) runs these under a row lock; the channel
-(gateway.channels.twilio_voice) parses the HTTP request.
+(gateway.channels.twilio.voice) parses the HTTP request.
 """
 
 from __future__ import annotations

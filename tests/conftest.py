@@ -33,8 +33,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 from arq.worker import Worker
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from tests.twilio_api import FakeTwilio, fake_twilio
 

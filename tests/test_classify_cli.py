@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from gateway.classify import commands
 from gateway.classify import model as m
 from gateway.classify.router import HybridRouter
+from gateway.cli import classify as commands
 from gateway.cli import main
 from gateway.melding import DIENST_CODES, Channel, MeldingDraft, Stage
 from gateway.store import Store

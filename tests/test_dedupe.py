@@ -16,10 +16,10 @@ import pytest
 from gateway.classify.rules import RuleRouter
 from gateway.config import Settings
 from gateway.dedupe import kinds
-from gateway.dedupe.commands import run_stream
 from gateway.dedupe.config import DedupeConfigError, load
 from gateway.dedupe.evaluate import run, score
 from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome, load_deduper
+from gateway.dedupe.stream import run_stream
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
 from tests.conftest import ROOT
 

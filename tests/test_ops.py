@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.http.app import create_app
 from gateway.logs import JsonFormatter, mask
 from tests.conftest import ROOT, Receiver, free_port, run_worker
 from tests.test_intake import TILE

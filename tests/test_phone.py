@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.app import create_app
-from gateway.channels import phone
+from gateway.channels.phone import calls as phone
 from gateway.config import ConfigError, Settings
+from gateway.http.app import create_app
 from gateway.signing import sign
 from tests.conftest import Receiver, run_worker
 

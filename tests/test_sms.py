@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from gateway.app import create_app
 from gateway.appkeys import STORE
-from gateway.channels.twilio_sms import e164, keyword
+from gateway.channels.twilio.sms import e164, keyword
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.melding import Channel, Status
 from gateway.store import Store
 from tests.conftest import SHARED_DATA

@@ -13,9 +13,9 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from gateway.app import create_app
-from gateway.channels.twilio_sms_status import PATH as STATUS_PATH
+from gateway.channels.twilio.sms_status import PATH as STATUS_PATH
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.queue import enqueue_notify
 from gateway.store.sms_messages import SmsMessage
 from tests.conftest import run_worker

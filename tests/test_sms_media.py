@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.app import create_app
 from gateway.appkeys import STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.store import Store
 from tests.conftest import Receiver, run_worker
 from tests.test_pipeline import _sweep as sweep

@@ -11,9 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from gateway.app import create_app
 from gateway.appkeys import STORE
+from gateway.channels.twilio import segments as sms_text
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.store import Store
 from gateway.store.schema import notifications
 from tests.conftest import Receiver, run_worker
@@ -26,7 +27,6 @@ from tests.test_twilio_voice import post_all as voice_post_all
 from tests.test_twilio_voice import status as voice_status
 from tests.test_twilio_voice import voicemail
 from tests.twilio_api import AUTH_TOKEN, OUR_NUMBER, FakeTwilio, twilio_settings
-from workers import sms_text
 
 NUMBER = "+32470111222"
 

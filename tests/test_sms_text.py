@@ -1,4 +1,4 @@
-"""workers/sms_text.py: GSM-7 normalisation, segment counts and splitting into numbered parts."""
+"""gateway/channels/twilio/segments.py: GSM-7 normalisation, segment counts, numbered parts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from workers.sms_text import encoding, is_gsm, normalize, segments, split
+from gateway.channels.twilio.segments import encoding, is_gsm, normalize, segments, split
 
 URL = "https://meldpunt.example/t/Zx3_kQ-9aB7cD1eF2gH4iJ5kL6mN8oP0"
 

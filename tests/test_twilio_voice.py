@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from gateway.app import create_app
 from gateway.appkeys import STORE
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.melding import Channel, Melding, Stage
 from gateway.store import Store
 from gateway.store.schema import inbound_messages

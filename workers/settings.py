@@ -79,7 +79,7 @@ def worker_options(
             templates=settings.templates_dir,
         )
         gc.collect()
-        gc.freeze()  # the model and registers need no collecting (see gateway.runner)
+        gc.freeze()  # the model and registers need no collecting (see gateway.cli.runner)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         state: WorkerState | None = ctx.get("gateway")

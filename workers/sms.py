@@ -6,12 +6,12 @@ E.164. Twilio's answers decide what happens next:
 - error 21610 (the recipient replied STOP to our number): the opt-out is recorded, never retried;
 - any other 4xx (21211 invalid number, 21614 not a mobile number, ...): failed at once.
 
-A text longer than `sms_max_segments` segments goes as numbered parts (workers/sms_text.py).
+A text longer than `sms_max_segments` segments goes as numbered parts (gateway/channels/twilio/segments.py).
 Each part Twilio accepted is recorded with its MessageSid (`sms_messages`) and as its own
 notification row `<channel>#<k>`, so a retry after part 1 went out sends only the parts still
 missing: a reporter never gets a message twice.
 
-Every message asks Twilio for its StatusCallback (gateway/channels/twilio_sms_status.py): "sent"
+Every message asks Twilio for its StatusCallback (gateway/channels/twilio/sms_status.py): "sent"
 here means Twilio accepted it; the receipt says whether the handset got it, a part undelivered
 for a transient reason is resent (workers/sms_resend.py), any other failure fails the decision.
 """
@@ -31,13 +31,13 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from gateway.channels.twilio_sms_status import status_callback_url
+from gateway.channels.twilio import segments as sms_text
+from gateway.channels.twilio.sms_status import status_callback_url
 from gateway.config import Settings
 from gateway.melding import Melding, StatusChange
 from gateway.metrics import count
 from gateway.phonenumber import e164
 from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
-from workers import sms_text
 from workers.ctx import redis, retry_delay, state
 from workers.media import basic_authorization
 from workers.notify import STATUS_LABELS, Rule, details

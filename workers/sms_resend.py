@@ -1,6 +1,6 @@
 """Resending an SMS part that Twilio reported undelivered for a transient reason.
 
-The status callback (gateway/channels/twilio_sms_status.py) records when a resend is due
+The status callback (gateway/channels/twilio/sms_status.py) records when a resend is due
 (`sms_messages.resend_at`) and schedules the `sms_resend` job, keyed on the failed message's
 sid. The job sends the same body to the same number (asking for the same StatusCallback) and
 records it as a new message, one resend further, whose own receipt may lead to the next resend
@@ -21,7 +21,7 @@ from typing import Any
 
 from arq import Retry
 
-from gateway.channels.twilio_sms_status import OPTED_OUT, OPTED_OUT_KEYWORD, describe
+from gateway.channels.twilio.sms_status import OPTED_OUT, OPTED_OUT_KEYWORD, describe
 from gateway.metrics import count
 from gateway.queue import enqueue_sms_resend
 from gateway.store.sms_messages import SmsMessage

@@ -84,8 +84,8 @@ def score(stream: Sequence[dict[str, Any]], output: Sequence[dict[str, Any]]) ->
 def run(stream_path: Path, config: Path | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run the stream through `gateway dedupe`'s code in-process."""
     from gateway.classify.rules import RuleRouter
-    from gateway.dedupe.commands import run_stream
     from gateway.dedupe.finder import load_deduper
+    from gateway.dedupe.stream import run_stream
 
     settings = load_settings(config)
     lines = stream_path.read_text(encoding="utf-8").splitlines()

@@ -722,7 +722,7 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
     )
 
 
-# -- desk routing decisions (gateway/classify/desk.py) ---------------------------------------------
+# -- desk routing decisions (gateway/http/desk.py) ---------------------------------------------
 
 DESK = "desk"  # routed_by of a dienst chosen by the 1777 desk
 

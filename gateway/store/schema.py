@@ -252,7 +252,7 @@ sms_media = Table(
     Index("ix_sms_media_state_updated", "state", "updated_at"),
 )
 
-# Twilio Voice (gateway/channels/twilio_voice.py, migration 0005): one row per call, the state its
+# Twilio Voice (gateway/channels/twilio/voice.py, migration 0005): one row per call, the state its
 # status, recording and transcription callbacks add up to, until (and after) it became a melding.
 voice_calls = Table(
     "voice_calls",

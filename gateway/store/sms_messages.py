@@ -1,7 +1,7 @@
 """Store operations for the SMS messages Twilio accepted and what became of them.
 
 `send()` (workers/sms.py) records each message when Twilio answers with its sid; Twilio's
-StatusCallback (gateway/channels/twilio_sms_status.py) moves its status forward, never back;
+StatusCallback (gateway/channels/twilio/sms_status.py) moves its status forward, never back;
 a part that came back undelivered with a transient error is resent by the worker
 (workers/sms_resend.py) as a new message linked to the failed one.
 """

@@ -38,8 +38,8 @@ from gateway.channels.email.automated import (
     header_values,
     mime_view,
 )
-from gateway.channels.email.language import detect_language
 from gateway.channels.email.quotes import find_phone, split_forward, split_signature, strip_reply
+from gateway.language import detect_language
 
 __all__ = ["Automated", "MailAttachment", "ParsedMail", "RefusedAttachment", "html_to_text", "parse_mail"]
 

@@ -3,7 +3,7 @@
 One signed JSON record per handled call (GATEWAY_PHONE_SECRET, see PRODUCT.md), validated
 by `CallRecord`; `phone_call.schema.json` beside this file is its published JSON Schema
 and `phone_call.openapi.json` the endpoint's OpenAPI description (`python -m
-gateway.channels.phone` rewrites both; a test keeps them equal to the code).
+gateway.channels.phone.calls` rewrites both; a test keeps them equal to the code).
 
 Outcomes:
 - `register` / `forward`: a melding like any other (text = agent notes + transcription); the
@@ -40,9 +40,9 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
 from gateway.config import ConfigError, Settings
+from gateway.handling import signed_body
 from gateway.intake import IntakeRejected, invalid
 from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
-from gateway.middlewares import signed_body
 from gateway.phonenumber import e164
 from gateway.store import Store, StoredIntake, queries
 from gateway.store.queries import IntakeItem

@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
-from gateway.channels.twilio_sms import TwilioEndpoint, signed_form
+from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
 from gateway.config import Settings
+from gateway.handling import error_body
 from gateway.intake import Intake
-from gateway.middlewares import error_body
 from gateway.queue import cancel_voice_settle, enqueue_voice_settle
 from gateway.store.voice import CHANNEL, VoiceOutcome
 from gateway.voicecall import EVENTS, Callback

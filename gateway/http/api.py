@@ -11,10 +11,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
-from gateway.channels.web import parse_request
+from gateway.channels.web.parse import parse_request
+from gateway.handling import error_body, signed_body
 from gateway.intake import IntakeRejected, invalid
 from gateway.melding import Melding, Stage, Status
-from gateway.middlewares import error_body, signed_body
 from gateway.queue import enqueue_notify
 from gateway.store import InvalidTransition
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import api, tracking
-from gateway.channels import phone, twilio_sms, twilio_sms_status, twilio_voice
-from gateway.classify import desk
+from gateway.channels.phone import calls as phone_calls
+from gateway.channels.twilio import sms as twilio_sms
+from gateway.channels.twilio import sms_status as twilio_sms_status
+from gateway.channels.twilio import voice as twilio_voice
+from gateway.http import api, desk, tracking
 
 
 def setup_routes(app: web.Application) -> None:
@@ -21,4 +23,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/channels/twilio/sms", twilio_sms.inbound_sms)
     app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)
     app.router.add_post("/channels/twilio/voice/{event}", twilio_voice.voice_callback)
-    app.router.add_post("/channels/phone/calls", phone.post_call)
+    app.router.add_post("/channels/phone/calls", phone_calls.post_call)

@@ -15,9 +15,9 @@ from aiohttp import web
 from arq.worker import Worker
 from redis.asyncio import Redis
 
-from gateway.app import create_app
 from gateway.channels.email.service import EmailChannel, start_email_channel
 from gateway.config import ConfigError, Settings
+from gateway.http.app import create_app
 from workers.settings import worker_options
 
 log = logging.getLogger("gateway")

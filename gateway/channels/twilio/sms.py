@@ -1,9 +1,6 @@
 """The SMS channel: Twilio's inbound webhook `POST /channels/twilio/sms`, answered with TwiML.
 
-The `X-Twilio-Signature` is the only authentication: it is checked against the configured
-public URL (what Twilio signed; a proxy changes the URL the gateway sees), never against the
-`To` number, which for a Messaging Service may be any number of its pool. `signed_form` does
-that check for every Twilio webhook (SMS, its delivery receipts, Voice).
+The `X-Twilio-Signature` is checked by `signature.signed_form`, as for every Twilio webhook.
 
 An SMS becomes one of: a new melding, a follow-up on the sender's current melding (within
 `sms_followup_window_hours` of it, or while it waits for the reporter's answer), or an
@@ -28,13 +25,13 @@ from typing import Any
 
 from aiohttp import web
 from arq.connections import ArqRedis
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
-from gateway.channels.email.language import detect_language
+from gateway.appkeys import INTAKE, REDIS, SETTINGS, STORE
+from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
 from gateway.config import Settings
-from gateway.intake import Intake, IntakeRejected
+from gateway.intake import Intake
+from gateway.language import detect_language
 from gateway.melding import Channel, Melding, MeldingDraft, Reporter
 from gateway.phonenumber import e164
 from gateway.queue import enqueue_process
@@ -44,7 +41,6 @@ from gateway.store.media import MEDIA_KEY
 log = logging.getLogger(__name__)
 
 CHANNEL = Channel.SMS.value
-SIGNATURE_HEADER = "X-Twilio-Signature"
 
 # Twilio's own opt-out / opt-in keywords, and the Dutch words a Flemish reporter would use.
 OPT_OUT = frozenset(
@@ -78,46 +74,6 @@ def keyword(body: str) -> str | None:
     """The opt-out/opt-in keyword when that is the whole message (as Twilio matches them)."""
     word = body.strip().rstrip(".!").strip().upper()
     return word if word in OPT_OUT or word in OPT_IN else None
-
-
-def signature_valid(settings: Settings, path_qs: str, params: Mapping[str, str], signature: str) -> bool:
-    return RequestValidator(settings.twilio_auth_token).validate(
-        settings.public_url + path_qs, params, signature
-    )
-
-
-@dataclass(frozen=True)
-class TwilioEndpoint:
-    """How a Twilio webhook refuses a request: its metrics channel, error code and names for logs."""
-
-    channel: str  # label of gateway_intake_rejected_total
-    not_configured: str  # error code of the 503
-    name: str  # "the SMS channel": what is not configured
-    what: str  # "sms": what is refused, in the log
-
-
-async def signed_form(request: web.Request, endpoint: TwilioEndpoint) -> dict[str, str]:
-    """The form Twilio posted, once its X-Twilio-Signature matches (checked against the public URL).
-
-    IntakeRejected 503 without GATEWAY_TWILIO_AUTH_TOKEN (an empty key would make every forged
-    signature valid), 403 for a missing or forged signature (logged and counted)."""
-    settings = request.app[SETTINGS]
-    if not settings.twilio_auth_token:
-        log.error("%s refused: GATEWAY_TWILIO_AUTH_TOKEN is not set", endpoint.what)
-        raise IntakeRejected(503, endpoint.not_configured, f"{endpoint.name} is not configured")
-    params = await request.post()
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not signature or not signature_valid(settings, request.path_qs, params, signature):  # type: ignore[arg-type]
-        request.app[METRICS].rejected(endpoint.channel, "invalid_signature")
-        log.warning(
-            "%s refused: %s X-Twilio-Signature (checked against %s)",
-            endpoint.what,
-            "invalid" if signature else "missing",
-            settings.public_url + request.path,
-            extra={"path": request.path},
-        )
-        raise IntakeRejected(403, "invalid_signature", "X-Twilio-Signature is missing or does not match")
-    return {k: str(v) for k, v in params.items()}
 
 
 def twiml(text: str | None) -> str:

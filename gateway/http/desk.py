@@ -15,8 +15,8 @@ import logging
 from aiohttp import web
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.handling import error_body, signed_body
 from gateway.melding import DIENST_CODES, EVENT_CREATED
-from gateway.middlewares import error_body, signed_body
 from gateway.queue import enqueue_process
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
-from gateway.channels.twilio_sms import CHANNEL, TwilioEndpoint, signed_form
+from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
+from gateway.channels.twilio.sms import CHANNEL
 from gateway.config import Settings
 from gateway.intake import IntakeRejected
 from gateway.metrics import count

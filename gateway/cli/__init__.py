@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gateway.classify import commands as classify_commands
 from gateway.classify.rules import DienstenConfigError
+from gateway.cli import classify as classify_commands
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
 from gateway.store import StoreError
@@ -27,21 +27,21 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from gateway.runner import run
+    from gateway.cli.runner import run
 
     asyncio.run(run(_settings(args), http=True, worker=True, autostart_redis=True))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from gateway.runner import run
+    from gateway.cli.runner import run
 
     asyncio.run(run(_settings(args), http=True, worker=False))
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from gateway.runner import run
+    from gateway.cli.runner import run
 
     asyncio.run(run(_settings(args), http=False, worker=True))
     return 0
@@ -65,7 +65,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from gateway.deliveries import list_or_retry
+    from gateway.cli.deliveries import list_or_retry
 
     return asyncio.run(
         list_or_retry(
@@ -81,7 +81,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 def cmd_receiver(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from gateway.devreceiver import create_receiver
+    from gateway.cli.receiver import create_receiver
 
     settings = load_settings(args.config)
     print(f"receiving webhooks on http://127.0.0.1:{args.port}{args.path}", file=sys.stderr, flush=True)
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=8099)
     r.add_argument("--path", default="/case-system")
     r.set_defaults(func=cmd_receiver)
-    __import__("gateway.dedupe.commands", fromlist=["register"]).register(sub)  # dedupe, hotspots
+    __import__("gateway.cli.dedupe", fromlist=["register"]).register(sub)  # dedupe, hotspots
     classify_commands.register(sub)  # train, classify, eval
     return parser
 

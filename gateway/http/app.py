@@ -12,10 +12,10 @@ from redis.asyncio import ConnectionPool
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
+from gateway.http.middlewares import json_errors
+from gateway.http.routes import setup_routes
 from gateway.intake import Intake
 from gateway.metrics import Metrics
-from gateway.middlewares import json_errors
-from gateway.routes import setup_routes
 from gateway.store import Store
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The phone channel: signed call records from the telephony platform."""
