@@ -21,9 +21,11 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	GATEWAY_TEST_PG_ADMIN_URL="$$(.ci/services.sh all)" $(BIN)/python -m pytest -q
 
 bench: install
