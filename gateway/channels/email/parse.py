@@ -8,27 +8,18 @@ is worse than a badly decoded one).
 
 from __future__ import annotations
 
-import copy
 import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
-from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
-from html import unescape
-
-import lxml.etree
-import lxml.html
-from inscriptis import Inscriptis
-from inscriptis.css_profiles import CSS_PROFILES
-from inscriptis.html_properties import Display
-from inscriptis.model.config import ParserConfig
-from inscriptis.model.html_element import HtmlElement
+from email.utils import collapse_rfc2231_value
 
 from gateway.attachments import safe_filename, sniff_content_type
+from gateway.channels.email import headers
 from gateway.channels.email.automated import (
     Automated,
     decode_bytes,
@@ -38,6 +29,7 @@ from gateway.channels.email.automated import (
     header_values,
     mime_view,
 )
+from gateway.channels.email.html import html_to_text
 from gateway.channels.email.quotes import find_phone, split_forward, split_signature, strip_reply
 from gateway.language import detect_language
 
@@ -145,16 +137,10 @@ class _Content:
 
 
 @dataclass(frozen=True)
-class _Sender:
-    address: str | None
-    name: str | None
-
-
-@dataclass(frozen=True)
 class _Report:
     """The part of a mail that is the report: the mail itself or the message it forwards."""
 
-    sender: _Sender
+    sender: headers.Sender
     subject: str
     date: datetime | None
     full_text: str
@@ -190,9 +176,9 @@ def _parse(raw: bytes, own: tuple[str, ...], envelope_from: str | None, limits: 
     defects.extend(content.defects)
     defects.extend(_mime_defects(msg))
     return ParsedMail(
-        message_id=_message_id(first_header(msg, "message-id")),
-        in_reply_to=tuple(_message_ids(header_values(msg, "in-reply-to"))),
-        references=tuple(_message_ids(header_values(msg, "references"))),
+        message_id=headers.message_id(first_header(msg, "message-id")),
+        in_reply_to=tuple(headers.message_ids(header_values(msg, "in-reply-to"))),
+        references=tuple(headers.message_ids(header_values(msg, "references"))),
         subject=report.subject,
         from_address=report.sender.address,
         from_name=report.sender.name,
@@ -238,9 +224,9 @@ def _unreadable(raw: bytes, defect: str) -> ParsedMail:
     text = decode_bytes(raw, None, [], "raw")
     try:  # the headers alone, for threading and the sender
         msg = _HEADER_PARSER.parsebytes(raw)
-        message_id, sender = _message_id(first_header(msg, "message-id")), _sender(msg, [])
+        message_id, sender = headers.message_id(first_header(msg, "message-id")), headers.sender(msg, [])
     except Exception:
-        message_id, sender = None, _Sender(None, None)
+        message_id, sender = None, headers.Sender(None, None)
     return ParsedMail(
         message_id=message_id,
         in_reply_to=(),
@@ -266,89 +252,13 @@ def _unreadable(raw: bytes, defect: str) -> ParsedMail:
 
 def _outer_report(msg: Message, content: _Content, defects: list[str]) -> _Report:
     return _Report(
-        sender=_sender(msg, defects),
-        subject=_subject(msg, defects),
-        date=_date(first_header(msg, "date"), defects),
+        sender=headers.sender(msg, defects),
+        subject=headers.subject(msg, defects),
+        date=headers.date(first_header(msg, "date"), defects),
         full_text=content.body,
         attachments=tuple(content.attachments),
         refused=tuple(content.refused),
     )
-
-
-def _subject(msg: Message, defects: list[str]) -> str:
-    value = first_header(msg, "subject")
-    return " ".join(decode_header_text(value, defects).split()) if value else ""
-
-
-def _sender(msg: Message, defects: list[str]) -> _Sender:
-    name: str | None = None
-    for header in ("from", "sender", "reply-to"):
-        for value in header_values(msg, header):
-            found = _address(value, defects)
-            name = name or found.name
-            if found.address:
-                return _Sender(found.address, found.name or name)
-    return _Sender(None, name)
-
-
-_ADDR_SPEC = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
-
-
-def _address(value: str, defects: list[str]) -> _Sender:
-    """The first address in a header value, with its decoded display name."""
-    try:
-        pairs = getaddresses([value])
-    except Exception:
-        pairs = []
-    for display, addr in pairs:
-        if _ADDR_SPEC.fullmatch(addr.strip()):
-            name = " ".join(decode_header_text(display, defects).split()).strip("\"' ") or None
-            return _Sender(addr.strip().lower(), name)
-    # Unparseable by the RFC grammar (unquoted commas, "Name [mailto:a@b]"): take what looks like one.
-    match = _ADDR_SPEC.search(value)
-    if match:
-        return _Sender(match.group(0).lower(), _display_name(value, match.group(0), defects))
-    name = " ".join(decode_header_text(value, defects).split()).strip("\"' <>") or None
-    return _Sender(None, name)
-
-
-def _display_name(value: str, addr: str, defects: list[str]) -> str | None:
-    rest = value.replace(addr, " ").replace("mailto:", " ")
-    rest = re.sub(r"[<>\[\]()\"]", " ", decode_header_text(rest, defects))
-    return " ".join(rest.split()) or None
-
-
-def _date(value: str | None, defects: list[str]) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        defects.append(f"unreadable Date: {value[:60]}")
-        return None
-    if not 1970 <= parsed.year < 2100:
-        defects.append(f"implausible Date: {value[:60]}")
-        return None
-    # "-0000" means "zone unknown": UTC is the honest reading of the wall-clock value.
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-_MSG_ID = re.compile(r"<([^<>\s]+)>")
-
-
-def _message_ids(values: Iterable[str]) -> list[str]:
-    found: list[str] = []
-    for value in values:
-        ids = _MSG_ID.findall(value)
-        if not ids:
-            ids = [v for v in value.replace(",", " ").split() if "@" in v]  # ids without brackets
-        found.extend(ids)
-    return list(dict.fromkeys(found))
-
-
-def _message_id(value: str | None) -> str | None:
-    ids = _message_ids([value]) if value else []
-    return ids[0] if ids else None
 
 
 def _mime_defects(msg: Message) -> list[str]:
@@ -639,11 +549,11 @@ def _attached_message(part: Message, defects: list[str]) -> Message | None:
 
 
 def _from_attached(report: _Report, inner: Message, content: _Content, defects: list[str]) -> _Report:
-    sender = _sender(inner, defects)
+    sender = headers.sender(inner, defects)
     return _Report(
         sender=sender if sender.address else report.sender,
-        subject=_subject(inner, defects) or _unforwarded_subject(report.subject),
-        date=_date(first_header(inner, "date"), defects) or report.date,
+        subject=headers.subject(inner, defects) or _unforwarded_subject(report.subject),
+        date=headers.date(first_header(inner, "date"), defects) or report.date,
         full_text=content.body,
         attachments=report.attachments + tuple(content.attachments),
         refused=report.refused + tuple(content.refused),
@@ -653,15 +563,15 @@ def _from_attached(report: _Report, inner: Message, content: _Content, defects: 
 
 
 def _from_inline(
-    report: _Report, note: str, headers: dict[str, str], body: str, defects: list[str]
+    report: _Report, note: str, fields: dict[str, str], body: str, defects: list[str]
 ) -> _Report:
-    sender = _address(headers["from"], defects) if "from" in headers else _Sender(None, None)
+    sender = headers.address(fields["from"], defects) if "from" in fields else headers.Sender(None, None)
     if not sender.address:  # Outlook often shows only the name: keep the forwarder's address
-        sender = _Sender(report.sender.address, sender.name or report.sender.name)
+        sender = headers.Sender(report.sender.address, sender.name or report.sender.name)
     return _Report(
         sender=sender,
-        subject=" ".join(headers.get("subject", "").split()) or _unforwarded_subject(report.subject),
-        date=_quiet_date(headers.get("date")) or report.date,
+        subject=" ".join(fields.get("subject", "").split()) or _unforwarded_subject(report.subject),
+        date=_quiet_date(fields.get("date")) or report.date,
         full_text=body,
         attachments=report.attachments,
         refused=report.refused,
@@ -672,7 +582,7 @@ def _from_inline(
 
 def _quiet_date(value: str | None) -> datetime | None:
     """Forwarded headers often carry a localised date ("dinsdag 2 april 2024 10:00"): no defect."""
-    return _date(value, []) if value else None
+    return headers.date(value, []) if value else None
 
 
 def _unforwarded_subject(subject: str) -> str:
@@ -682,92 +592,3 @@ def _unforwarded_subject(subject: str) -> str:
 def _note(text: str) -> str | None:
     body, _ = split_signature(strip_reply(text))
     return body or None
-
-
-# ---------------------------------------------------------------- HTML
-
-# Browser defaults (the "relaxed" profile indents every div); a rule is a line break, as displayed.
-_HTML_CONFIG = ParserConfig(css={**CSS_PROFILES["strict"], "hr": HtmlElement(display=Display.block)})
-_HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text of an HTML body: paragraphs and line breaks kept, quotes as "> " lines."""
-    try:
-        tree = lxml.html.document_fromstring(_strip_xml_declaration(html))
-        for quote in tree.iter("blockquote"):
-            if _is_indentation(quote):
-                quote.set("data-indentation", "1")  # decided before _simplify drops the styles
-        _simplify(tree)
-        _mark_quotes(tree)
-        text = _render(tree)
-    except (lxml.etree.ParserError, ValueError, RecursionError):
-        text = ""
-    # libxml2 drops what is nested deeper than 256 elements: never lose the words themselves.
-    return text if text.strip() else _bare_text(html)
-
-
-def _bare_text(html: str) -> str:
-    # Patterns that stop at the next "<": linear time on any input.
-    text = re.sub(r"(?i)<(script|style)\b[^<>]*>[^<]*</\1\s*>", " ", html)
-    text = unescape(re.sub(r"<[^<>]*>", " ", text))
-    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
-
-
-def _strip_xml_declaration(html: str) -> str:
-    # lxml refuses str input that declares an encoding.
-    return re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
-
-
-def _render(element: lxml.html.HtmlElement) -> str:
-    text = Inscriptis(element, _HTML_CONFIG).get_text()
-    lines = [line.rstrip() for line in text.replace("\u00a0", " ").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-
-
-def _simplify(tree: lxml.html.HtmlElement) -> None:
-    """Drop what a reader does not see; make Outlook's paragraphs single-spaced as displayed."""
-    for element in list(tree.iter()):
-        if not isinstance(element.tag, str):
-            continue
-        style = element.get("style") or ""
-        if _HIDDEN.search(style) and element.getparent() is not None:
-            element.drop_tree()  # preheaders and tracking text
-            continue
-        if style:
-            del element.attrib["style"]  # inline padding would become indentation
-        if element.tag == "p" and "msonormal" in (element.get("class") or "").lower():
-            _outlook_paragraph(element)
-
-
-def _outlook_paragraph(element: lxml.html.HtmlElement) -> None:
-    """Outlook sets margin:0 on MsoNormal in its <style>, and an empty one is a blank line."""
-    if element.text_content().strip():
-        element.tag = "div"
-        return
-    for child in list(element):
-        element.remove(child)
-    element.text = None
-    element.tag = "br"
-
-
-def _mark_quotes(tree: lxml.html.HtmlElement) -> None:
-    """Turn each quoting blockquote into a <pre> of "> " lines, innermost first, like plain-text mail."""
-    for quote in reversed(list(tree.iter("blockquote"))):
-        parent = quote.getparent()
-        if parent is None or quote.get("data-indentation"):
-            continue
-        alone = copy.deepcopy(quote)
-        alone.tail = None
-        lines = _render(alone).split("\n")
-        pre = lxml.html.Element("pre")
-        pre.text = "\n" + "\n".join(f"> {line}" if line.strip() else ">" for line in lines) + "\n"
-        pre.tail = quote.tail
-        parent.replace(quote, pre)
-
-
-def _is_indentation(quote: lxml.html.HtmlElement) -> bool:
-    """Gmail's "indent" button makes a borderless blockquote: the writer's own text."""
-    if quote.get("type") == "cite" or "quote" in (quote.get("class") or "").lower():
-        return False
-    return "border:none" in (quote.get("style") or "").replace(" ", "").lower()
