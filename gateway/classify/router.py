@@ -27,6 +27,7 @@ import numpy as np
 
 from gateway.classify import model as m
 from gateway.classify.rules import Routing, RuleRouter
+from gateway.classify.textcat import join_subject
 from gateway.config import Settings
 from gateway.melding import DIENST_CODES
 
@@ -71,7 +72,7 @@ class HybridRouter:
                 Decision(r.dienst, r.confidence, r.rule, r.alternatives, triage=r.dienst is None)
                 for r in by_rules
             ]
-        probs = self.model.predict([m.join_subject(text, subject) for text, subject in items])
+        probs = self.model.predict([join_subject(text, subject) for text, subject in items])
         meta = self.model.meta
         agree_p = float(meta.get("rules_agree_precision", 0.99))
         disagree_p = float(meta.get("rules_disagree_precision", 0.8))

@@ -94,7 +94,7 @@ _CLOSING_RE = re.compile(
 SIGNATURE_MAX = 300  # a tail after a closing formula longer than this is still read
 
 
-def _drop_names(text: str) -> str:
+def drop_names(text: str) -> str:
     text = _TITLED_NAME_RE.sub(" naam ", text)
     closing = max(_CLOSING_RE.finditer(text), key=lambda m: m.start(), default=None)  # the last one
     if closing is not None and closing.start() >= 40 and len(text) - closing.end() <= SIGNATURE_MAX:
@@ -289,7 +289,7 @@ class RuleRouter:
     def _normalize(self, text: str, subject: str | None) -> str:
         if subject and subject.strip():
             text = f"{subject} .\n{text}"  # a sentence break: phrases do not run from subject into body
-        return normalize_text(_drop_names(text[: self.settings.max_chars]))
+        return normalize_text(drop_names(text[: self.settings.max_chars]))
 
     def _effects(self, norm: str) -> list[_Effect]:
         word_hits: list[tuple[int, int, _Entry]] = []
