@@ -1,12 +1,18 @@
-"""Job names, job ids and Redis keys: one module, so producers and workers agree.
+"""Everything arq-specific: job names, job ids, Redis keys, connecting, enqueueing, aborting a
+waiting job, and running and stopping a worker. One module, so producers and workers agree,
+and so that a change of arq (or of queue) is made here alone.
 
 Job ids are derived from what the job is about: arq refuses a second job with
 the id of one still queued, which makes re-enqueueing (by the sweep, by a retry
-command) safe to repeat.
+command) safe to repeat. arq's public API is used where it has one; where it has none
+(enqueueing many jobs in one round trip, dropping a deferred job without a worker's help)
+this module works on arq's own keys, named by arq's constants.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,6 +21,8 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import expires_extra_ms, job_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
+from arq.worker import Worker
+from redis.asyncio import ConnectionPool
 
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
@@ -29,6 +37,15 @@ JOB_SMS_RESEND = "sms_resend"  # an SMS part Twilio reported undelivered (transi
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
 ACK_RATE_KEY = "gateway:ack-rate:"  # + sender address: acknowledgements sent this hour
 DELIVERY_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+log = logging.getLogger("gateway")
+
+
+def connect(redis_url: str, queue_name: str) -> ArqRedis:
+    """A queue client that connects lazily. (Not arq's create_pool: that refuses to start while
+    Redis is down, and intake must keep storing meldingen then; the sweep enqueues them once
+    Redis is back.)"""
+    return ArqRedis(ConnectionPool.from_url(redis_url), default_queue_name=queue_name)
 
 
 def process_job_id(melding_id: str) -> str:
@@ -54,7 +71,11 @@ async def enqueue_voice_settle(redis: ArqRedis, queue: str, call_sid: str, defer
 
 async def cancel_voice_settle(redis: ArqRedis, queue: str, call_sid: str) -> None:
     """The call became a melding: its waiting settle job has nothing left to do. (Should a worker
-    have taken it already, it finds the melding and stops.)"""
+    have taken it already, it finds the melding and stops.)
+
+    Not arq's `Job.abort`: that needs `allow_abort_jobs` on every worker, makes the deferred job
+    due at once only to fail it there, and waits for a worker to do so; here the job is simply
+    taken off the queue, and a later settle job of the same call can be enqueued again."""
     job_id = voice_settle_job_id(call_sid)
     pipe = redis.pipeline(transaction=True)
     pipe.zrem(queue, job_id)
@@ -118,6 +139,11 @@ async def enqueue_process_many(redis: ArqRedis, queue: str, melding_ids: Sequenc
     return await enqueue_many(redis, queue, [(process_job_id(m), JOB_PROCESS, (m,)) for m in melding_ids])
 
 
+async def enqueue_deliveries(redis: ArqRedis, queue: str, deliveries: Sequence[DeliveryRecord]) -> int:
+    """The deliver jobs of many deliveries (e.g. revived dead ones), in one call: how many were new."""
+    return await enqueue_many(redis, queue, [(d.job_id, JOB_DELIVER, (d.id,)) for d in deliveries])
+
+
 async def enqueue_delivery(
     redis: ArqRedis, queue: str, delivery: DeliveryRecord, defer: float | None = None
 ) -> bool:
@@ -136,3 +162,23 @@ def backoff(attempt: int, base: float, cap: float = float("inf")) -> float:
     """Seconds before try `attempt + 1`: exponential with jitter, so that a recovering receiver is
     not hit by every worker at once."""
     return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+
+async def stop_worker(worker: Worker, main_task: asyncio.Task[None], grace: float) -> None:
+    """Stop polling, let running jobs finish for up to `grace` seconds, then close.
+
+    (arq's own close() cancels running jobs at once and then fails on their
+    cancellation before its shutdown hook runs.) A job cut off here is not lost:
+    arq runs it again once its in-progress key expires, and every job is idempotent.
+    """
+    main_task.cancel()
+    await asyncio.gather(main_task, return_exceptions=True)
+    running = [t for t in worker.tasks.values() if not t.done()]
+    if running:
+        log.info("waiting up to %.0f s for %d running jobs", grace, len(running))
+        _, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()

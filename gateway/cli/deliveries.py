@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-from arq import create_pool
-
 from gateway.config import Settings
 from gateway.melding import DeliveryState
-from gateway.queue import JOB_DELIVER, redis_settings
+from gateway.queue import connect, enqueue_deliveries
 from gateway.store import Store
 
 
@@ -22,12 +20,9 @@ async def list_or_retry(
     try:
         if retry:
             revived = await store.revive_dead(references)
-            redis = await create_pool(redis_settings(settings.redis_url))
+            redis = connect(settings.redis_url, settings.queue_name)
             try:
-                for d in revived:
-                    await redis.enqueue_job(
-                        JOB_DELIVER, d.id, _job_id=d.job_id, _queue_name=settings.queue_name
-                    )
+                await enqueue_deliveries(redis, settings.queue_name, revived)
             finally:
                 await redis.aclose()
             for d in revived:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from gateway.channels.email.service import EmailChannel, start_email_channel
 from gateway.config import ConfigError, Settings
 from gateway.http.app import create_app
+from gateway.queue import stop_worker
 from workers.settings import worker_options
 
 log = logging.getLogger("gateway")
@@ -74,26 +75,6 @@ async def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
         await asyncio.sleep(0.1)
     proc.terminate()
     raise ConfigError(f"started redis-server but it does not answer; see {data / 'redis.log'}")
-
-
-async def stop_worker(worker: Worker, main_task: asyncio.Task[None], grace: float) -> None:
-    """Stop polling, let running jobs finish for up to `grace` seconds, then close.
-
-    (arq's own close() cancels running jobs at once and then fails on their
-    cancellation before its shutdown hook runs.) A job cut off here is not lost:
-    arq runs it again once its in-progress key expires, and every job is idempotent.
-    """
-    main_task.cancel()
-    await asyncio.gather(main_task, return_exceptions=True)
-    running = [t for t in worker.tasks.values() if not t.done()]
-    if running:
-        log.info("waiting up to %.0f s for %d running jobs", grace, len(running))
-        _, late = await asyncio.wait(running, timeout=grace)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-    worker.tasks.clear()
-    await worker.close()
 
 
 def _stop_event() -> asyncio.Event:

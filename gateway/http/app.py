@@ -6,9 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from arq.connections import ArqRedis
-from redis.asyncio import ConnectionPool
 
+from gateway import queue
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
@@ -27,9 +26,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         settings.database_url, timezone=settings.timezone, reference_prefix=settings.reference_prefix
     )
     await store.open()
-    # Not create_pool: that refuses to start while Redis is down, and intake must keep
-    # storing meldingen then (the sweep enqueues them once Redis is back; /healthz says 503).
-    redis = ArqRedis(ConnectionPool.from_url(settings.redis_url), default_queue_name=settings.queue_name)
+    redis = queue.connect(settings.redis_url, settings.queue_name)  # /healthz says 503 while it is down
     app[STORE] = store
     app[REDIS] = redis
     app[METRICS] = Metrics()
