@@ -127,15 +127,16 @@ class Metrics:
 
 async def record_delivery(redis: Redis, outcome: str, latency: float | None = None) -> None:
     """Called by workers: bump the shared counters (one round trip)."""
-    pipe = redis.pipeline(transaction=False)
-    pipe.hincrby(STATS_KEY, f"deliveries_{outcome}", 1)
-    if latency is not None:
-        pipe.hincrbyfloat(STATS_KEY, "latency_sum", latency)
-        pipe.hincrby(STATS_KEY, "latency_count", 1)
-        for bound in DELIVERY_LATENCY_BUCKETS:
-            if latency <= bound:
-                pipe.hincrby(STATS_KEY, f"latency_le_{bound}", 1)
-    await pipe.execute()
+    # As a context manager: the pipeline gives its connection back even when cut off mid-way.
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hincrby(STATS_KEY, f"deliveries_{outcome}", 1)
+        if latency is not None:
+            pipe.hincrbyfloat(STATS_KEY, "latency_sum", latency)
+            pipe.hincrby(STATS_KEY, "latency_count", 1)
+            for bound in DELIVERY_LATENCY_BUCKETS:
+                if latency <= bound:
+                    pipe.hincrby(STATS_KEY, f"latency_le_{bound}", 1)
+        await pipe.execute()
 
 
 async def count(redis: Redis, field: str) -> None:

@@ -77,10 +77,10 @@ async def cancel_voice_settle(redis: ArqRedis, queue: str, call_sid: str) -> Non
     due at once only to fail it there, and waits for a worker to do so; here the job is simply
     taken off the queue, and a later settle job of the same call can be enqueued again."""
     job_id = voice_settle_job_id(call_sid)
-    pipe = redis.pipeline(transaction=True)
-    pipe.zrem(queue, job_id)
-    pipe.delete(job_key_prefix + job_id)
-    await pipe.execute()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(queue, job_id)
+        pipe.delete(job_key_prefix + job_id)
+        await pipe.execute()
 
 
 async def enqueue_sms_resend(redis: ArqRedis, queue: str, failed_sid: str, defer: float | None) -> bool:
