@@ -1,0 +1,1 @@
+"""The HTTP app: factory, routes, views and their templates."""
