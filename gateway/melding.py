@@ -51,18 +51,6 @@ class Status(StrEnum):
     NIET_BEHANDELD = "niet_behandeld"
 
 
-STATUS_LABELS_NL: dict[Status, str] = {
-    Status.ONTVANGEN: "Ontvangen",
-    Status.BEANTWOORD: "Beantwoord",
-    Status.WACHTEN_OP_ANTWOORD: "Wachten op antwoord",
-    Status.GEREGISTREERD: "Geregistreerd",
-    Status.IN_BEHANDELING: "In behandeling",
-    Status.GEPLAND: "Gepland",
-    Status.BEHANDELD: "Behandeld",
-    Status.NAAR_EXTERNE_PARTNER: "Naar externe partner",
-    Status.NIET_BEHANDELD: "Niet behandeld",
-}
-
 _OPEN = {
     Status.WACHTEN_OP_ANTWOORD,
     Status.GEREGISTREERD,

@@ -19,41 +19,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
-from string import Template
 from zoneinfo import ZoneInfo
 
+from gateway import texts
 from gateway.config import Settings
-from gateway.melding import STATUS_LABELS_NL, Channel, Melding, Stage, Status, StatusChange
+from gateway.melding import Channel, Melding, Stage, Status, StatusChange
 from gateway.phonenumber import is_mobile
-
-STATUS_LABELS: dict[str, dict[Status, str]] = {
-    "nl": STATUS_LABELS_NL,
-    "fr": {
-        Status.ONTVANGEN: "Reçu",
-        Status.BEANTWOORD: "Répondu",
-        Status.WACHTEN_OP_ANTWOORD: "En attente de réponse",
-        Status.GEREGISTREERD: "Enregistré",
-        Status.IN_BEHANDELING: "En traitement",
-        Status.GEPLAND: "Planifié",
-        Status.BEHANDELD: "Traité",
-        Status.NAAR_EXTERNE_PARTNER: "Transmis à un partenaire externe",
-        Status.NIET_BEHANDELD: "Non traité",
-    },
-    "en": {
-        Status.ONTVANGEN: "Received",
-        Status.BEANTWOORD: "Answered",
-        Status.WACHTEN_OP_ANTWOORD: "Waiting for your reply",
-        Status.GEREGISTREERD: "Registered",
-        Status.IN_BEHANDELING: "In progress",
-        Status.GEPLAND: "Scheduled",
-        Status.BEHANDELD: "Resolved",
-        Status.NAAR_EXTERNE_PARTNER: "Forwarded to an external partner",
-        Status.NIET_BEHANDELD: "Not carried out",
-    },
-}
-_GREETING_NAME = {"nl": "melder", "fr": "Madame, Monsieur", "en": "reporter"}
-_PLANNED = {"nl": "Gepland op: {}", "fr": "Prévu le : {}", "en": "Scheduled for: {}"}
-_PARTNER = {"nl": "Doorgestuurd naar: {}", "fr": "Transmis à : {}", "en": "Forwarded to: {}"}
 
 
 class NotificationError(Exception):
@@ -71,7 +42,7 @@ class Rule:
     channel: str  # recorded per status change: one decision per (change, channel)
     # None: send; NOT_RELEVANT: not this rule's business; anything else: why it is not sent
     applies: Callable[[Melding, StatusChange, Settings], str | None]
-    template: str  # config/templates/<template>.<lang>.txt
+    template: str  # a message of gateway.texts: gateway/texts/<lang>/<template>.txt
     rate_limited: bool = False  # per sender and hour (GATEWAY_ACK_RATE_LIMIT)
     action: str = EMAIL
 
@@ -132,21 +103,24 @@ def details(change: StatusChange, lang: str) -> list[str]:
     if change.note:
         lines.append(change.note)
     if change.planned_date:
-        lines.append(_PLANNED[lang].format(change.planned_date.strftime("%d/%m/%Y")))
+        lines.append(texts.text("notification.planned", lang, date=change.planned_date.strftime("%d/%m/%Y")))
     if change.external_partner:
-        lines.append(_PARTNER[lang].format(change.external_partner))
+        lines.append(texts.text("notification.partner", lang, partner=change.external_partner))
     return lines
 
 
 def render_email(
     m: Melding, change: StatusChange, settings: Settings, templates: Path, template: str = "status"
 ) -> EmailMessage:
-    lang = m.language if m.language in STATUS_LABELS else "nl"
+    lang = texts.language(m.language)
     lines = details(change, lang)
-    text = Template((templates / f"{template}.{lang}.txt").read_text(encoding="utf-8")).substitute(
+    text = texts.render(
+        template,
+        lang,
+        templates_dir=templates,
         reference=m.reference,
-        status=STATUS_LABELS[lang][change.status],
-        name=m.reporter.name or _GREETING_NAME[lang],
+        status=texts.status_label(change.status, lang),
+        name=m.reporter.name or texts.text("mail.greeting_name", lang),
         details="\n".join(lines) + ("\n" if lines else ""),
         tracking_url=f"{settings.public_url}/t/{m.tracking_token}",
         original_subject=f": {m.subject}" if m.subject else "",
@@ -154,7 +128,7 @@ def render_email(
     subject_line, body = text.split("\n", 1)
     msg = EmailMessage()
     msg["Subject"] = subject_line.removeprefix("Subject:").strip()
-    msg["From"] = formataddr(("Meldpunt 1777", settings.email_address))
+    msg["From"] = formataddr((texts.text("mail.from_name", lang), settings.email_address))
     msg["To"] = formataddr((m.reporter.name or "", m.reporter.email or ""))
     # Our Message-IDs carry the reference: a reply's In-Reply-To finds its melding again.
     msg["Message-ID"] = make_msgid(idstring=m.reference, domain=settings.email_address.split("@")[-1])

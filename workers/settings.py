@@ -18,6 +18,7 @@ import aiohttp
 from arq import cron
 from arq.worker import func
 
+from gateway import texts
 from gateway.classify.router import build_router
 from gateway.classify.rules import RuleRouter
 from gateway.config import Settings
@@ -53,6 +54,7 @@ def worker_options(
         # What can fail on a bad configuration comes first, before anything needs closing.
         rules = router or await build_router(settings)  # rules + the current model (trained if none)
         deduper = None if duplicates else load_deduper(settings)  # dedupe_file, street_register_file
+        texts.environment(settings.templates_dir)  # the city's own message templates (TextsError)
         # Worker commits need not wait for the disk: its jobs are idempotent and the sweep
         # redoes what a power cut might undo (see gateway.store.core).
         store = Store(

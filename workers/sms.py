@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import aiohttp
@@ -31,6 +30,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from gateway import texts
 from gateway.channels.twilio import segments as sms_text
 from gateway.channels.twilio.sms_status import status_callback_url
 from gateway.config import Settings
@@ -40,19 +40,12 @@ from gateway.phonenumber import e164
 from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
 from workers.ctx import redis, retry_delay, state
 from workers.media import basic_authorization
-from workers.notify import STATUS_LABELS, Rule, details
+from workers.notify import Rule, details
 
 log = logging.getLogger("workers")
 
 TIMEOUT = 30.0
 FINAL_TRY = 5  # as the e-mail action: the notify job's fifth try is its last
-
-
-_NO_QUESTION = {
-    "nl": "Wij hebben meer informatie nodig.",
-    "fr": "Nous avons besoin de plus d'informations.",
-    "en": "We need more information.",
-}
 
 
 class SmsError(Exception):
@@ -73,12 +66,15 @@ def not_configured(settings: Settings) -> str | None:
 
 
 def render_sms(m: Melding, change: StatusChange, settings: Settings, templates: Path, template: str) -> str:
-    lang = m.language if m.language in STATUS_LABELS else "nl"
-    text = Template((templates / f"{template}.{lang}.txt").read_text(encoding="utf-8")).substitute(
+    lang = texts.language(m.language)
+    text = texts.render(
+        template,
+        lang,
+        templates_dir=templates,
         reference=m.reference,
-        status=STATUS_LABELS[lang][change.status],
+        status=texts.status_label(change.status, lang),
         details="".join(f" {d.rstrip('.')}." for d in details(change, lang)),
-        question=(change.note or "").strip() or _NO_QUESTION[lang],
+        question=(change.note or "").strip() or texts.text("sms.no_question", lang),
         tracking_url=f"{settings.public_url}/t/{m.tracking_token}",
     )
     return " ".join(text.split())  # one paragraph: line breaks in a template are for its readers

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
 from gateway import queue
@@ -16,6 +18,7 @@ from gateway.http.routes import setup_routes
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.store import Store
+from gateway.texts import page_globals
 
 log = logging.getLogger(__name__)
 
@@ -44,5 +47,13 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
+    # Every page from gateway/http/templates/; autoescape on, and a missing variable is an error.
+    pages = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("gateway.http", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    pages.globals.update(page_globals())  # t() and status_label(): the catalogue in the page's language
     setup_routes(app)
     return app

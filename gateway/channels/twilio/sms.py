@@ -27,6 +27,7 @@ from aiohttp import web
 from arq.connections import ArqRedis
 from twilio.twiml.messaging_response import MessagingResponse
 
+from gateway import texts
 from gateway.appkeys import INTAKE, REDIS, SETTINGS, STORE
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
 from gateway.config import Settings
@@ -48,18 +49,8 @@ OPT_OUT = frozenset(
 )
 OPT_IN = frozenset({"START", "UNSTOP", "AANMELDEN"})
 
-_REPLIES: dict[str, dict[str, str]] = {
-    "melding": {
-        "nl": "Bedankt voor uw melding bij het Meldpunt. Referentie: {reference}. Volg ze op via {url}",
-        "fr": "Merci pour votre signalement au Meldpunt. Référence : {reference}. Suivez-le via {url}",
-        "en": "Thank you for your report to the Meldpunt. Reference: {reference}. Follow it at {url}",
-    },
-    "followup": {
-        "nl": "Uw bericht is toegevoegd aan melding {reference}. Volg ze op via {url}",
-        "fr": "Votre message a été ajouté au signalement {reference}. Suivez-le via {url}",
-        "en": "Your message was added to report {reference}. Follow it at {url}",
-    },
-}
+# What kind of inbound SMS gets an answer (the catalogue's sms.reply_<kind>, gateway.texts).
+_REPLIES = frozenset({"melding", "followup"})
 
 
 @dataclass(frozen=True)
@@ -97,7 +88,7 @@ class SmsIntake:
 
     def _reply(self, kind: str, language: str, reference: str, token: str) -> str:
         url = f"{self.settings.public_url}/t/{token}"
-        return twiml(_REPLIES[kind][language].format(reference=reference, url=url))
+        return twiml(texts.text(f"sms.reply_{kind}", language, reference=reference, url=url))
 
     async def _accept(self, params: Mapping[str, str]) -> SmsOutcome:
         sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid")
