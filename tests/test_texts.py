@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway import texts
-from gateway.app import create_app
+from gateway.http.app import create_app
 from gateway.config import Settings
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status, StatusChange
 from workers.notify import render_email
