@@ -10,6 +10,8 @@ import aiohttp
 import pytest
 
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.dedupe.config import DedupeConfigError
+from gateway.dedupe.config import load as load_dedupe
 from workers.casesystem import build_case_system
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +119,39 @@ async def test_topdesk_is_refused_until_its_adapter_exists() -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ConfigError, match="GATEWAY_CASE_SYSTEM=topdesk: this adapter is not available"):
             build_case_system(settings, session)
+
+
+def test_dedupe_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
+    good = (ROOT / "config" / "dedupe.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "dedupe.toml"
+    for change, message in [
+        (
+            ("threshold = 0.60", "threshold = true"),
+            " [dedupe] threshold: must be a number from 0.0 to 1.0, not True",
+        ),
+        (
+            ("space_weight = 0.45", "space_weight = 0.95"),
+            " [dedupe]: space_weight + time_weight must not exceed 1",
+        ),
+        (
+            ("[diensten.dieren]\nwindow_days = 5\n", "[diensten.dieren]\n"),
+            " [diensten.dieren]: window_days is required",
+        ),
+        (("[diensten.dieren]", "[diensten.honden]"), " [diensten]: unknown key(s) honden"),
+        (
+            ("[diensten.dieren]", "[diensten.honden]"),
+            " [diensten.dieren]: missing (every dienst needs a window",
+        ),
+        (
+            ('Heule = "8501"', "Heule = 8501"),
+            " [register.deelgemeenten] Heule: Input should be a valid string",
+        ),
+        (("min_count = 4", "min_count = 4\nmin_cout = 3"), " [hotspots]: unknown key(s) min_cout"),
+        (("\n[hotspots]\n", "\n[hotspot]\n"), ": unknown key(s) hotspot"),
+        (("[dedupe]", "dedupe = 1\n[dedup]"), " [dedupe]: must be a table"),
+        (("[dedupe]", "[dedupe]\nthreshold = = 1"), ": not valid TOML"),
+    ]:
+        bad.write_text(good.replace(*change, 1), encoding="utf-8")
+        with pytest.raises(DedupeConfigError) as exc:
+            load_dedupe(bad)
+        assert f"{bad}{message}" in str(exc.value)
