@@ -4,6 +4,9 @@ The TOML is flat on purpose: the key `case_system_url` is the variable
 `GATEWAY_CASE_SYSTEM_URL`, so the documentation of one is the documentation of the
 other. A typo in the file is an error, not a silently ignored setting.
 
+The other configuration files (`dedupe.toml`, `ivr.toml`) are pydantic models read by
+`load_toml_model`, whose errors name the file, the table and the key.
+
 Each default is written once, on its field below; `config/gateway.toml` documents every
 setting with its default commented out (a test keeps those comments equal to the fields).
 
@@ -21,9 +24,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -270,3 +273,51 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             for err in exc.errors()
         )
         raise ConfigError(f"{file}: invalid settings: {problems}") from exc
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def load_toml_model(path: Path, model: type[Model], error: type[ConfigError] = ConfigError) -> Model:
+    """A configuration file as its model (extra="forbid"); every problem in one `error`."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error("; ".join(toml_problems(path, data, exc))) from exc
+
+
+def toml_problems(path: Path, data: dict[str, Any], exc: ValidationError) -> list[str]:
+    """One line per problem, naming the file, the table and the key as the file spells them:
+    `dedupe.toml [diensten.wegen]: unknown key(s) radius`, `dedupe.toml [dedupe] threshold: ...`."""
+
+    def table(loc: tuple[Any, ...]) -> str:
+        return f"{path} [{'.'.join(map(str, loc))}]" if loc else str(path)
+
+    def is_table(loc: tuple[Any, ...]) -> bool:
+        node: Any = data
+        for part in loc:
+            node = node.get(part) if isinstance(node, dict) else None
+        return isinstance(node, dict)
+
+    problems: list[str] = []
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for err in exc.errors():
+        loc, kind = tuple(err["loc"]), err["type"]
+        if kind == "extra_forbidden":
+            unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
+        elif kind == "missing":
+            problems.append(f"{table(loc[:-1])}: {loc[-1]} is required")
+        elif kind in ("model_type", "dict_type"):
+            problems.append(f"{table(loc)}: must be a table")
+        else:
+            where = table(loc) if is_table(loc) else f"{table(loc[:-1])} {loc[-1]}"
+            # a ValueError raised by a validator: its own words, without pydantic's "Value error, "
+            problems.append(f"{where}: {err['ctx']['error'] if kind == 'value_error' else err['msg']}")
+    problems += [f"{table(loc)}: unknown key(s) {', '.join(sorted(keys))}" for loc, keys in unknown.items()]
+    return problems

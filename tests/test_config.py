@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.channels.phone import calls as phone
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.dedupe.config import DedupeConfigError
 from gateway.dedupe.config import load as load_dedupe
@@ -140,7 +141,7 @@ def test_dedupe_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
         (("[diensten.dieren]", "[diensten.honden]"), " [diensten]: unknown key(s) honden"),
         (
             ("[diensten.dieren]", "[diensten.honden]"),
-            " [diensten.dieren]: missing (every dienst needs a window",
+            " [diensten]: dieren is required",
         ),
         (
             ('Heule = "8501"', "Heule = 8501"),
@@ -154,4 +155,19 @@ def test_dedupe_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
         bad.write_text(good.replace(*change, 1), encoding="utf-8")
         with pytest.raises(DedupeConfigError) as exc:
             load_dedupe(bad)
+        assert f"{bad}{message}" in str(exc.value)
+
+
+def test_ivr_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "ivr.toml"
+    for text, message in [
+        ('[digits]\n"1" = "parking"\n"2" = 3\n', " [digits] 1: 'parking' is not a dienst code"),
+        ('[digits]\n"1" = "parking"\n"2" = 3\n', " [digits] 2: Input should be a valid string"),
+        ("digits = 3\n", " [digits]: must be a table"),
+        ('[digit]\n"1" = "info"\n', ": unknown key(s) digit"),  # a typo no longer means "no hints"
+        ("[digits\n", ": not valid TOML"),
+    ]:
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as exc:
+            phone.ivr_table(bad)
         assert f"{bad}{message}" in str(exc.value)

@@ -8,7 +8,6 @@ with days as timedeltas and every dienst's hotspot thresholds filled in.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,13 +18,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
-    ValidationError,
     create_model,
     field_validator,
     model_validator,
 )
 
-from gateway.config import ConfigError
+from gateway.config import ConfigError, load_toml_model
 from gateway.dedupe import kinds
 from gateway.melding import DIENST_CODES
 
@@ -139,7 +137,7 @@ class DienstTable(_Table):
     hotspot_radius_m: Annotated[float | None, _in(10, 10_000)] = None
 
 
-# [diensten]: one required table per dienst code, no other.
+# [diensten]: one required table per dienst code (every dienst needs a window and a radius), no other.
 DienstenTable = create_model(
     "DienstenTable", __base__=_Table, **{code: (DienstTable, ...) for code in DIENST_CODES}
 )
@@ -190,47 +188,4 @@ class DedupeFile(_Table):
 
 
 def load(path: Path) -> DedupeConfig:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DedupeConfigError(f"{path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DedupeConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return DedupeFile.model_validate(data).config(path)
-    except ValidationError as exc:
-        raise DedupeConfigError("; ".join(_problems(path, data, exc))) from exc
-
-
-def _problems(path: Path, data: dict[str, Any], exc: ValidationError) -> list[str]:
-    """One line per problem, each naming the file, the table and the key, as the file spells them."""
-
-    def table(loc: tuple[Any, ...]) -> str:
-        return f"{path} [{'.'.join(map(str, loc))}]" if loc else str(path)
-
-    def is_table(loc: tuple[Any, ...]) -> bool:
-        node: Any = data
-        for part in loc:
-            node = node.get(part) if isinstance(node, dict) else None
-        return isinstance(node, dict)
-
-    problems: list[str] = []
-    unknown: dict[tuple[Any, ...], list[str]] = {}
-    for err in exc.errors():
-        loc, kind = tuple(err["loc"]), err["type"]
-        where = table(loc) if is_table(loc) else f"{table(loc[:-1])} {loc[-1]}"
-        if kind == "extra_forbidden":
-            unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
-            continue
-        if kind == "missing" and loc[:1] == ("diensten",) and len(loc) == 2:
-            problems.append(f"{table(loc)}: missing (every dienst needs a window and a radius)")
-        elif kind == "missing":
-            problems.append(f"{table(loc[:-1])}: {loc[-1]} is required")
-        elif kind in ("model_type", "dict_type"):
-            problems.append(f"{table(loc)}: must be a table")
-        elif kind == "value_error":
-            problems.append(f"{where}: {err['ctx']['error']}")
-        else:
-            problems.append(f"{where}: {err['msg']}")
-    problems += [f"{table(loc)}: unknown key(s) {', '.join(sorted(keys))}" for loc, keys in unknown.items()]
-    return problems
+    return load_toml_model(path, DedupeFile, DedupeConfigError).config(path)
