@@ -1,18 +1,40 @@
-"""Settings: `config/gateway.toml`, each key overridable by `GATEWAY_<KEY>`.
+"""Settings: defaults here, `config/gateway.toml` over them, `GATEWAY_<KEY>` over both.
 
 The TOML is flat on purpose: the key `case_system_url` is the variable
 `GATEWAY_CASE_SYSTEM_URL`, so the documentation of one is the documentation of the
-other. A typo in either place is an error, not a silently ignored setting.
+other. A typo in the file is an error, not a silently ignored setting.
+
+The other configuration files (`dedupe.toml`, `ivr.toml`) are pydantic models read by
+`load_toml_model`, whose errors name the file, the table and the key.
+
+Each default is written once, on its field below; `config/gateway.toml` documents every
+setting with its default commented out (a test keeps those comments equal to the fields).
+
+`Settings(...)` built in code (tests, benchmarks) holds exactly the values given and the
+defaults: only `load_settings` reads a file and the environment, so a developer's exported
+`GATEWAY_*` variables never leak into a test.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 ENV_PREFIX = "GATEWAY_"
 DEFAULT_CONFIG = Path("config/gateway.toml")
@@ -23,18 +45,41 @@ class ConfigError(Exception):
     pass
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _comma_list(value: Any) -> Any:
+    """A list from a variable: `a, b` as well as pydantic-settings' JSON `["a", "b"]`."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON list: {exc}") from None
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
-    # HTTP
+
+# NoDecode: the variable reaches `_comma_list` as the string it is, not parsed as JSON first.
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
+# logging accepts any case (`setup_logging` upper-cases); these are the names it knows.
+LogLevel = Annotated[
+    Literal["CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG", "NOTSET"],
+    BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    # HTTP: web form, API, webhooks, tracking pages
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)
-    public_url: str = ""  # empty: http://localhost:<http_port>
-    max_body_bytes: int = 25 * 1024 * 1024
+    # The URL citizens and Twilio see (behind a proxy it differs from what the gateway sees);
+    # tracking links and webhook signatures use it. Empty: http://localhost:<http_port>.
+    public_url: str = ""
+    max_body_bytes: int = 25 * 1024 * 1024  # per request (413 above)
     max_text_chars: int = 20_000
     max_attachments: int = 10
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    attachment_types: list[str] = Field(
+    max_attachment_bytes: int = 10 * 1024 * 1024  # per file
+    attachment_types: CommaList = Field(
         default_factory=lambda: [
             "image/jpeg",
             "image/png",
@@ -47,67 +92,68 @@ class Settings(BaseModel):
 
     # Store, queue, files
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_autostart: bool = True
+    redis_autostart: bool = True  # `gateway up` starts a local redis-server when none answers
     database_url: str = "sqlite:///data/gateway.db"
-    data_dir: Path = Path("data")
-    timezone: str = "Europe/Brussels"
+    data_dir: Path = Path("data")  # attachments (content-addressed) and a local Redis live here
+    timezone: str = "Europe/Brussels"  # decides the year in references: 1777-2026-000123
     reference_prefix: str = "1777"
 
     # Routing
     diensten_file: Path = Path("config/diensten.toml")
-    templates_dir: Path = Path("config/templates")
+    templates_dir: Path = Path("config/templates")  # your own notification texts (config/templates/README.md)
 
-    # Case system
-    case_system: str = "webhook"
-    case_system_url: str = "http://127.0.0.1:8099/case-system"
+    # Case system: "topdesk" is accepted here so that workers/casesystem can say it is not
+    # available in this version (its settings come with the issue that builds the adapter).
+    case_system: Literal["webhook", "topdesk"] = "webhook"
+    case_system_url: str = "http://127.0.0.1:8099/case-system"  # `gateway receiver` listens here
+    # HMAC key for our webhooks and for the status callbacks we accept; the gateway warns at
+    # start while this development default is in use.
     case_system_secret: str = DEV_SECRET
     case_system_timeout: float = 10.0
-    topdesk_url: str = ""
-    topdesk_user: str = ""
-    topdesk_app_password: str = ""
 
     # Delivery retries and the lost-job sweep
-    delivery_max_attempts: int = Field(default=8, ge=1)
-    delivery_backoff_base: float = Field(default=2.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)  # then dead: `gateway deliveries --dead`
+    delivery_backoff_base: float = Field(default=2.0, gt=0)  # seconds; doubles per attempt, +-20%
     delivery_backoff_max: float = Field(default=600.0, gt=0)
     sweep_interval: int = Field(default=60, ge=1)
-    sweep_grace: float = Field(default=30.0, ge=0)
+    sweep_grace: float = Field(default=30.0, ge=0)  # age of a waiting job before it is re-enqueued
 
     # Worker tuning (see README: throughput)
     worker_max_jobs: int = Field(default=50, ge=1)
     worker_poll_delay: float = Field(default=0.02, gt=0)
-    worker_shutdown_grace: float = Field(default=15.0, ge=0)
+    worker_shutdown_grace: float = Field(default=15.0, ge=0)  # on SIGTERM, for running jobs
     queue_name: str = "gateway:queue"
 
-    # Channels (used by their issues; names fixed by PRODUCT.md)
+    # E-mail (names fixed by PRODUCT.md)
     smtp_port: int = 2525
     smtp_host: str = "0.0.0.0"
     smtp_hostname: str = "meldpunt.local"  # the name the listener greets with
     smtp_tls_cert: str = ""  # PEM certificate (chain): offers STARTTLS when set
     smtp_tls_key: str = ""
-    max_mail_bytes: int = 30 * 1024 * 1024
+    max_mail_bytes: int = 30 * 1024 * 1024  # per message (552 above)
     email_address: str = "1777@kortrijk.be"
-    email_aliases: list[str] = Field(default_factory=list)
-    smtp_relay: str = ""
+    email_aliases: CommaList = Field(default_factory=list)
+    smtp_relay: str = ""  # host:port for acknowledgements and status notifications
     ack_rate_limit: int = Field(default=5, ge=0)  # acknowledgements per sender per hour
     imap_url: str = ""  # one or more, comma-separated
     imap_processed_folder: str = "Processed"
-    imap_poll_interval: float = Field(default=60.0, gt=0)
+    imap_poll_interval: float = Field(default=60.0, gt=0)  # when the server has no IDLE
+
+    # Twilio and call records
     twilio_auth_token: str = ""
     twilio_account_sid: str = ""
     twilio_number: str = ""
     twilio_api_url: str = "https://api.twilio.com"
-    phone_secret: str = ""
+    phone_secret: str = ""  # HMAC key of call records; empty: every call record is refused (401)
     ivr_file: Path = Path("config/ivr.toml")  # IVR digits -> dienst hint for call records
     # Twilio Voice callbacks (gateway/channels/twilio/voice.py): a call without callbacks for this many
     # seconds becomes its melding as it is (missing hang-up, a transcription that never came)
     voice_settle_seconds: float = Field(default=600.0, gt=0)
     voice_transcribe: bool = True  # the voice app asks Twilio for transcriptions: a recording waits for one
-    open311_api_keys: list[str] = Field(default_factory=list)
 
     # Logging
-    log_level: str = "INFO"
-    log_format: str = "json"
+    log_level: LogLevel = "INFO"
+    log_format: Literal["json", "text"] = "json"
 
     # Duplicate detection and hotspots (gateway/dedupe): windows, radii, thresholds; the street register
     dedupe_file: Path = Path("config/dedupe.toml")
@@ -134,27 +180,6 @@ class Settings(BaseModel):
     sms_delivery_max_resends: int = Field(default=2, ge=0, le=5)
     sms_delivery_resend_delay: float = Field(default=300.0, gt=0)
 
-    @field_validator("attachment_types", "open311_api_keys", "email_aliases", mode="before")
-    @classmethod
-    def _split_commas(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return [part.strip() for part in v.split(",") if part.strip()]
-        return v
-
-    @field_validator("case_system")
-    @classmethod
-    def _known_case_system(cls, v: str) -> str:
-        if v not in ("webhook", "topdesk"):
-            raise ValueError("must be 'webhook' or 'topdesk'")
-        return v
-
-    @field_validator("log_format")
-    @classmethod
-    def _known_log_format(cls, v: str) -> str:
-        if v not in ("json", "text"):
-            raise ValueError("must be 'json' or 'text'")
-        return v
-
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -168,6 +193,26 @@ class Settings(BaseModel):
             data = {**data, "public_url": f"http://localhost:{data.get('http_port') or 8080}"}
         return data
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First source wins: values given in code, then variables, then the file; defaults last.
+        loading = _LOADING.get()
+        if loading is None:
+            return (init_settings,)
+        file, environ = loading
+        return (
+            init_settings,
+            _EnvironSource(settings_cls, environ),
+            TomlConfigSettingsSource(settings_cls, toml_file=file),
+        )
+
     @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
@@ -176,35 +221,103 @@ class Settings(BaseModel):
         return self.case_system_secret == DEV_SECRET
 
 
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' variable source, reading a given mapping instead of `os.environ`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Variable names are case-insensitive, as in the default source (case_sensitive=False).
+        return {name.lower(): value for name, value in self._environ.items()}
+
+
+# The file and variables of the `load_settings` call in progress: sources are chosen by a
+# classmethod, so this is how one call's inputs reach them (None: `Settings(...)` in code).
+_LOADING: ContextVar[tuple[Path, Mapping[str, str]] | None] = ContextVar("_LOADING", default=None)
+
+
+@contextmanager
+def _loading(file: Path, environ: Mapping[str, str]) -> Iterator[None]:
+    token = _LOADING.set((file, environ))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
 def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
-def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read the TOML (if present), overlay `GATEWAY_*` variables, validate.
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, the TOML over them (if present), `GATEWAY_*` variables over both; validated.
 
     `GATEWAY_CONFIG` chooses another file. A missing default file is fine (all
     settings have defaults); a missing file that was asked for explicitly is not.
     """
     environ = dict(os.environ if environ is None else environ)
     explicit = path or (Path(environ["GATEWAY_CONFIG"]) if environ.get("GATEWAY_CONFIG") else None)
-    values: dict[str, Any] = {}
-    file = explicit or DEFAULT_CONFIG
-    if file.exists():
-        try:
-            values = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-    elif explicit:
+    file = Path(explicit or DEFAULT_CONFIG)
+    if explicit and not file.exists():
         raise ConfigError(f"{file}: configuration file not found")
-    for field in Settings.model_fields:
-        if env_name(field) in environ:
-            values[field] = environ[env_name(field)]
     try:
-        return Settings(**values)
+        with _loading(file, environ):
+            return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"{file}: invalid settings: {problems}") from exc
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def load_toml_model(path: Path, model: type[Model], error: type[ConfigError] = ConfigError) -> Model:
+    """A configuration file as its model (extra="forbid"); every problem in one `error`."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error("; ".join(toml_problems(path, data, exc))) from exc
+
+
+def toml_problems(path: Path, data: dict[str, Any], exc: ValidationError) -> list[str]:
+    """One line per problem, naming the file, the table and the key as the file spells them:
+    `dedupe.toml [diensten.wegen]: unknown key(s) radius`, `dedupe.toml [dedupe] threshold: ...`."""
+
+    def table(loc: tuple[Any, ...]) -> str:
+        return f"{path} [{'.'.join(map(str, loc))}]" if loc else str(path)
+
+    def is_table(loc: tuple[Any, ...]) -> bool:
+        node: Any = data
+        for part in loc:
+            node = node.get(part) if isinstance(node, dict) else None
+        return isinstance(node, dict)
+
+    problems: list[str] = []
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for err in exc.errors():
+        loc, kind = tuple(err["loc"]), err["type"]
+        if kind == "extra_forbidden":
+            unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
+        elif kind == "missing":
+            problems.append(f"{table(loc[:-1])}: {loc[-1]} is required")
+        elif kind in ("model_type", "dict_type"):
+            problems.append(f"{table(loc)}: must be a table")
+        else:
+            where = table(loc) if is_table(loc) else f"{table(loc[:-1])} {loc[-1]}"
+            # a ValueError raised by a validator: its own words, without pydantic's "Value error, "
+            problems.append(f"{where}: {err['ctx']['error'] if kind == 'value_error' else err['msg']}")
+    problems += [f"{table(loc)}: unknown key(s) {', '.join(sorted(keys))}" for loc, keys in unknown.items()]
+    return problems

@@ -1,18 +1,29 @@
 """`config/dedupe.toml`: windows, radii, the decision threshold and hotspot thresholds.
 
-The file documents every key; `load` refuses unknown keys and bad values with the key named,
-like the gateway's own settings.
+The file documents every key; its layout is the pydantic model `DedupeFile` (defaults and
+bounds there), so `load` refuses unknown keys and bad values with the file and the key named,
+like the gateway's own settings. `load` gives the finder a `DedupeConfig`: the same values
+with days as timedeltas and every dienst's hotspot thresholds filled in.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from gateway.config import ConfigError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from gateway.config import ConfigError, load_toml_model
 from gateway.dedupe import kinds
 from gateway.melding import DIENST_CODES
 
@@ -32,16 +43,18 @@ class DienstPolicy:
 
 @dataclass(frozen=True)
 class DedupeConfig:
-    threshold: float = 0.60
-    cell_m: float = 150.0
-    pin_radius_m: float = 25.0
-    metres_per_house_number: float = 4.0
-    space_weight: float = 0.45
-    time_weight: float = 0.1  # the text has the rest: 1 - space_weight - time_weight
-    address_points: Path | None = None
-    deelgemeenten: dict[str, str] = field(default_factory=dict)
-    diensten: dict[str, DienstPolicy] = field(default_factory=dict)
-    kind_windows: dict[str, timedelta] = field(default_factory=dict)
+    """What `load` read; the defaults are `DedupeFile`'s."""
+
+    threshold: float
+    cell_m: float
+    pin_radius_m: float
+    metres_per_house_number: float
+    space_weight: float
+    time_weight: float  # the text has the rest: 1 - space_weight - time_weight
+    address_points: Path | None
+    deelgemeenten: dict[str, str]
+    diensten: dict[str, DienstPolicy]
+    kind_windows: dict[str, timedelta]
 
     def policy(self, dienst: str | None) -> DienstPolicy | None:
         return self.diensten.get(dienst or "")
@@ -64,96 +77,115 @@ class DedupeConfig:
         return max(windows, default=timedelta(0))
 
 
-_TOP = {"dedupe", "register", "diensten", "kinds", "hotspots"}
-_DEDUPE = {"threshold", "cell_m", "pin_radius_m", "metres_per_house_number", "space_weight", "time_weight"}
-_REGISTER = {"address_points", "deelgemeenten"}
-_HOTSPOTS = {"min_count", "window_days", "radius_m"}
-_DIENST = {"window_days", "radius_m", "hotspot_min_count", "hotspot_window_days", "hotspot_radius_m"}
+def _in(low: float, high: float) -> PlainValidator:
+    """A number (not a boolean, not a string) from low to high; the message says which."""
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValueError(f"must be a number from {low} to {high}, not {value!r}")
+        return float(value)
+
+    return PlainValidator(check)
 
 
-def _number(where: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise DedupeConfigError(f"{where}: must be a number from {low} to {high}, not {value!r}")
-    return float(value)
+Days = Annotated[float, _in(0, 3650)]
 
 
-def _table(where: str, value: Any, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise DedupeConfigError(f"{where}: must be a table")
-    unknown = set(value) - allowed
-    if unknown:
-        raise DedupeConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    return value
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoringTable(_Table):
+    """[dedupe]"""
+
+    threshold: Annotated[float, _in(0.0, 1.0)] = 0.60
+    cell_m: Annotated[float, _in(20.0, 5000.0)] = 150.0
+    pin_radius_m: Annotated[float, _in(1.0, 1000.0)] = 25.0
+    metres_per_house_number: Annotated[float, _in(0.5, 50.0)] = 4.0
+    space_weight: Annotated[float, _in(0.0, 1.0)] = 0.45
+    time_weight: Annotated[float, _in(0.0, 1.0)] = 0.1
+
+    @model_validator(mode="after")
+    def _weights_leave_room_for_the_text(self) -> ScoringTable:
+        if self.space_weight + self.time_weight > 1:
+            raise ValueError("space_weight + time_weight must not exceed 1")
+        return self
+
+
+class RegisterTable(_Table):
+    """[register]"""
+
+    address_points: str = ""  # relative to the dedupe file; "" for none
+    deelgemeenten: dict[str, str] = Field(default_factory=dict)  # name -> postcode
+
+
+class HotspotsTable(_Table):
+    """[hotspots]: the thresholds of every dienst that sets none of its own."""
+
+    min_count: Annotated[float, _in(2, 10_000)] = 4
+    window_days: Days = 30
+    radius_m: Annotated[float, _in(10, 10_000)] = 250
+
+
+class DienstTable(_Table):
+    """[diensten.<code>]; a hotspot threshold left out is the one of [hotspots]."""
+
+    window_days: Days
+    radius_m: Annotated[float, _in(1, 10_000)]
+    hotspot_min_count: Annotated[float | None, _in(2, 10_000)] = None
+    hotspot_window_days: Annotated[float | None, _in(0, 3650)] = None
+    hotspot_radius_m: Annotated[float | None, _in(10, 10_000)] = None
+
+
+# [diensten]: one required table per dienst code (every dienst needs a window and a radius), no other.
+DienstenTable = create_model(
+    "DienstenTable", __base__=_Table, **{code: (DienstTable, ...) for code in DIENST_CODES}
+)
+
+
+class DedupeFile(_Table):
+    """The whole file."""
+
+    dedupe: ScoringTable = Field(default_factory=ScoringTable)
+    # not `register`: that name is taken by the model class (ABCMeta.register)
+    register_: RegisterTable = Field(default_factory=RegisterTable, alias="register")
+    # validate_default: a file without [diensten] is told which diensten are missing
+    diensten: DienstenTable = Field(default_factory=dict, validate_default=True)
+    kinds: dict[str, Days] = Field(default_factory=dict)  # problem kind -> window, where not the dienst's
+    hotspots: HotspotsTable = Field(default_factory=HotspotsTable)
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(kinds.BY_NAME)
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}")
+        return v
+
+    def config(self, path: Path) -> DedupeConfig:
+        hot = self.hotspots
+
+        def policy(d: DienstTable) -> DienstPolicy:
+            def own(value: float | None, default: float) -> float:
+                return default if value is None else value
+
+            return DienstPolicy(
+                window=timedelta(days=d.window_days),
+                radius_m=d.radius_m,
+                hotspot_min_count=int(own(d.hotspot_min_count, hot.min_count)),
+                hotspot_window=timedelta(days=own(d.hotspot_window_days, hot.window_days)),
+                hotspot_radius_m=own(d.hotspot_radius_m, hot.radius_m),
+            )
+
+        points = self.register_.address_points
+        return DedupeConfig(
+            **self.dedupe.model_dump(),
+            address_points=(path.parent / points) if points else None,  # an absolute one stays itself
+            deelgemeenten=dict(self.register_.deelgemeenten),
+            diensten={code: policy(getattr(self.diensten, code)) for code in DIENST_CODES},
+            kind_windows={name: timedelta(days=days) for name, days in self.kinds.items()},
+        )
 
 
 def load(path: Path) -> DedupeConfig:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DedupeConfigError(f"{path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DedupeConfigError(f"{path}: not valid TOML: {exc}") from exc
-    data = _table(str(path), data, _TOP)
-    top = _table(f"{path} [dedupe]", data.get("dedupe", {}), _DEDUPE)
-    values: dict[str, Any] = {}
-    for key, (low, high) in {
-        "threshold": (0.0, 1.0),
-        "cell_m": (20.0, 5000.0),
-        "pin_radius_m": (1.0, 1000.0),
-        "metres_per_house_number": (0.5, 50.0),
-        "space_weight": (0.0, 1.0),
-        "time_weight": (0.0, 1.0),
-    }.items():
-        if key in top:
-            values[key] = _number(f"{path} [dedupe] {key}", top[key], low, high)
-
-    register = _table(f"{path} [register]", data.get("register", {}), _REGISTER)
-    points = register.get("address_points", "")
-    if not isinstance(points, str):
-        raise DedupeConfigError(f"{path} [register] address_points: must be a file name")
-    if points:
-        values["address_points"] = (path.parent / points) if not Path(points).is_absolute() else Path(points)
-    deel = register.get("deelgemeenten", {})
-    if not isinstance(deel, dict) or not all(isinstance(v, str) for v in deel.values()):
-        raise DedupeConfigError(f'{path} [register.deelgemeenten]: name = "postcode" pairs')
-    values["deelgemeenten"] = dict(deel)
-
-    hot = _table(f"{path} [hotspots]", data.get("hotspots", {}), _HOTSPOTS)
-    hot_count = int(_number(f"{path} [hotspots] min_count", hot.get("min_count", 4), 2, 10_000))
-    hot_days = _number(f"{path} [hotspots] window_days", hot.get("window_days", 30), 0, 3650)
-    hot_radius = _number(f"{path} [hotspots] radius_m", hot.get("radius_m", 250), 10, 10_000)
-
-    diensten = _table(f"{path} [diensten]", data.get("diensten", {}), set(DIENST_CODES))
-    policies = {}
-    for code in DIENST_CODES:
-        where = f"{path} [diensten.{code}]"
-        if code not in diensten:
-            raise DedupeConfigError(f"{where}: missing (every dienst needs a window and a radius)")
-        entry = _table(where, diensten[code], _DIENST)
-        for needed in ("window_days", "radius_m"):
-            if needed not in entry:
-                raise DedupeConfigError(f"{where}: {needed} is required")
-        policies[code] = DienstPolicy(
-            window=timedelta(days=_number(f"{where} window_days", entry["window_days"], 0, 3650)),
-            radius_m=_number(f"{where} radius_m", entry["radius_m"], 1, 10_000),
-            hotspot_min_count=int(
-                _number(f"{where} hotspot_min_count", entry.get("hotspot_min_count", hot_count), 2, 10_000)
-            ),
-            hotspot_window=timedelta(
-                days=_number(
-                    f"{where} hotspot_window_days", entry.get("hotspot_window_days", hot_days), 0, 3650
-                )
-            ),
-            hotspot_radius_m=_number(
-                f"{where} hotspot_radius_m", entry.get("hotspot_radius_m", hot_radius), 10, 10_000
-            ),
-        )
-    values["diensten"] = policies
-
-    kind_windows = {}
-    for name, days in _table(f"{path} [kinds]", data.get("kinds", {}), set(kinds.BY_NAME)).items():
-        kind_windows[name] = timedelta(days=_number(f"{path} [kinds] {name}", days, 0, 3650))
-    values["kind_windows"] = kind_windows
-    if values.get("space_weight", 0.45) + values.get("time_weight", 0.1) > 1:
-        raise DedupeConfigError(f"{path} [dedupe]: space_weight + time_weight must not exceed 1")
-    return DedupeConfig(**values)
+    return load_toml_model(path, DedupeFile, DedupeConfigError).config(path)

@@ -26,20 +26,28 @@ import json
 import logging
 import re
 import time
-import tomllib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
-from gateway.config import ConfigError, Settings
+from gateway.config import Settings, load_toml_model
 from gateway.handling import signed_body
 from gateway.intake import IntakeRejected, invalid
 from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
@@ -186,19 +194,23 @@ def published_openapi() -> dict[str, Any]:
     }
 
 
+def _dienst_code(code: str) -> str:
+    if code not in DIENST_CODES:
+        raise ValueError(f"{code!r} is not a dienst code")
+    return code
+
+
+class IvrMenu(BaseModel):
+    """`config/ivr.toml` (documented there): the digits a caller pressed -> the dienst they hint at."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    digits: dict[str, Annotated[str, AfterValidator(_dienst_code)]] = Field(default_factory=dict)
+
+
 @lru_cache(maxsize=8)
 def _ivr_table(path: Path, mtime: float) -> dict[str, str]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    table = data.get("digits", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [digits] must be a table of digits -> dienst code")
-    for digits, dienst in table.items():
-        if dienst not in DIENST_CODES:
-            raise ConfigError(f"{path}: digits {digits!r}: {dienst!r} is not a dienst code")
-    return dict(table)
+    return dict(load_toml_model(path, IvrMenu).digits)
 
 
 def ivr_table(path: Path) -> dict[str, str]:

@@ -1,0 +1,173 @@
+"""Settings: where each value comes from, and how a mistake is reported."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from gateway.channels.phone import calls as phone
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.dedupe.config import DedupeConfigError
+from gateway.dedupe.config import load as load_dedupe
+from workers.casesystem import build_case_system
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "config" / "gateway.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    file = tmp_path / "gateway.toml"
+    file.write_text(text, encoding="utf-8")
+    return file
+
+
+def test_variable_over_file_over_default(tmp_path: Path) -> None:
+    file = write(tmp_path, 'http_port = 7000\nsmtp_port = 2600\npublic_url = "https://meldpunt.example/"\n')
+    settings = load_settings(file, {"GATEWAY_SMTP_PORT": "2700"})
+    assert settings.http_port == 7000  # the file over the default
+    assert settings.smtp_port == 2700  # the variable over the file
+    assert settings.max_attachments == 10  # neither: the default
+    assert settings.public_url == "https://meldpunt.example"  # from the file too: no trailing slash
+
+
+def test_which_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = write(tmp_path, "http_port = 7001\n")
+    assert load_settings(None, {"GATEWAY_CONFIG": str(other)}).http_port == 7001
+    assert load_settings(other, {"GATEWAY_CONFIG": "elsewhere.toml"}).http_port == 7001  # --config wins
+    with pytest.raises(ConfigError, match="elsewhere.toml: configuration file not found"):
+        load_settings(None, {"GATEWAY_CONFIG": "elsewhere.toml"})
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")  # no config/gateway.toml here: all defaults, no error
+    assert load_settings(None, {}) == Settings()
+
+
+def test_settings_in_code_read_neither_environment_nor_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_HTTP_PORT", "9999")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "gateway.toml").write_text("smtp_port = 1\n")
+    assert Settings().http_port == 8080 and Settings().smtp_port == 2525
+    assert Settings(http_port=8081).public_url == "http://localhost:8081"
+    # load_settings without an explicit mapping reads the process environment and the default file
+    loaded = load_settings()
+    assert loaded.http_port == 9999 and loaded.smtp_port == 1
+
+
+def test_lists_from_variables_comma_separated_or_json(tmp_path: Path) -> None:
+    env = {"GATEWAY_EMAIL_ALIASES": " a@x.be,b@x.be , ", "GATEWAY_ATTACHMENT_TYPES": '["image/png", "a/b"]'}
+    settings = load_settings(write(tmp_path, ""), env)
+    assert settings.email_aliases == ["a@x.be", "b@x.be"]
+    assert settings.attachment_types == ["image/png", "a/b"]
+    assert load_settings(write(tmp_path, ""), {"GATEWAY_EMAIL_ALIASES": ""}).email_aliases == []
+    in_file = load_settings(write(tmp_path, 'email_aliases = ["c@x.be"]\n'), {})
+    assert in_file.email_aliases == ["c@x.be"]
+    with pytest.raises(ConfigError, match=r"attachment_types \(GATEWAY_ATTACHMENT_TYPES\): .*JSON"):
+        load_settings(write(tmp_path, ""), {"GATEWAY_ATTACHMENT_TYPES": '["image/png"'})
+
+
+def test_unknown_keys_name_the_key_and_its_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(write(tmp_path, "http_prot = 8080\n"), {})
+    assert str(exc.value).startswith(f"{tmp_path / 'gateway.toml'}: invalid settings: ")
+    assert "http_prot (GATEWAY_HTTP_PROT): Extra inputs are not permitted" in str(exc.value)
+    # settings removed until an issue needs them are unknown keys like any other
+    for removed in ('topdesk_url = ""', "open311_api_keys = []"):
+        with pytest.raises(ConfigError, match=removed.split()[0]):
+            load_settings(write(tmp_path, removed + "\n"), {})
+
+
+def test_choices_are_checked(tmp_path: Path) -> None:
+    file = write(tmp_path, "")
+    for name, bad, allowed in [
+        ("case_system", "jira", "'webhook' or 'topdesk'"),
+        ("log_format", "xml", "'json' or 'text'"),
+        ("log_level", "loud", "'INFO'"),
+    ]:
+        with pytest.raises(
+            ConfigError, match=rf"{name} \(GATEWAY_{name.upper()}\): Input should be .*{allowed}"
+        ):
+            load_settings(file, {f"GATEWAY_{name.upper()}": bad})
+    assert load_settings(file, {"GATEWAY_LOG_LEVEL": "debug"}).log_level == "DEBUG"  # any case, as logging
+    with pytest.raises(ConfigError, match=r"http_port \(GATEWAY_HTTP_PORT\): Input should be less than"):
+        load_settings(write(tmp_path, "http_port = 70000\n"), {})
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"gateway.toml: not valid TOML: .*line 1"):
+        load_settings(write(tmp_path, "http_port = \n"), {})
+
+
+def test_shipped_file_documents_the_defaults_without_repeating_them() -> None:
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert tomllib.loads(text) == {}  # every line a comment: the defaults are Settings' own
+    shown: dict[str, object] = {}
+    for line in re.findall(r"^# ([a-z0-9_]+ = .*)$", text, re.MULTILINE):
+        shown.update(tomllib.loads(line))
+    assert sorted(shown) == sorted(Settings.model_fields)
+    default = Settings()
+    differs = [k for k, v in shown.items() if getattr(Settings(**{k: v}), k) != getattr(default, k)]
+    assert differs == []  # a commented-out value that is not the default would mislead
+
+
+async def test_topdesk_is_refused_until_its_adapter_exists() -> None:
+    settings = load_settings(SHIPPED, {"GATEWAY_CASE_SYSTEM": "topdesk"})
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ConfigError, match="GATEWAY_CASE_SYSTEM=topdesk: this adapter is not available"):
+            build_case_system(settings, session)
+
+
+def test_dedupe_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
+    good = (ROOT / "config" / "dedupe.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "dedupe.toml"
+    for change, message in [
+        (
+            ("threshold = 0.60", "threshold = true"),
+            " [dedupe] threshold: must be a number from 0.0 to 1.0, not True",
+        ),
+        (
+            ("space_weight = 0.45", "space_weight = 0.95"),
+            " [dedupe]: space_weight + time_weight must not exceed 1",
+        ),
+        (
+            ("[diensten.dieren]\nwindow_days = 5\n", "[diensten.dieren]\n"),
+            " [diensten.dieren]: window_days is required",
+        ),
+        (("[diensten.dieren]", "[diensten.honden]"), " [diensten]: unknown key(s) honden"),
+        (
+            ("[diensten.dieren]", "[diensten.honden]"),
+            " [diensten]: dieren is required",
+        ),
+        (
+            ('Heule = "8501"', "Heule = 8501"),
+            " [register.deelgemeenten] Heule: Input should be a valid string",
+        ),
+        (("min_count = 4", "min_count = 4\nmin_cout = 3"), " [hotspots]: unknown key(s) min_cout"),
+        (("\n[hotspots]\n", "\n[hotspot]\n"), ": unknown key(s) hotspot"),
+        (("[dedupe]", "dedupe = 1\n[dedup]"), " [dedupe]: must be a table"),
+        (("[dedupe]", "[dedupe]\nthreshold = = 1"), ": not valid TOML"),
+    ]:
+        bad.write_text(good.replace(*change, 1), encoding="utf-8")
+        with pytest.raises(DedupeConfigError) as exc:
+            load_dedupe(bad)
+        assert f"{bad}{message}" in str(exc.value)
+
+
+def test_ivr_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "ivr.toml"
+    for text, message in [
+        ('[digits]\n"1" = "parking"\n"2" = 3\n', " [digits] 1: 'parking' is not a dienst code"),
+        ('[digits]\n"1" = "parking"\n"2" = 3\n', " [digits] 2: Input should be a valid string"),
+        ("digits = 3\n", " [digits]: must be a table"),
+        ('[digit]\n"1" = "info"\n', ": unknown key(s) digit"),  # a typo no longer means "no hints"
+        ("[digits\n", ": not valid TOML"),
+    ]:
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as exc:
+            phone.ivr_table(bad)
+        assert f"{bad}{message}" in str(exc.value)
