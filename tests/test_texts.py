@@ -14,8 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway import texts
-from gateway.http.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status, StatusChange
 from workers.notify import render_email
 from workers.sms import render_sms
