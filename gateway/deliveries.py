@@ -9,7 +9,7 @@ from arq import create_pool
 from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.queue import JOB_DELIVER, redis_settings
-from gateway.store import Store
+from gateway.store import Store, deliveries
 
 
 async def list_or_retry(
@@ -21,7 +21,7 @@ async def list_or_retry(
     await store.open()
     try:
         if retry:
-            revived = await store.revive_dead(references)
+            revived = await store.write(deliveries.revive_dead, references)
             redis = await create_pool(redis_settings(settings.redis_url))
             try:
                 for d in revived:
@@ -44,7 +44,7 @@ async def list_or_retry(
             if dead_only
             else [DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DEAD]
         )
-        rows = await store.list_deliveries(states)
+        rows = await store.read(deliveries.in_states, states)
         for d in rows:
             if as_json:
                 print(

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.appkeys import SETTINGS, STORE
 from gateway.melding import STATUS_LABELS_NL
+from gateway.store import meldingen
 
 _PAGE = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8">
@@ -25,7 +26,7 @@ _PAGE = """<!doctype html>
 
 
 async def tracking_page(request: web.Request) -> web.Response:
-    melding = await request.app[STORE].get_by_token(request.match_info["token"])
+    melding = await request.app[STORE].read(meldingen.by_token, request.match_info["token"])
     if melding is None:
         return web.Response(status=404, text="Deze link is niet (meer) geldig.", content_type="text/plain")
     tz = ZoneInfo(request.app[SETTINGS].timezone)

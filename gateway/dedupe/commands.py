@@ -29,6 +29,7 @@ from gateway.config import load_settings
 from gateway.dedupe import kinds
 from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome, load_deduper
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
+from gateway.store import duplicates
 
 
 class Router(Protocol):
@@ -289,7 +290,9 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         store = Store(settings.database_url)
         await store.open(migrate_schema=False)
         try:
-            return await store.list_hotspots(since=datetime.now(UTC) - timedelta(days=args.days))
+            return await store.read(
+                duplicates.list_hotspots, since=datetime.now(UTC) - timedelta(days=args.days)
+            )
         finally:
             await store.close()
 

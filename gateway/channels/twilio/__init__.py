@@ -1,0 +1,1 @@
+"""The Twilio channel: signatures, SMS, delivery receipts, Voice callbacks."""
