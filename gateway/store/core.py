@@ -184,9 +184,11 @@ class Store:
             await self._async.dispose()
 
     async def schema_revisions(self) -> set[str]:
+        """The migration heads the database is at (part of the lifecycle: `open` checks them)."""
         return await self.read(migrate.current_revisions)
 
     async def ping(self) -> None:
+        """One round trip to the database (/healthz)."""
         await self.read(lambda conn: conn.execute(select(1)).scalar_one())
 
     # -- intake ----------------------------------------------------------------------------------
