@@ -42,8 +42,8 @@ from gateway.dedupe.locate import Place
 from gateway.dedupe.service import StoreIndex
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 from gateway.store import Store
-from gateway.store.queries import insert_many
 from gateway.store.schema import meldingen
+from gateway.store.sql import insert_many
 
 SIZES = (1_000, 10_000, 100_000)
 PROBES = 1_000

@@ -25,6 +25,7 @@ from gateway.melding import Attachment, Channel, MeldingDraft
 from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
+from gateway.store import inbound as inbound_store
 from gateway.store.inbound import FollowupAdded
 from gateway.store.writer import BatchWriter
 
@@ -156,7 +157,8 @@ class Intake:
 
     async def accepted(self, draft: MeldingDraft, stored: StoredIntake, seconds: float) -> None:
         """After the commit: queue a new melding for processing, log and count it. For channels that
-        store their melding inside a transaction of their own (a Twilio call, gateway.store.voice)."""
+        store their melding inside a transaction of their own (a Twilio call:
+        gateway.channels.twilio.calls)."""
         if stored.created:
             try:
                 await self._enqueuer.submit(stored.id)
@@ -193,7 +195,8 @@ class Intake:
         key) together with what it sets in motion (back to the desk, `melding.followup`; see
         `gateway.store.inbound.add_followup_effects`) and its `inbound` audit record, then queued.
         None: stored before."""
-        added = await self.store.add_followup(
+        added = await self.store.write(
+            inbound_store.add_followup,
             melding_id,
             channel=channel,
             external_id=key,

@@ -8,6 +8,7 @@ refused instead of silently rewriting history.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -210,3 +211,38 @@ class Melding(BaseModel):
         """The melding as the case system sees it: no tracking token, no raw payload."""
         data = self.model_dump(mode="json", exclude={"tracking_token", "deliveries", "stage"})
         return data
+
+
+# -- values that travel together (to the store, between the worker's steps) ------------------------
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Where a melding goes and why: the classifier's answer, the channel's own dienst, the desk's
+    choice. `dienst` None sends it to the 1777 desk's triage (never a guess)."""
+
+    dienst: str | None
+    confidence: float | None
+    routed_by: str | None  # the deciding rule or model version, "channel:<channel>", "desk"
+    alternatives: tuple[tuple[str, float], ...] = ()  # the model's top three (dienst, probability)
+
+    @property
+    def stage(self) -> Stage:
+        """Routed (to its dienst), or waiting in triage for the desk."""
+        return Stage.ROUTED if self.dienst else Stage.TRIAGE
+
+    @property
+    def delivery_event(self) -> str | None:
+        """The first delivery a routed melding gets; one in triage gets none until the desk decides."""
+        return EVENT_CREATED if self.dienst else None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One status change as it is appended to a melding's history (and passed on to its duplicates)."""
+
+    status: Status
+    source: str  # "intake", "worker", "case_system", "desk", "reporter"
+    note: str | None = None
+    planned_date: date | None = None
+    external_partner: str | None = None

@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from redis.asyncio import Redis
 
 from gateway.queue import DELIVERY_LATENCY_BUCKETS, STATS_KEY
+from gateway.store import meldingen
 
 if TYPE_CHECKING:
     from gateway.store import Store, StoredIntake
@@ -115,7 +116,7 @@ class Metrics:
         self.queue_depth.set(await redis.zcard(queue))
         raw = await redis.hgetall(STATS_KEY)
         self._shared.snapshot = {k.decode(): float(v) for k, v in raw.items()}
-        counts = await store.counts()
+        counts = await store.read(meldingen.counts)
         for stage, n in counts["stage"].items():
             self.meldingen.labels(stage).set(n)
         for state, n in counts["delivery"].items():

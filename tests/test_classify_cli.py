@@ -18,8 +18,9 @@ from gateway.classify import model as m
 from gateway.classify.router import HybridRouter
 from gateway.cli import classify as commands
 from gateway.cli import main
-from gateway.melding import DIENST_CODES, Channel, MeldingDraft, Stage
-from gateway.store import Store
+from gateway.melding import DIENST_CODES, Channel, MeldingDraft, RoutingDecision
+from gateway.store import Store, meldingen
+from gateway.store import desk as desk_store
 from tests.classify_support import ROOT, SMALL, copy_of_small_model, rules, small_model_dir, subset
 from tests.conftest import free_port
 
@@ -171,16 +172,10 @@ async def test_train_uses_the_corpus_and_the_desk_decisions_never_the_heldout(
         channel=Channel.WEB, received_at=datetime.now(UTC), text="De speeltuin is vandaag gesloten?"
     )
     stored = await store.intake(draft)
-    await store.route(
-        stored.id,
-        dienst=None,
-        confidence=0.3,
-        routed_by=None,
-        alternatives=[],
-        stage=Stage.TRIAGE,
-        delivery_event=None,
+    await store.write(
+        meldingen.route, stored.id, RoutingDecision(dienst=None, confidence=0.3, routed_by=None)
     )
-    assert (await store.set_desk_dienst(stored.id, "info", delivery_event="melding.created"))[0] == "routed"
+    assert (await store.write(desk_store.route, stored.id, "info"))[0] == "routed"
     await store.close()
 
     rows = subset(20)

@@ -11,6 +11,7 @@ from gateway.appkeys import STORE
 from gateway.classify import model as m
 from gateway.config import Settings
 from gateway.signing import sign
+from gateway.store import desk
 from tests.classify_support import small_model_dir
 from tests.conftest import SECRET, Receiver, run_worker
 
@@ -124,7 +125,7 @@ async def test_a_desk_decision_routes_the_melding_and_it_is_delivered(
 
     # The desk's decision is a training example for the next `gateway train`.
     store = client.server.app[STORE]
-    assert await store.desk_decisions() == [(None, UNDECIDED["text"], "info")]
+    assert await store.read(desk.decisions) == [(None, UNDECIDED["text"], "info")]
 
     # A repeat changes nothing; another dienst now is refused.
     again = await decide(client, created["id"], {"dienst": "info"})

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gateway.appkeys import STORE
 from gateway.config import Settings
+from gateway.store import meldingen
 from gateway.store.schema import deliveries
 from tests.conftest import Receiver, RelayHandler, run_worker
 from tests.test_pipeline import gateway_cli, melding, post, signed, worker_ctx
@@ -132,7 +133,7 @@ async def test_reprocessing_a_duplicate_adds_its_reporter_once_and_never_opens_a
     second = await post(client, LAMP_PIN)
     async with worker_ctx(settings) as ctx:
         # the DuplicateFinder protocol's read-only look: what routing would link it to
-        stored = await client.app[STORE].get(second["id"])
+        stored = await client.app[STORE].read(meldingen.get, second["id"])
         assert stored is not None
         match = await ctx["gateway"].duplicates.find(stored.model_copy(update={"dienst": "verlichting"}))
         assert match is not None and match.master_id == first["id"]

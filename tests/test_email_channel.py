@@ -297,10 +297,13 @@ async def test_answer_to_wachten_op_antwoord_goes_back_to_the_desk(
 ) -> None:
     melding, original_id = await _delivered_melding(client, settings, smtp_port, "")
     store = client.app[STORE]
-    from gateway.melding import Status
+    from gateway.melding import Status, StatusUpdate
+    from gateway.store import history
 
-    await store.add_status(
-        melding["id"], Status.WACHTEN_OP_ANTWOORD, source="case_system", note="Welk huisnummer?"
+    await store.write(
+        history.add_status,
+        melding["id"],
+        StatusUpdate(Status.WACHTEN_OP_ANTWOORD, source="case_system", note="Welk huisnummer?"),
     )
     await asend(
         smtp_port,

@@ -25,6 +25,8 @@ from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.signing import sign
+from gateway.store import deliveries as deliveries_store
+from gateway.store import inbound
 from gateway.store.schema import deliveries, notifications
 from tests.conftest import ROOT, SECRET, Receiver, RelayHandler, run_worker
 from tests.test_intake import TILE
@@ -195,7 +197,7 @@ async def test_sweep_requeues_a_lost_delivery(
     store = client.app[STORE]
     async with worker_ctx(slow) as ctx:
         await jobs.process(ctx, created["id"])
-        [waiting] = await store.list_deliveries([DeliveryState.PENDING])
+        [waiting] = await store.read(deliveries_store.in_states, [DeliveryState.PENDING])
         with pytest.raises(Retry):  # fails once; arq would run it again in ~30 s
             await jobs.deliver(ctx, waiting.id)
     assert [r["status"] for r in receiver.received] == [503]
@@ -328,7 +330,8 @@ async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
     assert resp.status == 200
     await run_worker(settings)
     store = client.app[STORE]
-    added = await store.add_followup(  # the store write alone: no job queued after it
+    added = await store.write(
+        inbound.add_followup,  # the store write alone: no job queued after it
         created["id"],
         channel="sms",
         external_id="SM-late",

@@ -15,8 +15,10 @@ from gateway.appkeys import STORE
 from gateway.channels.twilio.sms import e164, keyword
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.melding import Channel, Status
-from gateway.store import Store
+from gateway.melding import Channel, Status, StatusUpdate
+from gateway.store import Store, history, inbound
+from gateway.store import meldingen as meldingen_store
+from gateway.store import sms as sms_store
 from tests.conftest import SHARED_DATA
 
 VECTORS = json.loads((SHARED_DATA / "twilio-webhooks" / "signature-vectors.json").read_text())
@@ -112,7 +114,7 @@ async def test_signed_sms_becomes_a_melding_answered_with_twiml(sms: TestClient[
     body = await resp.text()
     assert body.startswith("<?xml") and "<Response><Message>" in body
     reference = REFERENCE.search(body).group(0)  # type: ignore[union-attr]
-    melding = await store_of(sms).get_by_reference(reference)
+    melding = await store_of(sms).read(meldingen_store.by_reference, reference)
     assert melding is not None
     assert melding.channel == Channel.SMS and melding.external_id == "SM001"
     assert melding.reporter.phone == "+32470123456"
@@ -128,8 +130,8 @@ async def test_missing_or_forged_signature_is_refused_and_nothing_stored(
     assert resp.status == 403
     assert any("sms refused" in r.getMessage() for r in caplog.records)
     assert (await resp.json())["error"]["code"] == "invalid_signature"
-    assert await store_of(sms).list_meldingen() == []
-    assert await store_of(sms).inbound_outcome("sms", "SM002") is None
+    assert await store_of(sms).read(meldingen_store.list_meldingen) == []
+    assert await store_of(sms).lookup(inbound.inbound_outcome, "sms", "SM002") is None
 
 
 async def test_changed_parameters_invalidate_the_signature(sms: TestClient[Any, Any]) -> None:
@@ -137,7 +139,7 @@ async def test_changed_parameters_invalidate_the_signature(sms: TestClient[Any, 
     signature = RequestValidator(TOKEN).compute_signature("https://meldpunt.example" + PATH, params)
     resp = await post(sms, {**params, "Body": "Iets anders"}, signature=signature)
     assert resp.status == 403
-    assert await store_of(sms).list_meldingen() == []
+    assert await store_of(sms).read(meldingen_store.list_meldingen) == []
 
 
 async def test_behind_a_proxy_the_public_url_is_what_counts(sms: TestClient[Any, Any]) -> None:
@@ -157,7 +159,7 @@ async def test_a_retried_message_makes_one_melding_and_the_same_answer(sms: Test
     again = await post(sms, params)
     assert again.status == 200
     assert await again.text() == first
-    assert len(await store_of(sms).list_meldingen()) == 1
+    assert len(await store_of(sms).read(meldingen_store.list_meldingen)) == 1
 
 
 async def test_french_sms_gets_a_french_answer(sms: TestClient[Any, Any]) -> None:
@@ -172,18 +174,18 @@ async def test_stop_opts_out_and_start_opts_in_without_meldingen(sms: TestClient
     resp = await post(sms, message("SM008", "STOP", number))
     assert resp.status == 200
     assert REFERENCE.search(await resp.text()) is None and "<Message>" not in await resp.text()
-    assert await store.sms_opted_out(number)
-    assert await store.inbound_outcome("sms", "SM008") == ("opt_out", None)
-    assert await store.list_meldingen() == []
+    assert await store.lookup(sms_store.opted_out, number)
+    assert await store.lookup(inbound.inbound_outcome, "sms", "SM008") == ("opt_out", None)
+    assert await store.read(meldingen_store.list_meldingen) == []
 
     await post(sms, message("SM009", "start", number))
-    assert not await store.sms_opted_out(number)
+    assert not await store.lookup(sms_store.opted_out, number)
     await post(sms, message("SM010", "Uitschrijven", number))
-    assert await store.sms_opted_out(number)
+    assert await store.lookup(sms_store.opted_out, number)
     await post(sms, message("SM011", "Aanmelden", number))
-    assert not await store.sms_opted_out(number)
-    assert await store.list_meldingen() == []
-    assert not await store.sms_opted_out("+32470999999")  # never seen: not opted out
+    assert not await store.lookup(sms_store.opted_out, number)
+    assert await store.read(meldingen_store.list_meldingen) == []
+    assert not await store.lookup(sms_store.opted_out, "+32470999999")  # never seen: not opted out
 
 
 async def test_a_second_sms_within_the_window_is_a_followup(sms: TestClient[Any, Any]) -> None:
@@ -195,9 +197,9 @@ async def test_a_second_sms_within_the_window_is_a_followup(sms: TestClient[Any,
     assert "toegevoegd aan melding " + reference in body
     # a retry of the follow-up adds nothing and answers the same
     assert await (await post(sms, message("SM013", "Het gaat om nummer 12"))).text() == body
-    meldingen = await store.list_meldingen()
+    meldingen = await store.read(meldingen_store.list_meldingen)
     assert len(meldingen) == 1
-    melding = await store.get_by_reference(reference)
+    melding = await store.read(meldingen_store.by_reference, reference)
     assert melding is not None
     assert [(f.channel, f.text, f.sender) for f in melding.followups] == [
         (Channel.SMS, "Het gaat om nummer 12", "+32470123456")
@@ -213,12 +215,13 @@ async def test_outside_the_window_only_a_waiting_melding_takes_followups(setting
         first = REFERENCE.search(await (await post(c, message("SM015", "Hond blaft"))).text()).group(0)  # type: ignore[union-attr]
         second = REFERENCE.search(await (await post(c, message("SM016", "Lamp kapot"))).text()).group(0)  # type: ignore[union-attr]
         assert first != second
-        waiting = await store.get_by_reference(second)
+        waiting = await store.read(meldingen_store.by_reference, second)
         assert waiting is not None
-        await store.add_status(waiting.id, Status.WACHTEN_OP_ANTWOORD, source="desk", note="Welk huisnummer?")
+        change = StatusUpdate(Status.WACHTEN_OP_ANTWOORD, source="desk", note="Welk huisnummer?")
+        await store.write(history.add_status, waiting.id, change)
         body = await (await post(c, message("SM017", "Aan nummer 5"))).text()
         assert "toegevoegd aan melding " + second in body
-        after = await store.get_by_reference(second)
+        after = await store.read(meldingen_store.by_reference, second)
         assert after is not None and len(after.followups) == 1
         assert after.status == Status.IN_BEHANDELING  # the reporter answered: back to the desk
 
@@ -234,11 +237,11 @@ async def test_messaging_service_message_to_another_number_is_accepted(sms: Test
     resp = await post(sms, params)
     assert resp.status == 200
     reference = REFERENCE.search(await resp.text()).group(0)  # type: ignore[union-attr]
-    assert (await store_of(sms).get_by_reference(reference)) is not None
+    assert (await store_of(sms).read(meldingen_store.by_reference, reference)) is not None
 
 
 async def test_without_an_auth_token_nothing_is_accepted(client: TestClient[Any, Any]) -> None:
     # An empty key would make anyone's signature valid: the channel stays closed instead.
     resp = await post(client, message("SM019", "Lamp kapot"))
     assert resp.status == 503
-    assert await store_of(client).list_meldingen() == []
+    assert await store_of(client).read(meldingen_store.list_meldingen) == []

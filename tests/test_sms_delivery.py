@@ -17,7 +17,8 @@ from gateway.channels.twilio.sms_status import PATH as STATUS_PATH
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.queue import enqueue_notify
-from gateway.store.sms_messages import SmsMessage
+from gateway.store import meldingen, sms
+from gateway.store.sms import SmsMessage
 from tests.conftest import run_worker
 from tests.test_pipeline import worker_ctx
 from tests.test_sms import message
@@ -71,9 +72,9 @@ async def texted(app: TestClient[Any, Any], twilio: FakeTwilio, settings: Settin
 
 
 async def messages_of(app: TestClient[Any, Any], reference: str) -> list[SmsMessage]:
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
-    return await store_of(app).list_sms_messages(melding.id)
+    return await store_of(app).read(sms.messages_of, melding.id)
 
 
 async def counter(app: TestClient[Any, Any], outcome: str) -> float:
@@ -145,7 +146,7 @@ async def test_an_unknown_message_sid_is_answered_204_and_stores_nothing(
     app: TestClient[Any, Any], twilio: FakeTwilio
 ) -> None:
     assert await post_receipt(app, receipt("SM" + "f" * 32, "undelivered", 30003)) == 204
-    assert await store_of(app).sms_message("SM" + "f" * 32) is None
+    assert await store_of(app).lookup(sms.get_message, "SM" + "f" * 32) is None
     assert twilio.requests == 0
 
 
@@ -222,7 +223,7 @@ async def test_twilio_21610_in_a_receipt_records_the_opt_out(
 ) -> None:
     reference = await texted(app, twilio, sms_settings, "Lamp kapot in de Doorniksestraat")
     assert await post_receipt(app, receipt(twilio.messages[0]["sid"], "failed", 21610)) == 204
-    assert await store_of(app).sms_opted_out(NUMBER)
+    assert await store_of(app).lookup(sms.opted_out, NUMBER)
     [(state, detail, _)] = await decisions(store_of(app), "sms")
     assert state == "failed" and "21610" in detail
     await set_status(app, reference, status="behandeld")

@@ -14,7 +14,8 @@ from gateway.appkeys import STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.store import Store
+from gateway.store import Store, meldingen
+from gateway.store import media as media_store
 from tests.conftest import Receiver, run_worker
 from tests.test_pipeline import _sweep as sweep
 from tests.test_sms import REFERENCE, message
@@ -62,19 +63,19 @@ async def test_every_media_of_an_mms_is_stored_and_delivered_with_the_melding(
     sids = [twilio.add_media(data, kind) for data, kind in files]
     urls = [(twilio.media_url("MM200", sid), kind) for sid, (_, kind) in zip(sids, files, strict=True)]
     reference = await send(app, mms("MM200", "Sluikstort aan de glasbol, zie foto's", urls))
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None and melding.attachments == []  # the answer did not wait for downloads
-    assert [m.state for m in await store_of(app).list_media(melding.id)] == ["pending"] * 3
+    assert [m.state for m in await store_of(app).read(media_store.media_of, melding.id)] == ["pending"] * 3
 
     await run_worker(mms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     got = [(a.content_type, a.sha256, a.size) for a in melding.attachments]
     assert got == [(kind, hashlib.sha256(data).hexdigest(), len(data)) for data, kind in files]
     root = AttachmentStore(mms_settings.attachments_dir)
     for attachment, (data, _) in zip(melding.attachments, files, strict=True):
         assert root.path_for(attachment.sha256).read_bytes() == data
-    assert [m.state for m in await store_of(app).list_media(melding.id)] == ["stored"] * 3
+    assert [m.state for m in await store_of(app).read(media_store.media_of, melding.id)] == ["stored"] * 3
     # credentials went to the API only, never to the CDN it redirected to
     expected = basic_authorization(ACCOUNT_SID, AUTH_TOKEN)
     assert [r["headers"].get("Authorization") for r in twilio.media_requests] == [expected] * 3
@@ -98,11 +99,11 @@ async def test_a_followup_mms_attaches_to_the_existing_melding(
     )
     assert "toegevoegd aan melding " + reference in await resp.text()
     await run_worker(mms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     assert [f.text for f in melding.followups] == ["Hier is een foto"]
     assert [a.sha256 for a in melding.attachments] == [hashlib.sha256(photo).hexdigest()]
-    assert len(await store_of(app).list_media(melding.id, "stored")) == 1
+    assert len(await store_of(app).read(media_store.media_of, melding.id, "stored")) == 1
     # the follow-up reached the case system once its photo was stored
     [followup] = [r for r in receiver.received if r["body"]["event"] == "melding.followup"]
     assert [a["sha256"] for a in followup["body"]["melding"]["attachments"]] == [
@@ -124,10 +125,10 @@ async def test_oversize_refused_and_foreign_media_fail_and_the_melding_still_goe
     ]
     reference = await send(app, mms("MM220", "Graffiti op de brug", media))
     await run_worker(mms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     assert [a.sha256 for a in melding.attachments] == [hashlib.sha256(good).hexdigest()]
-    records = await store_of(app).list_media(melding.id)
+    records = await store_of(app).read(media_store.media_of, melding.id)
     assert [r.state for r in records] == ["stored", "failed", "failed", "failed", "failed"]
     errors = [r.error or "" for r in records[1:]]
     assert "too large" in errors[0]
@@ -152,9 +153,9 @@ async def test_a_transient_failure_is_retried_before_the_melding_is_delivered(
         app, mms("MM230", "Put in het fietspad", [(twilio.media_url("MM230", sid), "image/png")])
     )
     await run_worker(mms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
-    [record] = await store_of(app).list_media(melding.id)
+    [record] = await store_of(app).read(media_store.media_of, melding.id)
     assert (record.state, record.attempts) == ("stored", 3)
     [created] = receiver.created
     assert [a["sha256"] for a in created["body"]["melding"]["attachments"]] == [
@@ -172,9 +173,9 @@ async def test_a_media_that_keeps_failing_is_given_up_and_the_melding_delivered(
         app, mms("MM240", "Boom omgevallen", [(twilio.media_url("MM240", sid), "image/jpeg")])
     )
     await run_worker(settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None and melding.attachments == []
-    [record] = await store_of(app).list_media(melding.id)
+    [record] = await store_of(app).read(media_store.media_of, melding.id)
     assert (record.state, record.attempts) == ("failed", 2) and "HTTP 503" in (record.error or "")
     assert [r["body"]["melding"]["reference"] for r in receiver.created] == [reference]
 
@@ -186,9 +187,9 @@ async def test_a_retried_webhook_records_its_media_once(
     params = mms("MM250", "Sluikstort", [(twilio.media_url("MM250", sid), "image/jpeg")])
     reference = await send(app, params)
     assert await send(app, params) == reference
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
-    assert len(await store_of(app).list_media(melding.id)) == 1
+    assert len(await store_of(app).read(media_store.media_of, melding.id)) == 1
 
 
 async def test_the_sweep_refetches_a_followups_media_whose_job_was_lost(
@@ -203,7 +204,7 @@ async def test_the_sweep_refetches_a_followups_media_whose_job_was_lost(
     found = await sweep(mms_settings)
     assert found["process"] == 1
     await run_worker(mms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     assert [a.sha256 for a in melding.attachments] == [hashlib.sha256(photo).hexdigest()]
     assert (await sweep(mms_settings))["process"] == 0

@@ -15,7 +15,7 @@ from gateway.appkeys import STORE
 from gateway.channels.twilio import segments as sms_text
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.store import Store
+from gateway.store import Store, meldingen, sms
 from gateway.store.schema import notifications
 from tests.conftest import Receiver, run_worker
 from tests.test_phone import CALL, PHONE_SECRET
@@ -90,7 +90,7 @@ async def test_status_changes_are_texted_in_the_reporters_language(
     await run_worker(sms_settings)
     await set_status(app, reference, status="gepland", planned_date="2026-12-03", note="Ploeg komt langs.")
     await run_worker(sms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     tracking = f"{sms_settings.public_url}/t/{melding.tracking_token}"
     texts = [m for m in twilio.messages if f'"{label}"' in m["Body"]]
@@ -124,7 +124,7 @@ async def test_the_desks_question_is_texted_and_the_reply_threads_onto_the_meldi
     resp = await post_sms(app, message("SM111", "Aan nummer 14", NUMBER))
     assert "toegevoegd aan melding " + reference in await resp.text()
     await run_worker(sms_settings)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     assert [f.text for f in melding.followups] == ["Aan nummer 14"]
     assert melding.status == "in_behandeling"
@@ -152,7 +152,7 @@ async def test_twilio_21610_records_the_opt_out(
     await set_status(app, reference, status="in_behandeling")
     await run_worker(sms_settings)
     assert twilio.requests == 1 and twilio.messages == []  # permanent: not retried
-    assert await store_of(app).sms_opted_out(NUMBER)
+    assert await store_of(app).lookup(sms.opted_out, NUMBER)
     [failed] = await decisions(store_of(app), "sms")
     assert failed[0] == "failed" and "21610" in failed[1]
     await set_status(app, reference, status="behandeld")
@@ -192,7 +192,7 @@ async def test_a_long_question_is_sent_in_numbered_parts_and_a_retry_resends_onl
         (str(k), str(count)) for k in range(1, count + 1)
     ]
     assert all(sms_text.segments(b) <= 2 for b in bodies)
-    melding = await store_of(app).get_by_reference(reference)
+    melding = await store_of(app).read(meldingen.by_reference, reference)
     assert melding is not None
     tracking = f"{settings.public_url}/t/{melding.tracking_token}"
     assert sum(tracking in b for b in bodies) == 1  # the link whole, in one part
@@ -256,7 +256,7 @@ async def test_twilio_voice_callers_get_the_acknowledgement_too(
         )
         await run_worker(quick)
         acks = [m for m in twilio.messages if "Bedankt voor uw oproep" in m["Body"]]
-        references = {m.reference for m in await store_of(c).list_meldingen()}
+        references = {m.reference for m in await store_of(c).read(meldingen.list_meldingen)}
         assert len(references) == 2
         assert sorted(m["To"] for m in acks) == ["+32470123456", "+32470123456"]
         assert {REFERENCE.search(m["Body"]).group(0) for m in acks} == references  # type: ignore[union-attr]

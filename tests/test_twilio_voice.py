@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from gateway.appkeys import STORE
+from gateway.channels.twilio.voicecall import Callback, VoiceCall, apply, complete
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Channel, Melding, Stage
-from gateway.store import Store
+from gateway.store import Store, meldingen, voice_calls
 from gateway.store.schema import inbound_messages
-from gateway.voicecall import Callback, VoiceCall, apply, complete
 from tests.conftest import run_worker
 from tests.test_pipeline import worker_ctx
 from workers import voice as voice_jobs
@@ -134,7 +134,7 @@ def store_of(client: TestClient[Any, Any]) -> Store:
 
 
 async def meldingen_of(store: Store, call_sid: str) -> list[Melding]:
-    return [m for m in await store.list_meldingen(limit=1000) if m.external_id == call_sid]
+    return [m for m in await store.read(meldingen.list_meldingen, limit=1000) if m.external_id == call_sid]
 
 
 async def audit_rows(store: Store, call_sid: str) -> int:
@@ -150,7 +150,7 @@ async def audit_rows(store: Store, call_sid: str) -> int:
 async def test_a_signed_callback_is_stored_and_answered_204(voice: TestClient[Any, Any]) -> None:
     resp = await post(voice, *status("CA001", "ringing", 0))
     assert resp.status == 204 and await resp.read() == b""
-    call = await store_of(voice).voice_call("CA001")
+    call = await store_of(voice).read(voice_calls.get, "CA001")
     assert call is not None
     assert call.from_number == CALLER and call.to_number == OUR_NUMBER and call.call_status == "ringing"
     assert call.melding_id is None  # the call goes on: no melding yet
@@ -166,8 +166,8 @@ async def test_missing_or_forged_signature_is_refused_and_nothing_stored(
     assert (await resp.json())["error"]["code"] == "invalid_signature"
     assert any("voice callback refused" in r.getMessage() for r in caplog.records)
     store = store_of(voice)
-    assert await store.voice_call("CA002") is None
-    assert await store.list_meldingen() == [] and await audit_rows(store, "CA002") == 0
+    assert await store.read(voice_calls.get, "CA002") is None
+    assert await store.read(meldingen.list_meldingen) == [] and await audit_rows(store, "CA002") == 0
     metrics = await (await voice.get("/metrics")).text()
     assert 'gateway_intake_rejected_total{channel="phone",code="invalid_signature"} 1.0' in metrics
 
@@ -181,14 +181,14 @@ async def test_a_signature_over_other_parameters_is_refused(voice: TestClient[An
     # signed for another event's URL: refused as well
     resp = await post(voice, "status", params, signature=signature)
     assert resp.status == 403
-    assert await store_of(voice).voice_call("CA003") is None
+    assert await store_of(voice).read(voice_calls.get, "CA003") is None
 
 
 async def test_without_an_auth_token_the_channel_is_closed(client: TestClient[Any, Any]) -> None:
     resp = await post(client, *status("CA004", "no-answer", 1))
     assert resp.status == 503
     assert (await resp.json())["error"]["code"] == "voice_not_configured"
-    assert await store_of(client).voice_call("CA004") is None
+    assert await store_of(client).read(voice_calls.get, "CA004") is None
 
 
 async def test_an_unknown_event_is_a_404_naming_the_accepted_ones(voice: TestClient[Any, Any]) -> None:
@@ -197,7 +197,7 @@ async def test_an_unknown_event_is_a_404_naming_the_accepted_ones(voice: TestCli
     error = (await resp.json())["error"]
     assert error["code"] == "unknown_event"
     assert all(name in error["message"] for name in ("status", "recording", "transcription"))
-    assert await store_of(voice).voice_call("CA005") is None
+    assert await store_of(voice).read(voice_calls.get, "CA005") is None
 
 
 async def test_a_callback_without_call_sid_is_refused(voice: TestClient[Any, Any]) -> None:
@@ -250,7 +250,7 @@ async def test_the_callbacks_of_a_call_in_any_order_make_one_melding(
     assert melding.channel == Channel.PHONE and melding.reporter.phone == CALLER
     assert melding.text.startswith(SPOKEN)
     assert recording_url(sid) in melding.text  # the desk can listen to what the caller said
-    call = await store.voice_call(sid)
+    call = await store.read(voice_calls.get, sid)
     assert call is not None and call.melding_id == melding.id and call.assembled_by == "callbacks"
     assert call.recording_url == recording_url(sid) and call.duration == 42
     assert len(call.callbacks) == len(callbacks)
@@ -271,16 +271,16 @@ async def test_a_retried_callback_changes_nothing(voice: TestClient[Any, Any]) -
     store = store_of(voice)
     callbacks = voicemail("CA301")
     await post_all(voice, callbacks[:2])
-    before = await store.voice_call("CA301")
+    before = await store.read(voice_calls.get, "CA301")
     await post_all(voice, callbacks[1:2])  # Twilio got no answer in time and posts it again
-    assert await store.voice_call("CA301") == before
+    assert await store.read(voice_calls.get, "CA301") == before
     await post_all(voice, callbacks[2:])
     [melding] = await meldingen_of(store, "CA301")
-    after = await store.voice_call("CA301")
+    after = await store.read(voice_calls.get, "CA301")
     await post_all(voice, callbacks)  # every one of them again, after the melding
-    assert await store.voice_call("CA301") == after
+    assert await store.read(voice_calls.get, "CA301") == after
     assert await meldingen_of(store, "CA301") == [melding]
-    again = await store.get(melding.id)
+    again = await store.read(meldingen.get, melding.id)
     assert again is not None and again.followups == []
     assert await audit_rows(store, "CA301") == len(callbacks)
 
@@ -336,7 +336,7 @@ async def test_a_call_without_hang_up_becomes_a_melding_after_the_settle_time(se
         [melding] = await meldingen_of(store, "CA400")
         assert "zonder transcriptie" in melding.text and recording_url("CA400") in melding.text
         assert melding.reporter.phone == CALLER and melding.stage != Stage.RECEIVED  # processed too
-        call = await store.voice_call("CA400")
+        call = await store.read(voice_calls.get, "CA400")
         assert call is not None and call.assembled_by == "settle" and call.melding_id == melding.id
 
         # the transcription comes after all: a follow-up on the melding, not a second melding
@@ -346,7 +346,7 @@ async def test_a_call_without_hang_up_becomes_a_melding_after_the_settle_time(se
         assert [(f.channel, f.text, f.sender) for f in after.followups] == [(Channel.PHONE, SPOKEN, CALLER)]
         # a late hang-up only completes the record of the call
         await post_all(c, [status("CA400", "completed", 2, CallDuration="61")])
-        call = await store.voice_call("CA400")
+        call = await store.read(voice_calls.get, "CA400")
         assert call is not None and call.call_status == "completed" and call.duration == 61
         assert call.transcription_text == SPOKEN
         assert len(await meldingen_of(store, "CA400")) == 1
@@ -364,7 +364,7 @@ async def test_callbacks_that_keep_coming_postpone_the_settle_job(settings: Sett
             assert await meldingen_of(store, "CA401") == []
         await worker
         [melding] = await meldingen_of(store, "CA401")
-        call = await store.voice_call("CA401")
+        call = await store.read(voice_calls.get, "CA401")
         assert call is not None and call.assembled_by == "settle"
         assert melding.received_at == call.first_event_at
 

@@ -14,17 +14,17 @@ the master's case, and acknowledging the duplicate's reporter.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from arq import Retry
 
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.service import StoreDuplicateFinder, reporter_payload
-from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, Stage
+from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, RoutingDecision
 from gateway.queue import enqueue_delivery, enqueue_notify
-from gateway.store import DeliveryRecord
-from gateway.store.queries import REPORTER_KEY
+from gateway.store import DeliveryRecord, deliveries, meldingen
+from gateway.store import duplicates as duplicates_store
+from gateway.store.duplicates import REPORTER_KEY
 from workers.ctx import redis, state
 
 log = logging.getLogger("workers")
@@ -34,29 +34,11 @@ def is_reporter_update(delivery: DeliveryRecord) -> bool:
     return delivery.event == EVENT_UPDATED and f":{REPORTER_KEY}" in delivery.idempotency_key
 
 
-async def route(
-    ctx: dict[str, Any],
-    melding: Melding,
-    *,
-    dienst: str | None,
-    confidence: float | None,
-    rule: str | None,
-    alternatives: Sequence[tuple[str, float]],
-    stage: Stage,
-) -> DeliveryRecord | None:
+async def route(ctx: dict[str, Any], melding: Melding, decision: RoutingDecision) -> DeliveryRecord | None:
     """Record the routing with what duplicate detection found; return the delivery to enqueue."""
     s = state(ctx)
-    event = EVENT_CREATED if dienst else None
     if isinstance(s.duplicates, StoreDuplicateFinder):
-        routed = await s.duplicates.route(
-            melding,
-            dienst=dienst,
-            confidence=confidence,
-            routed_by=rule,
-            alternatives=alternatives,
-            stage=stage,
-            delivery_event=event,
-        )
+        routed = await s.duplicates.route(melding, decision)
         match = routed.outcome.match
         if match is not None:
             log.info(
@@ -76,26 +58,19 @@ async def route(
             match.reason,
             extra={"reference": melding.reference},
         )
-    return await s.store.route(
-        melding.id,
-        dienst=dienst,
-        confidence=confidence,
-        routed_by=rule,
-        alternatives=alternatives,
-        stage=stage,
-        delivery_event=event,
-    )
+    return await s.store.write(meldingen.route, melding.id, decision)
 
 
 async def first_delivery(ctx: dict[str, Any], melding: Melding) -> DeliveryRecord:
     """The delivery a routed melding starts with (again, when its job was lost)."""
     s = state(ctx)
     if melding.duplicate_of is None:
-        return await s.store.ensure_delivery(melding.id, EVENT_CREATED, key="created")
+        return await s.store.write(deliveries.ensure, melding.id, EVENT_CREATED, key="created")
     match = DuplicateMatch(
         melding.duplicate_of, melding.duplicate_score or 0.0, melding.duplicate_reason or ""
     )
-    return await s.store.ensure_delivery(
+    return await s.store.write(
+        deliveries.ensure,
         melding.duplicate_of,
         EVENT_UPDATED,
         key=REPORTER_KEY + melding.id,
@@ -107,7 +82,10 @@ async def wait_for_master(ctx: dict[str, Any], delivery: DeliveryRecord) -> None
     """An extra reporter is added to a case that exists: retry until the master is delivered."""
     if not is_reporter_update(delivery):
         return
-    if await state(ctx).store.created_delivery_state(delivery.melding_id) == DeliveryState.DELIVERED:
+    if (
+        await state(ctx).store.read(duplicates_store.created_delivery_state, delivery.melding_id)
+        == DeliveryState.DELIVERED
+    ):
         return
     # Not counted as a failed attempt; the master's delivery enqueues this one again on success.
     raise Retry(defer=min(60.0, 0.5 * 2 ** (ctx.get("job_try", 1) - 1)))
@@ -117,9 +95,9 @@ async def delivered(ctx: dict[str, Any], delivery: DeliveryRecord) -> None:
     s = state(ctx)
     if is_reporter_update(delivery):
         duplicate_id = delivery.idempotency_key.rsplit(f":{REPORTER_KEY}", 1)[1]
-        history_id = await s.store.acknowledge_duplicate(duplicate_id)
+        history_id = await s.store.write(duplicates_store.acknowledge_duplicate, duplicate_id)
         if history_id is not None:
             await enqueue_notify(redis(ctx), s.settings.queue_name, duplicate_id, history_id)
     elif delivery.event == EVENT_CREATED:
-        for waiting in await s.store.reporter_deliveries(delivery.melding_id):
+        for waiting in await s.store.read(duplicates_store.reporter_deliveries, delivery.melding_id):
             await enqueue_delivery(redis(ctx), s.settings.queue_name, waiting)

@@ -12,11 +12,12 @@ from typing import Any
 
 from arq import Retry
 
-from gateway.melding import EVENT_CREATED, Channel, Melding, Stage, Status, StatusChange
+from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, Status, StatusChange
 from gateway.metrics import count, record_delivery
 from gateway.queue import ACK_RATE_KEY, backoff, enqueue_notify, enqueue_process
 from gateway.queue import enqueue_delivery as queue_delivery
-from gateway.store import DeliveryRecord
+from gateway.store import DeliveryRecord, deliveries, history, meldingen, notifications
+from gateway.store import media as media_store
 from workers import duplicates, media, sms
 from workers.casesystem import DeliveryError
 from workers.ctx import redis, retry_delay, state
@@ -31,7 +32,7 @@ async def enqueue_delivery(ctx: dict[str, Any], delivery: DeliveryRecord, defer:
 
 async def process(ctx: dict[str, Any], melding_id: str) -> str:
     s = state(ctx)
-    melding = await s.store.get(melding_id)
+    melding = await s.store.read(meldingen.get, melding_id)
     if melding is None:
         log.error("process: no melding %s in the store", melding_id)
         return "missing"
@@ -58,37 +59,29 @@ async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
 async def _route(ctx: dict[str, Any], melding: Melding) -> str:
     s = state(ctx)
     if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
-        dienst, confidence, rule, alternatives = melding.dienst, 1.0, f"channel:{melding.channel}", []
+        decision = RoutingDecision(melding.dienst, 1.0, f"channel:{melding.channel}")
     else:
-        routing = s.router.route(melding.text, melding.subject)
-        dienst, confidence, rule = routing.dienst, routing.confidence, routing.rule
-        alternatives = list(routing.alternatives)
-    stage = Stage.ROUTED if dienst else Stage.TRIAGE
+        decision = s.router.route(melding.text, melding.subject).decision()
     # Routing, location, duplicate link and the first delivery (a duplicate: its master's
     # melding.updated for the extra reporter, not a case of its own) in one store write.
-    delivery = await duplicates.route(
-        ctx, melding, dienst=dienst, confidence=confidence, rule=rule, alternatives=alternatives, stage=stage
-    )
-    log.info(
-        "routed to %s",
-        dienst or "triage",
-        extra={"reference": melding.reference, "dienst": dienst, "confidence": confidence, "rule": rule},
-    )
+    delivery = await duplicates.route(ctx, melding, decision)
+    extra = {"dienst": decision.dienst, "confidence": decision.confidence, "rule": decision.routed_by}
+    log.info("routed to %s", decision.dienst or "triage", extra={"reference": melding.reference, **extra})
     if delivery is not None:
         await enqueue_delivery(ctx, delivery)
-    return stage.value
+    return decision.stage.value
 
 
 async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     s = state(ctx)
-    delivery = await s.store.get_delivery(delivery_id)
+    delivery = await s.store.read(deliveries.get, delivery_id)
     if delivery is None or delivery.state.value in ("delivered", "dead"):
         return "nothing to do"
-    melding = await s.store.get(delivery.melding_id)
+    melding = await s.store.read(meldingen.get, delivery.melding_id)
     assert melding is not None
     if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
         # read again: this job or a concurrent process job may have attached them meanwhile
-        melding = await s.store.get(delivery.melding_id)
+        melding = await s.store.read(meldingen.get, delivery.melding_id)
         assert melding is not None
     await duplicates.wait_for_master(ctx, delivery)  # an extra reporter needs the master's case first
     try:
@@ -98,7 +91,8 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     except DeliveryError as exc:
         return await _delivery_failed(ctx, delivery, melding, exc)
     created = delivery.event == EVENT_CREATED
-    history_id = await s.store.delivery_succeeded(
+    history_id = await s.store.write(
+        deliveries.succeeded,
         delivery.id,
         case_id=case_id,
         stage=Stage.DELIVERED if created else None,
@@ -123,7 +117,8 @@ async def _delivery_failed(
         0.0 if dead else backoff(attempt, s.settings.delivery_backoff_base, s.settings.delivery_backoff_max)
     )
     next_at = None if dead else datetime.now(UTC) + timedelta(seconds=delay)
-    await s.store.delivery_failed(
+    await s.store.write(
+        deliveries.failed,
         delivery.id,
         error=str(exc),
         dead=dead,
@@ -146,12 +141,12 @@ async def _delivery_failed(
 
 async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
     s = state(ctx)
-    melding = await s.store.get(melding_id)
-    change = await s.store.history_entry(history_id)
+    melding = await s.store.read(meldingen.get, melding_id)
+    change = await s.store.read(history.entry, history_id)
     if melding is None or change is None:
         return "missing"
     outcomes = []
-    decided = await s.store.notification_states(history_id)  # one read, not one per rule
+    decided = await s.store.read(notifications.states_of, history_id)  # one read, not one per rule
     for rule in RULES:
         if decided.get(rule.channel) == "sent":
             continue
@@ -161,8 +156,14 @@ async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
         if reason is None:
             reason = await _unavailable(ctx, rule, melding)
         if reason is not None:
-            await s.store.record_notification(
-                melding.id, history_id, rule.channel, recipient=None, state="skipped", detail=reason
+            await s.store.write(
+                notifications.record,
+                melding.id,
+                history_id,
+                rule.channel,
+                recipient=None,
+                state="skipped",
+                detail=reason,
             )
             if rule.action == SMS:
                 await count(redis(ctx), "sms_sent_skipped")
@@ -198,7 +199,8 @@ async def _send_mail(
         await send_email(s.settings.smtp_relay, msg)
     except NotificationError as exc:
         final = ctx.get("job_try", 1) >= 5
-        await s.store.record_notification(
+        await s.store.write(
+            notifications.record,
             melding.id,
             history_id,
             rule.channel,
@@ -210,7 +212,8 @@ async def _send_mail(
         if final:
             return "failed"
         raise Retry(defer=30 * ctx.get("job_try", 1)) from exc
-    await s.store.record_notification(
+    await s.store.write(
+        notifications.record,
         melding.id,
         history_id,
         rule.channel,
@@ -241,13 +244,14 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     cutoff = datetime.now(UTC) - timedelta(seconds=s.settings.sweep_grace)
     found = {"process": 0, "deliver": 0, "notify": 0}
     queue = s.settings.queue_name
-    for melding_id in await s.store.unprocessed_meldingen(cutoff):
+    for melding_id in await s.store.read(meldingen.unprocessed, cutoff):
         found["process"] += await enqueue_process(redis(ctx), queue, melding_id)
-    for melding_id in await s.store.media_waiting(cutoff):  # a follow-up's MMS media (process fetches)
+    # a follow-up's MMS media (process fetches them)
+    for melding_id in await s.store.read(media_store.media_waiting, cutoff):
         found["process"] += await enqueue_process(redis(ctx), queue, melding_id)
-    for delivery in await s.store.waiting_deliveries(cutoff):
+    for delivery in await s.store.read(deliveries.waiting, cutoff):
         found["deliver"] += await enqueue_delivery(ctx, delivery)
-    for melding_id, history_id in await s.store.unnotified_history(cutoff):
+    for melding_id, history_id in await s.store.read(notifications.unnotified, cutoff):
         found["notify"] += await enqueue_notify(redis(ctx), queue, melding_id, history_id)
     if any(found.values()):
         log.warning("sweep re-enqueued lost jobs: %s", found)

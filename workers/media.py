@@ -33,6 +33,7 @@ from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
 from gateway.melding import Attachment, Melding
 from gateway.metrics import count
+from gateway.store import media as media_store
 from gateway.store.media import PENDING, MediaRecord
 from workers.ctx import redis, state
 
@@ -154,7 +155,7 @@ async def fetch(ctx: dict[str, Any], media: MediaRecord) -> Attachment:
 async def settle(ctx: dict[str, Any], melding: Melding) -> Settled:
     """Fetch the melding's pending media; what failed transiently stays pending (`waiting`)."""
     s = state(ctx)
-    pending = await s.store.list_media(melding.id, PENDING)
+    pending = await s.store.read(media_store.media_of, melding.id, PENDING)
     stored = failed = waiting = 0
     for media in pending:
         extra = {"reference": melding.reference, "message_sid": media.message_sid, "position": media.position}
@@ -162,7 +163,7 @@ async def settle(ctx: dict[str, Any], melding: Melding) -> Settled:
             attachment = await fetch(ctx, media)
         except MediaError as exc:
             final = exc.permanent or media.attempts + 1 >= s.settings.sms_media_max_attempts
-            await s.store.media_failed(media.id, error=str(exc), final=final)
+            await s.store.write(media_store.media_failed, media.id, error=str(exc), final=final)
             await count(redis(ctx), "sms_media_failed" if final else "sms_media_retrying")
             if final:
                 failed += 1
@@ -171,7 +172,7 @@ async def settle(ctx: dict[str, Any], melding: Melding) -> Settled:
                 waiting += 1
                 log.info("mms media fetch failed, will retry: %s", exc, extra=extra)
             continue
-        if await s.store.media_stored(media.id, attachment):
+        if await s.store.write(media_store.media_stored, media.id, attachment):
             stored += 1
             await count(redis(ctx), "sms_media_stored")
             log.info("mms media stored (%s, %d bytes)", attachment.content_type, attachment.size, extra=extra)

@@ -7,7 +7,7 @@ E.164. Twilio's answers decide what happens next:
 - any other 4xx (21211 invalid number, 21614 not a mobile number, ...): failed at once.
 
 A text longer than `sms_max_segments` segments goes as numbered parts (gateway/channels/twilio/segments.py).
-Each part Twilio accepted is recorded with its MessageSid (`sms_messages`) and as its own
+Each part Twilio accepted is recorded with its MessageSid (`sms_messages`, gateway.store.sms) and as its own
 notification row `<channel>#<k>`, so a retry after part 1 went out sends only the parts still
 missing: a reporter never gets a message twice.
 
@@ -37,6 +37,8 @@ from gateway.config import Settings
 from gateway.melding import Melding, StatusChange
 from gateway.metrics import count
 from gateway.phonenumber import e164
+from gateway.store import notifications
+from gateway.store import sms as sms_store
 from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
 from workers.ctx import redis, retry_delay, state
 from workers.media import basic_authorization
@@ -135,7 +137,7 @@ class Sender:
 
 
 async def opted_out(ctx: dict[str, Any], melding: Melding) -> str | None:
-    if await state(ctx).store.sms_opted_out(e164(melding.reporter.phone or "")):
+    if await state(ctx).store.lookup(sms_store.opted_out, e164(melding.reporter.phone or "")):
         return "opted out"
     return None
 
@@ -148,8 +150,8 @@ async def send(
     to = e164(melding.reporter.phone or "")
     text = render_sms(melding, change, s.settings, s.templates, rule.template)
     parts = sms_text.split(text, s.settings.sms_max_segments)
-    accepted = await s.store.sms_sent_parts(history_id, rule.channel)
-    if accepted and await s.store.notification_state(history_id, rule.channel) == "failed":
+    accepted = await s.store.read(sms_store.sent_parts, history_id, rule.channel)
+    if accepted and await s.store.read(notifications.state_of, history_id, rule.channel) == "failed":
         return "failed"  # a delivery receipt decided: only a resend (workers/sms_resend.py) texts again
     sender = Sender(s.settings, s.session)
     sids = []
@@ -161,25 +163,32 @@ async def send(
             sid = await sender.send(to, body)
         except SmsError as exc:
             return await _failed(ctx, rule, melding, history_id, to, exc)
-        await s.store.record_sms_sent(
-            sid=sid,
-            melding_id=melding.id,
-            history_id=history_id,
-            channel=rule.channel,
-            part=k,
-            parts=len(parts),
-            recipient=to,
-            body=body,
-        )
+        sent = {
+            "sid": sid,
+            "melding_id": melding.id,
+            "history_id": history_id,
+            "channel": rule.channel,
+            "part": k,
+            "parts": len(parts),
+            "recipient": to,
+            "body": body,
+        }
+        await s.store.write(sms_store.record_sent, sent)
         sids.append(sid)
         await count(redis(ctx), "sms_sent_sent")
         if len(parts) > 1:
-            await s.store.record_notification(
-                melding.id, history_id, f"{rule.channel}#{k}", recipient=to, state="sent", detail=sid
+            await s.store.write(
+                notifications.record,
+                melding.id,
+                history_id,
+                f"{rule.channel}#{k}",
+                recipient=to,
+                state="sent",
+                detail=sid,
             )
     detail = sids[0] if len(parts) == 1 else f"{len(parts)} parts: {', '.join(sids)}"
-    await s.store.record_notification(
-        melding.id, history_id, rule.channel, recipient=to, state="sent", detail=detail
+    await s.store.write(
+        notifications.record, melding.id, history_id, rule.channel, recipient=to, state="sent", detail=detail
     )
     log.info(
         "sms sent (%d part%s)",
@@ -195,10 +204,13 @@ async def _failed(
 ) -> str:
     s = state(ctx)
     if exc.code == OPTED_OUT:  # Twilio knows of a STOP we never saw: remember it
-        await s.store.set_sms_optout(to, opted_out=True, keyword=OPTED_OUT_KEYWORD, message_sid=None)
+        await s.store.write(
+            sms_store.set_optout, to, opted_out=True, keyword=OPTED_OUT_KEYWORD, message_sid=None
+        )
     try_ = ctx.get("job_try", 1)
     final = exc.permanent or try_ >= FINAL_TRY
-    await s.store.record_notification(
+    await s.store.write(
+        notifications.record,
         melding.id,
         history_id,
         rule.channel,

@@ -24,7 +24,8 @@ from arq import Retry
 from gateway.channels.twilio.sms_status import OPTED_OUT, OPTED_OUT_KEYWORD, describe
 from gateway.metrics import count
 from gateway.queue import enqueue_sms_resend
-from gateway.store.sms_messages import SmsMessage
+from gateway.store import sms
+from gateway.store.sms import SmsMessage
 from workers.ctx import redis, retry_delay, state
 from workers.sms import FINAL_TRY, Sender, SmsError, not_configured
 
@@ -38,24 +39,24 @@ def _undelivered(message: SmsMessage) -> str:
 
 async def resend(ctx: dict[str, Any], failed_sid: str) -> str:
     s = state(ctx)
-    failed = await s.store.sms_message(failed_sid)
+    failed = await s.store.lookup(sms.get_message, failed_sid)
     if failed is None:
         log.error("sms_resend: no message %s in the store", failed_sid)
         return "missing"
     if failed.resent_as is not None or failed.resend_at is None:
         return "nothing to do"
     reason = not_configured(s.settings)
-    if reason is None and await s.store.sms_opted_out(failed.recipient):
+    if reason is None and await s.store.lookup(sms.opted_out, failed.recipient):
         reason = "the number opted out"
     if reason is not None:
-        await s.store.sms_not_resent(failed_sid, f"{_undelivered(failed)}; not resent: {reason}")
+        await s.store.write(sms.give_up, failed_sid, f"{_undelivered(failed)}; not resent: {reason}")
         log.warning("sms not resent: %s", reason, extra={"message_sid": failed_sid})
         return "not resent"
     try:
         sid = await Sender(s.settings, s.session).send(failed.recipient, failed.body)
     except SmsError as exc:
         return await _failed(ctx, failed, exc)
-    await s.store.sms_resent(failed_sid, sid)
+    await s.store.write(sms.record_resend, failed_sid, sid)
     await count(redis(ctx), "sms_delivery_resent")
     log.info(
         "sms resent (%s)",
@@ -68,13 +69,13 @@ async def resend(ctx: dict[str, Any], failed_sid: str) -> str:
 async def _failed(ctx: dict[str, Any], failed: SmsMessage, exc: SmsError) -> str:
     s = state(ctx)
     if exc.code == OPTED_OUT:  # Twilio knows of a STOP we never saw: remember it
-        await s.store.set_sms_optout(
-            failed.recipient, opted_out=True, keyword=OPTED_OUT_KEYWORD, message_sid=None
+        await s.store.write(
+            sms.set_optout, failed.recipient, opted_out=True, keyword=OPTED_OUT_KEYWORD, message_sid=None
         )
     if not exc.permanent and ctx.get("job_try", 1) < FINAL_TRY:
         log.warning("sms resend failed, retrying: %s", exc, extra={"message_sid": failed.sid})
         raise Retry(defer=retry_delay(ctx))
-    await s.store.sms_not_resent(failed.sid, f"{_undelivered(failed)}; resend refused: {exc}")
+    await s.store.write(sms.give_up, failed.sid, f"{_undelivered(failed)}; resend refused: {exc}")
     log.warning("sms resend failed: %s", exc, extra={"message_sid": failed.sid})
     return "failed"
 
@@ -84,7 +85,7 @@ async def sweep_resends(ctx: dict[str, Any]) -> int:
     s = state(ctx)
     cutoff = datetime.now(UTC) - timedelta(seconds=s.settings.sweep_grace)
     found = 0
-    for sid in await s.store.sms_resends_due(cutoff):
+    for sid in await s.store.read(sms.resends_due, cutoff):
         found += await enqueue_sms_resend(redis(ctx), s.settings.queue_name, sid, None)
     if found:
         log.warning("sms sweep scheduled %d resends whose job was lost", found)

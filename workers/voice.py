@@ -16,9 +16,12 @@ from typing import Any
 
 from arq import Retry
 
+from gateway.channels.twilio.calls import Assembly
+from gateway.channels.twilio.calls import settle as settle_call
 from gateway.intake import enqueue_acknowledgement
 from gateway.melding import Channel
 from gateway.queue import enqueue_process, enqueue_voice_settle
+from gateway.store import voice_calls
 from workers.ctx import redis, state
 
 log = logging.getLogger("workers")
@@ -29,9 +32,8 @@ _MIN_DEFER = 0.05  # seconds: arq would otherwise spin on a Retry(defer=0)
 async def settle(ctx: dict[str, Any], call_sid: str) -> str:
     s = state(ctx)
     settle_for = timedelta(seconds=s.settings.voice_settle_seconds)
-    outcome = await s.store.settle_voice_call(
-        call_sid, quiet_before=datetime.now(UTC) - settle_for, max_text_chars=s.settings.max_text_chars
-    )
+    how = Assembly.from_settings(s.settings, transcribe=True)
+    outcome = await s.store.write(settle_call, call_sid, datetime.now(UTC) - settle_for, how)
     if outcome.kind == "waiting" and outcome.last_event_at is not None:
         remaining = (outcome.last_event_at + settle_for - datetime.now(UTC)).total_seconds()
         raise Retry(defer=max(_MIN_DEFER, remaining))
@@ -51,7 +53,7 @@ async def sweep_calls(ctx: dict[str, Any]) -> int:
     s = state(ctx)
     quiet_before = datetime.now(UTC) - timedelta(seconds=s.settings.voice_settle_seconds)
     found = 0
-    for call_sid in await s.store.unsettled_voice_calls(quiet_before):
+    for call_sid in await s.store.read(voice_calls.unsettled, quiet_before):
         found += await enqueue_voice_settle(redis(ctx), s.settings.queue_name, call_sid, None)
     if found:
         log.warning("voice sweep scheduled %d quiet calls whose settle job was lost", found)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.melding import DIENST_CODES
+from gateway.melding import DIENST_CODES, RoutingDecision
 
 __all__ = [
     "Dienst",
@@ -43,6 +43,10 @@ class Routing:
     @property
     def decided(self) -> bool:
         return self.dienst is not None
+
+    def decision(self) -> RoutingDecision:
+        """The routing as the worker records it (the deciding rule is its `routed_by`)."""
+        return RoutingDecision(self.dienst, self.confidence, self.rule, self.alternatives)
 
 
 class DienstenConfigError(Exception):

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from gateway.config import Settings, load_settings
 from gateway.logs import setup_logging
+from gateway.store import desk as desk_store
 
 log = logging.getLogger("gateway.classify")
 
@@ -95,7 +96,7 @@ async def _desk_examples(settings: Settings) -> list[Any]:
     store = Store(url)
     await store.open(migrate_schema=False)  # reading only: never change a schema from here
     try:
-        found = await store.desk_decisions()
+        found = await store.read(desk_store.decisions)
     finally:
         await store.close()
     return [

@@ -77,7 +77,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
 def cmd_hotspots(args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
-    from gateway.store import Store
+    from gateway.store import Store, duplicates
 
     settings = load_settings(args.config)
 
@@ -85,7 +85,9 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         store = Store(settings.database_url)
         await store.open(migrate_schema=False)
         try:
-            return await store.list_hotspots(since=datetime.now(UTC) - timedelta(days=args.days))
+            return await store.read(
+                duplicates.list_hotspots, since=datetime.now(UTC) - timedelta(days=args.days)
+            )
         finally:
             await store.close()
 

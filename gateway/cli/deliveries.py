@@ -7,7 +7,7 @@ import json
 from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.queue import connect, enqueue_deliveries
-from gateway.store import Store
+from gateway.store import Store, deliveries
 
 
 async def list_or_retry(
@@ -19,7 +19,7 @@ async def list_or_retry(
     await store.open()
     try:
         if retry:
-            revived = await store.revive_dead(references)
+            revived = await store.write(deliveries.revive_dead, references)
             redis = connect(settings.redis_url, settings.queue_name)
             try:
                 await enqueue_deliveries(redis, settings.queue_name, revived)
@@ -39,7 +39,7 @@ async def list_or_retry(
             if dead_only
             else [DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DEAD]
         )
-        rows = await store.list_deliveries(states)
+        rows = await store.read(deliveries.in_states, states)
         for d in rows:
             if as_json:
                 print(

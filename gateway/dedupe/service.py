@@ -21,9 +21,9 @@ from sqlalchemy.engine import Row
 
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.finder import Deduper, Entry, Hotspot, Outcome, Probe
-from gateway.melding import Melding, Stage
+from gateway.melding import Melding, RoutingDecision, Stage
 from gateway.store import DeliveryRecord, Store
-from gateway.store import queries as q
+from gateway.store import duplicates as q
 
 log = logging.getLogger("gateway.dedupe")
 
@@ -113,13 +113,9 @@ def route_in_store(
     deduper: Deduper,
     melding: Melding,
     probe: Probe,
-    confidence: float | None,
-    routed_by: str | None,
-    alternatives: Sequence[tuple[str, float]],
-    stage: Stage,
-    delivery_event: str | None,
+    decision: RoutingDecision,
 ) -> Routed:
-    dienst = probe.dienst if stage == Stage.ROUTED else None
+    dienst = probe.dienst if decision.stage == Stage.ROUTED else None
     if dienst is not None and probe.window > timedelta(0):
         q.dedupe_lock(conn, dienst)
         outcome = deduper.decide(StoreIndex(conn), probe)
@@ -139,17 +135,12 @@ def route_in_store(
     delivery = q.route_dedupe(
         conn,
         melding.id,
-        dienst,
-        confidence,
-        routed_by,
-        alternatives,
-        stage,
-        delivery_event,
-        located,
-        match.master_id if match else None,
-        match.score if match else None,
-        match.reason if match else None,
-        reporter_payload(melding, place.as_dict(), match) if match else None,
+        decision,
+        located=located,
+        duplicate_of=match.master_id if match else None,
+        duplicate_score=match.score if match else None,
+        duplicate_reason=match.reason if match else None,
+        reporter_payload=reporter_payload(melding, place.as_dict(), match) if match else None,
     )
     return Routed(delivery, outcome)
 
@@ -190,29 +181,9 @@ class StoreDuplicateFinder:
 
         return await self.store.read(look)
 
-    async def route(
-        self,
-        melding: Melding,
-        *,
-        dienst: str | None,
-        confidence: float | None,
-        routed_by: str | None,
-        alternatives: Sequence[tuple[str, float]],
-        stage: Stage,
-        delivery_event: str | None,
-    ) -> Routed:
-        probe = self.deduper.probe(melding, dienst)
-        routed = await self.store.write(
-            route_in_store,
-            self.deduper,
-            melding,
-            probe,
-            confidence,
-            routed_by,
-            alternatives,
-            stage,
-            delivery_event,
-        )
+    async def route(self, melding: Melding, decision: RoutingDecision) -> Routed:
+        probe = self.deduper.probe(melding, decision.dienst)
+        routed = await self.store.write(route_in_store, self.deduper, melding, probe, decision)
         hotspot = routed.outcome.hotspot
         if hotspot is not None and hotspot.created:
             log.warning(

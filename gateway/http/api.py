@@ -14,9 +14,10 @@ from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, signed_body
 from gateway.intake import IntakeRejected, invalid
-from gateway.melding import Melding, Stage, Status
+from gateway.melding import Melding, Stage, Status, StatusUpdate
 from gateway.queue import enqueue_notify
-from gateway.store import InvalidTransition
+from gateway.store import InvalidTransition, duplicates, history, meldingen
+from gateway.store import media as media_store
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,11 @@ async def post_melding(request: web.Request) -> web.Response:
 
 
 async def get_melding(request: web.Request) -> web.Response:
-    melding = await request.app[STORE].get(request.match_info["id"])
+    melding = await request.app[STORE].read(meldingen.get, request.match_info["id"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
     data = melding_json(request, melding)
-    if media := await request.app[STORE].list_media(melding.id):
+    if media := await request.app[STORE].read(media_store.media_of, melding.id):
         # What became of each MMS photo: the desk sees one that could not be fetched, and why.
         data["mms_media"] = [
             {
@@ -85,7 +86,7 @@ async def list_meldingen(request: web.Request) -> web.Response:
         return error_body(
             400, "invalid_query", f"stage must be one of {[s.value for s in Stage]}, limit a number"
         )
-    found = await request.app[STORE].list_meldingen(stage=stage, limit=limit)
+    found = await request.app[STORE].read(meldingen.list_meldingen, stage=stage, limit=limit)
     return web.json_response({"meldingen": [melding_json(request, m) for m in found]})
 
 
@@ -109,32 +110,25 @@ async def post_status(request: web.Request) -> web.Response:
     if callback.status == Status.ONTVANGEN:
         return error_body(422, "invalid_status", "status: ontvangen is set by the gateway only")
     store = request.app[STORE]
-    melding = await store.get_by_reference(request.match_info["reference"])
+    melding = await store.read(meldingen.by_reference, request.match_info["reference"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this reference")
+    change = StatusUpdate(
+        callback.status,
+        source="case_system",
+        note=callback.note,
+        planned_date=callback.planned_date,
+        external_partner=callback.external_partner,
+    )
     try:
-        history_id = await store.add_status(
-            melding.id,
-            callback.status,
-            source="case_system",
-            note=callback.note,
-            planned_date=callback.planned_date,
-            external_partner=callback.external_partner,
-        )
+        history_id = await store.write(history.add_status, melding.id, change)
     except InvalidTransition as exc:
         return error_body(409, "invalid_transition", str(exc))
     if history_id is not None:
         await enqueue_notify(request.app[REDIS], settings.queue_name, melding.id, history_id)
         log.info("status changed to %s", callback.status, extra={"reference": melding.reference})
         # Reporters of the same problem (duplicates of this melding) follow it and hear of it too.
-        followers = await store.follow_master(
-            melding.id,
-            callback.status,
-            source="case_system",
-            note=callback.note,
-            planned_date=callback.planned_date,
-            external_partner=callback.external_partner,
-        )
+        followers = await store.write(duplicates.follow_master, melding.id, change)
         for duplicate_id, duplicate_history in followers:
             await enqueue_notify(request.app[REDIS], settings.queue_name, duplicate_id, duplicate_history)
     return web.json_response(

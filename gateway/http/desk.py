@@ -16,8 +16,9 @@ from aiohttp import web
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body, signed_body
-from gateway.melding import DIENST_CODES, EVENT_CREATED
+from gateway.melding import DIENST_CODES
 from gateway.queue import enqueue_process
+from gateway.store import desk, meldingen
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,10 @@ async def post_dienst(request: web.Request) -> web.Response:
             field="dienst",
         )
     store = request.app[STORE]
-    melding = await store.get(key) or await store.get_by_reference(key)
+    melding = await store.read(meldingen.get, key) or await store.read(meldingen.by_reference, key)
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
-    outcome, stage = await store.set_desk_dienst(melding.id, dienst, delivery_event=EVENT_CREATED)
+    outcome, stage = await store.write(desk.route, melding.id, dienst)
     if outcome == "not_in_triage":
         return error_body(
             409,

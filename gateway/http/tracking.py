@@ -13,13 +13,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.appkeys import SETTINGS, STORE
+from gateway.store import meldingen
 
 PAGE_LANGUAGE = "nl"
 EXCERPT_CHARS = 300
 
 
 async def tracking_page(request: web.Request) -> web.Response:
-    melding = await request.app[STORE].get_by_token(request.match_info["token"])
+    melding = await request.app[STORE].read(meldingen.by_token, request.match_info["token"])
     if melding is None:
         return _page(request, "not_found.html", {}, status=404)
     tz = ZoneInfo(request.app[SETTINGS].timezone)

@@ -1,16 +1,30 @@
-"""The store: meldingen, their history, attachments metadata, deliveries.
+"""The store: meldingen, their history, attachments metadata, deliveries, and what the channels keep.
 
 One code path for SQLite (embedded default) and PostgreSQL (production), through
-SQLAlchemy Core: every operation is one synchronous function (`queries`) run in
-one transaction and one hop (`core`). Intake writes go through a `BatchWriter`,
-which commits whatever arrived concurrently in one transaction (group commit):
-every request still waits for its own durable commit, but fifty concurrent
-requests pay for one commit instead of fifty.
+SQLAlchemy Core. Every operation is one synchronous function over a `Connection`, in the
+module of what it stores:
+
+- `meldingen`: intake (in batches, with their audit records), reading meldingen, routing
+- `history`: a melding's status changes (the transition table) and its stage
+- `deliveries`: what a melding owes the case system, tried until delivered or dead
+- `notifications`: what was decided about telling the reporter of each status change
+- `inbound`: the inbound audit trail and reporters' follow-ups
+- `media`: MMS media to fetch; `sms`: opt-outs, conversations, messages sent and their receipts
+- `voice_calls`: Twilio Voice call rows; `duplicates`: dedupe candidates, links, hotspots
+- `desk`: the 1777 desk's routing decisions; `sql`: the SQL bits they share
+
+The caller runs one in one transaction and one hop: `await store.read(meldingen.get, id)`,
+`await store.write(deliveries.failed, id, error=..., ...)` (`core.Store`). Intake writes go
+through a `BatchWriter` (`store.intake`), which commits whatever arrived concurrently in one
+transaction (group commit): every request still waits for its own durable commit, but fifty
+concurrent requests pay for one commit instead of fifty.
 """
 
 from __future__ import annotations
 
 from gateway.store.core import Store, StoreError, engine_url
-from gateway.store.queries import DeliveryRecord, InvalidTransition, StoredIntake
+from gateway.store.deliveries import DeliveryRecord
+from gateway.store.history import InvalidTransition
+from gateway.store.meldingen import StoredIntake
 
 __all__ = ["DeliveryRecord", "InvalidTransition", "Store", "StoreError", "StoredIntake", "engine_url"]

@@ -1,27 +1,30 @@
-"""Store operations for what channels receive besides new meldingen: the inbound
-audit trail (with its dedupe key) and follow-ups on existing meldingen."""
+"""What channels receive, besides new meldingen: the inbound audit trail (one row per message
+and dedupe key, with the MMS media it carried) and reporters' follow-ups on their meldingen."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select, update
 
-from gateway.melding import EVENT_FOLLOWUP, Attachment, Followup, Stage, Status
-from gateway.store import queries
+from gateway.melding import EVENT_FOLLOWUP, Attachment, Followup, Stage, Status, StatusUpdate
+from gateway.store.deliveries import DeliveryRecord, ensure
+from gateway.store.history import add_status
 from gateway.store.media import record_media, take_media
-from gateway.store.queries import DeliveryRecord, _insert, utcnow
 from gateway.store.schema import attachments, followups, inbound_messages, meldingen
+from gateway.store.sql import insert, utcnow
 
 
 def record_inbound(conn: Connection, row: dict[str, Any]) -> bool:
     """Keep one row per (channel, dedupe_key); False when that message was recorded before.
-    MMS media the record carries are recorded with it (gateway.store.media)."""
-    row, media = take_media(row)
+    MMS media the record carries are recorded with it (gateway.store.media). `received_at`
+    defaults to now."""
+    row, media = take_media({"received_at": utcnow(), **row})
     result = conn.execute(
-        _insert(conn, inbound_messages)
+        insert(conn, inbound_messages)
         .values(**row)
         .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
     )
@@ -29,7 +32,46 @@ def record_inbound(conn: Connection, row: dict[str, Any]) -> bool:
     return bool(result.rowcount)
 
 
-def add_followup(
+def record_many(conn: Connection, records: list[dict[str, Any]]) -> None:
+    """The audit records of a batch of received messages, in their meldingen's own transaction
+    (intake), with the MMS media to fetch that a record may carry."""
+    split = [take_media(record) for record in records]
+    if split:
+        conn.execute(
+            insert(conn, inbound_messages).on_conflict_do_nothing(index_elements=["channel", "dedupe_key"]),
+            [row for row, _ in split],
+        )
+    for row, media in split:
+        record_media(conn, row, media)
+
+
+# Built once: the SMS webhook's fast path runs this for every message, and building the
+# statement costs more than running it.
+_OUTCOME = select(inbound_messages.c.kind, inbound_messages.c.melding_id).where(
+    inbound_messages.c.channel == bindparam("channel"),
+    inbound_messages.c.dedupe_key == bindparam("dedupe_key"),
+)
+
+
+def inbound_outcome(conn: Connection, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
+    """(kind, melding id) of a message recorded before under this key, else None (a channel's
+    retry of a webhook it got no answer to is answered as the first time)."""
+    row = conn.execute(_OUTCOME, {"channel": channel, "dedupe_key": dedupe_key}).first()
+    return (row.kind, row.melding_id) if row is not None else None
+
+
+def set_outcome(
+    conn: Connection, channel: str, dedupe_key: str, *, kind: str, melding_id: str | None
+) -> None:
+    """What a recorded message turned out to be, once its transaction knows (a voice callback)."""
+    conn.execute(
+        update(inbound_messages)
+        .where(inbound_messages.c.channel == channel, inbound_messages.c.dedupe_key == dedupe_key)
+        .values(kind=kind, melding_id=melding_id)
+    )
+
+
+def _insert_followup(
     conn: Connection,
     melding_id: str,
     channel: str,
@@ -40,7 +82,7 @@ def add_followup(
 ) -> int | None:
     """Store a follow-up once per (channel, external_id); None when it was stored before."""
     result = conn.execute(
-        _insert(conn, followups)
+        insert(conn, followups)
         .values(
             melding_id=melding_id,
             channel=channel,
@@ -66,43 +108,37 @@ class FollowupAdded:
     delivery: DeliveryRecord | None = None  # `melding.followup` for the case system
 
 
-def add_followup_effects(
+def add_followup(
     conn: Connection,
     melding_id: str,
+    *,
     channel: str,
     external_id: str,
     received_at: datetime,
     sender: str | None,
     text: str,
-    files: list[Attachment],
-    inbound: dict[str, Any] | None = None,
+    files: Sequence[Attachment] = (),
+    record: dict[str, Any] | None = None,
 ) -> FollowupAdded:
-    """A reporter's follow-up and what it sets in motion, in one transaction, whatever the channel:
-    a melding the desk was waiting on goes back to it, and a melding the case system has already
-    gets the follow-up as `melding.followup` (one not yet delivered carries it inside). Its files
-    join the melding's attachments before any delivery can read them, and its audit record (with
-    MMS media to fetch) is written in the same transaction: a crash leaves all of it or none."""
-    if inbound is not None:
-        record_inbound(conn, {"received_at": utcnow(), **inbound})
-    followup_id = add_followup(conn, melding_id, channel, external_id, received_at, sender, text)
+    """A reporter's follow-up and what it sets in motion, once per (channel, external_id), in one
+    transaction, whatever the channel: a melding the desk was waiting on goes back to it, and a
+    melding the case system has already gets the follow-up as `melding.followup` (one not yet
+    delivered carries it inside). Its files join the melding's attachments before any delivery can
+    read them, and the message's audit `record` (with MMS media to fetch) is written in the same
+    transaction: a crash leaves all of it or none."""
+    if record is not None:
+        record_inbound(conn, record)
+    followup_id = _insert_followup(conn, melding_id, channel, external_id, received_at, sender, text)
     if followup_id is None:
         return FollowupAdded(None)
-    add_attachments(conn, melding_id, files)
+    add_attachments(conn, melding_id, list(files))
     row = conn.execute(
         select(meldingen.c.status, meldingen.c.stage).where(meldingen.c.id == melding_id)
     ).one()
     history_id = delivery = None
     if row.status == Status.WACHTEN_OP_ANTWOORD.value:
-        history_id = queries.add_status(
-            conn,
-            melding_id,
-            Status.IN_BEHANDELING,
-            "reporter",
-            "Reactie van de melder ontvangen",
-            None,
-            None,
-            False,
-        )
+        back = StatusUpdate(Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen")
+        history_id = add_status(conn, melding_id, back)
     if row.stage == Stage.DELIVERED.value:
         payload = {
             "followup": {
@@ -112,7 +148,7 @@ def add_followup_effects(
                 "received_at": received_at.isoformat(),
             }
         }
-        delivery = queries.ensure_delivery(conn, melding_id, EVENT_FOLLOWUP, external_id, payload)
+        delivery = ensure(conn, melding_id, EVENT_FOLLOWUP, key=external_id, payload=payload)
     return FollowupAdded(followup_id, history_id, delivery)
 
 
@@ -132,6 +168,7 @@ def followups_of(conn: Connection, melding_id: str) -> list[Followup]:
 
 
 def melding_by_external_id(conn: Connection, channel: str, external_ids: list[str]) -> str | None:
+    """The melding a channel stored under one of these ids (a mail reply's References)."""
     if not external_ids:
         return None
     return conn.execute(
@@ -139,15 +176,3 @@ def melding_by_external_id(conn: Connection, channel: str, external_ids: list[st
             meldingen.c.channel == channel, meldingen.c.external_id.in_(external_ids)
         )
     ).scalar()
-
-
-__all__ = [
-    "record_inbound",
-    "add_followup",
-    "add_followup_effects",
-    "FollowupAdded",
-    "add_attachments",
-    "followups_of",
-    "melding_by_external_id",
-    "utcnow",
-]

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from gateway.melding import Attachment, Stage
-from gateway.store.queries import _insert, row_as, utcnow
 from gateway.store.schema import attachments, meldingen, sms_media
+from gateway.store.sql import insert, row_as, utcnow
 
 PENDING, STORED, FAILED = "pending", "stored", "failed"
 MEDIA_KEY = "media"  # key of an inbound record holding [{"position", "url", "content_type"}]
@@ -51,7 +51,7 @@ def add_media(conn: Connection, melding_id: str, message_sid: str, items: list[d
         for item in items
     ]
     conn.execute(
-        _insert(conn, sms_media).on_conflict_do_nothing(index_elements=["message_sid", "position"]), rows
+        insert(conn, sms_media).on_conflict_do_nothing(index_elements=["message_sid", "position"]), rows
     )
 
 
@@ -97,7 +97,7 @@ def media_stored(conn: Connection, media_id: int, attachment: Attachment) -> boo
     return True
 
 
-def media_failed(conn: Connection, media_id: int, error: str, final: bool) -> int:
+def media_failed(conn: Connection, media_id: int, *, error: str, final: bool) -> int:
     """Count a failed attempt; `final`: failed for good. Returns the attempts made."""
     values: dict[str, Any] = {
         "attempts": sms_media.c.attempts + 1,
@@ -112,7 +112,7 @@ def media_failed(conn: Connection, media_id: int, error: str, final: bool) -> in
     return int(conn.execute(select(sms_media.c.attempts).where(sms_media.c.id == media_id)).scalar_one())
 
 
-def media_waiting(conn: Connection, before: datetime, limit: int) -> list[str]:
+def media_waiting(conn: Connection, before: datetime, limit: int = 1000) -> list[str]:
     """Meldingen past intake with media still pending since before `before` (the sweep): their
     fetch job was lost. Meldingen still `received` are the sweep's anyway (process fetches)."""
     rows = conn.execute(

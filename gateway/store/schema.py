@@ -279,7 +279,7 @@ voice_calls = Table(
     Index("ix_voice_calls_open", "melding_id", "last_event_at"),  # the settle sweep
 )
 
-# Every SMS Twilio accepted (migration 0007, gateway/store/sms_messages.py): the notification decision
+# Every SMS Twilio accepted (migration 0007, gateway/store/sms.py): the notification decision
 # and part it belongs to, and the outcome Twilio's StatusCallback reports later. A part that came back
 # undelivered with a transient error is sent again as a new message (`resend_of` / `resent_as`).
 sms_messages = Table(

@@ -23,7 +23,8 @@ from gateway.channels.email.parse import ParsedMail, parse_mail
 from gateway.config import Settings
 from gateway.intake import IncomingFile, Intake, IntakeRejected
 from gateway.melding import Attachment, Channel, Melding, MeldingDraft, Reporter
-from gateway.store import Store
+from gateway.store import Store, meldingen
+from gateway.store import inbound as inbound_store
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ class MailIntake:
         }
         if parsed.automated is not None:
             kind, reason = parsed.automated.kind, parsed.automated.reason
-            if not await self.store.record_inbound(**record, kind=kind, reason=reason):
+            if not await self.store.write(
+                inbound_store.record_inbound, {**record, "kind": kind, "reason": reason}
+            ):
                 return MailOutcome("duplicate", reason="received before")
             log.info(
                 "automatic mail stored, not a melding: %s",
@@ -121,13 +124,14 @@ class MailIntake:
             if message_id.lower().endswith("@" + self.own_domain) and (
                 found := self._reference.search(message_id)
             ):
-                melding = await self.store.get_by_reference(found.group(1))
+                melding = await self.store.read(meldingen.by_reference, found.group(1))
                 if melding is not None:
                     return melding
-        if (melding_id := await self.store.melding_by_external_id(CHANNEL, ids)) is not None:
-            return await self.store.get(melding_id)
+        known = await self.store.read(inbound_store.melding_by_external_id, CHANNEL, ids) if ids else None
+        if known is not None:
+            return await self.store.read(meldingen.get, known)
         if found := self._reference.search(parsed.subject):
-            melding = await self.store.get_by_reference(found.group(1))
+            melding = await self.store.read(meldingen.by_reference, found.group(1))
             if melding is not None and _same_address(melding.reporter.email, parsed.from_address):
                 return melding
         return None

@@ -50,10 +50,20 @@ from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
 from gateway.config import Settings, load_toml_model
 from gateway.handling import signed_body
 from gateway.intake import IntakeRejected, invalid
-from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
+from gateway.melding import (
+    DIENST_CODES,
+    Channel,
+    Location,
+    MeldingDraft,
+    Reporter,
+    RoutingDecision,
+    Stage,
+    Status,
+    StatusUpdate,
+)
 from gateway.phonenumber import e164
-from gateway.store import Store, StoredIntake, queries
-from gateway.store.queries import IntakeItem
+from gateway.store import Store, StoredIntake, history
+from gateway.store.meldingen import IntakeItem, intake_batch, set_routing
 
 log = logging.getLogger(__name__)
 
@@ -276,19 +286,11 @@ def build_draft(record: CallRecord, raw: bytes, settings: Settings) -> MeldingDr
 
 def _store_answered(conn: Connection, draft: MeldingDraft, tz: ZoneInfo, prefix: str) -> StoredIntake:
     """Store an answered call closed: dienst info, Beantwoord, stage answered (see module doc)."""
-    (stored,) = queries.intake_batch(conn, [IntakeItem(draft, [], None)], tz, prefix)
+    (stored,) = intake_batch(conn, [IntakeItem(draft, [], None)], tz, prefix)
     if stored.created:
-        queries.set_routing(conn, stored.id, "info", 1.0, ANSWERED_BY, [], Stage.ANSWERED)
-        queries.add_status(
-            conn,
-            stored.id,
-            Status.BEANTWOORD,
-            "intake",
-            "answered at once by the 1777 desk",
-            None,
-            None,
-            False,
-        )
+        set_routing(conn, stored.id, RoutingDecision("info", 1.0, ANSWERED_BY), stage=Stage.ANSWERED)
+        answered = StatusUpdate(Status.BEANTWOORD, source="intake", note="answered at once by the 1777 desk")
+        history.add_status(conn, stored.id, answered)
     return stored
 
 

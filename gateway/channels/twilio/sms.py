@@ -36,7 +36,8 @@ from gateway.language import detect_language
 from gateway.melding import Channel, Melding, MeldingDraft, Reporter
 from gateway.phonenumber import e164
 from gateway.queue import enqueue_process
-from gateway.store import Store
+from gateway.store import Store, meldingen, sms
+from gateway.store import inbound as inbound_store
 from gateway.store.media import MEDIA_KEY
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,9 @@ class SmsIntake:
         language = detect_language(body) or "nl"
 
         # A retry: answer what the first delivery was answered, whatever happened since.
-        if (seen := await self.store.inbound_outcome(CHANNEL, sid)) is not None:
+        if (seen := await self.store.lookup(inbound_store.inbound_outcome, CHANNEL, sid)) is not None:
             kind, melding_id = seen
-            melding = await self.store.get(melding_id) if melding_id else None
+            melding = await self.store.read(meldingen.get, melding_id) if melding_id else None
             if melding is None or kind not in _REPLIES:
                 return SmsOutcome(kind, twiml(None), replayed=True)
             reply = self._reply(kind, language, melding.reference, melding.tracking_token)
@@ -127,17 +128,17 @@ class SmsIntake:
 
         if (word := keyword(body)) is not None:  # no melding: its media have nowhere to go
             kind = "opt_in" if word in OPT_IN else "opt_out"
-            await self.store.set_sms_optout(
-                number, opted_out=kind == "opt_out", keyword=word, message_sid=sid
+            await self.store.write(
+                sms.set_optout, number, opted_out=kind == "opt_out", keyword=word, message_sid=sid
             )
-            await self.store.record_inbound(**record, kind=kind)
+            await self.store.write(inbound_store.record_inbound, {**record, "kind": kind})
             log.info("sms %s recorded", kind, extra={"reporter_phone": number})
             # Twilio itself answers STOP/START on long codes: a second answer would only confuse.
             return SmsOutcome(kind, twiml(None))
 
         since = datetime.now(UTC) - timedelta(hours=self.settings.sms_followup_window_hours)
-        if (target_id := await self.store.sms_conversation(number, since)) is not None:
-            melding = await self.store.get(target_id)
+        if (target_id := await self.store.lookup(sms.conversation, number, since)) is not None:
+            melding = await self.store.read(meldingen.get, target_id)
             if melding is not None:
                 await self._followup(melding, sid, number, body, {**record, MEDIA_KEY: media})
                 reply = self._reply("followup", language, melding.reference, melding.tracking_token)

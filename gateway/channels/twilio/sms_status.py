@@ -1,7 +1,7 @@
 """Delivery receipts for outbound SMS: Twilio's StatusCallback `POST /channels/twilio/sms/status`.
 
 Every SMS the worker sends asks for this callback (`status_callback_url`), and is recorded with
-its MessageSid (`sms_messages`, gateway/store/sms_messages.py). Twilio posts the form
+its MessageSid (`sms_messages`, gateway/store/sms.py). Twilio posts the form
 (MessageSid, MessageStatus, ErrorCode, ...) signed like the inbound webhook: the signature is
 checked the same way (`signed_form`: 503 without an auth token, 403 when missing or forged).
 
@@ -31,8 +31,8 @@ from gateway.config import Settings
 from gateway.intake import IntakeRejected
 from gateway.metrics import count
 from gateway.queue import backoff, enqueue_sms_resend
-from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD
-from gateway.store.sms_messages import UNDELIVERED, SmsMessage
+from gateway.store import sms
+from gateway.store.sms import OPTED_OUT, OPTED_OUT_KEYWORD, UNDELIVERED, SmsMessage
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +115,13 @@ async def sms_status(request: web.Request) -> web.Response:
         raise IntakeRejected(422, "missing_status", "a status callback needs MessageSid and MessageStatus")
     code = _error_code(params.get("ErrorCode"))
     settings, store = request.app[SETTINGS], request.app[STORE]
-    message = await store.sms_message(sid)
+    message = await store.lookup(sms.get_message, sid)
     if message is None:  # sent before delivery receipts existed, or not by the gateway
         log.info("sms status %s for an unknown message %s: ignored", status, sid)
         return web.Response(status=204)
     decided = verdict(message, status, code, settings)
-    changed = await store.sms_status(
-        sid, status, error_code=code, resend_at=decided.resend_at, failure=decided.failure
+    changed = await store.write(
+        sms.update_status, sid, status, error_code=code, resend_at=decided.resend_at, failure=decided.failure
     )
     if changed:
         await _after_commit(request, message, status, code, decided)
@@ -134,8 +134,12 @@ async def _after_commit(
     settings, store, redis = request.app[SETTINGS], request.app[STORE], request.app[REDIS]
     extra = {"message_sid": message.sid, "reporter_phone": message.recipient}
     if code == OPTED_OUT and status in UNDELIVERED:
-        await store.set_sms_optout(
-            message.recipient, opted_out=True, keyword=OPTED_OUT_KEYWORD, message_sid=message.sid
+        await store.write(
+            sms.set_optout,
+            message.recipient,
+            opted_out=True,
+            keyword=OPTED_OUT_KEYWORD,
+            message_sid=message.sid,
         )
     if decided.failure is not None:
         log.warning("sms %s, notification failed: %s", status, decided.failure, extra=extra)

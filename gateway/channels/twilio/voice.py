@@ -7,7 +7,7 @@ without GATEWAY_TWILIO_AUTH_TOKEN, 403 for a missing or forged signature, nothin
 
 All callbacks of one call (its CallSid) make ONE melding on channel `phone` with the CallSid as
 `external_id`, whatever order they arrive in: each is folded into the call's `voice_calls` row
-(gateway.voicecall, gateway.store.voice), and the melding is made in that same transaction once the
+(gateway.channels.twilio.voicecall and .calls), and the melding is made in that same transaction once the
 call is complete: it ended, and its recording and transcription arrived or will not come. A call
 that never completes (hang-up event lost, transcription that never comes) is made a melding by the
 worker's `voice_settle` job once it had no callback for `voice_settle_seconds`; the job is scheduled
@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
+from gateway.channels.twilio.calls import CHANNEL, Assembly, VoiceOutcome, record_callback
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
+from gateway.channels.twilio.voicecall import EVENTS, Callback
 from gateway.config import Settings
 from gateway.handling import error_body
 from gateway.intake import Intake
 from gateway.queue import cancel_voice_settle, enqueue_voice_settle
-from gateway.store.voice import CHANNEL, VoiceOutcome
-from gateway.voicecall import EVENTS, Callback
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,8 @@ async def voice_callback(request: web.Request) -> web.Response:
         return error_body(422, "missing_call_sid", "a voice callback needs its CallSid", field="CallSid")
     started = time.perf_counter()
     store, intake = request.app[STORE], request.app[INTAKE]
-    outcome = await store.voice_callback(
-        callback, transcribe=settings.voice_transcribe, max_text_chars=settings.max_text_chars
-    )
+    how = Assembly.from_settings(settings, transcribe=settings.voice_transcribe)
+    outcome = await store.write(record_callback, callback, how)
     await _after_commit(settings, intake, outcome, callback, time.perf_counter() - started)
     request.app[METRICS].inbound_total.labels(CHANNEL, f"voice_{outcome.kind}").inc()
     log.info(

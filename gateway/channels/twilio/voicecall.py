@@ -4,19 +4,22 @@ Pure functions, no I/O: `apply` folds a callback into the call's state, whatever
 callbacks arrive in (every field is merged by a rule that does not depend on order: the most
 advanced call status, the longest duration, the first number seen, ...); `complete` says when
 nothing more is to be expected, and `draft` turns the call into the melding for the 1777 desk.
-The store (gateway.store.voice) runs these under a row lock; the channel
-(gateway.channels.twilio.voice) parses the HTTP request.
+`calls` beside this module runs them under the call's row lock (the store keeps the
+rows: gateway.store.voice_calls); the channel (gateway.channels.twilio.voice) parses the HTTP request.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from gateway.melding import Channel, MeldingDraft, Reporter
 from gateway.phonenumber import e164
+from gateway.store.voice_calls import VoiceCall
+
+__all__ = ["EVENTS", "Callback", "VoiceCall", "apply", "complete", "desk_text", "draft", "summary"]
 
 EVENTS = ("status", "recording", "transcription")
 
@@ -66,35 +69,6 @@ class Callback:
     def followup_key(self) -> str:
         """A late transcription's follow-up (and its `melding.followup`), once per TranscriptionSid."""
         return f"{self.call_sid}:transcription:{self.params.get('TranscriptionSid', '')}"
-
-
-@dataclass
-class VoiceCall:
-    """A `voice_calls` row."""
-
-    call_sid: str
-    first_event_at: datetime
-    last_event_at: datetime
-    from_number: str | None = None
-    to_number: str | None = None
-    call_status: str | None = None
-    status_sequence: int = -1
-    duration: int | None = None
-    recording_sid: str | None = None
-    recording_url: str | None = None
-    recording_status: str | None = None
-    recording_duration: int | None = None
-    transcription_sid: str | None = None
-    transcription_text: str | None = None
-    transcription_status: str | None = None
-    melding_id: str | None = None
-    assembled_by: str | None = None  # "callbacks" (complete) or "settle" (quiet for voice_settle_seconds)
-    assembled_at: datetime | None = None
-    callbacks: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def caller(self) -> str:
-        return self.from_number or "onbekend nummer"
 
 
 def _int(value: str | None) -> int | None:

@@ -1,0 +1,218 @@
+"""Deliveries: each event a melding owes the case system (`melding.created`, `.updated`,
+`.followup`), created once per idempotency key, tried until delivered or dead."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.engine import Row
+
+from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
+from gateway.store.history import add_status, set_stage
+from gateway.store.schema import deliveries, meldingen
+from gateway.store.sql import insert, utcnow
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    melding_id: str
+    reference: str
+    event: str
+    idempotency_key: str
+    payload: dict[str, Any] | None
+    state: DeliveryState
+    attempts: int
+    generation: int
+    last_error: str | None
+    case_id: str | None
+    next_attempt_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def job_id(self) -> str:
+        # Stable while the delivery waits, new after a manual retry (arq refuses duplicate ids).
+        return f"deliver:{self.id}:{self.generation}"
+
+
+def records_query() -> Any:
+    """Deliveries with their melding's reference, as `record_of` reads them."""
+    return select(deliveries, meldingen.c.reference).join(
+        meldingen, meldingen.c.id == deliveries.c.melding_id
+    )
+
+
+def record_of(row: Row[Any]) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.id,
+        melding_id=row.melding_id,
+        reference=row.reference,
+        event=row.event,
+        idempotency_key=row.idempotency_key,
+        payload=row.payload,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        generation=row.generation,
+        last_error=row.last_error,
+        case_id=row.case_id,
+        next_attempt_at=row.next_attempt_at,
+        updated_at=row.updated_at,
+    )
+
+
+def where(conn: Connection, condition: Any) -> DeliveryRecord | None:
+    row = conn.execute(records_query().where(condition)).first()
+    return record_of(row) if row else None
+
+
+def get(conn: Connection, delivery_id: int) -> DeliveryRecord | None:
+    return where(conn, deliveries.c.id == delivery_id)
+
+
+def ensure(
+    conn: Connection, melding_id: str, event_name: str, *, key: str, payload: dict[str, Any] | None = None
+) -> DeliveryRecord:
+    """Create the delivery for (melding, event, key) once; return the existing one after that."""
+    idem = f"{melding_id}:{event_name}:{key}"
+    now = utcnow()
+    conn.execute(
+        insert(conn, deliveries)
+        .values(
+            melding_id=melding_id,
+            event=event_name,
+            idempotency_key=idem,
+            payload=payload,
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            generation=0,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    record = where(conn, deliveries.c.idempotency_key == idem)
+    assert record is not None
+    return record
+
+
+def failed(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    error: str,
+    dead: bool,
+    next_attempt_at: datetime | None,
+    dead_stage: Stage | None = None,
+) -> DeliveryRecord:
+    """Count a failed attempt; a dead delivery may take its melding's stage along (`dead_stage`)."""
+    state = DeliveryState.DEAD if dead else DeliveryState.RETRYING
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            attempts=deliveries.c.attempts + 1,
+            state=state.value,
+            last_error=error[:2000],
+            next_attempt_at=next_attempt_at,
+            updated_at=utcnow(),
+        )
+    )
+    record = get(conn, delivery_id)
+    assert record is not None
+    if dead and dead_stage is not None:
+        set_stage(conn, record.melding_id, dead_stage)
+    return record
+
+
+def succeeded(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    case_id: str | None,
+    stage: Stage | None = None,
+    first_status: Status | None = None,
+) -> int | None:
+    """Mark the delivery done; optionally move the melding's stage and give it its first status
+    (only while it is still `ontvangen`: the case system may have set one already).
+    Returns the new status history id, if any. One transaction."""
+    now = utcnow()
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            attempts=deliveries.c.attempts + 1,
+            state=DeliveryState.DELIVERED.value,
+            case_id=case_id,
+            last_error=None,
+            next_attempt_at=None,
+            updated_at=now,
+            delivered_at=now,
+        )
+    )
+    melding_id = conn.execute(
+        select(deliveries.c.melding_id).where(deliveries.c.id == delivery_id)
+    ).scalar_one()
+    if stage is not None:
+        set_stage(conn, melding_id, stage)
+    current = conn.execute(select(meldingen.c.status).where(meldingen.c.id == melding_id)).scalar_one()
+    if first_status is not None and current == Status.ONTVANGEN.value:
+        return add_status(conn, melding_id, StatusUpdate(first_status, source="worker"))
+    return None
+
+
+def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 1000) -> list[DeliveryRecord]:
+    rows = conn.execute(
+        records_query()
+        .where(deliveries.c.state.in_([s.value for s in states]))
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    return [record_of(r) for r in rows]
+
+
+def revive_dead(conn: Connection, references: Sequence[str] | None = None) -> list[DeliveryRecord]:
+    """Dead deliveries back to pending with a fresh retry budget (all, or those of the references)."""
+    query = records_query().where(deliveries.c.state == DeliveryState.DEAD.value)
+    if references is not None:
+        query = query.where(meldingen.c.reference.in_(list(references)))
+    ids = [r.id for r in conn.execute(query)]
+    if not ids:
+        return []
+    now = utcnow()
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            generation=deliveries.c.generation + 1,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        update(meldingen)
+        .where(meldingen.c.id.in_(select(deliveries.c.melding_id).where(deliveries.c.id.in_(ids))))
+        .where(meldingen.c.stage == Stage.DEAD.value)
+        .values(stage=Stage.ROUTED.value, updated_at=now)
+    )
+    return [record_of(r) for r in conn.execute(records_query().where(deliveries.c.id.in_(ids)))]
+
+
+def waiting(conn: Connection, due_before: datetime, limit: int = 1000) -> list[DeliveryRecord]:
+    """Pending or retrying deliveries due before `due_before` (the sweep: their job was lost)."""
+    rows = conn.execute(
+        records_query()
+        .where(
+            deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.RETRYING.value]),
+            deliveries.c.next_attempt_at < due_before,
+        )
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+    )
+    return [record_of(r) for r in rows]

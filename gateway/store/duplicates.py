@@ -1,0 +1,217 @@
+"""Duplicates and hotspots (gateway/dedupe): the candidates a new melding is compared with, the
+routing that records a duplicate link (the master's case gets the extra reporter), the master's
+status passed on to its duplicates, and the hotspots of many problems in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, or_, select, update
+from sqlalchemy.engine import Row
+
+from gateway.melding import (
+    EVENT_UPDATED,
+    DeliveryState,
+    RoutingDecision,
+    Stage,
+    Status,
+    StatusUpdate,
+    can_transition,
+    is_open,
+)
+from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query
+from gateway.store.history import add_status, set_stage
+from gateway.store.meldingen import route, set_routing
+from gateway.store.schema import deliveries, hotspots, meldingen
+from gateway.store.sql import utcnow
+
+REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
+_OPEN = [s.value for s in Status if is_open(s)]
+_INDEXED_STAGES = [Stage.ROUTED.value, Stage.DELIVERED.value, Stage.DEAD.value]
+_CANDIDATE_COLUMNS = (
+    meldingen.c.id,
+    meldingen.c.duplicate_of,
+    meldingen.c.dienst,
+    meldingen.c.received_at,
+    meldingen.c.loc_lat,
+    meldingen.c.loc_lon,
+    meldingen.c.loc_radius,
+    meldingen.c.street_key,
+    meldingen.c.house_no,
+    meldingen.c.geo_cell,
+    meldingen.c.dedupe_sig,
+)
+
+
+def dedupe_lock(conn: Connection, dienst: str) -> None:
+    """One dedupe decision per dienst at a time (PostgreSQL; SQLite has one writer anyway), so
+    that two workers cannot both miss each other's report of one problem."""
+    if conn.dialect.name == "postgresql":
+        key = sum(ord(c) * 31**i for i, c in enumerate(dienst)) % 2_000_000_000
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, {key})")
+
+
+def dedupe_candidates(
+    conn: Connection,
+    dienst: str,
+    cells: Sequence[str],
+    keys: Sequence[str],
+    since: datetime,
+    until: datetime,
+    exclude: str,
+) -> list[Row[Any]]:
+    """Open, routed meldingen of a dienst in these grid cells or on these streets, in a time window.
+
+    Served by ix_meldingen_dedupe_cell / ix_meldingen_dedupe_street: the cost follows the number
+    of meldingen in those blocks, not in the store."""
+    blocks = []
+    if cells:
+        blocks.append(meldingen.c.geo_cell.in_(list(cells)))
+    if keys:
+        blocks.append(meldingen.c.street_key.in_(list(keys)))
+    if not blocks:
+        return []
+    query = select(*_CANDIDATE_COLUMNS).where(
+        meldingen.c.dienst == dienst,
+        or_(*blocks),
+        meldingen.c.received_at >= since,
+        meldingen.c.received_at <= until,
+        meldingen.c.id != exclude,
+        meldingen.c.status.in_(_OPEN),
+        meldingen.c.stage.in_(_INDEXED_STAGES),
+    )
+    return list(conn.execute(query))
+
+
+def dedupe_problems_near(
+    conn: Connection, dienst: str, cells: Sequence[str], since: datetime
+) -> list[Row[Any]]:
+    """Distinct problems (no duplicates) of a dienst in these cells since a moment, open or closed."""
+    query = select(*_CANDIDATE_COLUMNS).where(
+        meldingen.c.dienst == dienst,
+        meldingen.c.geo_cell.in_(list(cells)),
+        meldingen.c.received_at >= since,
+        meldingen.c.duplicate_of.is_(None),
+        meldingen.c.stage.in_(_INDEXED_STAGES),
+    )
+    return list(conn.execute(query))
+
+
+def route_dedupe(
+    conn: Connection,
+    melding_id: str,
+    decision: RoutingDecision,
+    *,
+    located: dict[str, Any],
+    duplicate_of: str | None = None,
+    duplicate_score: float | None = None,
+    duplicate_reason: str | None = None,
+    reporter_payload: dict[str, Any] | None = None,
+) -> DeliveryRecord | None:
+    """Record routing, location and duplicate decision in one transaction, with the one delivery
+    that follows: the melding's own first delivery, or for a duplicate the master's
+    `melding.updated` that adds its reporter (not a second case)."""
+    conn.execute(
+        update(meldingen)
+        .where(meldingen.c.id == melding_id)
+        .values(
+            duplicate_of=duplicate_of,
+            duplicate_score=duplicate_score,
+            duplicate_reason=duplicate_reason,
+            **located,
+        )
+    )
+    if duplicate_of is None:
+        return route(conn, melding_id, decision)
+    set_routing(conn, melding_id, decision)
+    return ensure(conn, duplicate_of, EVENT_UPDATED, key=REPORTER_KEY + melding_id, payload=reporter_payload)
+
+
+def recent_hotspots(conn: Connection, dienst: str, since: datetime) -> list[Row[Any]]:
+    query = select(hotspots).where(hotspots.c.dienst == dienst, hotspots.c.last_at >= since)
+    return list(conn.execute(query))
+
+
+def save_hotspot(conn: Connection, values: dict[str, Any], hotspot_id: int | None) -> int:
+    now = utcnow()
+    if hotspot_id is not None:
+        conn.execute(update(hotspots).where(hotspots.c.id == hotspot_id).values(**values, updated_at=now))
+        return hotspot_id
+    result = conn.execute(
+        hotspots.insert().values(**values, created_at=now, updated_at=now).returning(hotspots.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def list_hotspots(conn: Connection, *, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    query = select(hotspots).where(hotspots.c.last_at >= since).order_by(hotspots.c.last_at.desc())
+    rows = list(conn.execute(query.limit(limit)))
+    ids = {i for r in rows for i in r.melding_ids}
+    refs = dict(
+        conn.execute(select(meldingen.c.id, meldingen.c.reference).where(meldingen.c.id.in_(list(ids))))
+        .tuples()
+        .all()
+    )
+    return [{**r._asdict(), "references": [refs.get(i, i) for i in r.melding_ids]} for r in rows]
+
+
+def follow_master(conn: Connection, master_id: str, change: StatusUpdate) -> list[tuple[str, int]]:
+    """Give the master's new status to its duplicates: (duplicate id, history id) per change.
+
+    All of them, closed ones too: a duplicate has no life of its own, and when the master is
+    reopened its reporters hear it. A change the transition table refuses is left out."""
+    rows = conn.execute(
+        select(meldingen.c.id, meldingen.c.status).where(meldingen.c.duplicate_of == master_id)
+    )
+    changed = []
+    for row in list(rows):
+        current = Status(row.status)
+        if current == change.status or not can_transition(current, change.status):
+            continue
+        history_id = add_status(conn, row.id, change)
+        if history_id is not None:
+            changed.append((row.id, history_id))
+    return changed
+
+
+def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
+    """The case system knows the extra reporter: the duplicate takes its master's status (at least
+    Geregistreerd) so that its reporter hears, and is delivered. Returns the new history id."""
+    row = conn.execute(
+        select(meldingen.c.duplicate_of, meldingen.c.status).where(meldingen.c.id == duplicate_id)
+    ).first()
+    if row is None or row.duplicate_of is None:
+        return None
+    set_stage(conn, duplicate_id, Stage.DELIVERED)
+    master = conn.execute(
+        select(meldingen.c.reference, meldingen.c.status).where(meldingen.c.id == row.duplicate_of)
+    ).first()
+    if master is None or Status(row.status) != Status.ONTVANGEN:
+        return None  # acknowledged before (a repeated delivery), or it moved on since
+    status = Status(master.status)
+    if status == Status.ONTVANGEN:
+        status = Status.GEREGISTREERD
+    note = f"Gekoppeld aan melding {master.reference} over hetzelfde probleem."
+    return add_status(conn, duplicate_id, StatusUpdate(status, source="worker", note=note))
+
+
+def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord]:
+    """The master's extra-reporter deliveries that still wait (for the master's own delivery)."""
+    rows = conn.execute(
+        records_query().where(
+            deliveries.c.melding_id == master_id,
+            deliveries.c.event == EVENT_UPDATED,
+            deliveries.c.idempotency_key.like(f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"),
+            deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.RETRYING.value]),
+        )
+    )
+    return [record_of(r) for r in rows]
+
+
+def created_delivery_state(conn: Connection, melding_id: str) -> DeliveryState | None:
+    key = f"{melding_id}:melding.created:created"
+    query = select(deliveries.c.state).where(deliveries.c.idempotency_key == key)
+    state = conn.execute(query).scalar_one_or_none()
+    return DeliveryState(state) if state else None

@@ -1,0 +1,338 @@
+"""Meldingen: intake (new ones, in batches, with their audit records), reading them whole, and
+their routing (dienst, confidence, stage, first delivery)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.engine import Row
+
+from gateway.melding import (
+    Attachment,
+    Delivery,
+    DeliveryState,
+    Location,
+    Melding,
+    MeldingDraft,
+    Reporter,
+    RoutingDecision,
+    Stage,
+    Status,
+)
+from gateway.store.deliveries import DeliveryRecord, ensure
+from gateway.store.history import status_change
+from gateway.store.inbound import followups_of, record_many
+from gateway.store.schema import attachments, deliveries, meldingen, reference_counters, status_history
+from gateway.store.sql import insert, insert_many, utcnow
+
+
+@dataclass(frozen=True)
+class StoredIntake:
+    id: str
+    reference: str
+    tracking_token: str
+    created: bool  # False: the idempotency key / message id was seen before
+    conflict: bool = False  # True: seen before, but with a different request body
+    history_id: int | None = None  # the `ontvangen` entry of a new melding
+
+
+@dataclass(frozen=True)
+class IntakeItem:
+    draft: MeldingDraft
+    attachments: Sequence[Attachment]
+    inbound: dict[str, Any] | None = None  # the audit record of the received message, if any
+
+
+# -- intake ----------------------------------------------------------------------------------------
+
+
+def intake_batch(
+    conn: Connection, items: Sequence[IntakeItem], tz: ZoneInfo, prefix: str
+) -> list[StoredIntake]:
+    def key(item: IntakeItem) -> tuple[str, str] | None:
+        d = item.draft
+        return (d.channel.value, d.external_id) if d.external_id else None
+
+    results: dict[int, StoredIntake] = {}
+    keys = [k for k in map(key, items) if k]
+    existing = _existing_by_key(conn, keys) if keys else {}
+    fresh: list[int] = []
+    first_of_key: dict[tuple[str, str], int] = {}
+    twins: list[int] = []
+    for n, item in enumerate(items):
+        k = key(item)
+        if k in existing:
+            results[n] = _replay(existing[k], item.draft.request_hash)
+        elif k in first_of_key:
+            twins.append(n)  # same key twice in one batch: answered from the first
+        else:
+            if k:
+                first_of_key[k] = n
+            fresh.append(n)
+    stored = _insert_fresh(conn, [items[n] for n in fresh], tz, prefix)
+    results.update(zip(fresh, stored, strict=True))
+    record_many(conn, [_audit(item.inbound, results.get(n)) for n, item in enumerate(items) if item.inbound])
+    for n in twins:
+        first_n = first_of_key[key(items[n])]  # type: ignore[index]
+        first = results[first_n]
+        conflict = items[n].draft.request_hash != items[first_n].draft.request_hash
+        results[n] = StoredIntake(
+            first.id, first.reference, first.tracking_token, created=False, conflict=conflict
+        )
+    return [results[n] for n in range(len(items))]
+
+
+def _existing_by_key(conn: Connection, keys: list[tuple[str, str]]) -> dict[Any, Row[Any]]:
+    # Per channel with `external_id IN (...)`: SQLite serves that from the unique index,
+    # a row-value IN over (channel, external_id) it would answer with a table scan.
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in keys:
+        by_channel.setdefault(channel, []).append(external_id)
+    found: dict[Any, Row[Any]] = {}
+    for channel, ids in by_channel.items():
+        query = select(
+            meldingen.c.id,
+            meldingen.c.reference,
+            meldingen.c.tracking_token,
+            meldingen.c.request_hash,
+            meldingen.c.channel,
+            meldingen.c.external_id,
+        ).where(meldingen.c.channel == channel, meldingen.c.external_id.in_(ids))
+        found.update({(r.channel, r.external_id): r for r in conn.execute(query)})
+    return found
+
+
+def _allocate_references(conn: Connection, years: list[int], prefix: str) -> list[str]:
+    """Sequential per year, in the city's time zone, allocated inside the intake transaction."""
+    numbers: dict[int, Iterator[int]] = {}
+    for year in set(years):
+        count = years.count(year)
+        ins = insert(conn, reference_counters).values(year=year, last=count)
+        ins = ins.on_conflict_do_update(
+            index_elements=["year"], set_={"last": reference_counters.c.last + count}
+        ).returning(reference_counters.c.last)
+        last = conn.execute(ins).scalar_one()
+        numbers[year] = iter(range(last - count + 1, last + 1))
+    return [f"{prefix}-{year}-{next(numbers[year]):06d}" for year in years]
+
+
+def _insert_fresh(
+    conn: Connection, items: Sequence[IntakeItem], tz: ZoneInfo, prefix: str
+) -> list[StoredIntake]:
+    if not items:
+        return []
+    now = utcnow()
+    refs = _allocate_references(conn, [i.draft.received_at.astimezone(tz).year for i in items], prefix)
+    rows, history, files, out = [], [], [], []
+    for item, ref in zip(items, refs, strict=True):
+        d = item.draft
+        mid, token = str(uuid.uuid4()), secrets.token_urlsafe(24)
+        rows.append(
+            {
+                "id": mid,
+                "reference": ref,
+                "channel": d.channel.value,
+                "external_id": d.external_id,
+                "request_hash": d.request_hash,
+                "received_at": d.received_at,
+                "reporter_name": d.reporter.name,
+                "reporter_email": d.reporter.email,
+                "reporter_phone": d.reporter.phone,
+                "subject": d.subject,
+                "text": d.text,
+                "language": d.language,
+                **d.location.model_dump(),
+                "dienst": d.dienst,
+                "status": Status.ONTVANGEN.value,
+                "stage": Stage.RECEIVED.value,
+                "tracking_token": token,
+                "raw": d.raw,
+                "updated_at": now,
+            }
+        )
+        history.append(
+            {
+                "melding_id": mid,
+                "status": Status.ONTVANGEN.value,
+                "source": "intake",
+                "at": now,
+                "note": None,
+                "planned_date": None,
+                "external_partner": None,
+            }
+        )
+        files.extend({"melding_id": mid, **a.model_dump()} for a in item.attachments)
+        out.append(StoredIntake(mid, ref, token, created=True))
+    insert_many(conn, meldingen, rows)
+    insert_many(conn, status_history, history)
+    if files:
+        insert_many(conn, attachments, files)
+    first = dict(
+        conn.execute(
+            select(status_history.c.melding_id, status_history.c.id).where(
+                status_history.c.melding_id.in_([o.id for o in out])
+            )
+        ).all()
+    )
+    return [replace(o, history_id=first[o.id]) for o in out]
+
+
+def _audit(record: dict[str, Any], stored: StoredIntake | None) -> dict[str, Any]:
+    return {**record, "melding_id": stored.id if stored else None}
+
+
+def _replay(row: Row[Any], request_hash: str | None) -> StoredIntake:
+    conflict = bool(request_hash and row.request_hash and request_hash != row.request_hash)
+    return StoredIntake(row.id, row.reference, row.tracking_token, created=False, conflict=conflict)
+
+
+# -- reading meldingen -----------------------------------------------------------------------------
+
+
+def get(conn: Connection, melding_id: str) -> Melding | None:
+    return _get_where(conn, meldingen.c.id == melding_id)
+
+
+def by_reference(conn: Connection, reference: str) -> Melding | None:
+    return _get_where(conn, meldingen.c.reference == reference)
+
+
+def by_token(conn: Connection, token: str) -> Melding | None:
+    """The melding of a tracking page's token."""
+    return _get_where(conn, meldingen.c.tracking_token == token)
+
+
+def _get_where(conn: Connection, condition: Any) -> Melding | None:
+    row = conn.execute(select(meldingen).where(condition)).first()
+    if row is None:
+        return None
+    hist = conn.execute(
+        select(status_history).where(status_history.c.melding_id == row.id).order_by(status_history.c.id)
+    )
+    files = conn.execute(
+        select(attachments).where(attachments.c.melding_id == row.id).order_by(attachments.c.id)
+    )
+    dels = conn.execute(select(deliveries).where(deliveries.c.melding_id == row.id).order_by(deliveries.c.id))
+    melding = _melding(row, list(hist), list(files), list(dels))
+    melding.followups = followups_of(conn, row.id)
+    return melding
+
+
+def list_meldingen(conn: Connection, *, stage: Stage | None = None, limit: int = 100) -> list[Melding]:
+    """The latest received first."""
+    query = select(meldingen.c.id).order_by(meldingen.c.received_at.desc()).limit(limit)
+    if stage is not None:
+        query = query.where(meldingen.c.stage == stage.value)
+    found = [get(conn, r.id) for r in conn.execute(query)]
+    return [m for m in found if m is not None]
+
+
+def counts(conn: Connection) -> dict[str, dict[str, int]]:
+    """Meldingen per stage and deliveries per state (the metrics)."""
+    stages = conn.execute(select(meldingen.c.stage, func.count()).group_by(meldingen.c.stage))
+    states = conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state))
+    return {"stage": {r[0]: r[1] for r in stages}, "delivery": {r[0]: r[1] for r in states}}
+
+
+def unprocessed(conn: Connection, received_before: datetime, limit: int = 1000) -> list[str]:
+    """Meldingen still `received` since before `received_before` (the sweep: their job was lost)."""
+    rows = conn.execute(
+        select(meldingen.c.id)
+        .where(meldingen.c.stage == Stage.RECEIVED.value, meldingen.c.received_at < received_before)
+        .order_by(meldingen.c.received_at)
+        .limit(limit)
+    )
+    return [r.id for r in rows]
+
+
+def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: list[Row[Any]]) -> Melding:
+    return Melding(
+        id=row.id,
+        reference=row.reference,
+        channel=row.channel,
+        external_id=row.external_id,
+        received_at=row.received_at,
+        reporter=Reporter(name=row.reporter_name, email=row.reporter_email, phone=row.reporter_phone),
+        subject=row.subject,
+        text=row.text,
+        language=row.language,
+        location=Location(
+            address=row.address,
+            street=row.street,
+            house_number=row.house_number,
+            postcode=row.postcode,
+            lat=row.lat,
+            lon=row.lon,
+        ),
+        attachments=[
+            Attachment(
+                filename=f.filename,
+                content_type=f.content_type,
+                size=f.size,
+                sha256=f.sha256,
+                storage_path=f.storage_path,
+            )
+            for f in files
+        ],
+        dienst=row.dienst,
+        confidence=row.confidence,
+        routed_by=row.routed_by,
+        alternatives=[tuple(a) for a in (row.alternatives or [])],
+        duplicate_of=row.duplicate_of,
+        duplicate_score=row.duplicate_score,
+        duplicate_reason=row.duplicate_reason,
+        located=row.located,
+        status=Status(row.status),
+        stage=Stage(row.stage),
+        status_history=[status_change(h) for h in hist],
+        deliveries=[
+            Delivery(
+                event=d.event,
+                state=DeliveryState(d.state),
+                attempts=d.attempts,
+                last_error=d.last_error,
+                case_id=d.case_id,
+                updated_at=d.updated_at,
+            )
+            for d in dels
+        ],
+        tracking_token=row.tracking_token,
+    )
+
+
+# -- routing ---------------------------------------------------------------------------------------
+
+
+def set_routing(
+    conn: Connection, melding_id: str, decision: RoutingDecision, *, stage: Stage | None = None
+) -> None:
+    """Record the routing; the melding moves to `stage` (by default the decision's own: routed or
+    triage; a channel that answers at once says `answered`)."""
+    now = utcnow()
+    conn.execute(
+        update(meldingen)
+        .where(meldingen.c.id == melding_id)
+        .values(
+            dienst=decision.dienst,
+            confidence=decision.confidence,
+            routed_by=decision.routed_by,
+            alternatives=[list(a) for a in decision.alternatives],
+            stage=(stage or decision.stage).value,
+            processed_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def route(conn: Connection, melding_id: str, decision: RoutingDecision) -> DeliveryRecord | None:
+    """Record the routing and, for a routed melding, its first delivery (idempotent): one transaction."""
+    set_routing(conn, melding_id, decision)
+    event = decision.delivery_event
+    return ensure(conn, melding_id, event, key="created") if event else None

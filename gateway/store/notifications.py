@@ -1,0 +1,69 @@
+"""Notification decisions: per status change and channel, what was done about telling the
+reporter (sent, skipped and why, retrying, failed), and the status changes still undecided."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from gateway.store.schema import notifications, status_history
+from gateway.store.sql import insert, utcnow
+
+
+def record(
+    conn: Connection,
+    melding_id: str,
+    history_id: int,
+    channel: str,
+    *,
+    recipient: str | None,
+    state: str,
+    detail: str,
+) -> None:
+    """One decision per (status change, channel); a later one replaces it (a retry that succeeded)."""
+    ins = insert(conn, notifications).values(
+        melding_id=melding_id,
+        history_id=history_id,
+        channel=channel,
+        recipient=recipient,
+        state=state,
+        detail=detail,
+        created_at=utcnow(),
+    )
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["history_id", "channel"],
+            set_={"state": state, "detail": detail, "recipient": recipient},
+        )
+    )
+
+
+def state_of(conn: Connection, history_id: int, channel: str) -> str | None:
+    return conn.execute(
+        select(notifications.c.state).where(
+            notifications.c.history_id == history_id, notifications.c.channel == channel
+        )
+    ).scalar_one_or_none()
+
+
+def states_of(conn: Connection, history_id: int) -> dict[str, str]:
+    """What was decided per channel for one status change (sent, skipped, retrying, failed)."""
+    rows = conn.execute(
+        select(notifications.c.channel, notifications.c.state).where(notifications.c.history_id == history_id)
+    )
+    return {r.channel: r.state for r in rows}
+
+
+def unnotified(conn: Connection, before: datetime, limit: int = 1000) -> list[tuple[str, int]]:
+    """Status changes (after intake) with no notification decision recorded yet (the sweep)."""
+    rows = conn.execute(
+        select(status_history.c.melding_id, status_history.c.id)
+        .outerjoin(notifications, notifications.c.history_id == status_history.c.id)
+        .where(
+            notifications.c.id.is_(None), status_history.c.source != "intake", status_history.c.at < before
+        )
+        .order_by(status_history.c.id)
+        .limit(limit)
+    )
+    return [(r.melding_id, r.id) for r in rows]
