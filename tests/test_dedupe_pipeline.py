@@ -19,7 +19,7 @@ from tests.conftest import Receiver, RelayHandler, run_worker
 from tests.test_pipeline import gateway_cli, melding, post, signed, worker_ctx
 from workers import jobs
 
-# Loofstraat 61-63, a real point (../shared/data/kortrijk-addresses)
+# Loofstraat 61-63, a real point (tests/corpora/kortrijk-addresses)
 LAMP_TEXT = {
     "text": "De straatlamp voor ons huis brandt al drie dagen niet meer.",
     "reporter": {"name": "An Peeters", "email": "an@example.be"},

@@ -17,9 +17,9 @@ from gateway.channels.twilio_sms import e164, keyword
 from gateway.config import Settings
 from gateway.melding import Channel, Status
 from gateway.store import Store
-from tests.conftest import SHARED_DATA
+from tests.support.data import CORPORA
 
-VECTORS = json.loads((SHARED_DATA / "twilio-webhooks" / "signature-vectors.json").read_text())
+VECTORS = json.loads((CORPORA / "twilio-webhooks" / "signature-vectors.json").read_text())
 TOKEN = "twilio-test-token"
 OUR_NUMBER = "+3256277777"
 PATH = "/channels/twilio/sms"
