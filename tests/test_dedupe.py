@@ -21,7 +21,7 @@ from gateway.dedupe.config import DedupeConfigError, load
 from gateway.dedupe.evaluate import run, score
 from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome, load_deduper
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
-from tests.conftest import ROOT
+from tests.support.data import ROOT
 
 STREAMS = sorted((ROOT / "tests" / "data" / "dedupe").glob("*.jsonl"))
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.store.schema import deliveries
-from tests.conftest import Receiver, RelayHandler, run_worker
-from tests.test_pipeline import gateway_cli, melding, post, signed, worker_ctx
+from tests.support.api import melding, post, signed
+from tests.support.http import Receiver, RelayHandler
+from tests.support.worker import gateway_cli, run_worker, worker_ctx
 from workers import jobs
 
 # Loofstraat 61-63, a real point (tests/corpora/kortrijk-addresses)

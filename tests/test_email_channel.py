@@ -26,9 +26,10 @@ from gateway.channels.email.service import mail_intake
 from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.store.schema import inbound_messages
-from tests.conftest import PNG, Dovecot, Receiver, RelayHandler, free_port, run_worker
-
-MELDPUNT = "1777@kortrijk.be"
+from tests.support.data import MELDPUNT, PNG
+from tests.support.dovecot import Dovecot
+from tests.support.http import Receiver, RelayHandler, free_port
+from tests.support.worker import run_worker
 
 
 def message_from_bytes(raw: bytes) -> Any:

@@ -20,9 +20,8 @@ import pytest
 import redis
 
 from gateway.config import Settings
-from tests.conftest import ROOT, SECRET, Receiver, free_port
-from tests.test_email_channel import MELDPUNT
-from tests.test_intake import TILE
+from tests.support.data import MELDPUNT, ROOT, TILE
+from tests.support.http import SECRET, Receiver, free_port
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -18,12 +18,11 @@ from gateway.channels.twilio_sms_status import PATH as STATUS_PATH
 from gateway.config import Settings
 from gateway.queue import enqueue_notify
 from gateway.store.sms_messages import SmsMessage
-from tests.conftest import run_worker
-from tests.test_pipeline import worker_ctx
-from tests.test_sms import message
-from tests.test_sms import post as post_signed
-from tests.test_sms_outbound import NUMBER, OUR_NUMBER, decisions, new_sms_melding, set_status, store_of
-from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_settings
+from tests.support.api import store_of
+from tests.support.sms import NUMBER, OUR_NUMBER, decisions, message, new_sms_melding, set_status
+from tests.support.sms import post as post_signed
+from tests.support.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_settings
+from tests.support.worker import run_worker, worker_ctx
 from workers import sms_resend
 
 

@@ -2,7 +2,7 @@
 
 The real training (3,361 examples, 4 calibration folds) takes about a minute; these tests need
 a model that behaves like one, not a good one: 40 examples per dienst, 4 epochs, 2 folds.
-Always import this module as `tests.classify_support`, so the cache below is one.
+Always import this module as `tests.support.classify`, so the cache below is one.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from gateway.classify import model as m
 from gateway.classify.rules import RuleRouter
+from tests.support.data import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RULES_FILE = ROOT / "config" / "diensten.toml"
 SMALL = m.TrainConfig(epochs=4, folds=2, length=2**14)
 PER_DIENST = 40
