@@ -11,11 +11,12 @@ the job again for quiet calls without a melding, so a job lost with Redis does n
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
+from gateway import clock
 from gateway.intake import enqueue_acknowledgement
 from gateway.melding import Channel
 from gateway.queue import enqueue_process, enqueue_voice_settle
@@ -30,10 +31,10 @@ async def settle(ctx: dict[str, Any], call_sid: str) -> str:
     s = state(ctx)
     settle_for = timedelta(seconds=s.settings.voice_settle_seconds)
     outcome = await s.store.settle_voice_call(
-        call_sid, quiet_before=datetime.now(UTC) - settle_for, max_text_chars=s.settings.max_text_chars
+        call_sid, quiet_before=clock.now() - settle_for, max_text_chars=s.settings.max_text_chars
     )
     if outcome.kind == "waiting" and outcome.last_event_at is not None:
-        remaining = (outcome.last_event_at + settle_for - datetime.now(UTC)).total_seconds()
+        remaining = (outcome.last_event_at + settle_for - clock.now()).total_seconds()
         raise Retry(defer=max(_MIN_DEFER, remaining))
     if outcome.stored is not None and outcome.stored.created:
         await enqueue_process(redis(ctx), s.settings.queue_name, outcome.stored.id)
@@ -49,7 +50,7 @@ async def settle(ctx: dict[str, Any], call_sid: str) -> str:
 async def sweep_calls(ctx: dict[str, Any]) -> int:
     """Schedule the settle job of every quiet call without a melding; how many were not queued."""
     s = state(ctx)
-    quiet_before = datetime.now(UTC) - timedelta(seconds=s.settings.voice_settle_seconds)
+    quiet_before = clock.now() - timedelta(seconds=s.settings.voice_settle_seconds)
     found = 0
     for call_sid in await s.store.unsettled_voice_calls(quiet_before):
         found += await enqueue_voice_settle(redis(ctx), s.settings.queue_name, call_sid, None)

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from gateway import clock
 from gateway.classify.rules import normalize_text
 from gateway.config import load_settings
 from gateway.dedupe import kinds
@@ -279,7 +280,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
     from gateway.store import Store
 
@@ -289,7 +290,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         store = Store(settings.database_url)
         await store.open(migrate_schema=False)
         try:
-            return await store.list_hotspots(since=datetime.now(UTC) - timedelta(days=args.days))
+            return await store.list_hotspots(since=clock.now() - timedelta(days=args.days))
         finally:
             await store.close()
 
