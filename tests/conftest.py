@@ -14,12 +14,14 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 
@@ -158,3 +160,18 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
     """A local stand-in for Twilio's REST API (tests/support/twilio.py)."""
     async with fake_twilio() as fake:
         yield fake
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """The clock stands still at the real now until the test moves it: `clock.shift(seconds)`.
+
+    For tests that wait for a window to pass (a settle time, a resend's due time, the sweep's
+    cut-off): moving the clock cannot race it as a sleep can. Everything that reads the wall
+    clock sees the moved time: gateway.clock, arq's job scores and a worker running in the test's
+    process; asyncio's timers (monotonic) keep real time, so polling and timeouts still work.
+    A job that defers itself is not due until the clock moves past it: before a burst worker
+    must run such a job, let time run again with `clock.move_to(datetime.now(UTC), tick=True)`.
+    """
+    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+        yield traveller

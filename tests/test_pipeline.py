@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -10,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient
 from arq import Retry
 from sqlalchemy import select, update
@@ -255,7 +255,7 @@ async def test_tracking_page_shows_status_in_dutch(client: TestClient[Any, Any],
 
 
 async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
-    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, clock: time_machine.Traveller
 ) -> None:
     """A process that dies right after storing a follow-up queued nothing: the follow-up's status
     change and its `melding.followup` were stored in the same transaction, so the sweep finds them."""
@@ -278,7 +278,7 @@ async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
     await run_worker(settings)
     assert [r for r in receiver.received if r["body"]["event"] == "melding.followup"] == []  # nothing queued
     now = settings.model_copy(update={"sweep_grace": 0.0})
-    await asyncio.sleep(0.05)
+    clock.shift(0.05)  # past the sweep's cut-off (no grace)
     found = await sweep(now)
     assert found["deliver"] == 1 and found["notify"] == 1
     await run_worker(settings)

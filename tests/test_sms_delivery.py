@@ -4,12 +4,12 @@ worker (through the local Twilio stand-in), a permanent one fails the notificati
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
@@ -243,14 +243,18 @@ async def test_a_resend_never_goes_to_a_number_that_opted_out_meanwhile(
 
 
 async def test_the_sweep_schedules_a_resend_whose_job_was_lost(
-    app: TestClient[Any, Any], sms_settings: Settings, twilio: FakeTwilio, redis_client: aioredis.Redis
+    app: TestClient[Any, Any],
+    sms_settings: Settings,
+    twilio: FakeTwilio,
+    redis_client: aioredis.Redis,
+    clock: time_machine.Traveller,
 ) -> None:
     await texted(app, twilio, sms_settings, "Lamp kapot in de Doorniksestraat")
     assert await post_receipt(app, receipt(twilio.messages[0]["sid"], "undelivered", 30001)) == 204
     await redis_client.flushdb()  # Redis restarted empty: the resend job is gone
     await run_worker(sms_settings)
     assert twilio.requests == 1
-    await asyncio.sleep(0.2)  # past the resend's due time
+    clock.shift(0.2)  # past the resend's due time
     async with worker_ctx(sms_settings) as ctx:
         assert await sms_resend.sweep_resends(ctx) == 1
         assert await sms_resend.sweep_resends(ctx) == 0  # queued already: keyed on the failed sid

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
@@ -271,16 +272,21 @@ async def test_a_call_without_hang_up_becomes_a_melding_after_the_settle_time(se
         assert len(await meldingen_of(store, "CA400")) == 1
 
 
-async def test_callbacks_that_keep_coming_postpone_the_settle_job(settings: Settings) -> None:
+async def test_callbacks_that_keep_coming_postpone_the_settle_job(
+    settings: Settings, clock: time_machine.Traveller
+) -> None:
     quick = voice_settings(settings, voice_settle_seconds=0.5)
     async with TestClient(TestServer(create_app(quick))) as c:
         store = store_of(c)
         await post_all(c, [status("CA401", "ringing", 0)])
         worker = asyncio.create_task(run_worker(quick))
         for event, params in voicemail("CA401")[1:4]:
-            await asyncio.sleep(0.2)  # each within the settle time of the one before
+            clock.shift(0.2)  # each within the settle time of the one before, however slow the machine
             await post_all(c, [(event, params)])
             assert await meldingen_of(store, "CA401") == []
+        clock.shift(0.6)  # then quiet for longer than the settle time,
+        # and time runs again: a retry the worker computed before that shift must come due too
+        clock.move_to(datetime.now(UTC), tick=True)
         await worker
         [melding] = await meldingen_of(store, "CA401")
         call = await store.voice_call("CA401")
@@ -289,14 +295,14 @@ async def test_callbacks_that_keep_coming_postpone_the_settle_job(settings: Sett
 
 
 async def test_the_sweep_settles_a_call_whose_job_was_lost(
-    settings: Settings, redis_client: aioredis.Redis
+    settings: Settings, redis_client: aioredis.Redis, clock: time_machine.Traveller
 ) -> None:
     quick = voice_settings(settings, voice_settle_seconds=0.2)
     async with TestClient(TestServer(create_app(quick))) as c:
         store = store_of(c)
         await post_all(c, [status("CA402", "ringing", 0), status("CA402", "in-progress", 1)])
         await redis_client.flushdb()  # Redis restarted empty: the settle job is gone
-        await asyncio.sleep(0.3)
+        clock.shift(0.3)  # quiet for longer than the settle time
         await run_worker(quick)
         assert await meldingen_of(store, "CA402") == []
         async with worker_ctx(quick) as ctx:
