@@ -13,12 +13,12 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 from pydantic import ValidationError
 
+from gateway import clock
 from gateway.attachments import AttachmentStore, sniff_content_type
 from gateway.config import Settings
 from gateway.melding import Attachment, Channel, MeldingDraft
@@ -200,7 +200,7 @@ class Intake:
             melding_id,
             channel=channel,
             external_id=key,
-            received_at=datetime.now(UTC),
+            received_at=clock.now(),
             sender=sender,
             text=text,
             files=files,

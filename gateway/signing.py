@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
+
+from gateway import clock
 
 TIMESTAMP_HEADER = "X-Gateway-Timestamp"
 SIGNATURE_HEADER = "X-Gateway-Signature"
@@ -20,7 +21,7 @@ class SignatureError(Exception):
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    ts = int(time.time()) if timestamp is None else timestamp
+    ts = int(clock.time()) if timestamp is None else timestamp
     mac = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
     return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: f"sha256={mac}"}
 
@@ -36,7 +37,7 @@ def verify(
         ts = int(timestamp)
     except ValueError:
         raise SignatureError(f"{TIMESTAMP_HEADER} is not unix seconds") from None
-    if abs((time.time() if now is None else now) - ts) > MAX_SKEW_SECONDS:
+    if abs((clock.time() if now is None else now) - ts) > MAX_SKEW_SECONDS:
         raise SignatureError("timestamp more than 5 minutes off: refused as a replay")
     expected = sign(secret, body, ts)[SIGNATURE_HEADER]
     if not hmac.compare_digest(expected, signature.strip()):

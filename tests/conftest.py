@@ -10,50 +10,35 @@ at once need their own values of both.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
-from arq.worker import Worker
 
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from tests.twilio_api import FakeTwilio, fake_twilio
+from tests.support.data import ROOT
+from tests.support.dovecot import Dovecot, running_dovecot
+from tests.support.http import SECRET, Receiver, RelayHandler, free_port, serve_receiver
+from tests.support.twilio import FakeTwilio, fake_twilio
 
 # aiosmtpd's session chatter comes from its controller thread, sometimes after pytest has
 # closed the captured stream ("Logging error"): only its warnings matter here.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_TEST_DB = os.environ.get("GATEWAY_TEST_PG_DB", "gateway_test")
-SECRET = "test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pg_url(db: str) -> str:
@@ -112,65 +97,10 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-@dataclass
-class Receiver:
-    """A case system stand-in: verifies signatures, records deliveries, answers as scripted."""
-
-    url: str = ""
-    responses: list[int] = field(default_factory=list)  # status codes to answer, in order; then 200
-    received: list[dict[str, Any]] = field(default_factory=list)
-    delay: float = 0.0
-    started: int = 0  # requests that arrived (answered or not yet)
-
-    @property
-    def created(self) -> list[dict[str, Any]]:
-        return [r for r in self.received if r["ok"] and r["body"]["event"] == "melding.created"]
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-
-    async def handle(request: web.Request) -> web.Response:
-        raw = await request.read()
-        rec.started += 1
-        try:
-            verify(SECRET, raw, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
-            signed = True
-        except SignatureError:
-            signed = False
-        if rec.delay:
-            await asyncio.sleep(rec.delay)
-        status = rec.responses.pop(0) if rec.responses else 200
-        rec.received.append(
-            {
-                "body": json.loads(raw),
-                "headers": dict(request.headers),
-                "signed": signed,
-                "status": status,
-                "ok": status == 200 and signed,
-            }
-        )
-        if not signed:
-            return web.json_response({"error": "bad signature"}, status=401)
-        return web.json_response({"case_id": f"C{len(rec.received)}"}, status=status)
-
-    app = web.Application()
-    app.router.add_post("/case-system", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    rec.url = str(server.make_url("/case-system"))
-    yield rec
-    await server.close()
-
-
-class RelayHandler:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
-        self.messages.append(envelope)
-        return "250 OK"
+    async with serve_receiver() as rec:
+        yield rec
 
 
 @pytest.fixture
@@ -218,107 +148,30 @@ async def client(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
         yield c
 
 
-async def run_worker(settings: Settings) -> None:
-    """Run a burst worker: it returns once the queue (including deferred retries) is empty."""
-    from workers.settings import worker_options
-
-    opts = worker_options(settings)
-    opts["cron_jobs"] = []  # tests call the sweep themselves
-    worker = Worker(**opts, burst=True)
-    try:
-        await asyncio.wait_for(worker.main(), timeout=60)
-    finally:
-        await worker.close()
-
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@dataclass
-class Dovecot:
-    host: str
-    port: int
-    user: str
-    password: str
-
-    def url(self, folder: str = "INBOX", password: str | None = None) -> str:
-        return f"imap://{self.user}:{password or self.password}@{self.host}:{self.port}/{folder}"
-
-
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    """A real dovecot IMAP server in a temp dir (Debian's dovecot-imapd; `.ci/run` installs it)."""
-    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not Path(binary).exists():
-        pytest.fail("dovecot is needed for the IMAP tests: apt-get install dovecot-imapd (`.ci/run` does)")
-    # Not under pytest's tmp_path: its parents are private, and dovecot's unprivileged
-    # login and auth processes must reach their sockets and the password file.
-    base = Path(tempfile.mkdtemp(prefix="gateway-dovecot-"))
-    for sub in ("run", "state", "home"):
-        (base / sub).mkdir(parents=True)
-    for path in (base, base / "run"):
-        path.chmod(0o755)
-    shutil.chown(base / "home", "nobody", "nogroup")
-    (base / "passwd").write_text("meldpunt:{PLAIN}geheim\n")
-    port = free_port()
-    (base / "dovecot.conf").write_text(DOVECOT_CONF.format(base=base, port=port))
-    proc = subprocess.Popen(
-        [binary, "-F", "-c", str(base / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail(f"dovecot did not start: {proc.stdout.read() if proc.stdout else ''}")
-    yield Dovecot("127.0.0.1", port, "meldpunt", "geheim")
-    proc.terminate()
-    proc.wait(timeout=10)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-DOVECOT_CONF = """
-base_dir = {base}/run
-state_dir = {base}/state
-log_path = {base}/dovecot.log
-ssl = no
-listen = 127.0.0.1
-protocols = imap
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-  chroot =
-}}
-service anvil {{
-  chroot =
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {base}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={base}/home/%u
-}}
-mail_location = maildir:~/Maildir
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
-"""
+    """A real dovecot IMAP server (tests/support/dovecot.py)."""
+    with running_dovecot() as server:
+        yield server
 
 
 @pytest.fixture
 async def twilio() -> AsyncIterator[FakeTwilio]:
-    """A local stand-in for Twilio's REST API (tests/twilio_api.py)."""
+    """A local stand-in for Twilio's REST API (tests/support/twilio.py)."""
     async with fake_twilio() as fake:
         yield fake
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """The clock stands still at the real now until the test moves it: `clock.shift(seconds)`.
+
+    For tests that wait for a window to pass (a settle time, a resend's due time, the sweep's
+    cut-off): moving the clock cannot race it as a sleep can. Everything that reads the wall
+    clock sees the moved time: gateway.clock, arq's job scores and a worker running in the test's
+    process; asyncio's timers (monotonic) keep real time, so polling and timeouts still work.
+    A job that defers itself is not due until the clock moves past it: before a burst worker
+    must run such a job, let time run again with `clock.move_to(datetime.now(UTC), tick=True)`.
+    """
+    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+        yield traveller

@@ -21,8 +21,9 @@ from gateway.cli import main
 from gateway.melding import DIENST_CODES, Channel, MeldingDraft, RoutingDecision
 from gateway.store import Store, meldingen
 from gateway.store import desk as desk_store
-from tests.classify_support import ROOT, SMALL, copy_of_small_model, rules, small_model_dir, subset
-from tests.conftest import free_port
+from tests.support.classify import SMALL, copy_of_small_model, rules, small_model_dir, subset
+from tests.support.data import ROOT
+from tests.support.http import free_port
 
 LINES = [
     {"id": "a1", "text": "De straatlamp voor nummer 12 brandt al een week niet meer."},

@@ -12,8 +12,9 @@ from gateway.classify import model as m
 from gateway.config import Settings
 from gateway.signing import sign
 from gateway.store import desk
-from tests.classify_support import small_model_dir
-from tests.conftest import SECRET, Receiver, run_worker
+from tests.support.classify import small_model_dir
+from tests.support.http import SECRET, Receiver
+from tests.support.worker import run_worker
 
 UNDECIDED = {"text": "Goeiemiddag, ik had een vraagje. Groetjes"}  # the rules decide nothing here
 TILE = {"text": "Er ligt een losliggende tegel op het voetpad voor nummer 12."}

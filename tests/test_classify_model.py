@@ -15,7 +15,7 @@ from gateway.classify import router as r
 from gateway.classify.router import HybridRouter, ensure_model
 from gateway.config import Settings
 from gateway.melding import DIENST_CODES
-from tests.classify_support import SMALL, copy_of_small_model, rules, small_model_dir, subset
+from tests.support.classify import SMALL, copy_of_small_model, rules, small_model_dir, subset
 
 RULE_SURE = "Er ligt een losliggende tegel op het voetpad voor nummer 12, ik ben er bijna over gestruikeld."
 UNDECIDED = "Goeiemiddag, ik had een vraagje. Groetjes"

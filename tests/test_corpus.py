@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 
 from gateway.melding import DIENST_CODES
-from tests.conftest import ROOT
+from tests.support.data import ROOT
 
 CORPUS = ROOT / "gateway" / "classify" / "corpus"
 

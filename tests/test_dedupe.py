@@ -21,11 +21,11 @@ from gateway.dedupe.evaluate import run, score
 from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome, load_deduper
 from gateway.dedupe.stream import run_stream
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
-from tests.conftest import ROOT
+from tests.support.data import ROOT
 
 STREAMS = sorted((ROOT / "tests" / "data" / "dedupe").glob("*.jsonl"))
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
-# Real points (../shared/data/kortrijk-addresses): Loofstraat 61-63, Kanonstraat 54, Toekomststraat 19.
+# Real points (tests/corpora/kortrijk-addresses): Loofstraat 61-63, Kanonstraat 54, Toekomststraat 19.
 LOOF_61 = (50.81710550607703, 3.263344976327878)
 KANON_54 = (50.82266245510484, 3.269411579554511)
 TOEKOMST_19 = (50.82164664217206, 3.270253393072844)

@@ -16,11 +16,12 @@ from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.store import meldingen
 from gateway.store.schema import deliveries
-from tests.conftest import Receiver, RelayHandler, run_worker
-from tests.test_pipeline import gateway_cli, melding, post, signed, worker_ctx
+from tests.support.api import melding, post, signed
+from tests.support.http import Receiver, RelayHandler
+from tests.support.worker import gateway_cli, run_worker, worker_ctx
 from workers import jobs
 
-# Loofstraat 61-63, a real point (../shared/data/kortrijk-addresses)
+# Loofstraat 61-63, a real point (tests/corpora/kortrijk-addresses)
 LAMP_TEXT = {
     "text": "De straatlamp voor ons huis brandt al drie dagen niet meer.",
     "reporter": {"name": "An Peeters", "email": "an@example.be"},

@@ -7,6 +7,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes as _message_from_bytes
 from email import policy
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from imap_tools import MailBoxUnencrypted
+from imap_tools.idle import IdleManager
 from sqlalchemy import select
 
 from gateway.appkeys import STORE
@@ -26,9 +28,10 @@ from gateway.channels.email.service import mail_intake
 from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.store.schema import inbound_messages
-from tests.conftest import PNG, Dovecot, Receiver, RelayHandler, free_port, run_worker
-
-MELDPUNT = "1777@kortrijk.be"
+from tests.support.data import MELDPUNT, PNG
+from tests.support.dovecot import Dovecot
+from tests.support.http import Receiver, RelayHandler, free_port
+from tests.support.worker import run_worker
 
 
 def message_from_bytes(raw: bytes) -> Any:
@@ -459,15 +462,24 @@ async def test_one_broken_mailbox_does_not_stop_another(
 
 
 async def test_imap_idle_picks_up_new_mail_without_waiting_for_a_poll(
-    client: TestClient[Any, Any], settings: Settings, dovecot: Dovecot
+    client: TestClient[Any, Any], settings: Settings, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gateway.channels.email.imap import start_pollers
 
+    # imap_tools polls for the server's answer only once IDLE is on: seen, the poller is idling.
+    idling = threading.Event()
+    poll = IdleManager.poll
+
+    def observed_poll(self: IdleManager, timeout: float | None) -> list[bytes]:
+        idling.set()
+        return poll(self, timeout)
+
+    monkeypatch.setattr(IdleManager, "poll", observed_poll)
     [poller] = start_pollers(
         dovecot.url(), mail_intake(client.app), processed_folder="Processed", poll_interval=3600
     )
     try:
-        await asyncio.sleep(1.0)  # connected and idling
+        await wait_until(idling.is_set)  # connected, drained and idling (not a guess at how long that takes)
         append(dovecot, mail(message_id="<idle@example.be>"))
         await wait_until(lambda: poller.imported == 1, timeout=10)
     finally:

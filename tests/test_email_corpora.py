@@ -1,4 +1,4 @@
-"""The e-mail analysis against real mail from ../shared/data (see its README and each SOURCE.txt).
+"""The e-mail analysis against real mail in tests/corpora (see its README and each SOURCE.txt).
 
 Figures when written: 1,083 files (the 1,047 messages, and talon's bare bodies) parse without
 an internal error in about 2.5 s; 828 of the 830 sisimai bounces and auto-replies are recognised
@@ -18,16 +18,14 @@ import pytest
 
 from gateway.channels.email.parse import ParsedMail, html_to_text, parse_mail
 from gateway.channels.email.quotes import split_signature, strip_reply
-from tests.conftest import SHARED_DATA
+from tests.support.data import CORPORA
 
-CPYTHON = SHARED_DATA / "cpython-test-email"
-RUBY = SHARED_DATA / "ruby-mail-fixtures/spec/fixtures"
-FLANKER = SHARED_DATA / "flanker-messages/messages"
-TALON = SHARED_DATA / "talon-quotes-signatures/tests/fixtures"
-CHATWOOT = SHARED_DATA / "chatwoot-mail-fixtures"
-SISIMAI = SHARED_DATA / "sisimai-bounces/maildir"
-
-pytestmark = pytest.mark.skipif(not SISIMAI.is_dir(), reason="../shared/data is not present")
+CPYTHON = CORPORA / "cpython-test-email"
+RUBY = CORPORA / "ruby-mail-fixtures/spec/fixtures"
+FLANKER = CORPORA / "flanker-messages/messages"
+TALON = CORPORA / "talon-quotes-signatures/tests/fixtures"
+CHATWOOT = CORPORA / "chatwoot-mail-fixtures"
+SISIMAI = CORPORA / "sisimai-bounces/maildir"
 
 
 def corpus_files() -> Iterator[Path]:
@@ -42,9 +40,9 @@ def corpus_files() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, ParsedMail]:
-    """Every corpus message parsed once, by path relative to the data folder."""
+    """Every corpus message parsed once, by path relative to tests/corpora."""
     return {
-        str(path.relative_to(SHARED_DATA)): parse_mail(path.read_bytes(), own_addresses=["1777@kortrijk.be"])
+        str(path.relative_to(CORPORA)): parse_mail(path.read_bytes(), own_addresses=["1777@kortrijk.be"])
         for path in corpus_files()
     }
 
@@ -157,7 +155,7 @@ def talon_cases(parsed: dict[str, ParsedMail]) -> list[tuple[str, str, str]]:
     for path in sorted((TALON / "standard_replies").glob("*.eml")):
         expected_file = path.with_name(path.stem + "_reply_text")
         expected = expected_file.read_text().strip() if expected_file.exists() else "Hello"
-        name = str(path.relative_to(SHARED_DATA))
+        name = str(path.relative_to(CORPORA))
         cases.append((path.name, strip_reply(parsed[name].full_text), expected))
     html_cases = [
         (p, "Hi. I am fine.\n\nThanks,\nAlex") for p in sorted((TALON / "html_replies").glob("*.html"))

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from gateway.channels.email.parse import parse_mail
-from tests.conftest import SHARED_DATA
+from tests.support.data import CORPORA
 
-JPEG = (SHARED_DATA / "ruby-mail-fixtures/spec/fixtures/attachments/test.jpg").read_bytes()
-PNG = (SHARED_DATA / "ruby-mail-fixtures/spec/fixtures/attachments/test.png").read_bytes()
-PDF = (SHARED_DATA / "ruby-mail-fixtures/spec/fixtures/attachments/test.pdf").read_bytes()
-ZIP = (SHARED_DATA / "ruby-mail-fixtures/spec/fixtures/attachments/test.zip").read_bytes()
+JPEG = (CORPORA / "ruby-mail-fixtures/spec/fixtures/attachments/test.jpg").read_bytes()
+PNG = (CORPORA / "ruby-mail-fixtures/spec/fixtures/attachments/test.png").read_bytes()
+PDF = (CORPORA / "ruby-mail-fixtures/spec/fixtures/attachments/test.pdf").read_bytes()
+ZIP = (CORPORA / "ruby-mail-fixtures/spec/fixtures/attachments/test.zip").read_bytes()
 OWN = ["1777@kortrijk.be"]
 
 
@@ -427,9 +427,9 @@ def test_never_raises_on_mutated_real_mail() -> None:
     """Truncations and byte flips of real messages: degraded results, never an exception."""
     rng = random.Random(1777)
     sources = [
-        SHARED_DATA / "ruby-mail-fixtures/spec/fixtures/emails/attachment_emails/attachment_pdf.eml",
-        SHARED_DATA / "flanker-messages/messages/bounce/office365.eml",
-        SHARED_DATA / "talon-quotes-signatures/tests/fixtures/standard_replies/outlook.eml",
+        CORPORA / "ruby-mail-fixtures/spec/fixtures/emails/attachment_emails/attachment_pdf.eml",
+        CORPORA / "flanker-messages/messages/bounce/office365.eml",
+        CORPORA / "talon-quotes-signatures/tests/fixtures/standard_replies/outlook.eml",
     ]
     for source in sources:
         original = Path(source).read_bytes()

@@ -17,13 +17,7 @@ from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.melding import Channel, MeldingDraft
 from gateway.store.schema import attachments, meldingen
-from tests.conftest import PNG
-
-TILE = {
-    "text": "Er ligt een losliggende tegel op het voetpad voor nummer 12.",
-    "reporter": {"name": "An Peeters", "email": "an@example.be", "phone": "+32 470 12 34 56"},
-    "location": {"street": "Budastraat", "house_number": "12", "postcode": "8500"},
-}
+from tests.support.data import PNG, TILE
 
 
 async def count(client: TestClient[Any, Any], table: Any = meldingen) -> int:

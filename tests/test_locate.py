@@ -13,10 +13,10 @@ from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.register import RegisterError, StreetRegister, load_streets
 from gateway.dedupe.register import main as register_main
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
-from tests.conftest import ROOT, SHARED_DATA
+from tests.support.data import CORPORA, ROOT
 
 DEELGEMEENTEN = {"Heule": "8501", "Bissegem": "8501", "Marke": "8510", "Aalbeke": "8511", "Bellegem": "8510"}
-PARKO = SHARED_DATA / "kortrijk-addresses" / "parko_parkeerautomaten_addresses.csv"
+PARKO = CORPORA / "kortrijk-addresses" / "parko_parkeerautomaten_addresses.csv"
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +231,7 @@ def test_an_official_address_export_becomes_the_register(tmp_path: Path) -> None
 
 def test_a_leuven_register_finds_leuven_streets(tmp_path: Path) -> None:
     """Another city's full street list (names only) works as a register too."""
-    source = SHARED_DATA / "leuven-streets" / "leuven_streets.csv"
+    source = CORPORA / "leuven-streets" / "leuven_streets.csv"
     rows = list(csv.DictReader(source.open(encoding="utf-8")))
     names = tmp_path / "streets.csv"
     with names.open("w", encoding="utf-8", newline="") as f:

@@ -14,8 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.http.app import create_app
 from gateway.logs import JsonFormatter, mask
-from tests.conftest import ROOT, Receiver, free_port, run_worker
-from tests.test_intake import TILE
+from tests.support.data import ROOT, TILE
+from tests.support.http import Receiver, free_port
+from tests.support.worker import run_worker
 
 
 async def test_healthz_checks_store_and_redis(client: TestClient[Any, Any]) -> None:

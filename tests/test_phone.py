@@ -16,25 +16,9 @@ from gateway.channels.phone import calls as phone
 from gateway.config import ConfigError, Settings
 from gateway.http.app import create_app
 from gateway.signing import sign
-from tests.conftest import Receiver, run_worker
-
-PHONE_SECRET = "phone-test-secret"
-
-CALL: dict[str, Any] = {
-    "call_id": "call-0001",
-    "caller_number": "0470 12 34 56",
-    "called_number": "1777",
-    "started_at": "2026-03-02T09:14:00+01:00",
-    "ended_at": "2026-03-02T09:17:30+01:00",
-    "ivr_choice": "4",
-    "agent_id": "agent-17",
-    "agent_notes": "Losliggende stoeptegels voor nummer 12, gevaar voor voetgangers.",
-    "outcome": "register",
-    "transcription": "ja goeiedag, er liggen tegels los in de Budastraat",
-    "recording_url": "https://pbx.example/rec/call-0001.wav",
-    "reporter": {"name": "An Peeters", "email": "an@example.be"},
-    "location": {"street": "Budastraat", "house_number": "12", "postcode": "8500"},
-}
+from tests.support.http import Receiver
+from tests.support.phone import CALL, PHONE_SECRET, call, post
+from tests.support.worker import run_worker
 
 
 @pytest.fixture
@@ -46,19 +30,6 @@ def phone_settings(settings: Settings) -> Settings:
 async def phone_client(phone_settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     async with TestClient(TestServer(create_app(phone_settings))) as c:
         yield c
-
-
-async def post(
-    client: TestClient[Any, Any], record: Any, *, secret: str = PHONE_SECRET, ts: int | None = None
-) -> Any:
-    body = json.dumps(record).encode()
-    headers = {"Content-Type": "application/json", **sign(secret, body, ts)}
-    return await client.post("/channels/phone/calls", data=body, headers=headers)
-
-
-def call(**changes: Any) -> dict[str, Any]:
-    record = {**CALL, **changes}
-    return {k: v for k, v in record.items() if v is not ...}
 
 
 async def test_signed_call_record_becomes_a_phone_melding(phone_client: TestClient[Any, Any]) -> None:

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient
 from arq import Retry
-from arq.connections import ArqRedis
-from redis.asyncio import ConnectionPool
 from sqlalchemy import select, update
 
 from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.melding import DeliveryState
-from gateway.signing import sign
 from gateway.store import deliveries as deliveries_store
 from gateway.store import inbound
 from gateway.store.schema import deliveries, notifications
-from tests.conftest import ROOT, SECRET, Receiver, RelayHandler, run_worker
-from tests.test_intake import TILE
+from tests.support.api import melding, post, signed
+from tests.support.http import Receiver, RelayHandler
+from tests.support.worker import gateway_cli, run_worker, sweep, worker_ctx
 from workers import jobs
-from workers.settings import worker_options
-
-
-async def post(client: TestClient[Any, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
-    resp = await client.post("/api/v1/meldingen", json=body or TILE)
-    assert resp.status == 202
-    return await resp.json()
-
-
-async def melding(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:
-    return await (await client.get(f"/api/v1/meldingen/{melding_id}")).json()
 
 
 async def test_loose_tile_arrives_at_the_case_system_as_wegen(
@@ -131,25 +113,6 @@ async def test_4xx_is_permanent(client: TestClient[Any, Any], settings: Settings
     assert got["deliveries"][0]["last_error"].startswith("HTTP 422")
 
 
-def gateway_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the real `gateway` command against the test's store and Redis."""
-    env = {
-        **os.environ,
-        "GATEWAY_DATABASE_URL": settings.database_url,
-        "GATEWAY_REDIS_URL": settings.redis_url,
-        "GATEWAY_QUEUE_NAME": settings.queue_name,
-        "GATEWAY_LOG_FORMAT": "text",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
-
-
 async def test_dead_deliveries_listed_and_resent_by_the_cli(
     client: TestClient[Any, Any], settings: Settings, receiver: Receiver
 ) -> None:
@@ -181,11 +144,11 @@ async def test_sweep_requeues_a_melding_whose_job_vanished(
     await run_worker(settings)
     assert receiver.received == []
     assert (await melding(client, created["id"]))["stage"] == "received"
-    found = await _sweep(settings)
+    found = await sweep(settings)
     assert found["process"] == 1
     await run_worker(settings)
     assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]
-    assert (await _sweep(settings)) == {"process": 0, "deliver": 0, "notify": 0}
+    assert (await sweep(settings)) == {"process": 0, "deliver": 0, "notify": 0}
 
 
 async def test_sweep_requeues_a_lost_delivery(
@@ -202,9 +165,9 @@ async def test_sweep_requeues_a_lost_delivery(
             await jobs.deliver(ctx, waiting.id)
     assert [r["status"] for r in receiver.received] == [503]
     await redis_client.flushdb()  # ... but Redis loses everything first
-    assert (await _sweep(settings))["deliver"] == 0  # not yet overdue: its job may still be queued
+    assert (await sweep(settings))["deliver"] == 0  # not yet overdue: its job may still be queued
     await _force_due(store, waiting.id)
-    assert (await _sweep(settings))["deliver"] == 1
+    assert (await sweep(settings))["deliver"] == 1
     await run_worker(settings)
     got = await melding(client, created["id"])
     assert got["stage"] == "delivered"
@@ -215,31 +178,6 @@ async def _force_due(store: Any, delivery_id: int) -> None:
     overdue = datetime.now(UTC) - timedelta(seconds=5)
     query = update(deliveries).where(deliveries.c.id == delivery_id).values(next_attempt_at=overdue)
     await store.write(lambda conn: conn.execute(query))
-
-
-@asynccontextmanager
-async def worker_ctx(settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    """The ctx an arq worker gives its jobs, built by the worker's own start-up hook."""
-    ctx: dict[str, Any] = {"redis": ArqRedis(ConnectionPool.from_url(settings.redis_url)), "job_try": 1}
-    opts = worker_options(settings)
-    await opts["on_startup"](ctx)
-    try:
-        yield ctx
-    finally:
-        await opts["on_shutdown"](ctx)
-        await ctx["redis"].aclose()
-
-
-async def _sweep(settings: Settings) -> dict[str, int]:
-    async with worker_ctx(settings) as ctx:
-        return await jobs.sweep(ctx)
-
-
-def signed(
-    body: dict[str, Any], secret: str = SECRET, timestamp: int | None = None
-) -> tuple[bytes, dict[str, str]]:
-    raw = json.dumps(body).encode()
-    return raw, {"Content-Type": "application/json", **sign(secret, raw, timestamp)}
 
 
 async def test_status_callback_records_history_and_notifies_by_email(
@@ -319,7 +257,7 @@ async def test_tracking_page_shows_status_in_dutch(client: TestClient[Any, Any],
 
 
 async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
-    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, clock: time_machine.Traveller
 ) -> None:
     """A process that dies right after storing a follow-up queued nothing: the follow-up's status
     change and its `melding.followup` were stored in the same transaction, so the sweep finds them."""
@@ -343,8 +281,8 @@ async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
     await run_worker(settings)
     assert [r for r in receiver.received if r["body"]["event"] == "melding.followup"] == []  # nothing queued
     now = settings.model_copy(update={"sweep_grace": 0.0})
-    await asyncio.sleep(0.05)
-    found = await _sweep(now)
+    clock.shift(0.05)  # past the sweep's cut-off (no grace)
+    found = await sweep(now)
     assert found["deliver"] == 1 and found["notify"] == 1
     await run_worker(settings)
     [followup] = [r["body"] for r in receiver.received if r["body"]["event"] == "melding.followup"]

@@ -18,11 +18,11 @@ from typing import Any
 import aiohttp
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from gateway.config import Settings
-from tests.conftest import ROOT, SECRET, Receiver, free_port
-from tests.test_email_channel import MELDPUNT
-from tests.test_intake import TILE
+from tests.support.data import MELDPUNT, ROOT, TILE
+from tests.support.http import SECRET, Receiver, free_port
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -158,7 +158,7 @@ async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_p
 
 
 async def test_serve_and_two_workers_share_one_redis_and_one_store(
-    settings: Settings, receiver: Receiver, tmp_path: Path
+    settings: Settings, receiver: Receiver, tmp_path: Path, redis_client: aioredis.Redis
 ) -> None:
     port = free_port()
     env = settings_env(
@@ -188,7 +188,13 @@ async def test_serve_and_two_workers_share_one_redis_and_one_store(
             return len(receiver.created) >= 30
 
         await wait_for(all_delivered, what="30 deliveries")
-        await asyncio.sleep(0.5)  # a duplicate delivery would arrive now
+
+        async def drained() -> bool:
+            # arq keeps a job in its queue until it has finished: with the queue empty, no job is
+            # left, waiting or running, that could deliver a second time
+            return await redis_client.zcard(settings.queue_name) == 0
+
+        await wait_for(drained, what="the workers to finish every job")
     delivered = [r["body"]["melding"]["reference"] for r in receiver.created]
     assert sorted(delivered) == sorted(refs), "each melding delivered exactly once"
     for name in ("serve", "worker1", "worker2"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,21 +10,18 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from gateway.appkeys import STORE
 from gateway.channels.twilio.sms import e164, keyword
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Channel, Status, StatusUpdate
-from gateway.store import Store, history, inbound
+from gateway.store import history, inbound
 from gateway.store import meldingen as meldingen_store
 from gateway.store import sms as sms_store
-from tests.conftest import SHARED_DATA
+from tests.support.api import store_of
+from tests.support.data import CORPORA
+from tests.support.sms import OUR_NUMBER, PATH, REFERENCE, TOKEN, message, post
 
-VECTORS = json.loads((SHARED_DATA / "twilio-webhooks" / "signature-vectors.json").read_text())
-TOKEN = "twilio-test-token"
-OUR_NUMBER = "+3256277777"
-PATH = "/channels/twilio/sms"
-REFERENCE = re.compile(r"1777-\d{4}-\d{6}")
+VECTORS = json.loads((CORPORA / "twilio-webhooks" / "signature-vectors.json").read_text())
 
 
 # -- the validator itself, against the SDKs' published vectors ----------------------------------------
@@ -67,44 +63,6 @@ def sms_settings(settings: Settings, **update: Any) -> Settings:
 async def sms(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     async with TestClient(TestServer(create_app(sms_settings(settings)))) as c:
         yield c
-
-
-def message(sid: str, body: str, sender: str = "+32470123456", **extra: str) -> dict[str, str]:
-    return {
-        "MessageSid": sid,
-        "SmsSid": sid,
-        "SmsMessageSid": sid,
-        "AccountSid": "AC00000000000000000000000000000000",
-        "From": sender,
-        "To": OUR_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-        **extra,
-    }
-
-
-async def post(
-    client: TestClient[Any, Any],
-    params: dict[str, str],
-    *,
-    signed_url: str | None = None,
-    path: str = PATH,
-    signature: str | None = None,
-) -> Any:
-    """Post as Twilio does: form-encoded, signed over the public URL unless told otherwise."""
-    public_url = "https://meldpunt.example"  # the `settings` fixture's public_url
-    url = signed_url or public_url + path
-    headers = {}
-    if signature != "":
-        headers["X-Twilio-Signature"] = signature or RequestValidator(TOKEN).compute_signature(url, params)
-    return await client.post(path, data=params, headers=headers)
-
-
-def store_of(client: TestClient[Any, Any]) -> Store:
-    return client.server.app[STORE]
 
 
 async def test_signed_sms_becomes_a_melding_answered_with_twiml(sms: TestClient[Any, Any]) -> None:

@@ -4,12 +4,12 @@ worker (through the local Twilio stand-in), a permanent one fails the notificati
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
@@ -19,12 +19,11 @@ from gateway.http.app import create_app
 from gateway.queue import enqueue_notify
 from gateway.store import meldingen, sms
 from gateway.store.sms import SmsMessage
-from tests.conftest import run_worker
-from tests.test_pipeline import worker_ctx
-from tests.test_sms import message
-from tests.test_sms import post as post_signed
-from tests.test_sms_outbound import NUMBER, OUR_NUMBER, decisions, new_sms_melding, set_status, store_of
-from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_settings
+from tests.support.api import store_of
+from tests.support.sms import NUMBER, OUR_NUMBER, decisions, message, new_sms_melding, set_status
+from tests.support.sms import post as post_signed
+from tests.support.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, twilio_settings
+from tests.support.worker import run_worker, worker_ctx
 from workers import sms_resend
 
 
@@ -245,14 +244,18 @@ async def test_a_resend_never_goes_to_a_number_that_opted_out_meanwhile(
 
 
 async def test_the_sweep_schedules_a_resend_whose_job_was_lost(
-    app: TestClient[Any, Any], sms_settings: Settings, twilio: FakeTwilio, redis_client: aioredis.Redis
+    app: TestClient[Any, Any],
+    sms_settings: Settings,
+    twilio: FakeTwilio,
+    redis_client: aioredis.Redis,
+    clock: time_machine.Traveller,
 ) -> None:
     await texted(app, twilio, sms_settings, "Lamp kapot in de Doorniksestraat")
     assert await post_receipt(app, receipt(twilio.messages[0]["sid"], "undelivered", 30001)) == 204
     await redis_client.flushdb()  # Redis restarted empty: the resend job is gone
     await run_worker(sms_settings)
     assert twilio.requests == 1
-    await asyncio.sleep(0.2)  # past the resend's due time
+    clock.shift(0.2)  # past the resend's due time
     async with worker_ctx(sms_settings) as ctx:
         assert await sms_resend.sweep_resends(ctx) == 1
         assert await sms_resend.sweep_resends(ctx) == 0  # queued already: keyed on the failed sid

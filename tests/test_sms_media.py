@@ -1,5 +1,5 @@
 """MMS media: recorded by the webhook, fetched by a real worker from a local stand-in for Twilio's
-API (tests/twilio_api.py), stored as attachments and delivered with the melding."""
+API (tests/support/twilio.py), stored as attachments and delivered with the melding."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.appkeys import STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.store import Store, meldingen
 from gateway.store import media as media_store
-from tests.conftest import Receiver, run_worker
-from tests.test_pipeline import _sweep as sweep
-from tests.test_sms import REFERENCE, message
-from tests.test_sms import post as post_sms
-from tests.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, jpeg, pdf, png, twilio_settings
+from gateway.store import meldingen
+from tests.support.api import store_of
+from tests.support.http import Receiver
+from tests.support.sms import REFERENCE, message
+from tests.support.sms import post as post_sms
+from tests.support.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, jpeg, pdf, png, twilio_settings
+from tests.support.worker import run_worker, sweep
 from workers.media import basic_authorization
 
 NUMBER = "+32470333444"
@@ -35,10 +35,6 @@ def mms_settings(settings: Settings, twilio: FakeTwilio) -> Settings:
 async def app(mms_settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     async with TestClient(TestServer(create_app(mms_settings))) as c:
         yield c
-
-
-def store_of(app: TestClient[Any, Any]) -> Store:
-    return app.server.app[STORE]
 
 
 def mms(sid: str, body: str, media: list[tuple[str, str]], sender: str = NUMBER) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """Outbound SMS: status notifications, the desk's questions and call acknowledgements, sent through
-the twilio library to a local stand-in for Twilio's REST API (tests/twilio_api.py), by a real worker."""
+the twilio library to a local stand-in for Twilio's REST API (tests/support/twilio.py), by a real worker."""
 
 from __future__ import annotations
 
@@ -9,26 +9,22 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
 
-from gateway.appkeys import STORE
 from gateway.channels.twilio import segments as sms_text
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.store import Store, meldingen, sms
-from gateway.store.schema import notifications
-from tests.conftest import Receiver, run_worker
-from tests.test_phone import CALL, PHONE_SECRET
-from tests.test_phone import post as post_call
-from tests.test_pipeline import signed
-from tests.test_sms import REFERENCE, message
-from tests.test_sms import post as post_sms
-from tests.test_twilio_voice import post_all as voice_post_all
-from tests.test_twilio_voice import status as voice_status
-from tests.test_twilio_voice import voicemail
-from tests.twilio_api import AUTH_TOKEN, OUR_NUMBER, FakeTwilio, twilio_settings
-
-NUMBER = "+32470111222"
+from gateway.store import meldingen, sms
+from tests.support.api import store_of
+from tests.support.http import Receiver
+from tests.support.phone import CALL, PHONE_SECRET
+from tests.support.phone import post as post_call
+from tests.support.sms import NUMBER, REFERENCE, decisions, message, new_sms_melding, set_status
+from tests.support.sms import post as post_sms
+from tests.support.twilio import AUTH_TOKEN, OUR_NUMBER, FakeTwilio, twilio_settings
+from tests.support.voice import post_all as voice_post_all
+from tests.support.voice import status as voice_status
+from tests.support.voice import voicemail
+from tests.support.worker import run_worker
 
 
 @pytest.fixture
@@ -40,34 +36,6 @@ def sms_settings(settings: Settings, twilio: FakeTwilio) -> Settings:
 async def app(sms_settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     async with TestClient(TestServer(create_app(sms_settings))) as c:
         yield c
-
-
-async def new_sms_melding(app: TestClient[Any, Any], sid: str, body: str, sender: str = NUMBER) -> str:
-    resp = await post_sms(app, message(sid, body, sender))
-    assert resp.status == 200
-    found = REFERENCE.search(await resp.text())
-    assert found, "the TwiML answer names the reference"
-    return found.group(0)
-
-
-async def set_status(app: TestClient[Any, Any], reference: str, **body: Any) -> None:
-    raw, headers = signed(body)
-    resp = await app.post(f"/api/v1/meldingen/{reference}/status", data=raw, headers=headers)
-    assert resp.status == 200, await resp.text()
-
-
-async def decisions(store: Store, channel: str) -> list[tuple[str, str, str | None]]:
-    query = (
-        select(notifications.c.state, notifications.c.detail, notifications.c.recipient)
-        .where(notifications.c.channel == channel)
-        .order_by(notifications.c.id)
-    )
-    rows = await store.read(lambda conn: list(conn.execute(query)))
-    return [(r.state, r.detail, r.recipient) for r in rows]
-
-
-def store_of(app: TestClient[Any, Any]) -> Store:
-    return app.server.app[STORE]
 
 
 @pytest.mark.parametrize(

@@ -13,27 +13,34 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from gateway.appkeys import STORE
 from gateway.channels.twilio.voicecall import Callback, VoiceCall, apply, complete
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Channel, Melding, Stage
 from gateway.store import Store, meldingen, voice_calls
 from gateway.store.schema import inbound_messages
-from tests.conftest import run_worker
-from tests.test_pipeline import worker_ctx
+from tests.support.api import store_of
+from tests.support.voice import (
+    CALLER,
+    OUR_NUMBER,
+    PUBLIC_URL,
+    SPOKEN,
+    TOKEN,
+    post,
+    post_all,
+    recording,
+    recording_url,
+    status,
+    transcription,
+    voicemail,
+)
+from tests.support.worker import run_worker, worker_ctx
 from workers import voice as voice_jobs
-
-TOKEN = "twilio-test-token"
-PUBLIC_URL = "https://meldpunt.example"  # the `settings` fixture's public_url
-OUR_NUMBER = "+3256277777"
-CALLER = "+32470123456"
-ACCOUNT = "AC00000000000000000000000000000000"
-SPOKEN = "Er ligt al drie dagen een matras op het voetpad in de Budastraat."
 
 
 def voice_settings(settings: Settings, **update: Any) -> Settings:
@@ -44,93 +51,6 @@ def voice_settings(settings: Settings, **update: Any) -> Settings:
 async def voice(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     async with TestClient(TestServer(create_app(voice_settings(settings)))) as c:
         yield c
-
-
-# -- what Twilio posts ------------------------------------------------------------------------------
-
-
-def recording_url(sid: str) -> str:
-    return f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{sid}"
-
-
-def status(sid: str, call_status: str, sequence: int, **extra: str) -> tuple[str, dict[str, str]]:
-    params = {
-        "CallSid": sid,
-        "AccountSid": ACCOUNT,
-        "From": "0470 12 34 56",  # as a Belgian caller id may come: normalised to E.164
-        "To": OUR_NUMBER,
-        "Direction": "inbound",
-        "CallStatus": call_status,
-        "CallbackSource": "call-progress-events",
-        "SequenceNumber": str(sequence),
-        "Timestamp": "Mon, 23 Nov 2026 10:00:00 +0000",
-        **extra,
-    }
-    return "status", params
-
-
-def recording(sid: str, rec_status: str = "completed") -> tuple[str, dict[str, str]]:
-    params = {
-        "CallSid": sid,
-        "AccountSid": ACCOUNT,
-        "RecordingSid": f"RE{sid}",
-        "RecordingStatus": rec_status,
-        "RecordingSource": "RecordVerb",
-        "RecordingChannels": "1",
-    }
-    if rec_status == "completed":
-        params |= {"RecordingUrl": recording_url(sid), "RecordingDuration": "17"}
-    return "recording", params
-
-
-def transcription(sid: str, text: str = SPOKEN, tr_status: str = "completed") -> tuple[str, dict[str, str]]:
-    params = {
-        "CallSid": sid,
-        "AccountSid": ACCOUNT,
-        "From": "+32 470 12 34 56",
-        "To": OUR_NUMBER,
-        "TranscriptionSid": f"TR{sid}",
-        "TranscriptionStatus": tr_status,
-        "TranscriptionText": text,
-        "TranscriptionUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Transcriptions/TR{sid}",
-        "RecordingSid": f"RE{sid}",
-        "RecordingUrl": recording_url(sid),
-    }
-    return "transcription", params
-
-
-def voicemail(sid: str) -> list[tuple[str, dict[str, str]]]:
-    """A caller who leaves a message: every callback Twilio sends for the call."""
-    return [
-        status(sid, "ringing", 0),
-        status(sid, "in-progress", 1),
-        recording(sid, "in-progress"),
-        recording(sid, "completed"),
-        status(sid, "completed", 2, CallDuration="42"),
-        transcription(sid),
-    ]
-
-
-async def post(
-    client: TestClient[Any, Any], event: str, params: dict[str, str], *, signature: str | None = None
-) -> Any:
-    path = f"/channels/twilio/voice/{event}"
-    headers = {}
-    if signature != "":
-        headers["X-Twilio-Signature"] = signature or RequestValidator(TOKEN).compute_signature(
-            PUBLIC_URL + path, params
-        )
-    return await client.post(path, data=params, headers=headers)
-
-
-async def post_all(client: TestClient[Any, Any], callbacks: list[tuple[str, dict[str, str]]]) -> None:
-    for event, params in callbacks:
-        resp = await post(client, event, params)
-        assert resp.status == 204, await resp.text()
-
-
-def store_of(client: TestClient[Any, Any]) -> Store:
-    return client.server.app[STORE]
 
 
 async def meldingen_of(store: Store, call_sid: str) -> list[Melding]:
@@ -352,16 +272,21 @@ async def test_a_call_without_hang_up_becomes_a_melding_after_the_settle_time(se
         assert len(await meldingen_of(store, "CA400")) == 1
 
 
-async def test_callbacks_that_keep_coming_postpone_the_settle_job(settings: Settings) -> None:
+async def test_callbacks_that_keep_coming_postpone_the_settle_job(
+    settings: Settings, clock: time_machine.Traveller
+) -> None:
     quick = voice_settings(settings, voice_settle_seconds=0.5)
     async with TestClient(TestServer(create_app(quick))) as c:
         store = store_of(c)
         await post_all(c, [status("CA401", "ringing", 0)])
         worker = asyncio.create_task(run_worker(quick))
         for event, params in voicemail("CA401")[1:4]:
-            await asyncio.sleep(0.2)  # each within the settle time of the one before
+            clock.shift(0.2)  # each within the settle time of the one before, however slow the machine
             await post_all(c, [(event, params)])
             assert await meldingen_of(store, "CA401") == []
+        clock.shift(0.6)  # then quiet for longer than the settle time,
+        # and time runs again: a retry the worker computed before that shift must come due too
+        clock.move_to(datetime.now(UTC), tick=True)
         await worker
         [melding] = await meldingen_of(store, "CA401")
         call = await store.read(voice_calls.get, "CA401")
@@ -370,14 +295,14 @@ async def test_callbacks_that_keep_coming_postpone_the_settle_job(settings: Sett
 
 
 async def test_the_sweep_settles_a_call_whose_job_was_lost(
-    settings: Settings, redis_client: aioredis.Redis
+    settings: Settings, redis_client: aioredis.Redis, clock: time_machine.Traveller
 ) -> None:
     quick = voice_settings(settings, voice_settle_seconds=0.2)
     async with TestClient(TestServer(create_app(quick))) as c:
         store = store_of(c)
         await post_all(c, [status("CA402", "ringing", 0), status("CA402", "in-progress", 1)])
         await redis_client.flushdb()  # Redis restarted empty: the settle job is gone
-        await asyncio.sleep(0.3)
+        clock.shift(0.3)  # quiet for longer than the settle time
         await run_worker(quick)
         assert await meldingen_of(store, "CA402") == []
         async with worker_ctx(quick) as ctx:

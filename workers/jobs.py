@@ -7,11 +7,12 @@ does only what is still missing. That is what lets the sweep re-enqueue freely.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
+from gateway import clock
 from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, Status, StatusChange
 from gateway.metrics import count, record_delivery
 from gateway.queue import ACK_RATE_KEY, backoff, enqueue_notify, enqueue_process
@@ -98,7 +99,7 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
         stage=Stage.DELIVERED if created else None,
         first_status=Status.GEREGISTREERD if created else None,
     )
-    latency = (datetime.now(UTC) - melding.received_at).total_seconds() if created else None
+    latency = (clock.now() - melding.received_at).total_seconds() if created else None
     await record_delivery(redis(ctx), "ok", latency)
     log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
     if history_id is not None:
@@ -116,7 +117,7 @@ async def _delivery_failed(
     delay = (
         0.0 if dead else backoff(attempt, s.settings.delivery_backoff_base, s.settings.delivery_backoff_max)
     )
-    next_at = None if dead else datetime.now(UTC) + timedelta(seconds=delay)
+    next_at = None if dead else clock.now() + timedelta(seconds=delay)
     await s.store.write(
         deliveries.failed,
         delivery.id,
@@ -241,7 +242,7 @@ async def _over_rate_limit(ctx: dict[str, Any], address: str) -> str | None:
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Re-enqueue whatever was accepted but whose job vanished (Redis restarted, job expired)."""
     s = state(ctx)
-    cutoff = datetime.now(UTC) - timedelta(seconds=s.settings.sweep_grace)
+    cutoff = clock.now() - timedelta(seconds=s.settings.sweep_grace)
     found = {"process": 0, "deliver": 0, "notify": 0}
     queue = s.settings.queue_name
     for melding_id in await s.store.read(meldingen.unprocessed, cutoff):

@@ -16,11 +16,12 @@ with Redis costs a delay, not the resend.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
+from gateway import clock
 from gateway.channels.twilio.sms_status import OPTED_OUT, OPTED_OUT_KEYWORD, describe
 from gateway.metrics import count
 from gateway.queue import enqueue_sms_resend
@@ -83,7 +84,7 @@ async def _failed(ctx: dict[str, Any], failed: SmsMessage, exc: SmsError) -> str
 async def sweep_resends(ctx: dict[str, Any]) -> int:
     """Schedule every overdue resend whose job was lost; how many were not queued."""
     s = state(ctx)
-    cutoff = datetime.now(UTC) - timedelta(seconds=s.settings.sweep_grace)
+    cutoff = clock.now() - timedelta(seconds=s.settings.sweep_grace)
     found = 0
     for sid in await s.store.read(sms.resends_due, cutoff):
         found += await enqueue_sms_resend(redis(ctx), s.settings.queue_name, sid, None)

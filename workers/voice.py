@@ -11,11 +11,12 @@ the job again for quiet calls without a melding, so a job lost with Redis does n
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
+from gateway import clock
 from gateway.channels.twilio.calls import Assembly
 from gateway.channels.twilio.calls import settle as settle_call
 from gateway.intake import enqueue_acknowledgement
@@ -33,9 +34,9 @@ async def settle(ctx: dict[str, Any], call_sid: str) -> str:
     s = state(ctx)
     settle_for = timedelta(seconds=s.settings.voice_settle_seconds)
     how = Assembly.from_settings(s.settings, transcribe=True)
-    outcome = await s.store.write(settle_call, call_sid, datetime.now(UTC) - settle_for, how)
+    outcome = await s.store.write(settle_call, call_sid, clock.now() - settle_for, how)
     if outcome.kind == "waiting" and outcome.last_event_at is not None:
-        remaining = (outcome.last_event_at + settle_for - datetime.now(UTC)).total_seconds()
+        remaining = (outcome.last_event_at + settle_for - clock.now()).total_seconds()
         raise Retry(defer=max(_MIN_DEFER, remaining))
     if outcome.stored is not None and outcome.stored.created:
         await enqueue_process(redis(ctx), s.settings.queue_name, outcome.stored.id)
@@ -51,7 +52,7 @@ async def settle(ctx: dict[str, Any], call_sid: str) -> str:
 async def sweep_calls(ctx: dict[str, Any]) -> int:
     """Schedule the settle job of every quiet call without a melding; how many were not queued."""
     s = state(ctx)
-    quiet_before = datetime.now(UTC) - timedelta(seconds=s.settings.voice_settle_seconds)
+    quiet_before = clock.now() - timedelta(seconds=s.settings.voice_settle_seconds)
     found = 0
     for call_sid in await s.store.read(voice_calls.unsettled, quiet_before):
         found += await enqueue_voice_settle(redis(ctx), s.settings.queue_name, call_sid, None)

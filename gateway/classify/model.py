@@ -35,12 +35,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gateway import clock
 from gateway.classify.rules import RuleRouter
 from gateway.classify.textcat import join_subject, register_spacy_functions
 from gateway.config import ConfigError
@@ -399,7 +399,7 @@ def train(
         "rules_agree_precision": calibration.rules_agree_precision,
         "rules_disagree_precision": calibration.rules_disagree_precision,
         "cv": calibration.cv,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trained_at": clock.now().isoformat(timespec="seconds"),
         "training_seconds": round(time.perf_counter() - started, 1),
         "spacy": spacy.__version__,
     }

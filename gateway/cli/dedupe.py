@@ -19,10 +19,10 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from gateway import clock
 from gateway.config import load_settings
 from gateway.dedupe.finder import load_deduper
 from gateway.dedupe.stream import Router, run_stream
@@ -75,7 +75,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
     from gateway.store import Store, duplicates
 
@@ -85,9 +85,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         store = Store(settings.database_url)
         await store.open(migrate_schema=False)
         try:
-            return await store.read(
-                duplicates.list_hotspots, since=datetime.now(UTC) - timedelta(days=args.days)
-            )
+            return await store.read(duplicates.list_hotspots, since=clock.now() - timedelta(days=args.days))
         finally:
             await store.close()
 

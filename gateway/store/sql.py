@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway import clock
+
 R = TypeVar("R")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def insert(conn: Connection, table: Table) -> Any:

@@ -13,11 +13,11 @@ import hashlib
 import logging
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 
+from gateway import clock
 from gateway.attachments import AttachmentStore
 from gateway.channels.email.parse import ParsedMail, parse_mail
 from gateway.config import Settings
@@ -168,7 +168,7 @@ class MailIntake:
         draft = MeldingDraft(
             channel=Channel.EMAIL,
             external_id=key,
-            received_at=datetime.now(UTC),
+            received_at=clock.now(),
             reporter=Reporter(
                 name=_clip(parsed.from_name, 200),
                 email=_clip(parsed.from_address, 320),

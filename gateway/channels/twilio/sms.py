@@ -20,14 +20,14 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from arq.connections import ArqRedis
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway import texts
+from gateway import clock, texts
 from gateway.appkeys import INTAKE, REDIS, SETTINGS, STORE
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
 from gateway.config import Settings
@@ -136,7 +136,7 @@ class SmsIntake:
             # Twilio itself answers STOP/START on long codes: a second answer would only confuse.
             return SmsOutcome(kind, twiml(None))
 
-        since = datetime.now(UTC) - timedelta(hours=self.settings.sms_followup_window_hours)
+        since = clock.now() - timedelta(hours=self.settings.sms_followup_window_hours)
         if (target_id := await self.store.lookup(sms.conversation, number, since)) is not None:
             melding = await self.store.read(meldingen.get, target_id)
             if melding is not None:
@@ -147,7 +147,7 @@ class SmsIntake:
         draft = MeldingDraft(
             channel=Channel.SMS,
             external_id=sid,
-            received_at=datetime.now(UTC),
+            received_at=clock.now(),
             reporter=Reporter(phone=number or None),
             text=(body or "(sms zonder tekst)")[: self.settings.max_text_chars],
             language=detect_language(body),

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from gateway import clock
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
 from gateway.channels.twilio.sms import CHANNEL
@@ -97,7 +98,7 @@ def verdict(message: SmsMessage, status: str, code: int | None, settings: Settin
         return Verdict(failure=f"{what}; not resent: {message.resends} resends spent")
     # doubling, with jitter: after a carrier outage not every resend goes out at once
     delay = backoff(message.resends + 1, settings.sms_delivery_resend_delay)  # no cap: resends are few
-    return Verdict(resend_at=datetime.now(UTC) + timedelta(seconds=delay))
+    return Verdict(resend_at=clock.now() + timedelta(seconds=delay))
 
 
 def _error_code(raw: str | None) -> int | None:
@@ -149,7 +150,7 @@ async def _after_commit(
         elif status in UNDELIVERED:
             await count(redis, "sms_delivery_undelivered")
         if decided.resend_at is not None:
-            defer = max(0.0, (decided.resend_at - datetime.now(UTC)).total_seconds())
+            defer = max(0.0, (decided.resend_at - clock.now()).total_seconds())
             await enqueue_sms_resend(redis, settings.queue_name, message.sid, defer)
             log.info("sms %s (%s), resending in %.0fs", status, describe(code), defer, extra=extra)
     except Exception as exc:

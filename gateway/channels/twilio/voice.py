@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 
 from aiohttp import web
 
+from gateway import clock
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
 from gateway.channels.twilio.calls import CHANNEL, Assembly, VoiceOutcome, record_callback
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
@@ -49,7 +49,7 @@ async def voice_callback(request: web.Request) -> web.Response:
             404, "unknown_event", f"unknown voice event {event!r}; accepted: {', '.join(EVENTS)}"
         )
     params = await signed_form(request, VOICE_ENDPOINT)
-    callback = Callback(event, params, datetime.now(UTC))
+    callback = Callback(event, params, clock.now())
     if not callback.call_sid:
         request.app[METRICS].rejected(CHANNEL, "missing_call_sid")
         return error_body(422, "missing_call_sid", "a voice callback needs its CallSid", field="CallSid")

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway import clock
 from gateway.intake import IncomingFile, IntakeRejected, invalid
 from gateway.melding import Channel, Location, MeldingDraft, Reporter
 
@@ -144,7 +144,7 @@ async def parse_request(
         channel=Channel.WEB,
         external_id=key,
         request_hash=digest,
-        received_at=datetime.now(UTC),
+        received_at=clock.now(),
         reporter=model.reporter,
         subject=model.subject,
         text=model.text,

@@ -1,0 +1,53 @@
+"""Shared by tests/test_classify*.py: a small model trained once per test session.
+
+The real training (3,361 examples, 4 calibration folds) takes about a minute; these tests need
+a model that behaves like one, not a good one: 40 examples per dienst, 4 epochs, 2 folds.
+Always import this module as `tests.support.classify`, so the cache below is one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+from gateway.classify import model as m
+from gateway.classify.rules import RuleRouter
+from tests.support.data import ROOT
+
+RULES_FILE = ROOT / "config" / "diensten.toml"
+SMALL = m.TrainConfig(epochs=4, folds=2, length=2**14)
+PER_DIENST = 40
+
+
+@functools.cache
+def rules() -> RuleRouter:
+    return RuleRouter.from_file(RULES_FILE)
+
+
+def subset(per_dienst: int = PER_DIENST) -> list[m.LabelledText]:
+    """The first `per_dienst` corpus lines of every dienst (deterministic)."""
+    seen: dict[str, int] = {}
+    out = []
+    for row in m.load_corpus():
+        if seen.get(row.dienst, 0) < per_dienst:
+            seen[row.dienst] = seen.get(row.dienst, 0) + 1
+            out.append(row)
+    return out
+
+
+@functools.cache
+def small_model_dir() -> Path:
+    """A model directory holding one small trained model (`current` points at it). Do not modify."""
+    directory = Path(tempfile.mkdtemp(prefix="gateway-test-model-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    m.save(m.train(subset(), SMALL, rules()), directory)
+    return directory
+
+
+def copy_of_small_model(target: Path) -> Path:
+    """A private copy, for tests that damage or replace the model."""
+    shutil.copytree(small_model_dir(), target)
+    return target

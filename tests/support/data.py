@@ -1,0 +1,21 @@
+"""Paths and small payloads the tests read: the project root, the public corpora, a valid melding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+# Public corpora copied into the project (tests/corpora/README.md): a clone runs its tests alone.
+CORPORA = ROOT / "tests" / "corpora"
+
+# The meldpunt's own e-mail address (the SMTP channel accepts mail for it).
+MELDPUNT = "1777@kortrijk.be"
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+# A valid JSON melding that the rules route to wegen.
+TILE = {
+    "text": "Er ligt een losliggende tegel op het voetpad voor nummer 12.",
+    "reporter": {"name": "An Peeters", "email": "an@example.be", "phone": "+32 470 12 34 56"},
+    "location": {"street": "Budastraat", "house_number": "12", "postcode": "8500"},
+}

@@ -1,0 +1,69 @@
+"""The arq worker and the `gateway` command, run by the tests against their own store and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.worker import Worker
+from redis.asyncio import ConnectionPool
+
+from gateway.config import Settings
+from tests.support.data import ROOT
+from workers import jobs
+from workers.settings import worker_options
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run a burst worker: it returns once the queue (including deferred retries) is empty."""
+    opts = worker_options(settings)
+    opts["cron_jobs"] = []  # tests call the sweep themselves
+    worker = Worker(**opts, burst=True)
+    try:
+        await asyncio.wait_for(worker.main(), timeout=60)
+    finally:
+        await worker.close()
+
+
+@asynccontextmanager
+async def worker_ctx(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    """The ctx an arq worker gives its jobs, built by the worker's own start-up hook."""
+    ctx: dict[str, Any] = {"redis": ArqRedis(ConnectionPool.from_url(settings.redis_url)), "job_try": 1}
+    opts = worker_options(settings)
+    await opts["on_startup"](ctx)
+    try:
+        yield ctx
+    finally:
+        await opts["on_shutdown"](ctx)
+        await ctx["redis"].aclose()
+
+
+async def sweep(settings: Settings) -> dict[str, int]:
+    """One run of the worker's sweep (its cron job), as the worker would run it."""
+    async with worker_ctx(settings) as ctx:
+        return await jobs.sweep(ctx)
+
+
+def gateway_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `gateway` command against the test's store and Redis."""
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": settings.database_url,
+        "GATEWAY_REDIS_URL": settings.redis_url,
+        "GATEWAY_QUEUE_NAME": settings.queue_name,
+        "GATEWAY_LOG_FORMAT": "text",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
