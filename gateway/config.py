@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -278,18 +278,30 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def load_toml_model(path: Path, model: type[Model], error: type[ConfigError] = ConfigError) -> Model:
-    """A configuration file as its model (extra="forbid"); every problem in one `error`."""
+Problems = Callable[[Path, dict[str, Any], ValidationError], list[str]]
+
+
+def load_toml_model(
+    path: Path,
+    model: type[Model],
+    error: type[ConfigError] = ConfigError,
+    *,
+    problems: Problems | None = None,
+) -> Model:
+    """A configuration file as its model (extra="forbid"); every problem in one `error`.
+
+    `problems` words the validation errors where a file has its own vocabulary (the diensten
+    file speaks of "dienst 'groen'"); the default is `toml_problems`."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:  # not UTF-8 is not TOML either
         raise error(f"{path}: not valid TOML: {exc}") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise error("; ".join(toml_problems(path, data, exc))) from exc
+        raise error("; ".join((problems or toml_problems)(path, data, exc))) from exc
 
 
 def toml_problems(path: Path, data: dict[str, Any], exc: ValidationError) -> list[str]:

@@ -5,7 +5,8 @@ its fallback. So they must be precise: when the evidence is weak or split betwee
 the answer is "undecided" (dienst None, the 1777 triage queue), never a guess.
 
 The rules and the thresholds live in `config/diensten.toml`; its header documents the
-format. Everything is compiled once in `RuleRouter.from_file`; `route()` then runs one
+format and `gateway.classify.diensten_file` its shape. Everything is compiled once in
+`RuleRouter.from_file`; `route()` then runs one
 candidate regex over the normalized text, a dict lookup per candidate, a small precompiled
 regex per candidate phrase, and the few raw patterns.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.classify import diensten_file
+from gateway.classify.diensten_file import VETO, DienstenConfigError, DienstTable, RoutingSettings
 from gateway.melding import DIENST_CODES, RoutingDecision
 
 __all__ = [
@@ -49,25 +51,12 @@ class Routing:
         return RoutingDecision(self.dienst, self.confidence, self.rule, self.alternatives)
 
 
-class DienstenConfigError(Exception):
-    """The diensten file is unusable; the message names the file, the dienst and the entry."""
-
-
 @dataclass(frozen=True)
 class Dienst:
     code: str
     name: str
     handled_by: str
     external: bool
-
-
-@dataclass(frozen=True)
-class RoutingSettings:
-    min_score: float = 3.0
-    min_margin: float = 1.5
-    min_margin_ratio: float = 0.3
-    saturation: float = 4.0
-    max_chars: int = 8000
 
 
 # --------------------------------------------------------------------------- normalization
@@ -131,8 +120,6 @@ def normalize_text(text: str, *, mask_streets: bool = True) -> str:
 
 
 # --------------------------------------------------------------------------- compiled rules
-
-VETO = "veto"
 
 
 @dataclass(frozen=True)
@@ -250,15 +237,7 @@ class RuleRouter:
     @classmethod
     def from_file(cls, path: Path) -> RuleRouter:
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise DienstenConfigError(f"{path}: cannot read the diensten file: {exc}") from exc
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise DienstenConfigError(f"{path}: not valid TOML: {exc}") from exc
-        return _Loader(str(path)).build(data)
+        return _Loader(str(path)).build(diensten_file.load(path))
 
     # ----------------------------------------------------------------- routing
 
@@ -365,133 +344,59 @@ def _short(label: str, limit: int = 80) -> str:
     return label if len(label) <= limit else label[: limit - 3] + "..."
 
 
-# --------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------- the matcher
 
 
 _KIND_LABELS = {"keywords": "keyword", "phrases": "phrase", "negative": "negative"}
 
 
 class _Loader:
-    _TOP_KEYS = {"routing", "diensten"}
-    _DIENST_KEYS = {"name", "handled_by", "external", "keywords", "phrases", "negative", "patterns"}
+    """Builds the matcher from a file whose shape `diensten_file` has checked; what remains to
+    check needs the terms as the matcher reads them (normalized words)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.entries: dict[tuple[_Word, ...], _Entry] = {}
         self.patterns: dict[str, _Pattern] = {}
-        self.order = 0
+        self.order = 0  # position in the file, in DIENST_CODES order
 
-    def fail(self, what: str, dienst: str | None = None) -> DienstenConfigError:
-        where = f"{self.source}: dienst '{dienst}'" if dienst else self.source
-        return DienstenConfigError(f"{where}: {what}")
+    def fail(self, what: str, dienst: str) -> DienstenConfigError:
+        return DienstenConfigError(f"{self.source}: dienst '{dienst}': {what}")
 
-    def build(self, data: Mapping[str, Any]) -> RuleRouter:
-        unknown = set(data) - self._TOP_KEYS
-        if unknown:
-            raise self.fail(
-                f"unknown top-level key(s) {sorted(unknown)}; expected [routing] and [diensten.<code>]"
-            )
-        settings = self.settings(data.get("routing", {}))
-        diensten_data = data.get("diensten")
-        if not isinstance(diensten_data, dict):
-            raise self.fail("missing the [diensten.<code>] tables")
-        unknown_codes = [c for c in diensten_data if c not in DIENST_CODES]
-        if unknown_codes:
-            raise self.fail(
-                f"unknown dienst code(s) {unknown_codes}; the codes are {', '.join(DIENST_CODES)}"
-            )
-        missing = [c for c in DIENST_CODES if c not in diensten_data]
-        if missing:
-            raise self.fail(f"missing dienst(en) {missing}; all of {', '.join(DIENST_CODES)} are required")
-
-        diensten: dict[str, Dienst] = {}
-        for code in DIENST_CODES:
-            diensten[code] = self.dienst(code, diensten_data[code])
+    def build(self, file: diensten_file.DienstenFile) -> RuleRouter:
+        diensten = {code: self.dienst(code, file.dienst(code)) for code in DIENST_CODES}
         return RuleRouter(
-            diensten, settings, list(self.entries.values()), list(self.patterns.values()), self.source
+            diensten, file.routing, list(self.entries.values()), list(self.patterns.values()), self.source
         )
 
-    def settings(self, raw: Any) -> RoutingSettings:
-        if not isinstance(raw, dict):
-            raise self.fail("[routing] must be a table")
-        defaults = RoutingSettings()
-        values: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key not in RoutingSettings.__dataclass_fields__:
-                raise self.fail(f"[routing]: unknown setting '{key}'")
-            if not _is_number(value) or value < 0:
-                raise self.fail(f"[routing]: '{key}' must be a non-negative number, got {value!r}")
-            values[key] = int(value) if key == "max_chars" else float(value)
-        result = RoutingSettings(**{**defaults.__dict__, **values})
-        if result.saturation <= 0:
-            raise self.fail("[routing]: 'saturation' must be > 0")
-        if result.min_margin_ratio > 1:
-            raise self.fail("[routing]: 'min_margin_ratio' must be between 0 and 1")
-        if result.max_chars < 100:
-            raise self.fail("[routing]: 'max_chars' must be at least 100")
-        return result
-
-    def dienst(self, code: str, raw: Any) -> Dienst:
-        if not isinstance(raw, dict):
-            raise self.fail("must be a table", code)
-        unknown = set(raw) - self._DIENST_KEYS
-        if unknown:
-            raise self.fail(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(self._DIENST_KEYS)}", code)
-        for key in ("name", "handled_by"):
-            if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise self.fail(f"'{key}' must be a non-empty string", code)
-        if not isinstance(raw.get("external"), bool):
-            raise self.fail("'external' must be true or false", code)
-
+    def dienst(self, code: str, table: DienstTable) -> Dienst:
         # "x" and "*x" in one dienst would count the same text twice.
         seen: dict[tuple[tuple[str, bool, bool], ...], str] = {}
-        for kind in ("keywords", "phrases", "negative"):
-            table = raw.get(kind, {})
-            if not isinstance(table, dict):
-                raise self.fail(f"'{kind}' must be a table of term = weight", code)
-            for term, value in table.items():
+        for kind, terms in (
+            ("keywords", table.keywords),
+            ("phrases", table.phrases),
+            ("negative", table.negative),
+        ):
+            for term, value in terms.items():
                 words = self.term(code, kind, term)
                 key = tuple((w.stem, w.whole, w.gap_before) for w in words)
                 if key in seen:
                     raise self.fail(f"{kind}: '{term}' is the same term as '{seen[key]}'", code)
                 seen[key] = term
-                weight, veto = self.weight(code, kind, term, value, negative=kind == "negative")
+                veto = value == VETO
+                weight = 0.0 if veto else float(value)
                 label = _KIND_LABELS[kind]
                 eff = _Effect(code, label, term, -weight if kind == "negative" else weight, veto, self.order)
                 self.order += 1
                 self.entries.setdefault(words, _Entry(words)).effects.append(eff)
 
-        table = raw.get("patterns", {})
-        if not isinstance(table, dict):
-            raise self.fail("'patterns' must be a table of 'regex' = weight", code)
-        for source, value in table.items():
-            try:
-                regex = re.compile(source)
-            except re.error as exc:
-                raise self.fail(f"patterns: '{source}' is not a valid regex: {exc}", code) from exc
-            weight, veto = self.weight(code, "patterns", source, value, negative=False, signed=True)
-            self.patterns.setdefault(source, _Pattern(regex)).effects.append(
-                _Effect(code, "pattern", source, weight, veto, self.order)
+        for source, value in table.patterns.items():
+            veto = value == VETO
+            self.patterns.setdefault(source, _Pattern(re.compile(source))).effects.append(
+                _Effect(code, "pattern", source, 0.0 if veto else float(value), veto, self.order)
             )
             self.order += 1
-        return Dienst(
-            code=code,
-            name=raw["name"].strip(),
-            handled_by=raw["handled_by"].strip(),
-            external=raw["external"],
-        )
-
-    def weight(
-        self, code: str, kind: str, term: str, value: Any, *, negative: bool, signed: bool = False
-    ) -> tuple[float, bool]:
-        if (negative or signed) and value == VETO:
-            return 0.0, True
-        if not _is_number(value) or not math.isfinite(value) or value == 0 or (value < 0 and not signed):
-            allowed = "a number > 0" + (' or "veto"' if negative else "")
-            if signed:
-                allowed = 'a non-zero number (negative subtracts) or "veto"'
-            raise self.fail(f"{kind}: weight of '{term}' must be {allowed}, got {value!r}", code)
-        return float(value), False
+        return Dienst(code=code, name=table.name, handled_by=table.handled_by, external=table.external)
 
     def term(self, code: str, kind: str, term: str) -> tuple[_Word, ...]:
         tokens = term.split()
@@ -529,7 +434,3 @@ class _Loader:
         if len(words) == 1 and len(words[0].stem) < (3 if words[0].inner else 2):
             raise self.fail(f"{kind}: '{term}': stem too short to be precise", code)
         return tuple(words)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
