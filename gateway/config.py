@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     # tracking links and webhook signatures use it. Empty: http://localhost:<http_port>.
     public_url: str = ""
     max_body_bytes: int = 25 * 1024 * 1024  # per request (413 above)
+    # Slow clients: a connection must send a request's complete headers within http_header_timeout
+    # seconds of opening (or of the previous answer: also how long an idle kept-alive connection
+    # stays open; keep a proxy's upstream keep-alive shorter), and its body within http_body_timeout
+    # seconds of the headers (408 and closed otherwise).
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_body_timeout: float = Field(default=60.0, gt=0)
+    # Retry-After (seconds) of the 503 answered while the store (database) cannot be reached
+    store_retry_after: int = Field(default=30, ge=1)
     max_text_chars: int = 20_000
     max_attachments: int = 10
     max_attachment_bytes: int = 10 * 1024 * 1024  # per file

@@ -13,7 +13,7 @@ from gateway import queue
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
-from gateway.http.middlewares import json_errors
+from gateway.http.middlewares import body_deadline, json_errors
 from gateway.http.routes import setup_routes
 from gateway.intake import Intake
 from gateway.metrics import Metrics
@@ -44,7 +44,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors, body_deadline])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     # Every page from gateway/http/templates/; autoescape on, and a missing variable is an error.

@@ -1,14 +1,18 @@
-"""Every error leaves as JSON with a code and a message, never as an HTML page or a trace."""
+"""Every error leaves as JSON with a code and a message, never as an HTML page or a trace; and a
+request body that does not arrive in time is cut off (408)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from gateway.appkeys import SETTINGS
 from gateway.handling import error_body
 from gateway.intake import IntakeRejected
+from gateway.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,16 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         extra = {"fields": exc.fields} if exc.fields else ({"field": exc.field} if exc.field else {})
         log.info("request refused: %s", exc.message, extra={"path": request.path, "code": exc.code})
         return error_body(exc.status, exc.code, exc.message, **extra)
+    except StoreUnavailable as exc:
+        # An outage, not a bug: one warning per request without a trace, and an answer a client or
+        # load balancer can act on. Nothing was stored (the transaction did not commit).
+        log.warning("store unavailable: %s", exc, extra={"path": request.path})
+        retry_after = request.app[SETTINGS].store_retry_after
+        response = error_body(
+            503, "store_unavailable", "the store is unavailable; nothing was stored, try again later"
+        )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     except web.HTTPRequestEntityTooLarge:
         limit = request.app._client_max_size
         return error_body(413, "body_too_large", f"request body exceeds the limit of {limit} bytes")
@@ -38,3 +52,25 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return error_body(500, "internal_error", "internal error; it has been logged")
+
+
+@web.middleware
+async def body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The body must arrive within `http_body_timeout` seconds of the headers. aiohttp has no such
+    timeout of its own (its keep-alive timer, gateway.cli.runner, covers the headers): a timer runs
+    while the handler works and is disarmed as soon as the body's last byte is in (the payload
+    stream's end-of-data callback), so only a client that dribbles its body is cut off, never a
+    handler that takes its time after reading it."""
+    if not request.body_exists or request.content.is_eof():
+        return await handler(request)
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].http_body_timeout) as deadline:
+            request.content.on_eof(lambda: deadline.reschedule(None))
+            return await handler(request)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        log.info("request body too slow; connection closed", extra={"path": request.path})
+        response = error_body(408, "body_timeout", "the request body did not arrive in time")
+        response.force_close()
+        return response

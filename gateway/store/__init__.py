@@ -22,9 +22,17 @@ concurrent requests pay for one commit instead of fifty.
 
 from __future__ import annotations
 
-from gateway.store.core import Store, StoreError, engine_url
+from gateway.store.core import Store, StoreError, StoreUnavailable, engine_url
 from gateway.store.deliveries import DeliveryRecord
 from gateway.store.history import InvalidTransition
 from gateway.store.meldingen import StoredIntake
 
-__all__ = ["DeliveryRecord", "InvalidTransition", "Store", "StoreError", "StoredIntake", "engine_url"]
+__all__ = [
+    "DeliveryRecord",
+    "InvalidTransition",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "StoredIntake",
+    "engine_url",
+]

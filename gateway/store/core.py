@@ -20,16 +20,19 @@ someone (intake, status callbacks) keep the default: a commit is on disk.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy import Connection, Engine, create_engine, event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, MeldingDraft
@@ -38,13 +41,71 @@ from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
 from gateway.store.writer import BatchWriter
 
-__all__ = ["Store", "StoreError", "engine_url"]
+__all__ = ["Store", "StoreError", "StoreUnavailable", "engine_url"]
 
 T = TypeVar("T")
 
 
 class StoreError(Exception):
     """The store could not do what was asked (unreachable, not migrated, ...)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or used right now (refused connection, file that cannot be
+    opened, disk I/O error, lock held too long): nothing was stored, and trying again later may
+    work. HTTP answers 503 with Retry-After, SMTP 451, /healthz 503; never a 500 with a trace."""
+
+
+# SQLite's OperationalErrors that mean "the database cannot be used now", not "this SQL is wrong"
+# (a missing table is an OperationalError too, and a bug).
+_SQLITE_UNAVAILABLE = (
+    "unable to open",
+    "disk i/o",
+    "database is locked",
+    "database or disk is full",
+    "readonly database",
+    "no such file",
+    "file is not a database",
+)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether `exc`, raised by a store operation, means that the database is out of reach."""
+    if isinstance(exc, OSError | TimeoutError | DisconnectionError):
+        return True  # asyncpg's refused or reset connection, connect timeout, pool invalidation
+    if isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.CannotConnectNowError):
+        return True
+    if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection" in str(exc).lower():
+        return True  # "connection is closed", "cannot perform operation: another operation..."
+    if isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc.orig, sqlite3.Error):
+            text = str(exc.orig).lower()
+            return any(marker in text for marker in _SQLITE_UNAVAILABLE)
+        return (
+            isinstance(exc, OperationalError)
+            or exc.connection_invalidated
+            or (exc.orig is not None and _unavailable(exc.orig))
+        )
+    return False
+
+
+def _unavailable_as_typed(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Raise `StoreUnavailable` where the driver's error says the database is out of reach."""
+
+    @functools.wraps(method)
+    async def run(self: Store, *args: Any, **kwargs: Any) -> T:
+        try:
+            return await method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if _unavailable(exc):
+                raise StoreUnavailable(
+                    f"store {_safe_url(self.url)} unavailable: {exc.__class__.__name__}: {exc}"
+                ) from exc
+            raise
+
+    return run
 
 
 def engine_url(url: str) -> str:
@@ -86,7 +147,11 @@ class Store:
             self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
             self._read_threads = ThreadPoolExecutor(4, thread_name_prefix="sqlite-read")
         else:
-            self._async = create_async_engine(target, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # A connect timeout well under a client's patience: an unreachable server answers 503
+            # in seconds instead of holding every request for asyncpg's default minute.
+            self._async = create_async_engine(
+                target, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": 5}
+            )
         # SQLite has one writer anyway; PostgreSQL overlaps the round trips of a few batches.
         self._writer: BatchWriter[IntakeItem, StoredIntake] = BatchWriter(
             self._write_intake_batch, concurrency=1 if self._sqlite is not None else 4
@@ -98,6 +163,7 @@ class Store:
 
     # -- running operations ----------------------------------------------------------------------
 
+    @_unavailable_as_typed
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(connection, *args, **kwargs)` in a read transaction."""
         if self._sqlite is not None:
@@ -108,6 +174,7 @@ class Store:
         async with self._async.connect() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
 
+    @_unavailable_as_typed
     async def lookup(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A read of a few rows through an index, for a webhook's fast path. SQLite runs it on the
         calling thread: handing it to a reader thread costs twice the CPU of the query itself, and
@@ -131,6 +198,7 @@ class Store:
         finally:
             self._lookup_conn.rollback()  # ends SQLAlchemy's own bookkeeping; SQLite has no transaction
 
+    @_unavailable_as_typed
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(connection, *args, **kwargs)` in a write transaction, committed when it returns."""
         if self._sqlite is not None:

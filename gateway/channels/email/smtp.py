@@ -3,7 +3,8 @@
 - RCPT: only the meldpunt's addresses (550 otherwise: never an open relay).
 - Size: aiosmtpd refuses DATA above `max_mail_bytes` with 552.
 - 250 only once `MailIntake.accept` returned (stored and queued); any failure to
-  store answers 451 so that the sending server tries again later.
+  store answers 451 so that the sending server tries again later (a store outage,
+  `StoreUnavailable`, is logged as a warning, anything else with its trace).
 - SMTP smuggling: aiosmtpd ends DATA only at <CRLF>.<CRLF>. A message that still
   holds a lone "." line ended or started by a bare LF or CR (<LF>.<LF>,
   <LF>.<CRLF>, <CRLF>.<LF>, <CR>.<CR>) is refused with 554: another server may read
@@ -25,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from gateway.channels.email.mailintake import MailIntake
 from gateway.config import ConfigError, Settings
 from gateway.logs import mask_email
+from gateway.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class MeldpuntHandler:
             return "554 5.6.11 end-of-data sequence with bare LF or CR inside the message (SMTP smuggling)"
         try:
             outcome = await self.mail.accept(raw, envelope_from=envelope.mail_from, source="smtp")
+        except StoreUnavailable as exc:  # an outage, not a bug: no trace, the sender retries
+            log.warning("could not store an incoming mail, the sender will retry: %s", exc)
+            return "451 4.3.0 the meldpunt cannot store messages right now; please try again later"
         except Exception:
             log.exception("could not store an incoming mail; the sender will retry")
             return "451 4.3.0 temporary failure storing the message; please try again later"
