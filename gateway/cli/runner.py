@@ -77,6 +77,24 @@ async def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
     raise ConfigError(f"started redis-server but it does not answer; see {data / 'redis.log'}")
 
 
+def server_limits(settings: Settings) -> dict[str, float | int]:
+    """What aiohttp's request handler is given against slow and oversized requests.
+
+    aiohttp has no header-read timeout of its own, but its keep-alive timer starts when a
+    connection opens and again after each answer, and closes the connection when it fires while
+    no complete request head has arrived (RequestHandler._process_keepalive): set to
+    `http_header_timeout` it is exactly that, and it bounds an idle kept-alive connection too. The
+    body's own deadline is the `body_deadline` middleware. The line and header limits are
+    aiohttp's defaults, spelled out (400 above them)."""
+    return {
+        "keepalive_timeout": settings.http_header_timeout,
+        "max_line_size": 8190,
+        "max_field_size": 8190,
+        "max_headers": 128,
+        "lingering_time": 2.0,  # reading what is left of a refused body before closing
+    }
+
+
 def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -101,7 +119,7 @@ async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: 
     worker_task: asyncio.Task[None] | None = None
     try:
         if http:
-            runner = web.AppRunner(create_app(settings), access_log=None)
+            runner = web.AppRunner(create_app(settings), access_log=None, **server_limits(settings))
             await runner.setup()
             try:
                 await web.TCPSite(runner, settings.http_host, settings.http_port).start()
