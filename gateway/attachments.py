@@ -8,6 +8,7 @@ attachment is missing.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
@@ -76,4 +77,56 @@ def sniff_content_type(data: bytes) -> str | None:
     for magic, offset, content_type in _MAGIC:
         if data[offset : offset + len(magic)] == magic:
             return content_type
+    return None
+
+
+# Executable formats found anywhere in an upload (a picture with a program appended or inside):
+# ELF with a valid class/byte order/version, Mach-O with a known CPU type, PE behind its MZ stub.
+_EXECUTABLE = re.compile(
+    rb"\x7fELF[\x01\x02][\x01\x02]\x01"
+    rb"|(?:\xfe\xed\xfa[\xce\xcf]\x00\x00\x00[\x07\x0c]|[\xce\xcf]\xfa\xed\xfe[\x07\x0c]\x00\x00\x00)"
+    rb"|(?:\xfe\xed\xfa[\xce\xcf]\x01\x00\x00[\x07\x0c]|[\xce\xcf]\xfa\xed\xfe[\x07\x0c]\x00\x00\x01)"
+)
+_MZ = re.compile(rb"MZ")
+MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused before it is decoded
+
+
+def _embedded_executable(data: bytes) -> str | None:
+    if match := _EXECUTABLE.search(data):
+        return f"an executable inside (at byte {match.start()})"
+    for match in _MZ.finditer(data):
+        at = match.start()
+        header = data[at + 0x3C : at + 0x40]
+        if len(header) == 4:
+            pe = at + int.from_bytes(header, "little")
+            if data[pe : pe + 4] == b"PE\x00\x00":
+                return f"a Windows executable inside (at byte {at})"
+    return None
+
+
+def content_refusal(data: bytes, content_type: str) -> str | None:
+    """Why the whole file is not what `content_type` (its sniffed type) says, or None. The first
+    bytes are only a claim: an image must decode completely with Pillow (the well-kept imaging
+    library; pixel count capped), a PDF must end as a PDF does, and no upload may carry an
+    executable anywhere. CPU-bound: call it off the event loop."""
+    if (found := _embedded_executable(data)) is not None:
+        return found
+    if content_type == "application/pdf":
+        if b"%%EOF" not in data[-2048:]:
+            return "not a complete PDF (no end-of-file marker)"
+        return None
+    fmt = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}.get(
+        content_type
+    )
+    if fmt is None:
+        return None  # HEIC: Pillow cannot decode it; the executable scan above still applies
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                return f"an image of {image.width}x{image.height} pixels (limit {MAX_IMAGE_PIXELS})"
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return f"not a valid {fmt} image ({exc.__class__.__name__})"
     return None

@@ -19,7 +19,7 @@ from arq.connections import ArqRedis
 from pydantic import ValidationError
 
 from gateway import clock
-from gateway.attachments import AttachmentStore, sniff_content_type
+from gateway.attachments import AttachmentStore, content_refusal, sniff_content_type
 from gateway.config import Settings
 from gateway.melding import Attachment, Channel, MeldingDraft
 from gateway.metrics import Metrics
@@ -131,6 +131,13 @@ class Intake:
                     "attachment_content_mismatch",
                     f"{f.filename or where} is declared {declared} but its content is "
                     f"{actual or 'not a recognised image or PDF'}",
+                    where,
+                )
+            if (why := content_refusal(f.data, actual)) is not None:
+                raise IntakeRejected(
+                    415,
+                    "attachment_content_refused",
+                    f"{f.filename or where} is declared {declared} but its content is {why}",
                     where,
                 )
 

@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from gateway.attachments import AttachmentStore, sniff_content_type
+from gateway.attachments import AttachmentStore, content_refusal, sniff_content_type
 from gateway.config import Settings
 from gateway.melding import Attachment, Melding
 from gateway.metrics import count
@@ -147,6 +147,8 @@ async def fetch(ctx: dict[str, Any], media: MediaRecord) -> Attachment:
         raise MediaError(
             f"declared {kind} but the content is {actual or 'not a recognised image or PDF'}", permanent=True
         )
+    if (why := await asyncio.to_thread(content_refusal, data, kind)) is not None:
+        raise MediaError(f"declared {kind} but the content is {why}", permanent=True)
     name = f"mms-{media.message_sid[-8:]}-{media.position}{mimetypes.guess_extension(kind) or ''}"
     files = AttachmentStore(s.settings.attachments_dir)
     return await asyncio.to_thread(files.save, data, filename=name, content_type=kind)

@@ -11,7 +11,8 @@ CORPORA = ROOT / "tests" / "corpora"
 # The meldpunt's own e-mail address (the SMTP channel accepts mail for it).
 MELDPUNT = "1777@kortrijk.be"
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A real PNG from the corpora: attachments are decoded whole, a bare PNG signature is refused.
+PNG = (CORPORA / "ruby-mail-fixtures/spec/fixtures/attachments/test.png").read_bytes()
 
 # A valid JSON melding that the rules route to wegen.
 TILE = {

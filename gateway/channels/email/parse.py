@@ -18,7 +18,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import collapse_rfc2231_value
 
-from gateway.attachments import safe_filename, sniff_content_type
+from gateway.attachments import content_refusal, safe_filename, sniff_content_type
 from gateway.channels.email import headers
 from gateway.channels.email.automated import (
     Automated,
@@ -484,6 +484,8 @@ def _refusal(name: str, declared: str, sniffed: str | None, data: bytes, limits:
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if _DANGEROUS_EXTENSIONS.fullmatch(extension):
         return f"file name extension .{extension} is not accepted"
+    if (why := content_refusal(data, sniffed)) is not None:
+        return f"declared {declared} but the content is {why}"
     return None
 
 
