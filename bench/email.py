@@ -10,6 +10,7 @@ does its real work. The count is checked against the store afterwards.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import smtplib
 import statistics
@@ -22,11 +23,19 @@ from email.utils import make_msgid
 from typing import Any
 
 import redis
+from PIL import Image
 
 from bench.intake import REDIS_URL, cpu_seconds, free_port, server, wait_http
 from gateway.store import Store
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(2048)
+
+def png(n: int) -> bytes:
+    """A real, distinct photo per message: the gateway decodes every image it accepts."""
+    out = io.BytesIO()
+    Image.new("RGB", (48, 32), (n % 256, (n >> 8) % 256, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
 TEXTS = [
     "Beste,\n\nEr ligt een losliggende tegel op het voetpad voor nummer {n}.\n\n"
     "Met vriendelijke groeten,\nAn\n0470 12 34 56",
@@ -45,9 +54,7 @@ def message(n: int) -> bytes:
     msg.set_content(text)
     msg.add_alternative(f"<html><body><p>{text.replace(chr(10), '<br>')}</p></body></html>", subtype="html")
     if n % 5 == 0:
-        msg.add_attachment(
-            PNG + n.to_bytes(4, "big"), maintype="image", subtype="png", filename=f"foto{n}.png"
-        )
+        msg.add_attachment(png(n), maintype="image", subtype="png", filename=f"foto{n}.png")
     return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # on the wire, as MTAs send it
 
 
