@@ -1,8 +1,9 @@
-"""A case system down for a long while (hours of moved clock): a running arq worker, real Redis,
-both stores, the receiver stand-in."""
+"""A case system down for a long while (hours of moved clock), and the extra reporters of a
+problem after an outage: a running arq worker, real Redis, both stores, the receiver stand-in."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -11,13 +12,25 @@ from aiohttp.test_utils import TestClient
 
 from gateway import clock as gateway_clock
 from gateway.config import Settings
-from gateway.melding import EVENT_CREATED
+from gateway.melding import EVENT_CREATED, EVENT_UPDATED
 from gateway.store import DeliveryRecord
 from gateway.store import deliveries as deliveries_store
 from gateway.store.schema import deliveries
 from tests.support.api import melding, post, store_of
 from tests.support.http import Receiver
 from tests.support.worker import running_worker, settled, until
+
+# Loofstraat 61-63 twice: the second report is a duplicate of the first (tests/test_dedupe_pipeline.py)
+LAMP_TEXT = {
+    "text": "De straatlamp voor ons huis brandt al drie dagen niet meer.",
+    "reporter": {"name": "An Peeters", "email": "an@example.be"},
+    "location": {"street": "Loofstraat", "house_number": "61", "postcode": "8500"},
+}
+LAMP_PIN = {
+    "text": "Lamp kapot, het hele stuk straat is donker",
+    "reporter": {"name": "Bert Maes", "email": "bert@example.be"},
+    "location": {"lat": 50.81713, "lon": 3.26342},
+}
 
 
 def hours_budget(settings: Settings, hours: float) -> Settings:
@@ -114,3 +127,51 @@ async def test_a_delivery_is_dead_only_when_its_budget_of_hours_is_spent(
     assert before[-1][0] < 2 * 3600 <= dead_at < 2 * 3600 + 1  # the last try falls at the budget's end
     got = await melding(client, created["id"])
     assert got["stage"] == "dead" and got["deliveries"][0]["state"] == "dead"
+
+
+async def test_extra_reporters_are_delivered_as_soon_as_their_master_is(
+    client: TestClient[Any, Any],
+    settings: Settings,
+    receiver: Receiver,
+    redis_client: aioredis.Redis,
+    clock: time_machine.Traveller,
+) -> None:
+    configured = hours_budget(settings, 24)
+    receiver.responses = [503] * 3  # a short outage: the master's first three tries are refused
+    queue = settings.queue_name
+
+    async def updated() -> bool:
+        return any(r["ok"] and r["body"]["event"] == EVENT_UPDATED for r in receiver.received)
+
+    async with running_worker(configured):
+        master = await post(client, LAMP_TEXT)
+        assert await until(lambda: requests_over(receiver, 0))  # the master's case: refused
+        duplicate = await post(client, LAMP_PIN)
+        assert await until(lambda: _has(client, EVENT_UPDATED))
+        master_job = (await the_delivery(client, EVENT_CREATED)).job_id
+        reporter_job = (await the_delivery(client, EVENT_UPDATED)).job_id
+        while not receiver.created:
+            master_due = await settled(redis_client, queue, master_job)
+            reporter_due = await settled(redis_client, queue, reporter_job)
+            assert master_due is not None and reporter_due is not None
+            if reporter_due <= master_due:  # the reporter waits: its own tries come and go
+                clock.shift(reporter_due + 0.01)
+                continue
+            await shift_to_next_request(clock, receiver, master_due + 0.01)  # before the reporter's
+        # the master's case exists: its extra reporter follows at once, with the clock standing still
+        moment = datetime.now()
+        assert await until(updated, timeout=5), "the reporter update waits for its own backoff"
+        assert datetime.now() == moment
+    [update] = [r for r in receiver.received if r["ok"] and r["body"]["event"] == EVENT_UPDATED]
+    assert update["body"]["melding"]["reference"] == master["reference"]
+    assert update["body"]["reporter_added"]["reference"] == duplicate["reference"]
+    assert await until(lambda: _acknowledged(client, duplicate["id"]))
+
+
+async def _has(client: TestClient[Any, Any], event: str) -> bool:
+    return await store_of(client).read(deliveries_store.where, deliveries.c.event == event) is not None
+
+
+async def _acknowledged(client: TestClient[Any, Any], duplicate_id: str) -> bool:
+    got = await melding(client, duplicate_id)
+    return bool(got["status"] == "geregistreerd")
