@@ -120,9 +120,13 @@ class Settings(BaseSettings):
     case_system_timeout: float = 10.0
 
     # Delivery retries and the lost-job sweep
-    delivery_max_attempts: int = Field(default=8, ge=1)  # then dead: `gateway deliveries --dead`
+    # A failing delivery is tried again, at the capped backoff, until `delivery_retry_for` seconds
+    # have passed since its first failed attempt (a case system down for a maintenance window or a
+    # night loses nothing); then it is dead: `gateway deliveries --dead`, `--retry`.
+    delivery_retry_for: float = Field(default=86400.0, gt=0)
+    delivery_max_attempts: int = Field(default=0, ge=0)  # dead after this many attempts too; 0: no limit
     delivery_backoff_base: float = Field(default=2.0, gt=0)  # seconds; doubles per attempt, +-20%
-    delivery_backoff_max: float = Field(default=600.0, gt=0)
+    delivery_backoff_max: float = Field(default=300.0, gt=0)  # the interval once it stops doubling
     sweep_interval: int = Field(default=60, ge=1)
     sweep_grace: float = Field(default=30.0, ge=0)  # age of a waiting job before it is re-enqueued
 

@@ -21,11 +21,11 @@ from arq import Retry
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.service import StoreDuplicateFinder, reporter_payload
 from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, RoutingDecision
-from gateway.queue import enqueue_delivery, enqueue_notify
+from gateway.queue import enqueue_notify, release_deliveries
 from gateway.store import DeliveryRecord, deliveries, meldingen
 from gateway.store import duplicates as duplicates_store
 from gateway.store.duplicates import REPORTER_KEY
-from workers.ctx import redis, state
+from workers.ctx import redis, retry_delay, state
 
 log = logging.getLogger("workers")
 
@@ -87,8 +87,9 @@ async def wait_for_master(ctx: dict[str, Any], delivery: DeliveryRecord) -> None
         == DeliveryState.DELIVERED
     ):
         return
-    # Not counted as a failed attempt; the master's delivery enqueues this one again on success.
-    raise Retry(defer=min(60.0, 0.5 * 2 ** (ctx.get("job_try", 1) - 1)))
+    # Not counted as a failed attempt. The master's delivery makes this job due the moment it
+    # succeeds (`delivered` below); its own backoff only matters should that release be missed.
+    raise Retry(defer=retry_delay(ctx))
 
 
 async def delivered(ctx: dict[str, Any], delivery: DeliveryRecord) -> None:
@@ -98,6 +99,7 @@ async def delivered(ctx: dict[str, Any], delivery: DeliveryRecord) -> None:
         history_id = await s.store.write(duplicates_store.acknowledge_duplicate, duplicate_id)
         if history_id is not None:
             await enqueue_notify(redis(ctx), s.settings.queue_name, duplicate_id, history_id)
-    elif delivery.event == EVENT_CREATED:
-        for waiting in await s.store.read(duplicates_store.reporter_deliveries, delivery.melding_id):
-            await enqueue_delivery(redis(ctx), s.settings.queue_name, waiting)
+    elif delivery.event == EVENT_CREATED:  # the extra reporters waiting for this case: now
+        waiting = await s.store.read(duplicates_store.reporter_deliveries, delivery.melding_id)
+        if waiting:
+            await release_deliveries(redis(ctx), s.settings.queue_name, waiting)

@@ -13,6 +13,7 @@ from typing import Any
 from arq import Retry
 
 from gateway import clock
+from gateway.config import Settings
 from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, Status, StatusChange
 from gateway.metrics import count, record_delivery
 from gateway.queue import ACK_RATE_KEY, backoff, enqueue_notify, enqueue_process
@@ -113,10 +114,8 @@ async def _delivery_failed(
 ) -> str:
     s = state(ctx)
     attempt = delivery.attempts + 1
-    dead = exc.permanent or attempt >= s.settings.delivery_max_attempts
-    delay = (
-        0.0 if dead else backoff(attempt, s.settings.delivery_backoff_base, s.settings.delivery_backoff_max)
-    )
+    why, delay = _retry_budget(s.settings, delivery, attempt)
+    dead = exc.permanent or why is not None
     next_at = None if dead else clock.now() + timedelta(seconds=delay)
     await s.store.write(
         deliveries.failed,
@@ -129,15 +128,25 @@ async def _delivery_failed(
     await record_delivery(redis(ctx), "dead" if dead else "failed")
     extra = {"reference": melding.reference, "attempt": attempt, "error": str(exc)}
     if dead:
-        why = (
-            "permanent failure"
-            if exc.permanent
-            else f"retry budget of {s.settings.delivery_max_attempts} spent"
-        )
+        why = "permanent failure" if exc.permanent else why
         log.error("delivery dead (%s); resend with `gateway deliveries --retry`", why, extra=extra)
         return "dead"
     log.warning("delivery failed, retrying in %.1fs", delay, extra=extra)
     raise Retry(defer=delay)
+
+
+def _retry_budget(settings: Settings, delivery: DeliveryRecord, attempt: int) -> tuple[str | None, float]:
+    """After failed attempt `attempt`: why the delivery is dead now (its budget is spent), or the
+    seconds before the next try. The budget is `delivery_retry_for` seconds from the first failed
+    attempt (and `delivery_max_attempts` attempts, when set); the last try falls at its end."""
+    now = clock.now()
+    spent = (now - (delivery.first_failed_at or now)).total_seconds()
+    left = settings.delivery_retry_for - spent
+    if left <= 0:
+        return f"retry budget of {settings.delivery_retry_for:.0f} s spent", 0.0
+    if settings.delivery_max_attempts and attempt >= settings.delivery_max_attempts:
+        return f"retry budget of {settings.delivery_max_attempts} attempts spent", 0.0
+    return None, min(left, backoff(attempt, settings.delivery_backoff_base, settings.delivery_backoff_max))
 
 
 async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:

@@ -12,6 +12,7 @@ worker busy while costing an idle worker ~50 cheap Redis calls a second.
 from __future__ import annotations
 
 import gc
+import math
 from typing import Any
 
 import aiohttp
@@ -43,6 +44,22 @@ def _sweep_schedule(interval: int) -> dict[str, Any]:
     if interval < 60:
         return {"second": set(range(0, 60, interval))}
     return {"minute": set(range(0, 60, max(1, interval // 60))), "second": {0}}
+
+
+def deliver_max_tries(settings: Settings) -> int:
+    """arq's limit on the tries of one deliver job. arq counts tries in Redis; the store counts
+    delivery attempts (which survive a Redis restart) and decides when a delivery is dead, so
+    arq's limit must lie beyond what the retry budget can use: the doubling backoff up to its cap,
+    then one try per capped interval (at its shortest, -20% jitter) for `delivery_retry_for`
+    seconds; twice that, as an extra reporter's job first waits (re-deferred) for its master's
+    case as long as the master's own delivery may take. (Should a job still run out of tries,
+    or arq's day-long job key expire, the sweep enqueues the delivery again.)"""
+    doubling = max(0, math.ceil(math.log2(settings.delivery_backoff_max / settings.delivery_backoff_base)))
+    capped = math.ceil(settings.delivery_retry_for / (0.8 * settings.delivery_backoff_max))
+    tries = doubling + capped + 1
+    if settings.delivery_max_attempts:
+        tries = min(tries, settings.delivery_max_attempts)
+    return 2 * tries + 5
 
 
 def worker_options(
@@ -89,9 +106,7 @@ def worker_options(
             await state.session.close()
             await state.store.close()
 
-    # arq counts tries in Redis; the store counts delivery attempts (which survive a Redis
-    # restart) and decides when a delivery is dead, so arq's own limit only needs headroom.
-    deliver_tries = settings.delivery_max_attempts + 5
+    deliver_tries = deliver_max_tries(settings)
     return {
         "functions": [
             func(jobs.process, name=JOB_PROCESS, max_tries=10),

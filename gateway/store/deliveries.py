@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, literal, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
@@ -32,6 +32,7 @@ class DeliveryRecord:
     case_id: str | None
     next_attempt_at: datetime | None
     updated_at: datetime
+    first_failed_at: datetime | None = None  # the retry budget (delivery_retry_for) runs from here
 
     @property
     def job_id(self) -> str:
@@ -61,6 +62,7 @@ def record_of(row: Row[Any]) -> DeliveryRecord:
         case_id=row.case_id,
         next_attempt_at=row.next_attempt_at,
         updated_at=row.updated_at,
+        first_failed_at=row.first_failed_at,
     )
 
 
@@ -109,8 +111,10 @@ def failed(
     next_attempt_at: datetime | None,
     dead_stage: Stage | None = None,
 ) -> DeliveryRecord:
-    """Count a failed attempt; a dead delivery may take its melding's stage along (`dead_stage`)."""
+    """Count a failed attempt (the first one starts the retry budget); a dead delivery may take its
+    melding's stage along (`dead_stage`)."""
     state = DeliveryState.DEAD if dead else DeliveryState.RETRYING
+    now = utcnow()
     conn.execute(
         update(deliveries)
         .where(deliveries.c.id == delivery_id)
@@ -119,7 +123,10 @@ def failed(
             state=state.value,
             last_error=error[:2000],
             next_attempt_at=next_attempt_at,
-            updated_at=utcnow(),
+            first_failed_at=func.coalesce(
+                deliveries.c.first_failed_at, literal(now, type_=deliveries.c.first_failed_at.type)
+            ),
+            updated_at=now,
         )
     )
     record = get(conn, delivery_id)
@@ -192,6 +199,7 @@ def revive_dead(conn: Connection, references: Sequence[str] | None = None) -> li
             attempts=0,
             generation=deliveries.c.generation + 1,
             next_attempt_at=now,
+            first_failed_at=None,
             updated_at=now,
         )
     )

@@ -144,6 +144,7 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("case_id", String, nullable=True),
     Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("first_failed_at", UTCDateTime, nullable=True),  # the retry budget runs from here
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=True),

@@ -6,15 +6,18 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 
 from gateway.config import Settings
+from gateway.queue import stop_worker
 from tests.support.data import ROOT
 from workers import jobs
 from workers.settings import worker_options
@@ -29,6 +32,47 @@ async def run_worker(settings: Settings) -> None:
         await asyncio.wait_for(worker.main(), timeout=60)
     finally:
         await worker.close()
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[None]:
+    """A worker running beside the test until the block ends (for tests that move the clock
+    while jobs wait deferred; see the `clock` fixture)."""
+    opts = worker_options(settings)
+    opts["cron_jobs"] = []
+    worker = Worker(**opts)
+    main = asyncio.create_task(worker.main())
+    try:
+        yield
+    finally:
+        await stop_worker(worker, main, grace=5.0)
+
+
+async def settled(redis: Any, queue: str, job_id: str, timeout: float = 20.0) -> float | None:
+    """Wait until a worker is done with this job for now: None when it finished (or never was
+    queued), else the seconds (by the moved clock) until it is due again."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if not await redis.exists(in_progress_key_prefix + job_id):
+            score = await redis.zscore(queue, job_id)
+            if score is None:
+                return None
+            if score > timestamp_ms():
+                return score / 1000 - timestamp_ms() / 1000
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"job {job_id} still running or due after {timeout} s")
+
+
+async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` real seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if await condition():
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
 @asynccontextmanager
