@@ -9,6 +9,7 @@ finds meldingen that were stored but never processed.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -65,6 +66,20 @@ def invalid(exc: ValidationError, code: str) -> IntakeRejected:
     ]
     message = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
     return IntakeRejected(422, code, message, fields=fields)
+
+
+def json_object(raw: bytes | str, code: str, what: str = "request body") -> dict[str, Any]:
+    """A JSON object, or the 4xx that says why not: 400 for what is not JSON (nested too deep
+    included), 422 (`code`) for JSON that is no object."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntakeRejected(400, "malformed_json", f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise IntakeRejected(400, "malformed_json", f"{what} is nested too deeply") from None
+    if not isinstance(body, dict):
+        raise IntakeRejected(422, code, f"{what} must be a JSON object")
+    return body
 
 
 # Receipts that a notification rule answers (workers/notify.py): a mail to an e-mail sender, an SMS
