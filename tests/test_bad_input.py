@@ -19,7 +19,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.support import phone, sms
-from tests.support.api import melding, signed
+from tests.support.api import melding, signed, store_of
 from tests.support.data import TILE
 from tests.support.http import SECRET
 from tests.support.twilio import jpeg
@@ -257,3 +257,41 @@ async def test_method_not_allowed_names_the_allowed_methods(app: TestClient[Any,
     assert error["code"] == "method_not_allowed"
     assert set(resp.headers["Allow"].split(",")) >= {"GET", "POST"}
     assert resp.content_type == "application/json"
+
+
+# -- no orphan file -----------------------------------------------------------------------------------
+
+
+def _photo_form(text: str, photo: bytes) -> FormData:
+    form = FormData()
+    form.add_field("melding", json.dumps({"text": text}))
+    form.add_field("photo", photo, filename="foto.jpg", content_type="image/jpeg")
+    return form
+
+
+async def test_no_orphan_file_when_the_store_fails(
+    app: TestClient[Any, Any], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the store is down")
+
+    monkeypatch.setattr(store_of(app), "intake", down)
+    resp = await app.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()))
+    assert resp.status >= 500
+    assert _files(settings) == []
+
+
+async def test_no_orphan_file_when_the_idempotency_key_is_reused(
+    app: TestClient[Any, Any], settings: Settings
+) -> None:
+    key = {"Idempotency-Key": "form-1"}
+    first = await app.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()), headers=key)
+    assert first.status == 202
+    replay = await app.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()), headers=key)
+    assert replay.status == 202 and replay.headers["Idempotent-Replayed"] == "true"
+    other = _photo_form("iets anders", jpeg(colour=(0, 0, 250)))
+    error = await _error(await app.post("/api/v1/meldingen", data=other, headers=key), 422)
+    assert error["code"] == "idempotency_key_reused"
+    got = await melding(app, (await first.json())["id"])
+    (kept,) = _files(settings)  # the first photo only, which the melding refers to
+    assert kept.name == got["attachments"][0]["sha256"]
