@@ -35,9 +35,14 @@ class AttachmentStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def save(self, data: bytes, *, filename: str | None, content_type: str) -> Attachment:
+        return self.save_new(data, filename=filename, content_type=content_type)[0]
+
+    def save_new(self, data: bytes, *, filename: str | None, content_type: str) -> tuple[Attachment, bool]:
+        """As `save`, and whether this call wrote the file (False: the same content was there)."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path_for(digest)
-        if not target.exists():
+        written = not target.exists()
+        if written:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
             try:
@@ -49,13 +54,20 @@ class AttachmentStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return Attachment(
+        attachment = Attachment(
             filename=safe_filename(filename),
             content_type=content_type,
             size=len(data),
             sha256=digest,
             storage_path=str(target.relative_to(self.root)),
         )
+        return attachment, written
+
+    def discard(self, attachments: list[Attachment]) -> None:
+        """Remove files this request wrote when no melding came of it (refused, or the store failed).
+        Only files `save_new` wrote: content that was there before belongs to another melding."""
+        for attachment in attachments:
+            (self.root / attachment.storage_path).unlink(missing_ok=True)
 
 
 # Leading bytes of the types we accept: the declared content type is the sender's

@@ -9,6 +9,7 @@ finds meldingen that were stored but never processed.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
 from gateway.store import inbound as inbound_store
+from gateway.store import meldingen as meldingen_store
 from gateway.store.inbound import FollowupAdded
 from gateway.store.writer import BatchWriter
 
@@ -65,6 +67,20 @@ def invalid(exc: ValidationError, code: str) -> IntakeRejected:
     ]
     message = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
     return IntakeRejected(422, code, message, fields=fields)
+
+
+def json_object(raw: bytes | str, code: str, what: str = "request body") -> dict[str, Any]:
+    """A JSON object, or the 4xx that says why not: 400 for what is not JSON (nested too deep
+    included), 422 (`code`) for JSON that is no object."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntakeRejected(400, "malformed_json", f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise IntakeRejected(400, "malformed_json", f"{what} is nested too deeply") from None
+    if not isinstance(body, dict):
+        raise IntakeRejected(422, code, f"{what} must be a JSON object")
+    return body
 
 
 # Receipts that a notification rule answers (workers/notify.py): a mail to an e-mail sender, an SMS
@@ -150,17 +166,37 @@ class Intake:
         """`inbound`: the audit record of the received message (see `Store.intake`)."""
         started = time.perf_counter()
         self.check_files(incoming)
-        saved: list[Attachment] = []
+        saved: list[tuple[Attachment, bool]] = []
         if incoming:
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.save(f.data, filename=f.filename, content_type=f.content_type)
+                    self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
                     for f in incoming
                 ]
             )
-        stored = await self.store.intake(draft, saved, inbound)
+        written = [attachment for attachment, new in saved if new]
+        try:
+            stored = await self.store.intake(draft, [attachment for attachment, _ in saved], inbound)
+        except Exception:
+            await self._discard(written)
+            raise
+        if stored.conflict:  # refused: the key belongs to another melding (a replay keeps its files)
+            await self._discard(written)
         await self.accepted(draft, stored, time.perf_counter() - started)
         return stored
+
+    async def _discard(self, written: list[Attachment]) -> None:
+        """No orphan file: remove what this request wrote when no melding of it was stored, unless a
+        melding stored meanwhile (another request with the same photo) refers to it. Should the store
+        not answer, the files stay: an unreferenced file is harmless, a missing one is not."""
+        if not written:
+            return
+        try:
+            in_use = await self.store.read(meldingen_store.attachments_in_use, [a.sha256 for a in written])
+        except Exception as exc:
+            log.warning("attachments of a refused request kept: %s", exc)
+            return
+        await asyncio.to_thread(self.files.discard, [a for a in written if a.sha256 not in in_use])
 
     async def accepted(self, draft: MeldingDraft, stored: StoredIntake, seconds: float) -> None:
         """After the commit: queue a new melding for processing, log and count it. For channels that

@@ -13,7 +13,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.cleantext import clean
 
 # The routing labels of PRODUCT.md, in its order. Other systems rely on these exact codes.
 DIENST_CODES: tuple[str, ...] = (
@@ -107,14 +109,24 @@ class DeliveryState(StrEnum):
     DEAD = "dead"
 
 
-class Reporter(BaseModel):
+class CleanInput(BaseModel):
+    """A model of what a stranger sent: every string in its input is cleaned (gateway.cleantext)
+    before it is validated, so a limit or a required text counts what will be stored."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean(cls, data: Any) -> Any:
+        return clean(data) if isinstance(data, dict) else data
+
+
+class Reporter(CleanInput):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
 
 
-class Location(BaseModel):
+class Location(CleanInput):
     model_config = ConfigDict(extra="forbid")
     address: str | None = Field(default=None, max_length=500)
     street: str | None = Field(default=None, max_length=200)
@@ -162,7 +174,7 @@ class Delivery(BaseModel):
     updated_at: datetime
 
 
-class MeldingDraft(BaseModel):
+class MeldingDraft(CleanInput):
     """What a channel hands to intake: normalized, not yet stored."""
 
     channel: Channel

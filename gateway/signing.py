@@ -33,10 +33,11 @@ def verify(
         raise SignatureError("no secret configured for this endpoint")
     if not timestamp or not signature:
         raise SignatureError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise SignatureError(f"{TIMESTAMP_HEADER} is not unix seconds") from None
+    # Unix seconds as ASCII digits only: int() would also take "١٢٣", "1_0" or 400 digits (too big to
+    # compare with a float clock: OverflowError).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise SignatureError(f"{TIMESTAMP_HEADER} is not unix seconds")
+    ts = int(timestamp)
     if abs((clock.time() if now is None else now) - ts) > MAX_SKEW_SECONDS:
         raise SignatureError("timestamp more than 5 minutes off: refused as a replay")
     expected = sign(secret, body, ts)[SIGNATURE_HEADER]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, signed_body
-from gateway.intake import IntakeRejected, invalid
-from gateway.melding import Melding, Stage, Status, StatusUpdate
+from gateway.intake import IntakeRejected, invalid, json_object
+from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
 from gateway.queue import enqueue_notify
 from gateway.store import InvalidTransition, duplicates, history, meldingen
 from gateway.store import media as media_store
@@ -82,15 +81,19 @@ async def list_meldingen(request: web.Request) -> web.Response:
     try:
         stage = Stage(stage_arg) if stage_arg else None
         limit = min(int(request.query.get("limit", "100")), 1000)
+        if limit < 1:
+            raise ValueError(limit)
     except ValueError:
         return error_body(
-            400, "invalid_query", f"stage must be one of {[s.value for s in Stage]}, limit a number"
+            400,
+            "invalid_query",
+            f"stage must be one of {[s.value for s in Stage]}, limit a number from 1 (1000 at most)",
         )
     found = await request.app[STORE].read(meldingen.list_meldingen, stage=stage, limit=limit)
     return web.json_response({"meldingen": [melding_json(request, m) for m in found]})
 
 
-class StatusCallback(BaseModel):
+class StatusCallback(CleanInput):
     model_config = ConfigDict(extra="forbid")
     status: Status
     note: str | None = None
@@ -102,9 +105,7 @@ async def post_status(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     raw = await signed_body(request, settings.case_system_secret, "status callback")
     try:
-        callback = StatusCallback.model_validate(json.loads(raw))
-    except json.JSONDecodeError as exc:
-        return error_body(400, "malformed_json", f"request body is not valid JSON: {exc}")
+        callback = StatusCallback.model_validate(json_object(raw, "invalid_status"))
     except ValidationError as exc:
         raise invalid(exc, "invalid_status") from None
     if callback.status == Status.ONTVANGEN:

@@ -31,6 +31,8 @@ async def post_dienst(request: web.Request) -> web.Response:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return error_body(400, "malformed_json", f"request body is not valid JSON: {exc}")
+    except RecursionError:
+        return error_body(400, "malformed_json", "request body is nested too deeply")
     if not isinstance(body, dict) or set(body) != {"dienst"}:
         return error_body(422, "invalid_body", 'expected exactly {"dienst": "<code>"}', field="dienst")
     dienst = body["dienst"]

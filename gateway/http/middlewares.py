@@ -16,6 +16,9 @@ from gateway.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+# Headers of the exception's own text body, replaced by those of the JSON body.
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -44,11 +47,16 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return error_body(
+        response = error_body(
             exc.status,
             code,
             exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason,
         )
+        # What the exception says beyond its body stays: a 405's Allow, a 401's WWW-Authenticate.
+        for name, value in exc.headers.items():
+            if name.lower() not in _BODY_HEADERS:
+                response.headers.add(name, value)
+        return response
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return error_body(500, "internal_error", "internal error; it has been logged")

@@ -10,17 +10,22 @@ from gateway.channels.twilio import sms_status as twilio_sms_status
 from gateway.channels.twilio import voice as twilio_voice
 from gateway.http import api, desk, tracking
 
+# A key in a path (an id, a reference, a token) never holds a control character: such a path is no
+# resource, so the router answers 404 before a handler would hand it to the store (PostgreSQL
+# refuses NUL: that was a 500).
+KEY = r"[^/\x00-\x1f\x7f]+"
+
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/metrics", api.metrics)
     app.router.add_post("/api/v1/meldingen", api.post_melding)
     app.router.add_get("/api/v1/meldingen", api.list_meldingen)
-    app.router.add_get("/api/v1/meldingen/{id}", api.get_melding)
-    app.router.add_post("/api/v1/meldingen/{reference}/status", api.post_status)
-    app.router.add_post("/api/v1/meldingen/{id}/dienst", desk.post_dienst)
-    app.router.add_get("/t/{token}", tracking.tracking_page)
+    app.router.add_get(f"/api/v1/meldingen/{{id:{KEY}}}", api.get_melding)
+    app.router.add_post(f"/api/v1/meldingen/{{reference:{KEY}}}/status", api.post_status)
+    app.router.add_post(f"/api/v1/meldingen/{{id:{KEY}}}/dienst", desk.post_dienst)
+    app.router.add_get(f"/t/{{token:{KEY}}}", tracking.tracking_page)
     app.router.add_post("/channels/twilio/sms", twilio_sms.inbound_sms)
     app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)
-    app.router.add_post("/channels/twilio/voice/{event}", twilio_voice.voice_callback)
+    app.router.add_post(f"/channels/twilio/voice/{{event:{KEY}}}", twilio_voice.voice_callback)
     app.router.add_post("/channels/phone/calls", phone_calls.post_call)

@@ -193,6 +193,12 @@ def _replay(row: Row[Any], request_hash: str | None) -> StoredIntake:
     return StoredIntake(row.id, row.reference, row.tracking_token, created=False, conflict=conflict)
 
 
+def attachments_in_use(conn: Connection, sha256s: Sequence[str]) -> set[str]:
+    """Which of these contents a stored melding refers to (its file must stay on disk)."""
+    query = select(attachments.c.sha256).where(attachments.c.sha256.in_(list(sha256s))).distinct()
+    return set(conn.execute(query).scalars())
+
+
 # -- reading meldingen -----------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from gateway.cleantext import clean, clean_text
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, whatever the backend keeps (SQLite keeps naive text)."""
@@ -44,52 +46,78 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class CleanString(TypeDecorator[str]):
+    """Text as gateway.cleantext cleans it: the store never gets what a backend cannot keep (NUL,
+    lone surrogates), whichever channel or job wrote it."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return value if value is None else clean_text(value)
+
+
+class CleanText(CleanString):
+    impl = Text
+    cache_ok = True
+
+
+class CleanJSON(TypeDecorator[Any]):
+    """JSON with every string in it cleaned (PostgreSQL refuses `\\u0000` and lone surrogates)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return clean(value)
+
+
 metadata = MetaData()
 
 meldingen = Table(
     "meldingen",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("reference", String(40), nullable=False, unique=True),
-    Column("channel", String(16), nullable=False),
-    Column("external_id", String, nullable=True),
-    Column("request_hash", String(64), nullable=True),
+    Column("id", CleanString(36), primary_key=True),
+    Column("reference", CleanString(40), nullable=False, unique=True),
+    Column("channel", CleanString(16), nullable=False),
+    Column("external_id", CleanString, nullable=True),
+    Column("request_hash", CleanString(64), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
-    Column("reporter_name", String, nullable=True),
-    Column("reporter_email", String, nullable=True),
-    Column("reporter_phone", String, nullable=True),
-    Column("subject", Text, nullable=True),
-    Column("text", Text, nullable=False),
-    Column("language", String(8), nullable=True),
-    Column("address", String, nullable=True),
-    Column("street", String, nullable=True),
-    Column("house_number", String, nullable=True),
-    Column("postcode", String, nullable=True),
+    Column("reporter_name", CleanString, nullable=True),
+    Column("reporter_email", CleanString, nullable=True),
+    Column("reporter_phone", CleanString, nullable=True),
+    Column("subject", CleanText, nullable=True),
+    Column("text", CleanText, nullable=False),
+    Column("language", CleanString(8), nullable=True),
+    Column("address", CleanString, nullable=True),
+    Column("street", CleanString, nullable=True),
+    Column("house_number", CleanString, nullable=True),
+    Column("postcode", CleanString, nullable=True),
     Column("lat", Float, nullable=True),
     Column("lon", Float, nullable=True),
-    Column("dienst", String(32), nullable=True),
+    Column("dienst", CleanString(32), nullable=True),
     Column("confidence", Float, nullable=True),
-    Column("routed_by", String, nullable=True),
-    Column("alternatives", JSON, nullable=True),
-    Column("duplicate_of", String(36), ForeignKey("meldingen.id"), nullable=True),
-    Column("status", String(32), nullable=False),
-    Column("stage", String(16), nullable=False),
-    Column("tracking_token", String(64), nullable=False, unique=True),
-    Column("raw", Text, nullable=True),
+    Column("routed_by", CleanString, nullable=True),
+    Column("alternatives", CleanJSON, nullable=True),
+    Column("duplicate_of", CleanString(36), ForeignKey("meldingen.id"), nullable=True),
+    Column("status", CleanString(32), nullable=False),
+    Column("stage", CleanString(16), nullable=False),
+    Column("tracking_token", CleanString(64), nullable=False, unique=True),
+    Column("raw", CleanText, nullable=True),
     Column("processed_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     # Duplicate detection (gateway/dedupe, migration 0002): the location found with its confidence,
     # and the blocking keys a new report's candidates are found by (grid cell, street) per dienst.
     Column("duplicate_score", Float, nullable=True),
-    Column("duplicate_reason", Text, nullable=True),
-    Column("located", JSON, nullable=True),  # gateway.dedupe.locate.Place.as_dict()
+    Column("duplicate_reason", CleanText, nullable=True),
+    Column("located", CleanJSON, nullable=True),  # gateway.dedupe.locate.Place.as_dict()
     Column("loc_lat", Float, nullable=True),
     Column("loc_lon", Float, nullable=True),
     Column("loc_radius", Float, nullable=True),  # metres of uncertainty of loc_lat/loc_lon
-    Column("street_key", String(120), nullable=True),
+    Column("street_key", CleanString(120), nullable=True),
     Column("house_no", Float, nullable=True),  # the house number (centre of a range) on street_key
-    Column("geo_cell", String(24), nullable=True),
-    Column("dedupe_sig", JSON, nullable=True),  # problem kinds and normalized content words
+    Column("geo_cell", CleanString(24), nullable=True),
+    Column("dedupe_sig", CleanJSON, nullable=True),  # problem kinds and normalized content words
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
     Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
@@ -109,12 +137,12 @@ status_history = Table(
     "status_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False, index=True),
-    Column("status", String(32), nullable=False),
-    Column("note", Text, nullable=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("status", CleanString(32), nullable=False),
+    Column("note", CleanText, nullable=True),
     Column("planned_date", Date, nullable=True),
-    Column("external_partner", String, nullable=True),
-    Column("source", String(32), nullable=False),
+    Column("external_partner", CleanString, nullable=True),
+    Column("source", CleanString(32), nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
 
@@ -122,27 +150,27 @@ attachments = Table(
     "attachments",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False, index=True),
-    Column("filename", String, nullable=False),
-    Column("content_type", String, nullable=False),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("filename", CleanString, nullable=False),
+    Column("content_type", CleanString, nullable=False),
     Column("size", Integer, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("storage_path", String, nullable=False),
+    Column("sha256", CleanString(64), nullable=False),
+    Column("storage_path", CleanString, nullable=False),
 )
 
 deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False, index=True),
-    Column("event", String(32), nullable=False),
-    Column("idempotency_key", String, nullable=False, unique=True),
-    Column("payload", JSON, nullable=True),
-    Column("state", String(16), nullable=False),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("event", CleanString(32), nullable=False),
+    Column("idempotency_key", CleanString, nullable=False, unique=True),
+    Column("payload", CleanJSON, nullable=True),
+    Column("state", CleanString(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("generation", Integer, nullable=False, default=0),
-    Column("last_error", Text, nullable=True),
-    Column("case_id", String, nullable=True),
+    Column("last_error", CleanText, nullable=True),
+    Column("case_id", CleanString, nullable=True),
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("first_failed_at", UTCDateTime, nullable=True),  # the retry budget runs from here
     Column("created_at", UTCDateTime, nullable=False),
@@ -155,12 +183,12 @@ notifications = Table(
     "notifications",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
     Column("history_id", Integer, ForeignKey("status_history.id"), nullable=False),
-    Column("channel", String(16), nullable=False),
-    Column("recipient", String, nullable=True),
-    Column("state", String(16), nullable=False),
-    Column("detail", Text, nullable=True),
+    Column("channel", CleanString(16), nullable=False),
+    Column("recipient", CleanString, nullable=True),
+    Column("state", CleanString(16), nullable=False),
+    Column("detail", CleanText, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("history_id", "channel", name="uq_notifications_history_channel"),
 )
@@ -171,18 +199,18 @@ inbound_messages = Table(
     "inbound_messages",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("channel", String(16), nullable=False),
-    Column("dedupe_key", String, nullable=False),  # Message-ID, or sha256 of the raw message
+    Column("channel", CleanString(16), nullable=False),
+    Column("dedupe_key", CleanString, nullable=False),  # Message-ID, or sha256 of the raw message
     Column("received_at", UTCDateTime, nullable=False),
-    Column("source", String, nullable=False),  # "smtp", "imap:<mailbox>"
-    Column("envelope_from", String, nullable=True),
-    Column("sender", String, nullable=True),
-    Column("subject", Text, nullable=True),
-    Column("kind", String(16), nullable=False),  # melding, followup, bounce, auto_reply, mailing_list, ...
-    Column("reason", Text, nullable=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=True, index=True),
-    Column("raw_path", String, nullable=True),  # content-addressed file under data/attachments
-    Column("details", JSON, nullable=True),  # parse defects, refused attachments with reasons
+    Column("source", CleanString, nullable=False),  # "smtp", "imap:<mailbox>"
+    Column("envelope_from", CleanString, nullable=True),
+    Column("sender", CleanString, nullable=True),
+    Column("subject", CleanText, nullable=True),
+    Column("kind", CleanString(16), nullable=False),  # melding, followup, bounce, auto_reply, ...
+    Column("reason", CleanText, nullable=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=True, index=True),
+    Column("raw_path", CleanString, nullable=True),  # content-addressed file under data/attachments
+    Column("details", CleanJSON, nullable=True),  # parse defects, refused attachments with reasons
     UniqueConstraint("channel", "dedupe_key", name="uq_inbound_channel_key"),
 )
 
@@ -191,12 +219,12 @@ followups = Table(
     "followups",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False, index=True),
-    Column("channel", String(16), nullable=False),
-    Column("external_id", String, nullable=False),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("channel", CleanString(16), nullable=False),
+    Column("external_id", CleanString, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
-    Column("sender", String, nullable=True),
-    Column("text", Text, nullable=False),
+    Column("sender", CleanString, nullable=True),
+    Column("text", CleanText, nullable=False),
     UniqueConstraint("channel", "external_id", name="uq_followups_channel_external_id"),
 )
 
@@ -206,12 +234,12 @@ hotspots = Table(
     "hotspots",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dienst", String(32), nullable=False),
+    Column("dienst", CleanString(32), nullable=False),
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
     Column("radius_m", Float, nullable=False),
     Column("count", Integer, nullable=False),
-    Column("melding_ids", JSON, nullable=False),
+    Column("melding_ids", CleanJSON, nullable=False),
     Column("first_at", UTCDateTime, nullable=False),
     Column("last_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -224,10 +252,10 @@ hotspots = Table(
 sms_optouts = Table(
     "sms_optouts",
     metadata,
-    Column("number", String(32), primary_key=True),
+    Column("number", CleanString(32), primary_key=True),
     Column("opted_out", Boolean, nullable=False),
-    Column("keyword", String(16), nullable=False),  # the word that set it, upper-cased
-    Column("message_sid", String, nullable=True),
+    Column("keyword", CleanString(16), nullable=False),  # the word that set it, upper-cased
+    Column("message_sid", CleanString, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -237,15 +265,15 @@ sms_media = Table(
     "sms_media",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False),
-    Column("message_sid", String, nullable=False),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False),
+    Column("message_sid", CleanString, nullable=False),
     Column("position", Integer, nullable=False),  # N of MediaUrlN
-    Column("url", Text, nullable=False),
-    Column("content_type", String, nullable=True),  # MediaContentTypeN, as Twilio declared it
-    Column("state", String(16), nullable=False),  # pending, stored, failed
+    Column("url", CleanText, nullable=False),
+    Column("content_type", CleanString, nullable=True),  # MediaContentTypeN, as Twilio declared it
+    Column("state", CleanString(16), nullable=False),  # pending, stored, failed
     Column("attempts", Integer, nullable=False),
-    Column("error", Text, nullable=True),
-    Column("sha256", String(64), nullable=True),
+    Column("error", CleanText, nullable=True),
+    Column("sha256", CleanString(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("message_sid", "position", name="uq_sms_media_message_position"),
@@ -258,25 +286,25 @@ sms_media = Table(
 voice_calls = Table(
     "voice_calls",
     metadata,
-    Column("call_sid", String(64), primary_key=True),
-    Column("from_number", String(40), nullable=True),  # E.164, as the reporter's phone
-    Column("to_number", String(40), nullable=True),
-    Column("call_status", String(16), nullable=True),  # the most advanced CallStatus received
+    Column("call_sid", CleanString(64), primary_key=True),
+    Column("from_number", CleanString(40), nullable=True),  # E.164, as the reporter's phone
+    Column("to_number", CleanString(40), nullable=True),
+    Column("call_status", CleanString(16), nullable=True),  # the most advanced CallStatus received
     Column("status_sequence", Integer, nullable=False),  # its SequenceNumber (-1: none yet)
     Column("duration", Integer, nullable=True),  # CallDuration, seconds
-    Column("recording_sid", String(64), nullable=True),
-    Column("recording_url", Text, nullable=True),
-    Column("recording_status", String(16), nullable=True),
+    Column("recording_sid", CleanString(64), nullable=True),
+    Column("recording_url", CleanText, nullable=True),
+    Column("recording_status", CleanString(16), nullable=True),
     Column("recording_duration", Integer, nullable=True),
-    Column("transcription_sid", String(64), nullable=True),
-    Column("transcription_text", Text, nullable=True),
-    Column("transcription_status", String(16), nullable=True),
+    Column("transcription_sid", CleanString(64), nullable=True),
+    Column("transcription_text", CleanText, nullable=True),
+    Column("transcription_status", CleanString(16), nullable=True),
     Column("first_event_at", UTCDateTime, nullable=False),
     Column("last_event_at", UTCDateTime, nullable=False),
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=True),
-    Column("assembled_by", String(16), nullable=True),  # callbacks (complete) | settle (went quiet)
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=True),
+    Column("assembled_by", CleanString(16), nullable=True),  # callbacks (complete) | settle (went quiet)
     Column("assembled_at", UTCDateTime, nullable=True),
-    Column("callbacks", JSON, nullable=False),  # every callback's parameters, as received
+    Column("callbacks", CleanJSON, nullable=False),  # every callback's parameters, as received
     Index("ix_voice_calls_open", "melding_id", "last_event_at"),  # the settle sweep
 )
 
@@ -286,19 +314,19 @@ voice_calls = Table(
 sms_messages = Table(
     "sms_messages",
     metadata,
-    Column("sid", String(64), primary_key=True),  # Twilio's MessageSid
-    Column("melding_id", String(36), ForeignKey("meldingen.id"), nullable=False),
+    Column("sid", CleanString(64), primary_key=True),  # Twilio's MessageSid
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False),
     Column("history_id", Integer, ForeignKey("status_history.id"), nullable=False),
-    Column("channel", String(16), nullable=False),  # the notification decision: sms, sms-question, ...
+    Column("channel", CleanString(16), nullable=False),  # the notification decision: sms, sms-question, ...
     Column("part", Integer, nullable=False),  # k of "(k/n)"; 1 for a text sent whole
     Column("parts", Integer, nullable=False),
-    Column("recipient", String(40), nullable=False),  # E.164
-    Column("body", Text, nullable=False),  # a resend sends exactly this again
-    Column("status", String(16), nullable=False),  # queued ... delivered | undelivered | failed
+    Column("recipient", CleanString(40), nullable=False),  # E.164
+    Column("body", CleanText, nullable=False),  # a resend sends exactly this again
+    Column("status", CleanString(16), nullable=False),  # queued ... delivered | undelivered | failed
     Column("error_code", Integer, nullable=True),
     Column("resends", Integer, nullable=False),  # resends of this part before this message (0: the first)
-    Column("resend_of", String(64), nullable=True),
-    Column("resent_as", String(64), nullable=True),  # set once the resend went out: the job is done
+    Column("resend_of", CleanString(64), nullable=True),
+    Column("resent_as", CleanString(64), nullable=True),  # set once the resend went out: the job is done
     Column("resend_at", UTCDateTime, nullable=True),  # a resend is due (the sweep re-enqueues lost jobs)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

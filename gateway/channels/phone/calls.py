@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -46,13 +46,15 @@ from pydantic import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from gateway import clock
 from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
 from gateway.config import Settings, load_toml_model
 from gateway.handling import signed_body
-from gateway.intake import IntakeRejected, invalid
+from gateway.intake import IntakeRejected, invalid, json_object
 from gateway.melding import (
     DIENST_CODES,
     Channel,
+    CleanInput,
     Location,
     MeldingDraft,
     Reporter,
@@ -62,6 +64,7 @@ from gateway.melding import (
     StatusUpdate,
 )
 from gateway.phonenumber import e164
+from gateway.signing import MAX_SKEW_SECONDS
 from gateway.store import Store, StoredIntake, history
 from gateway.store.meldingen import IntakeItem, intake_batch, set_routing
 
@@ -70,10 +73,11 @@ log = logging.getLogger(__name__)
 SCHEMA_FILE = Path(__file__).with_name("phone_call.schema.json")
 OPENAPI_FILE = Path(__file__).with_name("phone_call.openapi.json")
 ANSWERED_BY = "channel:phone:answered"
+EARLIEST_CALL = datetime(2000, 1, 1, tzinfo=UTC)  # no call record is older than the gateway
 _EMAIL_OK = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class CallReporter(BaseModel):
+class CallReporter(CleanInput):
     """Who called, as far as the agent noted it (the number comes from `caller_number`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -88,7 +92,7 @@ class CallReporter(BaseModel):
         return v or None
 
 
-class CallRecord(BaseModel):
+class CallRecord(CleanInput):
     """One handled call. Unknown fields are refused: a renamed field must not silently drop data."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, title="CallRecord")
@@ -111,6 +115,17 @@ class CallRecord(BaseModel):
     recording_url: AnyHttpUrl | None = None
     reporter: CallReporter = Field(default_factory=CallReporter)
     location: Location = Field(default_factory=Location)
+
+    @field_validator("started_at", "ended_at")
+    @classmethod
+    def _plausible(cls, v: datetime) -> datetime:
+        # The call's end is the melding's received_at and gives its reference its year: a date from
+        # before the gateway or from the future is a platform bug, refused rather than stored.
+        if v < EARLIEST_CALL:
+            raise ValueError(f"must not be before {EARLIEST_CALL.date().isoformat()}")
+        if v > clock.now() + timedelta(seconds=MAX_SKEW_SECONDS):
+            raise ValueError("must not be in the future")
+        return v
 
     @field_validator("ended_at")
     @classmethod
@@ -241,12 +256,7 @@ def ivr_dienst(digits: str | None, table: dict[str, str]) -> str | None:
 
 
 def parse_record(raw: bytes) -> CallRecord:
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntakeRejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise IntakeRejected(422, "invalid_call_record", "request body must be a JSON object")
+    body = json_object(raw, "invalid_call_record")
     try:
         record = CallRecord.model_validate(body)
     except ValidationError as exc:

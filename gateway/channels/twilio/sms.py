@@ -30,6 +30,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from gateway import clock, texts
 from gateway.appkeys import INTAKE, REDIS, SETTINGS, STORE
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
+from gateway.cleantext import clean_text
 from gateway.config import Settings
 from gateway.intake import Intake
 from gateway.language import detect_language
@@ -190,6 +191,8 @@ SMS_ENDPOINT = TwilioEndpoint(CHANNEL, "sms_not_configured", "the SMS channel", 
 
 async def inbound_sms(request: web.Request) -> web.Response:
     fields = await signed_form(request, SMS_ENDPOINT)
+    # Checked as signed, then cleaned (gateway.cleantext): an SMS with a NUL in it is still an SMS.
+    fields = {key: clean_text(value) for key, value in fields.items()}
     app = request.app
     handler = SmsIntake(app[SETTINGS], app[INTAKE], app[STORE], app[REDIS])
     outcome = await handler.accept(fields)

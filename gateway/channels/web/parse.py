@@ -12,11 +12,12 @@ import re
 from typing import Any, Literal
 
 from aiohttp import BodyPartReader, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from aiohttp.http_exceptions import HttpProcessingError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from gateway import clock
-from gateway.intake import IncomingFile, IntakeRejected, invalid
-from gateway.melding import Channel, Location, MeldingDraft, Reporter
+from gateway.intake import IncomingFile, IntakeRejected, invalid, json_object
+from gateway.melding import Channel, CleanInput, Location, MeldingDraft, Reporter
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -34,7 +35,7 @@ _FORM_FIELDS = {
 }
 
 
-class MeldingIn(BaseModel):
+class MeldingIn(CleanInput):
     """The API's request body. Unknown fields are refused: a typo must not silently drop data."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -54,13 +55,7 @@ class MeldingIn(BaseModel):
 
 async def _read_json(request: web.Request) -> tuple[dict[str, Any], bytes]:
     raw = await request.read()  # aiohttp enforces client_max_size here (413)
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntakeRejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise IntakeRejected(422, "invalid_melding", "request body must be a JSON object")
-    return body, raw
+    return json_object(raw, "invalid_melding"), raw
 
 
 async def _read_part(part: BodyPartReader, budget: int) -> bytes:
@@ -74,6 +69,16 @@ async def _read_part(part: BodyPartReader, budget: int) -> bytes:
 
 
 async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, Any], list[IncomingFile]]:
+    try:
+        return await _read_parts(request, limit)
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:
+        # aiohttp's reader says so for a missing boundary, a truncated body or a broken part header.
+        raise IntakeRejected(
+            400, "malformed_multipart", f"request body is not valid multipart/form-data: {exc}"
+        ) from None
+
+
+async def _read_parts(request: web.Request, limit: int) -> tuple[dict[str, Any], list[IncomingFile]]:
     body: dict[str, Any] = {}
     files: list[IncomingFile] = []
     budget = limit
@@ -86,12 +91,7 @@ async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, A
         if part.filename is not None:
             files.append(IncomingFile(part.filename, part.headers.get("Content-Type", ""), data))
         elif part.name == "melding":  # the JSON body as one part, photos beside it
-            try:
-                body.update(json.loads(data))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise IntakeRejected(
-                    400, "malformed_json", f"part 'melding' is not valid JSON: {exc}"
-                ) from None
+            body.update(json_object(data, "invalid_melding", "part 'melding'"))
         elif part.name in _FORM_FIELDS:
             group, key = _FORM_FIELDS[part.name]
             body.setdefault(group, {})[key] = data.decode("utf-8", "replace") or None
