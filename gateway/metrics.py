@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from redis.asyncio import Redis
 
-from gateway.queue import DELIVERY_LATENCY_BUCKETS, STATS_KEY
+from gateway.queue import DELIVERY_LATENCY_BUCKETS, OUTAGES_FIELD, STATS_KEY, live_workers
 from gateway.store import meldingen
 
 if TYPE_CHECKING:
@@ -55,6 +55,11 @@ class _SharedCounters:
             for outcome in outcomes:
                 family.add_metric([outcome], s.get(f"{name.removeprefix('gateway_')}_{outcome}", 0.0))
             yield family
+        yield CounterMetricFamily(
+            "gateway_worker_redis_outages",
+            "Redis outages that workers waited out and reconnected after (counted once Redis is back)",
+            value=s.get(OUTAGES_FIELD, 0.0),
+        )
         yield HistogramMetricFamily(
             "gateway_delivery_latency_seconds",
             "Time from receipt of a melding to its acceptance by the case system",
@@ -95,6 +100,11 @@ class Metrics:
         self.queue_depth = Gauge(
             "gateway_queue_depth", "Jobs waiting in the arq queue", registry=self.registry
         )
+        self.workers = Gauge(
+            "gateway_workers",
+            "Workers connected to Redis and polling (a heartbeat within the last 10 s)",
+            registry=self.registry,
+        )
         self.meldingen = Gauge(
             "gateway_meldingen", "Meldingen in the store by stage", ["stage"], registry=self.registry
         )
@@ -114,6 +124,7 @@ class Metrics:
 
     async def refresh(self, store: Store, redis: Redis, queue: str) -> None:
         self.queue_depth.set(await redis.zcard(queue))
+        self.workers.set(await live_workers(redis, queue))
         raw = await redis.hgetall(STATS_KEY)
         self._shared.snapshot = {k.decode(): float(v) for k, v in raw.items()}
         counts = await store.read(meldingen.counts)

@@ -1,6 +1,6 @@
 """Everything arq-specific: job names, job ids, Redis keys, connecting, enqueueing, aborting a
-waiting job, and running and stopping a worker. One module, so producers and workers agree,
-and so that a change of arq (or of queue) is made here alone.
+waiting job, and running (through a Redis outage) and stopping a worker. One module, so
+producers and workers agree, and so that a change of arq (or of queue) is made here alone.
 
 Job ids are derived from what the job is about: arq refuses a second job with
 the id of one still queued, which makes re-enqueueing (by the sweep, by a retry
@@ -12,17 +12,26 @@ this module works on arq's own keys, named by arq's constants.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
+import os
 import random
-from collections.abc import Sequence
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from arq.connections import ArqRedis, RedisSettings
+from arq import Retry
+from arq import worker as arq_worker
+from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from arq.worker import Worker
-from redis.asyncio import ConnectionPool
+from redis import exceptions as redis_errors
+from redis.asyncio import ConnectionPool, Redis
 
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
@@ -37,6 +46,20 @@ JOB_SMS_RESEND = "sms_resend"  # an SMS part Twilio reported undelivered (transi
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
 ACK_RATE_KEY = "gateway:ack-rate:"  # + sender address: acknowledgements sent this hour
 DELIVERY_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+OUTAGES_FIELD = "worker_redis_outages"  # in STATS_KEY: Redis outages that workers rode out
+
+# What a lost Redis raises (redis-py wraps socket errors in its ConnectionError; BusyLoadingError,
+# a Redis still loading its data, is one too).
+REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    OSError,
+)
+# arq's worker watches keys: a connection lost while watching raises WatchError (arq catches it
+# only where another worker took the job first).
+_WORKER_DOWN = (*REDIS_DOWN, redis_errors.WatchError)
+RECONNECT_BASE, RECONNECT_CAP = 0.1, 2.0  # seconds between a waiting worker's reconnection tries
+BEAT_INTERVAL, BEAT_TTL = 2.0, 10.0  # a worker's heartbeat, and how old one may be to count as alive
 
 log = logging.getLogger("gateway")
 
@@ -211,6 +234,164 @@ def backoff(attempt: int, base: float, cap: float = float("inf")) -> float:
     return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
 
 
+def workers_key(queue: str) -> str:
+    """A sorted set: the name (host:pid) of each worker on this queue by its last heartbeat (ms)."""
+    return f"{queue}:workers"
+
+
+async def live_workers(redis: Redis, queue: str) -> int:
+    """Workers that beat within BEAT_TTL seconds: connected to Redis and polling."""
+    return int(await redis.zcount(workers_key(queue), timestamp_ms() - int(BEAT_TTL * 1000), "+inf"))
+
+
+def _retried_on_outage(coroutine: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A job cut off by a Redis outage (its enqueue of the next job, a counter) is tried again, not
+    failed with a traceback: every job is idempotent, and arq's retry needs Redis back anyway."""
+
+    @functools.wraps(coroutine)
+    async def job(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await coroutine(ctx, *args, **kwargs)
+        except REDIS_DOWN as exc:
+            raise Retry(defer=RECONNECT_CAP) from exc
+
+    return job
+
+
+class Worker(arq_worker.Worker):
+    """arq's worker, made to ride out a Redis outage: arq's own ends `main()` with the first
+    ConnectionError of a poll (and `gateway worker` with it), and cannot start while Redis is down.
+
+    This one waits and reconnects with backoff (RECONNECT_BASE doubling up to RECONNECT_CAP),
+    logs the outage once when it starts and once when it ends, and takes up its polling where it
+    left it. What Redis forgot meanwhile (it may come back empty) the sweep enqueues again from the
+    store. While connected it beats: `live_workers` counts it (/healthz, /metrics).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.functions = {
+            name: dataclasses.replace(f, coroutine=_retried_on_outage(f.coroutine))
+            for name, f in self.functions.items()
+        }
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._down_since: float | None = None
+        self._down_tries = 0
+        self._outages_to_count = 0
+        self._last_beat = 0.0
+        self._polling: asyncio.Future[BaseException | None] | None = None
+
+    def _note_down(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self._down_tries = 0
+            self._outages_to_count += 1
+            why = f"{type(exc).__name__}: {exc}"
+            log.warning("redis unavailable (%s); the worker waits and reconnects", why)
+
+    async def _wait_after(self, exc: BaseException) -> None:
+        self._note_down(exc)
+        self._down_tries += 1
+        await asyncio.sleep(backoff(self._down_tries, RECONNECT_BASE, RECONNECT_CAP))
+
+    def _note_up(self) -> None:
+        if self._down_since is not None:
+            down = time.monotonic() - self._down_since
+            log.info("redis reachable again after %.1f s; the worker resumes", down)
+            self._down_since = None
+            self._last_beat = 0.0  # beat at once
+
+    async def main(self) -> None:
+        while self._pool is None:  # arq's create_pool gives up after a few tries: wait here instead
+            try:
+                self._pool = await create_pool(
+                    dataclasses.replace(self.redis_settings, conn_retries=0),
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                )
+            except REDIS_DOWN as exc:
+                await self._wait_after(exc)
+        self._note_up()
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        # Shielded: stopping the worker cancels `main()`, and a cancellation inside one of this
+        # poll's Redis pipelines would leave it holding its connection ("Unclosed Pipeline").
+        # The poll finishes on its own; `stop_polling` waits for it.
+        self._polling = asyncio.ensure_future(self._poll_once())
+        error = await asyncio.shield(self._polling)
+        if error is None:
+            self._note_up()
+        else:
+            await self._wait_after(error)
+
+    async def _poll_once(self) -> BaseException | None:
+        try:
+            await super()._poll_iteration()
+        except _WORKER_DOWN as exc:
+            return exc
+        return None
+
+    async def stop_polling(self, main_task: asyncio.Task[None]) -> None:
+        """Cancel `main()` (the task running it) and let its last poll finish."""
+        main_task.cancel()
+        await asyncio.gather(main_task, return_exceptions=True)
+        if self._polling is not None:
+            await asyncio.gather(self._polling, return_exceptions=True)
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        for job_id in job_ids:
+            try:
+                await super().start_jobs([job_id])
+            except _WORKER_DOWN:
+                # arq took a slot for the job (semaphore and counter) before its Redis calls
+                # failed, and gives slots back only when a job's task ends: give it back here.
+                self._release_sem_dec_counter_on_complete()
+                raise
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        """A job whose reading or finishing in Redis fails is not lost: it runs again when its
+        in-progress key expires, or (Redis having come back empty) when the sweep finds it."""
+        try:
+            await super().run_job(job_id, score)
+        except _WORKER_DOWN as exc:
+            self._note_down(exc)
+
+    async def heart_beat(self) -> None:
+        await super().heart_beat()
+        if time.monotonic() - self._last_beat < BEAT_INTERVAL:
+            return
+        now = timestamp_ms()
+        async with self.pool.pipeline(transaction=False) as pipe:
+            pipe.zadd(workers_key(self.queue_name), {self.name: now})
+            pipe.zremrangebyscore(workers_key(self.queue_name), "-inf", now - int(BEAT_TTL * 1000))
+            if self._outages_to_count:
+                pipe.hincrby(STATS_KEY, OUTAGES_FIELD, self._outages_to_count)
+            await pipe.execute()
+        self._outages_to_count = 0
+        self._last_beat = time.monotonic()
+
+    async def close(self) -> None:
+        """As arq's close, but a Redis that is down does not stop the shutdown hook (the store and
+        the HTTP session are closed all the same)."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if self._pool is None:
+            return
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        with suppress(*REDIS_DOWN):
+            async with self.pool.pipeline(transaction=False) as pipe:
+                pipe.delete(self.health_check_key)
+                pipe.zrem(workers_key(self.queue_name), self.name)
+                await pipe.execute()
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.close(close_connection_pool=True)
+        self._pool = None
+
+
 async def stop_worker(worker: Worker, main_task: asyncio.Task[None], grace: float) -> None:
     """Stop polling, let running jobs finish for up to `grace` seconds, then close.
 
@@ -218,8 +399,7 @@ async def stop_worker(worker: Worker, main_task: asyncio.Task[None], grace: floa
     cancellation before its shutdown hook runs.) A job cut off here is not lost:
     arq runs it again once its in-progress key expires, and every job is idempotent.
     """
-    main_task.cancel()
-    await asyncio.gather(main_task, return_exceptions=True)
+    await worker.stop_polling(main_task)
     running = [t for t in worker.tasks.values() if not t.done()]
     if running:
         log.info("waiting up to %.0f s for %d running jobs", grace, len(running))

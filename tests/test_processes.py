@@ -7,11 +7,6 @@ import json
 import os
 import shutil
 import smtplib
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,70 +16,9 @@ import redis
 import redis.asyncio as aioredis
 
 from gateway.config import Settings
-from tests.support.data import MELDPUNT, ROOT, TILE
+from tests.support.data import MELDPUNT, TILE
 from tests.support.http import SECRET, Receiver, free_port
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        env[f"GATEWAY_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
-    env["GATEWAY_SMTP_PORT"] = str(free_port())  # serve and up listen for mail too
-    return env
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", *args],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-async def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"gateway exited:\n{log.read_text()}"
-            try:
-                async with session.get(f"{url}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"gateway did not become healthy:\n{log.read_text()}")
-
-
-def assert_clean_shutdown(log: Path) -> None:
-    """After SIGTERM: the shutdown was logged, with no traceback and no unclosed resource."""
-    text = log.read_text()
-    assert "shutting down" in text, text
-    for sign in ("Traceback", "Unclosed", '"level": "error"'):
-        assert sign not in text, f"{log.name}: {sign}\n{text}"
-
-
-async def wait_for(condition: Any, timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support.processes import assert_clean_shutdown, process, settings_env, wait_for, wait_healthy
 
 
 @pytest.mark.skipif(

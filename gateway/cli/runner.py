@@ -12,13 +12,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from aiohttp import web
-from arq.worker import Worker
 from redis.asyncio import Redis
 
 from gateway.channels.email.service import EmailChannel, start_email_channel
 from gateway.config import ConfigError, Settings
 from gateway.http.app import create_app
-from gateway.queue import stop_worker
+from gateway.queue import Worker, stop_worker
 from workers.settings import worker_options
 
 log = logging.getLogger("gateway")

@@ -14,7 +14,7 @@ from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, signed_body
 from gateway.intake import IntakeRejected, invalid, json_object
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
-from gateway.queue import enqueue_notify
+from gateway.queue import enqueue_notify, live_workers
 from gateway.store import InvalidTransition, duplicates, history, meldingen
 from gateway.store import media as media_store
 
@@ -144,14 +144,19 @@ async def healthz(request: web.Request) -> web.Response:
         checks["store"] = "ok"
     except Exception as exc:
         checks["store"] = f"error: {exc.__class__.__name__}"
+    workers: int | None = None  # unknown while Redis is
     try:
         await request.app[REDIS].ping()
         checks["redis"] = "ok"
+        # Workers beating (gateway.queue.Worker): informative, not part of this process's health,
+        # as a `serve` without workers still takes meldingen in; alert on 0 where workers should run.
+        workers = await live_workers(request.app[REDIS], request.app[SETTINGS].queue_name)
     except Exception as exc:
         checks["redis"] = f"error: {exc.__class__.__name__}"
     healthy = all(v == "ok" for v in checks.values())
     return web.json_response(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "unavailable", **checks, "workers": workers},
+        status=200 if healthy else 503,
     )
 
 

@@ -1,0 +1,138 @@
+"""The gateway's own processes, started from the command line as an operator starts them, and a
+private redis-server that a test may kill and restart (never the shared one the fixtures use)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis
+
+from gateway.config import Settings
+from tests.support.data import ROOT
+from tests.support.http import free_port
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[f"GATEWAY_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+    env["GATEWAY_SMTP_PORT"] = str(free_port())  # serve and up listen for mail too
+    return env
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"gateway exited:\n{log.read_text()}"
+            try:
+                async with session.get(f"{url}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"gateway did not become healthy:\n{log.read_text()}")
+
+
+def assert_clean_shutdown(log: Path) -> None:
+    """After SIGTERM: the shutdown was logged, with no traceback and no unclosed resource."""
+    text = log.read_text()
+    assert "shutting down" in text, text
+    for sign in ("Traceback", "Unclosed", '"level": "error"'):
+        assert sign not in text, f"{log.name}: {sign}\n{text}"
+
+
+async def wait_for(condition: Any, timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, without persistence: killed with
+    SIGKILL and started again, it comes back empty, as a Redis that lost its memory does."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None, "redis-server is needed (`.ci/services.sh redis-binary`)"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.workdir)]
+            + ["--save", "", "--appendonly", "no", "--logfile", str(self.workdir / "redis.log")],
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        try:
+            for _ in range(100):
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        raise AssertionError(f"private redis-server on port {self.port} does not answer")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@contextmanager
+def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
