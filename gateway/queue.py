@@ -388,7 +388,7 @@ class Worker(arq_worker.Worker):
                 await pipe.execute()
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
-        await self.pool.close(close_connection_pool=True)
+        await self.pool.aclose(close_connection_pool=True)
         self._pool = None
 
 

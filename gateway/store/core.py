@@ -235,6 +235,10 @@ class Store:
                 current = await self.schema_revisions()
                 if current != migrate.head_revisions():
                     raise StoreError(f"store schema is at {current}, expected {migrate.head_revisions()}")
+        except StoreUnavailable as exc:  # still unavailable (a 503 to callers), worded for start-up
+            raise StoreUnavailable(
+                f"cannot open store {_safe_url(self.url)}: {exc.__cause__ or exc}"
+            ) from exc
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open store {_safe_url(self.url)}: {exc}") from exc
         self._writer.start()

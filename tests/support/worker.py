@@ -17,6 +17,7 @@ from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 
 from gateway.config import Settings
+from gateway.queue import Worker as QueueWorker
 from gateway.queue import stop_worker
 from tests.support.data import ROOT
 from workers import jobs
@@ -40,7 +41,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     while jobs wait deferred; see the `clock` fixture)."""
     opts = worker_options(settings)
     opts["cron_jobs"] = []
-    worker = Worker(**opts)
+    worker = QueueWorker(**opts)
     main = asyncio.create_task(worker.main())
     try:
         yield
