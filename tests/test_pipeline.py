@@ -19,9 +19,10 @@ from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.store import deliveries as deliveries_store
 from gateway.store import inbound
-from gateway.store.schema import deliveries, notifications
+from gateway.store import notifications as notifications_store
+from gateway.store.schema import deliveries, notifications, status_history
 from tests.support.api import melding, post, signed
-from tests.support.http import Receiver, RelayHandler
+from tests.support.http import Receiver, RelayHandler, free_port
 from tests.support.worker import gateway_cli, run_worker, sweep, worker_ctx
 from workers import jobs
 
@@ -290,3 +291,65 @@ async def test_a_followup_whose_jobs_were_never_queued_still_goes_out(
     got = await melding(client, created["id"])
     assert got["status"] == "in_behandeling"
     assert got["status_history"][-1]["note"] == "Reactie van de melder ontvangen"
+
+
+async def test_sweep_requeues_a_notification_waiting_to_be_retried_whose_job_was_lost(
+    client: TestClient[Any, Any],
+    settings: Settings,
+    smtp_relay: tuple[str, RelayHandler],
+    redis_client: aioredis.Redis,
+    clock: time_machine.Traveller,
+) -> None:
+    """A status mail the relay refused waits ('retrying') for its job to run again; Redis restarts
+    empty and the job is gone. The sweep queues it again once due, and it goes out once."""
+    relay, handler = smtp_relay
+    with_relay = settings.model_copy(update={"smtp_relay": relay})
+    relay_down = settings.model_copy(update={"smtp_relay": f"127.0.0.1:{free_port()}"})
+    graced = settings.model_copy(update={"sweep_grace": 5.0})
+    created = await post(client)
+    await run_worker(settings)  # no relay: the 'geregistreerd' mail is skipped, a settled decision
+    raw, headers = signed({"status": "gepland", "planned_date": "2026-12-03"})
+    resp = await client.post(f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers)
+    assert resp.status == 200
+    store = client.app[STORE]
+    gepland = select(status_history.c.id).where(status_history.c.status == "gepland")
+    history_id = await store.read(lambda conn: conn.execute(gepland).scalar_one())
+    clock.shift(10)
+    async with worker_ctx(relay_down) as ctx:
+        with pytest.raises(Retry):  # the relay refuses; arq would run the job again in ~30 s
+            await jobs.notify(ctx, created["id"], history_id)
+    assert await store.read(notifications_store.states_of, history_id) == {"email": "retrying"}
+    # a second channel waiting too must not queue the change twice
+    await store.write(
+        notifications_store.record,
+        created["id"],
+        history_id,
+        "sms",
+        recipient=None,
+        state="retrying",
+        detail="x",
+    )
+    await redis_client.flushdb()  # ... but Redis loses everything first
+    assert (await sweep(graced))["notify"] == 0  # failed 0 s ago: not due, its job may still be queued
+    clock.shift(10)
+    cutoff = datetime.now(UTC) - timedelta(seconds=graced.sweep_grace)
+    assert await store.read(notifications_store.unnotified, cutoff) == [(created["id"], history_id)]
+    assert (await sweep(graced))["notify"] == 1
+    await run_worker(with_relay)
+    mails = [message_from_bytes(m.original_content) for m in handler.messages]
+    assert len(mails) == 1 and "Gepland" in mails[0]["Subject"]
+    assert (await store.read(notifications_store.states_of, history_id))["email"] == "sent"
+    # settled: neither the sweep nor the same job run again sends it a second time
+    await store.write(
+        notifications_store.record,
+        created["id"],
+        history_id,
+        "sms",
+        recipient=None,
+        state="skipped",
+        detail="x",
+    )
+    assert (await sweep(graced))["notify"] == 0
+    async with worker_ctx(with_relay) as ctx:
+        await jobs.notify(ctx, created["id"], history_id)
+    assert len(handler.messages) == 1

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from gateway.store.schema import notifications, status_history
 from gateway.store.sql import insert, utcnow
+
+RETRYING = "retrying"  # a decision not settled yet: the job runs again (sent, skipped, failed are)
 
 
 def record(
@@ -56,12 +58,20 @@ def states_of(conn: Connection, history_id: int) -> dict[str, str]:
 
 
 def unnotified(conn: Connection, before: datetime, limit: int = 1000) -> list[tuple[str, int]]:
-    """Status changes (after intake) with no notification decision recorded yet (the sweep)."""
+    """Status changes (after intake) whose notification job the sweep must queue (again): those
+    with no decision recorded yet, and those with a channel still 'retrying' since before
+    `before` (its job was lost with Redis). Settled ones (sent, skipped, failed) are left alone;
+    re-queueing is harmless (one job id per change; the job skips what was sent).
+
+    EXISTS, not a join: a change with two channels waiting comes back once."""
+    decided = select(notifications.c.id).where(notifications.c.history_id == status_history.c.id)
+    waiting = decided.where(notifications.c.state == RETRYING, notifications.c.created_at < before)
     rows = conn.execute(
         select(status_history.c.melding_id, status_history.c.id)
-        .outerjoin(notifications, notifications.c.history_id == status_history.c.id)
         .where(
-            notifications.c.id.is_(None), status_history.c.source != "intake", status_history.c.at < before
+            or_(~decided.exists(), waiting.exists()),
+            status_history.c.source != "intake",
+            status_history.c.at < before,
         )
         .order_by(status_history.c.id)
         .limit(limit)
