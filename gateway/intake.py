@@ -149,7 +149,16 @@ class Intake:
                     f"{actual or 'not a recognised image or PDF'}",
                     where,
                 )
-            if (why := content_refusal(f.data, actual)) is not None:
+
+    @staticmethod
+    def check_contents(incoming: Sequence[IncomingFile]) -> None:
+        """The whole-file check (images decoded, executables refused), once per file as it is
+        stored; after `check_files`, whose sniffing it relies on. Slow for a large photo: run it
+        off the event loop."""
+        for n, f in enumerate(incoming):
+            where = f"attachments[{n}]"
+            if (why := content_refusal(f.data, sniff_content_type(f.data))) is not None:
+                declared = f.content_type.split(";")[0].strip().lower()
                 raise IntakeRejected(
                     415,
                     "attachment_content_refused",
@@ -168,6 +177,7 @@ class Intake:
         self.check_files(incoming)
         saved: list[tuple[Attachment, bool]] = []
         if incoming:
+            await asyncio.to_thread(self.check_contents, incoming)
             saved = await asyncio.to_thread(
                 lambda: [
                     self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
