@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 
 from gateway.config import Settings
 from gateway.http.app import create_app
+from tests.support import phone, sms
 from tests.support.data import ROOT
 from tests.support.dovecot import Dovecot, running_dovecot
 from tests.support.http import SECRET, Receiver, RelayHandler, free_port, serve_receiver
@@ -145,6 +146,20 @@ def settings(database_url: str, tmp_path: Path, receiver: Receiver, redis_client
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     async with TestClient(TestServer(create_app(settings))) as c:
+        yield c
+
+
+@pytest.fixture
+async def every_channel(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
+    """A client of the app with every channel on: phone records and Twilio SMS beside the API."""
+    on = settings.model_copy(
+        update={
+            "phone_secret": phone.PHONE_SECRET,
+            "twilio_auth_token": sms.TOKEN,
+            "twilio_number": sms.OUR_NUMBER,
+        }
+    )
+    async with TestClient(TestServer(create_app(on))) as c:
         yield c
 
 

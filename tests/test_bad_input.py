@@ -7,16 +7,14 @@ newline and carriage return are dropped, lone surrogates become U+FFFD, on every
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import FormData
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from gateway.config import Settings
-from gateway.http.app import create_app
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.support import phone, sms
 from tests.support.api import melding, signed, store_of
@@ -25,20 +23,6 @@ from tests.support.http import SECRET
 from tests.support.twilio import jpeg
 
 NUL = "\x00"
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    """Every channel on: phone records and Twilio SMS beside the API."""
-    on = settings.model_copy(
-        update={
-            "phone_secret": phone.PHONE_SECRET,
-            "twilio_auth_token": sms.TOKEN,
-            "twilio_number": sms.OUR_NUMBER,
-        }
-    )
-    async with TestClient(TestServer(create_app(on))) as c:
-        yield c
 
 
 async def _error(resp: Any, status: int) -> dict[str, Any]:
@@ -55,7 +39,7 @@ def _files(settings: Settings) -> list[Path]:
 # -- item 2: NUL and other unstorable characters ------------------------------------------------------
 
 
-async def test_nul_in_melding_text_and_reporter_is_dropped(app: TestClient[Any, Any]) -> None:
+async def test_nul_in_melding_text_and_reporter_is_dropped(every_channel: TestClient[Any, Any]) -> None:
     body = {
         **TILE,
         "text": f"Losse{NUL} tegel\x07 voor nummer 12\tnaast\r\nde bakker",
@@ -63,71 +47,77 @@ async def test_nul_in_melding_text_and_reporter_is_dropped(app: TestClient[Any, 
         "reporter": {"name": f"An{NUL} Peeters", "email": "an@example.be", "phone": f"0470{NUL}"},
         "location": {"street": f"Budastraat{NUL}", "house_number": "12"},
     }
-    resp = await app.post("/api/v1/meldingen", json=body)
+    resp = await every_channel.post("/api/v1/meldingen", json=body)
     assert resp.status == 202, await resp.text()
-    got = await melding(app, (await resp.json())["id"])
+    got = await melding(every_channel, (await resp.json())["id"])
     assert got["text"] == "Losse tegel voor nummer 12\tnaast\r\nde bakker"
     assert got["subject"] == "tegel"
     assert got["reporter"]["name"] == "An Peeters"
     assert got["location"]["street"] == "Budastraat"
 
 
-async def test_lone_surrogate_becomes_replacement_character(app: TestClient[Any, Any]) -> None:
+async def test_lone_surrogate_becomes_replacement_character(every_channel: TestClient[Any, Any]) -> None:
     raw = json.dumps({**TILE, "text": "tegel \ud800 los"}).encode()
-    resp = await app.post("/api/v1/meldingen", data=raw, headers={"Content-Type": "application/json"})
+    resp = await every_channel.post(
+        "/api/v1/meldingen", data=raw, headers={"Content-Type": "application/json"}
+    )
     assert resp.status == 202, await resp.text()
-    got = await melding(app, (await resp.json())["id"])
+    got = await melding(every_channel, (await resp.json())["id"])
     assert got["text"] == "tegel \ufffd los"
 
 
-async def test_text_of_only_controls_is_refused_as_empty(app: TestClient[Any, Any]) -> None:
-    resp = await app.post("/api/v1/meldingen", json={**TILE, "text": NUL * 3})
+async def test_text_of_only_controls_is_refused_as_empty(every_channel: TestClient[Any, Any]) -> None:
+    resp = await every_channel.post("/api/v1/meldingen", json={**TILE, "text": NUL * 3})
     error = await _error(resp, 422)
     assert error["fields"][0]["field"] == "text"
 
 
-async def test_nul_in_multipart_text_with_photo(app: TestClient[Any, Any], settings: Settings) -> None:
+async def test_nul_in_multipart_text_with_photo(
+    every_channel: TestClient[Any, Any], settings: Settings
+) -> None:
     form = FormData(default_to_multipart=True)
     form.add_field("melding", json.dumps({"text": f"tegel{NUL} los", "reporter": {"name": f"An{NUL}"}}))
     form.add_field("street", f"Budastraat{NUL}")
     form.add_field("photo", jpeg(), filename="../../foto.jpg", content_type="image/jpeg")
-    resp = await app.post("/api/v1/meldingen", data=form)
+    resp = await every_channel.post("/api/v1/meldingen", data=form)
     assert resp.status == 202, await resp.text()
-    got = await melding(app, (await resp.json())["id"])
+    got = await melding(every_channel, (await resp.json())["id"])
     assert got["text"] == "tegel los" and got["reporter"]["name"] == "An"
     assert got["location"]["street"] == "Budastraat"
     assert len(got["attachments"]) == 1 and got["attachments"][0]["filename"] == "foto.jpg"
     assert len(_files(settings)) == 1
 
 
-async def test_nul_in_status_note(app: TestClient[Any, Any]) -> None:
-    created = await (await app.post("/api/v1/meldingen", json=TILE)).json()
+async def test_nul_in_status_note(every_channel: TestClient[Any, Any]) -> None:
+    created = await (await every_channel.post("/api/v1/meldingen", json=TILE)).json()
     raw, headers = signed({"status": "in_behandeling", "note": f"ploeg{NUL} onderweg"})
-    resp = await app.post(f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers)
+    resp = await every_channel.post(
+        f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers
+    )
     assert resp.status == 200, await resp.text()
-    got = await melding(app, created["id"])
+    got = await melding(every_channel, created["id"])
     assert got["status_history"][-1]["note"] == "ploeg onderweg"
 
 
-async def test_nul_in_call_record(app: TestClient[Any, Any]) -> None:
+async def test_nul_in_call_record(every_channel: TestClient[Any, Any]) -> None:
     record = phone.call(
         call_id=f"call-{NUL}1",
         agent_notes=f"tegels{NUL} los",
         reporter={"name": f"An{NUL}"},
         location={"street": f"Budastraat{NUL}"},
     )
-    resp = await phone.post(app, record)
+    resp = await phone.post(every_channel, record)
     assert resp.status == 202, await resp.text()
-    got = await melding(app, (await resp.json())["id"])
+    got = await melding(every_channel, (await resp.json())["id"])
     assert got["text"].startswith("tegels los") and got["reporter"]["name"] == "An"
     assert got["external_id"] == "call-1"
 
 
-async def test_nul_in_sms_body_is_stored_and_answered(app: TestClient[Any, Any]) -> None:
-    resp = await sms.post(app, sms.message("SMnul1", f"sluikstort{NUL} aan de glasbak"))
+async def test_nul_in_sms_body_is_stored_and_answered(every_channel: TestClient[Any, Any]) -> None:
+    resp = await sms.post(every_channel, sms.message("SMnul1", f"sluikstort{NUL} aan de glasbak"))
     assert resp.status == 200, await resp.text()
     assert sms.REFERENCE.search(await resp.text())
-    again = await sms.post(app, sms.message("SMnul1", f"sluikstort{NUL} aan de glasbak"))
+    again = await sms.post(every_channel, sms.message("SMnul1", f"sluikstort{NUL} aan de glasbak"))
     assert again.status == 200 and sms.REFERENCE.search(await again.text())  # a retry: same answer
 
 
@@ -140,17 +130,19 @@ async def test_nul_in_sms_body_is_stored_and_answered(app: TestClient[Any, Any])
         "/t/x%01y",
     ],
 )
-async def test_control_characters_in_path_are_not_found(app: TestClient[Any, Any], path: str) -> None:
-    resp = await app.get(path)
+async def test_control_characters_in_path_are_not_found(
+    every_channel: TestClient[Any, Any], path: str
+) -> None:
+    resp = await every_channel.get(path)
     assert resp.status == 404, await resp.text()
 
 
-async def test_signed_calls_with_nul_in_path_are_not_found(app: TestClient[Any, Any]) -> None:
+async def test_signed_calls_with_nul_in_path_are_not_found(every_channel: TestClient[Any, Any]) -> None:
     raw, headers = signed({"status": "in_behandeling"})
-    resp = await app.post("/api/v1/meldingen/1777%00/status", data=raw, headers=headers)
+    resp = await every_channel.post("/api/v1/meldingen/1777%00/status", data=raw, headers=headers)
     await _error(resp, 404)
     raw, headers = signed({"dienst": "wegen"})
-    resp = await app.post("/api/v1/meldingen/%00/dienst", data=raw, headers=headers)
+    resp = await every_channel.post("/api/v1/meldingen/%00/dienst", data=raw, headers=headers)
     await _error(resp, 404)
 
 
@@ -158,10 +150,12 @@ async def test_signed_calls_with_nul_in_path_are_not_found(app: TestClient[Any, 
 
 
 @pytest.mark.parametrize("part", ["5", "[1, 2]", '"tekst"', "null"])
-async def test_multipart_melding_part_must_be_an_object(app: TestClient[Any, Any], part: str) -> None:
+async def test_multipart_melding_part_must_be_an_object(
+    every_channel: TestClient[Any, Any], part: str
+) -> None:
     form = FormData(default_to_multipart=True)
     form.add_field("melding", part)
-    error = await _error(await app.post("/api/v1/meldingen", data=form), 422)
+    error = await _error(await every_channel.post("/api/v1/meldingen", data=form), 422)
     assert error["code"] == "invalid_melding"
 
 
@@ -173,21 +167,23 @@ async def _signed_raw(client: TestClient[Any, Any], path: str, raw: bytes, secre
 DEEP = b"[" * 20_000 + b"]" * 20_000  # far beyond the recursion limit, within the body limit
 
 
-async def test_deeply_nested_json_is_refused(app: TestClient[Any, Any]) -> None:
+async def test_deeply_nested_json_is_refused(every_channel: TestClient[Any, Any]) -> None:
     body = b'{"text": ' + DEEP + b"}"
-    resp = await app.post("/api/v1/meldingen", data=body, headers={"Content-Type": "application/json"})
+    resp = await every_channel.post(
+        "/api/v1/meldingen", data=body, headers={"Content-Type": "application/json"}
+    )
     assert (await _error(resp, 400))["code"] == "malformed_json"
-    created = await (await app.post("/api/v1/meldingen", json=TILE)).json()
+    created = await (await every_channel.post("/api/v1/meldingen", json=TILE)).json()
     for path, secret in [
         (f"/api/v1/meldingen/{created['reference']}/status", SECRET),
         (f"/api/v1/meldingen/{created['id']}/dienst", SECRET),
         ("/channels/phone/calls", phone.PHONE_SECRET),
     ]:
-        resp = await _signed_raw(app, path, b'{"note": ' + DEEP + b"}", secret)
+        resp = await _signed_raw(every_channel, path, b'{"note": ' + DEEP + b"}", secret)
         assert (await _error(resp, 400))["code"] == "malformed_json", path
     form = FormData(default_to_multipart=True)
     form.add_field("melding", DEEP.decode())
-    resp = await app.post("/api/v1/meldingen", data=form)
+    resp = await every_channel.post("/api/v1/meldingen", data=form)
     assert (await _error(resp, 400))["code"] == "malformed_json"
 
 
@@ -201,16 +197,18 @@ async def test_deeply_nested_json_is_refused(app: TestClient[Any, Any]) -> None:
         ("multipart/form-data; boundary=" + "b" * 100, b"--x--"),
     ],
 )
-async def test_broken_multipart_is_refused(app: TestClient[Any, Any], content_type: str, body: bytes) -> None:
-    resp = await app.post("/api/v1/meldingen", data=body, headers={"Content-Type": content_type})
+async def test_broken_multipart_is_refused(
+    every_channel: TestClient[Any, Any], content_type: str, body: bytes
+) -> None:
+    resp = await every_channel.post("/api/v1/meldingen", data=body, headers={"Content-Type": content_type})
     assert 400 <= resp.status < 500, await resp.text()
     assert (await resp.json())["error"]["code"]
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", "-99999999999999999999", "1" + "0" * 30])
-async def test_absurd_limits_are_refused_or_capped(app: TestClient[Any, Any], limit: str) -> None:
-    await app.post("/api/v1/meldingen", json=TILE)
-    resp = await app.get("/api/v1/meldingen", params={"limit": limit})
+async def test_absurd_limits_are_refused_or_capped(every_channel: TestClient[Any, Any], limit: str) -> None:
+    await every_channel.post("/api/v1/meldingen", json=TILE)
+    resp = await every_channel.get("/api/v1/meldingen", params={"limit": limit})
     if int(limit) < 1:
         assert (await _error(resp, 400))["code"] == "invalid_query"
     else:
@@ -218,14 +216,16 @@ async def test_absurd_limits_are_refused_or_capped(app: TestClient[Any, Any], li
 
 
 @pytest.mark.parametrize("timestamp", ["9" * 400, "-" + "9" * 400, "1e400", "inf", "١٢٣"])
-async def test_absurd_signature_timestamp_is_refused(app: TestClient[Any, Any], timestamp: str) -> None:
+async def test_absurd_signature_timestamp_is_refused(
+    every_channel: TestClient[Any, Any], timestamp: str
+) -> None:
     raw = json.dumps({"status": "in_behandeling"}).encode()
     headers = {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: "sha256=" + "0" * 64,
     }
-    resp = await app.post("/api/v1/meldingen/1777-2026-000001/status", data=raw, headers=headers)
+    resp = await every_channel.post("/api/v1/meldingen/1777-2026-000001/status", data=raw, headers=headers)
     assert (await _error(resp, 401))["code"] == "invalid_signature"
 
 
@@ -240,9 +240,9 @@ async def test_absurd_signature_timestamp_is_refused(app: TestClient[Any, Any], 
     ],
 )
 async def test_call_record_dates_must_be_plausible(
-    app: TestClient[Any, Any], started_at: str, ended_at: str
+    every_channel: TestClient[Any, Any], started_at: str, ended_at: str
 ) -> None:
-    resp = await phone.post(app, phone.call(started_at=started_at, ended_at=ended_at))
+    resp = await phone.post(every_channel, phone.call(started_at=started_at, ended_at=ended_at))
     error = await _error(resp, 422)
     assert error["code"] == "invalid_call_record"
     assert {f["field"] for f in error["fields"]} & {"started_at", "ended_at"}
@@ -251,8 +251,8 @@ async def test_call_record_dates_must_be_plausible(
 # -- item 5: 405 says what is allowed ------------------------------------------------------------------
 
 
-async def test_method_not_allowed_names_the_allowed_methods(app: TestClient[Any, Any]) -> None:
-    resp = await app.delete("/api/v1/meldingen")
+async def test_method_not_allowed_names_the_allowed_methods(every_channel: TestClient[Any, Any]) -> None:
+    resp = await every_channel.delete("/api/v1/meldingen")
     error = await _error(resp, 405)
     assert error["code"] == "method_not_allowed"
     assert set(resp.headers["Allow"].split(",")) >= {"GET", "POST"}
@@ -270,28 +270,28 @@ def _photo_form(text: str, photo: bytes) -> FormData:
 
 
 async def test_no_orphan_file_when_the_store_fails(
-    app: TestClient[Any, Any], settings: Settings, monkeypatch: pytest.MonkeyPatch
+    every_channel: TestClient[Any, Any], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the store is down")
 
-    monkeypatch.setattr(store_of(app), "intake", down)
-    resp = await app.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()))
+    monkeypatch.setattr(store_of(every_channel), "intake", down)
+    resp = await every_channel.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()))
     assert resp.status >= 500
     assert _files(settings) == []
 
 
 async def test_no_orphan_file_when_the_idempotency_key_is_reused(
-    app: TestClient[Any, Any], settings: Settings
+    every_channel: TestClient[Any, Any], settings: Settings
 ) -> None:
     key = {"Idempotency-Key": "form-1"}
-    first = await app.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()), headers=key)
+    first = await every_channel.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()), headers=key)
     assert first.status == 202
-    replay = await app.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()), headers=key)
+    replay = await every_channel.post("/api/v1/meldingen", data=_photo_form("tegel los", jpeg()), headers=key)
     assert replay.status == 202 and replay.headers["Idempotent-Replayed"] == "true"
     other = _photo_form("iets anders", jpeg(colour=(0, 0, 250)))
-    error = await _error(await app.post("/api/v1/meldingen", data=other, headers=key), 422)
+    error = await _error(await every_channel.post("/api/v1/meldingen", data=other, headers=key), 422)
     assert error["code"] == "idempotency_key_reused"
-    got = await melding(app, (await first.json())["id"])
+    got = await melding(every_channel, (await first.json())["id"])
     (kept,) = _files(settings)  # the first photo only, which the melding refers to
     assert kept.name == got["attachments"][0]["sha256"]

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from gateway.cleantext import clean_text
 from gateway.config import Settings
-from gateway.http.app import create_app
 from gateway.signing import sign
 from gateway.store.schema import attachments, meldingen, status_history
 from tests.support import phone, sms
@@ -33,7 +30,7 @@ from tests.support.twilio import jpeg, png
 BOUNDED = settings(
     max_examples=60,
     deadline=None,
-    # One app per test and backend, shared by its examples: each example adds meldingen to it.
+    # One every_channel per test and backend, shared by its examples: each example adds meldingen to it.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -49,19 +46,6 @@ JSON_VALUE = st.recursive(
 )
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    on = settings.model_copy(
-        update={
-            "phone_secret": phone.PHONE_SECRET,
-            "twilio_auth_token": sms.TOKEN,
-            "twilio_number": sms.OUR_NUMBER,
-        }
-    )
-    async with TestClient(TestServer(create_app(on))) as c:
-        yield c
-
-
 def _state(conn: Any) -> tuple[set[str], int, set[str]]:
     ids = set(conn.execute(select(meldingen.c.id)).scalars())
     with_history = conn.execute(select(func.count(func.distinct(status_history.c.melding_id)))).scalar_one()
@@ -70,18 +54,18 @@ def _state(conn: Any) -> tuple[set[str], int, set[str]]:
 
 
 async def _stored_whole(
-    app: TestClient[Any, Any], settings: Settings, before: set[str], new: str | None
+    every_channel: TestClient[Any, Any], settings: Settings, before: set[str], new: str | None
 ) -> None:
     """Only the melding accepted now was added, with its history; no file without a row."""
-    ids, with_history, shas = await store_of(app).read(_state)
+    ids, with_history, shas = await store_of(every_channel).read(_state)
     assert ids - before == ({new} if new else set())
     assert with_history == len(ids)
     files = {p.name for p in settings.attachments_dir.rglob("*") if p.is_file()}
     assert files <= shas
 
 
-async def _ids(app: TestClient[Any, Any]) -> set[str]:
-    return (await store_of(app).read(_state))[0]
+async def _ids(every_channel: TestClient[Any, Any]) -> set[str]:
+    return (await store_of(every_channel).read(_state))[0]
 
 
 async def _answered(resp: Any) -> dict[str, Any]:
@@ -125,17 +109,19 @@ MELDING_BODY = st.builds(
 @BOUNDED
 @given(body=MELDING_BODY | JSON_VALUE, raw=st.none() | st.binary(max_size=200))
 async def test_json_intake_never_fails_nor_stores_half(
-    app: TestClient[Any, Any], settings: Settings, body: Any, raw: bytes | None
+    every_channel: TestClient[Any, Any], settings: Settings, body: Any, raw: bytes | None
 ) -> None:
-    before = await _ids(app)
+    before = await _ids(every_channel)
     data = raw if raw is not None else json.dumps(body).encode()
-    resp = await app.post("/api/v1/meldingen", data=data, headers={"Content-Type": "application/json"})
+    resp = await every_channel.post(
+        "/api/v1/meldingen", data=data, headers={"Content-Type": "application/json"}
+    )
     answer = await _answered(resp)
     new = answer["id"] if resp.status == 202 else None
     if new:
-        got = await melding(app, new)
+        got = await melding(every_channel, new)
         assert got["text"] == clean_text(body["text"]).strip()
-    await _stored_whole(app, settings, before, new)
+    await _stored_whole(every_channel, settings, before, new)
 
 
 # -- multipart ----------------------------------------------------------------------------------------
@@ -159,26 +145,26 @@ FILE = st.tuples(
     boundary=st.sampled_from(["", "; boundary=x", "; boundary=" + "b" * 80, '; boundary=""']),
 )
 async def test_multipart_intake_never_fails_nor_stores_half(
-    app: TestClient[Any, Any],
+    every_channel: TestClient[Any, Any],
     settings: Settings,
     parts: list[tuple[str, bytes]],
     files: list[tuple[bytes, str, str]],
     raw: bytes | None,
     boundary: str,
 ) -> None:
-    before = await _ids(app)
+    before = await _ids(every_channel)
     if raw is not None:
         headers = {"Content-Type": "multipart/form-data" + boundary}
-        resp = await app.post("/api/v1/meldingen", data=raw, headers=headers)
+        resp = await every_channel.post("/api/v1/meldingen", data=raw, headers=headers)
     else:
         form = FormData(default_to_multipart=True)
         for name, value in parts:  # a field of arbitrary bytes, not a file
             form.add_field(name, BytesPayload(value, content_type="text/plain"))
         for data, content_type, filename in files:
             form.add_field("photo", data, filename=filename, content_type=content_type or None)
-        resp = await app.post("/api/v1/meldingen", data=form)
+        resp = await every_channel.post("/api/v1/meldingen", data=form)
     answer = await _answered(resp)
-    await _stored_whole(app, settings, before, answer["id"] if resp.status == 202 else None)
+    await _stored_whole(every_channel, settings, before, answer["id"] if resp.status == 202 else None)
 
 
 # -- call records -------------------------------------------------------------------------------------
@@ -214,18 +200,22 @@ CALL_FIELDS = st.fixed_dictionaries(
 @BOUNDED
 @given(fields=CALL_FIELDS, raw=st.none() | st.binary(max_size=200), call_id=st.uuids())
 async def test_call_records_never_fail_nor_store_half(
-    app: TestClient[Any, Any], settings: Settings, fields: dict[str, Any], raw: bytes | None, call_id: Any
+    every_channel: TestClient[Any, Any],
+    settings: Settings,
+    fields: dict[str, Any],
+    raw: bytes | None,
+    call_id: Any,
 ) -> None:
-    before = await _ids(app)
+    before = await _ids(every_channel)
     record = {**phone.CALL, "call_id": str(call_id), **fields}
     data = raw if raw is not None else json.dumps(record).encode()
     headers = {"Content-Type": "application/json", **sign(phone.PHONE_SECRET, data)}
-    resp = await app.post("/channels/phone/calls", data=data, headers=headers)
+    resp = await every_channel.post("/channels/phone/calls", data=data, headers=headers)
     answer = await _answered(resp)
     new = answer["id"] if resp.status == 202 and answer["id"] not in before else None
     if resp.status == 202:
         assert sms.REFERENCE.fullmatch(answer["reference"]), answer["reference"]
-    await _stored_whole(app, settings, before, new)
+    await _stored_whole(every_channel, settings, before, new)
 
 
 # -- the SMS webhook ----------------------------------------------------------------------------------
@@ -234,13 +224,18 @@ async def test_call_records_never_fail_nor_store_half(
 @BOUNDED
 @given(body=ANY_TEXT, sender=ANY_TEXT, extra=st.dictionaries(PART_NAME, ANY_TEXT, max_size=3), sid=st.uuids())
 async def test_sms_never_fails_nor_stores_half(
-    app: TestClient[Any, Any], settings: Settings, body: str, sender: str, extra: dict[str, str], sid: Any
+    every_channel: TestClient[Any, Any],
+    settings: Settings,
+    body: str,
+    sender: str,
+    extra: dict[str, str],
+    sid: Any,
 ) -> None:
-    before = await _ids(app)
+    before = await _ids(every_channel)
     message = sms.message(f"SM{sid.hex}", body, sender or "+32470123456")
     # Form fields travel as UTF-8: a lone surrogate cannot be sent, its replacement can.
     params = {k: v.encode("utf-8", "replace").decode() for k, v in {**extra, **message}.items()}
-    resp = await sms.post(app, params)
+    resp = await sms.post(every_channel, params)
     assert resp.status == 200, await resp.text()
-    ids, with_history, _ = await store_of(app).read(_state)
+    ids, with_history, _ = await store_of(every_channel).read(_state)
     assert len(ids - before) <= 1 and with_history == len(ids)  # a melding, or a follow-up of one

@@ -17,21 +17,10 @@ from gateway.config import Settings
 from gateway.store import meldingen
 from gateway.store.schema import deliveries
 from tests.support.api import melding, post, signed
+from tests.support.data import LAMP_PIN, LAMP_TEXT
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import gateway_cli, run_worker, worker_ctx
 from workers import jobs
-
-# Loofstraat 61-63, a real point (tests/corpora/kortrijk-addresses)
-LAMP_TEXT = {
-    "text": "De straatlamp voor ons huis brandt al drie dagen niet meer.",
-    "reporter": {"name": "An Peeters", "email": "an@example.be"},
-    "location": {"street": "Loofstraat", "house_number": "61", "postcode": "8500"},
-}
-LAMP_PIN = {
-    "text": "Lamp kapot, het hele stuk straat is donker",
-    "reporter": {"name": "Bert Maes", "email": "bert@example.be"},
-    "location": {"lat": 50.81713, "lon": 3.26342},
-}
 
 
 def told(handler: RelayHandler, address: str, reference: str, status: str) -> bool:

@@ -17,20 +17,9 @@ from gateway.store import DeliveryRecord
 from gateway.store import deliveries as deliveries_store
 from gateway.store.schema import deliveries
 from tests.support.api import melding, post, store_of
+from tests.support.data import LAMP_PIN, LAMP_TEXT
 from tests.support.http import Receiver
 from tests.support.worker import running_worker, settled, until
-
-# Loofstraat 61-63 twice: the second report is a duplicate of the first (tests/test_dedupe_pipeline.py)
-LAMP_TEXT = {
-    "text": "De straatlamp voor ons huis brandt al drie dagen niet meer.",
-    "reporter": {"name": "An Peeters", "email": "an@example.be"},
-    "location": {"street": "Loofstraat", "house_number": "61", "postcode": "8500"},
-}
-LAMP_PIN = {
-    "text": "Lamp kapot, het hele stuk straat is donker",
-    "reporter": {"name": "Bert Maes", "email": "bert@example.be"},
-    "location": {"lat": 50.81713, "lon": 3.26342},
-}
 
 
 def hours_budget(settings: Settings, hours: float) -> Settings:

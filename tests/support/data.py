@@ -20,3 +20,16 @@ TILE = {
     "reporter": {"name": "An Peeters", "email": "an@example.be", "phone": "+32 470 12 34 56"},
     "location": {"street": "Budastraat", "house_number": "12", "postcode": "8500"},
 }
+
+# One street lamp reported twice: Loofstraat 61-63 by address, then by a web pin a few metres
+# away (a real point, tests/corpora/kortrijk-addresses); the second is a duplicate of the first.
+LAMP_TEXT = {
+    "text": "De straatlamp voor ons huis brandt al drie dagen niet meer.",
+    "reporter": {"name": "An Peeters", "email": "an@example.be"},
+    "location": {"street": "Loofstraat", "house_number": "61", "postcode": "8500"},
+}
+LAMP_PIN = {
+    "text": "Lamp kapot, het hele stuk straat is donker",
+    "reporter": {"name": "Bert Maes", "email": "bert@example.be"},
+    "location": {"lat": 50.81713, "lon": 3.26342},
+}
