@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -340,21 +339,6 @@ def test_diensten_metadata(router: RuleRouter) -> None:
     assert router.diensten["wegen"].name == "Publieke Ruimte"
     assert router.diensten["signalisatie"].handled_by == "Mobiliteit"
     assert all(d.code == code and d.name and d.handled_by for code, d in router.diensten.items())
-
-
-def test_routing_is_fast_enough_for_a_worker(router: RuleRouter) -> None:
-    text = (
-        "Beste,\n\nIn de Groeningestraat ter hoogte van nummer 14 ligt er sinds vorige week een "
-        "losliggende tegel op het voetpad. Mijn moeder is er gisteren bijna over gestruikeld. Kunnen "
-        "jullie dit zo snel mogelijk herstellen?\n\nMet vriendelijke groeten,\nJan Peeters\n"
-    )
-    assert 250 <= len(text) <= 350
-    n = 300
-    start = time.perf_counter()
-    for _ in range(n):
-        router.route(text)
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 0.002, f"{per_call * 1e6:.0f} us per melding"  # measured ~0.1 ms; target < 1 ms
 
 
 # ---------------------------------------------------------------- configuration errors
