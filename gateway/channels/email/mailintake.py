@@ -63,8 +63,8 @@ class MailIntake:
         # A repeat (re-sent, re-polled) is recognised by this key at each outcome below: the
         # melding, the follow-up and the audit record are each stored once per key.
         key = parsed.message_id or f"sha256:{digest}"
-        raw_file = await asyncio.to_thread(
-            self.files.save, raw, filename="bericht.eml", content_type="message/rfc822"
+        raw_file, raw_written = await asyncio.to_thread(
+            self.files.save_new, raw, filename="bericht.eml", content_type="message/rfc822"
         )
         record: dict[str, Any] = {
             "channel": CHANNEL,
@@ -80,6 +80,14 @@ class MailIntake:
                 "refused": [asdict(r) for r in parsed.refused],
             },
         }
+        outcome = await self._store(parsed, key, record)
+        if outcome.kind == "duplicate" and raw_written:
+            # Received before with other bytes (another relay's Received line): the first copy is
+            # the one recorded; this one would be a file nobody refers to.
+            await asyncio.to_thread(self.files.discard, [raw_file])
+        return outcome
+
+    async def _store(self, parsed: ParsedMail, key: str, record: dict[str, Any]) -> MailOutcome:
         if parsed.automated is not None:
             kind, reason = parsed.automated.kind, parsed.automated.reason
             if not await self.store.write(
@@ -187,12 +195,13 @@ class MailIntake:
         self, melding: Melding, parsed: ParsedMail, key: str, record: dict[str, Any]
     ) -> MailOutcome:
         text = parsed.text.strip() or parsed.full_text.strip() or parsed.subject
-        saved: list[Attachment] = []
+        saved: list[tuple[Attachment, bool]] = []
         if files := self._files(parsed, record["details"]["refused"]):  # a photo sent later is not lost
             # content-addressed: a re-sent mail finds its files already there
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.save(f.data, filename=f.filename, content_type=f.content_type) for f in files
+                    self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
+                    for f in files
                 ]
             )
         followup_id = await self.intake.add_followup(
@@ -201,10 +210,11 @@ class MailIntake:
             key=key,
             sender=parsed.from_address,
             text=text[: self.settings.max_text_chars],
-            files=saved,
+            files=[attachment for attachment, _ in saved],
             inbound={**record, "kind": "followup", "melding_id": melding.id},
         )
-        if followup_id is None:
+        if followup_id is None:  # a repeat with other files: those it wrote would be orphans
+            await asyncio.to_thread(self.files.discard, [a for a, written in saved if written])
             return MailOutcome("duplicate", melding.reference, "follow-up received before")
         log.info(
             "follow-up added", extra={"reference": melding.reference, "sender": parsed.from_address or ""}
