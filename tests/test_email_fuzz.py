@@ -13,6 +13,8 @@ absolute paths and NUL), plus structures no client makes (10,000 parts, multipar
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import re
 import smtplib
 from collections.abc import AsyncIterator, Callable
@@ -101,8 +103,6 @@ HOSTILE_NAMES = [
 
 
 def _attachment_mail(name: bytes, data: bytes, ctype: bytes = b"image/png") -> bytes:
-    import base64
-
     return (
         b"From: An <an@example.be>\r\nTo: 1777@kortrijk.be\r\nSubject: foto\r\n"
         b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
@@ -332,3 +332,14 @@ async def test_hostile_structures_over_smtp(
     client: TestClient[Any, Any], settings: Settings, smtp: int, raw: bytes
 ) -> None:
     await _delivered(client, settings, smtp, raw)
+
+
+async def test_an_overlong_message_id_is_no_key(client: TestClient[Any, Any]) -> None:
+    """As IMAP reads it (no SMTP line limit): a Message-ID of 4,000 incompressible characters would
+    not fit the key's index (PostgreSQL); the mail is kept, keyed by its content instead."""
+    noise = base64.b64encode(hashlib.shake_256(b"noise").digest(3000))
+    raw = b"Message-ID: <" + noise + b"@example.be>\r\n" + _attachment_mail(b"foto.png", PNG)
+    assert parse_mail(raw).message_id is None
+    outcome = await mail_intake(client.app).accept(raw, envelope_from="an@example.be", source="imap:test")
+    again = await mail_intake(client.app).accept(raw, envelope_from="an@example.be", source="imap:test")
+    assert outcome.kind == "melding" and again.kind == "duplicate"
