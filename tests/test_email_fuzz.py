@@ -36,6 +36,7 @@ from gateway.store.schema import attachments, inbound_messages, meldingen, statu
 from tests.support.api import store_of
 from tests.support.data import CORPORA, MELDPUNT, PNG
 from tests.support.http import free_port
+from tests.support.mail import attachment_mail
 
 UNIT = settings(max_examples=300, deadline=None, derandomize=True)
 SESSION = settings(
@@ -102,19 +103,6 @@ HOSTILE_NAMES = [
 ]
 
 
-def _attachment_mail(name: bytes, data: bytes, ctype: bytes = b"image/png") -> bytes:
-    return (
-        b"From: An <an@example.be>\r\nTo: 1777@kortrijk.be\r\nSubject: foto\r\n"
-        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
-        b"--b1\r\nContent-Type: text/plain\r\n\r\nSluikstort aan de glasbol in de Budastraat.\r\n"
-        b"--b1\r\nContent-Type: " + ctype + b'; name="' + name + b'"\r\n'
-        b'Content-Disposition: attachment; filename="' + name + b'"\r\n'
-        b"Content-Transfer-Encoding: base64\r\n\r\n"
-        + base64.encodebytes(data).replace(b"\n", b"\r\n")
-        + b"--b1--\r\n"
-    )
-
-
 MUTATIONS: dict[str, Callable[[bytes, float, bytes], bytes]] = {
     "truncate": lambda raw, w, _: raw[: _at(raw, w)],
     "nul": lambda raw, w, _: raw[: _at(raw, w)] + b"\x00" + raw[_at(raw, w) :],
@@ -163,7 +151,7 @@ MUTATIONS: dict[str, Callable[[bytes, float, bytes], bytes]] = {
             b"Date: \x00\xff",
         ][int(w * 6) % 6],
     ),
-    "hostile_name": lambda raw, w, _: _attachment_mail(
+    "hostile_name": lambda raw, w, _: attachment_mail(
         HOSTILE_NAMES[int(w * len(HOSTILE_NAMES)) % len(HOSTILE_NAMES)], PNG
     ),
 }
@@ -252,7 +240,7 @@ def test_any_bytes_parse(raw: bytes) -> None:
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_attachment_names_become_bare_names(name: bytes) -> None:
-    parsed = parse_mail(_attachment_mail(name, PNG))
+    parsed = parse_mail(attachment_mail(name, PNG))
     check_parsed(parsed)
     assert len(parsed.attachments) + len(parsed.refused) == 1
 
@@ -325,7 +313,7 @@ async def test_mutated_mail_over_smtp_is_stored_whole_or_refused(
 
 @pytest.mark.parametrize(
     "raw",
-    [nested(200), many_parts(2_000), *(_attachment_mail(n, PNG) for n in HOSTILE_NAMES[:5])],
+    [nested(200), many_parts(2_000), *(attachment_mail(n, PNG) for n in HOSTILE_NAMES[:5])],
     ids=["nested-200", "parts-2000", *(f"name-{n}" for n in range(5))],
 )
 async def test_hostile_structures_over_smtp(
@@ -338,7 +326,7 @@ async def test_an_overlong_message_id_is_no_key(client: TestClient[Any, Any]) ->
     """As IMAP reads it (no SMTP line limit): a Message-ID of 4,000 incompressible characters would
     not fit the key's index (PostgreSQL); the mail is kept, keyed by its content instead."""
     noise = base64.b64encode(hashlib.shake_256(b"noise").digest(3000))
-    raw = b"Message-ID: <" + noise + b"@example.be>\r\n" + _attachment_mail(b"foto.png", PNG)
+    raw = b"Message-ID: <" + noise + b"@example.be>\r\n" + attachment_mail(b"foto.png", PNG)
     assert parse_mail(raw).message_id is None
     outcome = await mail_intake(client.app).accept(raw, envelope_from="an@example.be", source="imap:test")
     again = await mail_intake(client.app).accept(raw, envelope_from="an@example.be", source="imap:test")
