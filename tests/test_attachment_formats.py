@@ -7,6 +7,7 @@ melding kept)."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
 from sqlalchemy import select
 
 from gateway.attachments import content_refusal
@@ -29,7 +33,7 @@ from tests.support.data import ROOT
 from tests.support.mail import attachment_mail
 from tests.support.sms import REFERENCE, message
 from tests.support.sms import post as post_sms
-from tests.support.twilio import FakeTwilio, pdf, twilio_settings
+from tests.support.twilio import FakeTwilio, jpeg, pdf, png, twilio_settings
 from tests.support.worker import run_worker
 
 DATA = ROOT / "tests/data/attachments"
@@ -178,3 +182,40 @@ async def test_mms_media_carrying_a_program_fail_with_the_reason_and_the_melding
     assert "executable" in (records[1].error or "") and "executable" in (records[2].error or "")
     assert "Launch action" in (records[3].error or "")
     assert all(r.attempts == 1 for r in records[1:])  # refused for good, not retried
+
+
+# -- mutated files: a refusal, never an exception (that would be a 500 on the API) -------------------
+
+
+def _pillow(fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (6, 4), (20, 120, 220)).save(out, fmt)
+    return out.getvalue()
+
+
+SAMPLES = [
+    (PDF, "application/pdf"),
+    ((DATA / "embedded-file.pdf").read_bytes(), "application/pdf"),
+    (HEIC, "image/heic"),
+    (jpeg(), "image/jpeg"),
+    (png(), "image/png"),
+    (_pillow("GIF"), "image/gif"),
+    (_pillow("WEBP"), "image/webp"),
+]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    sample=st.sampled_from(SAMPLES),
+    cuts=st.lists(
+        st.tuples(st.floats(0, 1), st.binary(max_size=12), st.integers(0, 12)), min_size=1, max_size=4
+    ),
+)
+def test_mutated_files_are_refused_or_passed_never_raise(
+    sample: tuple[bytes, str], cuts: list[tuple[float, bytes, int]]
+) -> None:
+    data, ctype = sample
+    for where, insert, drop in cuts:  # overwrite, insert or cut bytes anywhere
+        at = int(len(data) * where)
+        data = data[:at] + insert + data[at + drop :]
+    assert isinstance(content_refusal(data, ctype) or "", str)
