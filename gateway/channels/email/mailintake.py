@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = Channel.EMAIL.value
 _INLINE_PARSE_LIMIT = 256 * 1024  # bigger mails are parsed off the event loop
+_MAX_THREAD_IDS = 100  # of In-Reply-To, and of References (the last ones), looked up for threading
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,11 @@ class MailIntake:
         only from the reporter's own address: references are sequential, so anyone
         could otherwise append text to anyone's melding.
         """
-        ids = [*parsed.in_reply_to, *parsed.references]
+        # The parent and the latest ancestors say which thread this is; a References header of
+        # 40,000 ids (a hostile one) would exceed the database's parameter limit in one query.
+        ids = list(
+            dict.fromkeys([*parsed.in_reply_to[:_MAX_THREAD_IDS], *parsed.references[-_MAX_THREAD_IDS:]])
+        )
         for message_id in ids:
             if message_id.lower().endswith("@" + self.own_domain) and (
                 found := self._reference.search(message_id)
