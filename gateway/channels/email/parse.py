@@ -200,16 +200,18 @@ def _parse(raw: bytes, own: tuple[str, ...], envelope_from: str | None, limits: 
 
 
 def _unique_names(report: _Report) -> _Report:
-    """Outer and forwarded files may share a name ("bijlage-1.jpg"): number the repeats."""
+    """Files may share a name ("bijlage-1.jpg"): number the repeats, linearly (names keep their last)."""
     seen: set[str] = set()
+    last: dict[str, int] = {}
 
     def unique(name: str) -> str:
         stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
-        candidate, n = name, 1
+        candidate, n = name, last.get(name.lower(), 1)  # below its last number, all are taken
         while candidate.lower() in seen:
             n += 1
             candidate = f"{stem}-{n}{dot}{ext}"
         seen.add(candidate.lower())
+        last[name.lower()] = n
         return candidate
 
     attachments = tuple(replace(a, filename=unique(a.filename)) for a in report.attachments)
