@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import smtplib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from gateway.channels.email.service import mail_intake
+from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.signing import sign
 from tests.support.api import melding
 from tests.support.data import TILE
-from tests.support.http import SECRET
+from tests.support.http import SECRET, free_port
 
 # Far above the timeouts below: only a request that hangs misses it (not a speed assertion).
 BOUND = 20.0
@@ -84,3 +87,24 @@ async def test_what_needs_the_queue_answers_503_with_retry_after(hung: TestClien
     assert resp.status == 503, await resp.text()
     assert int(resp.headers["Retry-After"]) >= 1
     assert (await resp.json())["error"]["code"] == "queue_unavailable"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_mail_is_answered_250_while_redis_hangs(hung: TestClient[Any, Any], settings: Settings) -> None:
+    server = await start_smtp(settings, mail_intake(hung.app), port=free_port())
+    port = server.sockets[0].getsockname()[1]
+    mail = b"From: an@example.be\r\nTo: 1777@kortrijk.be\r\nSubject: tegel\r\n\r\nLosse tegel.\r\n"
+
+    def send() -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", port, timeout=BOUND) as smtp:
+            smtp.sendmail("an@example.be", ["1777@kortrijk.be"], mail)
+            return smtp.noop()
+
+    try:
+        code, _ = await asyncio.wait_for(asyncio.to_thread(send), BOUND)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert code == 250  # sendmail raises unless the DATA was answered 250
+    listed = await (await hung.get("/api/v1/meldingen")).json()
+    assert [m["channel"] for m in listed["meldingen"]] == ["email"]
