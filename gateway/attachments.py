@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from gateway.melding import Attachment
@@ -116,29 +117,102 @@ def _embedded_executable(data: bytes) -> str | None:
     return None
 
 
-def content_refusal(data: bytes, content_type: str) -> str | None:
+def content_refusal(data: bytes, content_type: str | None) -> str | None:
     """Why the whole file is not what `content_type` (its sniffed type) says, or None. The first
-    bytes are only a claim: an image must decode completely with Pillow (the well-kept imaging
-    library; pixel count capped), a PDF must end as a PDF does, and no upload may carry an
-    executable anywhere. CPU-bound: call it off the event loop."""
+    bytes are only a claim: an image must decode completely (Pillow, the well-kept imaging library;
+    HEIC/HEIF through pillow-heif, libheif's binding; pixel count capped), a PDF must parse whole
+    with pypdf and carry nothing that runs (JavaScript, a Launch action, an embedded file), and no
+    upload may carry an executable anywhere. A type without such a check is refused: every
+    accepted type has one. CPU-bound: call it off the event loop."""
     if (found := _embedded_executable(data)) is not None:
         return found
     if content_type == "application/pdf":
-        if b"%%EOF" not in data[-2048:]:
-            return "not a complete PDF (no end-of-file marker)"
-        return None
+        return _pdf_refusal(data)
+    if content_type == "image/heic":
+        return _heif_refusal(data)
     fmt = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}.get(
-        content_type
+        content_type or ""
     )
     if fmt is None:
-        return None  # HEIC: Pillow cannot decode it; the executable scan above still applies
-    from PIL import Image, UnidentifiedImageError
+        return f"of a type no whole-file check exists for ({content_type or 'unknown'})"
+    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 return f"an image of {image.width}x{image.height} pixels (limit {MAX_IMAGE_PIXELS})"
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Exception as exc:  # UnidentifiedImageError, OSError, EOFError, a decompression bomb...
         return f"not a valid {fmt} image ({exc.__class__.__name__})"
+    return None
+
+
+def _heif_refusal(data: bytes) -> str | None:
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        for image in heif:  # every image of the container, not the first only
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                return f"an image of {width}x{height} pixels (limit {MAX_IMAGE_PIXELS})"
+            image.load()  # decodes it: a cut or forged stream fails here
+    except Exception as exc:  # libheif answers hostile bytes with any error (SyntaxError, EOFError...)
+        return f"not a valid HEIC/HEIF image ({exc.__class__.__name__})"
+    return None
+
+
+# What a PDF may not carry: code (JavaScript), an action that starts a program (Launch), a file
+# inside (EmbeddedFile, an attachment annotation), or media that runs a player (RichMedia).
+_PDF_ACTIVE_KEYS = {"/JavaScript": "JavaScript", "/JS": "JavaScript", "/EmbeddedFile": "an embedded file",
+                    "/EmbeddedFiles": "an embedded file", "/RichMedia": "rich media"}  # fmt: skip
+_PDF_ACTIVE_VALUES = {"/JavaScript": "JavaScript", "/Launch": "a Launch action",
+                      "/EmbeddedFile": "an embedded file", "/FileAttachment": "an embedded file"}  # fmt: skip
+_PDF_MAX_OBJECTS = 200_000  # a walk bound: a 10 MB PDF holds far fewer
+
+
+def _pdf_refusal(data: bytes) -> str | None:
+    if b"%%EOF" not in data[-2048:]:
+        return "not a complete PDF (no end-of-file marker)"
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return "an encrypted PDF (its content cannot be checked)"
+        if len(reader.pages) == 0:
+            return "a PDF without pages"
+        found = _pdf_active(reader.trailer)
+    except Exception as exc:  # pypdf raises more than PyPdfError on hostile bytes: each is a refusal
+        return f"not a valid PDF ({exc.__class__.__name__})"
+    return f"a PDF with {found}, which is not accepted" if found else None
+
+
+def _pdf_active(trailer: Any) -> str | None:
+    """Every object reachable from the trailer, resolved (so parsed), searched for what runs."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    seen: set[tuple[int, int]] = set()
+    stack: list[Any] = [trailer]
+    walked = 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                continue
+            seen.add((node.idnum, node.generation))
+            node = node.get_object()
+        walked += 1
+        if walked > _PDF_MAX_OBJECTS:
+            raise ValueError(f"more than {_PDF_MAX_OBJECTS} objects")
+        if isinstance(node, DictionaryObject):
+            for key, value in node.items():
+                if key in _PDF_ACTIVE_KEYS:
+                    return _PDF_ACTIVE_KEYS[key]
+                if key in ("/S", "/Type", "/Subtype") and str(value) in _PDF_ACTIVE_VALUES:
+                    return _PDF_ACTIVE_VALUES[str(value)]
+                if key != "/Parent":  # the page tree's back links: reached from the top already
+                    stack.append(value)
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
     return None

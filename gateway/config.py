@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     # seconds of the headers (408 and closed otherwise).
     http_header_timeout: float = Field(default=10.0, gt=0)
     http_body_timeout: float = Field(default=60.0, gt=0)
-    # Retry-After (seconds) of the 503 answered while the store (database) cannot be reached
+    # Retry-After (seconds) of the 503 answered while the store (database) or the queue (Redis)
+    # cannot be reached
     store_retry_after: int = Field(default=30, ge=1)
     max_text_chars: int = 20_000
     max_attachments: int = 10
@@ -101,6 +102,11 @@ class Settings(BaseSettings):
     # Store, queue, files
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_autostart: bool = True  # `gateway up` starts a local redis-server when none answers
+    # Seconds the HTTP and SMTP side waits for Redis to connect, and for any answer: a Redis that
+    # accepts connections but never answers must not hold a request forever (intake stores the
+    # melding all the same and the sweep queues it; what cannot go on without Redis answers 503).
+    redis_connect_timeout: float = Field(default=2.0, gt=0)
+    redis_socket_timeout: float = Field(default=5.0, gt=0)
     database_url: str = "sqlite:///data/gateway.db"
     data_dir: Path = Path("data")  # attachments (content-addressed) and a local Redis live here
     timezone: str = "Europe/Brussels"  # decides the year in references: 1777-2026-000123

@@ -190,7 +190,9 @@ class Intake:
         except Exception:
             await self._discard(written)
             raise
-        if stored.conflict:  # refused: the key belongs to another melding (a replay keeps its files)
+        if not stored.created:
+            # Nothing new stored: a key of another melding (refused), or a repeat (the same
+            # Message-ID with other bytes). A true replay wrote nothing: its files were there.
             await self._discard(written)
         await self.accepted(draft, stored, time.perf_counter() - started)
         return stored

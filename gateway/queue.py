@@ -64,11 +64,22 @@ BEAT_INTERVAL, BEAT_TTL = 2.0, 10.0  # a worker's heartbeat, and how old one may
 log = logging.getLogger("gateway")
 
 
-def connect(redis_url: str, queue_name: str) -> ArqRedis:
+def connect(
+    redis_url: str,
+    queue_name: str,
+    *,
+    socket_timeout: float | None = None,
+    connect_timeout: float | None = None,
+) -> ArqRedis:
     """A queue client that connects lazily. (Not arq's create_pool: that refuses to start while
     Redis is down, and intake must keep storing meldingen then; the sweep enqueues them once
-    Redis is back.)"""
-    return ArqRedis(ConnectionPool.from_url(redis_url), default_queue_name=queue_name)
+    Redis is back.) The timeouts bound every command: a Redis that accepts the connection but never
+    answers (hung, or a half-open connection through a firewall) raises redis' TimeoutError instead
+    of holding the request forever."""
+    pool = ConnectionPool.from_url(
+        redis_url, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout
+    )
+    return ArqRedis(pool, default_queue_name=queue_name)
 
 
 def process_job_id(melding_id: str) -> str:

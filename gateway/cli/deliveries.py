@@ -20,7 +20,12 @@ async def list_or_retry(
     try:
         if retry:
             revived = await store.write(deliveries.revive_dead, references)
-            redis = connect(settings.redis_url, settings.queue_name)
+            redis = connect(
+                settings.redis_url,
+                settings.queue_name,
+                socket_timeout=settings.redis_socket_timeout,
+                connect_timeout=settings.redis_connect_timeout,
+            )
             try:
                 await enqueue_deliveries(redis, settings.queue_name, revived)
             finally:

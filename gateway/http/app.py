@@ -29,7 +29,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         settings.database_url, timezone=settings.timezone, reference_prefix=settings.reference_prefix
     )
     await store.open()
-    redis = queue.connect(settings.redis_url, settings.queue_name)  # /healthz says 503 while it is down
+    redis = queue.connect(
+        settings.redis_url,
+        settings.queue_name,
+        socket_timeout=settings.redis_socket_timeout,
+        connect_timeout=settings.redis_connect_timeout,
+    )  # /healthz says 503 while it is down
     app[STORE] = store
     app[REDIS] = redis
     app[METRICS] = Metrics()

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis import exceptions as redis_errors
 
 from gateway.appkeys import SETTINGS
 from gateway.handling import error_body
@@ -39,6 +40,14 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             503, "store_unavailable", "the store is unavailable; nothing was stored, try again later"
         )
         response.headers["Retry-After"] = str(retry_after)
+        return response
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+        # The queue is down or hangs (commands time out, gateway.queue.connect): what needs it now
+        # (a status change's notification, a desk decision) was committed and the sweep queues it
+        # later; the caller hears to try again rather than a 500 with a trace.
+        log.warning("queue unavailable: %s", exc, extra={"path": request.path})
+        response = error_body(503, "queue_unavailable", "the queue is unavailable; try again later")
+        response.headers["Retry-After"] = str(request.app[SETTINGS].store_retry_after)
         return response
     except web.HTTPRequestEntityTooLarge:
         limit = request.app._client_max_size

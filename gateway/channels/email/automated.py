@@ -23,6 +23,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from gateway.channels.email.quotes import strip_reply
+from gateway.cleantext import clean_text
 
 __all__ = [
     "Automated",
@@ -159,8 +160,9 @@ def mime_view(part: Message) -> Message:
 def decode_header_text(value: str, defects: list[str] | None = None) -> str:
     """Decode RFC 2047 encoded words; adjacent words in one charset are joined as bytes first.
 
-    Joining before decoding matters: clients split one UTF-8 character over two
-    encoded words, and decoding word by word turns it into two replacement marks.
+    Joining before decoding matters: clients split one UTF-8 character over two encoded words,
+    and decoding word by word turns it into two replacement marks. The result is cleaned
+    (gateway.cleantext) as every text a stranger sends.
     """
     sink = defects if defects is not None else []
     out: list[str] = []
@@ -184,7 +186,7 @@ def decode_header_text(value: str, defects: list[str] | None = None) -> str:
     if run_charset is not None:
         out.append(decode_bytes(run, run_charset, sink, "header"))
     out.append(value[pos:])
-    return "".join(out)
+    return clean_text("".join(out))  # NUL, controls, lone surrogates (raw 8-bit bytes): the one step
 
 
 def _decode_word(kind: str, payload: str, defects: list[str]) -> bytes:

@@ -79,6 +79,7 @@ def date(value: str | None, defects: list[str]) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+MAX_MESSAGE_ID = 250
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 
 
@@ -88,7 +89,8 @@ def message_ids(values: Iterable[str]) -> list[str]:
         ids = _MSG_ID.findall(value)
         if not ids:
             ids = [v for v in value.replace(",", " ").split() if "@" in v]  # ids without brackets
-        found.extend(ids)
+        # Real ids are well under 250 characters; a longer one would not fit the key's index: as none.
+        found.extend(i for i in ids if len(i) <= MAX_MESSAGE_ID)
     return list(dict.fromkeys(found))
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = Channel.EMAIL.value
 _INLINE_PARSE_LIMIT = 256 * 1024  # bigger mails are parsed off the event loop
+_MAX_THREAD_IDS = 100  # of In-Reply-To, and of References (the last ones), looked up for threading
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ class MailIntake:
         # A repeat (re-sent, re-polled) is recognised by this key at each outcome below: the
         # melding, the follow-up and the audit record are each stored once per key.
         key = parsed.message_id or f"sha256:{digest}"
-        raw_file = await asyncio.to_thread(
-            self.files.save, raw, filename="bericht.eml", content_type="message/rfc822"
+        raw_file, raw_written = await asyncio.to_thread(
+            self.files.save_new, raw, filename="bericht.eml", content_type="message/rfc822"
         )
         record: dict[str, Any] = {
             "channel": CHANNEL,
@@ -80,6 +81,14 @@ class MailIntake:
                 "refused": [asdict(r) for r in parsed.refused],
             },
         }
+        outcome = await self._store(parsed, key, record)
+        if outcome.kind == "duplicate" and raw_written:
+            # Received before with other bytes (another relay's Received line): the first copy is
+            # the one recorded; this one would be a file nobody refers to.
+            await asyncio.to_thread(self.files.discard, [raw_file])
+        return outcome
+
+    async def _store(self, parsed: ParsedMail, key: str, record: dict[str, Any]) -> MailOutcome:
         if parsed.automated is not None:
             kind, reason = parsed.automated.kind, parsed.automated.reason
             if not await self.store.write(
@@ -119,7 +128,11 @@ class MailIntake:
         only from the reporter's own address: references are sequential, so anyone
         could otherwise append text to anyone's melding.
         """
-        ids = [*parsed.in_reply_to, *parsed.references]
+        # The parent and the latest ancestors say which thread this is; a References header of
+        # 40,000 ids (a hostile one) would exceed the database's parameter limit in one query.
+        ids = list(
+            dict.fromkeys([*parsed.in_reply_to[:_MAX_THREAD_IDS], *parsed.references[-_MAX_THREAD_IDS:]])
+        )
         for message_id in ids:
             if message_id.lower().endswith("@" + self.own_domain) and (
                 found := self._reference.search(message_id)
@@ -187,12 +200,13 @@ class MailIntake:
         self, melding: Melding, parsed: ParsedMail, key: str, record: dict[str, Any]
     ) -> MailOutcome:
         text = parsed.text.strip() or parsed.full_text.strip() or parsed.subject
-        saved: list[Attachment] = []
+        saved: list[tuple[Attachment, bool]] = []
         if files := self._files(parsed, record["details"]["refused"]):  # a photo sent later is not lost
             # content-addressed: a re-sent mail finds its files already there
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.save(f.data, filename=f.filename, content_type=f.content_type) for f in files
+                    self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
+                    for f in files
                 ]
             )
         followup_id = await self.intake.add_followup(
@@ -201,10 +215,11 @@ class MailIntake:
             key=key,
             sender=parsed.from_address,
             text=text[: self.settings.max_text_chars],
-            files=saved,
+            files=[attachment for attachment, _ in saved],
             inbound={**record, "kind": "followup", "melding_id": melding.id},
         )
-        if followup_id is None:
+        if followup_id is None:  # a repeat with other files: those it wrote would be orphans
+            await asyncio.to_thread(self.files.discard, [a for a, written in saved if written])
             return MailOutcome("duplicate", melding.reference, "follow-up received before")
         log.info(
             "follow-up added", extra={"reference": melding.reference, "sender": parsed.from_address or ""}

@@ -31,6 +31,7 @@ from gateway.channels.email.automated import (
 )
 from gateway.channels.email.html import html_to_text
 from gateway.channels.email.quotes import find_phone, split_forward, split_signature, strip_reply
+from gateway.cleantext import clean_text
 from gateway.language import detect_language
 
 __all__ = ["Automated", "MailAttachment", "ParsedMail", "RefusedAttachment", "html_to_text", "parse_mail"]
@@ -171,7 +172,8 @@ def _parse(raw: bytes, own: tuple[str, ...], envelope_from: str | None, limits: 
             report = _forwarded_report(report, content, limits, defects, 0)
         except Exception as exc:  # a broken forwarded part: the mail itself is still the report
             defects.append(f"forwarded message unreadable: {type(exc).__name__}")
-    report = _unique_names(report)
+    # The one cleaning step, once on the body the parts gave (headers: `decode_header_text`).
+    report = _unique_names(replace(report, full_text=clean_text(report.full_text)))
     text, signature = _report_text(report.full_text)
     defects.extend(content.defects)
     defects.extend(_mime_defects(msg))
@@ -198,16 +200,18 @@ def _parse(raw: bytes, own: tuple[str, ...], envelope_from: str | None, limits: 
 
 
 def _unique_names(report: _Report) -> _Report:
-    """Outer and forwarded files may share a name ("bijlage-1.jpg"): number the repeats."""
+    """Files may share a name ("bijlage-1.jpg"): number the repeats, linearly (names keep their last)."""
     seen: set[str] = set()
+    last: dict[str, int] = {}
 
     def unique(name: str) -> str:
         stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
-        candidate, n = name, 1
+        candidate, n = name, last.get(name.lower(), 1)  # below its last number, all are taken
         while candidate.lower() in seen:
             n += 1
             candidate = f"{stem}-{n}{dot}{ext}"
         seen.add(candidate.lower())
+        last[name.lower()] = n
         return candidate
 
     attachments = tuple(replace(a, filename=unique(a.filename)) for a in report.attachments)
@@ -357,7 +361,7 @@ def _preferred(branches: list[tuple[Message, _Content]]) -> _Content | None:
 
 def _add_text(part: Message, ctype: str, content: _Content) -> None:
     raw = _payload_bytes(part, content.defects)
-    text = decode_bytes(raw, _charset(part), content.defects, ctype).replace("\x00", "")
+    text = clean_text(decode_bytes(raw, _charset(part), content.defects, ctype))
     if ctype == "text/html":
         content.html.append(text)
         content.texts.append(_Html(text))

@@ -28,11 +28,11 @@ from arq.connections import ArqRedis
 from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import clock, texts
-from gateway.appkeys import INTAKE, REDIS, SETTINGS, STORE
+from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.twilio.signature import TwilioEndpoint, signed_form
 from gateway.cleantext import clean_text
 from gateway.config import Settings
-from gateway.intake import Intake
+from gateway.intake import Intake, IntakeRejected
 from gateway.language import detect_language
 from gateway.melding import Channel, Melding, MeldingDraft, Reporter
 from gateway.phonenumber import e164
@@ -93,7 +93,7 @@ class SmsIntake:
         return twiml(texts.text(f"sms.reply_{kind}", language, reference=reference, url=url))
 
     async def _accept(self, params: Mapping[str, str]) -> SmsOutcome:
-        sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid")
+        sid = next((params[k] for k in _SID_FIELDS if params.get(k)), None)
         if not sid:  # Twilio always sends one; without it the signed parameters are the key
             sid = "sha256:" + hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()
         number = e164(params.get("From", ""))[:40]
@@ -186,6 +186,9 @@ def _int(value: str | None) -> int:
         return 0
 
 
+_SID_FIELDS = ("MessageSid", "SmsMessageSid", "SmsSid")  # the key, in the order `_accept` reads them
+MAX_SID = 64
+
 SMS_ENDPOINT = TwilioEndpoint(CHANNEL, "sms_not_configured", "the SMS channel", "sms")
 
 
@@ -193,6 +196,14 @@ async def inbound_sms(request: web.Request) -> web.Response:
     fields = await signed_form(request, SMS_ENDPOINT)
     # Checked as signed, then cleaned (gateway.cleantext): an SMS with a NUL in it is still an SMS.
     fields = {key: clean_text(value) for key, value in fields.items()}
+    sid_field = next((k for k in _SID_FIELDS if fields.get(k)), None)
+    if sid_field is not None and len(fields[sid_field]) > MAX_SID:
+        # Twilio's sids are 34 characters; a longer one is not Twilio's and would not fit the key's index.
+        request.app[METRICS].rejected(CHANNEL, "invalid_message_sid")
+        log.warning("sms refused: %s longer than %d characters", sid_field, MAX_SID)
+        raise IntakeRejected(
+            422, "invalid_message_sid", f"{sid_field} is longer than {MAX_SID} characters", sid_field
+        )
     app = request.app
     handler = SmsIntake(app[SETTINGS], app[INTAKE], app[STORE], app[REDIS])
     outcome = await handler.accept(fields)

@@ -102,10 +102,11 @@ def verdict(message: SmsMessage, status: str, code: int | None, settings: Settin
 
 
 def _error_code(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
+    """Twilio's codes are five ASCII digits; anything else (400 nines, "1e999", Arabic-Indic
+    digits) is no code Twilio gave, and would not fit the store's INTEGER column."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         return None
+    return int(raw)
 
 
 async def sms_status(request: web.Request) -> web.Response:

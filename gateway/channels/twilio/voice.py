@@ -53,6 +53,11 @@ async def voice_callback(request: web.Request) -> web.Response:
     if not callback.call_sid:
         request.app[METRICS].rejected(CHANNEL, "missing_call_sid")
         return error_body(422, "missing_call_sid", "a voice callback needs its CallSid", field="CallSid")
+    if (too_long := callback.too_long()) is not None:
+        field, limit = too_long
+        request.app[METRICS].rejected(CHANNEL, "invalid_callback")
+        log.warning("voice %s callback refused: %s longer than %d characters", event, field, limit)
+        return error_body(422, "invalid_callback", f"{field} is longer than {limit} characters", field=field)
     started = time.perf_counter()
     store, intake = request.app[STORE], request.app[INTAKE]
     how = Assembly.from_settings(settings, transcribe=settings.voice_transcribe)

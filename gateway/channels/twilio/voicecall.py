@@ -28,6 +28,14 @@ _CALL_RANK = {"queued": 0, "initiated": 0, "ringing": 1, "in-progress": 2, "answ
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 MISSED = TERMINAL - {"completed"}  # nobody spoke: no recording can follow
 _RECORDING_DONE = frozenset({"completed", "absent", "failed", "deleted"})
+_LIMITS = {
+    "CallSid": 64,
+    "RecordingSid": 64,
+    "TranscriptionSid": 64,
+    "CallStatus": 16,
+    "RecordingStatus": 16,
+    "TranscriptionStatus": 16,
+}
 _MAX_CALLBACKS = 100  # a call sends a handful; the cap only bounds a misbehaving sender
 
 
@@ -38,6 +46,14 @@ class Callback:
     event: str  # one of EVENTS
     params: dict[str, str]
     received_at: datetime
+
+    def too_long(self) -> tuple[str, int] | None:
+        """A field longer than Twilio ever sends (its sids are 34 characters, its statuses one
+        word) and than the call's row keeps: (field, limit), refused rather than cut."""
+        for name, limit in _LIMITS.items():
+            if len(self.params.get(name, "")) > limit:
+                return name, limit
+        return None
 
     @property
     def call_sid(self) -> str:
@@ -71,11 +87,16 @@ class Callback:
         return f"{self.call_sid}:transcription:{self.params.get('TranscriptionSid', '')}"
 
 
+_MAX_INT = 2**31 - 1  # the store's INTEGER columns; a call of 68 years is not a call
+
+
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
+    """Twilio's counts are ASCII digits; anything else (negative, "1e999", Arabic-Indic digits,
+    400 nines) is not a count Twilio sent, and is ignored as a missing one."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 10:
         return None
+    number = int(value)
+    return number if number <= _MAX_INT else None
 
 
 def _max(a: int | None, b: int | None) -> int | None:
