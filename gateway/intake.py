@@ -9,6 +9,7 @@ finds meldingen that were stored but never processed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -180,7 +181,7 @@ class Intake:
             await asyncio.to_thread(self.check_contents, incoming)
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
+                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type)
                     for f in incoming
                 ]
             )
@@ -193,6 +194,8 @@ class Intake:
         if stored.conflict:  # refused: the key belongs to another melding (a replay keeps its files)
             await self._discard(written)
         await self.accepted(draft, stored, time.perf_counter() - started)
+        if stored.created and (failed := tuple(a for a, _ in saved if a.state == "failed")):
+            return dataclasses.replace(stored, attachments_failed=failed)
         return stored
 
     async def _discard(self, written: list[Attachment]) -> None:

@@ -50,6 +50,10 @@ async def post_melding(request: web.Request) -> web.Response:
         "reference": stored.reference,
         "tracking_url": tracking_url(request, stored.tracking_token),
     }
+    if stored.attachments_failed:  # the melding is kept; the client hears which files are not
+        body["attachments_not_stored"] = [
+            {"filename": a.filename, "error": a.error} for a in stored.attachments_failed
+        ]
     headers = {} if stored.created else {"Idempotent-Replayed": "true"}
     return web.json_response(body, status=202, headers=headers)
 
