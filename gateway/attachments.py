@@ -7,8 +7,10 @@ attachment is missing.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import logging
 import os
 import re
 import tempfile
@@ -18,6 +20,8 @@ from urllib.parse import unquote
 
 from gateway.melding import Attachment
 
+log = logging.getLogger(__name__)
+
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
@@ -26,6 +30,11 @@ def safe_filename(name: str | None, fallback: str = "bijlage") -> str:
     base = os.path.basename(unquote(name or "").replace("\\", "/")).strip()
     base = _UNSAFE.sub("_", base)[:150].strip(" .")
     return base or fallback
+
+
+def storage_error(exc: OSError) -> str:
+    """Why the disk refused a file, for the record and the log: "ENOSPC: No space left on device"."""
+    return f"{errno.errorcode.get(exc.errno or 0, type(exc).__name__)}: {exc.strerror or exc}"
 
 
 class AttachmentStore:
@@ -63,6 +72,26 @@ class AttachmentStore:
             storage_path=str(target.relative_to(self.root)),
         )
         return attachment, written
+
+    def keep(self, data: bytes, *, filename: str | None, content_type: str) -> tuple[Attachment, bool]:
+        """As `save_new`, but a disk that refuses the file (full, over quota, read-only) does not cost
+        the melding its text and reporter: the attachment comes back `failed`, with the reason, to
+        be recorded with the melding, and the reason is logged. Blocking: call it off the event loop."""
+        try:
+            return self.save_new(data, filename=filename, content_type=content_type)
+        except OSError as exc:
+            why = f"not stored: {storage_error(exc)}"
+            log.error("attachment %s %s (%s)", safe_filename(filename), why, self.root)
+            failed = Attachment(
+                filename=safe_filename(filename),
+                content_type=content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                storage_path="",
+                state="failed",
+                error=why,
+            )
+            return failed, False
 
     def discard(self, attachments: list[Attachment]) -> None:
         """Remove files this request wrote when no melding came of it (refused, or the store failed).

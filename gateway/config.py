@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     worker_max_jobs: int = Field(default=50, ge=1)
     worker_poll_delay: float = Field(default=0.02, gt=0)
     worker_shutdown_grace: float = Field(default=15.0, ge=0)  # on SIGTERM, for running jobs
+    # A worker beats every worker_heartbeat_interval seconds; one silent for worker_heartbeat_ttl is
+    # dead (/healthz stops counting it) and a live worker runs the jobs it held again at once.
+    worker_heartbeat_interval: float = Field(default=2.0, gt=0)
+    worker_heartbeat_ttl: float = Field(default=10.0, gt=0)
     queue_name: str = "gateway:queue"
 
     # E-mail (names fixed by PRODUCT.md)
@@ -202,6 +206,17 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _heartbeat_outlives_its_interval(self) -> Settings:
+        # A TTL within one interval would declare live workers dead between two beats (and rerun
+        # their jobs while they still run them).
+        if self.worker_heartbeat_ttl < 2 * self.worker_heartbeat_interval:
+            raise ValueError(
+                "worker_heartbeat_ttl must be at least twice worker_heartbeat_interval "
+                f"({self.worker_heartbeat_ttl} < 2 x {self.worker_heartbeat_interval})"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -9,6 +9,7 @@ finds meldingen that were stored but never processed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -180,7 +181,7 @@ class Intake:
             await asyncio.to_thread(self.check_contents, incoming)
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
+                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type)
                     for f in incoming
                 ]
             )
@@ -195,6 +196,8 @@ class Intake:
             # Message-ID with other bytes). A true replay wrote nothing: its files were there.
             await self._discard(written)
         await self.accepted(draft, stored, time.perf_counter() - started)
+        if stored.created and (failed := tuple(a for a, _ in saved if a.state == "failed")):
+            return dataclasses.replace(stored, attachments_failed=failed)
         return stored
 
     async def _discard(self, written: list[Attachment]) -> None:

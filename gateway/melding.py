@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -144,7 +144,10 @@ class Attachment(BaseModel):
     content_type: str
     size: int
     sha256: str
-    storage_path: str
+    storage_path: str  # under data/attachments; empty when the file could not be stored
+    # "failed": the disk refused the file (full, read-only); the melding was kept without it
+    state: Literal["stored", "failed"] = "stored"
+    error: str | None = None  # why it was not stored
 
 
 class StatusChange(BaseModel):

@@ -19,6 +19,7 @@ from gateway.queue import DELIVERY_LATENCY_BUCKETS, OUTAGES_FIELD, STATS_KEY, li
 from gateway.store import meldingen
 
 if TYPE_CHECKING:
+    from gateway.config import Settings
     from gateway.store import Store, StoredIntake
 
 DELIVERY_OUTCOMES = ("ok", "failed", "dead")
@@ -122,9 +123,9 @@ class Metrics:
     def rejected(self, channel: str, code: str) -> None:
         self.intake_rejected.labels(channel, code).inc()
 
-    async def refresh(self, store: Store, redis: Redis, queue: str) -> None:
-        self.queue_depth.set(await redis.zcard(queue))
-        self.workers.set(await live_workers(redis, queue))
+    async def refresh(self, store: Store, redis: Redis, settings: Settings) -> None:
+        self.queue_depth.set(await redis.zcard(settings.queue_name))
+        self.workers.set(await live_workers(redis, settings.queue_name, settings.worker_heartbeat_ttl))
         raw = await redis.hgetall(STATS_KEY)
         self._shared.snapshot = {k.decode(): float(v) for k, v in raw.items()}
         counts = await store.read(meldingen.counts)

@@ -33,6 +33,8 @@ from arq.utils import timestamp_ms
 from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis
 
+from gateway.queue_reclaim import Heartbeat, reclaim_dead_workers, running_key, workers_key
+
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
 
@@ -59,7 +61,6 @@ REDIS_DOWN: tuple[type[BaseException], ...] = (
 # only where another worker took the job first).
 _WORKER_DOWN = (*REDIS_DOWN, redis_errors.WatchError)
 RECONNECT_BASE, RECONNECT_CAP = 0.1, 2.0  # seconds between a waiting worker's reconnection tries
-BEAT_INTERVAL, BEAT_TTL = 2.0, 10.0  # a worker's heartbeat, and how old one may be to count as alive
 
 log = logging.getLogger("gateway")
 
@@ -245,14 +246,9 @@ def backoff(attempt: int, base: float, cap: float = float("inf")) -> float:
     return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
 
 
-def workers_key(queue: str) -> str:
-    """A sorted set: the name (host:pid) of each worker on this queue by its last heartbeat (ms)."""
-    return f"{queue}:workers"
-
-
-async def live_workers(redis: Redis, queue: str) -> int:
-    """Workers that beat within BEAT_TTL seconds: connected to Redis and polling."""
-    return int(await redis.zcount(workers_key(queue), timestamp_ms() - int(BEAT_TTL * 1000), "+inf"))
+async def live_workers(redis: Redis, queue: str, ttl: float) -> int:
+    """Workers that beat within `ttl` seconds (worker_heartbeat_ttl): connected to Redis and polling."""
+    return int(await redis.zcount(workers_key(queue), timestamp_ms() - int(ttl * 1000), "+inf"))
 
 
 def _retried_on_outage(coroutine: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -276,16 +272,20 @@ class Worker(arq_worker.Worker):
     This one waits and reconnects with backoff (RECONNECT_BASE doubling up to RECONNECT_CAP),
     logs the outage once when it starts and once when it ends, and takes up its polling where it
     left it. What Redis forgot meanwhile (it may come back empty) the sweep enqueues again from the
-    store. While connected it beats: `live_workers` counts it (/healthz, /metrics).
+    store. While connected it beats: `live_workers` counts it (/healthz, /metrics), and it runs the
+    jobs of a peer that stopped beating again at once (gateway.queue_reclaim).
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, heartbeat: Heartbeat, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.heartbeat = heartbeat
         self.functions = {
             name: dataclasses.replace(f, coroutine=_retried_on_outage(f.coroutine))
             for name, f in self.functions.items()
         }
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._running_key = running_key(self.queue_name, self.name)
+        self._beaten = False  # on the list of live workers at least once
         self._down_since: float | None = None
         self._down_tries = 0
         self._outages_to_count = 0
@@ -354,13 +354,52 @@ class Worker(arq_worker.Worker):
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:
+            if not await self._start_job(job_id.decode()):
+                return  # every slot taken
+
+    async def _start_job(self, job_id: str) -> bool:
+        """arq's `start_jobs` for one job (False: no free slot), but the job is marked as this
+        worker's (gateway.queue_reclaim) in the transaction that takes it: a peer can then free
+        it the moment this worker dies, and never frees a job this worker did not take."""
+        await self.sem.acquire()
+        if self.job_counter >= self.max_jobs:
+            self.sem.release()
+            return False
+        self.job_counter += 1
+        try:
+            score = await self._take(job_id)
+        except _WORKER_DOWN:
+            # arq took a slot for the job (semaphore and counter) before its Redis calls failed,
+            # and gives slots back only when a job's task ends: give it back here.
+            self._release_sem_dec_counter_on_complete()
+            raise
+        if score is None:  # running elsewhere, finished, or deferred meanwhile
+            self._release_sem_dec_counter_on_complete()
+            return True
+        task = self.loop.create_task(self.run_job(job_id, score))
+        task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+        self.tasks[job_id] = task
+        return True
+
+    async def _take(self, job_id: str) -> int | None:
+        """The job's score once this worker holds it, None when it is not for this worker now."""
+        in_progress = in_progress_key_prefix + job_id
+        timeout_ms = int(self.in_progress_timeout_s * 1000)
+        async with self.pool.pipeline(transaction=True) as pipe:
+            await pipe.watch(in_progress)
+            ongoing = await pipe.exists(in_progress)
+            score = await pipe.zscore(self.queue_name, job_id)
+            if ongoing or not score or score > timestamp_ms():
+                return None
+            pipe.multi()
+            pipe.psetex(in_progress, timeout_ms, self.name)
+            pipe.sadd(self._running_key, job_id)
+            pipe.pexpire(self._running_key, timeout_ms)
             try:
-                await super().start_jobs([job_id])
-            except _WORKER_DOWN:
-                # arq took a slot for the job (semaphore and counter) before its Redis calls
-                # failed, and gives slots back only when a job's task ends: give it back here.
-                self._release_sem_dec_counter_on_complete()
-                raise
+                await pipe.execute()
+            except (redis_errors.ResponseError, redis_errors.WatchError):
+                return None  # another worker took it since
+        return int(score)
 
     async def run_job(self, job_id: str, score: int) -> None:
         """A job whose reading or finishing in Redis fails is not lost: it runs again when its
@@ -369,20 +408,34 @@ class Worker(arq_worker.Worker):
             await super().run_job(job_id, score)
         except _WORKER_DOWN as exc:
             self._note_down(exc)
+        # Ended (or cut off by an outage: then its in-progress key expires as arq's would); a stale
+        # member left by a failure here is harmless, as its in-progress key no longer names us.
+        with suppress(*REDIS_DOWN):
+            await self.pool.srem(self._running_key, job_id)
 
     async def heart_beat(self) -> None:
         await super().heart_beat()
-        if time.monotonic() - self._last_beat < BEAT_INTERVAL:
+        if time.monotonic() - self._last_beat < self.heartbeat.interval:
             return
         now = timestamp_ms()
         async with self.pool.pipeline(transaction=False) as pipe:
             pipe.zadd(workers_key(self.queue_name), {self.name: now})
-            pipe.zremrangebyscore(workers_key(self.queue_name), "-inf", now - int(BEAT_TTL * 1000))
+            pipe.pexpire(self._running_key, int(self.in_progress_timeout_s * 1000))
             if self._outages_to_count:
                 pipe.hincrby(STATS_KEY, OUTAGES_FIELD, self._outages_to_count)
-            await pipe.execute()
+            added, *_ = await pipe.execute()
+        if added and self._beaten:
+            log.warning(
+                "this worker was missing from the live workers (silent for over %.0f s, or Redis lost "
+                "the list); a peer may have run its jobs again",
+                self.heartbeat.ttl,
+            )
+        self._beaten = True
         self._outages_to_count = 0
         self._last_beat = time.monotonic()
+        cutoff = now - int(self.heartbeat.ttl * 1000)
+        for peer, freed in (await reclaim_dead_workers(self.pool, self.queue_name, cutoff)).items():
+            log.warning("worker %s stopped beating; %d of its jobs run again now", peer, freed)
 
     async def close(self) -> None:
         """As arq's close, but a Redis that is down does not stop the shutdown hook (the store and
@@ -396,6 +449,7 @@ class Worker(arq_worker.Worker):
             async with self.pool.pipeline(transaction=False) as pipe:
                 pipe.delete(self.health_check_key)
                 pipe.zrem(workers_key(self.queue_name), self.name)
+                pipe.delete(self._running_key)  # every job has ended: none to free
                 await pipe.execute()
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)

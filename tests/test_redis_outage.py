@@ -18,26 +18,13 @@ from gateway.config import Settings
 from tests.support.http import SECRET, Receiver, free_port
 from tests.support.processes import (
     assert_clean_shutdown,
+    post_burst,
     private_redis,
     process,
     settings_env,
     wait_for,
     wait_healthy,
 )
-
-TEXTS = ("losliggende tegel op het voetpad", "de straatlamp brandt niet", "sluikstort aan de glasbol")
-
-
-async def post_burst(session: aiohttp.ClientSession, base: str, start: int, n: int) -> list[str]:
-    posts = [
-        session.post(f"{base}/api/v1/meldingen", json={"text": f"{TEXTS[i % 3]} (nr {i})"})
-        for i in range(start, start + n)
-    ]
-    refs = []
-    for resp in await asyncio.gather(*posts):
-        assert resp.status == 202, await resp.text()
-        refs.append((await resp.json())["reference"])
-    return refs
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")

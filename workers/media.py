@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from gateway.attachments import AttachmentStore, content_refusal, sniff_content_type
+from gateway.attachments import AttachmentStore, content_refusal, sniff_content_type, storage_error
 from gateway.config import Settings
 from gateway.melding import Attachment, Melding
 from gateway.metrics import count
@@ -151,7 +151,12 @@ async def fetch(ctx: dict[str, Any], media: MediaRecord) -> Attachment:
         raise MediaError(f"declared {kind} but the content is {why}", permanent=True)
     name = f"mms-{media.message_sid[-8:]}-{media.position}{mimetypes.guess_extension(kind) or ''}"
     files = AttachmentStore(s.settings.attachments_dir)
-    return await asyncio.to_thread(files.save, data, filename=name, content_type=kind)
+    try:
+        return await asyncio.to_thread(files.save, data, filename=name, content_type=kind)
+    except OSError as exc:  # a full disk may be freed: tried again with the backoff, then failed
+        why = f"could not be stored: {storage_error(exc)}"
+        log.error("mms media %s (%s)", why, files.root)
+        raise MediaError(why, permanent=False) from exc
 
 
 async def settle(ctx: dict[str, Any], melding: Melding) -> Settled:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from gateway.channels.email.service import EmailChannel, start_email_channel
 from gateway.config import ConfigError, Settings
 from gateway.http.app import create_app
-from gateway.queue import Worker, stop_worker
+from gateway.queue import Heartbeat, Worker, stop_worker
 from workers.settings import worker_options
 
 log = logging.getLogger("gateway")
@@ -133,7 +133,8 @@ async def run(settings: Settings, *, http: bool, worker: bool, autostart_redis: 
             email = await start_email_channel(runner.app)
             freeze_startup_objects()
         if worker:
-            arq_worker = Worker(**worker_options(settings))
+            heartbeat = Heartbeat(settings.worker_heartbeat_interval, settings.worker_heartbeat_ttl)
+            arq_worker = Worker(**worker_options(settings), heartbeat=heartbeat)
             worker_task = asyncio.create_task(arq_worker.main())
             log.info("worker consuming %s", settings.queue_name)
         waiters = [asyncio.create_task(stop.wait())] + ([worker_task] if worker_task else [])

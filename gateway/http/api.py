@@ -50,6 +50,10 @@ async def post_melding(request: web.Request) -> web.Response:
         "reference": stored.reference,
         "tracking_url": tracking_url(request, stored.tracking_token),
     }
+    if stored.attachments_failed:  # the melding is kept; the client hears which files are not
+        body["attachments_not_stored"] = [
+            {"filename": a.filename, "error": a.error} for a in stored.attachments_failed
+        ]
     headers = {} if stored.created else {"Idempotent-Replayed": "true"}
     return web.json_response(body, status=202, headers=headers)
 
@@ -150,7 +154,8 @@ async def healthz(request: web.Request) -> web.Response:
         checks["redis"] = "ok"
         # Workers beating (gateway.queue.Worker): informative, not part of this process's health,
         # as a `serve` without workers still takes meldingen in; alert on 0 where workers should run.
-        workers = await live_workers(request.app[REDIS], request.app[SETTINGS].queue_name)
+        settings = request.app[SETTINGS]
+        workers = await live_workers(request.app[REDIS], settings.queue_name, settings.worker_heartbeat_ttl)
     except Exception as exc:
         checks["redis"] = f"error: {exc.__class__.__name__}"
     healthy = all(v == "ok" for v in checks.values())
@@ -163,7 +168,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     m = request.app[METRICS]
     try:
-        await m.refresh(request.app[STORE], request.app[REDIS], request.app[SETTINGS].queue_name)
+        await m.refresh(request.app[STORE], request.app[REDIS], request.app[SETTINGS])
     except Exception as exc:  # still serve what this process knows
         log.warning("metrics refresh incomplete: %s", exc)
     return web.Response(

@@ -41,6 +41,7 @@ class StoredIntake:
     created: bool  # False: the idempotency key / message id was seen before
     conflict: bool = False  # True: seen before, but with a different request body
     history_id: int | None = None  # the `ontvangen` entry of a new melding
+    attachments_failed: tuple[Attachment, ...] = ()  # stored with the melding, but not on disk
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,11 @@ def _replay(row: Row[Any], request_hash: str | None) -> StoredIntake:
 
 def attachments_in_use(conn: Connection, sha256s: Sequence[str]) -> set[str]:
     """Which of these contents a stored melding refers to (its file must stay on disk)."""
-    query = select(attachments.c.sha256).where(attachments.c.sha256.in_(list(sha256s))).distinct()
+    query = (
+        select(attachments.c.sha256)
+        .where(attachments.c.sha256.in_(list(sha256s)), attachments.c.state == "stored")
+        .distinct()
+    )
     return set(conn.execute(query).scalars())
 
 
@@ -284,6 +289,8 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
                 size=f.size,
                 sha256=f.sha256,
                 storage_path=f.storage_path,
+                state=f.state,
+                error=f.error,
             )
             for f in files
         ],

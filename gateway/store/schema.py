@@ -156,6 +156,9 @@ attachments = Table(
     Column("size", Integer, nullable=False),
     Column("sha256", CleanString(64), nullable=False),
     Column("storage_path", CleanString, nullable=False),
+    # "failed": the disk refused the file (error says why); the melding was kept without it
+    Column("state", CleanString(16), nullable=False, default="stored", server_default="stored"),
+    Column("error", CleanText, nullable=True),
 )
 
 deliveries = Table(

@@ -34,12 +34,20 @@ class Receiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     delay: float = 0.0
     started: int = 0  # requests that arrived (answered or not yet)
+    in_flight: int = 0  # requests not yet answered (nor cut off by their client going away)
 
     @property
     def created(self) -> list[dict[str, Any]]:
         return [r for r in self.received if r["ok"] and r["body"]["event"] == "melding.created"]
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.Response:
         raw = await request.read()
         self.started += 1
         try:

@@ -68,6 +68,22 @@ async def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path, timeout
     raise AssertionError(f"gateway did not become healthy:\n{log.read_text()}")
 
 
+TEXTS = ("losliggende tegel op het voetpad", "de straatlamp brandt niet", "sluikstort aan de glasbol")
+
+
+async def post_burst(session: aiohttp.ClientSession, base: str, start: int, n: int) -> list[str]:
+    """Meldingen `start` .. `start + n - 1` posted at once to a running gateway: their references."""
+    posts = [
+        session.post(f"{base}/api/v1/meldingen", json={"text": f"{TEXTS[i % 3]} (nr {i})"})
+        for i in range(start, start + n)
+    ]
+    refs = []
+    for resp in await asyncio.gather(*posts):
+        assert resp.status == 202, await resp.text()
+        refs.append((await resp.json())["reference"])
+    return refs
+
+
 def assert_clean_shutdown(log: Path) -> None:
     """After SIGTERM: the shutdown was logged, with no traceback and no unclosed resource."""
     text = log.read_text()

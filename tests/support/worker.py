@@ -17,8 +17,8 @@ from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 
 from gateway.config import Settings
+from gateway.queue import Heartbeat, stop_worker
 from gateway.queue import Worker as QueueWorker
-from gateway.queue import stop_worker
 from tests.support.data import ROOT
 from workers import jobs
 from workers.settings import worker_options
@@ -41,7 +41,9 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     while jobs wait deferred; see the `clock` fixture)."""
     opts = worker_options(settings)
     opts["cron_jobs"] = []
-    worker = QueueWorker(**opts)
+    worker = QueueWorker(
+        **opts, heartbeat=Heartbeat(settings.worker_heartbeat_interval, settings.worker_heartbeat_ttl)
+    )
     main = asyncio.create_task(worker.main())
     try:
         yield

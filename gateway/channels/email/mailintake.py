@@ -64,8 +64,9 @@ class MailIntake:
         # A repeat (re-sent, re-polled) is recognised by this key at each outcome below: the
         # melding, the follow-up and the audit record are each stored once per key.
         key = parsed.message_id or f"sha256:{digest}"
+        # A full disk loses the raw copy, not the mail: the melding and its audit record are kept.
         raw_file, raw_written = await asyncio.to_thread(
-            self.files.save_new, raw, filename="bericht.eml", content_type="message/rfc822"
+            self.files.keep, raw, filename="bericht.eml", content_type="message/rfc822"
         )
         record: dict[str, Any] = {
             "channel": CHANNEL,
@@ -74,13 +75,15 @@ class MailIntake:
             "envelope_from": envelope_from,
             "sender": parsed.from_address,
             "subject": parsed.subject[:1000] or None,
-            "raw_path": raw_file.storage_path,
+            "raw_path": raw_file.storage_path or None,
             "details": {
                 "defects": list(parsed.defects),
                 "forwarded_by": parsed.forwarded_by,
                 "refused": [asdict(r) for r in parsed.refused],
             },
         }
+        if raw_file.error:
+            record["details"]["raw_not_stored"] = raw_file.error
         outcome = await self._store(parsed, key, record)
         if outcome.kind == "duplicate" and raw_written:
             # Received before with other bytes (another relay's Received line): the first copy is
@@ -205,7 +208,7 @@ class MailIntake:
             # content-addressed: a re-sent mail finds its files already there
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.save_new(f.data, filename=f.filename, content_type=f.content_type)
+                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type)
                     for f in files
                 ]
             )
