@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     voice_settle_seconds: float = Field(default=600.0, gt=0)
     voice_transcribe: bool = True  # the voice app asks Twilio for transcriptions: a recording waits for one
 
+    # Retention (gateway/retention.py, SECURITY.md): a melding closed for this many days loses its
+    # personal data (daily worker job, `gateway retention`); statistics stay. 0: keep everything forever.
+    retention_days: int = Field(default=365, ge=0)
+
     # Logging
     log_level: LogLevel = "INFO"
     log_format: Literal["json", "text"] = "json"
