@@ -222,15 +222,8 @@ class Intake:
                     exc,
                     extra={"reference": stored.reference},
                 )
-            log.info(
-                "melding received",
-                extra={
-                    "reference": stored.reference,
-                    "channel": draft.channel.value,
-                    "reporter_email": draft.reporter.email or "",
-                    "reporter_phone": draft.reporter.phone or "",
-                },
-            )
+            # The reference leads to the reporter for whoever may see them; the log needs no more.
+            log.info("melding received", extra={"reference": stored.reference, "channel": draft.channel.value})
         self.metrics.observe_intake(draft.channel.value, stored, seconds)
 
     async def add_followup(
