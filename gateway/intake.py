@@ -223,7 +223,9 @@ class Intake:
                     extra={"reference": stored.reference},
                 )
             # The reference leads to the reporter for whoever may see them; the log needs no more.
-            log.info("melding received", extra={"reference": stored.reference, "channel": draft.channel.value})
+            log.info(
+                "melding received", extra={"reference": stored.reference, "channel": draft.channel.value}
+            )
         self.metrics.observe_intake(draft.channel.value, stored, seconds)
 
     async def add_followup(
