@@ -32,6 +32,9 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+
+from gateway.config import sentinel_target
 
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
@@ -64,11 +67,20 @@ BEAT_INTERVAL, BEAT_TTL = 2.0, 10.0  # a worker's heartbeat, and how old one may
 log = logging.getLogger("gateway")
 
 
-def connect(redis_url: str, queue_name: str) -> ArqRedis:
+def connect(redis_url: str, queue_name: str, *, connect_timeout: float | None = None) -> ArqRedis:
     """A queue client that connects lazily. (Not arq's create_pool: that refuses to start while
     Redis is down, and intake must keep storing meldingen then; the sweep enqueues them once
-    Redis is back.)"""
-    return ArqRedis(ConnectionPool.from_url(redis_url), default_queue_name=queue_name)
+    Redis is back.) Through Sentinel, each new connection asks the Sentinels for the current master,
+    so after a failover the client follows the promoted replica."""
+    target = sentinel_target(redis_url)
+    if target is None:
+        pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=connect_timeout)
+    else:
+        sentinels = Sentinel(list(target.sentinels), socket_connect_timeout=connect_timeout or 1.0)
+        pool = SentinelConnectionPool(
+            target.master, sentinels, db=target.db, username=target.username, password=target.password
+        )
+    return ArqRedis(pool, default_queue_name=queue_name)
 
 
 def process_job_id(melding_id: str) -> str:
@@ -119,7 +131,18 @@ async def enqueue_sms_resend(redis: ArqRedis, queue: str, failed_sid: str, defer
 
 
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    """arq's settings for the worker: a plain URL, or the Sentinels and master of the Sentinel form."""
+    target = sentinel_target(url)
+    if target is None:
+        return RedisSettings.from_dsn(url)
+    return RedisSettings(
+        host=list(target.sentinels),
+        sentinel=True,
+        sentinel_master=target.master,
+        database=target.db,
+        username=target.username,
+        password=target.password,
+    )
 
 
 async def enqueue_process(redis: ArqRedis, queue: str, melding_id: str) -> bool:
