@@ -257,3 +257,27 @@ async def test_retention_days_zero_keeps_everything(
         assert await retention_job(ctx) == {}
     row = await by_reference(store_of(client), created["reference"])
     assert row.reporter_name == WEB_NAME and row.anonymised_at is None
+
+
+async def test_a_melding_reopened_after_anonymisation_is_anonymised_again_once_closed_long_enough(
+    client: TestClient[Any, Any], settings: Settings, clock: time_machine.Traveller
+) -> None:
+    created = await post_web(client, name=WEB_NAME, email=WEB_EMAIL, phone=WEB_PHONE, text=WEB_TEXT)
+    await close(client, created["reference"])
+    clock.shift(timedelta(days=366))
+    async with worker_ctx(settings) as ctx:
+        assert (await retention_job(ctx))["meldingen"] == 1
+        # The case system reopens it; the desk's note names the reporter again.
+        clock.shift(timedelta(days=1))
+        await twilio_sms.set_status(client, created["reference"], status="in_behandeling", note=DESK_NOTE)
+        assert (await retention_job(ctx))["meldingen"] == 0  # open: kept
+        await close(client, created["reference"], note="Opnieuw hersteld")
+        clock.shift(timedelta(days=100))
+        assert (await retention_job(ctx))["meldingen"] == 0  # closed, but not for long enough
+        clock.shift(timedelta(days=266))
+        assert (await retention_job(ctx))["meldingen"] == 1
+        assert (await retention_job(ctx))["meldingen"] == 0
+    notes = await store_of(client).read(
+        lambda c: list(c.execute(select(status_history.c.note).where(status_history.c.note.is_not(None))))
+    )
+    assert notes == []

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, cast, delete, exists, func, literal, select, update
+from sqlalchemy import Connection, String, bindparam, cast, delete, exists, func, literal, or_, select, update
 
 from gateway.melding import CLOSED_STATUSES, DeliveryState
 from gateway.store.schema import (
@@ -78,7 +78,7 @@ class Anonymised:
 
 
 def due(conn: Connection, cutoff: datetime, *, after: str = "", limit: int = 500) -> list[str]:
-    """Ids (in order, above `after`) of meldingen closed since before `cutoff` and not yet anonymised.
+    """Ids (in order, above `after`) of meldingen closed since before `cutoff` and not anonymised since.
 
     Closed since: the last status change, which for a closed melding is its closing. A reporter's
     follow-up after the cutoff, or a delivery still owed to the case system, keeps it for now."""
@@ -95,7 +95,8 @@ def due(conn: Connection, cutoff: datetime, *, after: str = "", limit: int = 500
         select(meldingen.c.id)
         .where(
             meldingen.c.status.in_(_CLOSED),
-            meldingen.c.anonymised_at.is_(None),
+            # Reopened and closed again since it was anonymised: what came meanwhile goes too.
+            or_(meldingen.c.anonymised_at.is_(None), meldingen.c.anonymised_at < last_change),
             meldingen.c.id > after,
             last_change < cutoff,
             ~recent_followup,
