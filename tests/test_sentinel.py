@@ -12,12 +12,16 @@ from pathlib import Path
 
 import pytest
 import redis
+from aiohttp.test_utils import TestClient, TestServer
 from arq.connections import create_pool
 
 from gateway.config import ConfigError, SentinelTarget, Settings, load_settings, sentinel_target
+from gateway.http.app import create_app
 from gateway.queue import connect, enqueue_process, redis_settings
-from tests.support.http import free_port
+from tests.support.api import melding, post
+from tests.support.http import Receiver, free_port
 from tests.support.processes import PrivateRedis, private_redis
+from tests.support.worker import run_worker
 
 
 def test_sentinel_urls_are_parsed() -> None:
@@ -117,3 +121,18 @@ async def test_queue_client_and_worker_settings_find_the_master_through_sentinel
         assert await pool.zcard("gateway:sentinel-queue") == 1
     finally:
         await pool.aclose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # Redis is the point here
+async def test_a_melding_travels_through_sentinel_from_intake_to_the_case_system(
+    sentinel: tuple[PrivateRedis, int], settings: Settings, receiver: Receiver
+) -> None:
+    _, port = sentinel
+    through = settings.model_copy(update={"redis_url": f"redis+sentinel://127.0.0.1:{port}/meldpunt/0"})
+    async with TestClient(TestServer(create_app(through))) as client:
+        assert (await (await client.get("/healthz")).json())["redis"] == "ok"
+        created = await post(client)
+        await run_worker(through)  # the gateway's own worker, on arq's Sentinel settings
+        got = await melding(client, created["id"])
+    assert got["stage"] == "delivered"
+    assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]
