@@ -228,8 +228,9 @@ def anonymise(
 
 
 def _anonymise_inbound_rows(conn: Connection, ids: list[int]) -> tuple[int, set[str]]:
-    """Sender, subject, parse details and raw message of these audit rows; kind, reason (why a mail
-    was automatic or refused), channel and time stay. Returns the rows and the raw files released."""
+    """Sender, subject, parse details, reason (an auto-reply's subject, a bounce's text) and raw
+    message of these audit rows; kind, channel, source and time stay. Returns the rows and the raw
+    files released."""
     if not ids:
         return 0, set()
     paths = set(
@@ -247,6 +248,7 @@ def _anonymise_inbound_rows(conn: Connection, ids: list[int]) -> tuple[int, set[
             sender=None,
             subject=None,
             details=None,
+            reason=None,
             raw_path=None,
             dedupe_key=literal(ANONYMISED_KEY) + cast(inbound_messages.c.id, String),
         )
