@@ -349,10 +349,15 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {_message(err)}"
             for err in exc.errors()
         )
         raise ConfigError(f"{file}: invalid settings: {problems}") from exc
+
+
+def _message(err: Any) -> str:
+    """A validator's own words, without pydantic's "Value error, " before them."""
+    return str(err["ctx"]["error"]) if err["type"] == "value_error" else str(err["msg"])
 
 
 Model = TypeVar("Model", bound=BaseModel)
