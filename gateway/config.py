@@ -23,8 +23,10 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import unquote
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -43,6 +45,61 @@ DEV_SECRET = "dev-secret-change-me"
 
 class ConfigError(Exception):
     pass
+
+
+SENTINEL_SCHEME = "redis+sentinel"
+_REDIS_SCHEMES = ("redis", "rediss", "unix", SENTINEL_SCHEME)
+
+
+@dataclass(frozen=True)
+class SentinelTarget:
+    """A Redis reached through Sentinel: `redis+sentinel://[[user]:password@]host:port[,host:port...]/
+    master[/db]`. The password is the Redis master's (Sentinels themselves are reached without one)."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+
+
+def sentinel_target(url: str) -> SentinelTarget | None:
+    """The Sentinel form of `redis_url` parsed (None for a plain redis:// URL); ValueError naming
+    what is wrong. Parsed by hand: urllib cannot read a netloc holding several host:port pairs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in _REDIS_SCHEMES:
+        raise ValueError(
+            f"{url!r}: use redis://host:port/db, rediss://..., unix:///path or "
+            f"{SENTINEL_SCHEME}://host:port[,host:port...]/master[/db]"
+        )
+    if scheme != SENTINEL_SCHEME:
+        return None
+    netloc, _, path = rest.partition("/")
+    username = password = None
+    if "@" in netloc:
+        credentials, netloc = netloc.rsplit("@", 1)
+        user, colon, secret = credentials.partition(":")
+        username, password = unquote(user) or None, (unquote(secret) if colon else None) or None
+    sentinels: list[tuple[str, int]] = []
+    for entry in netloc.split(","):
+        host, colon, port = entry.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"{SENTINEL_SCHEME}: {entry.strip()!r} is not host:port (Sentinels listen on 26379)"
+            )
+        sentinels.append((host.strip("[]"), int(port)))
+    parts = [p for p in path.split("/") if p]
+    if not parts or len(parts) > 2:
+        raise ValueError(
+            f"{SENTINEL_SCHEME}: name the master after the hosts: .../mymaster or .../mymaster/0"
+        )
+    if len(parts) == 2 and not parts[1].isdigit():
+        raise ValueError(
+            f"{SENTINEL_SCHEME}: the database after the master must be a number, not {parts[1]!r}"
+        )
+    return SentinelTarget(
+        tuple(sentinels), parts[0], int(parts[1]) if len(parts) == 2 else 0, username, password
+    )
 
 
 def _comma_list(value: Any) -> Any:
@@ -100,6 +157,7 @@ class Settings(BaseSettings):
     )
 
     # Store, queue, files
+    # redis://host:port/db, or through Sentinel: redis+sentinel://host1:26379,host2:26379/mymaster/0
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_autostart: bool = True  # `gateway up` starts a local redis-server when none answers
     # Seconds the HTTP and SMTP side waits for Redis to connect, and for any answer: a Redis that
@@ -173,6 +231,10 @@ class Settings(BaseSettings):
     voice_settle_seconds: float = Field(default=600.0, gt=0)
     voice_transcribe: bool = True  # the voice app asks Twilio for transcriptions: a recording waits for one
 
+    # Retention (gateway/retention.py, SECURITY.md): a melding closed for this many days loses its
+    # personal data (daily worker job, `gateway retention`); statistics stay. 0: keep everything forever.
+    retention_days: int = Field(default=365, ge=0)
+
     # Logging
     log_level: LogLevel = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -201,6 +263,12 @@ class Settings(BaseSettings):
     # seconds, each further one after twice as long
     sms_delivery_max_resends: int = Field(default=2, ge=0, le=5)
     sms_delivery_resend_delay: float = Field(default=300.0, gt=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str) -> str:
+        sentinel_target(v)  # a ValueError names what is wrong with it
+        return v
 
     @field_validator("public_url")
     @classmethod
@@ -302,10 +370,15 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {_message(err)}"
             for err in exc.errors()
         )
         raise ConfigError(f"{file}: invalid settings: {problems}") from exc
+
+
+def _message(err: Any) -> str:
+    """A validator's own words, without pydantic's "Value error, " before them."""
+    return str(err["ctx"]["error"]) if err["type"] == "value_error" else str(err["msg"])
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -227,14 +227,9 @@ class Intake:
                     exc,
                     extra={"reference": stored.reference},
                 )
+            # The reference leads to the reporter for whoever may see them; the log needs no more.
             log.info(
-                "melding received",
-                extra={
-                    "reference": stored.reference,
-                    "channel": draft.channel.value,
-                    "reporter_email": draft.reporter.email or "",
-                    "reporter_phone": draft.reporter.phone or "",
-                },
+                "melding received", extra={"reference": stored.reference, "channel": draft.channel.value}
             )
         self.metrics.observe_intake(draft.channel.value, stored, seconds)
 

@@ -85,6 +85,10 @@ def is_open(status: Status) -> bool:
     return status not in _FINAL
 
 
+# Closed: no further work is expected (retention counts its period from the last of these).
+CLOSED_STATUSES: frozenset[Status] = frozenset(_FINAL)
+
+
 # The webhook events the case system is sent (PRODUCT.md), named once for gateway and workers.
 EVENT_CREATED = "melding.created"
 EVENT_UPDATED = "melding.updated"  # another reporter of the same problem (a duplicate)

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from redis.asyncio import Redis
 
+from gateway import clock
+from gateway.melding import DeliveryState
 from gateway.queue import DELIVERY_LATENCY_BUCKETS, OUTAGES_FIELD, STATS_KEY, live_workers
 from gateway.store import meldingen
 
@@ -109,6 +111,11 @@ class Metrics:
         self.meldingen = Gauge(
             "gateway_meldingen", "Meldingen in the store by stage", ["stage"], registry=self.registry
         )
+        self.oldest_undelivered = Gauge(
+            "gateway_oldest_undelivered_seconds",
+            "Age of the oldest melding received or routed but not yet accepted by the case system (0: none)",
+            registry=self.registry,
+        )
         self.delivery_states = Gauge(
             "gateway_delivery_states", "Deliveries in the store by state", ["state"], registry=self.registry
         )
@@ -133,6 +140,11 @@ class Metrics:
             self.meldingen.labels(stage).set(n)
         for state, n in counts["delivery"].items():
             self.delivery_states.labels(state).set(n)
+        for state in DeliveryState:  # dead 0 is a value to alert on, not a missing series
+            if state.value not in counts["delivery"]:
+                self.delivery_states.labels(state.value).set(0)
+        oldest = await store.read(meldingen.oldest_undelivered)
+        self.oldest_undelivered.set(0 if oldest is None else max(0.0, (clock.now() - oldest).total_seconds()))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -32,7 +32,9 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
+from gateway.config import sentinel_target
 from gateway.queue_reclaim import Heartbeat, reclaim_dead_workers, running_key, workers_key
 
 if TYPE_CHECKING:
@@ -76,10 +78,28 @@ def connect(
     Redis is down, and intake must keep storing meldingen then; the sweep enqueues them once
     Redis is back.) The timeouts bound every command: a Redis that accepts the connection but never
     answers (hung, or a half-open connection through a firewall) raises redis' TimeoutError instead
-    of holding the request forever."""
-    pool = ConnectionPool.from_url(
-        redis_url, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout
-    )
+    of holding the request forever. Through Sentinel, each new connection asks the Sentinels for the
+    current master, so after a failover the client follows the promoted replica."""
+    target = sentinel_target(redis_url)
+    if target is None:
+        pool = ConnectionPool.from_url(
+            redis_url, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout
+        )
+    else:
+        sentinels = Sentinel(
+            list(target.sentinels),
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout or 1.0,
+        )
+        pool = SentinelConnectionPool(
+            target.master,
+            sentinels,
+            db=target.db,
+            username=target.username,
+            password=target.password,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+        )
     return ArqRedis(pool, default_queue_name=queue_name)
 
 
@@ -131,7 +151,18 @@ async def enqueue_sms_resend(redis: ArqRedis, queue: str, failed_sid: str, defer
 
 
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    """arq's settings for the worker: a plain URL, or the Sentinels and master of the Sentinel form."""
+    target = sentinel_target(url)
+    if target is None:
+        return RedisSettings.from_dsn(url)
+    return RedisSettings(
+        host=list(target.sentinels),
+        sentinel=True,
+        sentinel_master=target.master,
+        database=target.db,
+        username=target.username,
+        password=target.password,
+    )
 
 
 async def enqueue_process(redis: ArqRedis, queue: str, melding_id: str) -> bool:

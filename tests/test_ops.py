@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import ConfigError, Settings, load_settings
@@ -51,6 +52,7 @@ async def test_metrics_report_intake_queue_and_deliveries(
     assert 'gateway_intake_rejected_total{channel="web",code="unsupported_media_type"} 1.0' in text
     assert "gateway_queue_depth 1.0" in text
     assert 'gateway_meldingen{stage="received"} 1.0' in text
+    assert 'gateway_delivery_states{state="dead"} 0.0' in text
     await run_worker(settings)
     text = await (await client.get("/metrics")).text()
     assert "gateway_queue_depth 0.0" in text
@@ -117,3 +119,20 @@ def test_every_setting_is_documented_in_the_toml() -> None:
     # each shown with its default, commented out: the default itself is written once, in Settings
     missing = [name for name in Settings.model_fields if f"\n# {name} =" not in text]
     assert missing == []
+
+
+async def test_metrics_report_the_age_of_the_oldest_undelivered_melding(
+    client: TestClient[Any, Any], settings: Settings, clock: time_machine.Traveller
+) -> None:
+    def age(text: str) -> float:
+        [line] = [x for x in text.splitlines() if x.startswith("gateway_oldest_undelivered_seconds ")]
+        return float(line.split()[1])
+
+    assert age(await (await client.get("/metrics")).text()) == 0.0  # nothing waiting
+    await client.post("/api/v1/meldingen", json=TILE)
+    clock.shift(90)
+    await client.post("/api/v1/meldingen", json={**TILE, "text": "Nog een losse tegel op het voetpad."})
+    clock.shift(30)
+    assert age(await (await client.get("/metrics")).text()) == 120.0  # the older of the two
+    await run_worker(settings)  # both delivered
+    assert age(await (await client.get("/metrics")).text()) == 0.0

@@ -35,7 +35,7 @@ from gateway.queue import (
     redis_settings,
 )
 from gateway.store import Store
-from workers import jobs, sms_resend, voice
+from workers import jobs, retention, sms_resend, voice
 from workers.casesystem import build_case_system
 from workers.ctx import WorkerState
 
@@ -130,6 +130,8 @@ def worker_options(
                 unique=True,
                 **_sweep_schedule(settings.sweep_interval),
             ),
+            # daily; one worker runs it (unique), the others find its lock
+            cron(retention.retention, unique=True, timeout=retention.TIMEOUT, **retention.RUN_AT),
         ],
         "redis_settings": redis_settings(settings.redis_url),
         "queue_name": settings.queue_name,

@@ -12,19 +12,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from gateway.channels.email.service import EmailChannel, start_email_channel
-from gateway.config import ConfigError, Settings
+from gateway.config import ConfigError, Settings, sentinel_target
 from gateway.http.app import create_app
-from gateway.queue import Heartbeat, Worker, stop_worker
+from gateway.queue import Heartbeat, Worker, connect, stop_worker
 from workers.settings import worker_options
 
 log = logging.getLogger("gateway")
 
 
 async def redis_reachable(url: str) -> bool:
-    client = Redis.from_url(url, socket_connect_timeout=1)
+    client = connect(url, "", connect_timeout=1)
     try:
         await client.ping()
         return True
@@ -38,6 +37,8 @@ async def ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Start a local redis-server when none answers at GATEWAY_REDIS_URL (one-machine set-ups)."""
     if await redis_reachable(settings.redis_url):
         return None
+    if sentinel_target(settings.redis_url) is not None:  # several machines: never started here
+        raise ConfigError(f"Redis at {settings.redis_url} is not reachable")
     url = urlparse(settings.redis_url)
     if not settings.redis_autostart or url.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError(f"Redis at {settings.redis_url} is not reachable")

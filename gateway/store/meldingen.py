@@ -252,6 +252,16 @@ def counts(conn: Connection) -> dict[str, dict[str, int]]:
     return {"stage": {r[0]: r[1] for r in stages}, "delivery": {r[0]: r[1] for r in states}}
 
 
+def oldest_undelivered(conn: Connection) -> datetime | None:
+    """When the oldest melding still on its way to the case system (received or routed, not yet
+    accepted) came in: the age alerting watches. Triage (waiting for the desk) and dead deliveries
+    have their own gauges."""
+    waiting = (Stage.RECEIVED.value, Stage.ROUTED.value)
+    return conn.execute(
+        select(func.min(meldingen.c.received_at)).where(meldingen.c.stage.in_(waiting))
+    ).scalar()
+
+
 def unprocessed(conn: Connection, received_before: datetime, limit: int = 1000) -> list[str]:
     """Meldingen still `received` since before `received_before` (the sweep: their job was lost)."""
     rows = conn.execute(

@@ -118,6 +118,8 @@ meldingen = Table(
     Column("house_no", Float, nullable=True),  # the house number (centre of a range) on street_key
     Column("geo_cell", CleanString(24), nullable=True),
     Column("dedupe_sig", CleanJSON, nullable=True),  # problem kinds and normalized content words
+    # Set by the retention job (gateway/store/retention.py, migration 0009) once personal data is gone.
+    Column("anonymised_at", UTCDateTime, nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
     Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),

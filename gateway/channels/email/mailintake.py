@@ -98,9 +98,11 @@ class MailIntake:
                 inbound_store.record_inbound, {**record, "kind": kind, "reason": reason}
             ):
                 return MailOutcome("duplicate", reason="received before")
+            # What decided it, not its value: a subject or bounce text may name a person. The full
+            # reason is in inbound_messages.
             log.info(
-                "automatic mail stored, not a melding: %s",
-                parsed.automated.reason,
+                "automatic mail stored, not a melding (by %s)",
+                parsed.automated.reason.partition(":")[0],
                 extra={"sender": parsed.from_address or "", "kind": parsed.automated.kind},
             )
             return MailOutcome(parsed.automated.kind, reason=parsed.automated.reason)
