@@ -176,6 +176,18 @@ async def enqueue_delivery(
     return job is not None
 
 
+async def queue_retry(
+    redis: ArqRedis, queue: str, job_id: str, function: str, args: tuple[Any, ...], defer: float | None
+) -> bool:
+    """Queue a job whose first try ran inside the job before it (the worker runs a melding's
+    deliver and notify steps in its process job): arq counts this run as its second try, so
+    a job that gives up after N tries still makes N. False when that job is queued already."""
+    job = await redis.enqueue_job(
+        function, *args, _job_id=job_id, _queue_name=queue, _defer_by=defer, _job_try=2
+    )
+    return job is not None
+
+
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported
 # (it may be about to defer itself); one waiting in the queue is brought forward; one absent
 # (finished, dropped, lost) is enqueued as enqueue_many would.

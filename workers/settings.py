@@ -109,8 +109,11 @@ def worker_options(
     deliver_tries = deliver_max_tries(settings)
     return {
         "functions": [
-            func(jobs.process, name=JOB_PROCESS, max_tries=10),
-            func(jobs.deliver, name=JOB_DELIVER, max_tries=deliver_tries),
+            # A melding's process job delivers and notifies too (one arq job instead of three);
+            # a deliver job (a retry, a follow-up) notifies too. Each step stays its own job
+            # when it must wait (workers.jobs._then).
+            func(jobs.process_through, name=JOB_PROCESS, max_tries=10),
+            func(jobs.deliver_through, name=JOB_DELIVER, max_tries=deliver_tries),
             func(jobs.notify, name=JOB_NOTIFY, max_tries=10),
             # re-deferred (a Retry) each time a call had callbacks since: more tries than a call has callbacks
             func(voice.settle, name=JOB_VOICE_SETTLE, max_tries=50),
