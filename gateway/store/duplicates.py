@@ -23,7 +23,7 @@ from gateway.melding import (
 )
 from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query
 from gateway.store.history import add_status, set_stage
-from gateway.store.meldingen import route, set_routing
+from gateway.store.meldingen import route, set_routing, update_by_id
 from gateway.store.schema import deliveries, hotspots, meldingen
 from gateway.store.sql import utcnow
 
@@ -113,16 +113,14 @@ def route_dedupe(
     """Record routing, location and duplicate decision in one transaction, with the one delivery
     that follows: the melding's own first delivery, or for a duplicate the master's
     `melding.updated` that adds its reporter (not a second case)."""
-    conn.execute(
-        update(meldingen)
-        .where(meldingen.c.id == melding_id)
-        .values(
-            duplicate_of=duplicate_of,
-            duplicate_score=duplicate_score,
-            duplicate_reason=duplicate_reason,
-            **located,
-        )
-    )
+    values = {
+        "melding_id": melding_id,
+        "duplicate_of": duplicate_of,
+        "duplicate_score": duplicate_score,
+        "duplicate_reason": duplicate_reason,
+        **located,
+    }
+    conn.execute(update_by_id(), values)
     if duplicate_of is None:
         return route(conn, melding_id, decision)
     set_routing(conn, melding_id, decision)
