@@ -188,6 +188,17 @@ async def queue_retry(
     return job is not None
 
 
+async def mark_running(redis: ArqRedis, job_id: str, timeout: float) -> None:
+    """Show a job as running (arq's in-progress key) while another job runs its first try: a
+    worker does not start it meanwhile, and `release_deliveries` (like anyone watching the queue)
+    sees it busy, as if arq ran it. `timeout`: when the mark lapses should this process die."""
+    await redis.psetex(in_progress_key_prefix + job_id, int(timeout * 1000), timestamp_ms())
+
+
+async def unmark_running(redis: ArqRedis, job_id: str) -> None:
+    await redis.delete(in_progress_key_prefix + job_id)
+
+
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported
 # (it may be about to defer itself); one waiting in the queue is brought forward; one absent
 # (finished, dropped, lost) is enqueued as enqueue_many would.

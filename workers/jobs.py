@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from arq import Retry
 
 from gateway import clock
 from gateway.config import Settings
-from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, Status, StatusChange
+from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, StatusChange
 from gateway.metrics import count, record_delivery
 from gateway.queue import (
     ACK_RATE_KEY,
@@ -25,11 +26,14 @@ from gateway.queue import (
     backoff,
     enqueue_notify,
     enqueue_process,
+    mark_running,
     notify_job_id,
     queue_retry,
+    unmark_running,
 )
 from gateway.queue import enqueue_delivery as queue_delivery
-from gateway.store import DeliveryRecord, deliveries, history, meldingen, notifications
+from gateway.store import DeliveryRecord, deliveries, meldingen, notifications
+from gateway.store import duplicates as duplicates_store
 from gateway.store import media as media_store
 from workers import duplicates, media, sms
 from workers.casesystem import DeliveryError
@@ -78,19 +82,34 @@ async def _then(
 ) -> str:
     """Run the next job's function now, as that job's first try. A Retry queues the job for its
     second try when it asks; any other error hands the step to the job itself (arq's handling,
-    a failure logged), so that nothing is lost that the job would have done."""
+    a failure logged), so that nothing is lost that the job would have done. A deliver step
+    holds its job's in-progress key meanwhile, as arq would (`mark_running`): a reporter update
+    released or a delivery watched sees it running; nobody watches a notify job."""
+    s = state(ctx)
+    marked = function == JOB_DELIVER
+    if marked:
+        await mark_running(redis(ctx), job_id, job_timeout(s.settings) + 10)
     try:
         return await step({**ctx, "job_id": job_id, "job_try": 1}, *args)
     except Retry as retry:
         defer = retry.defer_score / 1000 if retry.defer_score else None
-        await queue_retry(redis(ctx), state(ctx).settings.queue_name, job_id, function, args, defer)
+        await queue_retry(redis(ctx), s.settings.queue_name, job_id, function, args, defer)
         return f"{function} retrying"
     except REDIS_DOWN:
         raise  # the enclosing job is retried (every step is idempotent); queueing would fail too
     except Exception:
         log.exception("%s failed within the job before it; queued as its own job", function)
-        await queue_retry(redis(ctx), state(ctx).settings.queue_name, job_id, function, args, None)
+        await queue_retry(redis(ctx), s.settings.queue_name, job_id, function, args, None)
         return f"{function} queued"
+    finally:
+        if marked:  # only after queueing a retry: the job is always seen running or queued
+            with suppress(*REDIS_DOWN):
+                await unmark_running(redis(ctx), job_id)
+
+
+def job_timeout(settings: Settings) -> float:
+    """arq's job_timeout of the worker (workers.settings)."""
+    return max(60.0, settings.case_system_timeout * 3)
 
 
 async def _process(ctx: dict[str, Any], melding_id: str) -> tuple[str, DeliveryRecord | None, bool]:
@@ -157,11 +176,9 @@ async def _deliver(
     """One delivery attempt; its outcome, and the (melding, status change) to notify, if any
     (queued as a notify job with `queue_notify`)."""
     s = state(ctx)
-    delivery = await s.store.read(deliveries.get, delivery_id)
-    if delivery is None or delivery.state.value in ("delivered", "dead"):
+    delivery, melding = await s.store.read(meldingen.with_delivery, delivery_id)
+    if delivery is None or melding is None:  # delivered or dead already, or gone
         return "nothing to do", None
-    melding = await s.store.read(meldingen.get, delivery.melding_id)
-    assert melding is not None
     if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
         # read again: this job or a concurrent process job may have attached them meanwhile
         melding = await s.store.read(meldingen.get, delivery.melding_id)
@@ -174,19 +191,13 @@ async def _deliver(
     except DeliveryError as exc:
         return await _delivery_failed(ctx, delivery, melding, exc), None
     created = delivery.event == EVENT_CREATED
-    history_id = await s.store.write(
-        deliveries.succeeded,
-        delivery.id,
-        case_id=case_id,
-        stage=Stage.DELIVERED if created else None,
-        first_status=Status.GEREGISTREERD if created else None,
-    )
+    history_id, waiting = await s.store.write(duplicates_store.succeeded_and_waiting, delivery, case_id)
     latency = (clock.now() - melding.received_at).total_seconds() if created else None
     await record_delivery(redis(ctx), "ok", latency)
     log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
     if history_id is not None and queue_notify:
         await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
-    await duplicates.delivered(ctx, delivery)  # acknowledge a duplicate's reporter; release waiting ones
+    await duplicates.delivered(ctx, delivery, waiting)  # ack a duplicate's reporter; release waiting ones
     if history_id is None or queue_notify:
         return "delivered", None
     return "delivered", (melding.id, history_id)
@@ -234,12 +245,11 @@ def _retry_budget(settings: Settings, delivery: DeliveryRecord, attempt: int) ->
 
 async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
     s = state(ctx)
-    melding = await s.store.read(meldingen.get, melding_id)
-    change = await s.store.read(history.entry, history_id)
-    if melding is None or change is None:
+    found = await s.store.read(notifications.to_notify, melding_id, history_id)  # one read for all rules
+    if found is None:
         return "missing"
+    melding, change, decided = found.melding, found.change, found.decided
     outcomes = []
-    decided = await s.store.read(notifications.states_of, history_id)  # one read, not one per rule
     for rule in RULES:
         if decided.get(rule.channel) == "sent":
             continue

@@ -140,7 +140,7 @@ def worker_options(
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay,
-        "job_timeout": max(60, int(settings.case_system_timeout * 3)),
+        "job_timeout": int(jobs.job_timeout(settings)),
         "keep_result": 0,  # results are in the store; arq's copies would only fill Redis
         "max_tries": 10,
         "handle_signals": False,

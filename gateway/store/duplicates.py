@@ -12,6 +12,7 @@ from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
+    EVENT_CREATED,
     EVENT_UPDATED,
     DeliveryState,
     RoutingDecision,
@@ -21,7 +22,7 @@ from gateway.melding import (
     can_transition,
     is_open,
 )
-from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query
+from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query, succeeded
 from gateway.store.history import add_status, set_stage
 from gateway.store.meldingen import route, set_routing, update_by_id
 from gateway.store.schema import deliveries, hotspots, meldingen
@@ -206,6 +207,23 @@ def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord
         )
     )
     return [record_of(r) for r in rows]
+
+
+def succeeded_and_waiting(
+    conn: Connection, delivery: DeliveryRecord, case_id: str | None
+) -> tuple[int | None, list[DeliveryRecord]]:
+    """A delivery done (a `melding.created` moves its melding to `delivered`, status
+    Geregistreerd): the new status change, if any, and the extra reporters' updates that waited
+    for this case (`reporter_deliveries`), in one transaction instead of a write and a read."""
+    created = delivery.event == EVENT_CREATED
+    history_id = succeeded(
+        conn,
+        delivery.id,
+        case_id=case_id,
+        stage=Stage.DELIVERED if created else None,
+        first_status=Status.GEREGISTREERD if created else None,
+    )
+    return history_id, reporter_deliveries(conn, delivery.melding_id) if created else []
 
 
 def created_delivery_state(conn: Connection, melding_id: str) -> DeliveryState | None:

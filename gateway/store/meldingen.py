@@ -28,6 +28,7 @@ from gateway.melding import (
     Status,
 )
 from gateway.store.deliveries import DeliveryRecord, ensure
+from gateway.store.deliveries import get as get_delivery
 from gateway.store.history import status_change
 from gateway.store.inbound import followups_of, record_many
 from gateway.store.schema import attachments, deliveries, meldingen, reference_counters, status_history
@@ -208,6 +209,14 @@ def get(conn: Connection, melding_id: str) -> Melding | None:
     # cache keys SQLAlchemy memoizes, cost a fraction of building them anew each time.
     row = conn.execute(_by_id(), {"melding_id": melding_id}).first()
     return _whole(conn, row) if row is not None else None
+
+
+def with_delivery(conn: Connection, delivery_id: int) -> tuple[DeliveryRecord | None, Melding | None]:
+    """A delivery and, while it still has to be made, its melding: the deliver job's one read."""
+    delivery = get_delivery(conn, delivery_id)
+    if delivery is None or delivery.state in (DeliveryState.DELIVERED, DeliveryState.DEAD):
+        return delivery, None
+    return delivery, get(conn, delivery.melding_id)
 
 
 @functools.cache

@@ -4,12 +4,16 @@ reporter (sent, skipped and why, retrying, failed), and the status changes still
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.melding import Melding, StatusChange
+from gateway.store.history import entry
+from gateway.store.meldingen import get
 from gateway.store.schema import notifications, status_history
 from gateway.store.sql import utcnow
 
@@ -69,6 +73,24 @@ def _states_of() -> Any:
     return select(notifications.c.channel, notifications.c.state).where(
         notifications.c.history_id == bindparam("history_id")
     )
+
+
+@dataclass(frozen=True)
+class ToNotify:
+    """What the notify job decides on: the melding, the status change, what was decided before."""
+
+    melding: Melding
+    change: StatusChange
+    decided: dict[str, str]  # channel -> state
+
+
+def to_notify(conn: Connection, melding_id: str, history_id: int) -> ToNotify | None:
+    """The notify job's one read; None when the melding or the change is gone."""
+    melding = get(conn, melding_id)
+    change = entry(conn, history_id)
+    if melding is None or change is None:
+        return None
+    return ToNotify(melding, change, states_of(conn, history_id))
 
 
 def unnotified(conn: Connection, before: datetime, limit: int = 1000) -> list[tuple[str, int]]:
