@@ -165,16 +165,22 @@ async def deliver_through(ctx: dict[str, Any], delivery_id: int) -> str:
     outcome, notify_args = await _deliver(ctx, delivery_id, queue_notify=False)
     if notify_args is None:
         return outcome
-    melding_id, history_id = notify_args
-    notified = await _then(ctx, JOB_NOTIFY, notify_job_id(history_id), (melding_id, history_id), notify)
+    found, history_id = notify_args
+
+    async def decide(step_ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
+        return await _decide(step_ctx, found, history_id)  # read already: no second read
+
+    args = (found.melding.id, history_id)
+    notified = await _then(ctx, JOB_NOTIFY, notify_job_id(history_id), args, decide)
     return f"{outcome}, {notified}"
 
 
 async def _deliver(
     ctx: dict[str, Any], delivery_id: int, *, queue_notify: bool
-) -> tuple[str, tuple[str, int] | None]:
-    """One delivery attempt; its outcome, and the (melding, status change) to notify, if any
-    (queued as a notify job with `queue_notify`)."""
+) -> tuple[str, tuple[notifications.ToNotify, int] | None]:
+    """One delivery attempt; its outcome, and the status change to notify (as read when the
+    success was recorded, with its history id), if any. With `queue_notify` that change goes
+    to a notify job instead."""
     s = state(ctx)
     delivery, melding = await s.store.read(meldingen.with_delivery, delivery_id)
     if delivery is None or melding is None:  # delivered or dead already, or gone
@@ -191,16 +197,19 @@ async def _deliver(
     except DeliveryError as exc:
         return await _delivery_failed(ctx, delivery, melding, exc), None
     created = delivery.event == EVENT_CREATED
-    history_id, waiting = await s.store.write(duplicates_store.succeeded_and_waiting, delivery, case_id)
+    done = await s.store.write(
+        duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify
+    )
+    history_id = done.history_id
     latency = (clock.now() - melding.received_at).total_seconds() if created else None
     await record_delivery(redis(ctx), "ok", latency)
     log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
     if history_id is not None and queue_notify:
         await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
-    await duplicates.delivered(ctx, delivery, waiting)  # ack a duplicate's reporter; release waiting ones
-    if history_id is None or queue_notify:
+    await duplicates.delivered(ctx, delivery, done.waiting)  # ack a duplicate's reporter, release waiting
+    if done.to_notify is None or history_id is None:
         return "delivered", None
-    return "delivered", (melding.id, history_id)
+    return "delivered", (done.to_notify, history_id)
 
 
 async def _delivery_failed(
@@ -244,10 +253,15 @@ def _retry_budget(settings: Settings, delivery: DeliveryRecord, attempt: int) ->
 
 
 async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
-    s = state(ctx)
-    found = await s.store.read(notifications.to_notify, melding_id, history_id)  # one read for all rules
+    found = await state(ctx).store.read(notifications.to_notify, melding_id, history_id)  # one read
     if found is None:
         return "missing"
+    return await _decide(ctx, found, history_id)
+
+
+async def _decide(ctx: dict[str, Any], found: notifications.ToNotify, history_id: int) -> str:
+    """Each rule's decision about one status change: sent, skipped and why, or a retry."""
+    s = state(ctx)
     melding, change, decided = found.melding, found.change, found.decided
     outcomes = []
     for rule in RULES:

@@ -5,6 +5,7 @@ status passed on to its duplicates, and the hotspots of many problems in one pla
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from gateway.melding import (
 from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query, succeeded
 from gateway.store.history import add_status, set_stage
 from gateway.store.meldingen import route, set_routing, update_by_id
+from gateway.store.notifications import ToNotify, to_notify
 from gateway.store.schema import deliveries, hotspots, meldingen
 from gateway.store.sql import utcnow
 
@@ -209,12 +211,22 @@ def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord
     return [record_of(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Succeeded:
+    """What recording a successful delivery gives the worker."""
+
+    history_id: int | None  # the status change it made (Geregistreerd), if any
+    waiting: list[DeliveryRecord]  # extra reporters' updates that waited for this case
+    to_notify: ToNotify | None  # that change as the notify step reads it (when asked)
+
+
 def succeeded_and_waiting(
-    conn: Connection, delivery: DeliveryRecord, case_id: str | None
-) -> tuple[int | None, list[DeliveryRecord]]:
+    conn: Connection, delivery: DeliveryRecord, case_id: str | None, *, read_notify: bool = False
+) -> Succeeded:
     """A delivery done (a `melding.created` moves its melding to `delivered`, status
-    Geregistreerd): the new status change, if any, and the extra reporters' updates that waited
-    for this case (`reporter_deliveries`), in one transaction instead of a write and a read."""
+    Geregistreerd), with what follows read in the same transaction instead of separate reads:
+    the extra reporters' updates that waited for this case (`reporter_deliveries`) and, with
+    `read_notify`, what the notify step decides on (`notifications.to_notify`)."""
     created = delivery.event == EVENT_CREATED
     history_id = succeeded(
         conn,
@@ -223,7 +235,11 @@ def succeeded_and_waiting(
         stage=Stage.DELIVERED if created else None,
         first_status=Status.GEREGISTREERD if created else None,
     )
-    return history_id, reporter_deliveries(conn, delivery.melding_id) if created else []
+    waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
+    found = None
+    if read_notify and history_id is not None:
+        found = to_notify(conn, delivery.melding_id, history_id)
+    return Succeeded(history_id, waiting, found)
 
 
 def created_delivery_state(conn: Connection, melding_id: str) -> DeliveryState | None:
