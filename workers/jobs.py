@@ -88,7 +88,7 @@ async def _then(
     s = state(ctx)
     marked = function == JOB_DELIVER
     if marked:
-        await mark_running(redis(ctx), job_id, job_timeout(s.settings) + 10)
+        await mark_running(redis(ctx), job_id, 2 * job_timeout(s.settings) + 10)  # its notify too
     try:
         return await step({**ctx, "job_id": job_id, "job_try": 1}, *args)
     except Retry as retry:
