@@ -58,9 +58,9 @@ async def process(ctx: dict[str, Any], melding_id: str) -> str:
 async def process_through(ctx: dict[str, Any], melding_id: str) -> str:
     """The worker's process job: `process`, then the melding's own `melding.created` delivered
     and its status change notified in this same job, as the deliver and notify jobs would.
-    One arq job per melding instead of three: arq's per-job cost was a third of the worker's
-    time. What cannot be done here (a retry, an extra reporter's update that waits for its
-    master's case) becomes the job it would have been (`_then`)."""
+    One arq job per melding instead of three: arq's own work per job (poll, in-progress key,
+    job read, finish) is paid once. What cannot be done here (a retry, an extra reporter's
+    update that waits for its master's case) becomes the job it would have been (`_then`)."""
     stage, delivery, routed_now = await _process(ctx, melding_id)
     if delivery is None:
         return stage
