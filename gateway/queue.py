@@ -219,6 +219,46 @@ async def enqueue_delivery(
     return job is not None
 
 
+async def queue_retry(
+    redis: ArqRedis, queue: str, job_id: str, function: str, args: tuple[Any, ...], defer: float | None
+) -> bool:
+    """Queue a job whose first try ran inside the job before it (the worker runs a melding's
+    deliver and notify steps in its process job): arq counts this run as its second try, so
+    a job that gives up after N tries still makes N. False when that job is queued already."""
+    job = await redis.enqueue_job(
+        function, *args, _job_id=job_id, _queue_name=queue, _defer_by=defer, _job_try=2
+    )
+    return job is not None
+
+
+WORKER_NAME = "gateway_worker_name"  # the running gateway Worker's name, in each job's ctx
+
+
+async def mark_running(
+    redis: ArqRedis, job_id: str, timeout: float, *, queue: str, worker: str | None
+) -> None:
+    """Show a job as running (arq's in-progress key) while another job runs its first try: a
+    worker does not start it meanwhile, and `release_deliveries` (like anyone watching the queue)
+    sees it busy, as if arq ran it. `timeout`: when the mark lapses should this process die.
+    `worker` (ctx[WORKER_NAME]): the mark carries that worker's name and joins its running set,
+    as `Worker._take` does, so that a peer frees it at once when this worker dies."""
+    timeout_ms = int(timeout * 1000)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.psetex(in_progress_key_prefix + job_id, timeout_ms, worker or timestamp_ms())
+        if worker:
+            pipe.sadd(running_key(queue, worker), job_id)
+            pipe.pexpire(running_key(queue, worker), timeout_ms)
+        await pipe.execute()
+
+
+async def unmark_running(redis: ArqRedis, job_id: str, *, queue: str, worker: str | None) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(in_progress_key_prefix + job_id)
+        if worker:
+            pipe.srem(running_key(queue, worker), job_id)
+        await pipe.execute()
+
+
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported
 # (it may be about to defer itself); one waiting in the queue is brought forward; one absent
 # (finished, dropped, lost) is enqueued as enqueue_many would.
@@ -316,6 +356,7 @@ class Worker(arq_worker.Worker):
         }
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running_key = running_key(self.queue_name, self.name)
+        self.ctx[WORKER_NAME] = self.name  # for mark_running: marks made inside a job are ours too
         self._beaten = False  # on the list of live workers at least once
         self._down_since: float | None = None
         self._down_tries = 0

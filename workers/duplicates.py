@@ -92,14 +92,14 @@ async def wait_for_master(ctx: dict[str, Any], delivery: DeliveryRecord) -> None
     raise Retry(defer=retry_delay(ctx))
 
 
-async def delivered(ctx: dict[str, Any], delivery: DeliveryRecord) -> None:
+async def delivered(ctx: dict[str, Any], delivery: DeliveryRecord, waiting: list[DeliveryRecord]) -> None:
+    """After `delivery` succeeded; `waiting`: the extra reporters' updates that waited for this
+    case (read in the transaction that recorded the success)."""
     s = state(ctx)
     if is_reporter_update(delivery):
         duplicate_id = delivery.idempotency_key.rsplit(f":{REPORTER_KEY}", 1)[1]
         history_id = await s.store.write(duplicates_store.acknowledge_duplicate, duplicate_id)
         if history_id is not None:
             await enqueue_notify(redis(ctx), s.settings.queue_name, duplicate_id, history_id)
-    elif delivery.event == EVENT_CREATED:  # the extra reporters waiting for this case: now
-        waiting = await s.store.read(duplicates_store.reporter_deliveries, delivery.melding_id)
-        if waiting:
-            await release_deliveries(redis(ctx), s.settings.queue_name, waiting)
+    elif waiting:  # the extra reporters waiting for this case (a melding.created): now
+        await release_deliveries(redis(ctx), s.settings.queue_name, waiting)

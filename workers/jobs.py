@@ -7,6 +7,8 @@ does only what is still missing. That is what lets the sweep re-enqueue freely.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +16,25 @@ from arq import Retry
 
 from gateway import clock
 from gateway.config import Settings
-from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, Status, StatusChange
+from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, StatusChange
 from gateway.metrics import count, record_delivery
-from gateway.queue import ACK_RATE_KEY, backoff, enqueue_notify, enqueue_process
+from gateway.queue import (
+    ACK_RATE_KEY,
+    JOB_DELIVER,
+    JOB_NOTIFY,
+    REDIS_DOWN,
+    WORKER_NAME,
+    backoff,
+    enqueue_notify,
+    enqueue_process,
+    mark_running,
+    notify_job_id,
+    queue_retry,
+    unmark_running,
+)
 from gateway.queue import enqueue_delivery as queue_delivery
-from gateway.store import DeliveryRecord, deliveries, history, meldingen, notifications
+from gateway.store import DeliveryRecord, deliveries, meldingen, notifications
+from gateway.store import duplicates as duplicates_store
 from gateway.store import media as media_store
 from workers import duplicates, media, sms
 from workers.casesystem import DeliveryError
@@ -33,17 +49,87 @@ async def enqueue_delivery(ctx: dict[str, Any], delivery: DeliveryRecord, defer:
 
 
 async def process(ctx: dict[str, Any], melding_id: str) -> str:
+    """Route the melding and queue its first delivery (a job of its own)."""
+    stage, delivery, _ = await _process(ctx, melding_id)
+    if delivery is not None:
+        await enqueue_delivery(ctx, delivery)
+    return stage
+
+
+async def process_through(ctx: dict[str, Any], melding_id: str) -> str:
+    """The worker's process job: `process`, then the melding's own `melding.created` delivered
+    and its status change notified in this same job, as the deliver and notify jobs would.
+    One arq job per melding instead of three: arq's own work per job (poll, in-progress key,
+    job read, finish) is paid once. What cannot be done here (a retry, an extra reporter's
+    update that waits for its master's case) becomes the job it would have been (`_then`)."""
+    stage, delivery, routed_now = await _process(ctx, melding_id)
+    if delivery is None:
+        return stage
+    # An extra reporter's update waits for its master's case (whose delivery releases that job);
+    # a melding routed before may have its deliver job queued already (its id refuses a second).
+    if not routed_now or duplicates.is_reporter_update(delivery):
+        await enqueue_delivery(ctx, delivery)
+        return stage
+    outcome = await _then(ctx, JOB_DELIVER, delivery.job_id, (delivery.id,), deliver_through)
+    return f"{stage}, {outcome}"
+
+
+async def _then(
+    ctx: dict[str, Any],
+    function: str,
+    job_id: str,
+    args: tuple[Any, ...],
+    step: Callable[..., Awaitable[str]],
+) -> str:
+    """Run the next job's function now, as that job's first try. A Retry queues the job for its
+    second try when it asks; any other error hands the step to the job itself (arq's handling,
+    a failure logged), so that nothing is lost that the job would have done. A deliver step
+    holds its job's in-progress key meanwhile, as arq would (`mark_running`): a reporter update
+    released or a delivery watched sees it running; nobody watches a notify job."""
+    s = state(ctx)
+    marked = function == JOB_DELIVER
+    owner = ctx.get(WORKER_NAME)
+    if marked:
+        await mark_running(  # its notify too
+            redis(ctx), job_id, 2 * job_timeout(s.settings) + 10, queue=s.settings.queue_name, worker=owner
+        )
+    try:
+        return await step({**ctx, "job_id": job_id, "job_try": 1}, *args)
+    except Retry as retry:
+        defer = retry.defer_score / 1000 if retry.defer_score else None
+        await queue_retry(redis(ctx), s.settings.queue_name, job_id, function, args, defer)
+        return f"{function} retrying"
+    except REDIS_DOWN:
+        raise  # the enclosing job is retried (every step is idempotent); queueing would fail too
+    except Exception:
+        log.exception("%s failed within the job before it; queued as its own job", function)
+        await queue_retry(redis(ctx), s.settings.queue_name, job_id, function, args, None)
+        return f"{function} queued"
+    finally:
+        if marked:  # only after queueing a retry: the job is always seen running or queued
+            with suppress(*REDIS_DOWN):
+                await unmark_running(redis(ctx), job_id, queue=s.settings.queue_name, worker=owner)
+
+
+def job_timeout(settings: Settings) -> float:
+    """arq's job_timeout of the worker (workers.settings)."""
+    return max(60.0, settings.case_system_timeout * 3)
+
+
+async def _process(ctx: dict[str, Any], melding_id: str) -> tuple[str, DeliveryRecord | None, bool]:
+    """Route a received melding: the stage it is at, the delivery to run next (if any), and
+    whether it was routed just now."""
     s = state(ctx)
     melding = await s.store.read(meldingen.get, melding_id)
     if melding is None:
         log.error("process: no melding %s in the store", melding_id)
-        return "missing"
+        return "missing", None, False
     await _settle_media(ctx, melding)  # the photos of an MMS go to the case system with it
     if melding.stage == Stage.RECEIVED:
-        return await _route(ctx, melding)
+        return *await _route(ctx, melding), True
     if melding.stage == Stage.ROUTED:  # routed before, but its delivery job may be lost
-        await enqueue_delivery(ctx, await duplicates.first_delivery(ctx, melding))
-    return melding.stage.value
+        return melding.stage.value, await duplicates.first_delivery(ctx, melding), False
+    return melding.stage.value, None, False
 
 
 async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
@@ -58,7 +144,7 @@ async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
     return True
 
 
-async def _route(ctx: dict[str, Any], melding: Melding) -> str:
+async def _route(ctx: dict[str, Any], melding: Melding) -> tuple[str, DeliveryRecord | None]:
     s = state(ctx)
     if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
         decision = RoutingDecision(melding.dienst, 1.0, f"channel:{melding.channel}")
@@ -69,18 +155,40 @@ async def _route(ctx: dict[str, Any], melding: Melding) -> str:
     delivery = await duplicates.route(ctx, melding, decision)
     extra = {"dienst": decision.dienst, "confidence": decision.confidence, "rule": decision.routed_by}
     log.info("routed to %s", decision.dienst or "triage", extra={"reference": melding.reference, **extra})
-    if delivery is not None:
-        await enqueue_delivery(ctx, delivery)
-    return decision.stage.value
+    return decision.stage.value, delivery
 
 
 async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
+    """Deliver to the case system and queue the notification of the status change it made."""
+    outcome, _ = await _deliver(ctx, delivery_id, queue_notify=True)
+    return outcome
+
+
+async def deliver_through(ctx: dict[str, Any], delivery_id: int) -> str:
+    """The worker's deliver job: `deliver`, with the notification decided in this same job."""
+    outcome, notify_args = await _deliver(ctx, delivery_id, queue_notify=False)
+    if notify_args is None:
+        return outcome
+    found, history_id = notify_args
+
+    async def decide(step_ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
+        return await _decide(step_ctx, found, history_id)  # read already: no second read
+
+    args = (found.melding.id, history_id)
+    notified = await _then(ctx, JOB_NOTIFY, notify_job_id(history_id), args, decide)
+    return f"{outcome}, {notified}"
+
+
+async def _deliver(
+    ctx: dict[str, Any], delivery_id: int, *, queue_notify: bool
+) -> tuple[str, tuple[notifications.ToNotify, int] | None]:
+    """One delivery attempt; its outcome, and the status change to notify (as read when the
+    success was recorded, with its history id), if any. With `queue_notify` that change goes
+    to a notify job instead."""
     s = state(ctx)
-    delivery = await s.store.read(deliveries.get, delivery_id)
-    if delivery is None or delivery.state.value in ("delivered", "dead"):
-        return "nothing to do"
-    melding = await s.store.read(meldingen.get, delivery.melding_id)
-    assert melding is not None
+    delivery, melding = await s.store.read(meldingen.with_delivery, delivery_id)
+    if delivery is None or melding is None:  # delivered or dead already, or gone
+        return "nothing to do", None
     if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
         # read again: this job or a concurrent process job may have attached them meanwhile
         melding = await s.store.read(meldingen.get, delivery.melding_id)
@@ -91,22 +199,21 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
             delivery.event, melding, idempotency_key=delivery.idempotency_key, extra=delivery.payload
         )
     except DeliveryError as exc:
-        return await _delivery_failed(ctx, delivery, melding, exc)
+        return await _delivery_failed(ctx, delivery, melding, exc), None
     created = delivery.event == EVENT_CREATED
-    history_id = await s.store.write(
-        deliveries.succeeded,
-        delivery.id,
-        case_id=case_id,
-        stage=Stage.DELIVERED if created else None,
-        first_status=Status.GEREGISTREERD if created else None,
+    done = await s.store.write(
+        duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify
     )
+    history_id = done.history_id
     latency = (clock.now() - melding.received_at).total_seconds() if created else None
     await record_delivery(redis(ctx), "ok", latency)
     log.info("delivered %s", delivery.event, extra={"reference": melding.reference, "case_id": case_id})
-    if history_id is not None:
+    if history_id is not None and queue_notify:
         await enqueue_notify(redis(ctx), s.settings.queue_name, melding.id, history_id)
-    await duplicates.delivered(ctx, delivery)  # acknowledge a duplicate's reporter; release waiting ones
-    return "delivered"
+    await duplicates.delivered(ctx, delivery, done.waiting)  # ack a duplicate's reporter, release waiting
+    if done.to_notify is None or history_id is None:
+        return "delivered", None
+    return "delivered", (done.to_notify, history_id)
 
 
 async def _delivery_failed(
@@ -150,13 +257,17 @@ def _retry_budget(settings: Settings, delivery: DeliveryRecord, attempt: int) ->
 
 
 async def notify(ctx: dict[str, Any], melding_id: str, history_id: int) -> str:
-    s = state(ctx)
-    melding = await s.store.read(meldingen.get, melding_id)
-    change = await s.store.read(history.entry, history_id)
-    if melding is None or change is None:
+    found = await state(ctx).store.read(notifications.to_notify, melding_id, history_id)  # one read
+    if found is None:
         return "missing"
+    return await _decide(ctx, found, history_id)
+
+
+async def _decide(ctx: dict[str, Any], found: notifications.ToNotify, history_id: int) -> str:
+    """Each rule's decision about one status change: sent, skipped and why, or a retry."""
+    s = state(ctx)
+    melding, change, decided = found.melding, found.change, found.decided
     outcomes = []
-    decided = await s.store.read(notifications.states_of, history_id)  # one read, not one per rule
     for rule in RULES:
         if decided.get(rule.channel) == "sent":
             continue

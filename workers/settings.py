@@ -107,10 +107,15 @@ def worker_options(
             await state.store.close()
 
     deliver_tries = deliver_max_tries(settings)
+    timeout = int(jobs.job_timeout(settings))
     return {
         "functions": [
-            func(jobs.process, name=JOB_PROCESS, max_tries=10),
-            func(jobs.deliver, name=JOB_DELIVER, max_tries=deliver_tries),
+            # A melding's process job delivers and notifies too (one arq job instead of three);
+            # a deliver job (a retry, a follow-up) notifies too. Each step stays its own job
+            # when it must wait (workers.jobs._then).
+            # Their timeouts add up the budgets of the steps they run (process, deliver, notify).
+            func(jobs.process_through, name=JOB_PROCESS, max_tries=10, timeout=3 * timeout),
+            func(jobs.deliver_through, name=JOB_DELIVER, max_tries=deliver_tries, timeout=2 * timeout),
             func(jobs.notify, name=JOB_NOTIFY, max_tries=10),
             # re-deferred (a Retry) each time a call had callbacks since: more tries than a call has callbacks
             func(voice.settle, name=JOB_VOICE_SETTLE, max_tries=50),
@@ -139,7 +144,7 @@ def worker_options(
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay,
-        "job_timeout": max(60, int(settings.case_system_timeout * 3)),
+        "job_timeout": timeout,
         "keep_result": 0,  # results are in the store; arq's copies would only fill Redis
         "max_tries": 10,
         "handle_signals": False,

@@ -149,8 +149,13 @@ class Store:
         else:
             # A connect timeout well under a client's patience: an unreachable server answers 503
             # in seconds instead of holding every request for asyncpg's default minute.
+            # A store that need not wait for the disk says so once per connection, not with a
+            # SET LOCAL round trip in every write transaction.
+            connect_args: dict[str, Any] = {"timeout": 5}
+            if not durable:
+                connect_args["server_settings"] = {"synchronous_commit": "off"}
             self._async = create_async_engine(
-                target, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": 5}
+                target, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
             )
         # SQLite has one writer anyway; PostgreSQL overlaps the round trips of a few batches.
         self._writer: BatchWriter[IntakeItem, StoredIntake] = BatchWriter(
@@ -221,8 +226,6 @@ class Store:
     async def _pg_writing(self) -> AsyncIterator[AsyncConnection]:
         assert self._async is not None
         async with self._async.connect() as conn, conn.begin():
-            if not self.durable:
-                await conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             yield conn
 
     # -- lifecycle -------------------------------------------------------------------------------

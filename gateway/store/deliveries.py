@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, select, update
+from sqlalchemy import Connection, bindparam, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
 from gateway.store.history import add_status, set_stage
 from gateway.store.schema import deliveries, meldingen
-from gateway.store.sql import insert, utcnow
+from gateway.store.sql import utcnow
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,31 @@ def where(conn: Connection, condition: Any) -> DeliveryRecord | None:
 
 
 def get(conn: Connection, delivery_id: int) -> DeliveryRecord | None:
-    return where(conn, deliveries.c.id == delivery_id)
+    row = conn.execute(_by("id"), {"key": delivery_id}).first()
+    return record_of(row) if row else None
+
+
+@functools.cache
+def _by(column: str) -> Any:
+    """Built once (the worker's hot path: SQLAlchemy memoizes a statement's cache key)."""
+    return records_query().where(deliveries.c[column] == bindparam("key"))
+
+
+@functools.cache
+def _ensure_insert(dialect: str) -> Any:
+    table_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return table_insert(deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
+
+
+@functools.cache
+def _succeeded() -> tuple[Any, Any, Any]:
+    return (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("delivery_id"))
+        .values(attempts=deliveries.c.attempts + 1),
+        select(deliveries.c.melding_id).where(deliveries.c.id == bindparam("delivery_id")),
+        select(meldingen.c.status).where(meldingen.c.id == bindparam("melding_id")),
+    )
 
 
 def ensure(
@@ -81,25 +107,22 @@ def ensure(
     """Create the delivery for (melding, event, key) once; return the existing one after that."""
     idem = f"{melding_id}:{event_name}:{key}"
     now = utcnow()
-    conn.execute(
-        insert(conn, deliveries)
-        .values(
-            melding_id=melding_id,
-            event=event_name,
-            idempotency_key=idem,
-            payload=payload,
-            state=DeliveryState.PENDING.value,
-            attempts=0,
-            generation=0,
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    record = where(conn, deliveries.c.idempotency_key == idem)
-    assert record is not None
-    return record
+    values = {
+        "melding_id": melding_id,
+        "event": event_name,
+        "idempotency_key": idem,
+        "payload": payload,
+        "state": DeliveryState.PENDING.value,
+        "attempts": 0,
+        "generation": 0,
+        "created_at": now,
+        "updated_at": now,
+        "next_attempt_at": now,
+    }
+    conn.execute(_ensure_insert(conn.dialect.name), values)
+    row = conn.execute(_by("idempotency_key"), {"key": idem}).first()
+    assert row is not None
+    return record_of(row)
 
 
 def failed(
@@ -148,25 +171,23 @@ def succeeded(
     (only while it is still `ontvangen`: the case system may have set one already).
     Returns the new status history id, if any. One transaction."""
     now = utcnow()
+    mark, melding_of, status_of = _succeeded()
     conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(
-            attempts=deliveries.c.attempts + 1,
-            state=DeliveryState.DELIVERED.value,
-            case_id=case_id,
-            last_error=None,
-            next_attempt_at=None,
-            updated_at=now,
-            delivered_at=now,
-        )
+        mark,
+        {
+            "delivery_id": delivery_id,
+            "state": DeliveryState.DELIVERED.value,
+            "case_id": case_id,
+            "last_error": None,
+            "next_attempt_at": None,
+            "updated_at": now,
+            "delivered_at": now,
+        },
     )
-    melding_id = conn.execute(
-        select(deliveries.c.melding_id).where(deliveries.c.id == delivery_id)
-    ).scalar_one()
+    melding_id = conn.execute(melding_of, {"delivery_id": delivery_id}).scalar_one()
     if stage is not None:
         set_stage(conn, melding_id, stage)
-    current = conn.execute(select(meldingen.c.status).where(meldingen.c.id == melding_id)).scalar_one()
+    current = conn.execute(status_of, {"melding_id": melding_id}).scalar_one()
     if first_status is not None and current == Status.ONTVANGEN.value:
         return add_status(conn, melding_id, StatusUpdate(first_status, source="worker"))
     return None

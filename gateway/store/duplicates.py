@@ -5,6 +5,7 @@ status passed on to its duplicates, and the hotspots of many problems in one pla
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
+    EVENT_CREATED,
     EVENT_UPDATED,
     DeliveryState,
     RoutingDecision,
@@ -21,9 +23,10 @@ from gateway.melding import (
     can_transition,
     is_open,
 )
-from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query
+from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query, succeeded
 from gateway.store.history import add_status, set_stage
-from gateway.store.meldingen import route, set_routing
+from gateway.store.meldingen import route, set_routing, update_by_id
+from gateway.store.notifications import ToNotify, to_notify
 from gateway.store.schema import deliveries, hotspots, meldingen
 from gateway.store.sql import utcnow
 
@@ -113,16 +116,14 @@ def route_dedupe(
     """Record routing, location and duplicate decision in one transaction, with the one delivery
     that follows: the melding's own first delivery, or for a duplicate the master's
     `melding.updated` that adds its reporter (not a second case)."""
-    conn.execute(
-        update(meldingen)
-        .where(meldingen.c.id == melding_id)
-        .values(
-            duplicate_of=duplicate_of,
-            duplicate_score=duplicate_score,
-            duplicate_reason=duplicate_reason,
-            **located,
-        )
-    )
+    values = {
+        "melding_id": melding_id,
+        "duplicate_of": duplicate_of,
+        "duplicate_score": duplicate_score,
+        "duplicate_reason": duplicate_reason,
+        **located,
+    }
+    conn.execute(update_by_id(), values)
     if duplicate_of is None:
         return route(conn, melding_id, decision)
     set_routing(conn, melding_id, decision)
@@ -208,6 +209,37 @@ def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord
         )
     )
     return [record_of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """What recording a successful delivery gives the worker."""
+
+    history_id: int | None  # the status change it made (Geregistreerd), if any
+    waiting: list[DeliveryRecord]  # extra reporters' updates that waited for this case
+    to_notify: ToNotify | None  # that change as the notify step reads it (when asked)
+
+
+def succeeded_and_waiting(
+    conn: Connection, delivery: DeliveryRecord, case_id: str | None, *, read_notify: bool = False
+) -> Succeeded:
+    """A delivery done (a `melding.created` moves its melding to `delivered`, status
+    Geregistreerd), with what follows read in the same transaction instead of separate reads:
+    the extra reporters' updates that waited for this case (`reporter_deliveries`) and, with
+    `read_notify`, what the notify step decides on (`notifications.to_notify`)."""
+    created = delivery.event == EVENT_CREATED
+    history_id = succeeded(
+        conn,
+        delivery.id,
+        case_id=case_id,
+        stage=Stage.DELIVERED if created else None,
+        first_status=Status.GEREGISTREERD if created else None,
+    )
+    waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
+    found = None
+    if read_notify and history_id is not None:
+        found = to_notify(conn, delivery.melding_id, history_id)
+    return Succeeded(history_id, waiting, found)
 
 
 def created_delivery_state(conn: Connection, melding_id: str) -> DeliveryState | None:

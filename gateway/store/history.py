@@ -7,9 +7,10 @@ transition table under the melding's row lock.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import Stage, Status, StatusChange, StatusUpdate, can_transition
@@ -27,46 +28,53 @@ class InvalidTransition(Exception):
 def add_status(conn: Connection, melding_id: str, change: StatusUpdate) -> int | None:
     """Append a status change; None when the melding has that status already (a replayed callback).
     InvalidTransition when the transition table refuses it."""
-    current = Status(
-        conn.execute(
-            select(meldingen.c.status).where(meldingen.c.id == melding_id).with_for_update()
-        ).scalar_one()
-    )
+    locked, set_status, append = _statements()
+    current = Status(conn.execute(locked, {"melding_id": melding_id}).scalar_one())
     if current == change.status:
         return None
     if not can_transition(current, change.status):
         raise InvalidTransition(current, change.status)
     now = utcnow()
-    conn.execute(
-        update(meldingen)
-        .where(meldingen.c.id == melding_id)
-        .values(status=change.status.value, updated_at=now)
-    )
+    conn.execute(set_status, {"melding_id": melding_id, "status": change.status.value, "updated_at": now})
     result = conn.execute(
-        status_history.insert()
-        .values(
-            melding_id=melding_id,
-            status=change.status.value,
-            note=change.note,
-            planned_date=change.planned_date,
-            external_partner=change.external_partner,
-            source=change.source,
-            at=now,
-        )
-        .returning(status_history.c.id)
+        append,
+        {
+            "melding_id": melding_id,
+            "status": change.status.value,
+            "note": change.note,
+            "planned_date": change.planned_date,
+            "external_partner": change.external_partner,
+            "source": change.source,
+            "at": now,
+        },
     )
     return int(result.scalar_one())
 
 
-def set_stage(conn: Connection, melding_id: str, stage: Stage) -> None:
-    conn.execute(
-        update(meldingen).where(meldingen.c.id == melding_id).values(stage=stage.value, updated_at=utcnow())
+@functools.cache
+def _statements() -> tuple[Any, Any, Any]:
+    """Built once: every delivery and status callback runs them (SQLAlchemy memoizes the cache
+    key of a statement object, and building one costs more than running it)."""
+    by_id = meldingen.c.id == bindparam("melding_id")
+    return (
+        select(meldingen.c.status).where(by_id).with_for_update(),
+        update(meldingen).where(by_id),
+        status_history.insert().returning(status_history.c.id),
     )
+
+
+@functools.cache
+def _one_entry() -> Any:
+    return select(status_history).where(status_history.c.id == bindparam("history_id"))
+
+
+def set_stage(conn: Connection, melding_id: str, stage: Stage) -> None:
+    conn.execute(_statements()[1], {"melding_id": melding_id, "stage": stage.value, "updated_at": utcnow()})
 
 
 def entry(conn: Connection, history_id: int) -> StatusChange | None:
     """One status change, by its history id (what the notify job announces)."""
-    row = conn.execute(select(status_history).where(status_history.c.id == history_id)).first()
+    row = conn.execute(_one_entry(), {"history_id": history_id}).first()
     return status_change(row) if row else None
 
 

@@ -3,6 +3,7 @@ and dedupe key, with the MMS media it carried) and reporters' follow-ups on thei
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,12 +160,16 @@ def add_attachments(conn: Connection, melding_id: str, files: list[Attachment]) 
 
 
 def followups_of(conn: Connection, melding_id: str) -> list[Followup]:
-    rows = conn.execute(
-        select(followups).where(followups.c.melding_id == melding_id).order_by(followups.c.id)
-    )
+    rows = conn.execute(_followups_of(), {"melding_id": melding_id})
     return [
         Followup(channel=r.channel, received_at=r.received_at, sender=r.sender, text=r.text) for r in rows
     ]
+
+
+@functools.cache
+def _followups_of() -> Any:
+    """Built once: every read of a whole melding runs it (see meldingen.get)."""
+    return select(followups).where(followups.c.melding_id == bindparam("melding_id")).order_by(followups.c.id)
 
 
 def melding_by_external_id(conn: Connection, channel: str, external_ids: list[str]) -> str | None:

@@ -3,6 +3,7 @@ their routing (dienst, confidence, stage, first delivery)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from collections.abc import Iterator, Sequence
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
@@ -27,6 +28,7 @@ from gateway.melding import (
     Status,
 )
 from gateway.store.deliveries import DeliveryRecord, ensure
+from gateway.store.deliveries import get as get_delivery
 from gateway.store.history import status_change
 from gateway.store.inbound import followups_of, record_many
 from gateway.store.schema import attachments, deliveries, meldingen, reference_counters, status_history
@@ -208,7 +210,32 @@ def attachments_in_use(conn: Connection, sha256s: Sequence[str]) -> set[str]:
 
 
 def get(conn: Connection, melding_id: str) -> Melding | None:
-    return _get_where(conn, meldingen.c.id == melding_id)
+    # The worker reads a melding two or three times per job: statements built once, whose
+    # cache keys SQLAlchemy memoizes, cost a fraction of building them anew each time.
+    row = conn.execute(_by_id(), {"melding_id": melding_id}).first()
+    return _whole(conn, row) if row is not None else None
+
+
+def with_delivery(conn: Connection, delivery_id: int) -> tuple[DeliveryRecord | None, Melding | None]:
+    """A delivery and, while it still has to be made, its melding: the deliver job's one read."""
+    delivery = get_delivery(conn, delivery_id)
+    if delivery is None or delivery.state in (DeliveryState.DELIVERED, DeliveryState.DEAD):
+        return delivery, None
+    return delivery, get(conn, delivery.melding_id)
+
+
+@functools.cache
+def _by_id() -> Any:
+    return select(meldingen).where(meldingen.c.id == bindparam("melding_id"))
+
+
+@functools.cache
+def _parts() -> tuple[Any, Any, Any]:
+    """Status history, attachments and deliveries of one melding, in their order."""
+    return tuple(
+        select(table).where(table.c.melding_id == bindparam("melding_id")).order_by(table.c.id)
+        for table in (status_history, attachments, deliveries)
+    )
 
 
 def by_reference(conn: Connection, reference: str) -> Melding | None:
@@ -222,16 +249,14 @@ def by_token(conn: Connection, token: str) -> Melding | None:
 
 def _get_where(conn: Connection, condition: Any) -> Melding | None:
     row = conn.execute(select(meldingen).where(condition)).first()
-    if row is None:
-        return None
-    hist = conn.execute(
-        select(status_history).where(status_history.c.melding_id == row.id).order_by(status_history.c.id)
-    )
-    files = conn.execute(
-        select(attachments).where(attachments.c.melding_id == row.id).order_by(attachments.c.id)
-    )
-    dels = conn.execute(select(deliveries).where(deliveries.c.melding_id == row.id).order_by(deliveries.c.id))
-    melding = _melding(row, list(hist), list(files), list(dels))
+    return _whole(conn, row) if row is not None else None
+
+
+def _whole(conn: Connection, row: Row[Any]) -> Melding:
+    """The melding of a `meldingen` row, with its history, files, deliveries and follow-ups."""
+    params = {"melding_id": row.id}
+    hist, files, dels = (list(conn.execute(query, params)) for query in _parts())
+    melding = _melding(row, hist, files, dels)
     melding.followups = followups_of(conn, row.id)
     return melding
 
@@ -339,19 +364,24 @@ def set_routing(
     """Record the routing; the melding moves to `stage` (by default the decision's own: routed or
     triage; a channel that answers at once says `answered`)."""
     now = utcnow()
-    conn.execute(
-        update(meldingen)
-        .where(meldingen.c.id == melding_id)
-        .values(
-            dienst=decision.dienst,
-            confidence=decision.confidence,
-            routed_by=decision.routed_by,
-            alternatives=[list(a) for a in decision.alternatives],
-            stage=(stage or decision.stage).value,
-            processed_at=now,
-            updated_at=now,
-        )
-    )
+    values = {
+        "melding_id": melding_id,
+        "dienst": decision.dienst,
+        "confidence": decision.confidence,
+        "routed_by": decision.routed_by,
+        "alternatives": [list(a) for a in decision.alternatives],
+        "stage": (stage or decision.stage).value,
+        "processed_at": now,
+        "updated_at": now,
+    }
+    conn.execute(update_by_id(), values)
+
+
+@functools.cache
+def update_by_id() -> Any:
+    """UPDATE of one melding (bind `melding_id`), its SET columns named by the parameters: built
+    once, as the worker updates every melding a few times."""
+    return update(meldingen).where(meldingen.c.id == bindparam("melding_id"))
 
 
 def route(conn: Connection, melding_id: str, decision: RoutingDecision) -> DeliveryRecord | None:

@@ -3,12 +3,19 @@ reporter (sent, skipped and why, retrying, failed), and the status changes still
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.melding import Melding, StatusChange
+from gateway.store.history import entry
+from gateway.store.meldingen import get
 from gateway.store.schema import notifications, status_history
-from gateway.store.sql import insert, utcnow
+from gateway.store.sql import utcnow
 
 RETRYING = "retrying"  # a decision not settled yet: the job runs again (sent, skipped, failed are)
 
@@ -24,20 +31,26 @@ def record(
     detail: str,
 ) -> None:
     """One decision per (status change, channel); a later one replaces it (a retry that succeeded)."""
-    ins = insert(conn, notifications).values(
-        melding_id=melding_id,
-        history_id=history_id,
-        channel=channel,
-        recipient=recipient,
-        state=state,
-        detail=detail,
-        created_at=utcnow(),
-    )
-    conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=["history_id", "channel"],
-            set_={"state": state, "detail": detail, "recipient": recipient},
-        )
+    values = {
+        "melding_id": melding_id,
+        "history_id": history_id,
+        "channel": channel,
+        "recipient": recipient,
+        "state": state,
+        "detail": detail,
+        "created_at": utcnow(),
+    }
+    conn.execute(_upsert(conn.dialect.name), values)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """Built once (every status change records one or more decisions): the row's own values
+    replace state, detail and recipient of a decision recorded before."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(notifications)
+    return ins.on_conflict_do_update(
+        index_elements=["history_id", "channel"],
+        set_={name: ins.excluded[name] for name in ("state", "detail", "recipient")},
     )
 
 
@@ -51,10 +64,33 @@ def state_of(conn: Connection, history_id: int, channel: str) -> str | None:
 
 def states_of(conn: Connection, history_id: int) -> dict[str, str]:
     """What was decided per channel for one status change (sent, skipped, retrying, failed)."""
-    rows = conn.execute(
-        select(notifications.c.channel, notifications.c.state).where(notifications.c.history_id == history_id)
-    )
+    rows = conn.execute(_states_of(), {"history_id": history_id})
     return {r.channel: r.state for r in rows}
+
+
+@functools.cache
+def _states_of() -> Any:
+    return select(notifications.c.channel, notifications.c.state).where(
+        notifications.c.history_id == bindparam("history_id")
+    )
+
+
+@dataclass(frozen=True)
+class ToNotify:
+    """What the notify job decides on: the melding, the status change, what was decided before."""
+
+    melding: Melding
+    change: StatusChange
+    decided: dict[str, str]  # channel -> state
+
+
+def to_notify(conn: Connection, melding_id: str, history_id: int) -> ToNotify | None:
+    """The notify job's one read; None when the melding or the change is gone."""
+    melding = get(conn, melding_id)
+    change = entry(conn, history_id)
+    if melding is None or change is None:
+        return None
+    return ToNotify(melding, change, states_of(conn, history_id))
 
 
 def unnotified(conn: Connection, before: datetime, limit: int = 1000) -> list[tuple[str, int]]:
