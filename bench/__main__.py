@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -101,16 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n for n in BENCHES if n in args.which] if args.which else list(BENCHES)
     command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]  # other work on the machine distorts rates: say how much there was
     collected = run(names, options(args))
     total = time.perf_counter() - started
     date = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     machine = report.machine_info()
+    machine["load average (1 min) before / after"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
     target = output_path(args)
     if target is not None:
         info = report.RunInfo(machine, date, report.git_commit(), command)
         target.write_text(report.render(collected, info), encoding="utf-8")
         print(f"\nwrote {target}", flush=True)
-    print(f"\n{len(names)} benchmarks in {total:.0f} s", flush=True)
+    print(f"\n{len(names)} benchmark(s) in {total:.0f} s", flush=True)
     for name, error in collected.failures.items():
         print(f"{name} failed: {error}", file=sys.stderr, flush=True)
     if args.quick:

@@ -91,7 +91,8 @@ def main(rounds: int = 3, quick: bool = False, **_: Any) -> dict[str, float]:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         source = _input_file(Path(tmp))
-        _run(source)  # warm the page cache and the bytecode
+        if not quick:
+            _run(source)  # warm the page cache and the bytecode
         variants = [
             ("default", "default (--jobs = cores)", ()),
             ("jobs1", "one process (--jobs 1)", ("--jobs", "1")),

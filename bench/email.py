@@ -112,7 +112,7 @@ def send_all(proc: subprocess.Popen[bytes], smtp_port: int, batches: list[list[b
 
 def main(count: int = 3000, clients: int = 8, quick: bool = False, **_: Any) -> dict[str, float]:
     if quick:
-        count = 600
+        count = 400
     batches = [[message(n) for n in range(c, count, clients)] for c in range(clients)]
     with tempfile.TemporaryDirectory(prefix="bench-email-") as tmp:
         http_port, smtp_port = free_port(), free_port()

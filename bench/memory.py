@@ -3,9 +3,11 @@
 1. `gateway serve` under the closed-loop intake load of bench/intake.py (50 connections, fresh
    Idempotency-Keys), beside the bare aiohttp baseline under the same load: VmHWM read from
    /proc/<pid>/status just before each process is stopped.
-2. `gateway worker` on what that intake stored: it routes (rules and the spaCy model, loaded
-   at start), locates, dedupes and delivers the meldingen to a local webhook receiver until
-   `meldingen_count` are delivered (or the queue is done), then its VmHWM.
+2. `gateway worker` over the store that intake filled: the queue is emptied and the `process`
+   jobs of the first `meldingen_count` meldingen enqueued again (behind thousands of queued
+   `process` jobs a delivery would come only after all of them); it routes (rules and the spaCy
+   model, loaded at start), locates, dedupes and delivers them to a local webhook receiver,
+   then its VmHWM is read.
 
 Target from issue 11: every process under 500 MB resident.
 """
@@ -21,10 +23,13 @@ import time
 from typing import Any
 
 from aiohttp import web
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
 from sqlalchemy import func, select
 
-from bench.intake import ROOT, baseline_cmd, free_port, gateway_cmd, measure, peak_rss_mb
+from bench.intake import REDIS_URL, ROOT, baseline_cmd, free_port, gateway_cmd, measure, peak_rss_mb
 from gateway.melding import Stage
+from gateway.queue import enqueue_process_many
 from gateway.store import Store
 from gateway.store.schema import meldingen
 
@@ -46,8 +51,12 @@ async def worker_peak(env: dict[str, str], database_url: str, wanted: int) -> tu
     await web.TCPSite(runner, "127.0.0.1", port).start()
     store = Store(database_url)
     await store.open()
-    all_query = select(func.count()).select_from(meldingen)
-    wanted = min(wanted, await store.read(lambda conn: conn.execute(all_query).scalar_one()))
+    first = select(meldingen.c.id).order_by(meldingen.c.received_at).limit(wanted)
+    ids = await store.read(lambda conn: [row.id for row in conn.execute(first)])
+    wanted = len(ids)
+    pool = ArqRedis(ConnectionPool.from_url(REDIS_URL))
+    await pool.flushdb()
+    await enqueue_process_many(pool, env["GATEWAY_QUEUE_NAME"], ids)
     delivered_query = select(func.count()).where(meldingen.c.stage == Stage.DELIVERED.value)
     env = {**env, "GATEWAY_CASE_SYSTEM_URL": f"http://127.0.0.1:{port}/case-system"}
     proc = subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, cwd=ROOT)
@@ -65,6 +74,8 @@ async def worker_peak(env: dict[str, str], database_url: str, wanted: int) -> tu
         proc.wait(timeout=30)
         await store.close()
         await runner.cleanup()
+        await pool.flushdb()
+        await pool.aclose()
 
 
 def main(
@@ -76,7 +87,7 @@ def main(
     **_: Any,
 ) -> dict[str, float]:
     if quick:
-        seconds, meldingen_count = min(seconds, 3.0), 200
+        seconds, meldingen_count = min(seconds, 2.0), 200
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         store = database_url or f"sqlite:///{tmp}/gateway.db"
         base_port, gw_port = free_port(), free_port()

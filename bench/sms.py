@@ -102,7 +102,7 @@ def main(
     **_: Any,
 ) -> dict[str, float]:
     if quick:
-        seconds, rounds = min(seconds, 3.0), 1
+        seconds, rounds = min(seconds, 2.0), 1
     results: list[LoadResult] = []
     baselines: list[LoadResult] = []
     with tempfile.TemporaryDirectory(prefix="bench-sms-") as tmp:
