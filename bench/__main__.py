@@ -89,7 +89,8 @@ def run(names: Sequence[str], opts: dict[str, Any]) -> report.BenchRun:
         started = time.perf_counter()
         try:
             figures = importlib.import_module(f"bench.{name}").main(**opts)
-            collected.results[name] = {k: float(v) for k, v in (figures or {}).items()}  # None: no figures
+            numbers = {k: v for k, v in (figures or {}).items() if isinstance(v, int | float)}  # None: {}
+            collected.results[name] = {k: float(v) for k, v in numbers.items()}
         except Exception as exc:  # one broken benchmark must not lose the others' figures
             traceback.print_exc()
             collected.failures[name] = f"{type(exc).__name__}: {exc}"

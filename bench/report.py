@@ -63,6 +63,7 @@ LOAD_NAMES = (
     ("p50_ms", "p50 ms"),
     ("p99_ms", "p99 ms"),
     ("cpu_us", "server CPU µs"),
+    ("errors", "errors (answers not as expected)"),
 )
 
 
@@ -124,7 +125,10 @@ def _classify_rows(f: Figures) -> list[Row]:
 
 
 def _dedupe_rows(f: Figures) -> list[Row]:
-    rows = [Row("locate + text features p50 ms (any size)", "dedupe_features_p50_ms")]
+    rows = [
+        Row("locate + text features p50 ms (any size)", "dedupe_features_p50_ms"),
+        Row("locate + text features p95 ms (any size)", "dedupe_features_p95_ms"),
+    ]
     sizes = sorted({int(m.group(1)) for k in f if (m := re.match(r"dedupe_(\d+)_", k))})
     for size in sizes:
         p = f"dedupe_{size}"
@@ -244,6 +248,11 @@ def number(value: float | None) -> str:
     return f"{value:.3f}"
 
 
+def times(ratio: float) -> str:
+    """A ratio, with the digits that tell 0.004x from 0.0004x."""
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+
+
 def _table(section: Section, figures: Figures) -> list[str]:
     rows = section.rows(figures)
     used = {r.key for r in rows} | {r.baseline for r in rows if r.baseline}
@@ -256,13 +265,14 @@ def _table(section: Section, figures: Figures) -> list[str]:
         if value is None:
             continue
         base = figures.get(row.baseline) if row.baseline else None
-        ratio = f"{value / base:.2f}x" if base else ""
+        ratio = times(value / base) if base and not math.isnan(base) else ""
         met = ""
         if row.target is not None:
             met = "yes" if row.target.met(value, base) else "**no**"
         target = row.target.text if row.target else ""
         shown_base = number(base) if row.baseline else ""
         lines.append(f"| {row.label} | {number(value)} | {shown_base} | {ratio} | {target} | {met} |")
+    used |= {k for k in figures if k.endswith("_ratio")}  # the ratio column shows them
     rest = sorted(k for k in figures if k not in used)
     if rest:
         lines += ["", "| further figure | value |", "|---|---|"]

@@ -65,15 +65,18 @@ def rows_of(text: str) -> dict[str, list[str]]:
 
 
 def test_each_figure_stands_beside_its_baseline_with_the_ratio_and_the_target() -> None:
-    text = report.render(report.BenchRun(results={"intake": INTAKE}, seconds={"intake": 61.0}), INFO)
+    figures = {**INTAKE, "intake_gateway_new_figure": 7.0}
+    text = report.render(report.BenchRun(results={"intake": figures}, seconds={"intake": 61.0}), INFO)
     assert "## Intake: `POST /api/v1/meldingen` (61 s)" in text
     assert "Date 2026-12-02 20:00 UTC, commit `abc1234`" in text
     rows = rows_of(text)
     assert rows["requests/s"] == ["3,516", "4,173", "0.84x", ">= 0.80x baseline", "yes"]
     assert rows["p99 ms"] == ["26.1", "18.5", "1.41x", "< 100 ms", "yes"]
     assert rows["peak RSS MB"][:2] == ["118", "41.0"]
-    # a figure no table names is still shown, under the table
-    assert rows["`intake_ratio`"] == ["0.84"]
+    assert rows["errors (answers not as expected)"][:3] == ["0.00", "0.00", ""]
+    # a figure no table names is still shown, under the table; the ratio column makes *_ratio redundant
+    assert rows["`intake_gateway_new_figure`"] == ["7.00"]
+    assert "`intake_ratio`" not in rows
     for key, value in MACHINE.items():
         assert rows[key] == [value]
 
@@ -92,6 +95,12 @@ def test_every_pipeline_figure_of_the_worker_is_paired_with_the_arq_noop_rate() 
     assert rows["pg 2w meldingen/s"][:3] == ["400", "2,400", "0.17x"]
     assert rows["second worker gain %"] == ["60.0", "", "", ">= 70 %", "**no**"]
     assert rows["worker peak RSS MB"][-1] == "yes"
+
+
+def test_a_small_ratio_keeps_its_digits() -> None:
+    dedupe = {"dedupe_100000_memory_p50_ms": 0.15, "dedupe_100000_brute_p50_ms": 166.0}
+    rows = rows_of(report.render(report.BenchRun(results={"dedupe": dedupe}), INFO))
+    assert rows["100,000 open: memory index p50 ms"][:3] == ["0.15", "166", "0.0009x"]
 
 
 def test_a_benchmark_without_figures_or_that_failed_says_so() -> None:
