@@ -95,6 +95,7 @@ def run(names: Sequence[str], opts: dict[str, Any]) -> report.BenchRun:
             traceback.print_exc()
             collected.failures[name] = f"{type(exc).__name__}: {exc}"
         collected.seconds[name] = time.perf_counter() - started
+        print(f"== {name}: {collected.seconds[name]:.0f} s", flush=True)  # what --quick spends where
     return collected
 
 
