@@ -297,12 +297,14 @@ def bench_features(deduper: Deduper) -> dict[str, Any]:
     return {"p50": p50, "p95": p95, "meldingen": len(ms)}
 
 
-def main(database_url: str | None = None, **_: Any) -> None:
+def main(database_url: str | None = None, quick: bool = False, **_: Any) -> dict[str, float]:
     settings = Settings(
         dedupe_file=ROOT / "config" / "dedupe.toml", street_register_file=ROOT / "config" / "streets.csv"
     )
     deduper = load_deduper(settings)
+    sizes = SIZES[:2] if quick else SIZES  # building 100,000 takes most of a minute
     features = bench_features(deduper)
+    figures = {"dedupe_features_p50_ms": features["p50"], "dedupe_features_p95_ms": features["p95"]}
     print(
         f"dedupe: locating + text features per melding (any store size): p50 {features['p50']:.2f} ms, "
         f"p95 {features['p95']:.2f} ms over {features['meldingen']} hand-made meldingen"
@@ -314,7 +316,7 @@ def main(database_url: str | None = None, **_: Any) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-dedupe-") as tmp:
         pool = text_pool(deduper)
-        for size in SIZES:
+        for size in sizes:
             mem, entries, raw, probes, probe_texts = bench_memory(deduper, pool, size, seed=size)
             url = database_url or f"sqlite:///{tmp}/dedupe-{size}.db"
             store = asyncio.run(bench_store(deduper, entries, probes, url))
@@ -326,3 +328,9 @@ def main(database_url: str | None = None, **_: Any) -> None:
                 f"{brute['p50']:>8.1f} / {brute['p95']:>6.1f} ms{extra}",
                 flush=True,
             )
+            for name, result in (("memory", mem), ("store", store), ("brute", brute)):
+                figures[f"dedupe_{size}_{name}_p50_ms"] = result["p50"]
+                figures[f"dedupe_{size}_{name}_p95_ms"] = result["p95"]
+            figures[f"dedupe_{size}_index_mb"] = mem["memory_mb"]
+            figures[f"dedupe_{size}_candidates"] = mem["candidates"]
+    return figures

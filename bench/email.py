@@ -14,10 +14,12 @@ import io
 import os
 import smtplib
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -27,6 +29,8 @@ from PIL import Image
 
 from bench.intake import REDIS_URL, cpu_seconds, free_port, server, wait_http
 from gateway.store import Store
+
+QUEUE = "bench:email-queue"
 
 
 def png(n: int) -> bytes:
@@ -71,7 +75,45 @@ def client(port: int, messages: list[bytes], latencies: list[float], errors: lis
             latencies.append(time.perf_counter() - start)
 
 
-def main(count: int = 3000, clients: int = 8, **_: Any) -> None:
+@dataclass(frozen=True)
+class SmtpResult:
+    sent: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    server_cpu: float
+
+    def figures(self, prefix: str) -> dict[str, float]:
+        ordered = sorted(self.latencies)
+        p99 = ordered[int(len(ordered) * 0.99)] * 1000 if ordered else float("nan")
+        return {
+            f"{prefix}_msg_s": self.sent / self.seconds,
+            f"{prefix}_p50_ms": statistics.median(ordered) * 1000 if ordered else float("nan"),
+            f"{prefix}_p99_ms": p99,
+            f"{prefix}_cpu_us": self.server_cpu / max(1, self.sent) * 1e6,
+            f"{prefix}_errors": float(self.errors),
+        }
+
+
+def send_all(proc: subprocess.Popen[bytes], smtp_port: int, batches: list[list[bytes]]) -> SmtpResult:
+    """Every batch over its own SMTP session, all at once; the server's CPU time meanwhile."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    cpu_start = cpu_seconds(proc.pid)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(smtp_port, b, latencies, errors)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return SmtpResult(len(latencies), len(errors), elapsed, latencies, cpu_seconds(proc.pid) - cpu_start)
+
+
+def main(count: int = 3000, clients: int = 8, quick: bool = False, **_: Any) -> dict[str, float]:
+    if quick:
+        count = 400
+    batches = [[message(n) for n in range(c, count, clients)] for c in range(clients)]
     with tempfile.TemporaryDirectory(prefix="bench-email-") as tmp:
         http_port, smtp_port = free_port(), free_port()
         database = f"sqlite:///{tmp}/gateway.db"
@@ -85,36 +127,40 @@ def main(count: int = 3000, clients: int = 8, **_: Any) -> None:
             "GATEWAY_REDIS_URL": REDIS_URL,
             "GATEWAY_DATA_DIR": f"{tmp}/data",
             "GATEWAY_LOG_LEVEL": "WARNING",
-            "GATEWAY_QUEUE_NAME": "bench:email-queue",
+            "GATEWAY_QUEUE_NAME": QUEUE,
         }
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        batches = [[message(n) for n in range(c, count, clients)] for c in range(clients)]
-        latencies: list[float] = []
-        errors: list[str] = []
+        flush = redis.Redis.from_url(REDIS_URL).flushdb
+        flush()
+        base_cmd = [sys.executable, "-m", "bench.baseline", "--port", "0", "--redis", REDIS_URL]
+        with server(
+            [*base_cmd, "--queue", QUEUE, "--smtp", str(smtp_port)], smtp_port, dict(os.environ)
+        ) as proc:
+            baseline = send_all(proc, smtp_port, batches)
+        base_queued = redis.Redis.from_url(REDIS_URL).zcard(QUEUE)
+        flush()
         with server([sys.executable, "-m", "gateway", "serve"], http_port, env) as proc:
             wait_http(smtp_port, proc)  # the listener opens right after HTTP
-            cpu_start = cpu_seconds(proc.pid)
-            started = time.perf_counter()
-            threads = [
-                threading.Thread(target=client, args=(smtp_port, b, latencies, errors)) for b in batches
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.perf_counter() - started
-            cpu = cpu_seconds(proc.pid) - cpu_start
-        queued = redis.Redis.from_url(REDIS_URL).zcard("bench:email-queue")
+            gateway = send_all(proc, smtp_port, batches)
+        queued = redis.Redis.from_url(REDIS_URL).zcard(QUEUE)
         stored = asyncio.run(_count(database))
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    ordered = sorted(latencies)
-    p99 = ordered[int(len(ordered) * 0.99)] * 1000 if ordered else float("nan")
-    print(f"\nSMTP listener, {count} messages over {clients} sessions, one `gateway serve` process:")
+        flush()
+    figures = {**baseline.figures("email_baseline"), **gateway.figures("email_gateway")}
+    figures["email_ratio"] = figures["email_gateway_msg_s"] / figures["email_baseline_msg_s"]
+    print(f"\nSMTP listener, {count} messages over {clients} sessions, one process each:")
+    for name, prefix in (
+        ("baseline (aiosmtpd + SETNX + arq)", "email_baseline"),
+        ("gateway serve", "email_gateway"),
+    ):
+        rate, p50, p99, cpu = (figures[f"{prefix}_{k}"] for k in ("msg_s", "p50_ms", "p99_ms", "cpu_us"))
+        print(
+            f"{name:<34} {rate:8.0f} messages/s   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
+            f"{cpu:.0f} us server CPU/message"
+        )
     print(
-        f"{len(latencies) / elapsed:8.0f} messages/s   p50 {statistics.median(ordered) * 1000:.1f} ms   "
-        f"p99 {p99:.1f} ms   {cpu / max(1, len(latencies)) * 1e6:.0f} us server CPU/message"
+        f"gateway: stored meldingen {stored}, queued jobs {queued}, errors {gateway.errors}; "
+        f"baseline queued {base_queued} (target >= 300 messages/s)"
     )
-    print(f"stored meldingen {stored}, queued jobs {queued}, errors {len(errors)} (target >= 300 messages/s)")
+    return figures
 
 
 async def _count(database: str) -> int:

@@ -18,13 +18,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from bench.load import LoadResult, median_result, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Flushed by every benchmark: a database of its own (GATEWAY_BENCH_REDIS_URL), never the gateway's.
+REDIS_URL = os.environ.get("GATEWAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def free_port() -> int:
@@ -50,6 +52,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (Linux /proc): robust to other load on the machine."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a live process so far (VmHWM in /proc/<pid>/status), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 @contextmanager
@@ -84,31 +94,41 @@ def measure(
     redis.Redis.from_url(REDIS_URL).flushdb()
     with server(cmd, port, env) as proc:
         url = f"http://127.0.0.1:{port}/api/v1/meldingen"
-        return asyncio.run(
+        result = asyncio.run(
             run_load(url, concurrency=concurrency, seconds=seconds, cpu=lambda: cpu_seconds(proc.pid))
         )
+        result.peak_rss_mb = peak_rss_mb(proc.pid)  # read while it lives: /proc forgets it at exit
+        return result
+
+
+def baseline_cmd(port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.baseline", "--port", str(port), "--redis", REDIS_URL]
 
 
 def main(
-    seconds: float = 8.0, concurrency: int = 50, rounds: int = 3, database_url: str | None = None
-) -> None:
+    seconds: float = 8.0,
+    concurrency: int = 50,
+    rounds: int = 3,
+    database_url: str | None = None,
+    quick: bool = False,
+    **_: Any,
+) -> dict[str, float]:
+    if quick:
+        seconds, rounds = min(seconds, 3.0), 1
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         base_port, gw_port = free_port(), free_port()
-        baseline_cmd = [
-            sys.executable,
-            "-m",
-            "bench.baseline",
-            "--port",
-            str(base_port),
-            "--redis",
-            REDIS_URL,
-        ]
         store = database_url or f"sqlite:///{tmp}/gateway.db"
         gw_cmd, gw_env = gateway_cmd(gw_port, store, f"{tmp}/data")
         baseline, gateway = [], []
         for n in range(rounds):
             baseline.append(
-                measure(baseline_cmd, dict(os.environ), base_port, concurrency=concurrency, seconds=seconds)
+                measure(
+                    baseline_cmd(base_port),
+                    dict(os.environ),
+                    base_port,
+                    concurrency=concurrency,
+                    seconds=seconds,
+                )
             )
             gateway.append(measure(gw_cmd, gw_env, gw_port, concurrency=concurrency, seconds=seconds))
             print(
@@ -128,3 +148,8 @@ def main(
         f"ratio gateway/baseline: {g.rate / b.rate:.2f}x (target >= 0.80), gateway p99 {g.pct(0.99):.1f} ms "
         f"(target < 100 ms)"
     )
+    return {
+        **b.figures("intake_baseline"),
+        **g.figures("intake_gateway"),
+        "intake_ratio": g.rate / b.rate,
+    }

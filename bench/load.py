@@ -22,6 +22,8 @@ TEXTS = [
 
 # (connection number, request number) -> (body, headers): what one request sends
 RequestFactory: TypeAlias = Callable[[int, int], tuple[bytes, dict[str, str]]]
+# (connection number, request number) -> the path (and query) one GET asks for
+PathFactory: TypeAlias = Callable[[int, int], str]
 
 
 def melding_request(n: int, i: int) -> tuple[bytes, dict[str, str]]:
@@ -37,6 +39,7 @@ class LoadResult:
     seconds: float
     latencies: list[float]
     server_cpu: float = 0.0  # CPU seconds the server used while measured
+    peak_rss_mb: float | None = None  # the server's VmHWM once measured, when read
 
     @property
     def rate(self) -> float:
@@ -49,6 +52,19 @@ class LoadResult:
     def cpu_per_request(self) -> float:
         """Server CPU microseconds per answered request, over the measured window."""
         return self.server_cpu / max(1, self.requests) * 1e6
+
+    def figures(self, prefix: str) -> dict[str, float]:
+        """The flat figures of BENCHMARKS.md: `<prefix>_req_s`, `_p50_ms`, `_p99_ms`, `_cpu_us`."""
+        out = {
+            f"{prefix}_req_s": self.rate,
+            f"{prefix}_p50_ms": self.pct(0.50),
+            f"{prefix}_p99_ms": self.pct(0.99),
+            f"{prefix}_cpu_us": self.cpu_per_request(),
+            f"{prefix}_errors": float(self.errors),
+        }
+        if self.peak_rss_mb is not None:
+            out[f"{prefix}_rss_mb"] = self.peak_rss_mb
+        return out
 
     def line(self, name: str) -> str:
         return (
@@ -66,7 +82,9 @@ async def run_load(
     cpu: Callable[[], float] | None = None,
     request: RequestFactory = melding_request,
     expect: int = 202,
+    get: PathFactory | None = None,
 ) -> LoadResult:
+    """POST `request(n, i)` to `url` from each connection; with `get`, GET `url + get(n, i)` instead."""
     latencies: list[float] = []
     errors = 0
     counting = False
@@ -77,9 +95,13 @@ async def run_load(
         i = 0
         while time.perf_counter() < deadline:
             i += 1
-            body, headers = request(n, i)
-            start = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as resp:
+            if get is not None:
+                call = session.get(url + get(n, i))
+            else:
+                body, headers = request(n, i)
+                call = session.post(url, data=body, headers=headers)
+            start = time.perf_counter()  # the request is sent on entering `call`
+            async with call as resp:
                 await resp.read()
                 ok = resp.status == expect
             if counting:

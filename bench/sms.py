@@ -24,7 +24,7 @@ import redis
 from twilio.request_validator import RequestValidator
 
 from bench.email import _count
-from bench.intake import REDIS_URL, cpu_seconds, free_port, server
+from bench.intake import REDIS_URL, baseline_cmd, cpu_seconds, free_port, server
 from bench.load import TEXTS, LoadResult, median_result, run_load
 
 TOKEN = "bench-twilio-token"
@@ -67,8 +67,9 @@ def signed_messages(count: int, round_no: int) -> list[tuple[bytes, dict[str, st
 
 
 def measure(
-    port: int, env: dict[str, str], round_no: int, *, concurrency: int, seconds: float, database: str
-) -> tuple[LoadResult, int, int, int]:
+    cmd: list[str], port: int, env: dict[str, str], round_no: int, *, concurrency: int, seconds: float
+) -> tuple[LoadResult, int, int]:
+    """One server under the load: its result, webhooks sent and jobs queued."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     pool = signed_messages(int(seconds * 6000) + 20_000, round_no)  # more than the server can take
     sent = 0
@@ -78,7 +79,7 @@ def measure(
         sent += 1
         return pool[sent - 1]
 
-    with server([sys.executable, "-m", "gateway", "serve"], port, env) as proc:
+    with server(cmd, port, env) as proc:
         result = asyncio.run(
             run_load(
                 f"http://127.0.0.1:{port}{PATH}",
@@ -89,17 +90,32 @@ def measure(
                 expect=200,
             )
         )
-    queued = int(redis.Redis.from_url(REDIS_URL).zcard(QUEUE))
-    return result, sent, asyncio.run(_count(database)), queued
+    return result, sent, int(redis.Redis.from_url(REDIS_URL).zcard(QUEUE))
 
 
 def main(
-    seconds: float = 8.0, concurrency: int = 50, rounds: int = 3, database_url: str | None = None, **_: Any
-) -> None:
+    seconds: float = 8.0,
+    concurrency: int = 50,
+    rounds: int = 3,
+    database_url: str | None = None,
+    quick: bool = False,
+    **_: Any,
+) -> dict[str, float]:
+    if quick:
+        seconds, rounds = min(seconds, 2.0), 1
     results: list[LoadResult] = []
+    baselines: list[LoadResult] = []
     with tempfile.TemporaryDirectory(prefix="bench-sms-") as tmp:
         port = free_port()
+        base_cmd = [
+            *baseline_cmd(port),
+            *("--queue", QUEUE, "--twilio-token", TOKEN, "--public-url", PUBLIC_URL),
+        ]
         for n in range(rounds):
+            base, _sent, base_queued = measure(
+                base_cmd, port, dict(os.environ), n, concurrency=concurrency, seconds=seconds
+            )
+            baselines.append(base)
             database = database_url or f"sqlite:///{tmp}/gateway-{n}.db"
             env = {
                 **os.environ,
@@ -116,18 +132,23 @@ def main(
                 "GATEWAY_TWILIO_ACCOUNT_SID": ACCOUNT,
                 "GATEWAY_TWILIO_NUMBER": OUR_NUMBER,
             }
-            result, sent, stored, queued = measure(
-                port, env, n, concurrency=concurrency, seconds=seconds, database=database
-            )
+            cmd = [sys.executable, "-m", "gateway", "serve"]
+            result, sent, queued = measure(cmd, port, env, n, concurrency=concurrency, seconds=seconds)
+            stored = asyncio.run(_count(database))
             results.append(result)
             print(
-                f"  round {n + 1}/{rounds}: {result.rate:.0f} webhooks/s, p50 {result.pct(0.5):.1f} ms, "
+                f"  round {n + 1}/{rounds}: baseline {base.rate:.0f}/s (p99 {base.pct(0.99):.1f} ms, "
+                f"queued {base_queued}); gateway {result.rate:.0f} webhooks/s, p50 {result.pct(0.5):.1f} ms, "
                 f"p99 {result.pct(0.99):.1f} ms, {result.cpu_per_request():.0f} us CPU; "
                 f"sent {sent}, stored meldingen {stored}, queued jobs {queued}",
                 flush=True,
             )
         redis.Redis.from_url(REDIS_URL).flushdb()
-    best = median_result(results)
+    base, best = median_result(baselines), median_result(results)
     print(f"\nSMS webhook, {concurrency} concurrent connections, {seconds:.0f} s x {rounds} rounds (median):")
+    print(base.line("baseline (sig+SETNX+arq)"))
     print(best.line("signed webhook -> TwiML"))
     print(f"p99 TwiML answer {best.pct(0.99):.1f} ms (target < 50 ms at {concurrency} concurrent)")
+    figures = {**base.figures("sms_baseline"), **best.figures("sms_gateway")}
+    figures["sms_ratio"] = best.rate / base.rate
+    return figures
