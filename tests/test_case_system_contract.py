@@ -8,7 +8,7 @@ it sets a status) to SIDES; the tests stay as they are.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 import aiohttp
@@ -16,14 +16,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.appkeys import REDIS, STORE
 from gateway.config import Settings
 from gateway.melding import DeliveryState, Status
 from gateway.queue import enqueue_delivery
 from gateway.store import deliveries as deliveries_store
-from gateway.store import inbound
 from gateway.store.schema import deliveries, notifications
-from tests.support.api import melding, post, signed
+from tests.support.api import add_followup, melding, post, signed
 from tests.support.data import LAMP_PIN, LAMP_TEXT, PNG, TILE
 from tests.support.http import Receiver
 from tests.support.topdesk import FakeTopdesk, topdesk_settings
@@ -150,20 +149,6 @@ async def test_create_hands_over_one_case_with_its_files(client: TestClient[Any,
     assert side.cases(created["reference"]) == 1
     [file] = side.files(created["reference"])
     assert file in (PNG, got["attachments"][0]["sha256"].encode())
-
-
-async def add_followup(client: TestClient[Any, Any], melding_id: str, external_id: str, text: str) -> None:
-    added = await client.app[STORE].write(
-        inbound.add_followup,
-        melding_id,
-        channel="sms",
-        external_id=external_id,
-        received_at=datetime.now(UTC),
-        sender="+32470123456",
-        text=text,
-    )
-    assert added.delivery is not None
-    await enqueue_delivery(client.app[REDIS], client.app[SETTINGS].queue_name, added.delivery)
 
 
 async def test_a_followup_is_added_to_the_same_case(client: TestClient[Any, Any], side: Side) -> None:

@@ -81,6 +81,13 @@ async def _apply(ctx: dict[str, Any], change: CaseStatus) -> int:
     if melding is None:
         log.info("case status for unknown reference %s ignored", change.reference)
         return 0
+    # A poll sees every incident we touched too (our own actions change its modificationDate). Only
+    # a status the case system changed counts: a reporter's reply moved the melding from Wachten op
+    # antwoord back to In behandeling here while TOPdesk still says "Wachten op melder", and
+    # reading that again must not send the reporter the same question twice.
+    said = [h.status for h in melding.status_history if h.source == "case_system"]
+    if said and said[-1] == change.update.status:
+        return 0
     try:
         history_id = await apply_status(
             s.store, redis(ctx), s.settings.queue_name, melding_id=melding.id, change=change.update

@@ -225,25 +225,25 @@ class TopdeskCaseSystem:
     # -- status back ---------------------------------------------------------------------------
 
     async def status_changes(self, cursor: str | None) -> StatusPage | None:
-        """One page of incidents changed since `cursor`: "<modificationDate>|<n>", n the incidents
-        with exactly that date already read. Keyset paging (not pageStart over one fixed query):
-        an incident changed while we page moves to the end instead of shifting an unread one
-        into a page we already read."""
-        since, seen = _parse_cursor(cursor) if cursor else (self._first_since(), 0)
+        """One page of incidents changed since `cursor`: "<modificationDate>|<ids>", the ids those
+        incidents with exactly that date already read. Keyset paging, not pageStart over one fixed
+        query: an incident changed while we page moves to the end instead of shifting an unread one
+        into a page already read; the ids keep incidents changed in the same millisecond apart."""
+        since, seen = _parse_cursor(cursor) if cursor else (self._first_since(), [])
         answer = await self.api.call(
             "GET",
             "/incidents",
             params={
                 "query": f"modificationDate=ge={since}",
                 "sort": "modificationDate:asc,id:asc",
-                "pageStart": str(seen),
-                "pageSize": str(self.config.poll.page_size),
+                "pageStart": "0",
+                "pageSize": str(min(10000, self.config.poll.page_size + len(seen))),
                 "fields": POLL_FIELDS,
             },
         )
-        incidents = answer.items()
-        changes = [c for c in [await self._status_of(i) for i in incidents] if c is not None]
-        return StatusPage(changes, _next_cursor(since, seen, incidents), more=answer.more)
+        read = [i for i in answer.items() if not (i.get("modificationDate") == since and i.get("id") in seen)]
+        changes = [c for c in [await self._status_of(i) for i in read] if c is not None]
+        return StatusPage(changes, _next_cursor(since, seen, read), more=answer.more)
 
     def _first_since(self) -> str:
         start = clock.now() - timedelta(hours=self.config.poll.first_lookback_hours)
@@ -338,18 +338,18 @@ def _date(value: Any) -> date | None:
             return None
 
 
-def _parse_cursor(cursor: str) -> tuple[str, int]:
-    since, _, seen = cursor.rpartition("|")
-    return (since, int(seen)) if since and seen.isdigit() else (cursor, 0)
+def _parse_cursor(cursor: str) -> tuple[str, list[str]]:
+    since, _, ids = cursor.partition("|")
+    return since, [i for i in ids.split(",") if i]
 
 
-def _next_cursor(since: str, seen: int, incidents: list[dict[str, Any]]) -> str:
-    """After a page: the newest modificationDate read, and how many with exactly that date."""
-    dates = [str(i.get("modificationDate") or "") for i in incidents]
-    if not dates or not dates[-1]:
-        return f"{since}|{seen}"
-    last = dates[-1]
-    ties = sum(1 for d in dates if d == last)
+def _next_cursor(since: str, seen: list[str], incidents: list[dict[str, Any]]) -> str:
+    """After a page: the newest modificationDate read, and the ids read with exactly that date."""
+    dated = [(str(i.get("modificationDate") or ""), str(i.get("id"))) for i in incidents]
+    if not dated or not dated[-1][0]:
+        return f"{since}|{','.join(seen)}"
+    last = dated[-1][0]
+    ids = [i for d, i in dated if d == last]
     if last == since:
-        ties += seen
-    return f"{last}|{ties}"
+        ids = seen + ids
+    return f"{last}|{','.join(ids)}"
