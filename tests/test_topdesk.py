@@ -25,7 +25,7 @@ from tests.support.topdesk import FakeTopdesk, topdesk_settings
 from tests.support.worker import run_worker, worker_ctx
 from tests.test_case_system_contract import add_followup
 from workers import case_status, jobs
-from workers.casesystem.topdesk import brief_description
+from workers.casesystem.topdesk_texts import brief_description
 
 SHIPPED = (ROOT / "config" / "topdesk.toml").read_text(encoding="utf-8")
 
@@ -300,3 +300,9 @@ async def test_a_reply_to_a_question_is_an_action_and_not_undone_by_the_next_pol
     # our action changed the incident, still "Wachten op melder" in TOPdesk: nothing to undo
     assert await poll(on) == "0 applied of 1 read"
     assert (await melding(client, created["id"]))["status"] == "in_behandeling"
+    # the operator plans the repair without writing the citizen anything new: the question is not
+    # repeated as the note of the next step
+    topdesk.set_status(created["reference"], "Gepland", target_date=date(2026, 12, 10))
+    assert await poll(on) == "1 applied of 1 read"
+    last = (await melding(client, created["id"]))["status_history"][-1]
+    assert (last["status"], last["planned_date"], last["note"]) == ("gepland", "2026-12-10", None)

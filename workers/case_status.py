@@ -13,6 +13,7 @@ changes (the webhook) answers None and the job has nothing to do.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -85,12 +86,15 @@ async def _apply(ctx: dict[str, Any], change: CaseStatus) -> int:
     # a status the case system changed counts: a reporter's reply moved the melding from Wachten op
     # antwoord back to In behandeling here while TOPdesk still says "Wachten op melder", and
     # reading that again must not send the reporter the same question twice.
-    said = [h.status for h in melding.status_history if h.source == "case_system"]
-    if said and said[-1] == change.update.status:
+    said = [h for h in melding.status_history if h.source == "case_system"]
+    if said and said[-1].status == change.update.status:
         return 0
+    update = change.update
+    if said and update.note and said[-1].note == update.note:  # the newest note is an old one
+        update = dataclasses.replace(update, note=None)
     try:
         history_id = await apply_status(
-            s.store, redis(ctx), s.settings.queue_name, melding_id=melding.id, change=change.update
+            s.store, redis(ctx), s.settings.queue_name, melding_id=melding.id, change=update
         )
     except InvalidTransition as exc:
         log.warning(

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,45 +45,19 @@ from gateway.melding import EVENT_CREATED, Attachment, Melding, Status, StatusUp
 from workers.casesystem import CaseStatus, DeliveryError, StatusPage
 from workers.casesystem.topdesk_api import TopdeskApi, Upload
 from workers.casesystem.topdesk_config import TopdeskFile, load, ref_json
+from workers.casesystem.topdesk_texts import action_text, brief_description, request_text
 
 log = logging.getLogger("workers")
 
-BRIEF_MAX, EXTERNAL_NUMBER_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX = 80, 60, 100, 100, 25
+EXTERNAL_NUMBER_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX = 60, 100, 100, 25
 TOPDESK_DATE = "%Y-%m-%dT%H:%M:%S.%f%z"  # how TOPdesk writes modificationDate: 2026-12-02T20:15:00.000+0000
 POLL_FIELDS = (
     "id,number,externalNumber,processingStatus,closed,completed,targetDate,modificationDate,supplier"
 )
 
 
-def brief_description(melding: Melding) -> str:
-    """The subject, or the text's first line, in at most 80 characters, cut at a word."""
-    source = (melding.subject or "").strip() or melding.text.strip()
-    line = " ".join(source.splitlines()[0].split()) if source else melding.reference
-    if len(line) <= BRIEF_MAX:
-        return line
-    cut = line[: BRIEF_MAX - 1].rsplit(" ", 1)[0] if " " in line[: BRIEF_MAX - 1] else line[: BRIEF_MAX - 1]
-    return cut.rstrip(" ,.;:-") + "…"
-
-
-def html_text(text: str) -> str:
-    """Citizen's text for TOPdesk's HTML fields: escaped (no tag of theirs survives), lines kept."""
-    return "<br>".join(html.escape(line, quote=False) for line in text.splitlines())
-
-
-def _place(location: dict[str, Any]) -> str:
-    street = " ".join(str(location[k]) for k in ("street", "house_number") if location.get(k))
-    parts = [p for p in (location.get("address"), street, location.get("postcode")) if p]
-    if location.get("lat") is not None and location.get("lon") is not None:
-        parts.append(f"{location['lat']:.6f}, {location['lon']:.6f}")
-    return ", ".join(dict.fromkeys(str(p) for p in parts))
-
-
-def request_text(melding: Melding) -> str:
-    lines = [html_text(melding.text)]
-    if place := _place(melding.location.model_dump()):
-        lines.append(f"<b>Locatie:</b> {html.escape(place, quote=False)}")
-    lines.append(f"<b>Meldpunt 1777:</b> {melding.reference} ({melding.channel.value})")
-    return "<br><br>".join(lines)
+# An address that can go into a FIQL value as it is; anything else is looked up by nobody.
+_QUERY_SAFE = re.compile(r"[^\s\"\\,;()=!~<>]+@[^\s\"\\,;()=!~<>]+")
 
 
 def _marker(idempotency_key: str) -> str:
@@ -124,7 +99,7 @@ class TopdeskCaseSystem:
             incident_id = await self._incident_by_reference(melding.reference) or await self._create(melding)
         else:
             incident_id = await self._incident_of(melding)
-            await self._add_action(incident_id, action_text(melding, extra or {}), idempotency_key)
+            await self._add_action(incident_id, melding, extra or {}, idempotency_key)
         await self._upload_missing(incident_id, melding.attachments)  # a follow-up's photos too
         return incident_id
 
@@ -176,7 +151,7 @@ class TopdeskCaseSystem:
 
     async def _caller(self, melding: Melding) -> dict[str, Any]:
         reporter = melding.reporter
-        if reporter.email:
+        if reporter.email and _QUERY_SAFE.fullmatch(reporter.email):  # never FIQL from a stranger's text
             found = await self.api.call(
                 "GET",
                 "/persons",
@@ -194,14 +169,16 @@ class TopdeskCaseSystem:
             caller["phoneNumber"] = reporter.phone[:PHONE_MAX]
         return {"caller": caller}
 
-    async def _add_action(self, incident_id: str, text: str, idempotency_key: str) -> None:
+    async def _add_action(
+        self, incident_id: str, melding: Melding, extra: dict[str, Any], idempotency_key: str
+    ) -> None:
         marker = _marker(idempotency_key)
         actions = await self.api.call(
             "GET", f"/incidents/id/{incident_id}/actions", params={"pageSize": "100"}
         )
         if any(marker in str(a.get("memoText") or a.get("plainText") or "") for a in actions.items()):
             return  # added before a crash kept us from recording it
-        body = {"action": f"{text}<br><i>{html.escape(marker)}</i>", "actionInvisibleForCaller": True}
+        body = {"action": action_text(melding, extra, marker), "actionInvisibleForCaller": True}
         await self.api.call("PATCH", f"/incidents/id/{incident_id}", json_body=body)
 
     async def _upload_missing(self, incident_id: str, attachments: list[Attachment]) -> None:
@@ -299,27 +276,6 @@ class TopdeskCaseSystem:
             or html.unescape(str(newest.get("memoText") or "")).strip()
         )
         return text[:2000] or None
-
-
-def action_text(melding: Melding, extra: dict[str, Any]) -> str:
-    """A follow-up or an extra reporter, as the operator reads it in the incident's actions."""
-    if "followup" in extra:
-        f = extra["followup"]
-        head = f"<b>Reactie van de melder</b> via {html.escape(str(f.get('channel')))}"
-        return f"{head} ({html.escape(str(f.get('received_at')))}):<br>{html_text(str(f.get('text') or ''))}"
-    if "reporter_added" in extra:
-        r = extra["reporter_added"]
-        who = r.get("reporter") or {}
-        contact = ", ".join(html.escape(str(who[k])) for k in ("name", "email", "phone") if who.get(k))
-        lines = [
-            f"<b>Extra melder</b> van hetzelfde probleem: {html.escape(str(r.get('reference')))} "
-            f"via {html.escape(str(r.get('channel')))}" + (f" ({contact})" if contact else ""),
-            html_text(str(r.get("text") or "")),
-        ]
-        if place := _place(r.get("location") or {}):
-            lines.append(f"<b>Locatie:</b> {html.escape(place, quote=False)}")
-        return "<br>".join(lines)
-    return html_text(str(extra) if extra else f"Update van melding {melding.reference}")
 
 
 def format_date(moment: datetime) -> str:
