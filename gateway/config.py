@@ -174,14 +174,22 @@ class Settings(BaseSettings):
     diensten_file: Path = Path("config/diensten.toml")
     templates_dir: Path = Path("config/templates")  # your own notification texts (config/templates/README.md)
 
-    # Case system: "topdesk" is accepted here so that workers/casesystem can say it is not
-    # available in this version (its settings come with the issue that builds the adapter).
+    # Case system: one of the adapters in workers/casesystem (ADAPTERS)
     case_system: Literal["webhook", "topdesk"] = "webhook"
     case_system_url: str = "http://127.0.0.1:8099/case-system"  # `gateway receiver` listens here
     # HMAC key for our webhooks and for the status callbacks we accept; the gateway warns at
     # start while this development default is in use.
     case_system_secret: str = DEV_SECRET
     case_system_timeout: float = 10.0
+    # A case system read back by polling (TOPdesk): seconds between two reads of its changes
+    case_system_poll_interval: int = Field(default=60, ge=1)
+    # TOPdesk (workers/casesystem/topdesk.py): the instance (https://kortrijk.topdesk.net), an
+    # operator's login name and one of its application passwords; what a melding becomes there
+    # (categories, operator groups, status names) is in topdesk_file
+    topdesk_url: str = ""
+    topdesk_user: str = ""
+    topdesk_app_password: str = ""
+    topdesk_file: Path = Path("config/topdesk.toml")
 
     # Delivery retries and the lost-job sweep
     # A failing delivery is tried again, at the capped backoff, until `delivery_retry_for` seconds

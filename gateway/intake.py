@@ -23,10 +23,12 @@ from pydantic import ValidationError
 from gateway import clock
 from gateway.attachments import AttachmentStore, content_refusal, sniff_content_type
 from gateway.config import Settings
-from gateway.melding import Attachment, Channel, MeldingDraft
+from gateway.melding import Attachment, Channel, MeldingDraft, StatusUpdate
 from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
+from gateway.store import duplicates as duplicates_store
+from gateway.store import history as history_store
 from gateway.store import inbound as inbound_store
 from gateway.store import meldingen as meldingen_store
 from gateway.store.inbound import FollowupAdded
@@ -95,6 +97,25 @@ async def enqueue_acknowledgement(
     """Queue the notification of a new melding's `ontvangen` entry where a rule may answer it."""
     if stored.created and stored.history_id is not None and channel in ACKNOWLEDGED_CHANNELS:
         await enqueue_notify(redis, queue, stored.id, stored.history_id)
+
+
+async def apply_status(
+    store: Store, redis: ArqRedis, queue: str, melding_id: str, change: StatusUpdate
+) -> int | None:
+    """A status the case system set (its signed callback, or the worker reading TOPdesk back):
+    appended to the melding's history, its notification queued, and passed on to the melding's
+    duplicates (their reporters hear of it too). The history id, or None when the melding had that
+    status already (a replay changes nothing). InvalidTransition when the table refuses it.
+    Should the queueing fail, the sweep finds the status change never notified."""
+    history_id = await store.write(history_store.add_status, melding_id, change)
+    if history_id is None:
+        return None
+    await enqueue_notify(redis, queue, melding_id, history_id)
+    for duplicate_id, duplicate_history in await store.write(
+        duplicates_store.follow_master, melding_id, change
+    ):
+        await enqueue_notify(redis, queue, duplicate_id, duplicate_history)
+    return history_id
 
 
 class Intake:

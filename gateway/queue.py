@@ -103,6 +103,12 @@ def connect(
     return ArqRedis(pool, default_queue_name=queue_name)
 
 
+def case_status_poll_lock(queue: str) -> str:
+    """The Redis lock held by the one worker reading a polled case system's status changes
+    (TOPdesk) back; per queue, like the workers' heartbeats."""
+    return f"{queue}:case-status-poll"
+
+
 def process_job_id(melding_id: str) -> str:
     return f"{JOB_PROCESS}:{melding_id}"
 

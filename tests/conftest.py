@@ -31,7 +31,9 @@ from tests.support import phone, sms
 from tests.support.data import ROOT
 from tests.support.dovecot import Dovecot, running_dovecot
 from tests.support.http import SECRET, Receiver, RelayHandler, free_port, serve_receiver
+from tests.support.topdesk import FakeTopdesk, fake_topdesk, known_from
 from tests.support.twilio import FakeTwilio, fake_twilio
+from workers.casesystem.topdesk_config import load as load_topdesk_file
 
 # aiosmtpd's session chatter comes from its controller thread, sometimes after pytest has
 # closed the captured stream ("Logging error"): only its warnings matter here.
@@ -174,6 +176,13 @@ def dovecot() -> Iterator[Dovecot]:
 async def twilio() -> AsyncIterator[FakeTwilio]:
     """A local stand-in for Twilio's REST API (tests/support/twilio.py)."""
     async with fake_twilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def topdesk() -> AsyncIterator[FakeTopdesk]:
+    """A local TOPdesk stand-in (tests/support/topdesk.py) knowing what config/topdesk.toml names."""
+    async with fake_topdesk(known_from(load_topdesk_file(ROOT / "config" / "topdesk.toml"))) as fake:
         yield fake
 
 

@@ -14,6 +14,8 @@ from gateway.config import ConfigError, Settings, load_settings
 from gateway.dedupe.config import DedupeConfigError
 from gateway.dedupe.config import load as load_dedupe
 from workers.casesystem import build_case_system
+from workers.casesystem.topdesk_config import TopdeskConfigError
+from workers.casesystem.topdesk_config import load as load_topdesk_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "config" / "gateway.toml"
@@ -77,7 +79,7 @@ def test_unknown_keys_name_the_key_and_its_variable(tmp_path: Path) -> None:
     assert str(exc.value).startswith(f"{tmp_path / 'gateway.toml'}: invalid settings: ")
     assert "http_prot (GATEWAY_HTTP_PROT): Extra inputs are not permitted" in str(exc.value)
     # settings removed until an issue needs them are unknown keys like any other
-    for removed in ('topdesk_url = ""', "open311_api_keys = []"):
+    for removed in ("open311_api_keys = []",):
         with pytest.raises(ConfigError, match=removed.split()[0]):
             load_settings(write(tmp_path, removed + "\n"), {})
 
@@ -115,11 +117,39 @@ def test_shipped_file_documents_the_defaults_without_repeating_them() -> None:
     assert differs == []  # a commented-out value that is not the default would mislead
 
 
-async def test_topdesk_is_refused_until_its_adapter_exists() -> None:
-    settings = load_settings(SHIPPED, {"GATEWAY_CASE_SYSTEM": "topdesk"})
+async def test_topdesk_names_the_settings_it_misses() -> None:
+    settings = load_settings(SHIPPED, {"GATEWAY_CASE_SYSTEM": "topdesk", "GATEWAY_TOPDESK_USER": "api"})
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(ConfigError, match="GATEWAY_CASE_SYSTEM=topdesk: this adapter is not available"):
+        with pytest.raises(
+            ConfigError,
+            match="GATEWAY_CASE_SYSTEM=topdesk needs GATEWAY_TOPDESK_URL, GATEWAY_TOPDESK_APP_PASSWORD$",
+        ):
             build_case_system(settings, session)
+        complete = settings.model_copy(
+            update={"topdesk_url": "https://kortrijk.topdesk.net", "topdesk_app_password": "x"}
+        )
+        assert build_case_system(complete, session).name == "topdesk"  # the shipped topdesk.toml loads
+
+
+def test_topdesk_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
+    good = (ROOT / "config" / "topdesk.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "topdesk.toml"
+    for change, message in [
+        (('caller_branch = "Stad Kortrijk"', ""), " [incident]: caller_branch is required"),
+        (("[diensten.wegen]", "[diensten.wegenn]"), " [diensten]: unknown dienst(en) wegenn"),
+        (
+            ('"Gepland" = "gepland"', '"Gepland" = "ingepland"'),
+            " [status.processing] Gepland: Input should be",
+        ),
+        (('"Gepland" = "gepland"', '"Gepland" = "ontvangen"'), "ontvangen is set by the gateway only"),
+        (("page_size = 100", "page_size = 0"), " [poll] page_size: Input should be greater than"),
+        (('operator_group = "Wegen"', "operator_group = { naam = 'Wegen' }"), "unknown key(s) naam"),
+    ]:
+        assert change[0] in good
+        bad.write_text(good.replace(*change), encoding="utf-8")
+        with pytest.raises(TopdeskConfigError) as exc:
+            load_topdesk_file(bad)
+        assert str(exc.value).startswith(str(bad)) and message in str(exc.value), str(exc.value)
 
 
 def test_dedupe_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:

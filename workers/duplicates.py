@@ -8,7 +8,7 @@ the master's case, and acknowledging the duplicate's reporter.
 - That update waits until the master's own case exists (its `melding.created` delivered).
 - When it is delivered, the duplicate takes the master's status (at least Geregistreerd): its
   reporter is notified like any other. Later status changes of the master are passed on to
-  its open duplicates by the status callback (gateway.http.api.post_status).
+  its duplicates by the status callback and the case-status poller (gateway.intake.apply_status).
 """
 
 from __future__ import annotations

@@ -221,6 +221,9 @@ async def _delivery_failed(
 ) -> str:
     s = state(ctx)
     attempt = delivery.attempts + 1
+    extra = {"reference": melding.reference, "attempt": attempt, "error": str(exc)}
+    if exc.paused:  # the case system refused our credentials: the operator must act, the melding waits
+        return await _delivery_paused(ctx, delivery, exc, extra)
     why, delay = _retry_budget(s.settings, delivery, attempt)
     dead = exc.permanent or why is not None
     next_at = None if dead else clock.now() + timedelta(seconds=delay)
@@ -233,12 +236,31 @@ async def _delivery_failed(
         dead_stage=Stage.DEAD if delivery.event == EVENT_CREATED else None,
     )
     await record_delivery(redis(ctx), "dead" if dead else "failed")
-    extra = {"reference": melding.reference, "attempt": attempt, "error": str(exc)}
     if dead:
         why = "permanent failure" if exc.permanent else why
         log.error("delivery dead (%s); resend with `gateway deliveries --retry`", why, extra=extra)
         return "dead"
     log.warning("delivery failed, retrying in %.1fs", delay, extra=extra)
+    raise Retry(defer=delay)
+
+
+async def _delivery_paused(
+    ctx: dict[str, Any], delivery: DeliveryRecord, exc: DeliveryError, extra: dict[str, Any]
+) -> str:
+    """Paused, not dead: tried again at the capped interval, without spending the retry budget
+    (nothing is wrong with the melding); the error, naming the settings, is recorded and logged."""
+    s = state(ctx)
+    delay = s.settings.delivery_backoff_max
+    await s.store.write(
+        deliveries.failed,
+        delivery.id,
+        error=str(exc),
+        dead=False,
+        next_attempt_at=clock.now() + timedelta(seconds=delay),
+        starts_budget=False,
+    )
+    await record_delivery(redis(ctx), "failed")
+    log.error("delivery paused, trying again in %.0fs: %s", delay, exc, extra=extra)
     raise Retry(defer=delay)
 
 

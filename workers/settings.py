@@ -35,7 +35,7 @@ from gateway.queue import (
     redis_settings,
 )
 from gateway.store import Store
-from workers import jobs, retention, sms_resend, voice
+from workers import case_status, jobs, retention, sms_resend, voice
 from workers.casesystem import build_case_system
 from workers.ctx import WorkerState
 
@@ -128,6 +128,13 @@ def worker_options(
                 run_at_startup=True,
                 unique=True,
                 **_sweep_schedule(settings.sweep_interval),
+            ),
+            # status changes of a polled case system (TOPdesk); one worker at a time (a Redis lock)
+            cron(
+                case_status.poll_case_status,
+                run_at_startup=True,
+                unique=True,
+                **_sweep_schedule(settings.case_system_poll_interval),
             ),
             cron(
                 voice.sweep_calls,

@@ -12,10 +12,10 @@ from pydantic import ConfigDict, ValidationError
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, signed_body
-from gateway.intake import IntakeRejected, invalid, json_object
+from gateway.intake import IntakeRejected, apply_status, invalid, json_object
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
-from gateway.queue import enqueue_notify, live_workers
-from gateway.store import InvalidTransition, duplicates, history, meldingen
+from gateway.queue import live_workers
+from gateway.store import InvalidTransition, meldingen
 from gateway.store import media as media_store
 
 log = logging.getLogger(__name__)
@@ -126,16 +126,14 @@ async def post_status(request: web.Request) -> web.Response:
         external_partner=callback.external_partner,
     )
     try:
-        history_id = await store.write(history.add_status, melding.id, change)
+        # the same step as a polled case system's changes (workers/casesystem/poll.py)
+        history_id = await apply_status(
+            store, request.app[REDIS], settings.queue_name, melding_id=melding.id, change=change
+        )
     except InvalidTransition as exc:
         return error_body(409, "invalid_transition", str(exc))
     if history_id is not None:
-        await enqueue_notify(request.app[REDIS], settings.queue_name, melding.id, history_id)
         log.info("status changed to %s", callback.status, extra={"reference": melding.reference})
-        # Reporters of the same problem (duplicates of this melding) follow it and hear of it too.
-        followers = await store.write(duplicates.follow_master, melding.id, change)
-        for duplicate_id, duplicate_history in followers:
-            await enqueue_notify(request.app[REDIS], settings.queue_name, duplicate_id, duplicate_history)
     return web.json_response(
         {"reference": melding.reference, "status": callback.status.value, "changed": history_id is not None}
     )

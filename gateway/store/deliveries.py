@@ -133,11 +133,14 @@ def failed(
     dead: bool,
     next_attempt_at: datetime | None,
     dead_stage: Stage | None = None,
+    starts_budget: bool = True,
 ) -> DeliveryRecord:
-    """Count a failed attempt (the first one starts the retry budget); a dead delivery may take its
+    """Count a failed attempt (the first one starts the retry budget, unless `starts_budget` is
+    False: a paused delivery, refused for our credentials); a dead delivery may take its
     melding's stage along (`dead_stage`)."""
     state = DeliveryState.DEAD if dead else DeliveryState.RETRYING
     now = utcnow()
+    budget_start = literal(now, type_=deliveries.c.first_failed_at.type) if starts_budget else None
     conn.execute(
         update(deliveries)
         .where(deliveries.c.id == delivery_id)
@@ -146,9 +149,7 @@ def failed(
             state=state.value,
             last_error=error[:2000],
             next_attempt_at=next_attempt_at,
-            first_failed_at=func.coalesce(
-                deliveries.c.first_failed_at, literal(now, type_=deliveries.c.first_failed_at.type)
-            ),
+            first_failed_at=func.coalesce(deliveries.c.first_failed_at, budget_start),
             updated_at=now,
         )
     )

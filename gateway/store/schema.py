@@ -339,3 +339,13 @@ sms_messages = Table(
     Index("ix_sms_messages_resend_at", "resend_at"),
     Index("ix_sms_messages_melding", "melding_id"),
 )
+
+# Where a polled case system's status changes were last read up to (migration 0011,
+# gateway/store/cursors.py): one row per case system, so that a restarted poller resumes there.
+case_system_cursors = Table(
+    "case_system_cursors",
+    metadata,
+    Column("name", CleanString(32), primary_key=True),  # the adapter: "topdesk"
+    Column("cursor", CleanText, nullable=False),  # opaque to the store: the adapter's own position
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway.appkeys import STORE
+from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.queue import enqueue_delivery
 from gateway.signing import sign
-from gateway.store import Store
+from gateway.store import Store, inbound
 from tests.support.data import TILE
 from tests.support.http import SECRET
 
@@ -34,3 +36,18 @@ def signed(
 ) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
     return raw, {"Content-Type": "application/json", **sign(secret, raw, timestamp)}
+
+
+async def add_followup(client: TestClient[Any, Any], melding_id: str, external_id: str, text: str) -> None:
+    """A reporter's SMS follow-up as the channel stores it, its delivery queued."""
+    added = await store_of(client).write(
+        inbound.add_followup,
+        melding_id,
+        channel="sms",
+        external_id=external_id,
+        received_at=datetime.now(UTC),
+        sender="+32470123456",
+        text=text,
+    )
+    assert added.delivery is not None
+    await enqueue_delivery(client.app[REDIS], client.app[SETTINGS].queue_name, added.delivery)

@@ -2,7 +2,8 @@
 
 `POST` JSON `{"event": ..., "melding": {...}}`, signed with
 `GATEWAY_CASE_SYSTEM_SECRET`, with an `Idempotency-Key` that is stable per
-melding and event so that a receiver can drop our retries.
+melding and event so that a receiver can drop our retries. Status changes come back
+pushed, as signed callbacks (`POST /api/v1/meldingen/{reference}/status`): nothing to poll.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import aiohttp
 
 from gateway.melding import Melding
 from gateway.signing import sign
-from workers.casesystem import DeliveryError
+from workers.casesystem import DeliveryError, StatusPage
 
 # 408 and 429 are the receiver asking us to come back later; every other 4xx
 # says the request itself is wrong and repeating it cannot help.
@@ -61,6 +62,9 @@ class WebhookCaseSystem:
             return _case_id(text)
         permanent = 400 <= status < 500 and status not in _RETRYABLE_4XX
         raise DeliveryError(f"HTTP {status}: {text[:300]}", permanent=permanent, status=status)
+
+    async def status_changes(self, cursor: str | None) -> StatusPage | None:
+        return None  # the receiver pushes them (status callbacks)
 
 
 def _case_id(text: str) -> str | None:
