@@ -210,8 +210,7 @@ class MailIntake:
             # content-addressed: a re-sent mail finds its files already there
             saved = await asyncio.to_thread(
                 lambda: [
-                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type)
-                    for f in files
+                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type) for f in files
                 ]
             )
         followup_id = await self.intake.add_followup(
