@@ -118,6 +118,7 @@ def _classify_rows(f: Figures) -> list[Row]:
         Row("meldingen/s once started", "classify_default_started_per_s", "classify_jobs1_started_per_s"),
         Row("start-up s (empty input)", "classify_default_startup_s", "classify_jobs1_startup_s"),
         Row("CPU µs per melding", "classify_default_cpu_us", "classify_jobs1_cpu_us"),
+        Row("keyword rules alone µs per melding (in process)", "classify_rules_us", None, below(1000, "µs")),
         Row("model on disk MB", "classify_model_mb"),
         Row("cold model load s", "classify_model_load_s"),
         Row("spaCy import s", "classify_spacy_import_s"),

@@ -9,8 +9,8 @@
    (what other load on the machine distorts least) and their peak resident memory (VmHWM).
 
 `main(**options)` prints the figures and returns them as one flat dict (BENCHMARKS.md).
-PostgreSQL: a database `BENCH_PG_DB` (gateway_bench_worker) created afresh on the server of
-`BENCH_PG_ADMIN_URL`; without a server the PostgreSQL figures are None.
+PostgreSQL: a database `GATEWAY_BENCH_PG_DB` (gateway_bench_worker) created afresh on the server of
+`GATEWAY_BENCH_PG_ADMIN_URL`; without a server the PostgreSQL figures are None.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from gateway.store import Store
 from gateway.store.schema import meldingen
 
 QUEUE = "bench:worker-queue"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DB = os.environ.get("BENCH_PG_DB", "gateway_bench_worker")
+PG_ADMIN_URL = os.environ.get("GATEWAY_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DB = os.environ.get("GATEWAY_BENCH_PG_DB", "gateway_bench_worker")
 TEXTS = (
     "Losliggende tegel op het voetpad",
     "De straatlamp brandt niet meer",
