@@ -88,12 +88,22 @@ def _intake_rows(f: Figures) -> list[Row]:
     return rows
 
 
+_PIPELINES = {  # bench/worker.py's runs, in the order they are read
+    "pipeline_sqlite_1w": "1 worker, SQLite: meldingen/s",
+    "pipeline_pg_1w": "1 worker, PostgreSQL: meldingen/s",
+    "pipeline_pg_2w": "2 workers, PostgreSQL: meldingen/s",
+}
+_NOT_A_RATE = {"pipeline_meldingen"}  # how many meldingen each run took: a count, listed below the table
+
+
 def _worker_rows(f: Figures) -> list[Row]:
-    """H1's bench/worker.py: every pipeline_* beside arq's no-op rate (the queue's own ceiling)."""
+    """bench/worker.py: every pipeline rate beside arq's no-op rate (the queue's own ceiling)."""
+    keys = [k for k in _PIPELINES if k in f]
+    keys += sorted(k for k in f if k.startswith("pipeline_") and k not in _PIPELINES and k not in _NOT_A_RATE)
     rows = []
-    for key in sorted(k for k in f if k.startswith("pipeline_")):
+    for key in keys:
         target = at_least(300, "meldingen/s") if key.endswith("_1w") else None
-        label = key.removeprefix("pipeline_").replace("_", " ") + " meldingen/s"
+        label = _PIPELINES.get(key) or key.removeprefix("pipeline_").replace("_", " ") + " meldingen/s"
         rows.append(Row(label, key, "arq_noop_jobs_s", target))
     if "second_worker_gain_pct" in f:
         rows.append(Row("second worker gain %", "second_worker_gain_pct", None, at_least(70, "%")))

@@ -51,6 +51,7 @@ WORKER = {  # what bench/worker.py returns once it measures PostgreSQL and two w
     "pipeline_pg_2w": 400.0,
     "second_worker_gain_pct": 60.0,
     "worker_rss_mb": 230.0,
+    "pipeline_meldingen": 2000,  # a count, not a rate
 }
 
 
@@ -90,9 +91,11 @@ def test_a_target_missed_is_marked() -> None:
 
 def test_every_pipeline_figure_of_the_worker_is_paired_with_the_arq_noop_rate() -> None:
     rows = rows_of(report.render(report.BenchRun(results={"worker": WORKER}), INFO))
-    assert rows["sqlite 1w meldingen/s"] == ["310", "2,400", "0.13x", ">= 300 meldingen/s", "yes"]
-    assert rows["pg 1w meldingen/s"][-1] == "**no**"
-    assert rows["pg 2w meldingen/s"][:3] == ["400", "2,400", "0.17x"]
+    assert rows["1 worker, SQLite: meldingen/s"] == ["310", "2,400", "0.13x", ">= 300 meldingen/s", "yes"]
+    assert rows["1 worker, PostgreSQL: meldingen/s"][-1] == "**no**"
+    assert rows["2 workers, PostgreSQL: meldingen/s"][:3] == ["400", "2,400", "0.17x"]
+    assert not any("meldingen meldingen/s" in label for label in rows)
+    assert rows["`pipeline_meldingen`"] == ["2,000"]
     assert rows["second worker gain %"] == ["60.0", "", "", ">= 70 %", "**no**"]
     assert rows["worker peak RSS MB"][-1] == "yes"
 
