@@ -23,6 +23,8 @@ from tests.support.processes import (
     post_burst,
     process,
     settings_env,
+    until_delivered,
+    until_drained,
     wait_for,
     wait_healthy,
 )
@@ -94,16 +96,11 @@ async def test_case_system_failing_hanging_stopped_then_back(
         receiver.responses.clear()
         await proxy.restore()
 
-        async def all_delivered() -> bool:
-            return {r["body"]["melding"]["reference"] for r in receiver.created} >= set(refs)
+        await until_delivered(receiver, refs, timeout=20, what="every melding at the receiver")
 
-        await wait_for(all_delivered, timeout=20, what="every melding at the receiver")
-
-        async def drained() -> bool:
-            queued = await redis_client.zrange(settings.queue_name, 0, -1)
-            return not [job for job in queued if not job.startswith(b"cron:")]
-
-        await wait_for(drained, timeout=10, what="the worker to finish every job")
+        await until_drained(
+            redis_client, settings.queue_name, timeout=10, what="the worker to finish every job"
+        )
         assert serve.poll() is None and worker.poll() is None, "no process exits"
     await proxy.cut()
     assert sorted(r["body"]["melding"]["reference"] for r in receiver.created) == sorted(refs)

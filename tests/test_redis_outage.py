@@ -22,6 +22,8 @@ from tests.support.processes import (
     private_redis,
     process,
     settings_env,
+    until_delivered,
+    until_drained,
     wait_for,
     wait_healthy,
 )
@@ -78,20 +80,14 @@ async def test_redis_killed_and_restarted_empty_during_a_burst(
                 server.start()  # on the same port, empty
                 refs += await post_burst(session, base, 80, 20)
 
-                async def all_delivered() -> bool:
-                    return {r["body"]["melding"]["reference"] for r in receiver.created} >= set(refs)
-
-                await wait_for(all_delivered, timeout=30, what="every accepted melding at the receiver")
+                await until_delivered(
+                    receiver, refs, timeout=30, what="every accepted melding at the receiver"
+                )
                 client = aioredis.Redis.from_url(server.url)
                 try:
-
-                    async def drained() -> bool:
-                        # no job left, waiting or running, that could deliver a second time (the
-                        # sweeps, due every second, come and go)
-                        queued = await client.zrange(settings.queue_name, 0, -1)
-                        return not [job for job in queued if not job.startswith(b"cron:")]
-
-                    await wait_for(drained, timeout=15, what="the workers to finish every job")
+                    await until_drained(
+                        client, settings.queue_name, timeout=15, what="the workers to finish every job"
+                    )
                 finally:
                     await client.aclose()
 

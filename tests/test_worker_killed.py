@@ -27,6 +27,8 @@ from tests.support.processes import (
     post_burst,
     process,
     settings_env,
+    until_delivered,
+    until_drained,
     wait_for,
     wait_healthy,
 )
@@ -80,17 +82,12 @@ async def test_a_worker_killed_mid_burst_loses_nothing_and_delivers_once(
             held = await redis_client.smembers(victim_jobs)
             assert held, "the victim held jobs when it was killed"
 
-            async def all_delivered() -> bool:
-                return {r["body"]["melding"]["reference"] for r in receiver.created} >= set(refs)
-
             # far below the 70 s arq alone would leave the victim's jobs locked
-            await wait_for(all_delivered, timeout=30, what="every melding at the receiver")
+            await until_delivered(receiver, refs, timeout=30, what="every melding at the receiver")
 
-            async def drained() -> bool:
-                queued = await redis_client.zrange(settings.queue_name, 0, -1)
-                return not [job for job in queued if not job.startswith(b"cron:")]
-
-            await wait_for(drained, timeout=10, what="the survivor to finish every job")
+            await until_drained(
+                redis_client, settings.queue_name, timeout=10, what="the survivor to finish every job"
+            )
             assert serve.poll() is None and survivor.poll() is None
     store = Store(settings.database_url)
     await store.open()

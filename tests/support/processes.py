@@ -101,6 +101,31 @@ async def wait_for(condition: Any, timeout: float = 60, what: str = "condition")
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def until_delivered(
+    receiver: Any, refs: Any, timeout: float, what: str = "every melding at the receiver"
+) -> None:
+    """Every reference in `refs` reached the stand-in case system (a Receiver) at least once."""
+    wanted = set(refs)
+
+    async def delivered() -> bool:
+        return {r["body"]["melding"]["reference"] for r in receiver.created} >= wanted
+
+    await wait_for(delivered, timeout=timeout, what=what)
+
+
+async def until_drained(
+    redis: Any, queue: str, timeout: float, what: str = "the workers to finish every job"
+) -> None:
+    """No job left, waiting or running, that could deliver a second time (the cron sweeps, due
+    every second, come and go)."""
+
+    async def drained() -> bool:
+        queued = await redis.zrange(queue, 0, -1)
+        return not [job for job in queued if not job.startswith(b"cron:")]
+
+    await wait_for(drained, timeout=timeout, what=what)
+
+
 class PrivateRedis:
     """A redis-server of the test's own on a free loopback port, without persistence: killed with
     SIGKILL and started again, it comes back empty, as a Redis that lost its memory does."""
