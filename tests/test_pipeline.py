@@ -19,9 +19,10 @@ from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.store import deliveries as deliveries_store
 from gateway.store import inbound
+from gateway.store import meldingen as meldingen_store
 from gateway.store import notifications as notifications_store
 from gateway.store.schema import deliveries, notifications, status_history
-from tests.support.api import melding, post, signed
+from tests.support.api import TILE, melding, post, signed
 from tests.support.http import Receiver, RelayHandler, free_port
 from tests.support.worker import gateway_cli, run_worker, sweep, worker_ctx
 from workers import jobs
@@ -353,3 +354,31 @@ async def test_sweep_requeues_a_notification_waiting_to_be_retried_whose_job_was
     async with worker_ctx(with_relay) as ctx:
         await jobs.notify(ctx, created["id"], history_id)
     assert len(handler.messages) == 1
+
+
+async def test_a_listed_page_holds_each_melding_whole_as_read_alone(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    """The list reads a page in a handful of queries (not five per melding): each melding on it,
+    with its history, deliveries, files and follow-ups, is the one `get` gives."""
+    first = await post(client)
+    second = await post(client, {**TILE, "text": "Er ligt een sluikstort aan de Leie"})
+    await run_worker(settings)
+    store = client.app[STORE]
+    await store.write(
+        inbound.add_followup,
+        first["id"],
+        channel="sms",
+        external_id="SM-page",
+        received_at=datetime.now(UTC),
+        sender="+32470123456",
+        text="Het is nummer 12",
+    )
+    await run_worker(settings)
+    listed = await store.read(meldingen_store.list_meldingen)
+    alone = [await store.read(meldingen_store.get, m.id) for m in listed]
+    assert listed == alone
+    assert {m.id for m in listed} == {first["id"], second["id"]}
+    [with_followup] = [m for m in listed if m.id == first["id"]]
+    assert [f.text for f in with_followup.followups] == ["Het is nummer 12"]
+    assert with_followup.deliveries and len(with_followup.status_history) >= 2

@@ -166,6 +166,17 @@ def followups_of(conn: Connection, melding_id: str) -> list[Followup]:
     ]
 
 
+def followups_of_many(conn: Connection, melding_ids: list[str]) -> dict[str, list[Followup]]:
+    """`followups_of` for a page of meldingen in one query."""
+    found: dict[str, list[Followup]] = {melding_id: [] for melding_id in melding_ids}
+    query = select(followups).where(followups.c.melding_id.in_(melding_ids)).order_by(followups.c.id)
+    for r in conn.execute(query):
+        found[r.melding_id].append(
+            Followup(channel=r.channel, received_at=r.received_at, sender=r.sender, text=r.text)
+        )
+    return found
+
+
 @functools.cache
 def _followups_of() -> Any:
     """Built once: every read of a whole melding runs it (see meldingen.get)."""

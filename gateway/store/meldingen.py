@@ -30,7 +30,7 @@ from gateway.melding import (
 from gateway.store.deliveries import DeliveryRecord, ensure
 from gateway.store.deliveries import get as get_delivery
 from gateway.store.history import status_change
-from gateway.store.inbound import followups_of, record_many
+from gateway.store.inbound import followups_of, followups_of_many, record_many
 from gateway.store.schema import attachments, deliveries, meldingen, reference_counters, status_history
 from gateway.store.sql import insert, insert_many, utcnow
 
@@ -263,11 +263,32 @@ def _whole(conn: Connection, row: Row[Any]) -> Melding:
 
 def list_meldingen(conn: Connection, *, stage: Stage | None = None, limit: int = 100) -> list[Melding]:
     """The latest received first."""
-    query = select(meldingen.c.id).order_by(meldingen.c.received_at.desc()).limit(limit)
+    query = select(meldingen).order_by(meldingen.c.received_at.desc()).limit(limit)
     if stage is not None:
         query = query.where(meldingen.c.stage == stage.value)
-    found = [get(conn, r.id) for r in conn.execute(query)]
-    return [m for m in found if m is not None]
+    return _whole_page(conn, list(conn.execute(query)))
+
+
+def _whole_page(conn: Connection, rows: list[Row[Any]]) -> list[Melding]:
+    """`_whole` for a page of rows in five queries, not five per melding (the desk's queue page
+    took 200 for 50 meldingen)."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    parts: list[dict[str, list[Row[Any]]]] = []
+    for table in (status_history, attachments, deliveries):
+        grouped: dict[str, list[Row[Any]]] = {melding_id: [] for melding_id in ids}
+        for part in conn.execute(select(table).where(table.c.melding_id.in_(ids)).order_by(table.c.id)):
+            grouped[part.melding_id].append(part)
+        parts.append(grouped)
+    followups = followups_of_many(conn, ids)
+    page = []
+    for row in rows:
+        hist, files, dels = (grouped[row.id] for grouped in parts)
+        melding = _melding(row, hist, files, dels)
+        melding.followups = followups[row.id]
+        page.append(melding)
+    return page
 
 
 def counts(conn: Connection) -> dict[str, dict[str, int]]:
