@@ -34,6 +34,7 @@ from gateway.store.schema import meldingen, metadata, status_history
 from tests.support import sms as twilio_sms
 from tests.support.api import store_of
 from tests.support.data import MELDPUNT, PNG
+from tests.support.faults import full_disk
 from tests.support.http import free_port
 from tests.support.worker import run_worker, worker_ctx
 from workers.retention import retention as retention_job
@@ -285,3 +286,25 @@ async def test_a_melding_reopened_after_anonymisation_is_anonymised_again_once_c
         lambda c: list(c.execute(select(status_history.c.note).where(status_history.c.note.is_not(None))))
     )
     assert notes == []
+
+
+async def test_a_photo_the_disk_refused_leaves_no_file_to_release(
+    client: TestClient[Any, Any],
+    settings: Settings,
+    clock: time_machine.Traveller,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failed attachment (disk full at intake) has a row but no file: retention removes the row
+    and leaves the attachments directory, and every other file, where they are."""
+    kept = await post_web(client, name=WEB_NAME, email=WEB_EMAIL, phone=WEB_PHONE, text=WEB_TEXT)
+    with full_disk(settings.attachments_dir, monkeypatch):
+        refused = await post_web(client, name=WEB_NAME, email=WEB_EMAIL, phone=WEB_PHONE, text=WEB_TEXT)
+    assert refused["attachments_not_stored"]
+    before = files(settings)
+    await close(client, refused["reference"])
+    clock.shift(timedelta(days=366))
+    async with worker_ctx(settings) as ctx:
+        done = await retention_job(ctx)
+    assert done["meldingen"] == 1 and done["attachments"] == 1 and done.get("files", 0) == 0
+    assert settings.attachments_dir.is_dir() and files(settings) == before
+    assert (await by_reference(store_of(client), kept["reference"])).anonymised_at is None

@@ -175,9 +175,9 @@ def anonymise(
     )
     # The desk's notes may name the reporter ("called mevrouw X back"); statuses and times stay.
     conn.execute(update(status_history).where(status_history.c.melding_id.in_(ids)).values(note=None))
-    paths = set(
-        conn.execute(select(attachments.c.storage_path).where(attachments.c.melding_id.in_(ids))).scalars()
-    )
+    # A photo the disk refused ("failed") has a row but no file, and no path to release.
+    on_disk = attachments.c.melding_id.in_(ids), attachments.c.state == "stored"
+    paths = set(conn.execute(select(attachments.c.storage_path).where(*on_disk)).scalars())
     removed_attachments = conn.execute(delete(attachments).where(attachments.c.melding_id.in_(ids))).rowcount
     conn.execute(delete(sms_media).where(sms_media.c.melding_id.in_(ids)))  # Twilio media URLs; files above
     conn.execute(
