@@ -10,13 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
 from gateway.store.history import add_status, set_stage
 from gateway.store.schema import deliveries, meldingen
-from gateway.store.sql import utcnow
+from gateway.store.sql import dialect_insert, utcnow
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,7 @@ def _by(column: str) -> Any:
 
 @functools.cache
 def _ensure_insert(dialect: str) -> Any:
-    table_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return table_insert(deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return dialect_insert(deliveries, dialect).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 @functools.cache

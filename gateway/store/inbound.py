@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.engine import Row
 
 from gateway.melding import EVENT_FOLLOWUP, Attachment, Followup, Stage, Status, StatusUpdate
 from gateway.store.deliveries import DeliveryRecord, ensure
@@ -160,10 +161,7 @@ def add_attachments(conn: Connection, melding_id: str, files: list[Attachment]) 
 
 
 def followups_of(conn: Connection, melding_id: str) -> list[Followup]:
-    rows = conn.execute(_followups_of(), {"melding_id": melding_id})
-    return [
-        Followup(channel=r.channel, received_at=r.received_at, sender=r.sender, text=r.text) for r in rows
-    ]
+    return [_followup(r) for r in conn.execute(_followups_of(), {"melding_id": melding_id})]
 
 
 def followups_of_many(conn: Connection, melding_ids: list[str]) -> dict[str, list[Followup]]:
@@ -171,10 +169,12 @@ def followups_of_many(conn: Connection, melding_ids: list[str]) -> dict[str, lis
     found: dict[str, list[Followup]] = {melding_id: [] for melding_id in melding_ids}
     query = select(followups).where(followups.c.melding_id.in_(melding_ids)).order_by(followups.c.id)
     for r in conn.execute(query):
-        found[r.melding_id].append(
-            Followup(channel=r.channel, received_at=r.received_at, sender=r.sender, text=r.text)
-        )
+        found[r.melding_id].append(_followup(r))
     return found
+
+
+def _followup(r: Row[Any]) -> Followup:
+    return Followup(channel=r.channel, received_at=r.received_at, sender=r.sender, text=r.text)
 
 
 @functools.cache

@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.melding import Melding, StatusChange
 from gateway.store.history import entry
 from gateway.store.meldingen import get
 from gateway.store.schema import notifications, status_history
-from gateway.store.sql import utcnow
+from gateway.store.sql import dialect_insert, utcnow
 
 RETRYING = "retrying"  # a decision not settled yet: the job runs again (sent, skipped, failed are)
 
@@ -47,7 +46,7 @@ def record(
 def _upsert(dialect: str) -> Any:
     """Built once (every status change records one or more decisions): the row's own values
     replace state, detail and recipient of a decision recorded before."""
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(notifications)
+    ins = dialect_insert(notifications, dialect)
     return ins.on_conflict_do_update(
         index_elements=["history_id", "channel"],
         set_={name: ins.excluded[name] for name in ("state", "detail", "recipient")},

@@ -22,7 +22,12 @@ def utcnow() -> datetime:
 
 def insert(conn: Connection, table: Table) -> Any:
     """INSERT with the dialect's `on_conflict_do_nothing` / `on_conflict_do_update`."""
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    return dialect_insert(table, conn.dialect.name)
+
+
+def dialect_insert(table: Table, dialect: str) -> Any:
+    """`insert` by the dialect's name: for statements built once per dialect (functools.cache)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 @functools.cache
