@@ -126,7 +126,7 @@ async def post_status(request: web.Request) -> web.Response:
         external_partner=callback.external_partner,
     )
     try:
-        # the same step as a polled case system's changes (workers/casesystem/poll.py)
+        # the same step as a polled case system's changes (workers/case_status.py)
         history_id = await apply_status(
             store, request.app[REDIS], settings.queue_name, melding_id=melding.id, change=change
         )

@@ -73,18 +73,25 @@ class Receiver:
 
 
 @asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[str]:
+    """A stand-in's aiohttp app on a free loopback port: its base URL, without a trailing slash."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
 async def serve_receiver() -> AsyncIterator[Receiver]:
     """The case system stand-in on a free port at /case-system."""
     rec = Receiver()
     app = web.Application()
     app.router.add_post("/case-system", rec.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    rec.url = str(server.make_url("/case-system"))
-    try:
+    async with serve_app(app) as base:
+        rec.url = f"{base}/case-system"
         yield rec
-    finally:
-        await server.close()
 
 
 class RelayHandler:

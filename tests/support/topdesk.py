@@ -21,9 +21,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import BasicAuth, web
-from aiohttp.test_utils import TestServer
 
 from gateway.config import Settings
+from tests.support.http import serve_app
 from workers.casesystem.topdesk_config import IdRef, TopdeskFile
 
 USER, PASSWORD = "api-1777", "app-password-1234"
@@ -335,10 +335,6 @@ async def fake_topdesk(known: dict[str, list[str]] | None = None) -> AsyncIterat
     app.router.add_post("/tas/api/incidents/id/{id}/attachments", fake.upload)
     app.router.add_get("/tas/api/incidents/id/{id}/attachments", fake.list_attachments)
     app.router.add_get("/tas/api/persons", fake.list_persons)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("")).rstrip("/")
-    try:
+    async with serve_app(app) as url:
+        fake.url = url
         yield fake
-    finally:
-        await server.close()

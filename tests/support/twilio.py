@@ -24,10 +24,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from gateway.config import Settings
+from tests.support.http import serve_app
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "twilio-test-token"
@@ -208,10 +208,6 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
         MEDIA_PATH.format(account="{account}", message="{message}", media="{media}"), fake.get_media
     )
     app.router.add_get("/cdn/{media}", fake.cdn)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("")).rstrip("/")
-    try:
+    async with serve_app(app) as url:
+        fake.url = url
         yield fake
-    finally:
-        await server.close()
