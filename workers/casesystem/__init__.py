@@ -8,7 +8,7 @@ One Protocol, two duties:
   (the webhook posts it whole; TOPdesk creates an incident, uploads files, adds actions).
 - `status_changes(cursor)`: read status changes back. A case system that pushes its changes
   (the webhook's status callbacks) answers None; one that must be polled (TOPdesk) answers a
-  page of changes and the cursor to resume from. The poller (workers/casesystem/poll.py) and
+  page of changes and the cursor to resume from. The poller (workers/case_status.py) and
   the callback endpoint apply them through the same code (gateway.intake.apply_status).
 
 An adapter raises `DeliveryError(permanent=..., paused=...)`: the worker retries transient
@@ -38,6 +38,18 @@ class DeliveryError(Exception):
         self.permanent = permanent and not paused
         self.status = status
         self.paused = paused  # our credentials were refused: wait for the operator, never dead
+
+
+# 408 and 429 are the case system asking us to come back later; every other 4xx says the request
+# itself is wrong and repeating it cannot help.
+RETRYABLE_4XX = frozenset({408, 429})
+
+
+def status_error(message: str, status: int) -> DeliveryError:
+    """The error of an HTTP answer that is not a success: permanent for a 4xx other than 408 and
+    429, transient otherwise (5xx). One rule for every adapter that speaks HTTP."""
+    permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
+    return DeliveryError(message, permanent=permanent, status=status)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,8 @@ from typing import Any
 
 import aiohttp
 
-from workers.casesystem import DeliveryError
+from workers.casesystem import DeliveryError, status_error
 
-_RETRYABLE_4XX = {408, 429}
 CREDENTIALS = "GATEWAY_TOPDESK_USER / GATEWAY_TOPDESK_APP_PASSWORD"
 
 
@@ -128,7 +127,4 @@ class TopdeskApi:
                 paused=True,
                 status=status,
             )
-        permanent = 400 <= status < 500 and status not in _RETRYABLE_4XX
-        raise DeliveryError(
-            f"TOPdesk {method} {path}: HTTP {status}: {words}", permanent=permanent, status=status
-        )
+        raise status_error(f"TOPdesk {method} {path}: HTTP {status}: {words}", status)

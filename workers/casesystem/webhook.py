@@ -16,11 +16,7 @@ import aiohttp
 
 from gateway.melding import Melding
 from gateway.signing import sign
-from workers.casesystem import DeliveryError, StatusPage
-
-# 408 and 429 are the receiver asking us to come back later; every other 4xx
-# says the request itself is wrong and repeating it cannot help.
-_RETRYABLE_4XX = {408, 429}
+from workers.casesystem import DeliveryError, StatusPage, status_error
 
 
 class WebhookCaseSystem:
@@ -60,8 +56,7 @@ class WebhookCaseSystem:
             raise DeliveryError(f"connection failed: {exc}", permanent=False) from None
         if 200 <= status < 300:
             return _case_id(text)
-        permanent = 400 <= status < 500 and status not in _RETRYABLE_4XX
-        raise DeliveryError(f"HTTP {status}: {text[:300]}", permanent=permanent, status=status)
+        raise status_error(f"HTTP {status}: {text[:300]}", status)
 
     async def status_changes(self, cursor: str | None) -> StatusPage | None:
         return None  # the receiver pushes them (status callbacks)
