@@ -22,12 +22,12 @@ import tempfile
 import time
 from typing import Any
 
-from aiohttp import web
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 from sqlalchemy import func, select
 
 from bench.intake import REDIS_URL, ROOT, baseline_cmd, free_port, gateway_cmd, measure, peak_rss_mb
+from bench.worker import case_system_receiver
 from gateway.melding import Stage
 from gateway.queue import enqueue_process_many
 from gateway.store import Store
@@ -38,44 +38,33 @@ WORKER_TIMEOUT = 300.0  # seconds; a first start without a model trains one (abo
 
 async def worker_peak(env: dict[str, str], database_url: str, wanted: int) -> tuple[float, int]:
     """Run one `gateway worker` until `wanted` meldingen are delivered: (its VmHWM in MB, delivered)."""
-
-    async def receive(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({"case_id": "bench"})
-
-    app = web.Application()
-    app.router.add_post("/case-system", receive)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    store = Store(database_url)
-    await store.open()
-    first = select(meldingen.c.id).order_by(meldingen.c.received_at).limit(wanted)
-    ids = await store.read(lambda conn: [row.id for row in conn.execute(first)])
-    wanted = len(ids)
-    pool = ArqRedis(ConnectionPool.from_url(REDIS_URL))
-    await pool.flushdb()
-    await enqueue_process_many(pool, env["GATEWAY_QUEUE_NAME"], ids)
-    delivered_query = select(func.count()).where(meldingen.c.stage == Stage.DELIVERED.value)
-    env = {**env, "GATEWAY_CASE_SYSTEM_URL": f"http://127.0.0.1:{port}/case-system"}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + WORKER_TIMEOUT
-        delivered = 0
-        while delivered < wanted and time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gateway worker exited with {proc.returncode}")
-            await asyncio.sleep(0.2)
-            delivered = await store.read(lambda conn: conn.execute(delivered_query).scalar_one())
-        return peak_rss_mb(proc.pid), delivered
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        await store.close()
-        await runner.cleanup()
+    async with case_system_receiver() as (url, _received):
+        store = Store(database_url)
+        await store.open()
+        first = select(meldingen.c.id).order_by(meldingen.c.received_at).limit(wanted)
+        ids = await store.read(lambda conn: [row.id for row in conn.execute(first)])
+        wanted = len(ids)
+        pool = ArqRedis(ConnectionPool.from_url(REDIS_URL))
         await pool.flushdb()
-        await pool.aclose()
+        await enqueue_process_many(pool, env["GATEWAY_QUEUE_NAME"], ids)
+        delivered_query = select(func.count()).where(meldingen.c.stage == Stage.DELIVERED.value)
+        env = {**env, "GATEWAY_CASE_SYSTEM_URL": url}
+        proc = subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + WORKER_TIMEOUT
+            delivered = 0
+            while delivered < wanted and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gateway worker exited with {proc.returncode}")
+                await asyncio.sleep(0.2)
+                delivered = await store.read(lambda conn: conn.execute(delivered_query).scalar_one())
+            return peak_rss_mb(proc.pid), delivered
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            await store.close()
+            await pool.flushdb()
+            await pool.aclose()
 
 
 def main(

@@ -36,7 +36,7 @@ from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 from sqlalchemy import func, select
 
-from bench.intake import REDIS_URL, ROOT, free_port
+from bench.intake import REDIS_URL, ROOT, free_port, peak_rss_mb
 from gateway.config import Settings
 from gateway.melding import Channel, MeldingDraft, Reporter, Stage
 from gateway.queue import Heartbeat, enqueue_many, enqueue_process_many, live_workers
@@ -101,15 +101,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @asynccontextmanager
-async def _receiver() -> AsyncIterator[tuple[str, list[int]]]:
+async def case_system_receiver() -> AsyncIterator[tuple[str, list[int]]]:
     """A case-system webhook that accepts everything; yields its URL and a one-item counter."""
     received = [0]
 
@@ -149,7 +142,7 @@ async def pipeline_run(count: int, database_url: str, workers: int = 1) -> Pipel
     """`count` meldingen (stored first) through `workers` worker processes, timed from the moment
     every worker is polling and a first melding went through (a worker's start-up loads, or on
     a new machine trains, the routing model: not what this measures)."""
-    async with _receiver() as (url, received):
+    async with case_system_receiver() as (url, received):
         with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
             settings = Settings(
                 database_url=database_url.replace("{tmp}", tmp),
@@ -228,7 +221,7 @@ async def _run(
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
         cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
-        rss = max(_peak_rss_mb(p.pid) for p in procs)
+        rss = max(peak_rss_mb(p.pid) for p in procs)
     finally:
         for proc in procs:
             proc.terminate()
