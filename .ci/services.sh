@@ -2,8 +2,9 @@
 # Make sure the services the gateway and its tests need are installed and running.
 #   services.sh redis-binary  redis-server installed (gateway up starts it itself)
 #   services.sh redis         Redis answering on 127.0.0.1:6379
-#   services.sh all           dovecot installed, Redis and PostgreSQL running; prints an admin URL
-#                             for the tests
+#   services.sh browser       Debian's chromium installed (the page tests drive it headless)
+#   services.sh all           dovecot and chromium installed, Redis and PostgreSQL running; prints an
+#                             admin URL for the tests
 # Everything but that URL goes to stderr. Installs with apt-get (run as root on Debian).
 set -euo pipefail
 log() { echo "services: $*" >&2; }
@@ -17,6 +18,9 @@ redis_binary() { command -v redis-server >/dev/null || apt_install redis-server;
 
 # The IMAP tests start their own dovecot in a temp dir: only the binary is needed.
 dovecot_binary() { [ -x /usr/sbin/dovecot ] || apt_install dovecot-imapd; }
+
+# Fonts too: a bare Debian renders pages (and their screenshots) as boxes without them.
+browser_binary() { [ -x /usr/bin/chromium ] || apt_install chromium fonts-dejavu-core; }
 
 redis_up() {
   redis_binary
@@ -51,6 +55,7 @@ postgres_up() {
 case "${1:-all}" in
   redis-binary) redis_binary ;;
   redis) redis_up ;;
-  all) dovecot_binary; redis_up; postgres_up ;;
-  *) echo "usage: $0 redis-binary|redis|all" >&2; exit 2 ;;
+  browser) browser_binary ;;
+  all) dovecot_binary; browser_binary; redis_up; postgres_up ;;
+  *) echo "usage: $0 redis-binary|redis|browser|all" >&2; exit 2 ;;
 esac

@@ -24,10 +24,12 @@ import redis.asyncio as aioredis
 import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
+from playwright.async_api import Browser, Page, async_playwright
 
 from gateway.config import Settings
 from gateway.http.app import create_app
 from tests.support import phone, sms
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, new_page, screenshot_path
 from tests.support.data import ROOT
 from tests.support.dovecot import Dovecot, running_dovecot
 from tests.support.http import SECRET, Receiver, RelayHandler, free_port, serve_receiver
@@ -199,3 +201,25 @@ def clock() -> Iterator[time_machine.Traveller]:
     """
     with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium driven by Playwright (tests/support/browser.py)."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A fresh page; what it shows at the end of the test is kept as a screenshot artifact."""
+    tab = await new_page(browser)
+    try:
+        yield tab
+    finally:
+        await tab.screenshot(path=screenshot_path(request.node.name), full_page=True)
+        await tab.context.close()
