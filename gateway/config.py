@@ -272,6 +272,12 @@ class Settings(BaseSettings):
     sms_delivery_max_resends: int = Field(default=2, ge=0, le=5)
     sms_delivery_resend_delay: float = Field(default=300.0, gt=0)
 
+    # Tracking page (gateway/http/tracking.py): a client (IP address) that asked for this many unknown
+    # tokens within tracking_miss_window seconds gets 429 on every tracking URL until the window ends;
+    # a citizen reloading a valid page never counts
+    tracking_miss_limit: int = Field(default=20, ge=1)
+    tracking_miss_window: int = Field(default=900, ge=1)
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, v: str) -> str:

@@ -10,6 +10,8 @@ from tests.support.browser import axe_violations
 
 async def test_tracking_page_of_an_unknown_token_renders_in_chromium(client: TestClient, page: Page) -> None:
     url = str(client.make_url("/t/no-such-token"))
+    # The page follows the browser's language (Chromium says en-US unless told): a Flemish browser.
+    await page.set_extra_http_headers({"Accept-Language": "nl-BE,nl;q=0.9"})
     response = await page.goto(url)
     assert response is not None and response.status == 404
     assert await page.get_attribute("html", "lang") == "nl"

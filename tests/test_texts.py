@@ -146,9 +146,13 @@ def test_a_citys_own_template_wins_and_a_bad_one_stops_the_start(tmp_path: Path)
 async def test_the_tracking_page_escapes_what_the_reporter_wrote(
     client: TestClient[Any, Any], settings: Settings
 ) -> None:
+    # The page shows the street as the reporter wrote it (not in the register), never the text itself
+    # (a reporter writes names and numbers in it): the hostile markup goes in both.
+    hostile = 'Losse <script>alert("x")</script> & <b>gevaar</b>'
     body = {
-        "text": 'Losse tegel <script>alert("x")</script> & <b>gevaar</b>',
+        "text": f"Tegel {hostile}",
         "reporter": {"name": "An Peeters", "email": "an@example.be"},
+        "location": {"street": hostile},
     }
     resp = await client.post("/api/v1/meldingen", json=body)
     assert resp.status == 202
@@ -160,6 +164,7 @@ async def test_the_tracking_page_escapes_what_the_reporter_wrote(
     assert '<meta name="robots" content="noindex">' in html
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;gevaar&lt;/b&gt;" in html
+    assert "Tegel" not in html and "An Peeters" not in html
     assert f"<h1>Uw melding {created['reference']}</h1>" in html and "Ontvangen" in html
     gone = await client.get("/t/not-a-token")
     assert gone.status == 404 and gone.headers["Referrer-Policy"] == "no-referrer"

@@ -14,6 +14,7 @@ from gateway.http import api, desk, tracking
 # resource, so the router answers 404 before a handler would hand it to the store (PostgreSQL
 # refuses NUL: that was a 500).
 KEY = r"[^/\x00-\x1f\x7f]+"
+TOKEN = r"[^/.\x00-\x1f\x7f]+"
 
 
 def setup_routes(app: web.Application) -> None:
@@ -24,6 +25,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(f"/api/v1/meldingen/{{id:{KEY}}}", api.get_melding)
     app.router.add_post(f"/api/v1/meldingen/{{reference:{KEY}}}/status", api.post_status)
     app.router.add_post(f"/api/v1/meldingen/{{id:{KEY}}}/dienst", desk.post_dienst)
+    # The JSON twin first: a page token never holds a dot (secrets.token_urlsafe), so ".json" is not one.
+    app.router.add_get(f"/t/{{token:{TOKEN}}}.json", tracking.tracking_json)
+    app.router.add_get(f"/t/{{token:{TOKEN}}}/photos/{{n:{KEY}}}", tracking.tracking_photo)
     app.router.add_get(f"/t/{{token:{KEY}}}", tracking.tracking_page)
     app.router.add_post("/channels/twilio/sms", twilio_sms.inbound_sms)
     app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)

@@ -1,54 +1,181 @@
-"""`/t/{token}`: the reporter's track & trace page (Dutch), reachable only by the unguessable token.
+"""`/t/{token}`: the reporter's track & trace page, its JSON twin `/t/{token}.json` and the photos'
+thumbnails `/t/{token}/photos/{n}`, reachable only by the unguessable token.
 
-The page is gateway/http/templates/tracking.html, its texts the Dutch catalogue (gateway.texts);
-this view only looks the melding up and formats its dates.
+What is shown is gateway/http/tracking_model.py's (the page renders the JSON's data); the page is
+templates/tracking.html in Dutch, French or English (`?lang=`, else the melding's language, else
+Accept-Language, else Dutch). An unknown token gets the same 404 whatever it was, and a client
+that keeps missing is answered 429 for a while (a Redis counter per IP address, only misses count).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import logging
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.appkeys import SETTINGS, STORE
+from gateway import texts
+from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.attachments import AttachmentStore
+from gateway.handling import error_body
+from gateway.http import tracking_model
+from gateway.http.thumbnails import UNREADABLE, thumbnail
+from gateway.http.tracking_map import street_map
+from gateway.melding import Melding
+from gateway.queue import REDIS_DOWN
 from gateway.store import meldingen
 
-PAGE_LANGUAGE = "nl"
-EXCERPT_CHARS = 300
+log = logging.getLogger(__name__)
+
+MISS_KEY = "gateway:tracking-miss:"  # + client address: unknown tokens asked in the current window
+LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+NONE = "'none'"
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
-async def tracking_page(request: web.Request) -> web.Response:
-    melding = await request.app[STORE].read(meldingen.by_token, request.match_info["token"])
-    if melding is None:
-        return _page(request, "not_found.html", {}, status=404)
-    tz = ZoneInfo(request.app[SETTINGS].timezone)
-    history = [
-        {
-            "when": change.at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
-            "status": change.status,
-            "note": change.note,
-            "planned": change.planned_date.strftime("%d/%m/%Y") if change.planned_date else None,
-        }
-        for change in melding.status_history
-    ]
-    text = melding.text
-    excerpt = text if len(text) < EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
+async def tracking_page(request: web.Request) -> web.StreamResponse:
+    melding = await _melding(request)
+    if isinstance(melding, web.StreamResponse):
+        return melding
+    lang = page_language(request, melding)
+    data = tracking_model.public_json(melding, lang, _photo_prefix(melding))
+    settings = request.app[SETTINGS]
+    where = data["place"] or {}
     context = {
-        "reference": melding.reference,
-        "status": melding.status,
-        "excerpt": excerpt,
-        "history": history,
-        "email": request.app[SETTINGS].email_address,
+        "data": data,
+        "tz": ZoneInfo(settings.timezone),
+        "local": tracking_model.local,
+        "map": street_map(settings.street_register_file, settings.dedupe_file, where["lat"], where["lon"])
+        if where.get("lat") is not None and where.get("lon") is not None
+        else None,
+        "languages": LANGUAGE_NAMES,
+        "email": settings.email_address,
     }
-    return _page(request, "tracking.html", context)
+    return _page(request, "tracking.html", lang, context)
 
 
-def _page(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
-    response = aiohttp_jinja2.render_template(
-        template, request, {"lang": PAGE_LANGUAGE, **context}, status=status
+async def tracking_json(request: web.Request) -> web.StreamResponse:
+    melding = await _melding(request, json=True)
+    if isinstance(melding, web.StreamResponse):
+        return melding
+    lang = page_language(request, melding)
+    response = web.json_response(tracking_model.public_json(melding, lang, _photo_prefix(melding)))
+    return _secured(response)
+
+
+async def tracking_photo(request: web.Request) -> web.StreamResponse:
+    melding = await _melding(request, json=True)
+    if isinstance(melding, web.StreamResponse):
+        return melding
+    files = tracking_model.photos(melding)
+    n = request.match_info["n"]
+    if not n.isdigit() or not 1 <= int(n) <= len(files):
+        return _secured(error_body(404, "not_found", "no such photo"))
+    path = AttachmentStore(request.app[SETTINGS].attachments_dir).path_for(files[int(n) - 1].sha256)
+    try:
+        jpeg = await asyncio.to_thread(thumbnail, path)
+    except UNREADABLE as exc:  # removed by retention, or unreadable
+        log.info("tracking photo unavailable: %s", type(exc).__name__, extra={"reference": melding.reference})
+        return _secured(error_body(404, "not_found", "no such photo"))
+    response = web.Response(body=jpeg, content_type="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return _secured(response)
+
+
+def page_language(request: web.Request, melding: Melding | None) -> texts.Language:
+    """`?lang=`, else the melding's language, else the browser's Accept-Language, else Dutch."""
+    asked = request.query.get("lang")
+    if asked in texts.LANGUAGES:
+        return texts.language(asked)
+    if melding is not None and melding.language in texts.LANGUAGES:
+        return texts.language(melding.language)
+    return accepted_language(request.headers.get("Accept-Language", ""))
+
+
+def accepted_language(header: str) -> texts.Language:
+    """The best of nl, fr, en by Accept-Language's q-values ("fr-BE,fr;q=0.9,en;q=0.5" -> fr)."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary in texts.LANGUAGES and q > 0:
+            ranked.append((-q, i, primary))
+    return texts.language(min(ranked)[2] if ranked else None)
+
+
+async def _melding(request: web.Request, *, json: bool = False) -> Melding | web.StreamResponse:
+    """The token's melding, or the answer for a client that guesses: 429 over the limit, else 404."""
+    settings = request.app[SETTINGS]
+    key = MISS_KEY + (request.remote or "unknown")
+    redis = request.app[REDIS]
+    try:
+        misses = int(await redis.get(key) or 0)
+        if misses >= settings.tracking_miss_limit:
+            ttl = await redis.ttl(key)
+            return _too_many(request, json, max(int(ttl), 1))
+    except REDIS_DOWN as exc:
+        # The page matters more than the limit; the tokens are unguessable without it too.
+        log.warning("tracking miss limit not checked: %s", exc.__class__.__name__)
+    melding = await request.app[STORE].read(meldingen.by_token, request.match_info["token"])
+    if melding is not None:
+        return melding
+    try:
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.incr(key).expire(key, settings.tracking_miss_window, nx=True).execute()
+    except REDIS_DOWN as exc:
+        log.warning("tracking miss not counted: %s", exc.__class__.__name__)
+    log.info("tracking token unknown")  # never the token: a real one mistyped is still a secret
+    if json:
+        return _secured(error_body(404, "not_found", "no tracking page for this link"))
+    return _page(request, "not_found.html", page_language(request, None), {}, status=404)
+
+
+def _too_many(request: web.Request, json: bool, retry_after: int) -> web.StreamResponse:
+    if json:
+        response = _secured(
+            error_body(429, "too_many_requests", "too many unknown tracking links; try again later")
+        )
+    else:
+        lang = page_language(request, None)
+        response = _page(request, "rate_limited.html", lang, {"minutes": -(-retry_after // 60)}, status=429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _photo_prefix(melding: Melding) -> str:
+    return f"/t/{melding.tracking_token}/photos/"
+
+
+def _page(
+    request: web.Request, template: str, lang: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    response = aiohttp_jinja2.render_template(template, request, {"lang": lang, **context}, status=status)
+    # The page's own <style> is allowed by its hash: no inline script or other style can run.
+    styles = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+        for css in _STYLE.findall(response.text or "")
     )
-    # The token is in the URL: no Referer may carry it to another site.
+    return _secured(response, styles)
+
+
+def _secured(response: web.Response, styles: str = "") -> web.Response:
+    # The token is in the URL: no Referer may carry it to another site, no other site may frame it.
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; img-src 'self'; style-src {styles or NONE};"
+        " base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
     return response
