@@ -26,7 +26,7 @@ from gateway.attachments import AttachmentStore
 from gateway.handling import error_body
 from gateway.http import tracking_model
 from gateway.http.thumbnails import UNREADABLE, thumbnail
-from gateway.http.tracking_map import street_map
+from gateway.http.tracking_map import street_at, street_map
 from gateway.melding import Melding
 from gateway.queue import REDIS_DOWN
 from gateway.store import meldingen
@@ -44,7 +44,7 @@ async def tracking_page(request: web.Request) -> web.StreamResponse:
     if isinstance(melding, web.StreamResponse):
         return melding
     lang = page_language(request, melding)
-    data = tracking_model.public_json(melding, lang, _photo_prefix(melding))
+    data = _public(request, melding, lang)
     settings = request.app[SETTINGS]
     where = data["place"] or {}
     context = {
@@ -65,7 +65,7 @@ async def tracking_json(request: web.Request) -> web.StreamResponse:
     if isinstance(melding, web.StreamResponse):
         return melding
     lang = page_language(request, melding)
-    response = web.json_response(tracking_model.public_json(melding, lang, _photo_prefix(melding)))
+    response = web.json_response(_public(request, melding, lang))
     return _secured(response)
 
 
@@ -154,8 +154,16 @@ def _too_many(request: web.Request, json: bool, retry_after: int) -> web.StreamR
     return response
 
 
-def _photo_prefix(melding: Melding) -> str:
-    return f"/t/{melding.tracking_token}/photos/"
+def _public(request: web.Request, melding: Melding, lang: str) -> dict[str, Any]:
+    """The tracking data; a place known only by its pin gets the street there from the register."""
+    data = tracking_model.public_json(melding, lang, f"/t/{melding.tracking_token}/photos/")
+    where = data["place"]
+    if where and where["street"] is None and where["lat"] is not None and where["lon"] is not None:
+        settings = request.app[SETTINGS]
+        where["street"] = street_at(
+            settings.street_register_file, settings.dedupe_file, where["lat"], where["lon"]
+        )
+    return data
 
 
 def _page(

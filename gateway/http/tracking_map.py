@@ -60,10 +60,21 @@ def street_map(streets_file: Path, dedupe_file: Path, lat: float, lon: float) ->
         inside = [p for p in xy if abs(p[0]) <= HALF_WIDTH_M * 1.5 and abs(p[1]) <= HALF_HEIGHT_M * 1.5]
         if not inside:
             continue
-        label = min(inside, key=lambda p: abs(p[0]) + abs(p[1]))
+        # The name beside the street's middle part in view, clear of the marker at the centre.
+        label = sorted(inside, key=lambda p: abs(p[0]) + abs(p[1]))[len(inside) // 2]
+        if abs(label[0]) + abs(label[1]) < 40:
+            label = (label[0] + 20, label[1] + 30)
         drawn.append(MapStreet(street.name, " ".join(f"{x:.0f},{y:.0f}" for x, y in xy), *label))
     box = f"{-HALF_WIDTH_M:.0f} {-HALF_HEIGHT_M:.0f} {2 * HALF_WIDTH_M:.0f} {2 * HALF_HEIGHT_M:.0f}"
     return StreetMap(view_box=box, streets=tuple(sorted(drawn, key=lambda s: s.name)))
+
+
+def street_at(streets_file: Path, dedupe_file: Path, lat: float, lon: float) -> str | None:
+    """The register's street most likely through a map pin (None when none is near): a pin alone
+    still gets its street's name in words."""
+    register = _register(streets_file, dedupe_file)
+    near = [(sure, s.kind == "street", s.name) for s, sure in (register.near(lat, lon) if register else [])]
+    return max(near)[2] if near else None
 
 
 def _points(street: Street) -> list[tuple[float, float]]:

@@ -116,23 +116,28 @@ def public_json(melding: Melding, lang: str, photo_url: str) -> dict[str, Any]:
                 "code": s.status.value,
                 "label": texts.status_label(s.status, lang),
                 "state": s.state,
-                "at": s.at.isoformat() if s.at else None,
+                "at": _iso(s.at) if s.at else None,
             }
             for s in steps(history, melding.status)
         ],
         "dienst": _dienst(melding.dienst, lang),
-        "received_at": melding.received_at.isoformat(),
-        "updated_at": (history[-1].at if history else melding.received_at).isoformat(),
+        "received_at": _iso(melding.received_at),
+        "updated_at": _iso(history[-1].at if history else melding.received_at),
         "planned_date": planned.isoformat() if planned else None,
         "external_partner": next((c.external_partner for c in reversed(history) if c.external_partner), None),
         "notes": [
-            {"at": c.at.isoformat(), "status": c.status.value, "text": c.note}
+            {"at": _iso(c.at), "status": c.status.value, "text": c.note}
             for c in history
             if c.note and c.source in CITIZEN_NOTE_SOURCES
         ],
         "place": None if where is None else vars(where),
         "photos": [{"url": f"{photo_url}{n}"} for n in range(1, len(photos(melding)) + 1)],
     }
+
+
+def _iso(moment: datetime) -> str:
+    """As the rest of the API writes a moment: 2026-12-03T10:15:00Z."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _dienst(code: str | None, lang: str) -> dict[str, str] | None:
