@@ -175,6 +175,7 @@ async def test_the_json_twin_has_the_same_data_and_no_personal_data(
     an, bert, an_path, path = await lamp_reported_twice(client, settings)
     resp = await client.get(f"{path}.json", headers={"Accept-Language": "fr"})
     assert resp.status == 200 and resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"  # portals on other origins
     body = await resp.json()
     assert body["reference"] == bert["reference"] and body["language"] == "fr"
     assert body["status"] == {"code": "gepland", "label": texts.status_label(Status.GEPLAND, "fr")}

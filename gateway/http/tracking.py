@@ -66,6 +66,9 @@ async def tracking_json(request: web.Request) -> web.StreamResponse:
         return melding
     lang = page_language(request, melding)
     response = web.json_response(_public(request, melding, lang))
+    # A citizen portal on another origin may read it: it holds nothing personal, and only who
+    # already has the token can ask for it.
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return _secured(response)
 
 
