@@ -4,6 +4,7 @@ signed JSON feed as their stand-ins validate them, retries, and the number nowhe
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from tests.support.data import TILE
 from tests.support.http import Receiver
 from tests.support.portal import FakePortal, dosis_feed, fake_portal, signed_feed, with_feeds
 from tests.support.sms import set_status
-from tests.support.worker import run_worker, worker_ctx
+from tests.support.worker import gateway_cli, run_worker, running_worker, until, worker_ctx
 from workers import status_feeds
 
 NUMBER = "85.07.30-033.28"
@@ -144,11 +145,61 @@ async def test_a_push_is_dead_after_its_budget_or_at_once_when_refused(
     await run_worker(fed)
     dead = await store_of(app).read(pushes.in_states, [DeliveryState.DEAD])
     assert [(p.attempts, p.state) for p in dead] == [(4, DeliveryState.DEAD), (1, DeliveryState.DEAD)]
-    revived = await store_of(app).write(pushes.revive_dead, [created["reference"]])
-    async with worker_ctx(fed) as ctx:
-        assert await status_feeds.sweep_pushes(ctx) == len(revived) == 2  # the sweep queues them
+    listed = gateway_cli(fed, "pushes", "--dead", "--json")
+    assert [json.loads(line)["attempts"] for line in listed.stdout.splitlines()] == [4, 1]
+    retried = gateway_cli(fed, "pushes", "--retry")
+    assert "2 dead status pushes sent again" in retried.stdout, retried.stderr
     await run_worker(fed)
-    assert [b["StatusCode"] for b in portal.received] == ["geregistreerd", "in_behandeling"]
+    # both go again; the older status is left out: the portal shows the newest, never an older one
+    assert [b["StatusCode"] for b in portal.received] == ["in_behandeling"]
+    assert "0 dead status pushes" in gateway_cli(fed, "pushes", "--dead").stdout
+
+
+async def test_the_sweep_queues_a_push_whose_job_was_lost(
+    app: TestClient[Any, Any], fed: Settings, portal: FakePortal, redis_client: Any, clock: Any
+) -> None:
+    slow = fed.model_copy(update={"delivery_backoff_base": 3600.0, "delivery_backoff_max": 3600.0})
+    created = await post(app, national_register_number=NUMBER)
+    portal.fail_next(503)
+    async with running_worker(slow):
+        assert await until(lambda: _attempts(app, created["id"], 1))
+    await redis_client.flushdb()  # Redis restarted empty: the deferred retry is gone
+    clock.shift(2 * 3600)
+    async with worker_ctx(slow) as ctx:
+        assert await status_feeds.sweep_pushes(ctx) == 1
+    await run_worker(slow)
+    assert [b["StatusCode"] for b in portal.received] == ["geregistreerd"]
+
+
+async def test_an_older_status_retried_after_a_newer_one_was_pushed_is_left_out(
+    app: TestClient[Any, Any], fed: Settings, portal: FakePortal, clock: Any
+) -> None:
+    slow = fed.model_copy(update={"delivery_backoff_base": 3600.0, "delivery_backoff_max": 3600.0})
+    created = await post(app, national_register_number=NUMBER)
+    portal.fail_next(503)
+    async with running_worker(slow):
+        assert await until(lambda: _attempts(app, created["id"], 1))  # Geregistreerd waits an hour
+        await set_status(app, created["reference"], status="in_behandeling")
+        assert await until(lambda: _pushed(portal, 1))
+        clock.shift(2 * 3600)  # the retry of Geregistreerd is due
+        assert await until(lambda: _settled(app, created["id"]))
+    assert [b["StatusCode"] for b in portal.received] == ["in_behandeling"]
+    first, _ = await store_of(app).read(pushes.of_melding, created["id"])
+    assert first.state == DeliveryState.DELIVERED and "later status" in (first.last_error or "")
+    assert first.attempts == 2  # tried, then left out
+
+
+async def _pushed(portal: FakePortal, n: int) -> bool:
+    return len(portal.received) == n
+
+
+async def _settled(app: TestClient[Any, Any], melding_id: str) -> bool:
+    found = await store_of(app).read(pushes.of_melding, melding_id)
+    return all(p.state == DeliveryState.DELIVERED for p in found)
+
+
+async def _attempts(app: TestClient[Any, Any], melding_id: str, n: int) -> bool:
+    return [p.attempts for p in await store_of(app).read(pushes.of_melding, melding_id)] == [n]
 
 
 async def test_the_desk_links_a_melding_to_a_citizen(

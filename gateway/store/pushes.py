@@ -50,6 +50,9 @@ class ToPush:
     melding: Melding
     change: StatusChange
     national_register_number: str | None  # gone once retention anonymised the melding
+    # a later status of the melding has its own push to this feed (this one waited for a retry):
+    # sending it now could show the citizen an older status as the current one
+    superseded: bool = False
 
 
 def _query() -> Any:
@@ -134,10 +137,19 @@ def to_push(conn: Connection, push_id: int) -> ToPush | None:
     melding, change = get(conn, push.melding_id), entry(conn, push.history_id)
     if melding is None or change is None:
         return None
-    return ToPush(push, melding, change, national_register_number(conn, push.melding_id))
+    newer = conn.execute(
+        select(status_pushes.c.id).where(
+            status_pushes.c.melding_id == push.melding_id,
+            status_pushes.c.feed == push.feed,
+            status_pushes.c.history_id > push.history_id,
+        )
+    ).first()
+    number = national_register_number(conn, push.melding_id)
+    return ToPush(push, melding, change, number, superseded=newer is not None)
 
 
-def succeeded(conn: Connection, push_id: int) -> None:
+def succeeded(conn: Connection, push_id: int, note: str | None = None) -> None:
+    """Pushed (or, with a `note` saying why, left out for good: superseded)."""
     now = utcnow()
     conn.execute(
         update(status_pushes)
@@ -145,7 +157,7 @@ def succeeded(conn: Connection, push_id: int) -> None:
         .values(
             attempts=status_pushes.c.attempts + 1,
             state=DeliveryState.DELIVERED.value,
-            last_error=None,
+            last_error=note,
             next_attempt_at=None,
             updated_at=now,
             pushed_at=now,

@@ -74,6 +74,9 @@ async def push(ctx: dict[str, Any], push_id: int) -> str:
         await s.store.write(pushes.failed, record.id, error=why or "", next_attempt_at=None)
         log.warning("status push dropped: %s", why, extra=extra)
         return "dead"
+    if found.superseded:
+        await s.store.write(pushes.succeeded, record.id, "not sent: a later status has its own push")
+        return "superseded"
     dossier = dossier_of(
         s.settings,
         found.melding,
