@@ -218,11 +218,18 @@ async def test_the_desk_links_a_melding_to_a_citizen(
     ok = await app.put(path, data=raw, headers=headers)
     assert ok.status == 200
     assert (await ok.json())["national_register_number"] == "*********28"
+    await run_worker(fed)  # the portal shows the melding at once, at its current status
     await set_status(app, created["reference"], status="gepland", planned_date="2026-12-20")
     await run_worker(fed)
     assert [(b["DossierNummer"], b["StatusCode"]) for b in portal.received] == [
-        (created["reference"], "gepland")
+        (created["reference"], "geregistreerd"),
+        (created["reference"], "gepland"),
     ]
+    raw, headers = signed({"national_register_number": None})  # unlinked: nothing more is pushed
+    assert (await (await app.put(path, data=raw, headers=headers)).json())["linked"] is False
+    await set_status(app, created["reference"], status="behandeld")
+    await run_worker(fed)
+    assert len(portal.received) == 2
 
 
 async def test_the_number_is_nowhere_but_in_the_portal_push(

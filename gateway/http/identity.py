@@ -1,6 +1,6 @@
 """`PUT /api/v1/meldingen/{id}/national-register-number`: the 1777 desk links a melding to a
 citizen (a caller who gave their national register number), so that its statuses reach the
-citizen's portal (GATEWAY_STATUS_FEEDS) from the next status change on.
+citizen's portal (GATEWAY_STATUS_FEEDS): its current status at once, then every change.
 
 Signed like the desk's routing decisions (GATEWAY_CASE_SYSTEM_SECRET). JSON
 `{"national_register_number": "85.07.30-033.28"}` (any formatting; null unlinks). The answer
@@ -14,9 +14,10 @@ import logging
 
 from aiohttp import web
 
-from gateway.appkeys import SETTINGS, STORE
+from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body, signed_body
 from gateway.national_number import InvalidNationalNumber, NationalRegisterNumber
+from gateway.queue import enqueue_push
 from gateway.store import meldingen, pushes
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,11 @@ async def put_national_register_number(request: web.Request) -> web.Response:
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
     digits = number.digits if number else None
-    if not await store.write(pushes.set_national_register_number, melding.id, digits):
+    queued = await store.write(pushes.set_national_register_number, melding.id, digits, settings.status_feeds)
+    if queued is None:
         return error_body(409, "anonymised", "the melding's personal data was removed (retention)")
+    for push in queued:  # its current status, at once (a lost job: the sweep queues it)
+        await enqueue_push(request.app[REDIS], settings.queue_name, push.job_id, push.id)
     log.info(
         "national register number %s", "set" if number else "removed", extra={"reference": melding.reference}
     )

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select, update
 from sqlalchemy.engine import Row
 
-from gateway.melding import DeliveryState, Melding, StatusChange
+from gateway.config import StatusFeed
+from gateway.melding import DeliveryState, Melding, Status, StatusChange
 from gateway.store.history import entry
 from gateway.store.meldingen import get
-from gateway.store.schema import meldingen, status_pushes
+from gateway.store.schema import meldingen, status_history, status_pushes
 from gateway.store.sql import dialect_insert, utcnow
 
 
@@ -83,14 +84,33 @@ def national_register_number(conn: Connection, melding_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def set_national_register_number(conn: Connection, melding_id: str, digits: str | None) -> bool:
-    """The desk links a melding to a citizen (or unlinks it: None); False when there is no melding."""
+def feeds_wanting(feeds: Sequence[StatusFeed], status: Status) -> list[str]:
+    """The names of the feeds that push this status."""
+    return [f.name for f in feeds if status.value in f.statuses]
+
+
+def set_national_register_number(
+    conn: Connection, melding_id: str, digits: str | None, feeds: Sequence[StatusFeed] = ()
+) -> list[PushRecord] | None:
+    """The desk links a melding to a citizen (or unlinks it: None): None when there is no melding
+    (or its personal data is gone); else the pushes of its current status to the `feeds` that want
+    it, so the citizen's portal shows the melding now, not from its next status change on."""
     done = conn.execute(
         update(meldingen)
         .where(meldingen.c.id == melding_id, meldingen.c.anonymised_at.is_(None))
         .values(national_register_number=digits, updated_at=utcnow())
     )
-    return done.rowcount == 1
+    if done.rowcount != 1:
+        return None
+    latest = conn.execute(
+        select(status_history.c.id, status_history.c.status)
+        .where(status_history.c.melding_id == melding_id)
+        .order_by(status_history.c.id.desc())
+        .limit(1)
+    ).first()
+    if digits is None or latest is None:
+        return []
+    return ensure(conn, melding_id, latest.id, feeds_wanting(feeds, Status(latest.status)))
 
 
 def ensure(conn: Connection, melding_id: str, history_id: int, feeds: Sequence[str]) -> list[PushRecord]:

@@ -28,14 +28,10 @@ from workers.status_feeds.adapters import Feed, PushError, build_feed, dossier_o
 log = logging.getLogger("workers")
 
 
-def feeds_for(settings: Settings, change: StatusChange) -> list[str]:
-    return [f.name for f in settings.status_feeds if change.status.value in f.statuses]
-
-
 async def schedule(ctx: dict[str, Any], melding: Melding, change: StatusChange, history_id: int) -> int:
     """Create and queue the pushes of one status change; how many were queued."""
     s = state(ctx)
-    names = feeds_for(s.settings, change)
+    names = pushes.feeds_wanting(s.settings.status_feeds, change.status)
     if not names:  # no feed configured or none wants this status: no store read on the hot path
         return 0
     records = await s.store.write(pushes.ensure, melding.id, history_id, names)
