@@ -127,6 +127,18 @@ async def test_a_portal_that_is_down_is_retried_and_holds_nothing_up(
     assert [s for s, _ in portal.refused] == [503, 503] and len(portal.received) == 1
 
 
+async def test_a_revoked_token_is_replaced_and_the_push_goes(
+    app: TestClient[Any, Any], fed: Settings, portal: FakePortal
+) -> None:
+    created = await post(app, national_register_number=NUMBER)
+    portal.revoke_next = True
+    await run_worker(fed)
+    [push] = await store_of(app).read(pushes.of_melding, created["id"])
+    assert (push.state, push.attempts) == (DeliveryState.DELIVERED, 2)  # 401, then a new token
+    assert portal.refused == [(401, "invalid_token")] and portal.token_requests == 2
+    assert [b["StatusCode"] for b in portal.received] == ["geregistreerd"]
+
+
 async def test_a_push_is_dead_after_its_budget_or_at_once_when_refused(
     app: TestClient[Any, Any], fed: Settings, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:

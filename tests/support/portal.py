@@ -40,6 +40,7 @@ class FakePortal:
     failures: list[int] = field(default_factory=list)  # statuses to answer, one per request
     tokens: set[str] = field(default_factory=set)
     token_requests: int = 0
+    revoke_next: bool = False  # the next dossier's token is revoked (expired early): 401
 
     def fail_next(self, status: int, times: int = 1) -> None:
         self.failures += [status] * times
@@ -64,6 +65,9 @@ class FakePortal:
         if self.failures:
             return self._refuse(self.failures.pop(0), "scripted failure")
         auth = request.headers.get("Authorization", "")
+        if self.revoke_next:
+            self.revoke_next = False
+            self.tokens.discard(auth.removeprefix("Bearer "))
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") not in self.tokens:
             return self._refuse(401, "invalid_token")
         if request.content_type != "application/json":

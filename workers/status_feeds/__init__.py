@@ -59,14 +59,8 @@ async def push(ctx: dict[str, Any], push_id: int) -> str:
         return "nothing to do"
     record, extra = found.push, {"reference": found.push.reference, "feed": found.push.feed}
     feed = _feed(ctx, record.feed)
-    why = (
-        "the feed is no longer in GATEWAY_STATUS_FEEDS"
-        if feed is None
-        else "the melding has no national register number any more"
-        if not found.national_register_number
-        else None
-    )
-    if feed is None or not found.national_register_number:
+    why = _unsendable(feed, found)
+    if feed is None or why is not None:
         await s.store.write(pushes.failed, record.id, error=why or "", next_attempt_at=None)
         log.warning("status push dropped: %s", why, extra=extra)
         return "dead"
@@ -88,6 +82,15 @@ async def push(ctx: dict[str, Any], push_id: int) -> str:
     await count(redis(ctx), "status_pushes_ok")
     log.info("status %s pushed", found.change.status, extra=extra)
     return "pushed"
+
+
+def _unsendable(feed: Feed | None, found: pushes.ToPush) -> str | None:
+    """Why a push can never go (dead at once), or None."""
+    if feed is None:
+        return "the feed is no longer in GATEWAY_STATUS_FEEDS"
+    if not found.national_register_number:  # unlinked by the desk, or removed by retention
+        return "the melding has no national register number any more"
+    return None
 
 
 async def _failed(

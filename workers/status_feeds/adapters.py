@@ -35,9 +35,10 @@ EVENT_STATUS = "melding.status"
 class PushError(Exception):
     """A push that failed: `permanent` when trying again cannot help (a 4xx other than 408/429)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.status = status  # the feed's HTTP status, when it answered
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def dossier_of(settings: Settings, melding: Melding, change: StatusChange, **ids
 
 def _status_error(feed: StatusFeed, status: int, body: str) -> PushError:
     permanent = 400 <= status < 500 and status not in (408, 429)
-    return PushError(f"feed {feed.name}: HTTP {status}: {scrubbed(body[:300])}", permanent=permanent)
+    return PushError(
+        f"feed {feed.name}: HTTP {status}: {scrubbed(body[:300])}", permanent=permanent, status=status
+    )
 
 
 async def _post(
@@ -137,9 +140,9 @@ class DosisFeed:
         try:
             await _post(self.session, self.feed, self.feed.url.rstrip("/") + DOSIS_PATH, body, headers)
         except PushError as exc:
-            if "HTTP 401" in str(exc):  # revoked or expired early: a new token at the next try
+            if exc.status == 401:  # revoked or expired early: a new token at the next try
                 self._token = None
-                raise PushError(str(exc)) from exc
+                raise PushError(str(exc), status=401) from exc
             raise
 
     async def _access_token(self) -> str:
