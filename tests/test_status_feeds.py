@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings, load_settings
 from gateway.http.app import create_app
 from gateway.logs import JsonFormatter
 from gateway.melding import DeliveryState
@@ -274,3 +274,24 @@ async def test_retention_removes_the_number(app: TestClient[Any, Any], fed: Sett
     assert await store.read(pushes.national_register_number, created["id"]) == DIGITS
     await store.write(retention_store.anonymise, [created["id"]], datetime.now(UTC), tmp_path, dry_run=False)
     assert await store.read(pushes.national_register_number, created["id"]) is None
+
+
+def test_a_feed_setting_that_cannot_work_stops_the_gateway_naming_it() -> None:
+    feed = {"name": "burgerprofiel", "kind": "dosis", "url": "https://dosis.example"}
+    with pytest.raises(ConfigError, match=r"GATEWAY_STATUS_FEEDS.*needs token_url, client_id, client_secret"):
+        load_settings(None, {"GATEWAY_STATUS_FEEDS": json.dumps([feed])})
+    wrong_status = {
+        "name": "app",
+        "kind": "signed_json",
+        "url": "https://x",
+        "secret": "s",
+        "statuses": ["klaar"],
+    }
+    with pytest.raises(ConfigError, match="GATEWAY_STATUS_FEEDS"):
+        load_settings(None, {"GATEWAY_STATUS_FEEDS": json.dumps([wrong_status])})
+    with pytest.raises(ConfigError, match="not a JSON list of feeds"):
+        load_settings(None, {"GATEWAY_STATUS_FEEDS": "[{"})
+    ok = {**wrong_status, "statuses": ["behandeld"]}
+    loaded = load_settings(None, {"GATEWAY_STATUS_FEEDS": json.dumps([ok])})
+    assert [(f.name, f.statuses) for f in loaded.status_feeds] == [("app", ["behandeld"])]
+    assert "secret" not in repr(loaded.status_feeds[0])  # a logged setting shows no credentials
