@@ -123,6 +123,66 @@ LogLevel = Annotated[
 ]
 
 
+# Statuses a citizen sees (gateway.melding.Status, without `ontvangen`): what a feed pushes by default.
+_PORTAL_STATUSES = (
+    "beantwoord",
+    "wachten_op_antwoord",
+    "geregistreerd",
+    "in_behandeling",
+    "gepland",
+    "behandeld",
+    "naar_externe_partner",
+    "niet_behandeld",
+)
+
+
+class StatusFeed(BaseModel):
+    """One citizen portal fed with the statuses of meldingen linked to a national register number
+    (README, "Citizen portal feeds"). `dosis`: the Flemish DOSIS service behind Mijn Burgerprofiel,
+    OAuth2 client credentials at `token_url`; `signed_json`: our JSON, signed with `secret` as our
+    webhooks are. What DOSIS does not publish is a setting here (`source_uri`, `product_id`, the
+    status codes and the field names)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["dosis", "signed_json"]
+    url: str = Field(min_length=1)  # dosis: the API's base URL; signed_json: where to POST
+    statuses: list[Literal[_PORTAL_STATUSES]] = Field(default_factory=lambda: list(_PORTAL_STATUSES))  # type: ignore[valid-type]
+    timeout: float = Field(default=10.0, gt=0)
+    secret: str = Field(default="", repr=False)  # signed_json: the HMAC key
+    token_url: str = ""  # dosis: the OAuth2 token endpoint (Vlaamse overheid ACM/IDM)
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+    scope: str = ""
+    source_uri: str = ""  # dosis: our "bron" as DOSIS registered it
+    product_id: str = ""  # dosis: the IPDC product of a melding
+    # dosis: the melding's status -> its DOSIS status code; a status not listed is sent as its own code
+    status_codes: dict[str, str] = Field(default_factory=dict)
+    # dosis: our name of a payload field -> the name DOSIS expects (its schema is not public)
+    field_names: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> StatusFeed:
+        needed = ("secret",) if self.kind == "signed_json" else ("token_url", "client_id", "client_secret")
+        missing = [k for k in needed if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"status feed {self.name!r} ({self.kind}) needs {', '.join(missing)}")
+        return self
+
+
+def _feeds_from_text(value: Any) -> Any:
+    """A JSON list from the variable (pydantic-settings would try that too, with a worse error)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else []
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list of feeds: {exc}") from None
+    return value
+
+
+StatusFeeds = Annotated[list[StatusFeed], NoDecode, BeforeValidator(_feeds_from_text)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
@@ -277,6 +337,18 @@ class Settings(BaseSettings):
     # a citizen reloading a valid page never counts
     tracking_miss_limit: int = Field(default=20, ge=1)
     tracking_miss_window: int = Field(default=900, ge=1)
+
+    # Citizen portal feeds (workers/status_feeds, README "Citizen portal feeds"): a JSON list of
+    # StatusFeed; a melding with a national register number has each status change pushed to each
+    # feed that wants it, retried with the delivery_* backoff and budget, never holding up the rest.
+    status_feeds: StatusFeeds = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _feed_names_unique(self) -> Settings:
+        names = [f.name for f in self.status_feeds]
+        if len(names) != len(set(names)):
+            raise ValueError("status_feeds: two feeds have the same name")
+        return self
 
     @field_validator("redis_url")
     @classmethod

@@ -195,6 +195,9 @@ class MeldingDraft(CleanInput):
     location: Location = Field(default_factory=Location)
     dienst: str | None = None  # a channel may know it (an IVR choice, an info call)
     raw: str | None = None  # the original payload, kept for audit
+    # 11 digits, validated (gateway.national_number): a portal intake links the melding to a citizen,
+    # whose portal then gets its statuses (GATEWAY_STATUS_FEEDS). Stored apart, never in `Melding`.
+    national_register_number: str | None = Field(default=None, repr=False)
 
 
 class Melding(BaseModel):

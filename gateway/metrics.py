@@ -34,6 +34,7 @@ _COUNTED = (
         "Outbound SMS delivery receipts and resends (gateway/channels/twilio/sms_status.py)",
         ("delivered", "undelivered", "resent"),
     ),
+    ("gateway_status_pushes", "Status pushes to citizen portal feeds by outcome", ("ok", "failed", "dead")),
 )
 
 

@@ -45,6 +45,7 @@ JOB_DELIVER = "deliver"
 JOB_NOTIFY = "notify"
 JOB_SWEEP = "sweep"
 JOB_VOICE_SETTLE = "voice_settle"  # a Twilio call that went quiet becomes its melding
+JOB_STATUS_PUSH = "status_push"  # a status change pushed to a citizen portal (workers/status_feeds)
 JOB_SMS_RESEND = "sms_resend"  # an SMS part Twilio reported undelivered (transient error) is sent again
 
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
@@ -310,6 +311,16 @@ async def release_deliveries(
         await asyncio.sleep(0.05)
         waited += 0.05
     return [d.id for d in pending.values()]
+
+
+async def enqueue_push(
+    redis: ArqRedis, queue: str, job_id: str, push_id: int, defer: float | None = None
+) -> bool:
+    """A status push (gateway.store.pushes; `job_id` is the push's own, stable across retries)."""
+    job = await redis.enqueue_job(
+        JOB_STATUS_PUSH, push_id, _job_id=job_id, _queue_name=queue, _defer_by=defer
+    )
+    return job is not None
 
 
 async def enqueue_notify(redis: ArqRedis, queue: str, melding_id: str, history_id: int) -> bool:

@@ -27,12 +27,26 @@ from tests.support import phone
 from tests.support import sms as twilio_sms
 from tests.support.data import MELDPUNT
 from tests.support.http import RelayHandler, free_port
+from tests.support.portal import dosis_feed, fake_portal, signed_feed, with_feeds
 from tests.support.worker import run_worker
 
 NAME = "Zebedeus Quaxelmann"
 EMAIL = "zebedeus.quaxelmann@example.be"
 TEXT = "Losliggende tegel op het voetpad, de flamingovijver loopt over de stoep."
-SECRETS = ("Zebedeus", "Quaxelmann", "zebedeus", "quaxelmann@", "555 01", "55501", "flamingo")
+# the reporter's national register number (85.07.30-033.28), pushed to a portal feed: never logged
+NATIONAL_NUMBER = "85.07.30-033.28"
+SECRETS = (
+    "Zebedeus",
+    "Quaxelmann",
+    "zebedeus",
+    "quaxelmann@",
+    "555 01",
+    "55501",
+    "flamingo",
+    "850730",
+    "85.07.30",
+    "03328",
+)
 NUMBER = "+32470555017"
 
 
@@ -77,10 +91,23 @@ async def test_no_personal_data_in_the_logs_of_any_channel(
 ) -> None:
     client = every_channel
     relay, _ = smtp_relay
+    async with fake_portal() as portal:
+        fed = with_feeds(settings, dosis_feed(portal), signed_feed(portal))
+        await _every_channel_then_a_status(client, fed, relay, smtp_port)
+        assert len(portal.received) == 4  # both feeds got Geregistreerd and Gepland
+    logged = captured.getvalue()
+    assert "melding received" in logged and "routed to" in logged  # the log was captured
+    assert "automatic mail stored, not a melding (by Subject)" in logged
+    assert "status gepland pushed" in logged
+    assert [s for s in SECRETS if s in logged] == [], logged
+
+
+async def _every_channel_then_a_status(
+    client: TestClient[Any, Any], settings: Settings, relay: str, smtp_port: int
+) -> None:
     reporter = {"name": NAME, "email": EMAIL, "phone": "+32 470 55 50 17"}
-    api = await client.post(
-        "/api/v1/meldingen", json={"text": TEXT, "reporter": reporter, "location": {"street": "Budastraat"}}
-    )
+    body = {"text": TEXT, "reporter": reporter, "location": {"street": "Budastraat"}}
+    api = await client.post("/api/v1/meldingen", json={**body, "national_register_number": NATIONAL_NUMBER})
     assert api.status == 202
     await twilio_sms.new_sms_melding(client, "SM" + "7" * 32, TEXT, NUMBER)
     await twilio_sms.post(client, twilio_sms.message("SM" + "8" * 32, "STOP", "+32470555018"))
@@ -95,7 +122,3 @@ async def test_no_personal_data_in_the_logs_of_any_channel(
         client, (await api.json())["reference"], status="gepland", note=f"Gebeld met {NAME}"
     )
     await run_worker(settings.model_copy(update={"smtp_relay": relay}))
-    logged = captured.getvalue()
-    assert "melding received" in logged and "routed to" in logged  # the log was captured
-    assert "automatic mail stored, not a melding (by Subject)" in logged
-    assert [s for s in SECRETS if s in logged] == [], logged

@@ -36,7 +36,7 @@ from gateway.queue import enqueue_delivery as queue_delivery
 from gateway.store import DeliveryRecord, deliveries, meldingen, notifications
 from gateway.store import duplicates as duplicates_store
 from gateway.store import media as media_store
-from workers import duplicates, media, sms
+from workers import duplicates, media, sms, status_feeds
 from workers.casesystem import DeliveryError
 from workers.ctx import redis, retry_delay, state
 from workers.notify import NOT_RELEVANT, RULES, SMS, NotificationError, Rule, render_email, send_email
@@ -289,6 +289,8 @@ async def _decide(ctx: dict[str, Any], found: notifications.ToNotify, history_id
     """Each rule's decision about one status change: sent, skipped and why, or a retry."""
     s = state(ctx)
     melding, change, decided = found.melding, found.change, found.decided
+    # the portal pushes first: their outbox rows exist before this change counts as notified
+    await status_feeds.schedule(ctx, melding, change, history_id)
     outcomes = []
     for rule in RULES:
         if decided.get(rule.channel) == "sent":

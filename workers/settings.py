@@ -31,11 +31,12 @@ from gateway.queue import (
     JOB_NOTIFY,
     JOB_PROCESS,
     JOB_SMS_RESEND,
+    JOB_STATUS_PUSH,
     JOB_VOICE_SETTLE,
     redis_settings,
 )
 from gateway.store import Store
-from workers import case_status, jobs, retention, sms_resend, voice
+from workers import case_status, jobs, retention, sms_resend, status_feeds, voice
 from workers.casesystem import build_case_system
 from workers.ctx import WorkerState
 
@@ -120,6 +121,8 @@ def worker_options(
             # re-deferred (a Retry) each time a call had callbacks since: more tries than a call has callbacks
             func(voice.settle, name=JOB_VOICE_SETTLE, max_tries=50),
             func(sms_resend.resend, name=JOB_SMS_RESEND, max_tries=10),  # gives up itself at its 5th try
+            # the store's attempts and budget decide when a push is dead, as for a delivery
+            func(status_feeds.push, name=JOB_STATUS_PUSH, max_tries=deliver_tries, timeout=timeout),
         ],
         "cron_jobs": [
             cron(jobs.sweep, run_at_startup=True, unique=True, **_sweep_schedule(settings.sweep_interval)),
@@ -135,6 +138,12 @@ def worker_options(
                 run_at_startup=True,
                 unique=True,
                 **_sweep_schedule(settings.case_system_poll_interval),
+            ),
+            cron(
+                status_feeds.sweep_pushes,
+                run_at_startup=True,
+                unique=True,
+                **_sweep_schedule(settings.sweep_interval),
             ),
             cron(
                 voice.sweep_calls,

@@ -79,6 +79,20 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_pushes(args: argparse.Namespace) -> int:
+    from gateway.cli.pushes import list_or_retry
+
+    return asyncio.run(
+        list_or_retry(
+            _settings(args),
+            dead_only=args.dead,
+            retry=args.retry,
+            references=args.reference or None,
+            as_json=args.json,
+        )
+    )
+
+
 def cmd_receiver(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -119,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
     d.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     d.set_defaults(func=cmd_deliveries)
+    p = sub.add_parser(
+        "pushes", help="list status pushes to citizen portals that are not done; resend dead ones"
+    )
+    p.add_argument("--dead", action="store_true", help="only pushes that gave up")
+    p.add_argument("--retry", action="store_true", help="resend dead pushes (all, or those of --reference)")
+    p.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    p.set_defaults(func=cmd_pushes)
     r = sub.add_parser("receiver", help="a development webhook receiver that prints what it gets")
     r.add_argument("--port", type=int, default=8099)
     r.add_argument("--path", default="/case-system")

@@ -8,7 +8,7 @@ from gateway.channels.phone import calls as phone_calls
 from gateway.channels.twilio import sms as twilio_sms
 from gateway.channels.twilio import sms_status as twilio_sms_status
 from gateway.channels.twilio import voice as twilio_voice
-from gateway.http import api, desk, tracking
+from gateway.http import api, desk, identity, tracking
 
 # A key in a path (an id, a reference, a token) never holds a control character: such a path is no
 # resource, so the router answers 404 before a handler would hand it to the store (PostgreSQL
@@ -28,6 +28,9 @@ def setup_routes(app: web.Application) -> None:
     # The JSON twin first: a page token never holds a dot (secrets.token_urlsafe), so ".json" is not one.
     app.router.add_get(f"/t/{{token:{TOKEN}}}.json", tracking.tracking_json)
     app.router.add_get(f"/t/{{token:{TOKEN}}}/photos/{{n:{KEY}}}", tracking.tracking_photo)
+    app.router.add_put(
+        f"/api/v1/meldingen/{{id:{KEY}}}/national-register-number", identity.put_national_register_number
+    )
     app.router.add_get(f"/t/{{token:{KEY}}}", tracking.tracking_page)
     app.router.add_post("/channels/twilio/sms", twilio_sms.inbound_sms)
     app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)

@@ -135,14 +135,16 @@ def add_followup(
         return FollowupAdded(None)
     add_attachments(conn, melding_id, list(files))
     row = conn.execute(
-        select(meldingen.c.status, meldingen.c.stage).where(meldingen.c.id == melding_id)
+        select(meldingen.c.status, meldingen.c.stage, meldingen.c.duplicate_of, meldingen.c.reference).where(
+            meldingen.c.id == melding_id
+        )
     ).one()
     history_id = delivery = None
     if row.status == Status.WACHTEN_OP_ANTWOORD.value:
         back = StatusUpdate(Status.IN_BEHANDELING, source="reporter", note="Reactie van de melder ontvangen")
         history_id = add_status(conn, melding_id, back)
     if row.stage == Stage.DELIVERED.value:
-        payload = {
+        payload: dict[str, Any] = {
             "followup": {
                 "channel": channel,
                 "sender": sender,
@@ -150,7 +152,12 @@ def add_followup(
                 "received_at": received_at.isoformat(),
             }
         }
-        delivery = ensure(conn, melding_id, EVENT_FOLLOWUP, key=external_id, payload=payload)
+        # A duplicate has no case of its own: its reporter's reply belongs on its master's case
+        # (the TOPdesk incident the question came from), saying which reporter wrote it.
+        case_melding = row.duplicate_of or melding_id
+        if row.duplicate_of:
+            payload["followup"]["reporter_reference"] = row.reference
+        delivery = ensure(conn, case_melding, EVENT_FOLLOWUP, key=external_id, payload=payload)
     return FollowupAdded(followup_id, history_id, delivery)
 
 

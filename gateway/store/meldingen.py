@@ -157,6 +157,7 @@ def _insert_fresh(
                 "stage": Stage.RECEIVED.value,
                 "tracking_token": token,
                 "raw": d.raw,
+                "national_register_number": d.national_register_number,
                 "updated_at": now,
             }
         )

@@ -144,6 +144,7 @@ def anonymise(
             reporter_name=None,
             reporter_email=None,
             reporter_phone=None,
+            national_register_number=None,
             subject=None,
             text=MARKER,
             raw=None,

@@ -120,6 +120,9 @@ meldingen = Table(
     Column("dedupe_sig", CleanJSON, nullable=True),  # problem kinds and normalized content words
     # Set by the retention job (gateway/store/retention.py, migration 0009) once personal data is gone.
     Column("anonymised_at", UTCDateTime, nullable=True),
+    # The citizen's national register number (migration 0012), 11 digits, set by a portal intake or
+    # the desk: read only by the status feeds (workers/status_feeds), never shown, logged or sent on.
+    Column("national_register_number", CleanString(11), nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
     Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
@@ -348,4 +351,27 @@ case_system_cursors = Table(
     Column("name", CleanString(32), primary_key=True),  # the adapter: "topdesk"
     Column("cursor", CleanText, nullable=False),  # opaque to the store: the adapter's own position
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Status pushes to the citizen portals of GATEWAY_STATUS_FEEDS (migration 0012,
+# gateway/store/pushes.py): one outbox row per (status change, feed), tried like a delivery until
+# pushed or dead. No personal data: the push is built from the melding when it is sent.
+status_pushes = Table(
+    "status_pushes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("history_id", Integer, ForeignKey("status_history.id"), nullable=False),
+    Column("feed", CleanString(64), nullable=False),  # the feed's name in GATEWAY_STATUS_FEEDS
+    Column("state", CleanString(16), nullable=False),  # pending, retrying, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("generation", Integer, nullable=False),  # a manual retry's new job id
+    Column("last_error", CleanText, nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("first_failed_at", UTCDateTime, nullable=True),  # the retry budget runs from here
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("pushed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("history_id", "feed", name="uq_status_pushes_history_feed"),
+    Index("ix_status_pushes_state_next", "state", "next_attempt_at"),
 )

@@ -91,6 +91,7 @@ def action_text(melding: Melding, extra: dict[str, Any], marker: str) -> str:
         "followup",
         channel=followup.get("channel", melding.channel.value),
         received_at=followup.get("received_at", ""),
+        reporter_reference=followup.get("reporter_reference"),  # an extra reporter's (a duplicate's)
         text=str(followup.get("text") or ""),
         marker=marker,
     )

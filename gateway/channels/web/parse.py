@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from gateway import clock
 from gateway.intake import IncomingFile, IntakeRejected, invalid, json_object
 from gateway.melding import Channel, CleanInput, Location, MeldingDraft, Reporter
+from gateway.national_number import normalised
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -44,6 +45,13 @@ class MeldingIn(CleanInput):
     language: Literal["nl", "fr", "en"] | None = None
     reporter: Reporter = Field(default_factory=Reporter)
     location: Location = Field(default_factory=Location)
+    # A portal intake (the citizen logged in with eID/itsme): any formatting, stored as 11 digits
+    national_register_number: str | None = Field(default=None, repr=False)
+
+    @field_validator("national_register_number")
+    @classmethod
+    def _national_number(cls, v: str | None) -> str | None:
+        return None if v is None else normalised(v)  # its message never repeats the number
 
     @field_validator("reporter")
     @classmethod
@@ -138,6 +146,9 @@ async def parse_request(
     # A retried JSON request repeats its bytes: hashing them is enough to tell a retry
     # from another melding under the same Idempotency-Key.
     digest = hashlib.sha256(raw).hexdigest() if raw is not None else request_hash(model, files)
+    if "national_register_number" in body:  # kept in its own column only: raw is shown to the desk
+        body.pop("national_register_number")
+        raw = None
     original = raw.decode() if raw is not None else json.dumps(body, ensure_ascii=False, default=str)
     # Every part was validated above; constructing without validating again saves a pass.
     draft = MeldingDraft.model_construct(
@@ -152,5 +163,6 @@ async def parse_request(
         location=model.location,
         dienst=None,
         raw=original,
+        national_register_number=model.national_register_number,
     )
     return draft, files
