@@ -27,9 +27,10 @@ from rapidfuzz import fuzz
 from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import DuplicateMatch, kinds
-from gateway.dedupe.config import DedupeConfig
+from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
+from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.register import Street, StreetRegister
 from gateway.dedupe.text import content_string
@@ -131,18 +132,19 @@ class _Scored:
 
 
 class Deduper:
-    def __init__(self, config: DedupeConfig, register: StreetRegister):
+    def __init__(self, config: DedupeConfig, register: StreetRegister, landmarks: Landmarks | None = None):
         self.config = config
         self.register = register
         self.locator = Locator(register, config.deelgemeenten)
+        self.landmarks = landmarks or Landmarks([])
         self.grid = Grid(config.cell_m, ref_lat=_reference_latitude(register))
 
     # -- features --------------------------------------------------------------------------------
 
     def probe(self, melding: Melding, dienst: str | None = None) -> Probe:
         dienst = dienst or melding.dienst
-        place = self.locator.locate(melding)
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
+        place = self.landmarks.refine(self.locator.locate(melding), text[:4000])
         found = kinds.detect(dienst, normalize_text(text[:4000]))
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
@@ -394,7 +396,11 @@ def load_deduper(settings: Settings) -> Deduper:
     """The configured deduper: `dedupe_file` and `street_register_file` (errors are ConfigErrors)."""
     config = load_config(settings.dedupe_file)
     register = StreetRegister.from_files(settings.street_register_file, config.address_points)
-    return Deduper(config, register)
+    try:
+        landmarks = Landmarks.from_file(config.landmarks, register)
+    except LandmarkError as exc:
+        raise DedupeConfigError(str(exc)) from None
+    return Deduper(config, register, landmarks)
 
 
 def _closeness(d: float, reach: float, u1: float, u2: float) -> float:
