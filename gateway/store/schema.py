@@ -349,3 +349,17 @@ case_system_cursors = Table(
     Column("cursor", CleanText, nullable=False),  # opaque to the store: the adapter's own position
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Open problems a melding may well report, scored below the automatic threshold (migration 0017,
+# gateway/dedupe): suggestions for the desk to link or dismiss. `candidate_id` is the problem's
+# first report; `reason` quotes house numbers and is dropped with the melding's personal data.
+duplicate_suggestions = Table(
+    "duplicate_suggestions",
+    metadata,
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id", ondelete="CASCADE"), primary_key=True),
+    Column("candidate_id", CleanString(36), ForeignKey("meldingen.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("reason", CleanText, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_duplicate_suggestions_candidate", "candidate_id"),
+)
