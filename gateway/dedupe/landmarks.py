@@ -45,8 +45,11 @@ class Landmarks:
         """The place narrowed to the one landmark the text names on its street or in its village."""
         if place.source in ("pin", "none") or place.number_lo is not None or not text:
             return place
+        here = [item for item in self.items if self._fits(item, place)]
+        if not here:
+            return place  # the common case: no landmark on this street or in this village
         folded = " " + re.sub(r"[^a-z0-9]+", " ", fold(text)) + " "
-        fits = [item for item in self.items if self._fits(item, place) and item.pattern.search(folded)]
+        fits = [item for item in here if item.pattern.search(folded)]
         if len({(i.lat, i.lon) for i in fits}) != 1:
             return place  # none, or two landmarks that could be meant: no guess
         item = fits[0]
