@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 from email import message_from_bytes
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from gateway.appkeys import STORE
+from gateway.clock import now as gateway_now
 from gateway.config import Settings
 from gateway.store import meldingen
+from gateway.store.retention import anonymise
 from gateway.store.schema import deliveries
 from tests.support.api import melding, post, signed
 from tests.support.data import LAMP_PIN, LAMP_TEXT
@@ -169,3 +172,28 @@ async def test_a_hotspot_is_raised_for_the_desk(client: TestClient[Any, Any], se
     [hotspot] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert hotspot["dienst"] == "riolering" and hotspot["count"] == 3
     assert sorted(hotspot["references"]) == sorted(refs)
+
+
+async def test_a_plausible_duplicate_is_a_suggestion_for_the_desk(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Two lamps 63 m apart: maybe one problem, maybe two. The second gets its own case and the
+    first as a suggestion, stored by the worker and shown by the API; retention drops its reason."""
+    first = await post(client, {**LAMP_PIN, "location": {"lat": 50.82166, "lon": 3.27034}})
+    await run_worker(settings)
+    second = await post(client, {**LAMP_PIN, "location": {"lat": 50.82166, "lon": 3.27124}})
+    await run_worker(settings)
+    got = await melding(client, second["id"])
+    assert got["duplicate_of"] is None and got["dienst"] == "verlichting"
+    [suggestion] = got["duplicate_suggestions"]
+    assert (suggestion["id"], suggestion["reference"]) == (first["id"], first["reference"])
+    assert 0.45 <= suggestion["score"] < 0.6 and "63 m apart" in suggestion["reason"]
+    assert sorted(r["body"]["melding"]["reference"] for r in receiver.created) == sorted(
+        [first["reference"], second["reference"]]
+    )  # not decided: each its own case until the desk links them
+    assert (await melding(client, first["id"]))["duplicate_suggestions"] == []
+
+    store = client.app[STORE]
+    await store.write(lambda conn: anonymise(conn, [second["id"]], gateway_now(), tmp_path, dry_run=False))
+    [kept] = (await melding(client, second["id"]))["duplicate_suggestions"]
+    assert kept["id"] == first["id"] and kept["score"] == suggestion["score"] and kept["reason"] is None

@@ -1,8 +1,9 @@
 """`gateway dedupe` and `gateway hotspots`; the stream itself is gateway.dedupe.stream.
 
 `gateway dedupe` (PRODUCT.md): a chronological stream of JSON lines on stdin, one JSON line
-out per line in, in order: `id`, `duplicate_of` (an earlier id or null), `score` (of the
-best candidate, linked or not; null without candidates), `reason`, plus `dienst`, `location`
+out per line in, in order: `id`, `duplicate_of` (an earlier id or null), `suggestions`
+(earlier ids the desk should look at: below the threshold but plausible; empty when linked),
+`score` (of the best candidate, linked or not; null without candidates), `reason`, plus `dienst`, `location`
 and, when a line raises one, `hotspot`. It starts from an empty in-memory index and touches
 no store and no Redis.
 

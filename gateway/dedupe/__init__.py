@@ -21,6 +21,16 @@ class DuplicateMatch:
     reason: str
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """An open problem this melding may well report, below the automatic threshold: for the desk
+    to decide (`candidate_id` is the problem's first report)."""
+
+    candidate_id: str
+    score: float
+    reason: str
+
+
 class DuplicateFinder(Protocol):
     async def find(self, melding: Melding) -> DuplicateMatch | None: ...
 

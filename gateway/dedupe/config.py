@@ -51,7 +51,10 @@ class DedupeConfig:
     metres_per_house_number: float
     space_weight: float
     time_weight: float  # the text has the rest: 1 - space_weight - time_weight
+    suggest_threshold: float  # from here up to `threshold`: a suggestion for the desk, no link
+    max_suggestions: int
     address_points: Path | None
+    landmarks: Path | None
     deelgemeenten: dict[str, str]
     diensten: dict[str, DienstPolicy]
     kind_windows: dict[str, timedelta]
@@ -104,11 +107,15 @@ class ScoringTable(_Table):
     metres_per_house_number: Annotated[float, _in(0.5, 50.0)] = 4.0
     space_weight: Annotated[float, _in(0.0, 1.0)] = 0.45
     time_weight: Annotated[float, _in(0.0, 1.0)] = 0.1
+    suggest_threshold: Annotated[float, _in(0.0, 1.0)] = 0.45
+    max_suggestions: Annotated[float, _in(0, 10)] = 3
 
     @model_validator(mode="after")
     def _weights_leave_room_for_the_text(self) -> ScoringTable:
         if self.space_weight + self.time_weight > 1:
             raise ValueError("space_weight + time_weight must not exceed 1")
+        if self.suggest_threshold > self.threshold:
+            raise ValueError("suggest_threshold must not exceed threshold")
         return self
 
 
@@ -116,6 +123,7 @@ class RegisterTable(_Table):
     """[register]"""
 
     address_points: str = ""  # relative to the dedupe file; "" for none
+    landmarks: str = ""  # idem
     deelgemeenten: dict[str, str] = Field(default_factory=dict)  # name -> postcode
 
 
@@ -177,10 +185,13 @@ class DedupeFile(_Table):
                 hotspot_radius_m=own(d.hotspot_radius_m, hot.radius_m),
             )
 
-        points = self.register_.address_points
+        points, landmarks = self.register_.address_points, self.register_.landmarks
+        scoring = self.dedupe.model_dump()
+        scoring["max_suggestions"] = int(scoring["max_suggestions"])
         return DedupeConfig(
-            **self.dedupe.model_dump(),
+            **scoring,
             address_points=(path.parent / points) if points else None,  # an absolute one stays itself
+            landmarks=(path.parent / landmarks) if landmarks else None,
             deelgemeenten=dict(self.register_.deelgemeenten),
             diensten={code: policy(getattr(self.diensten, code)) for code in DIENST_CODES},
             kind_windows={name: timedelta(days=days) for name, days in self.kinds.items()},

@@ -6,7 +6,11 @@
 A labelled stream is a `gateway dedupe` input whose lines also carry `cluster`: lines with
 the same cluster report the same problem (the first one is the original). Scoring:
 - precision: of the links made (`duplicate_of` not null), those to a line of the same cluster;
-- recall: of the lines that have an earlier line in their cluster, those linked to one.
+- recall: of the lines that have an earlier line in their cluster, those linked to one;
+- recall incl. suggestions: those linked to one, or not linked but offered one as a suggestion
+  (`suggestions`, for the desk);
+- suggestions per line: all suggestions made, divided by the lines.
+`--json` prints one JSON object per stream (and `all`) instead of the text lines.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ class Score:
     correct_links: int = 0
     expected: int = 0
     found: int = 0
+    suggested: int = 0  # expected lines not linked but with a right suggestion
+    suggestions: int = 0
+    lines: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -39,12 +46,47 @@ class Score:
     def recall(self) -> float:
         return self.found / self.expected if self.expected else 1.0
 
+    @property
+    def recall_with_suggestions(self) -> float:
+        return (self.found + self.suggested) / self.expected if self.expected else 1.0
+
+    @property
+    def suggestions_per_line(self) -> float:
+        return self.suggestions / self.lines if self.lines else 0.0
+
     def add(self, other: Score) -> None:
         self.links += other.links
         self.correct_links += other.correct_links
         self.expected += other.expected
         self.found += other.found
+        self.suggested += other.suggested
+        self.suggestions += other.suggestions
+        self.lines += other.lines
         self.errors += other.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "links": self.links,
+            "correct_links": self.correct_links,
+            "expected": self.expected,
+            "found": self.found,
+            "suggested": self.suggested,
+            "suggestions": self.suggestions,
+            "precision": round(self.precision, 3),
+            "recall": round(self.recall, 3),
+            "recall_with_suggestions": round(self.recall_with_suggestions, 3),
+            "suggestions_per_line": round(self.suggestions_per_line, 3),
+        }
+
+    def summary(self) -> str:
+        return (
+            f"precision {self.precision:.3f} ({self.correct_links}/{self.links}), "
+            f"recall {self.recall:.3f} ({self.found}/{self.expected}), "
+            f"recall incl. suggestions {self.recall_with_suggestions:.3f} "
+            f"({self.found + self.suggested}/{self.expected}), "
+            f"suggestions per line {self.suggestions_per_line:.2f} ({self.suggestions}/{self.lines})"
+        )
 
 
 def score(stream: Sequence[dict[str, Any]], output: Sequence[dict[str, Any]]) -> Score:
@@ -62,6 +104,9 @@ def score(stream: Sequence[dict[str, Any]], output: Sequence[dict[str, Any]]) ->
         has_earlier = own in seen_clusters
         seen_clusters.add(own)
         linked = out.get("duplicate_of")
+        suggested = [str(x) for x in out.get("suggestions") or ()]
+        result.lines += 1
+        result.suggestions += len(suggested)
         if has_earlier:
             result.expected += 1
         if linked is not None:
@@ -74,10 +119,15 @@ def score(stream: Sequence[dict[str, Any]], output: Sequence[dict[str, Any]]) ->
                     f"FALSE LINK {mid} -> {linked} ({out.get('score')}): {out.get('reason')}\n"
                     f"    {texts[mid]!r}\n    {texts.get(str(linked), '?')!r}"
                 )
+        elif has_earlier and any(cluster.get(x) == own for x in suggested):
+            result.suggested += 1
+            result.errors.append(f"SUGGESTED {mid} [{own}] ({out.get('score')}): {out.get('reason')}")
         elif has_earlier:
             result.errors.append(
                 f"MISSED {mid} [{own}] ({out.get('score')}): {out.get('reason')}\n    {texts[mid]!r}"
             )
+        if linked is None and suggested and not has_earlier:
+            result.errors.append(f"NEEDLESS SUGGESTION {mid} -> {', '.join(suggested)}")
     return result
 
 
@@ -107,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="a saved `gateway dedupe` output (one stream only)")
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--json", action="store_true", help="one JSON object per stream")
     args = parser.parse_args(argv)
     total = Score()
     for path in args.streams:
@@ -117,18 +168,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream, output = run(path, args.config)
         s = score(stream, output)
         total.add(s)
-        print(
-            f"{path.name}: {len(stream)} meldingen, precision {s.precision:.3f} "
-            f"({s.correct_links}/{s.links}), recall {s.recall:.3f} ({s.found}/{s.expected})"
-        )
+        if args.json:
+            print(json.dumps({"stream": path.name, **s.as_dict()}))
+        else:
+            print(f"{path.name}: {len(stream)} meldingen, {s.summary()}")
         if args.show_errors:
             for error in s.errors:
                 print("  " + error)
     if len(args.streams) > 1:
-        print(
-            f"all: precision {total.precision:.3f} ({total.correct_links}/{total.links}), "
-            f"recall {total.recall:.3f} ({total.found}/{total.expected})"
-        )
+        print(json.dumps({"stream": "all", **total.as_dict()}) if args.json else f"all: {total.summary()}")
     return 0
 
 

@@ -26,10 +26,11 @@ from rapidfuzz import fuzz
 
 from gateway.classify.rules import normalize_text
 from gateway.config import Settings
-from gateway.dedupe import DuplicateMatch, kinds
-from gateway.dedupe.config import DedupeConfig
+from gateway.dedupe import DuplicateMatch, Suggestion, kinds
+from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
+from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.register import Street, StreetRegister
 from gateway.dedupe.text import content_string
@@ -101,6 +102,7 @@ class Outcome:
     entry: Entry | None  # None when the melding is not indexed (no dienst, window 0)
     hotspot: Hotspot | None = None
     candidates: int = 0
+    suggestions: tuple[Suggestion, ...] = ()  # only when not linked: plausible problems, best first
 
 
 class CandidateIndex(Protocol):
@@ -131,18 +133,19 @@ class _Scored:
 
 
 class Deduper:
-    def __init__(self, config: DedupeConfig, register: StreetRegister):
+    def __init__(self, config: DedupeConfig, register: StreetRegister, landmarks: Landmarks | None = None):
         self.config = config
         self.register = register
         self.locator = Locator(register, config.deelgemeenten)
+        self.landmarks = landmarks or Landmarks([])
         self.grid = Grid(config.cell_m, ref_lat=_reference_latitude(register))
 
     # -- features --------------------------------------------------------------------------------
 
     def probe(self, melding: Melding, dienst: str | None = None) -> Probe:
         dienst = dienst or melding.dienst
-        place = self.locator.locate(melding)
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
+        place = self.landmarks.refine(self.locator.locate(melding), text[:4000])
         found = kinds.detect(dienst, normalize_text(text[:4000]))
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
@@ -183,7 +186,8 @@ class Deduper:
     def decide(self, index: CandidateIndex, probe: Probe, *, hotspots: bool = True) -> Outcome:
         if probe.window <= timedelta(0) or probe.dienst is None:
             return Outcome(probe.place, probe.kinds, None, None, None, None)
-        best, count = self.best(index, probe)
+        scored, count = self.scored(index, probe)
+        best = _best(scored)
         match = None
         if best is not None and best.score >= self.config.threshold:
             match = DuplicateMatch(best.entry.master_id, round(best.score, 3), best.reason)
@@ -199,31 +203,46 @@ class Deduper:
             entry=entry,
             hotspot=hotspot,
             candidates=count,
+            suggestions=() if match else self.suggestions(scored),
+        )
+
+    def suggestions(self, scored: list[_Scored]) -> tuple[Suggestion, ...]:
+        """Problems below the threshold but plausible, one per problem (its best report), best first."""
+        per_problem: dict[str, _Scored] = {}
+        for s in scored:
+            if s.score >= self.config.suggest_threshold:
+                held = per_problem.get(s.entry.master_id)
+                if held is None or s.score > held.score:
+                    per_problem[s.entry.master_id] = s
+        ranked = sorted(per_problem.values(), key=lambda s: (-s.score, s.entry.received_at))
+        return tuple(
+            Suggestion(s.entry.master_id, round(s.score, 3), s.reason)
+            for s in ranked[: self.config.max_suggestions]
         )
 
     def best(self, index: CandidateIndex, probe: Probe) -> tuple[_Scored | None, int]:
+        """The best scoring candidate (linked or not) and how many candidates the index gave."""
+        scored, count = self.scored(index, probe)
+        return _best(scored), count
+
+    def scored(self, index: CandidateIndex, probe: Probe) -> tuple[list[_Scored], int]:
+        """Every candidate that scores at all, and how many candidates the index gave."""
         blocks = self.blocks(probe)
         if blocks is None or probe.dienst is None:
-            return None, 0
+            return [], 0
         cells, keys = blocks
         # A pair may use the longer of its two windows (a persistent problem reported again
         # in other words): fetch what the dienst's longest window reaches, judge per pair.
         reach = max(probe.window, self.config.longest_window(probe.dienst))
         since, until = probe.received_at - reach, probe.received_at + reach
-        best: _Scored | None = None
+        found: list[_Scored] = []
         count = 0
         for entry in index.candidates(probe.dienst, cells, keys, since, until, probe.id):
             count += 1
             scored = self.score(probe, entry)
-            if scored is None:
-                continue
-            if (
-                best is None
-                or scored.score > best.score
-                or (scored.score == best.score and entry.received_at < best.entry.received_at)
-            ):
-                best = scored
-        return best, count
+            if scored is not None:
+                found.append(scored)
+        return found, count
 
     # -- blocking --------------------------------------------------------------------------------
 
@@ -394,7 +413,16 @@ def load_deduper(settings: Settings) -> Deduper:
     """The configured deduper: `dedupe_file` and `street_register_file` (errors are ConfigErrors)."""
     config = load_config(settings.dedupe_file)
     register = StreetRegister.from_files(settings.street_register_file, config.address_points)
-    return Deduper(config, register)
+    try:
+        landmarks = Landmarks.from_file(config.landmarks, register)
+    except LandmarkError as exc:
+        raise DedupeConfigError(str(exc)) from None
+    return Deduper(config, register, landmarks)
+
+
+def _best(scored: list[_Scored]) -> _Scored | None:
+    """The highest score; on a tie the earliest report."""
+    return min(scored, key=lambda s: (-s.score, s.entry.received_at), default=None)
 
 
 def _closeness(d: float, reach: float, u1: float, u2: float) -> float:

@@ -1,7 +1,9 @@
 """The stream behind `gateway dedupe` (PRODUCT.md).
 
 A chronological stream of JSON lines on stdin, one JSON line out per line in, in order:
-`id`, `duplicate_of` (an earlier id or null), `score` (of the best candidate, linked or
+`id`, `duplicate_of` (an earlier id or null), `suggestions` (earlier ids, the first report
+of each problem, that the desk should look at: below the threshold but plausible, at most
+`max_suggestions`, empty when linked), `score` (of the best candidate, linked or
 not; null without candidates), `reason`, plus `dienst`, `location` and, when a line raises
 one, `hotspot`. It starts from an empty in-memory index and touches no store and no Redis.
 
@@ -157,7 +159,13 @@ def run_stream(
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
-            yield {"id": None, "duplicate_of": None, "score": None, "error": f"not JSON: {exc}"}
+            yield {
+                "id": None,
+                "duplicate_of": None,
+                "suggestions": [],
+                "score": None,
+                "error": f"not JSON: {exc}",
+            }
             continue
         try:
             melding = parse_line(obj, tz)
@@ -165,7 +173,7 @@ def run_stream(
                 raise LineError(f"id {melding.id!r} was seen before")
         except LineError as exc:
             line_id = obj.get("id") if isinstance(obj, dict) else None
-            yield {"id": line_id, "duplicate_of": None, "score": None, "error": str(exc)}
+            yield {"id": line_id, "duplicate_of": None, "suggestions": [], "score": None, "error": str(exc)}
             continue
         seen[melding.id] = obj["id"]
         dienst = melding.dienst
@@ -177,6 +185,7 @@ def run_stream(
         result = _result(obj.get("id"), dienst, routed_by, outcome, explain)
         if result["duplicate_of"] is not None:
             result["duplicate_of"] = seen[result["duplicate_of"]]
+        result["suggestions"] = [seen[s] for s in result["suggestions"]]
         yield result
 
 
@@ -199,6 +208,7 @@ def _result(
     out: dict[str, Any] = {
         "id": line_id,
         "duplicate_of": match.master_id if match else None,
+        "suggestions": [s.candidate_id for s in outcome.suggestions],
         "score": match.score if match else outcome.best_score,
         "reason": reason,
         "dienst": dienst,
@@ -217,6 +227,7 @@ def _result(
             "melding_ids": list(h.melding_ids),
         }
     if explain:
+        out["suggestion_scores"] = [s.score for s in outcome.suggestions]
         out["routed_by"] = routed_by
         out["kinds"] = sorted(outcome.kinds)
         out["candidates"] = outcome.candidates

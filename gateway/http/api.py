@@ -16,6 +16,7 @@ from gateway.intake import IntakeRejected, apply_status, invalid, json_object
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
 from gateway.queue import live_workers
 from gateway.store import InvalidTransition, meldingen
+from gateway.store import duplicates as duplicates_store
 from gateway.store import media as media_store
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ async def get_melding(request: web.Request) -> web.Response:
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
     data = melding_json(request, melding)
+    # Open problems this melding may report, below the automatic threshold: for the desk to decide.
+    data["duplicate_suggestions"] = await request.app[STORE].read(duplicates_store.suggestions_of, melding.id)
     if media := await request.app[STORE].read(media_store.media_of, melding.id):
         # What became of each MMS photo: the desk sees one that could not be fetched, and why.
         data["mms_media"] = [

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
@@ -27,7 +27,7 @@ from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_
 from gateway.store.history import add_status, set_stage
 from gateway.store.meldingen import route, set_routing, update_by_id
 from gateway.store.notifications import ToNotify, to_notify
-from gateway.store.schema import deliveries, hotspots, meldingen
+from gateway.store.schema import deliveries, duplicate_suggestions, hotspots, meldingen
 from gateway.store.sql import utcnow
 
 REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
@@ -128,6 +128,43 @@ def route_dedupe(
         return route(conn, melding_id, decision)
     set_routing(conn, melding_id, decision)
     return ensure(conn, duplicate_of, EVENT_UPDATED, key=REPORTER_KEY + melding_id, payload=reporter_payload)
+
+
+def save_suggestions(conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]]) -> None:
+    """The desk's suggestions for this melding, (candidate id, score, reason) each; replaces any
+    earlier ones (a melding routed again is judged again)."""
+    conn.execute(delete(duplicate_suggestions).where(duplicate_suggestions.c.melding_id == melding_id))
+    if found:
+        now = utcnow()
+        conn.execute(
+            duplicate_suggestions.insert(),
+            [
+                {"melding_id": melding_id, "candidate_id": c, "score": s, "reason": r, "created_at": now}
+                for c, s, r in found
+            ],
+        )
+
+
+def suggestions_of(conn: Connection, melding_id: str) -> list[dict[str, Any]]:
+    """A melding's suggestions, best first, with each candidate's reference and status."""
+    s, m = duplicate_suggestions, meldingen
+    query = (
+        select(s.c.candidate_id, m.c.reference, m.c.status, s.c.score, s.c.reason, s.c.created_at)
+        .join(m, m.c.id == s.c.candidate_id)
+        .where(s.c.melding_id == melding_id)
+        .order_by(s.c.score.desc(), s.c.candidate_id)
+    )
+    return [
+        {
+            "id": r.candidate_id,
+            "reference": r.reference,
+            "status": r.status,
+            "score": r.score,
+            "reason": r.reason,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in conn.execute(query)
+    ]
 
 
 def recent_hotspots(conn: Connection, dienst: str, since: datetime) -> list[Row[Any]]:

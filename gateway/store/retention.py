@@ -30,6 +30,7 @@ from gateway.melding import CLOSED_STATUSES, DeliveryState
 from gateway.store.schema import (
     attachments,
     deliveries,
+    duplicate_suggestions,
     followups,
     inbound_messages,
     meldingen,
@@ -173,6 +174,14 @@ def anonymise(
             }
             for r in rows
         ],
+    )
+    # A suggestion's reason quotes house numbers of both meldingen; the link and its score stay.
+    conn.execute(
+        update(duplicate_suggestions)
+        .where(
+            or_(duplicate_suggestions.c.melding_id.in_(ids), duplicate_suggestions.c.candidate_id.in_(ids))
+        )
+        .values(reason=None)
     )
     # The desk's notes may name the reporter ("called mevrouw X back"); statuses and times stay.
     conn.execute(update(status_history).where(status_history.c.melding_id.in_(ids)).values(note=None))

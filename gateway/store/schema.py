@@ -375,3 +375,17 @@ status_pushes = Table(
     UniqueConstraint("history_id", "feed", name="uq_status_pushes_history_feed"),
     Index("ix_status_pushes_state_next", "state", "next_attempt_at"),
 )
+
+# Open problems a melding may well report, scored below the automatic threshold (migration 0013,
+# gateway/dedupe): suggestions for the desk to link or dismiss. `candidate_id` is the problem's
+# first report; `reason` quotes house numbers and is dropped with the melding's personal data.
+duplicate_suggestions = Table(
+    "duplicate_suggestions",
+    metadata,
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id", ondelete="CASCADE"), primary_key=True),
+    Column("candidate_id", CleanString(36), ForeignKey("meldingen.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("reason", CleanText, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_duplicate_suggestions_candidate", "candidate_id"),
+)
