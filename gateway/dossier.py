@@ -36,7 +36,6 @@ SOURCES = {
     "case_system": "dossiersysteem",
     "desk": "1777-balie",
     "reporter": "melder (reactie)",
-    "duplicate": "gateway (dubbele melding)",
 }
 
 
@@ -118,7 +117,7 @@ def _thumbnail(attachment: Attachment, attachments_dir: Path) -> Photo:
             image.convert("RGB").save(out, "JPEG", quality=85)
     except FileNotFoundError:
         return Photo(attachment, None, "het bestand is niet (meer) op schijf")
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         log.warning("dossier: photo %s not shown: %s", attachment.sha256, exc)
         return Photo(attachment, None, f"kon niet worden getoond: {exc}")
     return Photo(attachment, "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode())

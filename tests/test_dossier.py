@@ -28,6 +28,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from gateway.attachments import AttachmentStore
+from gateway.dossier import html
 from gateway.melding import (
     Channel,
     DeliveryState,
@@ -368,3 +369,21 @@ async def test_unknown_reference(store: Store, database_url: str, tmp_path: Path
     assert done.returncode == 1
     assert "no melding with reference or id '1777-2026-999999'" in done.stderr
     assert not out.exists()
+
+
+async def test_photo_gone_or_undecodable_is_listed_with_why(store: Store, tmp_path: Path) -> None:
+    files = AttachmentStore(tmp_path / "attachments")
+    gone = files.save(photo_jpeg(), filename="weg.jpg", content_type="image/jpeg")
+    broken = files.save(b"\x89PNG\r\n\x1a\n not really", filename="kapot.png", content_type="image/png")
+    (files.root / gone.storage_path).unlink()  # as retention leaves it
+    draft = MeldingDraft(channel=Channel.WEB, received_at=datetime.now(UTC), text="Twee foto's")
+    stored = await store.intake(draft, [gone, broken])
+    page = html(
+        await store.read(gather, stored.reference),
+        attachments_dir=files.root,
+        timezone="Europe/Brussels",
+        generated_at=datetime.now(UTC),
+    )
+    assert "weg.jpg" in page and "het bestand is niet (meer) op schijf" in page
+    assert "kapot.png" in page and "kon niet worden getoond" in page
+    assert "data:image" not in page
