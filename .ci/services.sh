@@ -3,8 +3,8 @@
 #   services.sh redis-binary  redis-server installed (gateway up starts it itself)
 #   services.sh redis         Redis answering on 127.0.0.1:6379
 #   services.sh browser       Debian's chromium installed (the page tests drive it headless)
-#   services.sh all           dovecot and chromium installed, Redis and PostgreSQL running; prints an
-#                             admin URL for the tests
+#   services.sh all           dovecot, chromium and pango (PDF) installed, Redis and PostgreSQL
+#                             running; prints an admin URL for the tests
 # Everything but that URL goes to stderr. Installs with apt-get (run as root on Debian).
 set -euo pipefail
 log() { echo "services: $*" >&2; }
@@ -21,6 +21,12 @@ dovecot_binary() { [ -x /usr/sbin/dovecot ] || apt_install dovecot-imapd; }
 
 # Fonts too: a bare Debian renders pages (and their screenshots) as boxes without them.
 browser_binary() { [ -x /usr/bin/chromium ] || apt_install chromium fonts-dejavu-core; }
+
+# `gateway dossier` prints with WeasyPrint, which lays out text with pango (and its fonts).
+pdf_libs() {
+  dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 ||
+    apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+}
 
 redis_up() {
   redis_binary
@@ -56,6 +62,6 @@ case "${1:-all}" in
   redis-binary) redis_binary ;;
   redis) redis_up ;;
   browser) browser_binary ;;
-  all) dovecot_binary; browser_binary; redis_up; postgres_up ;;
+  all) dovecot_binary; browser_binary; pdf_libs; redis_up; postgres_up ;;
   *) echo "usage: $0 redis-binary|redis|browser|all" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gateway.classify.rules import DienstenConfigError
 from gateway.cli import classify as classify_commands
+from gateway.cli import dossier as dossier_command
 from gateway.cli import retention as retention_command
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("gateway.cli.dedupe", fromlist=["register"]).register(sub)  # dedupe, hotspots
     classify_commands.register(sub)  # train, classify, eval
     retention_command.register(sub)
+    dossier_command.register(sub)
     return parser
 
 

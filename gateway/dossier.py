@@ -1,0 +1,148 @@
+"""The ombudsman's dossier of one melding as a PDF (`gateway dossier REFERENCE`).
+
+The store gathers it (`gateway.store.dossier.gather`); this module lays it out from the Jinja2
+template `gateway/http/templates/dossier.html` (autoescaped, as every page) and prints it with
+WeasyPrint. Photos are embedded as thumbnails (HEIC converted by pillow-heif); other files are
+listed with their sha256. Nothing is fetched: the only URLs in the document are the `data:` URIs
+of those thumbnails, and a citizen's text is only ever text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+import pillow_heif
+from PIL import Image, UnidentifiedImageError
+
+from gateway import texts
+from gateway.melding import Attachment
+from gateway.store.dossier import Dossier
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "http" / "templates"
+THUMBNAIL_PX = 900  # longest side: sharp enough on A4 at 300 dpi for half the page width
+# What each `source` of a status change and `routed_by` means, for the staff who read the dossier.
+SOURCES = {
+    "intake": "gateway (bij ontvangst)",
+    "worker": "gateway (verwerking)",
+    "case_system": "dossiersysteem",
+    "desk": "1777-balie",
+    "reporter": "melder (reactie)",
+}
+
+
+@dataclass(frozen=True)
+class Photo:
+    attachment: Attachment
+    data_uri: str | None  # None: the file is gone or could not be decoded (error says why)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedDossier:
+    pdf: bytes
+    pages: int
+
+
+def who(source: str | None) -> str:
+    """A status change's or routing's author in words; a named operator ("desk:An") stays named."""
+    if not source:
+        return "onbekend"
+    kind, _, name = source.partition(":")
+    if kind in ("desk", "operator") and name:
+        return f"1777-balie: {name}"
+    if kind == "model" and name:
+        return f"classificatiemodel {name}"
+    if kind == "rule" and name:
+        return f"regel {name}"
+    if kind == "channel" and name:
+        return f"kanaal {name}"
+    return SOURCES.get(source, source)
+
+
+def _environment(timezone: ZoneInfo) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+
+    def when(value: datetime | date | None) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            return value.astimezone(timezone).strftime("%d-%m-%Y %H:%M:%S %Z")
+        return value.strftime("%d-%m-%Y")
+
+    env.filters["when"] = when
+    env.filters["who"] = who
+    env.filters["size"] = _size
+    env.filters["status"] = lambda status: texts.status_label(status, "nl")
+    return env
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} kB".replace(".", ",")
+    return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
+
+
+def photos_and_files(dossier: Dossier, attachments_dir: Path) -> tuple[list[Photo], list[Attachment]]:
+    """The melding's images as thumbnails, and the other attachments (listed by hash)."""
+    photos, files = [], []
+    for attachment in dossier.melding.attachments:
+        if attachment.content_type.startswith("image/") and attachment.state == "stored":
+            photos.append(_thumbnail(attachment, attachments_dir))
+        else:
+            files.append(attachment)
+    return photos, files
+
+
+def _thumbnail(attachment: Attachment, attachments_dir: Path) -> Photo:
+    path = attachments_dir / attachment.storage_path
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=85)
+    except FileNotFoundError:
+        return Photo(attachment, None, "het bestand is niet (meer) op schijf")
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        log.warning("dossier: photo %s not shown: %s", attachment.sha256, exc)
+        return Photo(attachment, None, f"kon niet worden getoond: {exc}")
+    return Photo(attachment, "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode())
+
+
+def html(dossier: Dossier, *, attachments_dir: Path, timezone: str, generated_at: datetime) -> str:
+    """The dossier as one HTML document (what WeasyPrint prints; the desk may show it too)."""
+    photos, files = photos_and_files(dossier, attachments_dir)
+    template = _environment(ZoneInfo(timezone)).get_template("dossier.html")
+    return template.render(
+        d=dossier, m=dossier.melding, photos=photos, files=files, generated_at=generated_at
+    )
+
+
+def render_pdf(
+    dossier: Dossier, *, attachments_dir: Path, timezone: str, generated_at: datetime
+) -> RenderedDossier:
+    import weasyprint  # imported here: pango is loaded only by the command that prints
+    from weasyprint.urls import URLFetcher
+
+    source = html(dossier, attachments_dir=attachments_dir, timezone=timezone, generated_at=generated_at)
+    # The thumbnails' data URIs only: nothing from the network or the disk, whatever a text holds.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    document = weasyprint.HTML(string=source, url_fetcher=fetcher).render()
+    return RenderedDossier(pdf=document.write_pdf(), pages=len(document.pages))
+
+
+pillow_heif.register_heif_opener()  # Image.open reads HEIC photos from iPhones

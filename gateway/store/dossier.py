@@ -1,0 +1,168 @@
+"""Everything the store knows about one melding, gathered in one read: the ombudsman's dossier
+(`gateway dossier`), and later the desk's melding page.
+
+Each part is read from the table that owns it: the status history with the notification decisions
+and SMS receipts of each change, every inbound message recorded for the melding, its follow-ups,
+its deliveries with their attempt counts and errors, MMS media, and the meldingen linked as
+duplicates (either way) with their reporters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gateway.melding import Melding, Reporter, StatusChange
+from gateway.store import meldingen as meldingen_store
+from gateway.store.history import status_change
+from gateway.store.media import MediaRecord, media_of
+from gateway.store.schema import deliveries, inbound_messages, meldingen, notifications, status_history
+from gateway.store.sms import SmsMessage, messages_of
+from gateway.store.sql import row_as
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A status change with its id: the key its notification decisions and SMS are recorded under."""
+
+    id: int
+    change: StatusChange
+
+
+@dataclass(frozen=True)
+class NotificationDecision:
+    history_id: int
+    channel: str  # the rule: email-ack, email, sms, sms-question, sms-ack
+    recipient: str | None
+    state: str  # sent, skipped, retrying, failed
+    detail: str | None  # the Message-ID sent, or why it was skipped or failed
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryAttempts:
+    """One event owed to the case system. The store keeps a count of attempts, when the first one
+    failed and the last error (cleared once delivered), not a row per attempt."""
+
+    event: str
+    state: str
+    attempts: int
+    last_error: str | None
+    case_id: str | None
+    created_at: datetime
+    first_failed_at: datetime | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    updated_at: datetime
+    payload: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a channel received for this melding (the mail that made it, a reply)."""
+
+    channel: str
+    received_at: datetime
+    source: str
+    sender: str | None
+    subject: str | None
+    kind: str
+    reason: str | None
+    dedupe_key: str
+
+
+@dataclass(frozen=True)
+class LinkedMelding:
+    """Another melding linked to this one as a duplicate (of it, or it of that one)."""
+
+    id: str
+    reference: str
+    channel: str
+    received_at: datetime
+    reporter: Reporter
+    text: str
+    status: str
+    duplicate_score: float | None
+    duplicate_reason: str | None
+
+
+@dataclass(frozen=True)
+class Dossier:
+    melding: Melding
+    history: list[HistoryEntry]
+    notifications: list[NotificationDecision]
+    sms: list[SmsMessage]
+    inbound: list[InboundMessage]
+    deliveries: list[DeliveryAttempts]
+    media: list[MediaRecord]
+    duplicate_of: LinkedMelding | None
+    duplicates: list[LinkedMelding] = field(default_factory=list)
+
+    def notifications_of(self, history_id: int) -> list[NotificationDecision]:
+        return [n for n in self.notifications if n.history_id == history_id]
+
+    def sms_of(self, history_id: int) -> list[SmsMessage]:
+        return [s for s in self.sms if s.history_id == history_id]
+
+
+def gather(conn: Connection, key: str) -> Dossier | None:
+    """The dossier of the melding with this reference or id; None when there is none."""
+    melding = meldingen_store.by_reference(conn, key) or meldingen_store.get(conn, key)
+    if melding is None:
+        return None
+    master = _linked(conn, meldingen.c.id == melding.duplicate_of) if melding.duplicate_of else []
+    return Dossier(
+        melding=melding,
+        history=_history(conn, melding.id),
+        notifications=_rows(conn, NotificationDecision, notifications, melding.id),
+        sms=messages_of(conn, melding.id),
+        inbound=_inbound(conn, melding.id),
+        deliveries=_rows(conn, DeliveryAttempts, deliveries, melding.id),
+        media=media_of(conn, melding.id),
+        duplicate_of=master[0] if master else None,
+        duplicates=_linked(conn, meldingen.c.duplicate_of == melding.id),
+    )
+
+
+def _history(conn: Connection, melding_id: str) -> list[HistoryEntry]:
+    rows = conn.execute(
+        select(status_history).where(status_history.c.melding_id == melding_id).order_by(status_history.c.id)
+    )
+    return [HistoryEntry(r.id, status_change(r)) for r in rows]
+
+
+def _rows(conn: Connection, cls: type[Any], table: Any, melding_id: str) -> list[Any]:
+    rows = conn.execute(select(table).where(table.c.melding_id == melding_id).order_by(table.c.id))
+    return [row_as(cls, r) for r in rows]
+
+
+def _inbound(conn: Connection, melding_id: str) -> list[InboundMessage]:
+    rows = conn.execute(
+        select(inbound_messages)
+        .where(inbound_messages.c.melding_id == melding_id)
+        .order_by(inbound_messages.c.received_at, inbound_messages.c.id)
+    )
+    return [row_as(InboundMessage, r) for r in rows]
+
+
+def _linked(conn: Connection, condition: Any) -> list[LinkedMelding]:
+    rows = conn.execute(select(meldingen).where(condition).order_by(meldingen.c.received_at, meldingen.c.id))
+    return [
+        LinkedMelding(
+            id=r.id,
+            reference=r.reference,
+            channel=r.channel,
+            received_at=r.received_at,
+            reporter=Reporter.model_construct(
+                name=r.reporter_name, email=r.reporter_email, phone=r.reporter_phone
+            ),
+            text=r.text,
+            status=r.status,
+            duplicate_score=r.duplicate_score,
+            duplicate_reason=r.duplicate_reason,
+        )
+        for r in rows
+    ]
