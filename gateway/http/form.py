@@ -35,6 +35,7 @@ from gateway.channels.web.form import (
     to_draft,
 )
 from gateway.config import Settings
+from gateway.handling import error_body
 from gateway.http.ratelimit import over_limit
 from gateway.intake import IntakeRejected
 from gateway.store import StoreUnavailable, meldingen
@@ -126,7 +127,7 @@ def _form_context(
         "errors": shown,
         "by_field": by_field,
         "submission": secrets.token_hex(16),  # a fresh key per rendering: see to_draft
-        "feedback": values.get("feedback") or "email",
+        "feedback": values.get("feedback", ""),  # none checked: e-mail when one is given
         "map": {
             "tiles": settings.map_tile_url if center else "",
             "attribution": settings.map_attribution,
@@ -157,6 +158,12 @@ def _refused(
 async def post_form(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if await over_limit(request, "form", settings.form_rate_limit):
+        accept = request.headers.get("Accept", "")
+        if "application/json" in accept and "text/html" not in accept:  # a script: the API's JSON error
+            message = f"at most {settings.form_rate_limit} forms an hour from one address; try again later"
+            limited = error_body(429, "rate_limited", message)
+            limited.headers["Retry-After"] = "3600"
+            return limited
         lang = page_language(request)
         context = {"lang": lang, "limit": settings.form_rate_limit, "desk_email": settings.email_address}
         response = _render(request, "form_limited.html", context, status=429)
@@ -169,7 +176,7 @@ async def post_form(request: web.Request) -> web.Response:
         return _refused(request, form, [FieldError("form", "honeypot")])
     draft, errors = to_draft(form, limits(settings))
     intake = request.app[INTAKE]
-    if form.files and len(form.errors) == 0:
+    if form.files:  # each kept photo through the intake's checks, so every refused one is named
         errors += await asyncio.to_thread(check_photos, intake, form.files, limits(settings))
     if form.errors or errors or draft is None:
         request.app[METRICS].rejected("web", "form_invalid")

@@ -200,9 +200,9 @@ def photo_limits(settings: Settings) -> dict[str, str]:
 
 def _contact_errors(values: dict[str, str]) -> list[FieldError]:
     errors = []
-    feedback = values.get("feedback", "") or "none"
     email = values.get("reporter_email", "").strip()
     phone = values.get("reporter_phone", "").strip()
+    feedback = values.get("feedback", "") or ("email" if email else "none")
     if feedback not in FEEDBACK:
         errors.append(FieldError("feedback", "feedback_choice"))
     if feedback == "email" and not email:
@@ -260,7 +260,8 @@ def to_draft(form: FormInput, limits: FormLimits) -> tuple[MeldingDraft | None, 
     if errors or model is None:
         return None, errors
     key = form.values.get("submission", "")
-    raw = {**body, "form": {"feedback": form.values.get("feedback") or "none"}}
+    feedback = form.values.get("feedback") or ("email" if body["reporter"]["email"] else "none")
+    raw = {**body, "form": {"feedback": feedback}}
     draft = MeldingDraft.model_construct(
         channel=Channel.WEB,
         # The form's one-time key: a double click or a reloaded POST gives the same melding.
