@@ -197,8 +197,12 @@ async def test_photos_are_checked_before_sending(
 ) -> None:
     async with tab(browser, request.node.name, locale="en-GB") as page:
         await page.goto(str(site.make_url("/")))
-        notes: Any = {"name": "notities.txt", "mimeType": "text/plain", "buffer": b"plain text"}
-        await page.set_input_files("#photos", [BIG_PNG, PHOTO_FILE, notes])
+        files: Any = [
+            {"name": "groot.png", "mimeType": "image/png", "buffer": BIG_PNG.read_bytes()},
+            {"name": "stoeptegel.jpg", "mimeType": "image/jpeg", "buffer": PHOTO_FILE.read_bytes()},
+            {"name": "notities.txt", "mimeType": "text/plain", "buffer": b"plain text"},
+        ]
+        await page.set_input_files("#photos", files)
         check = await page.inner_text("#photos-check")
         assert "groot.png is too large (at most 16 kB) and will not be sent" in check
         assert "notities.txt is not a photo or PDF we accept" in check
