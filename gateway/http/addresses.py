@@ -31,6 +31,7 @@ MAX_QUERY = 100
 MAX_RESULTS = 10
 # Below this score a suggestion is noise; 70 keeps one typo in a short name ("Budastrat").
 MIN_SCORE = 70.0
+PARTIAL_WEIGHT = 0.9  # a partial match ranks below a whole one of the same score
 # "Budastraat 12", "Budastraat 12b, 8500": the street, then a house number.
 _NUMBER = re.compile(r"^(?P<street>.*?[^\d\s,])[\s,]+(?P<number>\d{1,4}\s?[a-zA-Z]?)\b(?:[\s,].*)?$")
 
@@ -89,6 +90,24 @@ class AddressIndex:
             return None
         return sum(p[0] for p in placed) / len(placed), sum(p[1] for p in placed) / len(placed)  # type: ignore[misc]
 
+    def _scored(self, key: str, wanted: int) -> list[tuple[str, float]]:
+        """(variant, score): a typed beginning counts fully ("doornik" while typing), else the better
+        of the whole-name ratio and the partial one (an abbreviated type: "doorniksest" in
+        "doorniksesteenweg"). Each pass is one rapidfuzz call in C over every variant."""
+        scores = {c: 100.0 for c in self._choices if c.startswith(key)}
+        passes = [(fuzz.ratio, 1.0)]
+        if len(key) >= 4:
+            passes.append((fuzz.partial_ratio, PARTIAL_WEIGHT))
+        for scorer, weight in passes:
+            cutoff = MIN_SCORE / weight
+            for choice, score, _ in process.extract(
+                key, self._choices, scorer=scorer, score_cutoff=cutoff, limit=wanted
+            ):
+                if weight < 1.0 and len(choice) <= len(key):
+                    continue  # partial only for a query shorter than the name: an abbreviation, a beginning
+                scores[choice] = max(scores.get(choice, 0.0), score * weight)
+        return sorted(scores.items(), key=lambda kv: -kv[1])[: wanted * 2]
+
     def search(self, query: str, limit: int = MAX_RESULTS) -> list[Suggestion]:
         match = _NUMBER.match(query.strip())
         name, number = (match["street"], match["number"].replace(" ", "")) if match else (query, None)
@@ -96,23 +115,11 @@ class AddressIndex:
         if not key:
             return []
         best: dict[str, float] = {}
-        hits = process.extract(key, self._choices, scorer=_score, limit=limit * 3, score_cutoff=MIN_SCORE)
-        for variant, score, _ in hits:
+        for variant, score in self._scored(key, limit * 3):
             for street_key in self._variants[variant]:
                 best[street_key] = max(best.get(street_key, 0.0), score)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], self._streets[kv[0]].name))[:limit]
         return [Suggestion(self._streets[k], number, score) for k, score in ranked]
-
-
-def _score(query: str, choice: str, **kwargs: Any) -> float:
-    """A typed beginning counts fully ("doornik" while typing), else the better of the whole-name
-    ratio and the partial one (an abbreviated type: "doorniksest" in "doorniksesteenweg")."""
-    if choice.startswith(query):
-        return 100.0
-    whole = fuzz.ratio(query, choice)
-    if len(query) < 4 or len(query) >= len(choice):
-        return whole
-    return max(whole, fuzz.partial_ratio(query, choice) * 0.9)
 
 
 ADDRESSES = web.AppKey("addresses", AddressIndex)
