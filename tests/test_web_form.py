@@ -281,3 +281,14 @@ async def test_a_plain_urlencoded_post_works_too(site: Client) -> None:
     body = FormData({"description": "Zwerfvuil aan de Leie", "lang": "en", "feedback": "none"})
     answer = await site.post("/", data=body, allow_redirects=False)
     assert answer.status == 303
+
+
+async def test_a_body_over_the_limit_is_cut_off_with_a_message_and_the_text_kept(site: Client) -> None:
+    big = ("groot.png", BIG_PNG.read_bytes(), "image/png")  # 3 x 30 kB: the tests' max_body_bytes is 64 kB
+    data = form_data(description="Zwerfvuil bij de brug", lang="en", photos=[big] * 3)
+    answer = await site.post("/", data=data)
+    html = await answer.text()
+    assert answer.status == 422
+    assert "too large in total (at most 64 kB)" in error_of(html, "photos")
+    assert "Zwerfvuil bij de brug" in html
+    assert await count_meldingen(site) == 0

@@ -121,46 +121,48 @@ async def read_form(request: web.Request, limits: FormLimits) -> FormInput:
 
 async def _read_parts(request: web.Request, limits: FormLimits, form: FormInput) -> None:
     reader = await request.multipart()
-    kept = 0
+    body = _Budget(limits.max_body_bytes)
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             raise ValueError("nested multipart")
         if part.filename is not None:
-            data, size = await _read_limited(part, limits.max_attachment_bytes)
+            data, size = await body.read(part, limits.max_attachment_bytes)
             if not part.filename and size == 0:
                 continue  # the photo input with nothing chosen
             if data is None:
-                form.errors.append(
-                    FieldError(
-                        PHOTOS,
-                        "photo_too_large",
-                        {"name": part.filename, "size": _size(limits.max_attachment_bytes)},
-                    )
-                )
+                variables = {"name": part.filename, "size": _size(limits.max_attachment_bytes)}
+                form.errors.append(FieldError(PHOTOS, "photo_too_large", variables))
                 continue
-            kept += size
             form.files.append(IncomingFile(part.filename, part.headers.get("Content-Type", ""), data))
         elif part.name in TEXT_FIELDS:
-            data, size = await _read_limited(part, MAX_FIELD_BYTES)
-            kept += size
+            data, _ = await body.read(part, MAX_FIELD_BYTES)
             form.values[part.name] = (data or b"").decode("utf-8", "replace")
         else:
-            await _read_limited(part, 0)  # an unknown part: drained, ignored
-        if kept > limits.max_body_bytes:
-            raise _TooMuch
+            await body.read(part, 0)  # an unknown part: drained, ignored
 
 
-async def _read_limited(part: BodyPartReader, limit: int) -> tuple[bytes | None, int]:
-    """The part's bytes, or None (still read to its end) past `limit`; and its size."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk():
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        else:
-            chunks.clear()
-    return (b"".join(chunks) if size <= limit else None), size
+@dataclass
+class _Budget:
+    """The whole body may hold `limit` bytes (as the API's), drained parts included: reading stops
+    there, so a refused photo cannot make the gateway read without end."""
+
+    limit: int
+    used: int = 0
+
+    async def read(self, part: BodyPartReader, keep: int) -> tuple[bytes | None, int]:
+        """The part's bytes, or None (still read to its end) past `keep`; and its size."""
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await part.read_chunk():
+            size += len(chunk)
+            self.used += len(chunk)
+            if self.used > self.limit:
+                raise _TooMuch
+            if size <= keep:
+                chunks.append(chunk)
+            else:
+                chunks.clear()
+        return (b"".join(chunks) if size <= keep else None), size
 
 
 def _size(n: int) -> str:
