@@ -226,3 +226,20 @@ async def test_no_serious_accessibility_violations(
         await page.wait_for_url("**/bedankt/**")
         assert await page.get_attribute("html", "lang") == lang
         assert await axe_violations(page) == [], "thank-you page"
+
+
+async def test_works_on_a_phone(site: Client, browser: Browser, request: pytest.FixtureRequest) -> None:
+    phone = {
+        "viewport": {"width": 360, "height": 740},
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "nl-BE",
+    }
+    async with tab(browser, request.node.name, **phone) as page:
+        await page.goto(str(site.make_url("/")))
+        wider = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert wider <= 0, "the form scrolls sideways on a phone"
+        await page.fill("#description", "Zwerfvuil op het plein.")
+        await page.tap("#submit")
+        await page.wait_for_url("**/bedankt/**")
+        assert await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
