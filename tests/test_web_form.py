@@ -292,3 +292,20 @@ async def test_a_body_over_the_limit_is_cut_off_with_a_message_and_the_text_kept
     assert "too large in total (at most 64 kB)" in error_of(html, "photos")
     assert "Zwerfvuil bij de brug" in html
     assert await count_meldingen(site) == 0
+
+
+async def test_the_form_logs_no_personal_data(site: Client, caplog: pytest.LogCaptureFixture) -> None:
+    details = {
+        "description": "Kapotte bank bij de flamingovijver",
+        "reporter_name": "Zebedeus Quaxelmann",
+        "reporter_email": "zebedeus.quaxelmann@example.be",
+        "reporter_phone": "0470 55 50 17",
+    }
+    with caplog.at_level(logging.DEBUG):
+        await site.post("/", data=form_data(**details, website="spam"))  # refused: the honeypot
+        await site.post("/", data=form_data(**details, feedback="nonsense"))  # refused: a field
+        answer = await site.post("/", data=form_data(**details), allow_redirects=False)
+        assert answer.status == 303
+    logged = "\n".join(r.getMessage() + " " + str(r.__dict__) for r in caplog.records)
+    for secret in ("flamingo", "Zebedeus", "Quaxelmann", "quaxelmann@", "555017", "55 50 17"):
+        assert secret not in logged, secret

@@ -36,7 +36,7 @@ from gateway.channels.web.form import (
 )
 from gateway.config import Settings
 from gateway.handling import error_body
-from gateway.http.ratelimit import over_limit
+from gateway.http.ratelimit import WINDOW, over_limit
 from gateway.intake import IntakeRejected
 from gateway.store import StoreUnavailable, meldingen
 from gateway.texts import LANGUAGES, language, text
@@ -155,20 +155,28 @@ def _refused(
     return _render(request, "form.html", context, status=status)
 
 
+def _rate_limited(request: web.Request) -> web.Response:
+    """429: a friendly page in the browser's language, the API's JSON error for a script."""
+    settings = request.app[SETTINGS]
+    accept = request.headers.get("Accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        message = f"at most {settings.form_rate_limit} forms an hour from one address; try again later"
+        response = error_body(429, "rate_limited", message)
+    else:
+        context = {
+            "lang": page_language(request),
+            "limit": settings.form_rate_limit,
+            "desk_email": settings.email_address,
+        }
+        response = _render(request, "form_limited.html", context, status=429)
+    response.headers["Retry-After"] = str(WINDOW)
+    return response
+
+
 async def post_form(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if await over_limit(request, "form", settings.form_rate_limit):
-        accept = request.headers.get("Accept", "")
-        if "application/json" in accept and "text/html" not in accept:  # a script: the API's JSON error
-            message = f"at most {settings.form_rate_limit} forms an hour from one address; try again later"
-            limited = error_body(429, "rate_limited", message)
-            limited.headers["Retry-After"] = "3600"
-            return limited
-        lang = page_language(request)
-        context = {"lang": lang, "limit": settings.form_rate_limit, "desk_email": settings.email_address}
-        response = _render(request, "form_limited.html", context, status=429)
-        response.headers["Retry-After"] = "3600"
-        return response
+        return _rate_limited(request)
     form = await read_form(request, limits(settings))
     if form.honeypot_filled:
         log.info("web form refused: the honeypot field was filled in", extra={"path": request.path})
