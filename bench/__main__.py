@@ -24,7 +24,7 @@ from bench.intake import ROOT
 from gateway import clock
 
 # In the order they run: classify before desk and memory, whose worker needs the model it ensures.
-BENCHES = ("intake", "worker", "email", "sms", "classify", "dedupe", "desk", "memory")
+BENCHES = ("intake", "worker", "email", "sms", "classify", "dedupe", "desk", "memory", "addresses")
 DEFAULT_OUTPUT = ROOT / "BENCHMARKS.md"
 
 

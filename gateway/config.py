@@ -350,6 +350,16 @@ class Settings(BaseSettings):
             raise ValueError("status_feeds: two feeds have the same name")
         return self
 
+    # Citizen web form at / (gateway/http/form.py): submissions per client IP and hour (Redis counter;
+    # Zammad's web form allows 20), 0 = no limit; the map's tile URL ({z}/{x}/{y}; empty = no map,
+    # the address field alone) and the attribution its tile server requires
+    form_rate_limit: int = Field(default=20, ge=0)
+    # Proxies in front of the gateway that append to X-Forwarded-For: the client IP is the entry this
+    # many from the right. 0: the connection's own peer (no proxy; a forged header is ignored).
+    forwarded_for_hops: int = Field(default=0, ge=0, le=5)
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "© OpenStreetMap contributors"
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, v: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,8 @@ from gateway import queue
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
+from gateway.http.addresses import ADDRESSES, AddressIndex
+from gateway.http.form import MAP_VIEW, MapView
 from gateway.http.middlewares import body_deadline, json_errors
 from gateway.http.routes import setup_routes
 from gateway.intake import Intake
@@ -38,6 +41,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[REDIS] = redis
     app[METRICS] = Metrics()
+    # Built once: every suggestion request then costs one fuzzy pass over the register's names.
+    app[ADDRESSES] = await asyncio.to_thread(AddressIndex.from_settings, settings)
+    app[MAP_VIEW] = MapView(app[ADDRESSES].center)
     app[INTAKE] = Intake(settings, store, redis, AttachmentStore(settings.attachments_dir), app[METRICS])
     await app[INTAKE].start()
     try:

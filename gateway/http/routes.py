@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 from gateway.channels.phone import calls as phone_calls
 from gateway.channels.twilio import sms as twilio_sms
 from gateway.channels.twilio import sms_status as twilio_sms_status
 from gateway.channels.twilio import voice as twilio_voice
-from gateway.http import api, desk, identity, tracking
+from gateway.http import addresses, api, desk, form, identity, tracking
 
 # A key in a path (an id, a reference, a token) never holds a control character: such a path is no
 # resource, so the router answers 404 before a handler would hand it to the store (PostgreSQL
 # refuses NUL: that was a 500).
 KEY = r"[^/\x00-\x1f\x7f]+"
 TOKEN = r"[^/.\x00-\x1f\x7f]+"
+STATIC = Path(__file__).parent / "static"  # form.js, its stylesheet, vendored Leaflet
 
 
 def setup_routes(app: web.Application) -> None:
@@ -36,3 +39,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)
     app.router.add_post(f"/channels/twilio/voice/{{event:{KEY}}}", twilio_voice.voice_callback)
     app.router.add_post("/channels/phone/calls", phone_calls.post_call)
+    # The citizen web form (README, "Web form")
+    app.router.add_get("/", form.form_page)
+    app.router.add_post("/", form.post_form)
+    app.router.add_get(f"/bedankt/{{token:{KEY}}}", form.thanks_page)
+    app.router.add_get("/api/v1/addresses", addresses.get_addresses)
+    app.router.add_static("/static", STATIC, append_version=False)
