@@ -221,9 +221,12 @@ async def test_script_in_the_description_is_escaped_on_every_page(site: Client) 
     assert "<script>" not in await rejected.text()
     answer = await site.post("/", data=form_data(description=SCRIPT, address=SCRIPT), allow_redirects=False)
     token = thanks_token(answer.headers["Location"])
-    for path in (f"/bedankt/{token}", f"/t/{token}"):
-        html = await (await site.get(path)).text()
-        assert "<script>" not in html and "&lt;script&gt;" in html, path
+    thanks = await (await site.get(f"/bedankt/{token}")).text()
+    assert "<script>" not in thanks and "&lt;script&gt;" in thanks
+    # The tracking page shows neither the text nor an address the register does not know (issue 12:
+    # no personal data there); test_texts checks its escaping of a street it does show.
+    tracking = await (await site.get(f"/t/{token}")).text()
+    assert "<script>" not in tracking
 
 
 async def test_a_double_submit_is_one_melding(site: Client) -> None:

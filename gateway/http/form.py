@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +38,9 @@ from gateway.handling import error_body
 from gateway.http.ratelimit import WINDOW, over_limit
 from gateway.intake import IntakeRejected
 from gateway.store import StoreUnavailable, meldingen
-from gateway.texts import LANGUAGES, language, text
+from gateway.texts import LANGUAGES, accepted_language, language, text
 
 log = logging.getLogger(__name__)
-_ACCEPT = re.compile(r"^\s*([a-zA-Z]{1,8})(?:-[a-zA-Z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]{1,5}))?\s*$")
 
 # The element an error in the summary leads to (its field's id; a radio group's first button).
 _ANCHORS = {"form": "melding-form", "feedback": "feedback-email"}
@@ -62,15 +60,7 @@ def page_language(request: web.Request) -> str:
     """The switcher's `?lang=`, else the best of Accept-Language, else Dutch."""
     if (chosen := request.query.get("lang")) in LANGUAGES:
         return chosen  # type: ignore[return-value]
-    ranked: list[tuple[float, str]] = []
-    for item in request.headers.get("Accept-Language", "").split(",")[:20]:
-        if (m := _ACCEPT.match(item)) and m[1].lower() in LANGUAGES:
-            try:
-                ranked.append((float(m[2] or 1), m[1].lower()))
-            except ValueError:
-                continue
-    ranked = [r for r in ranked if r[0] > 0]
-    return max(ranked, key=lambda r: r[0])[1] if ranked else language(None)
+    return accepted_language(request.headers.get("Accept-Language", ""))
 
 
 def limits(settings: Settings) -> FormLimits:

@@ -25,6 +25,7 @@ from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.attachments import AttachmentStore
 from gateway.handling import error_body
 from gateway.http import tracking_model
+from gateway.http.ratelimit import client_ip
 from gateway.http.thumbnails import UNREADABLE, thumbnail
 from gateway.http.tracking_map import street_at, street_map
 from gateway.melding import Melding
@@ -98,30 +99,13 @@ def page_language(request: web.Request, melding: Melding | None) -> texts.Langua
         return texts.language(asked)
     if melding is not None and melding.language in texts.LANGUAGES:
         return texts.language(melding.language)
-    return accepted_language(request.headers.get("Accept-Language", ""))
-
-
-def accepted_language(header: str) -> texts.Language:
-    """The best of nl, fr, en by Accept-Language's q-values ("fr-BE,fr;q=0.9,en;q=0.5" -> fr)."""
-    ranked: list[tuple[float, int, str]] = []
-    for i, part in enumerate(header.split(",")[:20]):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                continue
-        primary = tag.strip().split("-")[0].lower()
-        if primary in texts.LANGUAGES and q > 0:
-            ranked.append((-q, i, primary))
-    return texts.language(min(ranked)[2] if ranked else None)
+    return texts.accepted_language(request.headers.get("Accept-Language", ""))
 
 
 async def _melding(request: web.Request, *, json: bool = False) -> Melding | web.StreamResponse:
     """The token's melding, or the answer for a client that guesses: 429 over the limit, else 404."""
     settings = request.app[SETTINGS]
-    key = MISS_KEY + (request.remote or "unknown")
+    key = MISS_KEY + client_ip(request)  # behind a proxy too (forwarded_for_hops)
     redis = request.app[REDIS]
     try:
         misses = int(await redis.get(key) or 0)

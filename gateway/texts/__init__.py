@@ -207,3 +207,20 @@ def page_globals() -> dict[str, Callable[..., str]]:
 
     They return plain strings, so the page's autoescape escapes the filled-in text as a whole."""
     return {"t": _page_text, "status_label": _page_status}
+
+
+def accepted_language(header: str) -> Language:
+    """The best of nl, fr, en by Accept-Language's q-values ("fr-BE,fr;q=0.9,en;q=0.5" -> fr)."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary in LANGUAGES and q > 0:
+            ranked.append((-q, i, primary))
+    return language(min(ranked)[2] if ranked else None)
