@@ -51,3 +51,15 @@ def copy_of_small_model(target: Path) -> Path:
     """A private copy, for tests that damage or replace the model."""
     shutil.copytree(small_model_dir(), target)
     return target
+
+
+@functools.cache
+def full_model_dir() -> Path:
+    """A model trained on the whole corpus (2 calibration folds instead of 4: about a minute).
+
+    For the tests of what the real model does with the traps of issue 14. Do not modify.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="gateway-test-full-model-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    m.save(m.train(m.load_corpus(), m.TrainConfig(folds=2), rules()), directory)
+    return directory
