@@ -117,6 +117,13 @@ def test_sure_rules_route_only_where_the_model_agrees() -> None:
     assert agreeing.rule is not None and agreeing.rule.startswith("rules:wegen:")
 
 
+def test_a_rule_the_model_barely_shares_is_not_enough_to_route() -> None:
+    [hesitant] = hybrid({"wegen": 0.5, "groen": 0.45, "info": 0.05}, threshold=0.5).decide_many(
+        [(RULE_SURE, None)]
+    )
+    assert (hesitant.triage, hesitant.best, hesitant.confidence) == (True, "wegen", 0.5)
+
+
 def test_a_rule_the_model_contradicts_sends_the_melding_to_triage() -> None:
     """A keyword is not the subject (issue 14): a disagreement is for the desk, never routed."""
     router = hybrid({"dieren": 0.97, "groen": 0.02, "info": 0.01}, threshold=0.5)
