@@ -1,6 +1,6 @@
 """Shared by tests/test_classify*.py: a small model trained once per test session.
 
-The real training (3,361 examples, 4 calibration folds) takes about a minute; these tests need
+The real training (about 3,650 examples, 4 calibration folds) takes a minute or more; these tests need
 a model that behaves like one, not a good one: 40 examples per dienst, 4 epochs, 2 folds.
 Always import this module as `tests.support.classify`, so the cache below is one.
 """
