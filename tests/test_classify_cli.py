@@ -163,6 +163,31 @@ def test_eval_prints_per_dienst_scores_and_saves_the_confusion_png(
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 10_000
 
 
+def test_eval_reports_the_figures_per_channel_and_language_and_sums_up_every_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = m.load_jsonl(m.HELDOUT_FILE)[::30]
+    sms, mail = tmp_path / "sms.jsonl", tmp_path / "mail.jsonl"
+    sms.write_text("".join(_line(r, "sms", "nl") for r in rows[:12]))
+    mail.write_text("".join(_line(r, "email", "fr" if i % 2 else "en") for i, r in enumerate(rows[12:])))
+    for key, value in _env(small_model_dir()).items():
+        monkeypatch.setenv(key, value)
+    assert main(["eval", str(sms), str(mail), "--png", str(tmp_path / "x.png")]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split("  ")[0].strip(): line.split() for line in out.splitlines() if "  " in line}
+    assert int(lines["channel sms"][2]) == 12 and int(lines["language nl"][2]) == 12
+    assert int(lines["channel email"][2]) == len(rows) - 12
+    assert int(lines["language fr"][2]) + int(lines["language en"][2]) == len(rows) - 12
+    assert "summary" in out and int(lines["sms.jsonl"][1]) == 12
+    assert int(lines["mail.jsonl"][1]) == len(rows) - 12
+    for name in ("eval-sms.png", "eval-mail.png"):  # one confusion matrix per file
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+
+
+def _line(row: m.LabelledText, channel: str, lang: str) -> str:
+    return json.dumps({"text": row.text, "dienst": row.dienst, "channel": channel, "lang": lang}) + "\n"
+
+
 async def test_train_uses_the_corpus_and_the_desk_decisions_never_the_heldout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

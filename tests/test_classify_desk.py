@@ -73,7 +73,7 @@ async def test_sure_rules_still_decide_in_the_worker(
     assert sent["dienst"] == "wegen"
     assert sent["routed_by"].startswith("rules:wegen:")
     meta = m.load(small_model_dir()).meta
-    assert sent["confidence"] in (meta["rules_agree_precision"], meta["rules_disagree_precision"])
+    assert sent["confidence"] == meta["rules_agree_precision"]  # rules route only with the model's agreement
 
 
 async def test_an_unsure_model_sends_the_melding_to_triage_with_its_top_three(

@@ -111,15 +111,32 @@ def test_saved_model_probabilities_are_calibrated_distributions() -> None:
 # --------------------------------------------------------------------------- rules + model
 
 
-def test_sure_rules_override_the_model() -> None:
-    router = hybrid({"dieren": 0.97, "groen": 0.02, "info": 0.01}, threshold=0.5)
-    routing = router.route(RULE_SURE)
-    assert routing.dienst == "wegen"
-    assert routing.rule is not None and routing.rule.startswith("rules:wegen:")
-    assert routing.confidence == 0.8  # the rules' precision when the model disagrees
-    assert routing.alternatives[0] == ("dieren", 0.97)  # the model's view, for the record
+def test_sure_rules_route_only_where_the_model_agrees() -> None:
     agreeing = hybrid({"wegen": 0.9, "groen": 0.1}, threshold=0.5).route(RULE_SURE)
     assert (agreeing.dienst, agreeing.confidence) == ("wegen", 0.995)
+    assert agreeing.rule is not None and agreeing.rule.startswith("rules:wegen:")
+
+
+def test_a_rule_the_model_barely_shares_is_not_enough_to_route() -> None:
+    [hesitant] = hybrid({"wegen": 0.5, "groen": 0.45, "info": 0.05}, threshold=0.5).decide_many(
+        [(RULE_SURE, None)]
+    )
+    assert (hesitant.triage, hesitant.best, hesitant.confidence) == (True, "wegen", 0.5)
+
+
+def test_a_rule_the_model_contradicts_sends_the_melding_to_triage() -> None:
+    """A keyword is not the subject (issue 14): a disagreement is for the desk, never routed."""
+    router = hybrid({"dieren": 0.97, "groen": 0.02, "info": 0.01}, threshold=0.5)
+    [decision] = router.decide_many([(RULE_SURE, None)])
+    assert decision.triage and router.route(RULE_SURE).dienst is None
+    # The model reads the whole text and is sure: its dienst is the best guess shown to the desk.
+    assert (decision.best, decision.confidence) == ("dieren", 0.97)
+    assert decision.alternatives[0] == ("dieren", 0.97)
+    # The model is unsure (0.4): the rule's dienst is the guess, with the model's probability of it.
+    unsure = hybrid({"dieren": 0.4, "wegen": 0.35, "groen": 0.25}, threshold=0.5)
+    [by_rule] = unsure.decide_many([(RULE_SURE, None)])
+    assert (by_rule.triage, by_rule.best, by_rule.confidence) == (True, "wegen", 0.35)
+    assert by_rule.rule is not None and by_rule.rule.startswith("rules:wegen:")
 
 
 def test_the_model_decides_what_the_rules_leave_open() -> None:
@@ -247,3 +264,27 @@ async def test_first_use_trains_a_model_when_none_is_usable(
     assert m.current_version(directory) == router.model.version
     assert "training" in caplog.text
     assert router.route(RULE_SURE).dienst == "wegen"
+
+
+# --------------------------------------------------------------------------- evaluation figures
+
+
+def test_the_issue_figures_count_triage_automatic_precision_and_confident_mistakes() -> None:
+    from gateway.classify.evaluate import Outcome
+    from gateway.classify.router import Decision
+
+    def decided(best: str, confidence: float, triage: bool = False) -> Decision:
+        return Decision(best, confidence, "x", (), triage)
+
+    gold = ["wegen", "groen", "info", "dieren", "wegen"]
+    decisions = [
+        decided("wegen", 0.99),  # right
+        decided("verlichting", 0.95),  # confidently wrong
+        decided("dieren", 0.6),  # wrong, but not confident
+        decided("groen", 0.99, triage=True),  # wrong guess, yet the desk sees it: no harm
+        decided("wegen", 0.9),  # right
+    ]
+    outcome = Outcome.of(gold, decisions)
+    assert outcome.count == 5 and outcome.triage_share == pytest.approx(0.2)
+    assert outcome.auto_precision == pytest.approx(2 / 4)
+    assert outcome.confident_wrong == 1

@@ -1,7 +1,9 @@
-"""Evaluation of the router on a labelled file: per-dienst scores, confusion, reliability.
+"""Evaluation of the router on a labelled file: per-dienst scores, confusion, reliability, and the
+issue-14 figures per channel and per language (macro-F1, triage share, precision of what is
+routed automatically, confident mistakes).
 
 Used by `gateway eval`. Every figure is computed on the file given (by default the held-out
-split, which training never reads).
+split and the probe sets, which training never reads).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gateway.classify.rules import RuleRouter
 from gateway.melding import DIENST_CODES
 
 BUCKETS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
+CONFIDENT = 0.9  # a routing this sure is never looked at again: a wrong one reaches the wrong dienst
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,37 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
     )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """The issue-14 figures of a set of meldingen."""
+
+    count: int
+    macro_f1: float  # of the best guess for each, triaged ones included
+    triage_share: float
+    auto_precision: float  # of what was routed automatically
+    confident_wrong: int  # routed automatically with confidence >= CONFIDENT, to the wrong dienst
+
+    @classmethod
+    def of(cls, gold: Sequence[str], decisions: Sequence[Decision]) -> Outcome:
+        auto = [(g, d) for g, d in zip(gold, decisions, strict=True) if not d.triage]
+        return cls(
+            count=len(gold),
+            macro_f1=m.macro_f1(gold, [d.best for d in decisions]),
+            triage_share=(len(gold) - len(auto)) / max(1, len(gold)),
+            auto_precision=sum(1 for g, d in auto if g == d.best) / max(1, len(auto)),
+            confident_wrong=sum(1 for g, d in auto if d.confidence >= CONFIDENT and g != d.best),
+        )
+
+    def cells(self) -> str:
+        return (
+            f"{self.count:>6}{self.macro_f1:>10.3f}{self.triage_share:>9.1%}"
+            f"{self.auto_precision:>10.1%}{self.confident_wrong:>10}"
+        )
+
+
+OUTCOME_HEADER = f"{'meldingen':>6}{'macro-F1':>10}{'triage':>9}{'auto ok':>10}{'conf.wrong':>10}"
+
+
 @dataclass
 class Report:
     file: Path
@@ -83,10 +117,35 @@ class Report:
     model_pred: list[str]
     rules_pred: list[str | None]
     seconds: float
+    channels: list[str | None]
+    langs: list[str | None]
 
     @property
     def best(self) -> list[str | None]:
         return [d.best for d in self.decisions]
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.of(self.gold, self.decisions)
+
+    def outcome_by(self, keys: Sequence[str | None]) -> dict[str, Outcome]:
+        """The figures per value of `keys` (channel or language), in first-seen order."""
+        out: dict[str, Outcome] = {}
+        for key in dict.fromkeys(k for k in keys if k):
+            picked = [i for i, k in enumerate(keys) if k == key]
+            out[key] = Outcome.of([self.gold[i] for i in picked], [self.decisions[i] for i in picked])
+        return out
+
+    def outcome_lines(self) -> list[str]:
+        out = ["", f"{'':<14}{OUTCOME_HEADER}", f"{'all':<14}{self.outcome.cells()}"]
+        for title, keys in (("channel", self.channels), ("language", self.langs)):
+            for key, outcome in self.outcome_by(keys).items():
+                out.append(f"{title + ' ' + key:<14}{outcome.cells()}")
+        out.append(
+            f"(triage: share sent to the desk; auto ok: share of the rest routed right; "
+            f"conf.wrong: routed wrong with confidence >= {CONFIDENT})"
+        )
+        return out
 
     def lines(self) -> list[str]:
         n = len(self.gold)
@@ -106,8 +165,8 @@ class Report:
         if decided:
             right = sum(1 for g, r in decided if g == r)
             out.append(
-                f"rules decided {len(decided) / n:.1%} of them, {right / len(decided):.1%} right "
-                "(those overrode the model)"
+                f"rules sure of {len(decided) / n:.1%} of them, {right / len(decided):.1%} right "
+                "(they route only where the model agrees)"
             )
         auto = [(g, d) for g, d in zip(self.gold, self.decisions, strict=True) if not d.triage]
         triaged = n - len(auto)
@@ -123,6 +182,7 @@ class Report:
             if count:
                 out.append(f"  {label}  {count:>5}  {mean_conf:.3f}  {acc:.3f}")
         out.append(f"  expected calibration error {expected_calibration_error(conf, correct):.3f}")
+        out += self.outcome_lines()
         model_only = [d for d in self.decisions if d.rule and d.rule.startswith("model:")]
         if model_only:
             mc = [d.confidence for d in model_only]
@@ -139,12 +199,22 @@ class Report:
         return out
 
 
+def summary_lines(reports: Sequence[Report]) -> list[str]:
+    """One line of issue-14 figures per evaluated file, then per channel and language over all."""
+    out = ["summary (best guess macro-F1; routed automatically at the triage threshold)"]
+    out.append(f"{'file':<24}{OUTCOME_HEADER}")
+    for report in reports:
+        out.append(f"{report.file.name:<24}{report.outcome.cells()}")
+    return out
+
+
 def run(router: HybridRouter, rows: Sequence[m.LabelledText], file: Path) -> Report:
     assert router.model is not None
     started = time.perf_counter()
     decisions = router.decide_many([(r.text, r.subject) for r in rows])
     seconds = time.perf_counter() - started
     probs = router.model.predict([r.full_text for r in rows])
+    channels = [r.channel for r in rows]
     return Report(
         file=file,
         version=router.model.version,
@@ -152,8 +222,10 @@ def run(router: HybridRouter, rows: Sequence[m.LabelledText], file: Path) -> Rep
         gold=[r.dienst for r in rows],
         decisions=decisions,
         model_pred=[DIENST_CODES[i] for i in probs.argmax(axis=1)],
-        rules_pred=[router.rules.route(r.text, r.subject).dienst for r in rows],
+        rules_pred=[r.route_by(router.rules) for r in rows],
         seconds=seconds,
+        channels=channels,
+        langs=[r.lang for r in rows],
     )
 
 
@@ -194,7 +266,7 @@ def compare_architectures(
     """
     corpus = m.load_corpus()
     gold = [r.dienst for r in rows]
-    by_rules = [rules.route(r.text, r.subject).dienst for r in rows]
+    by_rules = [r.route_by(rules) for r in rows]
     results = []
     for arch in m.ARCHITECTURES:
         started = time.perf_counter()

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gateway import clock
+from gateway.classify.mailtext import routing_text
 from gateway.classify.rules import RuleRouter
 from gateway.classify.textcat import join_subject, register_spacy_functions
 from gateway.config import ConfigError
@@ -53,7 +54,16 @@ log = logging.getLogger("gateway.classify")
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 HELDOUT_FILE = CORPUS_DIR / "heldout.jsonl"
-MODEL_FORMAT = 1  # bump when the stored layout or the text preparation changes
+PROBE_DIR = Path(__file__).resolve().parent / "probes"  # sets written apart: never trained or tuned on
+PROBE_FILE = Path(__file__).resolve().parent / "probe.jsonl"
+
+
+def evaluation_files() -> list[Path]:
+    """What `gateway eval` scores by default: the held-out split and every probe set."""
+    return [HELDOUT_FILE, PROBE_FILE, *sorted(PROBE_DIR.glob("*.jsonl"))]
+
+
+MODEL_FORMAT = 2  # bump when the stored layout or the text preparation changes
 META_FILE = "gateway.json"
 POINTER_FILE = "current"
 KEEP_VERSIONS = 5  # older versions than this (besides the current one) are pruned after training
@@ -81,10 +91,26 @@ class LabelledText:
     dienst: str
     subject: str | None = None
     source: str = "corpus"  # "corpus" or "desk"
+    channel: str | None = None  # for the per-channel and per-language tables of `gateway eval`
+    lang: str | None = None
 
     @property
     def full_text(self) -> str:
-        return join_subject(self.text, self.subject)
+        """What the model reads: the subject and the body without greeting, quotes and footer."""
+        return join_subject(routing_text(self.text), self.subject)
+
+    def route_by(self, rules: RuleRouter) -> str | None:
+        return rules.route(routing_text(self.text), self.subject).dienst
+
+
+def _labelled(obj: Any) -> LabelledText:
+    return LabelledText(
+        text=obj["text"],
+        dienst=obj["dienst"],
+        subject=obj.get("subject"),
+        channel=obj.get("channel"),
+        lang=obj.get("lang"),
+    )
 
 
 def load_corpus(corpus_dir: Path = CORPUS_DIR) -> list[LabelledText]:
@@ -100,13 +126,12 @@ def load_corpus(corpus_dir: Path = CORPUS_DIR) -> list[LabelledText]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-                text, dienst = obj["text"], obj["dienst"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                row = _labelled(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                 raise ModelError(f"{path}:{n}: not a corpus line ({exc}); see corpus/README.md") from exc
-            if dienst != code:
-                raise ModelError(f"{path}:{n}: dienst {dienst!r} in the file of {code!r}")
-            rows.append(LabelledText(text=text, dienst=dienst))
+            if row.dienst != code:
+                raise ModelError(f"{path}:{n}: dienst {row.dienst!r} in the file of {code!r}")
+            rows.append(row)
     return rows
 
 
@@ -121,8 +146,7 @@ def load_jsonl(path: Path) -> list[LabelledText]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-            row = LabelledText(text=obj["text"], dienst=obj["dienst"], subject=obj.get("subject"))
+            row = _labelled(json.loads(line))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise ModelError(f"{path}:{n}: expected a JSON object with text and dienst ({exc})") from exc
         if row.dienst not in DIENST_CODES:
@@ -327,7 +351,7 @@ def _calibrate(
         nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
         oof[fold] = raw_scores(nlp, [rows[i].full_text for i in fold])
     gold = np.array([DIENST_CODES.index(r.dienst) for r in rows])
-    by_rule = [rules.route(r.text, r.subject).dienst if rules else None for r in rows]
+    by_rule = [r.route_by(rules) if rules else None for r in rows]
     undecided = np.array([d is None for d in by_rule])
     # Fit where the model's confidence decides (rules undecided); all rows if that is too few.
     mask = undecided if undecided.sum() >= 100 else np.ones(len(rows), dtype=bool)
@@ -337,11 +361,14 @@ def _calibrate(
     disagree = [(d == r.dienst) for d, t, r in zip(by_rule, top, rows, strict=True) if d and d != t]
     gold_codes = [r.dienst for r in rows]
     hybrid = [d or t for d, t in zip(by_rule, top, strict=True)]
+
+    def smoothed(hits: list[bool]) -> float:  # Laplace: a handful of cases must not give 0 or 1
+        return round((sum(hits) + 1) / (len(hits) + 2), 4)
+
     return Calibration(
         temperature=temperature,
-        # Laplace smoothing: a handful of disagreements must not give 0 or 1.
-        rules_agree_precision=round((sum(agree) + 1) / (len(agree) + 2), 4),
-        rules_disagree_precision=round((sum(disagree) + 1) / (len(disagree) + 2), 4),
+        rules_agree_precision=smoothed(agree),
+        rules_disagree_precision=smoothed(disagree),
         cv={
             "folds": config.folds,
             "model_macro_f1": round(macro_f1(gold_codes, top), 4),

@@ -58,13 +58,16 @@ def register(sub: Any) -> None:
     )
     e.add_argument(
         "file",
-        nargs="?",
+        nargs="*",
         type=Path,
-        default=None,
-        help="JSON lines with text and dienst (default: the held-out split)",
+        help="JSON lines with text and dienst, optional subject/channel/lang "
+        "(default: the held-out split and the probe sets)",
     )
     e.add_argument(
-        "--png", type=Path, default=None, help="confusion matrix image (default: next to the model)"
+        "--png",
+        type=Path,
+        default=None,
+        help="confusion matrix image (default: next to the model; with several files, one each there)",
     )
     e.add_argument(
         "--threshold", type=float, default=None, help="triage threshold (default: triage_threshold)"
@@ -303,6 +306,10 @@ def _end_now_if_command(code: int) -> int:
 # --------------------------------------------------------------------------- eval
 
 
+def _png_for(asked: Path | None, model_path: Path, file: Path) -> Path:
+    return (asked.parent if asked else model_path) / f"eval-{file.stem}.png"
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from gateway.classify import evaluate
     from gateway.classify import model as m
@@ -311,20 +318,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     rules = RuleRouter.from_file(settings.diensten_file)
-    file = args.file or m.HELDOUT_FILE
+    files = args.file or m.evaluation_files()
     try:
-        rows = m.load_jsonl(file)
+        sets = {file: m.load_jsonl(file) for file in files}
         model = ensure_model(settings, rules, rules_only_ok=False)
     except m.ModelError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     assert model is not None
     threshold = settings.triage_threshold if args.threshold is None else args.threshold
-    report = evaluate.run(HybridRouter(rules, model, threshold), rows, file)
-    print("\n".join(report.lines()))
-    png = args.png or model.path / f"eval-{file.stem}.png"
-    evaluate.save_confusion_png(report, png)
-    print(f"confusion matrix saved to {png}")
+    router = HybridRouter(rules, model, threshold)
+    reports = []
+    for file, rows in sets.items():
+        report = evaluate.run(router, rows, file)
+        reports.append(report)
+        print("\n".join(report.lines()))
+        png = args.png if args.png and len(sets) == 1 else _png_for(args.png, model.path, file)
+        evaluate.save_confusion_png(report, png)
+        print(f"confusion matrix saved to {png}\n")
+    if len(reports) > 1:
+        print("\n".join(evaluate.summary_lines(reports)))
+    rows = next(iter(sets.values()))  # architectures are compared on the first file only
     if args.compare:
         print("\ncomparing architectures (trained on the corpus, no calibration folds):", flush=True)
         started = time.perf_counter()

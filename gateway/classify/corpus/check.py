@@ -14,6 +14,8 @@ directory:
 * no near duplicates: token-set Jaccard similarity >= NEAR (0.8) between any
   two texts of 4+ tokens, and >= NEAR_HELDOUT (0.6) between a held-out text
   and any training text (the held-out split must not paraphrase training);
+* the probe sets in ``../probes/`` and the development set in ``../dev/`` are checked like
+  the held-out split;
 * minimum sizes: MIN_TRAIN lines per dienst file, MIN_HELDOUT per dienst in
   the held-out split.
 
@@ -36,6 +38,7 @@ DIENSTEN = DIENST_CODES  # the routing labels of PRODUCT.md
 CHANNELS = ("email", "sms", "phone", "web")
 LANGS = ("nl", "fr", "en")
 FIELDS = {"text", "dienst", "channel", "lang"}
+OPTIONAL = {"subject"}  # an e-mail's subject line, read with the text (the problem may be only there)
 MIN_TRAIN = 230
 MIN_HELDOUT = 40
 NEAR = 0.8
@@ -43,6 +46,8 @@ NEAR_HELDOUT = 0.6
 MIN_TOKENS_NEAR = 4
 
 HERE = Path(__file__).resolve().parent
+PROBES = HERE.parent / "probes"
+DEV = HERE.parent / "dev"
 
 
 def normalize(text: str) -> str:
@@ -70,7 +75,7 @@ def load(path: Path, expected_dienst: str | None, errors: list[str]) -> list[dic
                 errors.append(f"{where}: not a JSON object")
                 continue
             missing = FIELDS - obj.keys()
-            extra = obj.keys() - FIELDS
+            extra = obj.keys() - FIELDS - OPTIONAL
             if missing:
                 errors.append(f"{where}: missing field(s) {sorted(missing)}")
                 continue
@@ -91,9 +96,13 @@ def load(path: Path, expected_dienst: str | None, errors: list[str]) -> list[dic
             if not normalize(text):
                 errors.append(f"{where}: text has no words")
                 continue
+            subject = obj.get("subject")
+            if subject is not None and (not isinstance(subject, str) or not subject.strip()):
+                errors.append(f"{where}: subject must be a non-empty string when given")
+                continue
             obj["_where"] = where
             obj["_split"] = "heldout" if expected_dienst is None else "train"
-            obj["_norm"] = normalize(text)
+            obj["_norm"] = normalize(f"{subject or ''} {text}")
             obj["_tokens"] = frozenset(obj["_norm"].split())
             rows.append(obj)
     return rows
@@ -184,7 +193,12 @@ def main(argv: list[str]) -> int:
     else:
         errors.append("heldout.jsonl: missing")
 
-    everything = train + heldout
+    # The probe and development sets (never trained on) must not paraphrase training either.
+    probes: list[dict] = []
+    for path in [*sorted(PROBES.glob("*.jsonl")), *sorted(DEV.glob("*.jsonl"))]:
+        probes += load(path, None, errors)
+
+    everything = train + heldout + probes
     by_norm: dict[str, list[dict]] = defaultdict(list)
     for r in everything:
         by_norm[r["_norm"]].append(r)

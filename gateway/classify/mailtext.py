@@ -1,0 +1,67 @@
+"""The words of a message that say what is wrong: what both routing layers read.
+
+Citizens' mails carry much besides the report: a greeting, a quoted earlier mail about another
+problem, a signature with a company name ("Boomkwekerij ...", "Signalisatie ... nv") and a legal
+footer. Each of those can hold a dienst's keyword that is not the subject (issue 14). The e-mail
+channel already cuts quotes and signatures on intake; a text pasted into the web form, forwarded
+by the desk or sent through the API was never cut, so routing cleans every text the same way,
+with the channel's own cutters (`strip_reply`, `split_signature`), plus legal footers and a
+greeting line. The subject is never touched: the problem is sometimes only there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.channels.email.quotes import split_signature, strip_reply
+
+# A legal or technical footer: from the first paragraph that reads like one to the end.
+_FOOTER = re.compile(
+    r"\b(disclaimer|vertrouwelijk\w*|geadresseerde\w*|bedoelde ontvanger|confidential\w*|"
+    r"intended (solely )?(only )?for|intended recipient|privileged|unauthori[sz]ed|"
+    r"confidentiel\w*|destinataire|gescand op virussen|checked for viruses|scanned for viruses)\b",
+    re.IGNORECASE,
+)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+# A first line that only greets: "Beste,", "Geachte mevrouw,", "Bonjour,", "Dear team,".
+_GREETING = re.compile(
+    r"^[ \t]*(beste|geachte|dag|hallo|hoi|hey|goe(ie|de)?(dag|morgen|middag|avond|n ?dag)|"
+    r"goedenavond|bonjour|bonsoir|madame|monsieur|cher|chère|hello|hi|dear|good (morning|afternoon))\b"
+    r"[^\n.?!]{0,40}[,!:]?[ \t]*\n",
+    re.IGNORECASE,
+)
+# A last paragraph that thanks or takes leave ("Merci de votre intervention,\nMarc"), which the
+# channel's signature cutter leaves when the formula is not one of its closings.
+_LEAVE_TAKING = re.compile(
+    r"^[ \t]*(alvast|bedankt|dank|merci|thank|thanks|many thanks|groet|mvg|met vriendelijke|vriendelijke|"
+    r"cordialement|veuillez|bien à vous|salutations|kind|best|regards|warm|sincerely|cheers|tot )",
+    re.IGNORECASE,
+)
+_MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip the work
+
+
+def routing_text(text: str) -> str:
+    """`text` without quoted history, legal footer, signature and greeting; `text` if nothing is left."""
+    if not _MAIL_HINT.search(text):
+        return text
+    body = strip_reply(text)
+    body = _drop_footer(body)
+    body, _signature = split_signature(body)
+    body = _drop_leave_taking(_GREETING.sub("", body, count=1))
+    return body.strip() or text
+
+
+def _drop_footer(text: str) -> str:
+    paragraphs = _PARAGRAPH.split(text)
+    for i, paragraph in enumerate(paragraphs[1:], 1):  # the first paragraph is the report itself
+        if _FOOTER.search(paragraph):
+            return "\n\n".join(paragraphs[:i])
+    return text
+
+
+def _drop_leave_taking(text: str) -> str:
+    paragraphs = _PARAGRAPH.split(text.strip())
+    last = paragraphs[-1]
+    if len(paragraphs) > 1 and len(last) <= 120 and last.count("\n") <= 3 and _LEAVE_TAKING.match(last):
+        return "\n\n".join(paragraphs[:-1])
+    return text

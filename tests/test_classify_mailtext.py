@@ -1,0 +1,68 @@
+"""What routing reads of a citizen's mail: the report and the subject, not the wrapping around it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.classify.mailtext import routing_text
+from gateway.classify.router import HybridRouter
+from tests.support.classify import rules
+
+REPORT = "De straatlamp voor nummer 23 flikkert al een week de hele nacht."
+
+
+@pytest.mark.parametrize(
+    "wrapping",
+    [
+        # a company signature naming another dienst's words, then a legal footer
+        "\n\nMet vriendelijke groeten,\nBert Peeters\nVerkeersborden & Signalisatie Peeters nv\n"
+        "T 056 00 00 00\n\nDit bericht is vertrouwelijk en uitsluitend bestemd voor de geadresseerde.",
+        # a quoted earlier mail about another problem (Gmail in Dutch)
+        "\n\nGroeten,\nBert\n\nOp ma 2 nov. 2026 om 09:12 schreef Meldpunt 1777 <1777@kortrijk.be>:\n"
+        "> Beste,\n> Uw melding over het sluikstort aan de glasbol werd doorgegeven.",
+        # Outlook's header block
+        "\n\n-----Oorspronkelijk bericht-----\nVan: Meldpunt 1777\nVerzonden: maandag 9 november 2026 11:02\n"
+        "Onderwerp: RE: ratten\nBeste, uw melding over ratten werd doorgegeven.",
+        # an English footer and a French closing that the channel's cutter does not know
+        "\n\nThis e-mail is confidential and intended solely for the addressee.",
+        "\n\nMerci de votre intervention,\nMarc",
+    ],
+)
+def test_greeting_signature_footer_and_quotes_are_cut_and_the_report_kept(wrapping: str) -> None:
+    cleaned = routing_text("Beste,\n\n" + REPORT + wrapping)
+    assert cleaned == REPORT
+
+
+def test_an_sms_or_a_one_line_text_is_read_as_it_is() -> None:
+    sms = "lamp kapot ant kerkplein, kunt ge da maken? merci"
+    assert routing_text(sms) == sms
+
+
+def test_a_mail_that_is_only_wrapping_keeps_its_text() -> None:
+    """Nothing left to read would route on nothing; the subject carries such mails."""
+    only = "Beste,\n\nMet vriendelijke groeten,\nJan"
+    assert routing_text(only).strip()
+
+
+@pytest.mark.parametrize(
+    "company",
+    [
+        "Ongediertebestrijding Vandenbulcke – wespennesten, ratten en duiven",
+        "Signalisatie Vandenbulcke nv – verkeersborden en wegmarkeringen",
+    ],
+)
+def test_the_rules_no_longer_read_a_company_signature_under_a_legal_footer(company: str) -> None:
+    signed = (
+        "Hallo,\n\nDe lamp in onze straat brandt niet meer sinds zaterdag.\n\nGroeten,\nHilde\n"
+        f"{company}\nT 056 00 00 00\n\nDisclaimer: de informatie in dit bericht is vertrouwelijk en enkel "
+        "bestemd voor de geadresseerde. Indien u dit bericht per vergissing ontving, verwijder het dan en "
+        "verwittig de afzender. Elk ander gebruik is verboden."
+    )
+    assert rules().route(signed).dienst != "verlichting"  # read whole, the signature wins
+    assert HybridRouter(rules(), None, 0.7).route(signed).dienst == "verlichting"
+
+
+def test_the_subject_is_read_when_the_body_only_points_to_it() -> None:
+    router = HybridRouter(rules(), None, 0.7)
+    routing = router.route("Beste,\n\nZie onderwerp.\n\nMvg,\nAn", "Putdeksel ligt los in de Budastraat")
+    assert routing.dienst == "riolering"
