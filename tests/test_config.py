@@ -78,10 +78,6 @@ def test_unknown_keys_name_the_key_and_its_variable(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "http_prot = 8080\n"), {})
     assert str(exc.value).startswith(f"{tmp_path / 'gateway.toml'}: invalid settings: ")
     assert "http_prot (GATEWAY_HTTP_PROT): Extra inputs are not permitted" in str(exc.value)
-    # settings removed until an issue needs them are unknown keys like any other
-    for removed in ("open311_api_keys = []",):
-        with pytest.raises(ConfigError, match=removed.split()[0]):
-            load_settings(write(tmp_path, removed + "\n"), {})
 
 
 def test_choices_are_checked(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.channels.open311 import views as open311
 from gateway.channels.phone import calls as phone_calls
 from gateway.channels.twilio import sms as twilio_sms
 from gateway.channels.twilio import sms_status as twilio_sms_status
@@ -29,3 +30,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(twilio_sms_status.PATH, twilio_sms_status.sms_status)
     app.router.add_post(f"/channels/twilio/voice/{{event:{KEY}}}", twilio_voice.voice_callback)
     app.router.add_post("/channels/phone/calls", phone_calls.post_call)
+    open311.add_routes(app.router)  # /open311/v2/...
