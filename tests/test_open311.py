@@ -6,6 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.config import Settings
 from gateway.http.app import create_app
 from tests.support.api import post, signed
-from tests.support.http import Receiver
+from tests.support.http import Receiver, RelayHandler
 from tests.support.open311 import (
     API_KEY,
     BASE,
@@ -48,8 +49,13 @@ def w3c(moment: datetime) -> str:
 
 
 async def test_client_round_trip_reaches_the_case_system(
-    app311: TestClient[Any, Any], open311_settings: Settings, receiver: Receiver
+    app311: TestClient[Any, Any],
+    open311_settings: Settings,
+    receiver: Receiver,
+    smtp_relay: tuple[str, RelayHandler],
 ) -> None:
+    relay, handler = smtp_relay
+    open311_settings = open311_settings.model_copy(update={"smtp_relay": relay})
     [endpoint] = (await get_json(app311, "discovery", "discovery"))["endpoints"]
     assert endpoint["url"] == f"https://meldpunt.example{BASE}"
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
@@ -89,6 +95,17 @@ async def test_client_round_trip_reaches_the_case_system(
     [request] = await get_json(app311, f"requests/{reference}", "requests.json")
     assert request["status"] == "open" and request["status_notes"] == "Geregistreerd"
 
+    # the reporter hears of it by our notification rules: a mail for a status change
+    mails = [message_from_bytes(m.original_content) for m in handler.messages]
+    assert [m["To"] for m in mails] == ["An Peeters <an@example.be>"]
+    assert reference in mails[0]["Subject"] and "Geregistreerd" in mails[0]["Subject"]
+
+    body, headers = signed({"status": "gepland", "planned_date": "2027-01-04"})
+    resp = await app311.post(f"/api/v1/meldingen/{reference}/status", data=body, headers=headers)
+    assert resp.status == 200
+    [request] = await get_json(app311, f"requests/{reference}", "requests.json")
+    assert request["status"] == "open" and request["status_notes"] == "Gepland"
+    assert request["expected_datetime"] == "2027-01-03T23:00:00Z"  # midnight in Kortrijk
     body, headers = signed({"status": "behandeld", "note": "Tegel teruggelegd"})
     resp = await app311.post(f"/api/v1/meldingen/{reference}/status", data=body, headers=headers)
     assert resp.status == 200
@@ -247,3 +264,17 @@ async def test_unknown_things_are_404_in_the_spec_format(app311: TestClient[Any,
     valid("errors", await resp.json())
     element = await get_xml(app311, "nothing/here", expect=404)
     assert element.findtext("error/code") == "404"
+
+
+async def test_an_address_string_is_located_by_the_worker(
+    app311: TestClient[Any, Any], open311_settings: Settings
+) -> None:
+    created = await create(app311, lat="", long="", address_string="Budastraat 12, 8500 Kortrijk")
+    reference = created["service_request_id"]
+    [request] = await get_json(app311, f"requests/{reference}", "requests.json")
+    assert request["address"] == "Budastraat 12, 8500 Kortrijk"
+    assert request["lat"] is None and request["long"] is None  # not located yet
+    await run_worker(open311_settings)
+    [request] = await get_json(app311, f"requests/{reference}", "requests.json")
+    assert request["zipcode"] == "8500"
+    assert 50.72 < request["lat"] < 50.88 and 3.16 < request["long"] < 3.37
