@@ -7,12 +7,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 
+from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.http.app import create_app
 from tests.support.api import post, signed
@@ -31,6 +33,7 @@ from tests.support.open311 import (
     valid,
 )
 from tests.support.worker import run_worker
+from tests.test_store_outage import Outage
 
 
 @pytest.fixture
@@ -278,3 +281,33 @@ async def test_an_address_string_is_located_by_the_worker(
     [request] = await get_json(app311, f"requests/{reference}", "requests.json")
     assert request["zipcode"] == "8500"
     assert 50.72 < request["lat"] < 50.88 and 3.16 < request["long"] < 3.37
+
+
+async def test_broken_bodies_and_outages_get_spec_errors(
+    app311: TestClient[Any, Any], open311_settings: Settings, tmp_path: Path
+) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    resp = await app311.post(f"{BASE}/requests.json", data=b"service_code=\xff\xfe", headers=headers)
+    assert resp.status == 400
+    assert "UTF-8" in valid("errors", await resp.json())[0]["description"]
+    huge = form(description="x" * 70_000)  # over the test app's 64 KiB body limit
+    resp = await post_request(app311, huge)
+    assert resp.status == 413
+    valid("errors", await resp.json())
+    resp = await app311.post(f"{BASE}/requests.json", json=form())
+    assert resp.status == 400 and "x-www-form-urlencoded" in (await resp.json())[0]["description"]
+
+    outage = Outage(open311_settings, tmp_path)
+    prepared = await outage.prepared()
+    async with TestClient(TestServer(create_app(prepared))) as client:
+        await outage.start(client.app[STORE])
+        for fmt in ("json", "xml"):
+            resp = await post_request(client, form(), fmt)
+            assert resp.status == 503 and resp.headers["Retry-After"] == "30"
+        assert (
+            "nothing was stored"
+            in valid("errors", await (await post_request(client, form())).json())[0]["description"]
+        )
+        await get_json(client, "requests", "errors", expect=503)
+        await outage.end(client.app[STORE])
+        await create(client)

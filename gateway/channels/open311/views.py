@@ -49,6 +49,10 @@ def spec_errors(handler: Handler) -> Handler:
             return error_answer(fmt, exc.status, exc.description)
         except IntakeRejected as exc:  # what intake itself refuses (a body too large, ...)
             return error_answer(fmt, exc.status if exc.status in (403, 404, 413) else 400, exc.message)
+        except web.HTTPException as exc:  # aiohttp's own refusals (a body over the size limit)
+            if exc.status < 400:
+                raise
+            return error_answer(fmt, exc.status, exc.reason)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc, extra={"path": request.path})
             retry = {"Retry-After": str(request.app[SETTINGS].store_retry_after)}
@@ -116,7 +120,11 @@ async def post_request(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise Open311Error(400, "send the request as application/x-www-form-urlencoded")
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        posted = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        raise Open311Error(400, "the form is not valid UTF-8 application/x-www-form-urlencoded") from None
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
     check_jurisdiction(field(form, "jurisdiction_id"), settings.open311_jurisdiction_id)
     found = _service(request, field(form, "service_code"))
     submitted = submission(form, found, settings)
