@@ -203,6 +203,7 @@ async def test_filters_of_get_requests(app311: TestClient[Any, Any], clock: time
         ({"start_date": "2026-01-01T00:00:00"}, "time zone"),
         ({"start_date": w3c(start), "end_date": w3c(start - timedelta(days=1))}, "before start_date"),
         ({"status": "pending"}, "open or closed"),
+        ({"service_request_id": "1777-2026-000001\x00"}, "control character"),
         ({"service_request_id": ",".join(f"1777-2026-{n:06}" for n in range(101))}, "at most 100"),
     ]:
         [error] = await get_json(app311, "requests", "errors", expect=400, **bad)

@@ -18,6 +18,7 @@ from gateway.channels.open311.formats import FORMATS, Open311Error, answer, erro
 from gateway.channels.open311.requests import service_request
 from gateway.channels.open311.services import Service
 from gateway.channels.open311.submit import field, submission
+from gateway.cleantext import has_controls
 from gateway.intake import IntakeRejected
 from gateway.melding import CLOSED_STATUSES, Status
 from gateway.store import StoreUnavailable
@@ -151,11 +152,10 @@ def _moment(request: web.Request, name: str) -> datetime | None:
 
 def _period(request: web.Request) -> tuple[datetime, datetime]:
     start, end = _moment(request, "start_date"), _moment(request, "end_date")
-    if start is None and end is None:
-        end = clock.now()
-    if start is None:
-        start = end - MAX_SPAN  # type: ignore[operator]
-    if end is None:
+    if start is None:  # the spec's default: the 90 days up to end_date, or up to now
+        end = end or clock.now()
+        start = end - MAX_SPAN
+    elif end is None:
         end = start + MAX_SPAN
     if end < start:
         raise Open311Error(400, "end_date is before start_date")
@@ -165,7 +165,10 @@ def _period(request: web.Request) -> tuple[datetime, datetime]:
 
 
 def _list(request: web.Request, name: str) -> list[str]:
-    return [part.strip() for part in (request.query.get(name) or "").split(",") if part.strip()]
+    values = [part.strip() for part in (request.query.get(name) or "").split(",") if part.strip()]
+    if any(has_controls(v) for v in values):  # no id holds one (PostgreSQL refuses NUL outright)
+        raise Open311Error(400, f"{name} holds a control character")
+    return values
 
 
 def _query(request: web.Request, offered: tuple[Service, ...]) -> open311_store.RequestQuery:
