@@ -277,6 +277,7 @@ class Settings(BaseSettings):
     # request naming another gets 404), and the area a lat/long must lie in (south, west, north, east)
     open311_api_keys: CommaList = Field(default_factory=list)
     open311_jurisdiction_id: str = "kortrijk.be"
+    open311_rate_limit: int = Field(default=60, ge=0)  # POSTs per api_key per minute (403 above); 0: none
     open311_area: Annotated[list[float], NoDecode, BeforeValidator(_comma_list)] = Field(
         default_factory=lambda: [50.72, 3.16, 50.88, 3.37], min_length=4, max_length=4
     )

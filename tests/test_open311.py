@@ -312,3 +312,17 @@ async def test_broken_bodies_and_outages_get_spec_errors(
         await get_json(client, "requests", "errors", expect=503)
         await outage.end(client.app[STORE])
         await create(client)
+
+
+async def test_too_many_posts_from_one_app_are_refused(
+    open311_settings: Settings, clock: time_machine.Traveller
+) -> None:
+    # the clock stands still: the four POSTs fall in one minute's window
+    limited = open311_settings.model_copy(update={"open311_rate_limit": 2})
+    async with TestClient(TestServer(create_app(limited))) as client:
+        await create(client, description="Eerste")
+        await create(client, description="Tweede")
+        assert "rate limit" in await refused(client, form(description="Derde"), 403)
+        await create(client, api_key="other-app", description="Derde")  # another app has its own budget
+        clock.shift(60)
+        await create(client, description="Derde, een minuut later")

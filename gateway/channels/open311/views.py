@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from gateway import clock
-from gateway.appkeys import INTAKE, METRICS, SETTINGS, STORE
+from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.open311 import services as catalogue
 from gateway.channels.open311.formats import FORMATS, Open311Error, answer, error_answer
+from gateway.channels.open311.ratelimit import check_rate
 from gateway.channels.open311.requests import service_request
 from gateway.channels.open311.services import Service
 from gateway.channels.open311.submit import field, submission
@@ -129,6 +130,7 @@ async def post_request(request: web.Request) -> web.Response:
     check_jurisdiction(field(form, "jurisdiction_id"), settings.open311_jurisdiction_id)
     found = _service(request, field(form, "service_code"))
     submitted = submission(form, found, settings)
+    await check_rate(request.app[REDIS], settings.queue_name, form["api_key"], settings.open311_rate_limit)
     stored = await request.app[INTAKE].submit(submitted.draft)
     # The reference at once (the services are "realtime"), and the token as well for apps that take
     # the token route; both lead to the same request. The spec's optional service_notice and
