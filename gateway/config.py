@@ -360,10 +360,28 @@ class Settings(BaseSettings):
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
 
+    # Open311 GeoReport v2 (gateway/channels/open311, README "Open311 GeoReport v2"): the API keys a
+    # POST must carry (none: every POST is refused with 403), the jurisdiction_id we answer to (a
+    # request naming another gets 404), and the area a lat/long must lie in (south, west, north, east)
+    open311_api_keys: CommaList = Field(default_factory=list)
+    open311_jurisdiction_id: str = "kortrijk.be"
+    open311_rate_limit: int = Field(default=60, ge=0)  # POSTs per api_key per minute (403 above); 0: none
+    open311_area: Annotated[list[float], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=lambda: [50.72, 3.16, 50.88, 3.37], min_length=4, max_length=4
+    )
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, v: str) -> str:
         sentinel_target(v)  # a ValueError names what is wrong with it
+        return v
+
+    @field_validator("open311_area")
+    @classmethod
+    def _area_is_a_box(cls, v: list[float]) -> list[float]:
+        south, west, north, east = v
+        if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+            raise ValueError("south, west, north, east: south < north and west < east, in degrees")
         return v
 
     @field_validator("public_url")

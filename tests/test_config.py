@@ -78,10 +78,6 @@ def test_unknown_keys_name_the_key_and_its_variable(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "http_prot = 8080\n"), {})
     assert str(exc.value).startswith(f"{tmp_path / 'gateway.toml'}: invalid settings: ")
     assert "http_prot (GATEWAY_HTTP_PROT): Extra inputs are not permitted" in str(exc.value)
-    # settings removed until an issue needs them are unknown keys like any other
-    for removed in ("open311_api_keys = []",):
-        with pytest.raises(ConfigError, match=removed.split()[0]):
-            load_settings(write(tmp_path, removed + "\n"), {})
 
 
 def test_choices_are_checked(tmp_path: Path) -> None:
@@ -201,3 +197,14 @@ def test_ivr_file_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as exc:
             phone.ivr_table(bad)
         assert f"{bad}{message}" in str(exc.value)
+
+
+def test_open311_settings_from_variables(tmp_path: Path) -> None:
+    file = write(tmp_path, "")
+    env = {"GATEWAY_OPEN311_AREA": "50.7, 3.1,50.9,3.4", "GATEWAY_OPEN311_API_KEYS": "app-a, app-b"}
+    settings = load_settings(file, env)
+    assert settings.open311_area == [50.7, 3.1, 50.9, 3.4]
+    assert settings.open311_api_keys == ["app-a", "app-b"]
+    for bad, why in [("50.9,3.1,50.7,3.4", "south < north"), ("50.9,3.1", "at least 4 items")]:
+        with pytest.raises(ConfigError, match=rf"open311_area \(GATEWAY_OPEN311_AREA\): .*{why}"):
+            load_settings(file, {"GATEWAY_OPEN311_AREA": bad})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.channels.open311 import views as open311
 from gateway.channels.phone import calls as phone_calls
 from gateway.channels.twilio import sms as twilio_sms
 from gateway.channels.twilio import sms_status as twilio_sms_status
@@ -45,3 +46,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(f"/bedankt/{{token:{KEY}}}", form.thanks_page)
     app.router.add_get("/api/v1/addresses", addresses.get_addresses)
     app.router.add_static("/static", STATIC, append_version=False)
+    open311.add_routes(app.router)  # /open311/v2/...

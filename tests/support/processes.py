@@ -26,7 +26,7 @@ from tests.support.http import free_port
 def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
-        env[f"GATEWAY_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+        env[f"GATEWAY_{name.upper()}"] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
     env["GATEWAY_SMTP_PORT"] = str(free_port())  # serve and up listen for mail too
     return env
 
