@@ -246,4 +246,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"{PREFIX}/requests.{fmt}", get_requests)
     router.add_get(f"{PREFIX}/requests/{{id:{segment}}}.{fmt}", get_request)
     router.add_get(f"{PREFIX}/tokens/{{token:{segment}}}.{fmt}", get_token)
-    router.add_route("*", f"{PREFIX}/{{tail:.*}}", not_found)
+    # Any other path, a line feed or other control character included (`.` would stop at a line feed).
+    router.add_route("*", f"{PREFIX}/{{tail:[\\s\\S]*}}", not_found)
