@@ -8,7 +8,9 @@ pydantic models that validate the requests: each model's JSON Schema (pydantic w
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -17,7 +19,10 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from gateway.appkeys import SETTINGS
+from gateway.channels.open311.services import services as open311_services
+from gateway.config import Settings
 from gateway.http.openapi_paths import (
+    OPEN311,
     OPEN311_MEDIA,
     OPERATIONS,
     REQUEST_MODELS,
@@ -41,7 +46,7 @@ def _schemas() -> dict[str, Any]:
 
 
 def _parameter(p: Param) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": p.name, "in": p.where, "required": p.required, "schema": p.schema}
+    out: dict[str, Any] = {"name": p.name, "in": p.where, "required": p.required, "schema": dict(p.schema)}
     if p.description:
         out["description"] = p.description
     return out
@@ -68,11 +73,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.description:
         out["description"] = op.description
     if op.params:
-        out["parameters"] = [_parameter(p) for p in op.params]
+        out["parameters"] = [_parameter(p) for p in op.params]  # copies: _localised may change them
     if op.body is not None:
         out["requestBody"] = {
             "required": op.body.required,
-            "content": {media: {"schema": schema} for media, schema in op.body.media.items()},
+            "content": {media: {"schema": copy.deepcopy(schema)} for media, schema in op.body.media.items()},
         }
     for status, answer in sorted(op.answers.items()):
         response: dict[str, Any] = {"description": answer.description}
@@ -82,12 +87,41 @@ def _operation(op: Operation) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Site:
+    """What the description says of this installation: where it is, and what Open311 offers."""
+
+    server_url: str  # GATEWAY_PUBLIC_URL
+    jurisdiction_id: str
+    service_codes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: Settings) -> Site:
+        offered = open311_services(settings.diensten_file)
+        return cls(settings.public_url, settings.open311_jurisdiction_id, tuple(s.code for s in offered))
+
+
+def _localised(op: dict[str, Any], site: Site) -> dict[str, Any]:
+    """Open311's jurisdiction and service codes as enums: this gateway answers 404 for any other."""
+    enums = {"jurisdiction_id": [site.jurisdiction_id], "code": list(site.service_codes)}
+    for param in op.get("parameters", []):
+        if param["name"] in enums:
+            param["schema"] = {**param["schema"], "enum": enums[param["name"]]}
+    form = op.get("requestBody", {}).get("content", {}).get("application/x-www-form-urlencoded")
+    if form:  # POST requests: the same two as form fields
+        fields = form["schema"]["properties"]
+        fields["jurisdiction_id"] = {"type": "string", "enum": enums["jurisdiction_id"]}
+        fields["service_code"] = {"type": "string", "enum": enums["code"]}
+    return op
+
+
 @cache
-def document(server_url: str) -> dict[str, Any]:
-    """The OpenAPI document; `server_url` is GATEWAY_PUBLIC_URL (the same for every request)."""
+def document(site: Site) -> dict[str, Any]:
+    """The OpenAPI document (the same for every request of one configuration)."""
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op)
+        built = _operation(op)
+        paths.setdefault(op.path, {})[op.method] = _localised(built, site) if op.tag == OPEN311 else built
     return {
         "openapi": "3.1.0",
         "info": {
@@ -100,7 +134,7 @@ def document(server_url: str) -> dict[str, Any]:
                 "API are JSON `ErrorBody`; Open311 answers errors in the spec's own format."
             ),
         },
-        "servers": [{"url": server_url}],
+        "servers": [{"url": site.server_url}],
         "paths": paths,
         "components": {
             "schemas": _schemas(),
@@ -117,7 +151,7 @@ def document(server_url: str) -> dict[str, Any]:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    doc = document(request.app[SETTINGS].public_url)
+    doc = document(Site.of(request.app[SETTINGS]))
     response = web.json_response(doc, dumps=lambda d: json.dumps(d, ensure_ascii=False))
     response.headers["Access-Control-Allow-Origin"] = "*"  # an integrator's own tooling may load it
     return response

@@ -154,8 +154,11 @@ _BODY_ERRORS = {
 _STORE_DOWN = {503: _error("the store or the queue is unavailable (Retry-After)")}
 
 
-def _form(properties: dict[str, dict[str, Any]], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(required)}
+def _form(
+    properties: dict[str, dict[str, Any]], required: tuple[str, ...] = (), *, closed: bool = False
+) -> dict[str, Any]:
+    out = {"type": "object", "properties": properties, "required": list(required)}
+    return out | {"additionalProperties": False} if closed else out
 
 
 _MULTIPART_FIELDS = (
@@ -173,11 +176,17 @@ _MULTIPART_FIELDS = (
 )
 MULTIPART_MELDING = _form(
     {
-        "text": _FORM_STRING,
+        "text": {
+            "type": "string",
+            "minLength": 1,
+            "description": "required unless the part melding holds it",
+        },
         **{name: _FORM_STRING for name in _MULTIPART_FIELDS},
         "melding": {"type": "string", "description": "the JSON body (MeldingIn) as one part, instead"},
         "photo": {"type": "string", "format": "binary", "description": "any part with a filename is a file"},
     },
+    required=("text",),
+    closed=True,  # another field is refused (422), as in MeldingIn
 )
 TWILIO_SMS = _form(
     {
@@ -188,10 +197,12 @@ TWILIO_SMS = _form(
         "NumMedia": _FORM_STRING,
         "MediaUrl0": _FORM_STRING,
         "MediaContentType0": _FORM_STRING,
-    }
+    },
+    required=("MessageSid", "From", "Body"),  # as Twilio always sends them
 )
 TWILIO_SMS_STATUS = _form(
-    {"MessageSid": _FORM_STRING, "MessageStatus": _FORM_STRING, "ErrorCode": _FORM_STRING}
+    {"MessageSid": _FORM_STRING, "MessageStatus": _FORM_STRING, "ErrorCode": _FORM_STRING},
+    required=("MessageSid", "MessageStatus"),
 )
 TWILIO_VOICE = _form(
     {
@@ -211,7 +222,8 @@ TWILIO_VOICE = _form(
             "TranscriptionStatus",
             "TranscriptionText",
         )
-    }
+    },
+    required=("CallSid",),
 )
 OPEN311_POST = _form(
     {
@@ -304,7 +316,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(
                 "Idempotency-Key",
                 "header",
-                {"type": "string"},
+                {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
                 "1-200 printable ASCII characters: the same key and content again answers the same melding",
             ),
         ),

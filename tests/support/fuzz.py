@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -105,6 +106,39 @@ def signed(prepared: requests.PreparedRequest, template: str) -> requests.Prepar
         validator = RequestValidator(TOKEN)
         prepared.headers["X-Twilio-Signature"] = validator.compute_signature(PUBLIC_URL + path_qs, form)
     return prepared
+
+
+@dataclass(frozen=True)
+class Known:
+    """A melding stored before the fuzz: requests aimed at it reach past "not found"."""
+
+    id: str
+    reference: str
+    token: str
+
+    @classmethod
+    def make(cls, base: str) -> Known:
+        body = {"text": "Losliggende tegel voor de fuzz", "location": {"street": "Budastraat"}}
+        answer = requests.post(f"{base}/api/v1/meldingen", json=body, timeout=30).json()
+        return cls(answer["id"], answer["reference"], answer["tracking_url"].rsplit("/", 1)[1])
+
+
+def aim(case: Any, known: Known, n: int) -> bool:
+    """Point every third request at the known melding and give every other one the credentials
+    its endpoint asks (Open311's api_key here, signatures in `signed`); True when it is signed."""
+    if n % 3 == 0 and isinstance(case.path_parameters, dict):
+        values = {"id": known.id, "reference": known.reference, "token": known.token}
+        for name in set(case.path_parameters) & set(values):
+            case.path_parameters[name] = values[name]
+    sign = n % 2 == 0
+    if sign and isinstance(case.body, dict):
+        if case.operation.path == "/open311/v2/requests.{fmt}":
+            case.body.update(api_key=OPEN311_KEY, lat="50.8278", long="3.2669")  # the Grote Markt
+        elif case.operation.path == "/channels/phone/calls" and "ended_at" in case.body:
+            # A call of just now: the record's dates must be plausible, which no schema says.
+            now = datetime.now(UTC)
+            case.body.update(started_at=(now - timedelta(minutes=3)).isoformat(), ended_at=now.isoformat())
+    return sign
 
 
 # -- what every answer must be ----------------------------------------------------------------------
