@@ -138,14 +138,6 @@ def document(site: Site) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": _schemas(),
-            "securitySchemes": {
-                "gatewaySignature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Gateway-Signature",
-                    "description": "HMAC of PRODUCT.md, with X-Gateway-Timestamp",
-                },
-            },
         },
     }
 
