@@ -22,6 +22,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from openapi_spec_validator import validate
 from playwright.async_api import Page
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from gateway.http.app import create_app
 from gateway.http.openapi_paths import NOT_API, OPERATIONS
@@ -118,6 +123,7 @@ async def test_the_docs_page_renders_the_operations_without_network(client: Test
 
 # -- the fuzz -------------------------------------------------------------------------------------
 
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 12  # per operation and mode: bounded, the whole run stays within about a minute
 
 
@@ -134,7 +140,9 @@ def served(tmp_path: Path) -> Any:
         client.close()
 
 
-def _send(session: requests.Session, case: Any, base: str, sign: bool) -> fuzz.Answered:
+def _send(
+    session: requests.Session, case: Any, base: str, sign: bool
+) -> tuple[fuzz.Answered, requests.Response]:
     kwargs = case.as_transport_kwargs(base_url=base)
     method, url = kwargs.pop("method"), kwargs.pop("url")
     kwargs.pop("cookies", None)
@@ -148,7 +156,7 @@ def _send(session: requests.Session, case: Any, base: str, sign: bool) -> fuzz.A
         response.status_code,
         response.headers.get("Content-Type", "").split(";")[0],
         response.content,
-    )
+    ), response
 
 
 def test_fuzzing_the_served_description_finds_no_server_error(served: Any) -> None:
@@ -177,7 +185,11 @@ def test_fuzzing_the_served_description_finds_no_server_error(served: Any) -> No
                 # Every other request to a signed endpoint is signed: both the signed handler and
                 # the refusal of an unsigned or forged request are fuzzed; every third is about a
                 # melding that exists.
-                answer = _send(session, case, base, sign=fuzz.aim(case, known, next(sent)))
+                answer, raw = _send(session, case, base, sign=fuzz.aim(case, known, next(sent)))
+                try:
+                    case.validate_response(raw, checks=CONFORMANCE)
+                except (AssertionError, BaseExceptionGroup) as exc:  # each check that failed
+                    failures.append(f"not as described: {answer}: {str(exc)[:800]}")
                 statuses[f"{case.operation.method.upper()} {case.operation.path} {answer.status}"] += 1
                 if (why := fuzz.problem(answer)) is not None:
                     failures.append(f"{why}: {answer}")
