@@ -283,6 +283,18 @@ async def test_a_path_with_a_control_character_is_the_spec_404(app311: TestClien
     assert ET.fromstring(await resp.read()).findtext("error/code") == "404"
 
 
+async def test_another_method_on_a_resource_is_405_in_the_spec_format(app311: TestClient[Any, Any]) -> None:
+    # The catch-all takes every method: without looking, a POST to services.json was a 404.
+    resp = await app311.post(f"{BASE}/services.json")
+    assert resp.status == 405 and set(resp.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    [error] = await resp.json()
+    assert error["code"] == 405 and "GET" in error["description"]
+    resp = await app311.delete(f"{BASE}/requests.xml")
+    assert resp.status == 405 and set(resp.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
+    assert ET.fromstring(await resp.read()).findtext("error/code") == "405"
+    assert (await app311.post(f"{BASE}/nothing.json")).status == 404
+
+
 async def test_an_address_string_is_located_by_the_worker(
     app311: TestClient[Any, Any], open311_settings: Settings
 ) -> None:

@@ -231,7 +231,18 @@ async def get_token(request: web.Request) -> web.Response:
 
 
 async def not_found(request: web.Request) -> web.Response:
+    """Any path or method the routes above do not serve. The catch-all takes every method, so a
+    resource asked with another method (POST services.json) would be a 404 here: it is told 405
+    with its Allow, as aiohttp's router says for every other route."""
     fmt = "xml" if request.path.endswith(".xml") else "json"
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not request.match_info.route.resource and resource.canonical.startswith(PREFIX):
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        methods = ",".join(sorted(allowed))
+        text = f"{request.method} is not allowed on {request.path}; use {methods}"
+        return error_answer(fmt, 405, text, {"Allow": methods})
     return error_answer(fmt, 404, f"{request.method} {request.path}: no such Open311 resource")
 
 
