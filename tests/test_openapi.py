@@ -94,7 +94,12 @@ async def test_the_served_description_is_valid_openapi_3_1(client: TestClient) -
     assert intake["application/json"]["schema"] == {"$ref": "#/components/schemas/MeldingIn"}
     assert doc["components"]["schemas"]["MeldingIn"]["additionalProperties"] is False
     assert doc["components"]["schemas"]["DienstChoice"]["properties"]["dienst"]["enum"][0] == "info"
-    assert "multipart/form-data" in intake
+    assert intake["multipart/form-data"]["encoding"]["photo"]["contentType"].startswith("image/jpeg, ")
+    # What this installation accepts: GATEWAY_OPEN311_JURISDICTION_ID and the diensten as services.
+    services = doc["paths"]["/open311/v2/services/{code}.{fmt}"]["get"]["parameters"]
+    by_name = {p["name"]: p["schema"] for p in services}
+    assert by_name["jurisdiction_id"]["enum"] == ["kortrijk.be"]
+    assert "wegen" in by_name["code"]["enum"] and "info" not in by_name["code"]["enum"]
 
 
 async def test_the_docs_page_renders_the_operations_without_network(client: TestClient, page: Page) -> None:
@@ -216,6 +221,11 @@ def test_fuzzing_the_served_description_finds_no_server_error(served: Any) -> No
     db = Path(settings.database_url.removeprefix("sqlite:///"))
     assert run.failures == [], "\n".join(run.failures[:20])
     assert fuzz.half_stored(db, settings.attachments_dir) == []
+    print(
+        "ATTACH",
+        fuzz.count(db, "attachments"),
+        sorted(str(p) for p in settings.attachments_dir.rglob("*") if p.is_file()),
+    )
     assert fuzz.count(db, "meldingen") > 1, "no request got through: the fuzz proved nothing"
     total = sum(run.statuses.values())
     assert total > len(OPERATIONS) * EXAMPLES

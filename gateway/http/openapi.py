@@ -94,11 +94,21 @@ class Site:
     server_url: str  # GATEWAY_PUBLIC_URL
     jurisdiction_id: str
     service_codes: tuple[str, ...]
+    attachment_types: tuple[str, ...] = ("image/jpeg",)
 
     @classmethod
     def of(cls, settings: Settings) -> Site:
-        offered = open311_services(settings.diensten_file)
-        return cls(settings.public_url, settings.open311_jurisdiction_id, tuple(s.code for s in offered))
+        offered = tuple(s.code for s in open311_services(settings.diensten_file))
+        types = tuple(settings.attachment_types)
+        return cls(settings.public_url, settings.open311_jurisdiction_id, offered, types)
+
+
+def _with_file_types(op: dict[str, Any], site: Site) -> dict[str, Any]:
+    """A multipart photo part declares one of the accepted types (else 415)."""
+    multipart = op.get("requestBody", {}).get("content", {}).get("multipart/form-data")
+    if multipart:
+        multipart["encoding"] = {"photo": {"contentType": ", ".join(site.attachment_types)}}
+    return op
 
 
 def _localised(op: dict[str, Any], site: Site) -> dict[str, Any]:
@@ -120,7 +130,7 @@ def document(site: Site) -> dict[str, Any]:
     """The OpenAPI document (the same for every request of one configuration)."""
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        built = _operation(op)
+        built = _with_file_types(_operation(op), site)
         paths.setdefault(op.path, {})[op.method] = _localised(built, site) if op.tag == OPEN311 else built
     return {
         "openapi": "3.1.0",

@@ -26,7 +26,7 @@ from twilio.request_validator import RequestValidator
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.signing import sign
-from tests.support.data import ROOT
+from tests.support.data import PNG, ROOT
 from tests.support.http import SECRET, free_port
 from tests.support.phone import PHONE_SECRET
 from tests.support.sms import TOKEN
@@ -132,7 +132,9 @@ def aim(case: Any, known: Known, n: int) -> bool:
             case.path_parameters[name] = values[name]
     sign = n % 2 == 0
     if sign and isinstance(case.body, dict):
-        if case.operation.path == "/open311/v2/requests.{fmt}":
+        if case.media_type == "multipart/form-data":
+            case.body["photo"] = PNG  # a photo that passes the content checks, to be stored
+        elif case.operation.path == "/open311/v2/requests.{fmt}":
             case.body.update(api_key=OPEN311_KEY, lat="50.8278", long="3.2669")  # the Grote Markt
         elif case.operation.path == "/channels/phone/calls" and "ended_at" in case.body:
             # A call of just now: the record's dates must be plausible, which no schema says.
@@ -190,19 +192,24 @@ def _open311_problem(answer: Answered) -> str | None:
 
 
 def half_stored(database: Path, attachments: Path) -> list[str]:
-    """What a complete intake never leaves: a melding without its first history entry, or an
-    attachment recorded as stored whose file is not on disk."""
-    found: list[str] = []
+    """What a complete intake never leaves: a melding without its first history entry, an
+    attachment recorded as stored whose file is not on disk, or a file no melding has."""
     with sqlite3.connect(database) as db:
-        for (mid,) in db.execute(
+        orphans = db.execute(
             "SELECT id FROM meldingen WHERE id NOT IN (SELECT melding_id FROM status_history)"
-        ):
-            found.append(f"melding {mid} has no status history")
-        for mid, path in db.execute(
+        ).fetchall()
+        stored = db.execute(
             "SELECT melding_id, storage_path FROM attachments WHERE state = 'stored'"
-        ):
-            if not path or not (attachments / path).is_file():
-                found.append(f"melding {mid}: attachment {path!r} is recorded but not on disk")
+        ).fetchall()
+    found = [f"melding {mid} has no status history" for (mid,) in orphans]
+    found += [
+        f"melding {mid}: attachment {path!r} is recorded but not on disk"
+        for mid, path in stored
+        if not path or not (attachments / path).is_file()
+    ]
+    kept = {path for _, path in stored}
+    files = [p for p in attachments.rglob("*") if p.is_file()] if attachments.exists() else []
+    found += [f"file {p} belongs to no melding" for p in files if str(p.relative_to(attachments)) not in kept]
     return found
 
 
