@@ -102,6 +102,18 @@ async def test_the_served_description_is_valid_openapi_3_1(client: TestClient) -
     assert "wegen" in by_name["code"]["enum"] and "info" not in by_name["code"]["enum"]
 
 
+async def test_swagger_ui_is_served_by_the_gateway_with_its_licence(client: TestClient) -> None:
+    for path, kind in (("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "css")):
+        resp = await client.get(f"/static/vendor/swagger-ui/{path}")
+        assert resp.status == 200 and kind in resp.content_type
+    vendored = Path(__file__).parents[1] / "gateway/http/static/vendor/swagger-ui"
+    assert "Apache License" in (vendored / "LICENSE").read_text()
+    assert "5.35.0" in (vendored / "SOURCE.md").read_text()
+    page = await client.get("/api/v1/docs")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "<script>" not in await page.text()  # no inline script: the policy would refuse it
+
+
 async def test_the_docs_page_renders_the_operations_without_network(client: TestClient, page: Page) -> None:
     outside: list[str] = []
     origin = str(client.make_url("/")).rstrip("/")
