@@ -155,7 +155,8 @@ async def login(request: web.Request) -> web.Response:
         if locked_until is not None:
             log.warning("desk account locked after failed logins", extra={"operator": name})
             error = LOCKED
-    log.info("desk login refused", extra={"operator": name})
+    # The name only of an account: a mistyped name may be a password typed in the wrong field.
+    log.info("desk login refused", extra={"operator": name if found is not None else "(unknown)"})
     return await _login_form(request, str(form.get("next", "")), error=error, name=name)
 
 
