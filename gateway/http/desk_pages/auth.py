@@ -4,11 +4,11 @@ Sessions live in an encrypted cookie (aiohttp-session's EncryptedCookieStorage, 
 holds it but can neither read nor change it), path /desk, HttpOnly, SameSite=Strict, Secure unless
 `desk_cookie_secure` is off. The guard (`desk_guard`) checks, for every request of the sub-app:
 
-- every POST carries the session's CSRF token in its form field `csrf` (403 JSON otherwise),
-  the login form included;
 - every page but the login page needs a logged-in operator who is still enabled (read from the
   store on each request: a disabled operator is out at once) and who was active within
-  `desk_idle_minutes`; otherwise the session ends and the browser goes to the login page.
+  `desk_idle_minutes`; otherwise the session ends and the browser goes to the login page;
+- every POST carries the session's CSRF token in its form field `csrf`: 403 JSON otherwise; the
+  login form without it comes back (403) asking to log in again.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATOR = web.RequestKey("desk_operator", Operator)
 COOKIE = "desk_session"
+EXPIRED = "Het formulier was verlopen. Meld je opnieuw aan."
 LOCKED = "Te veel mislukte pogingen: dit account is tijdelijk vergrendeld. Probeer het later opnieuw."
 PUBLIC = frozenset({"desk_login", "desk_login_post"})  # the routes a visitor without a session sees
 
@@ -77,20 +78,28 @@ def csrf_token(session: Session) -> str:
 
 
 def _redirect_to_login(request: web.Request) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(f"/desk/login?next={quote(request.path_qs, safe='/')}")
+    # Back to the page after login; a form sent after the session ended cannot be replayed (its
+    # token went with the session): the triage queue then.
+    target = request.path_qs if request.method == "GET" else "/desk/triage"
+    return web.HTTPSeeOther(f"/desk/login?next={quote(target, safe='/')}")
+
+
+async def _csrf_ok(request: web.Request, session: Session) -> bool:
+    sent = (await request.post()).get("csrf")
+    expected = session.get("csrf")
+    if isinstance(sent, str) and isinstance(expected, str) and hmac.compare_digest(sent, expected):
+        return True
+    log.warning("desk form refused: CSRF token missing or wrong", extra={"path": request.path})
+    return False
 
 
 @web.middleware
 async def desk_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     session = await get_session(request)
-    if request.method == "POST":
-        sent = (await request.post()).get("csrf")
-        expected = session.get("csrf")
-        if not (isinstance(sent, str) and isinstance(expected, str) and hmac.compare_digest(sent, expected)):
-            log.warning("desk form refused: CSRF token missing or wrong", extra={"path": request.path})
-            return error_body(403, "csrf_token", "the form's CSRF token is missing or does not match")
-    route = request.match_info.route
-    if route.name in PUBLIC:
+    if request.match_info.route.name in PUBLIC:
+        if request.method == "POST" and not await _csrf_ok(request, session):
+            # A login page left open past the session's lifetime: the form again, not a JSON error.
+            return await _login_form(request, None, error=EXPIRED, name="", status=403)
         return await handler(request)
     name, seen = session.get("operator"), session.get("seen")
     now = clock.time()
@@ -102,6 +111,8 @@ async def desk_guard(request: web.Request, handler: Handler) -> web.StreamRespon
     if operator is None or operator.disabled:
         session.invalidate()
         raise _redirect_to_login(request)
+    if request.method == "POST" and not await _csrf_ok(request, session):
+        return error_body(403, "csrf_token", "the form's CSRF token is missing or does not match")
     session["seen"] = now
     request[OPERATOR] = operator
     return await handler(request)
@@ -161,11 +172,11 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def _login_form(
-    request: web.Request, target: str | None, *, error: str | None, name: str
+    request: web.Request, target: str | None, *, error: str | None, name: str, status: int = 401
 ) -> web.Response:
     session = await get_session(request)
     context = {"csrf": csrf_token(session), "next": _next(target), "error": error, "name": name}
-    return aiohttp_jinja2.render_template("login.html", request, context, status=401 if error else 200)
+    return aiohttp_jinja2.render_template("login.html", request, context, status=status if error else 200)
 
 
 async def logout(request: web.Request) -> web.Response:
