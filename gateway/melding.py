@@ -160,7 +160,7 @@ class StatusChange(BaseModel):
     note: str | None = None
     planned_date: date | None = None
     external_partner: str | None = None
-    source: str  # "intake", "worker", "case_system", "desk"
+    source: str  # "intake", "worker", "case_system", "desk", "desk:<operator>" (the desk's pages)
 
 
 class Followup(BaseModel):
@@ -245,7 +245,7 @@ class RoutingDecision:
 
     dienst: str | None
     confidence: float | None
-    routed_by: str | None  # the deciding rule or model version, "channel:<channel>", "desk"
+    routed_by: str | None  # the deciding rule or model, "channel:<channel>", "desk", "desk:<operator>"
     alternatives: tuple[tuple[str, float], ...] = ()  # the model's top three (dienst, probability)
 
     @property
@@ -264,7 +264,7 @@ class StatusUpdate:
     """One status change as it is appended to a melding's history (and passed on to its duplicates)."""
 
     status: Status
-    source: str  # "intake", "worker", "case_system", "desk", "reporter"
+    source: str  # "intake", "worker", "case_system", "desk", "desk:<operator>", "reporter"
     note: str | None = None
     planned_date: date | None = None
     external_partner: str | None = None

@@ -12,6 +12,7 @@ from pathlib import Path
 from gateway.classify.rules import DienstenConfigError
 from gateway.cli import classify as classify_commands
 from gateway.cli import dossier as dossier_command
+from gateway.cli import operators as operator_commands
 from gateway.cli import retention as retention_command
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify_commands.register(sub)  # train, classify, eval
     retention_command.register(sub)
     dossier_command.register(sub)
+    operator_commands.register(sub)  # operator add, disable, list
     return parser
 
 

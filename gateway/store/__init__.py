@@ -11,7 +11,8 @@ module of what it stores:
 - `inbound`: the inbound audit trail and reporters' follow-ups
 - `media`: MMS media to fetch; `sms`: opt-outs, conversations, messages sent and their receipts
 - `voice_calls`: Twilio Voice call rows; `duplicates`: dedupe candidates, links, hotspots
-- `desk`: the 1777 desk's routing decisions; `sql`: the SQL bits they share
+- `desk`: the 1777 desk's routing decisions and lists; `operators`: the desk's accounts and lock-out
+- `sql`: the SQL bits they share
 
 The caller runs one in one transaction and one hop: `await store.read(meldingen.get, id)`,
 `await store.write(deliveries.failed, id, error=..., ...)` (`core.Store`). Intake writes go

@@ -129,6 +129,7 @@ meldingen = Table(
     Index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
     Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
+    Index("ix_meldingen_status_updated", "status", "updated_at"),  # the desk's waiting list (0014)
 )
 
 reference_counters = Table(
@@ -388,4 +389,21 @@ duplicate_suggestions = Table(
     Column("reason", CleanText, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_duplicate_suggestions_candidate", "candidate_id"),
+)
+
+# The 1777 desk's accounts (migration 0014, gateway/store/operators.py): an argon2 hash, never the
+# password; failed logins in a row lock the account until `locked_until` (a back-off that doubles).
+# The name goes into status_history.source as "desk:<name>" (32 characters), hence 27 at most.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", CleanString(27), nullable=False),
+    Column("role", CleanString(16), nullable=False),  # operator | admin
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", name="uq_operators_name"),
 )
