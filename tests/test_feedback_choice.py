@@ -14,6 +14,7 @@ from email import message_from_bytes
 from typing import Any
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway import texts
@@ -203,6 +204,14 @@ async def test_the_json_intake_takes_the_choice_and_refuses_one_that_cannot_reac
     assert [m["To"] for m in twilio.messages] == [
         NUMBER
     ] * 2 and relay.messages == []  # receipt, Geregistreerd
+
+    # the multipart form of the API takes it as a field of its own
+    fields = {"text": "Put in de weg", "reporter_email": EMAIL, "reporter_feedback": "none"}
+    parts = FormData(fields, default_to_multipart=True)
+    resp = await app.post("/api/v1/meldingen", data=parts)
+    assert resp.status == 202, await resp.text()
+    shown = await (await app.get(f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
+    assert shown["reporter"]["feedback"] == "none"
 
     refused = [
         {"phone": "056 27 77 77", "feedback": "sms"},  # a landline cannot take an SMS

@@ -27,6 +27,7 @@ _FORM_FIELDS = {
     "reporter_name": ("reporter", "name"),
     "reporter_email": ("reporter", "email"),
     "reporter_phone": ("reporter", "phone"),
+    "reporter_feedback": ("reporter", "feedback"),
     "address": ("location", "address"),
     "street": ("location", "street"),
     "house_number": ("location", "house_number"),
