@@ -224,3 +224,15 @@ async def test_the_json_intake_takes_the_choice_and_refuses_one_that_cannot_reac
         assert resp.status == 422, reporter
         body = await resp.json()
         assert body["error"]["code"] == "invalid_melding" and "reporter" in body["error"]["message"]
+
+
+async def test_a_choice_the_form_refuses_is_told_once_at_its_field(app: Client) -> None:
+    """The form's own check names the problem; the API model's check of the same choice adds no
+    second, vaguer error elsewhere on the page."""
+    data = form_data(description="Put", reporter_email=EMAIL, reporter_phone="056 27 77 77", feedback="sms")
+    answer = await app.post("/", data=data)
+    assert answer.status == 422
+    page = await answer.text()
+    summary = page.split('id="error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert summary.count("<li>") == 1 and 'href="#reporter_phone"' in summary
+    assert 'id="reporter_email-error"' not in page
