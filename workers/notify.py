@@ -11,6 +11,7 @@ The reporter's own choice (`Reporter.feedback`, the web form's "by e-mail, SMS o
 overrides the channel's way: `email` gets the acknowledgement and every status change by e-mail
 only, `sms` by SMS only (question included, its reply threaded as for an SMS melding), `none`
 nothing at all. No choice (None) is the channel's way above.
+
 Every decision (sent, skipped and why, failed) is recorded per status change and channel, so
 the desk can see it.
 """
@@ -61,7 +62,8 @@ def by_sms(m: Melding) -> bool:
 def _acknowledge(m: Melding, change: StatusChange, settings: Settings) -> str | None:
     if change.status != Status.ONTVANGEN:
         return NOT_RELEVANT
-    if m.reporter.feedback != EMAIL and (m.reporter.feedback is not None or m.channel != Channel.EMAIL):
+    chosen = m.reporter.feedback
+    if chosen != EMAIL and not (chosen is None and m.channel == Channel.EMAIL):
         return NOT_RELEVANT  # another way chosen, or a channel that answered the receipt itself
     if not m.reporter.email:
         return "sender address unknown"
