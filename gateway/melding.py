@@ -123,11 +123,18 @@ class CleanInput(BaseModel):
         return clean(data) if isinstance(data, dict) else data
 
 
+# How a reporter wants to hear of their melding (the web form's choice, optional on the API).
+Feedback = Literal["email", "sms", "none"]
+
+
 class Reporter(CleanInput):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
+    # None: the channel's own way (a mail is answered by mail, an SMS by SMS), as before the choice
+    # existed; "none": no messages at all, the reporter follows the tracking page (workers/notify.py).
+    feedback: Feedback | None = None
 
 
 class Location(CleanInput):

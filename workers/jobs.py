@@ -16,7 +16,7 @@ from arq import Retry
 
 from gateway import clock
 from gateway.config import Settings
-from gateway.melding import EVENT_CREATED, Channel, Melding, RoutingDecision, Stage, StatusChange
+from gateway.melding import EVENT_CREATED, Melding, RoutingDecision, Stage, StatusChange
 from gateway.metrics import count, record_delivery
 from gateway.queue import (
     ACK_RATE_KEY,
@@ -39,7 +39,16 @@ from gateway.store import media as media_store
 from workers import duplicates, media, sms, status_feeds
 from workers.casesystem import DeliveryError
 from workers.ctx import redis, retry_delay, state
-from workers.notify import NOT_RELEVANT, RULES, SMS, NotificationError, Rule, render_email, send_email
+from workers.notify import (
+    NOT_RELEVANT,
+    RULES,
+    SMS,
+    NotificationError,
+    Rule,
+    by_sms,
+    render_email,
+    send_email,
+)
 
 log = logging.getLogger("workers")
 
@@ -133,10 +142,11 @@ async def _process(ctx: dict[str, Any], melding_id: str) -> tuple[str, DeliveryR
 
 
 async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
-    """Fetch the MMS media still pending (workers/media.py); True for an SMS melding, whose
-    attachments may have changed since it was read. While one failed transiently, the job is
-    tried again later: the melding waits for its photos."""
-    if melding.channel != Channel.SMS:
+    """Fetch the MMS media still pending (workers/media.py); True for a melding that may have them
+    (an SMS melding, or one whose reporter chose SMS and may reply with an MMS), whose attachments
+    may have changed since it was read. While one failed transiently, the job is tried again
+    later: the melding waits for its photos."""
+    if not by_sms(melding):
         return False
     settled = await media.settle(ctx, melding)
     if settled.waiting:

@@ -35,7 +35,7 @@ class HistoryEntry:
 @dataclass(frozen=True)
 class NotificationDecision:
     history_id: int
-    channel: str  # the rule: email-ack, email, sms, sms-question, sms-ack
+    channel: str  # the rule: email-ack, email, sms, sms-question, sms-ack (a call's or a chosen SMS's)
     recipient: str | None
     state: str  # sent, skipped, retrying, failed
     detail: str | None  # the Message-ID sent, or why it was skipped or failed

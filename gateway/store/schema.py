@@ -123,6 +123,8 @@ meldingen = Table(
     # The citizen's national register number (migration 0012), 11 digits, set by a portal intake or
     # the desk: read only by the status feeds (workers/status_feeds), never shown, logged or sent on.
     Column("national_register_number", CleanString(11), nullable=True),
+    # How the reporter wants to hear from us (migration 0015): email, sms, none; NULL the channel's way.
+    Column("reporter_feedback", CleanString(8), nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
     Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
