@@ -1,7 +1,7 @@
 """reporter_feedback: how the reporter wants to hear of their melding (email, sms, none)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03
 """
 
