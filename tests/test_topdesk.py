@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gateway.config import Settings
 from gateway.melding import Channel, Melding, Reporter
 from gateway.queue import case_status_poll_lock
-from gateway.store import cursors
+from gateway.store import attempts, cursors
 from gateway.store.schema import deliveries, notifications
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT, ROOT, TILE
@@ -139,6 +139,8 @@ async def test_refused_credentials_pause_delivery_without_spending_its_budget(
     assert "GATEWAY_TOPDESK_USER / GATEWAY_TOPDESK_APP_PASSWORD" in row.last_error and "401" in row.last_error
     assert any("delivery paused" in r.getMessage() for r in caplog.records)
     assert (await melding(client, created["id"]))["stage"] == "routed"
+    [paused] = await store_of(client).read(attempts.of_melding, created["id"])  # logged as a try
+    assert (paused.outcome, paused.http_status) == ("transient", 401) and "401" in (paused.error or "")
 
 
 STREETS = ("Budastraat", "Loofstraat", "Doorniksestraat", "Leiestraat", "Grote Markt")
