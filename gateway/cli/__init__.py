@@ -68,8 +68,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from gateway.cli.deliveries import list_or_retry
+    from gateway.cli.deliveries import list_or_retry, show_attempts
 
+    if args.attempts:
+        return asyncio.run(show_attempts(_settings(args), args.attempts, as_json=args.json))
     return asyncio.run(
         list_or_retry(
             _settings(args),
@@ -133,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry", action="store_true", help="resend dead deliveries (all, or those of --reference)"
     )
     d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    d.add_argument(
+        "--attempts",
+        metavar="REFERENCE",
+        help="every attempt of this melding's deliveries and portal pushes (its reference or id)",
+    )
     d.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     d.set_defaults(func=cmd_deliveries)
     p = sub.add_parser(

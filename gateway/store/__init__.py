@@ -7,6 +7,7 @@ module of what it stores:
 - `meldingen`: intake (in batches, with their audit records), reading meldingen, routing
 - `history`: a melding's status changes (the transition table) and its stage
 - `deliveries`: what a melding owes the case system, tried until delivered or dead
+- `attempts`: every try of a delivery or a portal push, with its outcome (`pushes`: the pushes)
 - `notifications`: what was decided about telling the reporter of each status change
 - `inbound`: the inbound audit trail and reporters' follow-ups
 - `media`: MMS media to fetch; `sms`: opt-outs, conversations, messages sent and their receipts

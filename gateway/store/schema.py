@@ -409,3 +409,24 @@ operators = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("name", name="uq_operators_name"),
 )
+
+
+# One row per attempt to deliver to the case system or to push to a citizen portal (migration
+# 0016, gateway/store/attempts.py): the dossier's "every delivery attempt". Exactly one of
+# `delivery_id` and `push_id` is set. `error` can echo a citizen's text (a case system quoting
+# the field it refused): retention clears it with the melding's personal data.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=True, index=True),
+    Column("push_id", Integer, ForeignKey("status_pushes.id"), nullable=True, index=True),
+    Column("attempt", Integer, nullable=False),  # 1, 2, ... per delivery or push, across manual retries
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("outcome", CleanString(16), nullable=False),  # ok, transient, permanent, crashed
+    Column("http_status", Integer, nullable=True),
+    Column("error", CleanText, nullable=True),
+    Column("case_id", CleanString, nullable=True),  # the case system's id, when it succeeded
+)
