@@ -83,8 +83,10 @@ async def run_load(
     request: RequestFactory = melding_request,
     expect: int = 202,
     get: PathFactory | None = None,
+    get_headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """POST `request(n, i)` to `url` from each connection; with `get`, GET `url + get(n, i)` instead."""
+    """POST `request(n, i)` to `url` from each connection; with `get`, GET `url + get(n, i)` instead
+    (with `get_headers`: a logged-in desk's session cookie)."""
     latencies: list[float] = []
     errors = 0
     counting = False
@@ -96,7 +98,7 @@ async def run_load(
         while time.perf_counter() < deadline:
             i += 1
             if get is not None:
-                call = session.get(url + get(n, i))
+                call = session.get(url + get(n, i), headers=get_headers)
             else:
                 body, headers = request(n, i)
                 call = session.post(url, data=body, headers=headers)

@@ -156,7 +156,7 @@ def _dedupe_rows(f: Figures) -> list[Row]:
 
 def _desk_rows(f: Figures) -> list[Row]:
     rows = []
-    for page in ("tracking", "queue", "melding"):
+    for page in ("tracking", "queue", "melding", "triage_page", "melding_page", "waiting_page"):
         load = _load_rows(f"desk_{page}", f"desk_{page}_baseline")
         rows += [Row(f"{page}: {r.label}", r.key, r.baseline) for r in load]
         rows.append(Row(f"{page}: page bytes", f"desk_{page}_bytes"))
@@ -248,7 +248,8 @@ SECTIONS = (
         "`GET /api/v1/meldingen?stage=triage&limit=50` and one melding `GET /api/v1/meldingen/{id}`, 10 "
         "connections in a closed loop. Baseline: aiohttp answering a fixed body of the same size (no store, "
         "no template). `POST /api/v1/meldingen/{id}/dienst` (gateway/http/desk.py) is a signed write, not "
-        "a page.",
+        "a page. The desk's own pages, logged in: `/desk/triage` (first 25 of the queue), "
+        "`/desk/meldingen/{id}`, `/desk/waiting`.",
         rows=_desk_rows,
     ),
     Section(

@@ -360,6 +360,19 @@ class Settings(BaseSettings):
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
 
+    # The desk workplace at /desk (gateway/http/desk_pages, README "Desk workplace"): the key of its
+    # encrypted session cookies (any long random string; empty: one is made at each start, and every
+    # session ends at a restart), Secure cookies (false only for plain-http development), the idle
+    # minutes after which a session ends, and the lock-out: after desk_lockout_attempts failed logins
+    # in a row an account is locked desk_lockout_seconds, doubling with each further failure up to
+    # desk_lockout_max_seconds
+    desk_session_secret: str = Field(default="", repr=False)
+    desk_cookie_secure: bool = True
+    desk_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    desk_lockout_attempts: int = Field(default=5, ge=1)
+    desk_lockout_seconds: float = Field(default=60.0, gt=0)
+    desk_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+
     # Open311 GeoReport v2 (gateway/channels/open311, README "Open311 GeoReport v2"): the API keys a
     # POST must carry (none: every POST is refused with 403), the jurisdiction_id we answer to (a
     # request naming another gets 404), and the area a lat/long must lie in (south, west, north, east)

@@ -87,15 +87,18 @@ def json_object(raw: bytes | str, code: str, what: str = "request body") -> dict
 
 
 # Receipts that a notification rule answers (workers/notify.py): a mail to an e-mail sender, an SMS
-# to a caller, who has nothing in writing. A web form and an SMS are answered by their channel.
+# to a caller, who has nothing in writing. A web form and an SMS are answered by their channel,
+# and also by the way a reporter chose (Reporter.feedback "email" or "sms"), who then has it in writing.
 ACKNOWLEDGED_CHANNELS = frozenset({Channel.EMAIL, Channel.PHONE})
+ACKNOWLEDGED_CHOICES = frozenset({"email", "sms"})
 
 
 async def enqueue_acknowledgement(
-    redis: ArqRedis, queue: str, channel: Channel, stored: StoredIntake
+    redis: ArqRedis, queue: str, channel: Channel, stored: StoredIntake, *, feedback: str | None = None
 ) -> None:
     """Queue the notification of a new melding's `ontvangen` entry where a rule may answer it."""
-    if stored.created and stored.history_id is not None and channel in ACKNOWLEDGED_CHANNELS:
+    answered = channel in ACKNOWLEDGED_CHANNELS or feedback in ACKNOWLEDGED_CHOICES
+    if stored.created and stored.history_id is not None and answered:
         await enqueue_notify(redis, queue, stored.id, stored.history_id)
 
 
@@ -241,7 +244,13 @@ class Intake:
         if stored.created:
             try:
                 await self._enqueuer.submit(stored.id)
-                await enqueue_acknowledgement(self.redis, self.settings.queue_name, draft.channel, stored)
+                await enqueue_acknowledgement(
+                    self.redis,
+                    self.settings.queue_name,
+                    draft.channel,
+                    stored,
+                    feedback=draft.reporter.feedback,
+                )
             except Exception as exc:  # the melding is stored; the sweep will enqueue it
                 log.warning(
                     "melding stored but not enqueued (%s); the sweep will pick it up",

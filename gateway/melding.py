@@ -123,11 +123,18 @@ class CleanInput(BaseModel):
         return clean(data) if isinstance(data, dict) else data
 
 
+# How a reporter wants to hear of their melding (the web form's choice, optional on the API).
+Feedback = Literal["email", "sms", "none"]
+
+
 class Reporter(CleanInput):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
+    # None: the channel's own way (a mail is answered by mail, an SMS by SMS), as before the choice
+    # existed; "none": no messages at all, the reporter follows the tracking page (workers/notify.py).
+    feedback: Feedback | None = None
 
 
 class Location(CleanInput):
@@ -160,7 +167,7 @@ class StatusChange(BaseModel):
     note: str | None = None
     planned_date: date | None = None
     external_partner: str | None = None
-    source: str  # "intake", "worker", "case_system", "desk"
+    source: str  # "intake", "worker", "case_system", "desk", "desk:<operator>" (the desk's pages)
 
 
 class Followup(BaseModel):
@@ -245,7 +252,7 @@ class RoutingDecision:
 
     dienst: str | None
     confidence: float | None
-    routed_by: str | None  # the deciding rule or model version, "channel:<channel>", "desk"
+    routed_by: str | None  # the deciding rule or model, "channel:<channel>", "desk", "desk:<operator>"
     alternatives: tuple[tuple[str, float], ...] = ()  # the model's top three (dienst, probability)
 
     @property
@@ -264,7 +271,7 @@ class StatusUpdate:
     """One status change as it is appended to a melding's history (and passed on to its duplicates)."""
 
     status: Status
-    source: str  # "intake", "worker", "case_system", "desk", "reporter"
+    source: str  # "intake", "worker", "case_system", "desk", "desk:<operator>", "reporter"
     note: str | None = None
     planned_date: date | None = None
     external_partner: str | None = None

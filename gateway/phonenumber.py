@@ -30,6 +30,15 @@ def e164(number: str | None, region: str = DEFAULT_REGION) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def readable(number: str, region: str = DEFAULT_REGION) -> str:
+    """A stored number as people read it back: "+32 470 12 34 56"; what does not parse, as given."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def is_mobile(number: str, region: str = DEFAULT_REGION) -> bool:
     """A number that can receive an SMS: mobile (or, where numbering cannot tell, possibly mobile)."""
     try:

@@ -106,7 +106,12 @@ async def test_mail_becomes_a_melding_with_the_reporter_from_the_signature(
     assert melding["subject"] == "Losse tegel"
     assert "losliggende tegel" in melding["text"]
     assert "Met vriendelijke groeten" not in melding["text"]
-    assert melding["reporter"] == {"name": "An Peeters", "email": "an@example.be", "phone": "0470 12 34 56"}
+    assert melding["reporter"] == {
+        "name": "An Peeters",
+        "email": "an@example.be",
+        "phone": "0470 12 34 56",
+        "feedback": None,
+    }
     assert melding["language"] == "nl"
     assert [a["filename"] for a in melding["attachments"]] == ["tegel.png"]
     [record] = await inbound(client)

@@ -94,7 +94,12 @@ async def test_client_round_trip_reaches_the_case_system(
     sent = hit["body"]["melding"]
     assert sent["reference"] == reference and sent["channel"] == "open311"
     assert sent["dienst"] == "wegen" and sent["routed_by"] == "channel:open311"
-    assert sent["reporter"] == {"name": "An Peeters", "email": "an@example.be", "phone": "+32470123456"}
+    assert sent["reporter"] == {
+        "name": "An Peeters",
+        "email": "an@example.be",
+        "phone": "+32470123456",
+        "feedback": None,
+    }
     assert "Foto: https://photos.example.org/tegel.jpg" in sent["text"]  # a link, never fetched
     [request] = await get_json(app311, f"requests/{reference}", "requests.json")
     assert request["status"] == "open" and request["status_notes"] == "Geregistreerd"

@@ -41,7 +41,12 @@ async def test_signed_call_record_becomes_a_phone_melding(phone_client: TestClie
     got = await (await phone_client.get(f"/api/v1/meldingen/{body['id']}")).json()
     assert got["channel"] == "phone"
     assert got["external_id"] == "call-0001"
-    assert got["reporter"] == {"name": "An Peeters", "email": "an@example.be", "phone": "+32470123456"}
+    assert got["reporter"] == {
+        "name": "An Peeters",
+        "email": "an@example.be",
+        "phone": "+32470123456",
+        "feedback": None,
+    }
     assert got["dienst"] == "wegen"  # IVR digit 4 in config/ivr.toml
     assert got["text"] == CALL["agent_notes"] + "\n\n" + CALL["transcription"]
     assert got["location"]["street"] == "Budastraat"

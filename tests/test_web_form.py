@@ -82,7 +82,12 @@ async def test_a_plain_post_is_a_melding_of_the_web_channel_and_redirects_to_tha
     assert len(listed) == 1
     melding = listed[0]
     assert melding["channel"] == "web" and melding["language"] == "fr"
-    assert melding["reporter"] == {"name": "An", "email": "an@example.be", "phone": "+32470123456"}
+    assert melding["reporter"] == {
+        "name": "An",
+        "email": "an@example.be",
+        "phone": "+32470123456",
+        "feedback": "sms",
+    }
     assert melding["location"]["street"] == "Budastraat" and melding["location"]["lat"] == 50.831331
     assert [a["filename"] for a in melding["attachments"]] == ["stoeptegel.jpg"]
     assert melding["tracking_url"].endswith(f"/t/{token}")
@@ -93,13 +98,18 @@ async def test_a_plain_post_is_a_melding_of_the_web_channel_and_redirects_to_tha
     assert thanks.headers["Referrer-Policy"] == "no-referrer"
 
 
-async def test_the_feedback_choice_is_kept_with_the_raw_form(site: Client, settings: Settings) -> None:
+async def test_the_feedback_choice_is_stored_and_kept_with_the_raw_form(
+    site: Client, settings: Settings
+) -> None:
     data = form_data(description="Lamp brandt niet", reporter_phone="0470123456", feedback="sms")
     answer = await site.post("/", data=data, allow_redirects=False)
     assert answer.status == 303
     store = store_of(site)
-    rows = await store.read(lambda conn: conn.exec_driver_sql("SELECT raw FROM meldingen").all())
+    rows = await store.read(
+        lambda conn: conn.exec_driver_sql("SELECT raw, reporter_feedback FROM meldingen").all()
+    )
     assert json.loads(rows[0][0])["form"] == {"feedback": "sms"}
+    assert rows[0][1] == "sms"  # the choice the notification rules read (workers/notify.py)
 
 
 async def test_errors_are_tied_to_their_fields_and_what_was_typed_comes_back(site: Client) -> None:

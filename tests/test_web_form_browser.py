@@ -1,6 +1,7 @@
 """The citizen form in headless Chromium (Playwright, Debian's chromium): with JavaScript (a misspelt
-street, a suggestion picked, a photo, the thank-you page, the tracking link), without it, keyboard
-only, the map without a reachable tile server, and axe-core (WCAG 2.1 AA) in nl, fr and en.
+street, a suggestion picked, a photo, the thank-you page, the tracking link), news chosen by SMS,
+without JavaScript, keyboard only, the map without a reachable tile server, and axe-core (WCAG 2.1
+AA) in nl, fr and en.
 
 One store backend is enough here (the pages are what is tested; test_web_form.py runs both). Every
 test leaves a screenshot in test-artifacts/screenshots/.
@@ -114,6 +115,22 @@ async def test_dutch_with_a_photo_and_a_suggested_address_then_the_tracking_page
     assert melding["location"]["street"] == "Budastraat" and melding["location"]["house_number"] == "12"
     assert [a["filename"] for a in melding["attachments"]] == ["stoeptegel.jpg"]
     assert melding["text"] == SCRIPT
+
+
+async def test_dutch_with_news_by_sms_and_the_thanks_page_says_so(
+    site: Client, browser: Browser, request: pytest.FixtureRequest
+) -> None:
+    async with tab(browser, request.node.name, locale="nl-BE") as page:
+        await page.goto(str(site.make_url("/")))
+        await page.fill("#description", "De straatlamp in de Loofstraat brandt niet meer.")
+        await page.fill("#reporter_phone", "0470 12 34 56")
+        await page.check("#feedback-sms")
+        await page.click("#submit")
+        await page.wait_for_url("**/bedankt/**")
+        shown = await page.inner_text("#next-feedback")
+        assert shown == text("thanks.next_sms", "nl", phone="+32 470 12 34 56")
+    [melding] = await stored(site)
+    assert melding["reporter"]["feedback"] == "sms" and melding["reporter"]["phone"] == "+32470123456"
 
 
 async def test_without_javascript_errors_then_thanks_then_tracking(

@@ -6,6 +6,12 @@ workers/sms.py). E-mail: the acknowledgement of a mail and every status change o
 with an address. SMS: every status change of a melding that came by SMS (the TwiML answer
 acknowledged it already), the desk's question when it waits for the reporter's answer (a reply
 SMS is threaded onto the melding), and an acknowledgement to a caller on a mobile number.
+
+The reporter's own choice (`Reporter.feedback`, the web form's "by e-mail, SMS or not at all")
+overrides the channel's way: `email` gets the acknowledgement and every status change by e-mail
+only, `sms` by SMS only (question included, its reply threaded as for an SMS melding), `none`
+nothing at all. No choice (None) is the channel's way above.
+
 Every decision (sent, skipped and why, failed) is recorded per status change and channel, so
 the desk can see it.
 """
@@ -34,7 +40,8 @@ class NotificationError(Exception):
 NOT_RELEVANT = "not relevant"  # the rule is not about this change: nothing is recorded
 
 
-EMAIL, SMS = "email", "sms"  # the actions
+EMAIL, SMS = "email", "sms"  # the actions (and the reporter's choices of them, Reporter.feedback)
+NONE = "none"  # the reporter's choice of no messages at all
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,17 @@ class Rule:
     action: str = EMAIL
 
 
+def by_sms(m: Melding) -> bool:
+    """The reporter hears from us by SMS: chose it, or wrote by SMS and chose nothing."""
+    return m.reporter.feedback == SMS or (m.reporter.feedback is None and m.channel == Channel.SMS)
+
+
 def _acknowledge(m: Melding, change: StatusChange, settings: Settings) -> str | None:
-    if change.status != Status.ONTVANGEN or m.channel != Channel.EMAIL:
+    if change.status != Status.ONTVANGEN:
         return NOT_RELEVANT
+    chosen = m.reporter.feedback
+    if chosen != EMAIL and not (chosen is None and m.channel == Channel.EMAIL):
+        return NOT_RELEVANT  # another way chosen, or a channel that answered the receipt itself
     if not m.reporter.email:
         return "sender address unknown"
     return None
@@ -58,26 +73,32 @@ def _acknowledge(m: Melding, change: StatusChange, settings: Settings) -> str | 
 def _status_mail(m: Melding, change: StatusChange, settings: Settings) -> str | None:
     if change.status == Status.ONTVANGEN:
         return NOT_RELEVANT  # receipt is acknowledged by the channel, not by a status mail
+    if m.reporter.feedback == SMS:
+        return NOT_RELEVANT  # the SMS rules tell this reporter
+    if m.reporter.feedback == NONE:
+        return "reporter chose no messages (follows the tracking page)"
     if not m.reporter.email:
         return "reporter gave no e-mail address"
     return None
 
 
 def _status_sms(m: Melding, change: StatusChange, settings: Settings) -> str | None:
-    # Receipt was answered by TwiML; a question has its own rule.
-    if m.channel != Channel.SMS or change.status in (Status.ONTVANGEN, Status.WACHTEN_OP_ANTWOORD):
+    # Receipt was answered by TwiML or the sms-ack rule; a question has its own rule.
+    if not by_sms(m) or change.status in (Status.ONTVANGEN, Status.WACHTEN_OP_ANTWOORD):
         return NOT_RELEVANT
     return None if m.reporter.phone else "reporter gave no phone number"
 
 
 def _question_sms(m: Melding, change: StatusChange, settings: Settings) -> str | None:
-    if m.channel != Channel.SMS or change.status != Status.WACHTEN_OP_ANTWOORD:
+    if not by_sms(m) or change.status != Status.WACHTEN_OP_ANTWOORD:
         return NOT_RELEVANT
     return None if m.reporter.phone else "reporter gave no phone number"
 
 
 def _acknowledge_call(m: Melding, change: StatusChange, settings: Settings) -> str | None:
     if m.channel != Channel.PHONE or change.status != Status.ONTVANGEN:
+        return NOT_RELEVANT
+    if m.reporter.feedback not in (None, SMS):
         return NOT_RELEVANT
     if m.stage == Stage.ANSWERED:
         return "call answered at once by the desk"
@@ -88,10 +109,21 @@ def _acknowledge_call(m: Melding, change: StatusChange, settings: Settings) -> s
     return None if is_mobile(m.reporter.phone) else "caller number is not a mobile number"
 
 
+def _acknowledge_by_sms(m: Melding, change: StatusChange, settings: Settings) -> str | None:
+    """The receipt of a melding whose reporter chose SMS (a call has its own text, above)."""
+    if m.reporter.feedback != SMS or m.channel in (Channel.PHONE, Channel.SMS):
+        return NOT_RELEVANT  # an SMS melding's receipt was the TwiML answer
+    if change.status != Status.ONTVANGEN:
+        return NOT_RELEVANT
+    return None if m.reporter.phone else "reporter gave no phone number"
+
+
 RULES: tuple[Rule, ...] = (
     Rule("email-ack", _acknowledge, "ack", rate_limited=True),
     Rule("email", _status_mail, "status"),
     Rule("sms-ack", _acknowledge_call, "sms.ack", action=SMS),
+    # the same decision channel as a call's: the two never apply to one melding
+    Rule("sms-ack", _acknowledge_by_sms, "sms.received", action=SMS),
     Rule("sms", _status_sms, "sms.status", action=SMS),
     Rule("sms-question", _question_sms, "sms.question", action=SMS),
 )

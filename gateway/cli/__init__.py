@@ -12,6 +12,7 @@ from pathlib import Path
 from gateway.classify.rules import DienstenConfigError
 from gateway.cli import classify as classify_commands
 from gateway.cli import dossier as dossier_command
+from gateway.cli import operators as operator_commands
 from gateway.cli import retention as retention_command
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
@@ -67,8 +68,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from gateway.cli.deliveries import list_or_retry
+    from gateway.cli.deliveries import list_or_retry, show_attempts
 
+    if args.attempts:
+        return asyncio.run(show_attempts(_settings(args), args.attempts, as_json=args.json))
     return asyncio.run(
         list_or_retry(
             _settings(args),
@@ -132,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry", action="store_true", help="resend dead deliveries (all, or those of --reference)"
     )
     d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    d.add_argument(
+        "--attempts",
+        metavar="REFERENCE",
+        help="every attempt of this melding's deliveries and portal pushes (its reference or id)",
+    )
     d.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     d.set_defaults(func=cmd_deliveries)
     p = sub.add_parser(
@@ -150,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify_commands.register(sub)  # train, classify, eval
     retention_command.register(sub)
     dossier_command.register(sub)
+    operator_commands.register(sub)  # operator add, disable, list
     return parser
 
 

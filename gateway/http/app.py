@@ -15,6 +15,7 @@ from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.attachments import AttachmentStore
 from gateway.config import Settings
 from gateway.http.addresses import ADDRESSES, AddressIndex
+from gateway.http.desk_pages import create_desk_app
 from gateway.http.form import MAP_VIEW, MapView
 from gateway.http.middlewares import body_deadline, json_errors
 from gateway.http.routes import setup_routes
@@ -67,4 +68,6 @@ def create_app(settings: Settings) -> web.Application:
     )
     pages.globals.update(page_globals())  # t() and status_label(): the catalogue in the page's language
     setup_routes(app)
+    # The desk's pages: a sub-app of their own, so its session cookie and guard apply there only.
+    app.add_subapp("/desk", create_desk_app(settings))
     return app

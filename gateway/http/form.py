@@ -37,6 +37,7 @@ from gateway.config import Settings
 from gateway.handling import error_body
 from gateway.http.ratelimit import WINDOW, over_limit
 from gateway.intake import IntakeRejected
+from gateway.phonenumber import readable
 from gateway.store import StoreUnavailable, meldingen
 from gateway.texts import LANGUAGES, accepted_language, language, text
 
@@ -205,7 +206,8 @@ async def thanks_page(request: web.Request) -> web.Response:
         "text": melding.text,
         "photos": len(melding.attachments),
         "email": melding.reporter.email,
-        "phone": melding.reporter.phone,
+        "phone": readable(melding.reporter.phone) if melding.reporter.phone else None,
+        "feedback": melding.reporter.feedback,
         "desk_email": settings.email_address,
     }
     return _render(request, "form_thanks.html", context)

@@ -23,6 +23,7 @@ from gateway.melding import (
     can_transition,
     is_open,
 )
+from gateway.store.attempts import Attempt
 from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query, succeeded
 from gateway.store.history import add_status, set_stage
 from gateway.store.meldingen import route, set_routing, update_by_id
@@ -258,7 +259,12 @@ class Succeeded:
 
 
 def succeeded_and_waiting(
-    conn: Connection, delivery: DeliveryRecord, case_id: str | None, *, read_notify: bool = False
+    conn: Connection,
+    delivery: DeliveryRecord,
+    case_id: str | None,
+    *,
+    read_notify: bool = False,
+    attempt: Attempt | None = None,
 ) -> Succeeded:
     """A delivery done (a `melding.created` moves its melding to `delivered`, status
     Geregistreerd), with what follows read in the same transaction instead of separate reads:
@@ -271,6 +277,7 @@ def succeeded_and_waiting(
         case_id=case_id,
         stage=Stage.DELIVERED if created else None,
         first_status=Status.GEREGISTREERD if created else None,
+        attempt=attempt,
     )
     waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
     found = None

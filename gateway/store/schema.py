@@ -123,12 +123,15 @@ meldingen = Table(
     # The citizen's national register number (migration 0012), 11 digits, set by a portal intake or
     # the desk: read only by the status feeds (workers/status_feeds), never shown, logged or sent on.
     Column("national_register_number", CleanString(11), nullable=True),
+    # How the reporter wants to hear from us (migration 0015): email, sms, none; NULL the channel's way.
+    Column("reporter_feedback", CleanString(8), nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
     Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
     Index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
     Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
+    Index("ix_meldingen_status_updated", "status", "updated_at"),  # the desk's waiting list (0014)
 )
 
 reference_counters = Table(
@@ -388,4 +391,42 @@ duplicate_suggestions = Table(
     Column("reason", CleanText, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_duplicate_suggestions_candidate", "candidate_id"),
+)
+
+# The 1777 desk's accounts (migration 0014, gateway/store/operators.py): an argon2 hash, never the
+# password; failed logins in a row lock the account until `locked_until` (a back-off that doubles).
+# The name goes into status_history.source as "desk:<name>" (32 characters), hence 27 at most.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", CleanString(27), nullable=False),
+    Column("role", CleanString(16), nullable=False),  # operator | admin
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", name="uq_operators_name"),
+)
+
+
+# One row per attempt to deliver to the case system or to push to a citizen portal (migration
+# 0016, gateway/store/attempts.py): the dossier's "every delivery attempt". Exactly one of
+# `delivery_id` and `push_id` is set. `error` can echo a citizen's text (a case system quoting
+# the field it refused): retention clears it with the melding's personal data.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=True, index=True),
+    Column("push_id", Integer, ForeignKey("status_pushes.id"), nullable=True, index=True),
+    Column("attempt", Integer, nullable=False),  # 1, 2, ... per delivery or push, across manual retries
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("outcome", CleanString(16), nullable=False),  # ok, transient, permanent, crashed
+    Column("http_status", Integer, nullable=True),
+    Column("error", CleanText, nullable=True),
+    Column("case_id", CleanString, nullable=True),  # the case system's id, when it succeeded
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from gateway.melding import Channel, Status
 from gateway.store import notifications
@@ -50,7 +50,12 @@ _CONVERSATION = (
     select(meldingen.c.id)
     .where(
         meldingen.c.reporter_phone == bindparam("number"),
-        meldingen.c.channel == Channel.SMS.value,
+        # an SMS melding that chose nothing else, or any melding whose reporter chose SMS (the web
+        # form): both are texted, so both take a reply SMS
+        or_(
+            and_(meldingen.c.channel == Channel.SMS.value, meldingen.c.reporter_feedback.is_(None)),
+            meldingen.c.reporter_feedback == "sms",
+        ),
         or_(
             meldingen.c.received_at >= bindparam("since"),
             meldingen.c.status == Status.WACHTEN_OP_ANTWOORD.value,
@@ -62,7 +67,8 @@ _CONVERSATION = (
 
 
 def conversation(conn: Connection, number: str, since: datetime) -> str | None:
-    """The number's latest SMS melding received since `since`, or still waiting for its answer."""
+    """The number's latest melding texted by SMS (came by SMS, or its reporter chose SMS) received
+    since `since`, or still waiting for its answer."""
     return conn.execute(_CONVERSATION, {"number": number, "since": since}).scalar()
 
 

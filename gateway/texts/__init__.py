@@ -51,6 +51,7 @@ MESSAGES: Final[Mapping[str, frozenset[str]]] = {
     "ack": _MAIL,
     "status": _MAIL,
     "sms.ack": _SMS,
+    "sms.received": _SMS,  # the receipt of a melding whose reporter chose SMS (the web form)
     "sms.status": _SMS,
     "sms.question": _SMS,
 }

@@ -204,7 +204,7 @@ def _contact_errors(values: dict[str, str]) -> list[FieldError]:
     errors = []
     email = values.get("reporter_email", "").strip()
     phone = values.get("reporter_phone", "").strip()
-    feedback = values.get("feedback", "") or ("email" if email else "none")
+    feedback = _feedback(values)
     if feedback not in FEEDBACK:
         errors.append(FieldError("feedback", "feedback_choice"))
     if feedback == "email" and not email:
@@ -218,7 +218,12 @@ def _contact_errors(values: dict[str, str]) -> list[FieldError]:
     return errors
 
 
-def _body(values: dict[str, str]) -> dict[str, Any]:
+def _feedback(values: dict[str, str]) -> str:
+    """The choice made; none made: e-mail when an address is given, else no messages."""
+    return values.get("feedback", "") or ("email" if values.get("reporter_email", "").strip() else "none")
+
+
+def _body(values: dict[str, str], feedback: str | None) -> dict[str, Any]:
     def given(name: str) -> str | None:
         return values.get(name, "").strip() or None
 
@@ -230,6 +235,7 @@ def _body(values: dict[str, str]) -> dict[str, Any]:
             "name": given("reporter_name"),
             "email": given("reporter_email"),
             "phone": phonenumber.e164(phone) if phone else None,
+            "feedback": feedback,
         },
         "location": {
             "address": given("address"),
@@ -245,12 +251,14 @@ def _body(values: dict[str, str]) -> dict[str, Any]:
 def to_draft(form: FormInput, limits: FormLimits) -> tuple[MeldingDraft | None, list[FieldError]]:
     """The form as the API's `MeldingIn` (the same validation) and then a draft; or the errors."""
     errors = _contact_errors(form.values)
+    # A choice the checks above refused is told there, not again by MeldingIn's own check.
+    feedback = None if errors else _feedback(form.values)
     description = form.values.get("description", "").strip()
     if not description:
         errors.append(FieldError("description", "description_needed"))
     elif len(description) > limits.max_text_chars:
         errors.append(FieldError("description", "description_too_long", {"max": limits.max_text_chars}))
-    body = _body(form.values)
+    body = _body(form.values, feedback)
     model: MeldingIn | None = None
     try:
         model = MeldingIn.model_validate(body)
@@ -262,7 +270,6 @@ def to_draft(form: FormInput, limits: FormLimits) -> tuple[MeldingDraft | None, 
     if errors or model is None:
         return None, errors
     key = form.values.get("submission", "")
-    feedback = form.values.get("feedback") or ("email" if body["reporter"]["email"] else "none")
     raw = {**body, "form": {"feedback": feedback}}
     draft = MeldingDraft.model_construct(
         channel=Channel.WEB,

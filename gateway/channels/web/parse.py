@@ -15,7 +15,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
-from gateway import clock
+from gateway import clock, phonenumber
 from gateway.intake import IncomingFile, IntakeRejected, invalid, json_object
 from gateway.melding import Channel, CleanInput, Location, MeldingDraft, Reporter
 from gateway.national_number import normalised
@@ -27,6 +27,7 @@ _FORM_FIELDS = {
     "reporter_name": ("reporter", "name"),
     "reporter_email": ("reporter", "email"),
     "reporter_phone": ("reporter", "phone"),
+    "reporter_feedback": ("reporter", "feedback"),
     "address": ("location", "address"),
     "street": ("location", "street"),
     "house_number": ("location", "house_number"),
@@ -58,6 +59,19 @@ class MeldingIn(CleanInput):
     def _email_shape(cls, v: Reporter) -> Reporter:
         if v.email and not _EMAIL_OK.match(v.email):
             raise ValueError("reporter.email is not an e-mail address")
+        return v
+
+    @field_validator("reporter")
+    @classmethod
+    def _feedback_reaches(cls, v: Reporter) -> Reporter:
+        """The way chosen must reach the reporter. An SMS number is kept in E.164: a reply SMS
+        finds its melding by the sender's number (gateway.store.sms.conversation)."""
+        if v.feedback == "email" and not v.email:
+            raise ValueError("reporter.feedback 'email' needs reporter.email")
+        if v.feedback == "sms":
+            if not v.phone or not phonenumber.is_mobile(v.phone):
+                raise ValueError("reporter.feedback 'sms' needs a mobile number in reporter.phone")
+            return v.model_copy(update={"phone": phonenumber.e164(v.phone)})
         return v
 
 

@@ -1,0 +1,101 @@
+"""The desk in headless Chromium: log in, route one melding from triage, answer another (the reporter
+gets the answer by mail). Screenshots of each step in test-artifacts/screenshots/
+(tests/support/browser.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Page
+from sqlalchemy import update
+
+from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.melding import Stage
+from gateway.store.schema import meldingen
+from tests.support.api import melding, post, store_of
+from tests.support.browser import axe_violations, screenshot_path
+from tests.support.data import TILE
+from tests.support.desk import PASSWORD, add_operator, desk_settings
+from tests.support.http import RelayHandler
+from tests.support.worker import run_worker
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def on(settings: Settings, smtp_relay: tuple[str, RelayHandler]) -> Settings:
+    return desk_settings(settings, smtp_relay=smtp_relay[0])
+
+
+@pytest.fixture
+async def site(on: Settings) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(create_app(on))) as c:
+        await add_operator(store_of(c), "an")
+        yield c
+
+
+async def _triage(site: TestClient[Any, Any], text: str, received_at: datetime) -> dict[str, Any]:
+    created = await post(site, {**TILE, "text": text})
+
+    def move(conn: Any) -> None:
+        alternatives = [["nette_stad", 0.52], ["wegen", 0.3], ["groen", 0.1]]
+        values = {"stage": Stage.TRIAGE.value, "received_at": received_at, "alternatives": alternatives}
+        conn.execute(update(meldingen).where(meldingen.c.id == created["id"]).values(**values))
+
+    await store_of(site).write(move)
+    return created
+
+
+async def _shot(page: Page, name: str) -> None:
+    await page.screenshot(path=screenshot_path(f"desk_{name}"), full_page=True)
+
+
+async def test_an_operator_logs_in_routes_from_triage_and_answers_a_question(
+    site: TestClient[Any, Any], page: Page, on: Settings, smtp_relay: tuple[str, RelayHandler]
+) -> None:
+    oldest = await _triage(
+        site, "Er ligt zwerfvuil langs de Leie aan de Broeltorens.", datetime(2026, 11, 1, tzinfo=UTC)
+    )
+    question = await _triage(
+        site, "Wanneer is het recyclagepark open op zaterdag?", datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    await page.goto(str(site.make_url("/desk/triage")))
+    assert page.url.endswith("/desk/login?next=/desk/triage")
+    await page.fill("#name", "an")
+    await page.fill("#password", PASSWORD)
+    await _shot(page, "1_login")
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/desk/triage")
+    assert await axe_violations(page) == []
+    items = page.locator("li.item")
+    assert await items.count() == 2
+    assert await items.first.get_attribute("data-reference") == oldest["reference"]  # the oldest first
+    await _shot(page, "2_triage")
+
+    await items.first.get_by_role("button", name="Nette Stad 52%").click()
+    await page.wait_for_url("**/desk/triage")
+    assert f"{oldest['reference']} doorgestuurd naar nette_stad." in await page.inner_text(".flash")
+    assert await page.locator("li.item").count() == 1  # the next one
+    routed = await melding(site, oldest["id"])
+    assert (routed["stage"], routed["routed_by"]) == ("routed", "desk:an")
+
+    await page.click(f"text={question['reference']}")
+    await page.wait_for_url(f"**/desk/meldingen/{question['id']}")
+    answer = "Het recyclagepark is op zaterdag open van 9 tot 16 uur."
+    await page.fill("#answer", answer)
+    await _shot(page, "3_melding")
+    await page.get_by_role("button", name="Beantwoord").click()
+    await page.wait_for_url(f"**/desk/meldingen/{question['id']}")
+    assert await page.inner_text("#status") == "Beantwoord"
+    last_row = page.locator("#history tbody tr").last
+    assert "1777-balie: an" in await last_row.inner_text() and answer in await last_row.inner_text()
+    assert await axe_violations(page) == []
+    await run_worker(on)
+    mails = [message_from_bytes(e.original_content) for e in smtp_relay[1].messages]
+    assert any(question["reference"] in str(m["Subject"]) and answer in m.as_string() for m in mails)
