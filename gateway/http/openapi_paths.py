@@ -266,6 +266,7 @@ def _open311_error(description: str) -> Answer:
 _OPEN311_ERRORS = {
     400: _open311_error("a field missing or wrong"),
     404: _open311_error("no such service, request, token or jurisdiction"),
+    503: _open311_error("the store is unavailable (Retry-After); nothing was stored"),
 }
 OPEN311 = "open311"
 
@@ -327,7 +328,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/meldingen",
         "Meldingen, the latest first (the desk's triage queue with stage=triage)",
         "meldingen",
-        {200: _ok("the meldingen", ref(MeldingList)), 400: _error("a bad stage or limit")},
+        {200: _ok("the meldingen", ref(MeldingList)), 400: _error("a bad stage or limit"), **_STORE_DOWN},
         params=(
             _query("stage", {"type": "string", "enum": [s.value for s in Stage]}),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -338,7 +339,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/meldingen/{id}",
         "One melding with its history, deliveries and duplicate suggestions",
         "meldingen",
-        {200: _ok("the melding", ref(MeldingRead)), 404: _error("no melding with this id")},
+        {200: _ok("the melding", ref(MeldingRead)), 404: _error("no melding with this id"), **_STORE_DOWN},
         params=(_path("id"),),
     ),
     Operation(
@@ -415,6 +416,7 @@ OPERATIONS: tuple[Operation, ...] = (
             200: _ok("status, history, place and photos; nothing personal", {"type": "object"}),
             404: _error("no melding with this token"),
             429: _error("too many unknown tokens from this client (Retry-After)"),
+            **_STORE_DOWN,
         },
         params=(_path("token", _TOKEN), _query("lang", {"type": "string", "enum": ["nl", "fr", "en"]})),
     ),
@@ -427,6 +429,7 @@ OPERATIONS: tuple[Operation, ...] = (
             200: _ok("the thumbnail", {"type": "string", "format": "binary"}, "image/jpeg"),
             404: _error("no such token or photo"),
             429: _error("too many unknown tokens from this client (Retry-After)"),
+            **_STORE_DOWN,
         },
         params=(_path("token", _TOKEN), _path("n")),
     ),
