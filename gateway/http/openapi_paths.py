@@ -558,29 +558,3 @@ OPERATIONS: tuple[Operation, ...] = (
         params=(_path("token", _TOKEN), FMT, JURISDICTION),
     ),
 )
-
-# Routes that are no API, and why (tests/test_openapi.py checks every other route is described).
-NOT_API: dict[tuple[str, str], str] = {
-    ("GET", "/"): "the citizen's web form (an HTML page)",
-    ("POST", "/"): "the web form's plain POST (answers HTML, or a redirect)",
-    ("GET", "/bedankt/{token}"): "the web form's thank-you page (HTML)",
-    ("GET", "/t/{token}"): "the reporter's tracking page (HTML); its data is /t/{token}.json",
-    ("GET", "/static"): "form.js, stylesheets and vendored Leaflet / Swagger UI",
-    ("*", "/open311/v2/{tail}"): "GeoReport v2's 404 in the spec's error format for what does not exist",
-    **{
-        route: "the desk's workplace (sub-app /desk): Dutch HTML pages and their form posts, with a session"
-        " cookie and CSRF token; scripts use the signed /api/v1/meldingen/{id}/dienst"
-        for route in (
-            ("GET", "/desk/"),
-            ("GET", "/desk/login"),
-            ("POST", "/desk/login"),
-            ("POST", "/desk/logout"),
-            ("GET", "/desk/triage"),
-            ("POST", "/desk/triage/{id}/route"),
-            ("GET", "/desk/meldingen/{id}"),
-            ("POST", "/desk/meldingen/{id}/answer"),
-            ("POST", "/desk/meldingen/{id}/ask"),
-            ("GET", "/desk/waiting"),
-        )
-    },
-}
