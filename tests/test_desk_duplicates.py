@@ -79,6 +79,7 @@ async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_
     page = await (await desk_client.get("/desk/duplicates")).text()
     assert f'data-reference="{second["reference"]}"' in page
     assert first["reference"] in page and "63 m apart" in page and "Lamp kapot" in page
+    assert "kaartpunt 50.82166, 3.27124" in page  # a pin without an address
     token = await csrf_of(desk_client, "/desk/duplicates")
     done = await desk_client.post(
         f"/desk/duplicates/{second['id']}/confirm",

@@ -53,7 +53,11 @@ def place_of(melding: Melding) -> str:
         ]
     else:
         words = [loc.address, loc.street, loc.house_number, loc.postcode]
-    return " ".join(str(w) for w in words if w) or "onbekend"
+    said = " ".join(str(w) for w in words if w)
+    lat, lon = found.get("lat", loc.lat), found.get("lon", loc.lon)
+    if not said and lat is not None and lon is not None:
+        return f"kaartpunt {lat:.5f}, {lon:.5f}"  # a pin without an address
+    return said or "onbekend"
 
 
 @dataclass(frozen=True)
