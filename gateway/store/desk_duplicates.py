@@ -20,7 +20,7 @@ from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding
 from gateway.store import desk_actions
 from gateway.store.deliveries import DeliveryRecord, ensure, where
 from gateway.store.duplicates import REPORTER_KEY
-from gateway.store.meldingen import get
+from gateway.store.meldingen import many
 from gateway.store.schema import deliveries, duplicate_suggestions, meldingen
 from gateway.store.sql import utcnow
 
@@ -52,15 +52,15 @@ class Decided:
 def pairs(conn: Connection, limit: int) -> list[Pair]:
     """Open suggestions, the newest first."""
     s = duplicate_suggestions.c
-    rows = conn.execute(
-        select(duplicate_suggestions).order_by(s.created_at.desc(), s.melding_id).limit(limit)
+    rows = list(
+        conn.execute(select(duplicate_suggestions).order_by(s.created_at.desc(), s.melding_id).limit(limit))
     )
-    found = []
-    for r in list(rows):
-        melding, candidate = get(conn, r.melding_id), get(conn, r.candidate_id)
-        if melding is not None and candidate is not None:
-            found.append(Pair(melding, candidate, float(r.score), r.reason, r.created_at))
-    return found
+    read = many(conn, [r.melding_id for r in rows] + [r.candidate_id for r in rows])
+    return [
+        Pair(read[r.melding_id], read[r.candidate_id], float(r.score), r.reason, r.created_at)
+        for r in rows
+        if r.melding_id in read and r.candidate_id in read
+    ]
 
 
 def suggestion(conn: Connection, melding_id: str, candidate_id: str) -> Any:
