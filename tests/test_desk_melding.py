@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import update
 
 from gateway.appkeys import REDIS
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.intake import apply_status
-from gateway.melding import TRANSITIONS, Status, StatusUpdate
+from gateway.melding import TRANSITIONS, Stage, Status, StatusUpdate
 from gateway.store import desk_actions
+from gateway.store.schema import meldingen
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT, PNG, TILE
 from tests.support.desk import add_operator, csrf_of, desk_settings, login
@@ -69,10 +71,18 @@ async def test_the_page_shows_everything_about_the_melding(
     resp = await desk_client.post("/api/v1/meldingen", data=form)
     assert resp.status == 202, await resp.text()
     made = await resp.json()
-    earlier = await post(desk_client, {**TILE, "text": "Een eerdere melding over de stoep."})
-    stranger = await post(desk_client, {**TILE, "reporter": {"name": "Els", "email": "els@example.be"}})
+    # other places and problems: none of the three is a duplicate of another
+    elsewhere = {"street": "Loofstraat", "house_number": "5", "postcode": "8500"}
+    earlier = await post(
+        desk_client, {**TILE, "text": "Graffiti op de gevel van de school.", "location": elsewhere}
+    )
+    stranger = {"name": "Els", "email": "els@example.be"}
+    stranger = await post(
+        desk_client, {"text": "Zwerfvuil aan de bushalte.", "reporter": stranger, "location": elsewhere}
+    )
     await run_worker(on)
     got = await melding(desk_client, made["id"])
+    assert got["duplicate_of"] is None
     page = await page_of(desk_client, made["id"])
     assert "losliggende tegel" in page and got["dienst"] is not None
     token = got["tracking_url"].rsplit("/", 1)[-1]
@@ -162,6 +172,24 @@ async def test_another_dienst_is_recorded_and_the_case_system_told(
         f"/desk/meldingen/{made['id']}/dienst", data={"csrf": token, "dienst": "nope"}
     )
     assert bad.status == 422
+
+
+async def test_a_dienst_chosen_on_the_page_routes_a_melding_out_of_triage(
+    desk_client: TestClient[Any, Any], on: Settings, receiver: Receiver
+) -> None:
+    made = await post(desk_client, TILE)
+
+    def to_triage(conn: Any) -> None:
+        conn.execute(update(meldingen).where(meldingen.c.id == made["id"]).values(stage=Stage.TRIAGE.value))
+
+    await store_of(desk_client).write(to_triage)
+    page = await act(desk_client, made["id"], "dienst", dienst="groen")
+    assert "Doorgestuurd naar groen." in page
+    await run_worker(on)  # the process job the page enqueued: compared, then delivered
+    got = await melding(desk_client, made["id"])
+    assert (got["dienst"], got["routed_by"], got["stage"]) == ("groen", "desk:an", "delivered")
+    [created] = [r for r in receiver.created if r["body"]["melding"]["id"] == made["id"]]
+    assert created["body"]["melding"]["dienst"] == "groen"
 
 
 async def test_the_dossier_link_returns_a_pdf_for_operators_only(

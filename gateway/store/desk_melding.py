@@ -67,10 +67,10 @@ def reroute(conn: Connection, melding_id: str, dienst: str, source: str) -> Rero
     if row is None or row.stage in (Stage.RECEIVED.value, Stage.ANSWERED.value):
         return Rerouted("not_routed")
     if row.stage == Stage.TRIAGE.value:
+        # as the triage page: the caller enqueues `process` (duplicates compared, then delivered)
         outcome, _ = desk.route(conn, melding_id, dienst, routed_by=source)
-        created = where(conn, deliveries.c.idempotency_key == f"{melding_id}:{EVENT_CREATED}:created")
         desk_actions.record(conn, melding_id, desk_actions.REROUTED, source, note=f"triage → {dienst}")
-        return Rerouted("routed" if outcome == "routed" else outcome, (created,) if created else ())
+        return Rerouted(outcome)
     if row.dienst == dienst:
         return Rerouted("unchanged")
     m = meldingen.c

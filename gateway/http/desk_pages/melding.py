@@ -18,7 +18,7 @@ from gateway.http.desk_pages import duplicates
 from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, _flash, _melding
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, Stage, Status, StatusUpdate
-from gateway.queue import enqueue_deliveries
+from gateway.queue import enqueue_deliveries, enqueue_process
 from gateway.store import InvalidTransition, desk, desk_melding
 from gateway.store.dossier import gather
 
@@ -62,7 +62,9 @@ async def reroute(request: web.Request) -> web.Response:
     source = desk.by_operator(request[OPERATOR].name)
     store, settings = request.config_dict[STORE], request.config_dict[SETTINGS]
     done = await store.write(desk_melding.reroute, melding.id, str(dienst), source)
-    if done.to_send:
+    if done.outcome == "routed":  # out of triage: as the triage page's button
+        await enqueue_process(request.config_dict[REDIS], settings.queue_name, melding.id)
+    elif done.to_send:
         await enqueue_deliveries(request.config_dict[REDIS], settings.queue_name, list(done.to_send))
     messages = {
         "routed": f"Doorgestuurd naar {dienst}.",
