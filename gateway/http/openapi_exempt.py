@@ -28,6 +28,14 @@ NOT_API: dict[tuple[str, str], str] = {
             ("POST", "/desk/meldingen/{id}/answer"),
             ("POST", "/desk/meldingen/{id}/ask"),
             ("GET", "/desk/waiting"),
+            ("GET", "/desk/duplicates"),
+            ("POST", "/desk/duplicates/{id}/confirm"),
+            ("POST", "/desk/duplicates/{id}/reject"),
+            ("POST", "/desk/meldingen/{id}/split"),
+            ("POST", "/desk/meldingen/{id}/deliveries/{delivery}/resend"),
+            ("POST", "/desk/meldingen/{id}/dienst"),
+            ("POST", "/desk/meldingen/{id}/status"),
+            ("GET", "/desk/meldingen/{id}/dossier.pdf"),
         )
     },
 }

@@ -13,6 +13,8 @@ module of what it stores:
 - `media`: MMS media to fetch; `sms`: opt-outs, conversations, messages sent and their receipts
 - `voice_calls`: Twilio Voice call rows; `duplicates`: dedupe candidates, links, hotspots
 - `desk`: the 1777 desk's routing decisions and lists; `operators`: the desk's accounts and lock-out
+- `desk_actions`: what an operator did that is no status change; `desk_duplicates`: confirming,
+  rejecting and splitting duplicates; `desk_melding`: the melding page's reroute, resend, other meldingen
 - `sql`: the SQL bits they share
 
 The caller runs one in one transaction and one hop: `await store.read(meldingen.get, id)`,

@@ -209,11 +209,16 @@ def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 10
     return [record_of(r) for r in rows]
 
 
-def revive_dead(conn: Connection, references: Sequence[str] | None = None) -> list[DeliveryRecord]:
-    """Dead deliveries back to pending with a fresh retry budget (all, or those of the references)."""
+def revive_dead(
+    conn: Connection, references: Sequence[str] | None = None, *, delivery_ids: Sequence[int] | None = None
+) -> list[DeliveryRecord]:
+    """Dead deliveries back to pending with a fresh retry budget (all, or those of the references,
+    or these deliveries: the desk's resend button)."""
     query = records_query().where(deliveries.c.state == DeliveryState.DEAD.value)
     if references is not None:
         query = query.where(meldingen.c.reference.in_(list(references)))
+    if delivery_ids is not None:
+        query = query.where(deliveries.c.id.in_(list(delivery_ids)))
     ids = [r.id for r in conn.execute(query)]
     if not ids:
         return []

@@ -132,6 +132,7 @@ meldingen = Table(
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
     Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
     Index("ix_meldingen_status_updated", "status", "updated_at"),  # the desk's waiting list (0014)
+    Index("ix_meldingen_reporter_email", "reporter_email", "received_at"),  # the reporter's others (0017)
 )
 
 reference_counters = Table(
@@ -429,4 +430,20 @@ delivery_attempts = Table(
     Column("http_status", Integer, nullable=True),
     Column("error", CleanText, nullable=True),
     Column("case_id", CleanString, nullable=True),  # the case system's id, when it succeeded
+)
+
+# What an operator did to a melding that is no status change (migration 0017,
+# gateway/store/desk_actions.py): confirm / reject a duplicate suggestion, split a link, resend a
+# dead delivery, reroute; `source` is "desk:<name>", `other_id` the other melding (or delivery id).
+desk_actions = Table(
+    "desk_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id", ondelete="CASCADE"), nullable=False),
+    Column("action", CleanString(32), nullable=False),
+    Column("other_id", CleanString(36), nullable=True),
+    Column("source", CleanString(64), nullable=False),
+    Column("note", CleanText, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_desk_actions_melding", "melding_id", "action"),
 )

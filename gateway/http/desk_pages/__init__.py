@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway import clock, texts
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.desk_pages import auth, views
+from gateway.http.desk_pages import auth, duplicates, melding, melding_details, views
 
 KEY = r"[^/\x00-\x1f\x7f]+"  # as gateway.http.routes: a key never holds a control character
 
@@ -40,6 +40,7 @@ def create_desk_app(settings: Settings) -> web.Application:
             "ago": _ago,
         }
     )
+    env.globals["place_of"] = melding_details.place_of
     app.on_response_prepare.append(_headers)
     r = app.router
     r.add_get("/login", auth.login_page, name="desk_login")
@@ -52,6 +53,10 @@ def create_desk_app(settings: Settings) -> web.Application:
     r.add_post(f"/meldingen/{{id:{KEY}}}/answer", views.answer)
     r.add_post(f"/meldingen/{{id:{KEY}}}/ask", views.ask)
     r.add_get("/waiting", views.waiting_page)
+    r.add_get("/duplicates", duplicates.duplicates_page)
+    r.add_post(f"/duplicates/{{id:{KEY}}}/confirm", duplicates.confirm)
+    r.add_post(f"/duplicates/{{id:{KEY}}}/reject", duplicates.reject)
+    melding.add_routes(r, KEY)
     return app
 
 
