@@ -409,3 +409,42 @@ operators = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("name", name="uq_operators_name"),
 )
+
+
+# The reporter directory (migration 0017, gateway/store/directory.py, gateway/directory.py): who the
+# city knows, imported from CSV (`gateway directory import`). E-mail lowercased, phone in E.164, the
+# national register number as 11 validated digits: never shown in full, never logged.
+directory_people = Table(
+    "directory_people",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", CleanString(200), nullable=False),
+    Column("name_folded", CleanString(200), nullable=False),  # lowercase, no accents: name search
+    Column("street_address", CleanString(200), nullable=True),
+    Column("postcode", CleanString(16), nullable=True),
+    Column("municipality", CleanString(100), nullable=True),
+    Column("email", CleanString(254), nullable=True),
+    Column("phone", CleanString(40), nullable=True),
+    Column("national_register_number", CleanString(11), nullable=True),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint("national_register_number", name="uq_directory_people_nrn"),
+    Index("ix_directory_people_email", "email"),
+    Index("ix_directory_people_phone", "phone"),
+)
+
+# Who looked up whom, when (gateway/directory.py): every directory lookup the desk made, by which
+# operator, for which melding, by what (kind and value; a national register number only masked) and
+# the person found (id and name as they were then: a --replace import renumbers the people).
+directory_lookups = Table(
+    "directory_lookups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("operator", CleanString(27), nullable=False),
+    Column("melding_reference", CleanString(40), nullable=True),
+    Column("kind", CleanString(24), nullable=False),  # email | phone | national_number | name | caller_id
+    Column("query", CleanString(254), nullable=False),
+    Column("person_id", Integer, nullable=True),
+    Column("person_name", CleanString(200), nullable=True),
+    Index("ix_directory_lookups_at", "at"),
+)

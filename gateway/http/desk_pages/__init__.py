@@ -16,7 +16,8 @@ from aiohttp import web
 from gateway import clock, texts
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.desk_pages import auth, views
+from gateway.http.desk_pages import auth, directory_views, views
+from gateway.phonenumber import readable
 
 KEY = r"[^/\x00-\x1f\x7f]+"  # as gateway.http.routes: a key never holds a control character
 
@@ -38,6 +39,7 @@ def create_desk_app(settings: Settings) -> web.Application:
             "status": lambda status: texts.status_label(status, "nl"),
             "dienst": _dienst,
             "ago": _ago,
+            "phone": readable,
         }
     )
     app.on_response_prepare.append(_headers)
@@ -52,6 +54,7 @@ def create_desk_app(settings: Settings) -> web.Application:
     r.add_post(f"/meldingen/{{id:{KEY}}}/answer", views.answer)
     r.add_post(f"/meldingen/{{id:{KEY}}}/ask", views.ask)
     r.add_get("/waiting", views.waiting_page)
+    r.add_get("/directory/log", directory_views.log_page)
     return app
 
 
