@@ -132,7 +132,21 @@ meldingen = Table(
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
     Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
     Index("ix_meldingen_status_updated", "status", "updated_at"),  # the desk's waiting list (0014)
+    Index("ix_meldingen_received", "received_at"),  # the desk's search, newest first (0017)
+    Index("ix_meldingen_nrn", "national_register_number"),  # search by a directory person (0017)
 )
+
+# The desk's full-text search (migration 0017, gateway/store/search.py) is dialect-specific DDL the
+# migration makes and SQLAlchemy cannot declare: SQLite's FTS5 table `meldingen_search` (with its
+# shadow tables `meldingen_search_*` and triggers), PostgreSQL's generated column
+# `meldingen.search_document` (tsvector) and its GIN index. Schema comparisons leave these out.
+SEARCH_INDEX_NAMES = frozenset({"search_document", "ix_meldingen_search_document"})
+
+
+def is_search_index(name: str | None) -> bool:
+    """Whether a database object is part of the dialect-specific search index (not declared here)."""
+    return name is not None and (name in SEARCH_INDEX_NAMES or name.startswith("meldingen_search"))
+
 
 reference_counters = Table(
     "reference_counters",

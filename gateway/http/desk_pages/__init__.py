@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway import clock, texts
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.desk_pages import auth, directory_views, views
+from gateway.http.desk_pages import auth, directory_views, search_views, views
 from gateway.phonenumber import readable
 
 KEY = r"[^/\x00-\x1f\x7f]+"  # as gateway.http.routes: a key never holds a control character
@@ -55,6 +55,7 @@ def create_desk_app(settings: Settings) -> web.Application:
     r.add_post(f"/meldingen/{{id:{KEY}}}/ask", views.ask)
     r.add_get("/waiting", views.waiting_page)
     r.add_get("/directory/log", directory_views.log_page)
+    r.add_get("/search", search_views.search_page)
     return app
 
 

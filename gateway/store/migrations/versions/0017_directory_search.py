@@ -1,4 +1,4 @@
-"""directory_search: the reporter directory and its access log (issue 15 item 6)
+"""directory_search: the reporter directory, its access log, the desk's search (issue 15 items 6, 7)
 
 Revision ID: 0017
 Revises: 0016
@@ -14,6 +14,49 @@ revision: str = "0017"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# The search index is kept in step by the database itself (triggers, a generated column), so that no
+# store function writing meldingen (bulk intake, retention, an UPDATE anywhere) can leave it behind.
+# PostgreSQL: street and address (weight A) and the reporter's name and e-mail (B) with 'simple' (no
+# stemming: names), subject and text (C) with 'dutch' (stems: "tegels" finds "tegel").
+PG_SEARCH = (
+    """ALTER TABLE meldingen ADD COLUMN search_document tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple', coalesce(street, '') || ' ' || coalesce(address, '')), 'A')
+        || setweight(
+            to_tsvector('simple', coalesce(reporter_name, '') || ' ' || coalesce(reporter_email, '')), 'B'
+        )
+        || setweight(to_tsvector('dutch', coalesce(subject, '') || ' ' || text), 'C')
+    ) STORED""",
+    "CREATE INDEX ix_meldingen_search_document ON meldingen USING gin (search_document)",
+)
+
+# SQLite: an FTS5 table whose rowid is the melding's rowid (the triggers find a row by it at once);
+# accents and case folded. The gateway never runs VACUUM, which could renumber rowids.
+_SQLITE_ROW = """(rowid, melding_id, body, street, reporter) VALUES (new.rowid, new.id,
+        coalesce(new.subject, '') || ' ' || new.text,
+        coalesce(new.street, '') || ' ' || coalesce(new.address, ''),
+        coalesce(new.reporter_name, '') || ' ' || coalesce(new.reporter_email, ''))"""
+SQLITE_SEARCH = (
+    """CREATE VIRTUAL TABLE meldingen_search USING fts5(
+        melding_id UNINDEXED, body, street, reporter, tokenize = 'unicode61 remove_diacritics 2')""",
+    """INSERT INTO meldingen_search (rowid, melding_id, body, street, reporter)
+        SELECT rowid, id, coalesce(subject, '') || ' ' || text,
+            coalesce(street, '') || ' ' || coalesce(address, ''),
+            coalesce(reporter_name, '') || ' ' || coalesce(reporter_email, '')
+        FROM meldingen""",
+    f"""CREATE TRIGGER meldingen_search_insert AFTER INSERT ON meldingen BEGIN
+        INSERT INTO meldingen_search {_SQLITE_ROW};
+    END""",
+    f"""CREATE TRIGGER meldingen_search_update
+        AFTER UPDATE OF subject, text, street, address, reporter_name, reporter_email ON meldingen BEGIN
+        DELETE FROM meldingen_search WHERE rowid = old.rowid;
+        INSERT INTO meldingen_search {_SQLITE_ROW};
+    END""",
+    """CREATE TRIGGER meldingen_search_delete AFTER DELETE ON meldingen BEGIN
+        DELETE FROM meldingen_search WHERE rowid = old.rowid;
+    END""",
+)
 
 
 def upgrade() -> None:
@@ -47,9 +90,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_directory_lookups_at", "directory_lookups", ["at"])
+    op.create_index("ix_meldingen_received", "meldingen", ["received_at"])
+    op.create_index("ix_meldingen_nrn", "meldingen", ["national_register_number"])
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in PG_SEARCH:
+            op.execute(statement)
+    else:
+        for statement in SQLITE_SEARCH:
+            op.execute(statement)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_meldingen_search_document")
+        op.execute("ALTER TABLE meldingen DROP COLUMN search_document")
+    else:
+        for trigger in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER meldingen_search_{trigger}")
+        op.execute("DROP TABLE meldingen_search")
+    op.drop_index("ix_meldingen_nrn", table_name="meldingen")
+    op.drop_index("ix_meldingen_received", table_name="meldingen")
     op.drop_index("ix_directory_lookups_at", table_name="directory_lookups")
     op.drop_table("directory_lookups")
     op.drop_index("ix_directory_people_phone", table_name="directory_people")

@@ -1,0 +1,213 @@
+"""The desk's search (README "Desk workplace", /desk/search): meldingen by reference, street, reporter,
+text, dienst, status and date range, newest first, a page at a time.
+
+Text, street and reporter go through a full-text index the database keeps in step itself (migration
+0017), so no store function that writes meldingen (the intake's bulk insert, retention's
+anonymisation, a test's UPDATE) can forget it:
+- SQLite: the FTS5 table `meldingen_search` (columns `body` = subject and text, `street` = street and
+  address, `reporter` = name and e-mail; accents and case folded), filled by triggers on meldingen,
+  its rowid the melding's rowid. Reads join on `melding_id`, so they stay right even if rowids moved.
+- PostgreSQL: the generated column `meldingen.search_document` (tsvector: street and address weight
+  A and reporter weight B with the 'simple' configuration, subject and text weight C with 'dutch'),
+  with the GIN index `ix_meldingen_search_document`; a word matches as a prefix ("buda" finds
+  Budastraat).
+Reporter phone numbers and national register numbers (from the directory) match their columns
+exactly, through their indexes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy.sql import ColumnElement
+
+from gateway.melding import Channel
+from gateway.store.schema import meldingen
+
+EXCERPT = 200
+MAX_WORDS = 8
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(typed: str | None) -> tuple[str, ...]:
+    """The words of what the desk typed, lowercased (punctuation never reaches a query language)."""
+    return tuple(_WORD.findall((typed or "").lower()))[:MAX_WORDS]
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the desk searches for; every criterion given must hold."""
+
+    reference: str | None = None
+    street: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    reporter: tuple[str, ...] = ()  # words of a name or an e-mail address
+    reporter_phones: tuple[str, ...] = ()  # E.164: typed, or of people the directory found
+    reporter_emails: tuple[str, ...] = ()  # of people the directory found
+    reporter_numbers: tuple[str, ...] = ()  # national register numbers of people the directory found
+    dienst: str | None = None
+    status: str | None = None
+    received_from: datetime | None = None
+    received_before: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return self == SearchQuery()
+
+    @property
+    def by_reporter(self) -> bool:
+        return bool(self.reporter or self.reporter_phones or self.reporter_emails or self.reporter_numbers)
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    reference: str
+    channel: Channel
+    received_at: datetime
+    status: str
+    dienst: str | None
+    street: str | None
+    house_number: str | None
+    reporter_name: str | None
+    reporter_email: str | None
+    reporter_phone: str | None
+    national_register_number: str | None  # to look the reporter up; never shown
+    excerpt: str
+
+
+# -- SQLite: FTS5 ---------------------------------------------------------------------------------
+
+
+def _fts_phrase(tokens: tuple[str, ...], prefix: bool = True) -> str:
+    return " AND ".join(f'"{t}"{"*" if prefix else ""}' for t in tokens)
+
+
+def _sqlite_match(column: str, expression: str, name: str) -> ColumnElement[bool]:
+    sql = f"SELECT melding_id FROM meldingen_search WHERE meldingen_search MATCH :{name}"
+    matching = text(sql).bindparams(bindparam(name, f"{column} : ({expression})"))
+    return meldingen.c.id.in_(matching.columns(sa_column("melding_id")))
+
+
+def _sqlite_conditions(query: SearchQuery) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if query.street:
+        found.append(_sqlite_match("street", _fts_phrase(query.street), "q_street"))
+    if query.text:
+        found.append(_sqlite_match("body", _fts_phrase(query.text), "q_text"))
+    if query.by_reporter:
+        phrases = [_fts_phrase(query.reporter)] if query.reporter else []
+        phrases += [f'"{" ".join(words(e))}"' for e in query.reporter_emails if words(e)]
+        either = (
+            [_sqlite_match("reporter", " OR ".join(f"({p})" for p in phrases), "q_reporter")]
+            if phrases
+            else []
+        )
+        found.append(or_(*either, *_exact_reporter(query)))
+    return found
+
+
+# -- PostgreSQL: tsvector ---------------------------------------------------------------------------
+
+
+def _tsquery(config: str, tokens: tuple[str, ...], weight: str, name: str) -> Any:
+    """`word:*A & other:*A` with the words bound as one parameter (they hold letters and digits only)."""
+    value = " & ".join(f"{t}:*{weight}" for t in tokens)
+    return func.to_tsquery(literal_column(f"'{config}'"), bindparam(name, value))
+
+
+def _pg_conditions(query: SearchQuery) -> list[ColumnElement[bool]]:
+    document = literal_column("meldingen.search_document")
+    found: list[ColumnElement[bool]] = []
+    if query.street:
+        found.append(document.op("@@")(_tsquery("simple", query.street, "A", "q_street")))
+    if query.text:
+        found.append(document.op("@@")(_tsquery("dutch", query.text, "C", "q_text")))
+    if query.by_reporter:
+        either: list[ColumnElement[bool]] = []
+        if query.reporter:
+            either.append(document.op("@@")(_tsquery("simple", query.reporter, "B", "q_reporter")))
+        for n, email in enumerate(query.reporter_emails):
+            phrase = func.phraseto_tsquery(literal_column("'simple'"), bindparam(f"q_email{n}", email))
+            either.append(document.op("@@")(phrase))
+        found.append(or_(*either, *_exact_reporter(query)))
+    return found
+
+
+# -- both ----------------------------------------------------------------------------------------
+
+
+def _exact_reporter(query: SearchQuery) -> list[ColumnElement[bool]]:
+    exact: list[ColumnElement[bool]] = []
+    if query.reporter_phones:
+        exact.append(meldingen.c.reporter_phone.in_(query.reporter_phones))  # ix_meldingen_reporter_phone
+    if query.reporter_numbers:
+        exact.append(meldingen.c.national_register_number.in_(query.reporter_numbers))  # ix_meldingen_nrn
+    return exact
+
+
+def _conditions(conn: Connection, query: SearchQuery) -> list[ColumnElement[bool]]:
+    found = _pg_conditions(query) if conn.dialect.name == "postgresql" else _sqlite_conditions(query)
+    if query.reference:
+        typed = query.reference.strip().upper()
+        # The whole reference, or its beginning ("1777-2026-0001"): a range, so the unique index serves.
+        found.append(
+            or_(
+                meldingen.c.reference == typed,
+                and_(meldingen.c.reference >= typed, meldingen.c.reference < typed + "\uffff"),
+            )
+        )
+    if query.dienst:
+        found.append(meldingen.c.dienst == query.dienst)
+    if query.status:
+        found.append(meldingen.c.status == query.status)
+    if query.received_from is not None:
+        found.append(meldingen.c.received_at >= query.received_from)
+    if query.received_before is not None:
+        found.append(meldingen.c.received_at < query.received_before)
+    return found
+
+
+_HIT = (
+    meldingen.c.id,
+    meldingen.c.reference,
+    meldingen.c.channel,
+    meldingen.c.received_at,
+    meldingen.c.status,
+    meldingen.c.dienst,
+    meldingen.c.street,
+    meldingen.c.house_number,
+    meldingen.c.reporter_name,
+    meldingen.c.reporter_email,
+    meldingen.c.reporter_phone,
+    meldingen.c.national_register_number,
+    func.substr(meldingen.c.text, 1, EXCERPT + 1).label("start"),
+)
+
+
+def search(conn: Connection, query: SearchQuery, offset: int, limit: int) -> tuple[list[Hit], int]:
+    """One page of the meldingen that match, newest first (ix_meldingen_received), and how many match."""
+    if query.is_empty():
+        return [], 0
+    where = and_(*_conditions(conn, query))
+    rows = conn.execute(
+        select(*_HIT)
+        .where(where)
+        .order_by(meldingen.c.received_at.desc(), meldingen.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    hits = [
+        Hit(
+            **{k: v for k, v in row._mapping.items() if k not in ("start", "channel")},
+            channel=Channel(row.channel),
+            excerpt=row.start if len(row.start) <= EXCERPT else row.start[:EXCERPT].rstrip() + "…",
+        )
+        for row in rows
+    ]
+    total = conn.execute(select(func.count()).select_from(meldingen).where(where)).scalar_one()
+    return hits, int(total)
