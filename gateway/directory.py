@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -33,13 +33,22 @@ _MAX = {"name": 200, "street_address": 200, "postcode": 16, "municipality": 100,
 
 
 class Directory(Protocol):
-    """Where the desk finds who a reporter is. Every method returns the matching people (none: [])."""
+    """Where the desk finds who a reporter is. The lookups take many keys at once (a search page
+    looks up 25 reporters in one go) and answer, per key found, the matching people."""
 
-    async def by_email(self, email: str) -> list[Person]: ...
+    async def by_emails(self, emails: Collection[str]) -> dict[str, list[Person]]:
+        """Keyed by the e-mail address lowercased."""
+        ...
 
-    async def by_phone(self, phone: str) -> list[Person]: ...
+    async def by_phones(self, phones: Collection[str]) -> dict[str, list[Person]]:
+        """Keyed by the number in E.164."""
+        ...
 
-    async def by_national_number(self, number: NationalRegisterNumber) -> list[Person]: ...
+    async def by_national_numbers(
+        self, numbers: Collection[NationalRegisterNumber]
+    ) -> dict[str, list[Person]]:
+        """Keyed by the number's 11 digits."""
+        ...
 
     async def search(self, name: str) -> list[Person]: ...
 
@@ -57,14 +66,16 @@ class StoreDirectory:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def by_email(self, email: str) -> list[Person]:
-        return await self._store.read(people.by_email, email)
+    async def by_emails(self, emails: Collection[str]) -> dict[str, list[Person]]:
+        return await self._store.read(people.by_emails, sorted({e.strip().lower() for e in emails}))
 
-    async def by_phone(self, phone: str) -> list[Person]:
-        return await self._store.read(people.by_phone, e164(phone))
+    async def by_phones(self, phones: Collection[str]) -> dict[str, list[Person]]:
+        return await self._store.read(people.by_phones, sorted({e164(p) for p in phones}))
 
-    async def by_national_number(self, number: NationalRegisterNumber) -> list[Person]:
-        return await self._store.read(people.by_national_number, number.digits)
+    async def by_national_numbers(
+        self, numbers: Collection[NationalRegisterNumber]
+    ) -> dict[str, list[Person]]:
+        return await self._store.read(people.by_national_numbers, sorted({n.digits for n in numbers}))
 
     async def search(self, name: str) -> list[Person]:
         return await self._store.read(people.by_name, fold(name).split())
@@ -92,41 +103,43 @@ class Found:
     matched_by: tuple[str, ...]
 
 
-def _kinds(reporter: Reporter) -> list[tuple[str, str, object]]:
-    """(kind, what the log shows, the key) for each thing a reporter can be looked up by."""
-    keys: list[tuple[str, str, object]] = []
+def _keys(reporter: Reporter) -> list[tuple[str, str, str]]:
+    """(kind, what the log shows, the key the directory answers by) of each thing to look up."""
+    keys: list[tuple[str, str, str]] = []
     if reporter.email:
-        keys.append(("email", reporter.email, reporter.email))
+        keys.append(("email", reporter.email, reporter.email.strip().lower()))
     if reporter.phone:
-        keys.append(("caller_id" if reporter.caller else "phone", reporter.phone, reporter.phone))
+        keys.append(("caller_id" if reporter.caller else "phone", reporter.phone, e164(reporter.phone)))
     if reporter.national_number is not None:
-        keys.append(("national_number", reporter.national_number.masked(), reporter.national_number))
+        number = reporter.national_number
+        keys.append(("national_number", number.masked(), number.digits))
     return keys
-
-
-async def _lookup(directory: Directory, kind: str, key: object) -> list[Person]:
-    if kind == "email":
-        return await directory.by_email(str(key))
-    if kind in ("phone", "caller_id"):
-        return await directory.by_phone(str(key))
-    assert isinstance(key, NationalRegisterNumber)
-    return await directory.by_national_number(key)
 
 
 async def identify(
     directory: Directory, store: Store, operator: str, reporters: Iterable[Reporter]
 ) -> dict[str, list[Found]]:
-    """Who each reporter is (by melding reference), every lookup recorded in one write."""
+    """Who each reporter is (by melding reference): one directory call per kind of key for them
+    all, and every lookup recorded in one write."""
+    reporters = list(reporters)
+    emails = {r.email for r in reporters if r.email}
+    phones = {r.phone for r in reporters if r.phone}
+    numbers = {r.national_number for r in reporters if r.national_number is not None}
+    answers = {
+        "email": await directory.by_emails(emails) if emails else {},
+        "phone": await directory.by_phones(phones) if phones else {},
+        "national_number": await directory.by_national_numbers(numbers) if numbers else {},
+    }
+    answers["caller_id"] = answers["phone"]
     found: dict[str, list[Found]] = {}
     log: list[LookupRecord] = []
     for reporter in reporters:
         matches: dict[int, Found] = {}
-        for kind, shown, key in _kinds(reporter):
-            result = await _lookup(directory, kind, key)
+        for kind, shown, key in _keys(reporter):
+            result = answers[kind].get(key, [])
             for person in result:
                 before = matches.get(person.id)
-                matched_by = (before.matched_by if before else ()) + (kind,)
-                matches[person.id] = Found(person, matched_by)
+                matches[person.id] = Found(person, (before.matched_by if before else ()) + (kind,))
                 log.append(LookupRecord(operator, reporter.reference, kind, shown, person.id, person.name))
             if not result:
                 log.append(LookupRecord(operator, reporter.reference, kind, shown, None, None))

@@ -88,12 +88,12 @@ async def test_import_loads_good_lines_reports_bad_ones_by_line_and_replace_star
     store = Store(settings.database_url)
     await store.open()
     try:
-        [jan] = await store.read(store_directory.by_national_number, JAN_NRN)
+        [jan] = (await store.read(store_directory.by_national_numbers, [JAN_NRN]))[JAN_NRN]
         assert jan.street_address == "Budastraat 14" and jan.phone is None
         assert await _import(settings, monkeypatch, str(bad), "--replace") == 1
         assert "2 imported, 4 refused (directory replaced); 2 people" in capsys.readouterr().out
-        assert await store.read(store_directory.by_email, "genevieve.dubois@example.be") == []
-        [els] = await store.read(store_directory.by_phone, "+32470000001")
+        assert await store.read(store_directory.by_emails, ["genevieve.dubois@example.be"]) == {}
+        [els] = (await store.read(store_directory.by_phones, ["+32470000001"]))["+32470000001"]
         assert els.name == "Els Maes"
     finally:
         await store.close()

@@ -213,3 +213,28 @@ async def test_the_search_needs_a_login(settings: Settings) -> None:
     async with TestClient(TestServer(create_app(desk_settings(settings)))) as c:
         answer = await c.get("/desk/search?text=tegel", allow_redirects=False)
         assert answer.status == 303 and answer.headers["Location"].startswith("/desk/login")
+
+
+async def test_past_the_count_cap_the_newest_come_first_and_the_page_says_more(
+    site: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past COUNT_CAP matches SQLite walks the received_at index instead of sorting: the same order."""
+    made = [await post(site, _melding(f"Kapotte bank nummer {n}", "Groeningestraat")) for n in range(8)]
+
+    def spread(conn: Any) -> None:  # received one day apart, in the reverse order of posting
+        for n, m in enumerate(made):
+            at = datetime(2026, 1, 20 - n, 9, tzinfo=UTC)
+            conn.execute(update(meldingen).where(meldingen.c.id == m["id"]).values(received_at=at))
+
+    await store_of(site).write(spread)
+    exact, _ = await _search(site, street="groeninge", text="bank")
+    assert exact == [m["reference"] for m in made]  # the first posted is the newest
+    monkeypatch.setattr("gateway.store.search.COUNT_CAP", 5)
+    capped, page = await _search(site, street="groeninge", text="bank")
+    assert capped == exact and "Meer dan 5 meldingen" in page
+    walked, _ = await _search(site, street="groeninge", status="ontvangen", dienst="nette_stad")
+    assert walked == []  # none is routed yet (no worker runs here)
+    walked, _ = await _search(site, street="groeninge", status="ontvangen")
+    assert walked == exact
+    only_late, _ = await _search(site, street="groeninge", status="ontvangen", **{"from": "2026-01-16"})
+    assert only_late == [m["reference"] for m in made[:5]]

@@ -110,16 +110,32 @@ def _people(conn: Connection, condition: Any, limit: int = SEARCH_LIMIT) -> list
     return [_person(r) for r in rows]
 
 
-def by_email(conn: Connection, email: str) -> list[Person]:
-    return _people(conn, directory_people.c.email == email.strip().lower())
+def _keyed(conn: Connection, column: Any, keys: list[str]) -> dict[str, list[Person]]:
+    found: dict[str, list[Person]] = {}
+    if not keys:
+        return found
+    query = (
+        select(directory_people)
+        .where(column.in_(keys))
+        .order_by(directory_people.c.name, directory_people.c.id)
+    )
+    for row in conn.execute(query):
+        found.setdefault(getattr(row, column.key), []).append(_person(row))
+    return found
 
 
-def by_phone(conn: Connection, phone: str) -> list[Person]:
-    return _people(conn, directory_people.c.phone == phone)
+def by_emails(conn: Connection, emails: list[str]) -> dict[str, list[Person]]:
+    """People by e-mail (given lowercased, as stored), keyed by it."""
+    return _keyed(conn, directory_people.c.email, emails)
 
 
-def by_national_number(conn: Connection, digits: str) -> list[Person]:
-    return _people(conn, directory_people.c.national_register_number == digits)
+def by_phones(conn: Connection, phones: list[str]) -> dict[str, list[Person]]:
+    """People by phone (given in E.164, as stored), keyed by it."""
+    return _keyed(conn, directory_people.c.phone, phones)
+
+
+def by_national_numbers(conn: Connection, numbers: list[str]) -> dict[str, list[Person]]:
+    return _keyed(conn, directory_people.c.national_register_number, numbers)
 
 
 def by_name(conn: Connection, words: list[str], limit: int = SEARCH_LIMIT) -> list[Person]:

@@ -6,7 +6,8 @@ Text, street and reporter go through a full-text index the database keeps in ste
 anonymisation, a test's UPDATE) can forget it:
 - SQLite: the FTS5 table `meldingen_search` (columns `body` = subject and text, `street` = street and
   address, `reporter` = name and e-mail; accents and case folded), filled by triggers on meldingen,
-  its rowid the melding's rowid. Reads join on `melding_id`, so they stay right even if rowids moved.
+  its rowid the melding's rowid. Only a VACUUM could renumber meldingen's rowids, and the gateway never
+  runs one (after a manual VACUUM, rebuild the table as migration 0017 fills it).
 - PostgreSQL: the generated column `meldingen.search_document` (tsvector: street and address weight
   A and reporter weight B with the 'simple' configuration, subject and text weight C with 'dutch'),
   with the GIN index `ix_meldingen_search_document`; a word matches as a prefix ("buda" finds
@@ -30,6 +31,7 @@ from gateway.melding import Channel
 from gateway.store.schema import meldingen
 
 EXCERPT = 200
+COUNT_CAP = 1000  # matches counted exactly; past it the page says "more than"
 MAX_WORDS = 8
 _WORD = re.compile(r"[^\W_]+")
 
@@ -83,30 +85,40 @@ class Hit:
 # -- SQLite: FTS5 ---------------------------------------------------------------------------------
 
 
-def _fts_phrase(tokens: tuple[str, ...], prefix: bool = True) -> str:
-    return " AND ".join(f'"{t}"{"*" if prefix else ""}' for t in tokens)
+def _fts_phrase(tokens: tuple[str, ...], prefix: bool = True, last_only: bool = False) -> str:
+    """`"a"* AND "b"*`; with `last_only` only the last word is a beginning ("jan pee" as typed): a
+    short common word as a prefix would expand to every token it begins (each e-mail's mailbox)."""
+    return " AND ".join(
+        f'"{t}"{"*" if prefix and (not last_only or n == len(tokens) - 1) else ""}'
+        for n, t in enumerate(tokens)
+    )
 
 
-def _sqlite_match(column: str, expression: str, name: str) -> ColumnElement[bool]:
-    sql = f"SELECT melding_id FROM meldingen_search WHERE meldingen_search MATCH :{name}"
+def _sqlite_match(column: str, expression: str, name: str, walk: bool) -> ColumnElement[bool]:
+    """The meldingen whose FTS row matches: rowid IN (the FTS table's rowids), the cheapest join. In
+    `walk` mode written `+meldingen.rowid` so SQLite cannot look the matches up by rowid and walks
+    ix_meldingen_received newest first instead, stopping at the page's end."""
+    sql = f"SELECT rowid FROM meldingen_search WHERE meldingen_search MATCH :{name}"
     matching = text(sql).bindparams(bindparam(name, f"{column} : ({expression})"))
-    return meldingen.c.id.in_(matching.columns(sa_column("melding_id")))
+    rowid = literal_column("+meldingen.rowid" if walk else "meldingen.rowid")
+    return rowid.in_(matching.columns(sa_column("rowid")))
 
 
-def _sqlite_conditions(query: SearchQuery) -> list[ColumnElement[bool]]:
+def _sqlite_conditions(query: SearchQuery, walk: bool) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if query.street:
-        found.append(_sqlite_match("street", _fts_phrase(query.street), "q_street"))
+        found.append(_sqlite_match("street", _fts_phrase(query.street, last_only=True), "q_street", walk))
     if query.text:
-        found.append(_sqlite_match("body", _fts_phrase(query.text), "q_text"))
+        found.append(_sqlite_match("body", _fts_phrase(query.text), "q_text", walk))
     if query.by_reporter:
-        phrases = [_fts_phrase(query.reporter)] if query.reporter else []
-        phrases += [f'"{" ".join(words(e))}"' for e in query.reporter_emails if words(e)]
-        either = (
-            [_sqlite_match("reporter", " OR ".join(f"({p})" for p in phrases), "q_reporter")]
-            if phrases
-            else []
-        )
+        phrases = [_fts_phrase(query.reporter, last_only=True)] if query.reporter else []
+        # An address as all of its words, not a phrase: FTS5 then skips along its rarest word (the
+        # mailbox) instead of checking the positions of "example" and "be" in every row.
+        phrases += [_fts_phrase(words(e), prefix=False) for e in query.reporter_emails if words(e)]
+        either = []
+        if phrases:
+            expression = " OR ".join(f"({p})" for p in phrases)
+            either.append(_sqlite_match("reporter", expression, "q_reporter", walk))
         found.append(or_(*either, *_exact_reporter(query)))
     return found
 
@@ -114,9 +126,12 @@ def _sqlite_conditions(query: SearchQuery) -> list[ColumnElement[bool]]:
 # -- PostgreSQL: tsvector ---------------------------------------------------------------------------
 
 
-def _tsquery(config: str, tokens: tuple[str, ...], weight: str, name: str) -> Any:
-    """`word:*A & other:*A` with the words bound as one parameter (they hold letters and digits only)."""
-    value = " & ".join(f"{t}:*{weight}" for t in tokens)
+def _tsquery(config: str, tokens: tuple[str, ...], weight: str, name: str, last_only: bool = False) -> Any:
+    """`word:*A & other:*A` with the words bound as one parameter (they hold letters and digits only);
+    with `last_only` only the last word is a prefix, as in SQLite."""
+    value = " & ".join(
+        f"{t}:{'*' if not last_only or n == len(tokens) - 1 else ''}{weight}" for n, t in enumerate(tokens)
+    )
     return func.to_tsquery(literal_column(f"'{config}'"), bindparam(name, value))
 
 
@@ -124,13 +139,15 @@ def _pg_conditions(query: SearchQuery) -> list[ColumnElement[bool]]:
     document = literal_column("meldingen.search_document")
     found: list[ColumnElement[bool]] = []
     if query.street:
-        found.append(document.op("@@")(_tsquery("simple", query.street, "A", "q_street")))
+        found.append(document.op("@@")(_tsquery("simple", query.street, "A", "q_street", last_only=True)))
     if query.text:
         found.append(document.op("@@")(_tsquery("dutch", query.text, "C", "q_text")))
     if query.by_reporter:
         either: list[ColumnElement[bool]] = []
         if query.reporter:
-            either.append(document.op("@@")(_tsquery("simple", query.reporter, "B", "q_reporter")))
+            either.append(
+                document.op("@@")(_tsquery("simple", query.reporter, "B", "q_reporter", last_only=True))
+            )
         for n, email in enumerate(query.reporter_emails):
             phrase = func.phraseto_tsquery(literal_column("'simple'"), bindparam(f"q_email{n}", email))
             either.append(document.op("@@")(phrase))
@@ -150,8 +167,14 @@ def _exact_reporter(query: SearchQuery) -> list[ColumnElement[bool]]:
     return exact
 
 
-def _conditions(conn: Connection, query: SearchQuery) -> list[ColumnElement[bool]]:
-    found = _pg_conditions(query) if conn.dialect.name == "postgresql" else _sqlite_conditions(query)
+def _plain(name: str, walk: bool) -> Any:
+    """A plain (string) column; in SQLite's `walk` mode as `+meldingen.<name>`, which no index serves."""
+    return literal_column(f"+meldingen.{name}") if walk else meldingen.c[name]
+
+
+def _conditions(conn: Connection, query: SearchQuery, walk: bool = False) -> list[ColumnElement[bool]]:
+    postgresql = conn.dialect.name == "postgresql"
+    found = _pg_conditions(query) if postgresql else _sqlite_conditions(query, walk)
     if query.reference:
         typed = query.reference.strip().upper()
         # The whole reference, or its beginning ("1777-2026-0001"): a range, so the unique index serves.
@@ -162,9 +185,9 @@ def _conditions(conn: Connection, query: SearchQuery) -> list[ColumnElement[bool
             )
         )
     if query.dienst:
-        found.append(meldingen.c.dienst == query.dienst)
+        found.append(_plain("dienst", walk) == bindparam("q_dienst", query.dienst))
     if query.status:
-        found.append(meldingen.c.status == query.status)
+        found.append(_plain("status", walk) == bindparam("q_status", query.status))
     if query.received_from is not None:
         found.append(meldingen.c.received_at >= query.received_from)
     if query.received_before is not None:
@@ -189,15 +212,36 @@ _HIT = (
 )
 
 
-def search(conn: Connection, query: SearchQuery, offset: int, limit: int) -> tuple[list[Hit], int]:
-    """One page of the meldingen that match, newest first (ix_meldingen_received), and how many match."""
+@dataclass(frozen=True)
+class Results:
+    hits: list[Hit]
+    total: int  # at most COUNT_CAP
+    more: bool  # more than COUNT_CAP match: the desk is asked to narrow the search
+
+
+def search(conn: Connection, query: SearchQuery, offset: int, limit: int) -> Results:
+    """One page of the meldingen that match, newest first, and how many match (counted up to
+    COUNT_CAP: an exact count of a quarter of the store costs more than the page itself).
+
+    SQLite picks its plan from the count: up to COUNT_CAP matches it reads them by rowid or index
+    and sorts them (a few hundred rows); past it, the matches are dense, and walking
+    ix_meldingen_received newest first finds a page in a few thousand index entries instead of
+    sorting tens of thousands of rows. PostgreSQL's planner has statistics and chooses itself."""
     if query.is_empty():
-        return [], 0
-    where = and_(*_conditions(conn, query))
+        return Results([], 0, False)
+    matching = select(literal_column("1")).select_from(meldingen).where(and_(*_conditions(conn, query)))
+    counted = conn.execute(
+        select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+    ).scalar_one()
+    sqlite = conn.dialect.name == "sqlite"
+    walk = counted > COUNT_CAP and sqlite
+    # Few matches on SQLite: `+received_at` keeps it from walking the index for the order (it would
+    # pass most of the store to find them); it finds them by their own criteria, then sorts.
+    newest = literal_column("+meldingen.received_at") if sqlite and not walk else meldingen.c.received_at
     rows = conn.execute(
         select(*_HIT)
-        .where(where)
-        .order_by(meldingen.c.received_at.desc(), meldingen.c.id.desc())
+        .where(and_(*_conditions(conn, query, walk)))
+        .order_by(newest.desc(), meldingen.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
@@ -209,5 +253,4 @@ def search(conn: Connection, query: SearchQuery, offset: int, limit: int) -> tup
         )
         for row in rows
     ]
-    total = conn.execute(select(func.count()).select_from(meldingen).where(where)).scalar_one()
-    return hits, int(total)
+    return Results(hits, min(counted, COUNT_CAP), counted > COUNT_CAP)

@@ -113,7 +113,8 @@ async def search_page(request: web.Request) -> web.Response:
     if name is not None:
         people = await search_people(directory_of(request), store, operator, name)
         query = _with_people(query, people)
-    hits, total = await store.read(store_search.search, query, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    results = await store.read(store_search.search, query, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    hits, total = results.hits, results.total
     reporters = [
         _reporter_of(h) for h in hits if h.reporter_email or h.reporter_phone or h.national_register_number
     ]
@@ -121,11 +122,12 @@ async def search_page(request: web.Request) -> web.Response:
     if reporters:
         found = await identify(directory_of(request), store, operator, reporters)
     values = {f: request.query.get(f, "").strip() for f in FIELDS}
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-total // PAGE_SIZE))  # with more than COUNT_CAP: as far as counted
     context: dict[str, Any] = {
         "searched": not query.is_empty(),
         "hits": hits,
         "total": total,
+        "more": results.more,
         "page": page,
         "pages": pages,
         "first": (page - 1) * PAGE_SIZE + 1,
