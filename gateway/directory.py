@@ -106,10 +106,10 @@ class Found:
 def _keys(reporter: Reporter) -> list[tuple[str, str, str]]:
     """(kind, what the log shows, the key the directory answers by) of each thing to look up."""
     keys: list[tuple[str, str, str]] = []
-    if reporter.email:
-        keys.append(("email", reporter.email, reporter.email.strip().lower()))
+    if reporter.email:  # what the log shows is cut to its column (an API e-mail may have 320 characters)
+        keys.append(("email", reporter.email[:254], reporter.email.strip().lower()))
     if reporter.phone:
-        keys.append(("caller_id" if reporter.caller else "phone", reporter.phone, e164(reporter.phone)))
+        keys.append(("caller_id" if reporter.caller else "phone", reporter.phone[:254], e164(reporter.phone)))
     if reporter.national_number is not None:
         number = reporter.national_number
         keys.append(("national_number", number.masked(), number.digits))
