@@ -212,6 +212,36 @@ _HIT = (
 )
 
 
+def _fts_alone(query: SearchQuery) -> str | None:
+    """The one FTS5 expression of a query of words only (street, text, a name): its matches can be
+    counted in the FTS table alone, one row per melding, without reading meldingen."""
+    exact = (query.reference, query.dienst, query.status, query.received_from, query.received_before)
+    if any(v is not None for v in exact) or query.reporter_phones or query.reporter_emails:
+        return None
+    if query.reporter_numbers:
+        return None
+    parts = []
+    if query.street:
+        parts.append(f"street : ({_fts_phrase(query.street, last_only=True)})")
+    if query.text:
+        parts.append(f"body : ({_fts_phrase(query.text)})")
+    if query.reporter:
+        parts.append(f"reporter : ({_fts_phrase(query.reporter, last_only=True)})")
+    return " AND ".join(parts) or None
+
+
+def _count(conn: Connection, query: SearchQuery, sqlite: bool) -> int:
+    """How many match, up to COUNT_CAP + 1."""
+    alone = _fts_alone(query) if sqlite else None
+    if alone is not None:
+        sql = "SELECT count(*) FROM (SELECT 1 FROM meldingen_search WHERE meldingen_search MATCH :q LIMIT :n)"
+        return int(conn.execute(text(sql), {"q": alone, "n": COUNT_CAP + 1}).scalar_one())
+    matching = select(literal_column("1")).select_from(meldingen).where(and_(*_conditions(conn, query)))
+    return int(
+        conn.execute(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())).scalar_one()
+    )
+
+
 @dataclass(frozen=True)
 class Results:
     hits: list[Hit]
@@ -229,11 +259,8 @@ def search(conn: Connection, query: SearchQuery, offset: int, limit: int) -> Res
     sorting tens of thousands of rows. PostgreSQL's planner has statistics and chooses itself."""
     if query.is_empty():
         return Results([], 0, False)
-    matching = select(literal_column("1")).select_from(meldingen).where(and_(*_conditions(conn, query)))
-    counted = conn.execute(
-        select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
-    ).scalar_one()
     sqlite = conn.dialect.name == "sqlite"
+    counted = _count(conn, query, sqlite)
     walk = counted > COUNT_CAP and sqlite
     # Few matches on SQLite: `+received_at` keeps it from walking the index for the order (it would
     # pass most of the store to find them); it finds them by their own criteria, then sorts.
