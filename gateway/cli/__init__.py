@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gateway.classify.rules import DienstenConfigError
 from gateway.cli import classify as classify_commands
+from gateway.cli import directory as directory_command
 from gateway.cli import dossier as dossier_command
 from gateway.cli import operators as operator_commands
 from gateway.cli import retention as retention_command
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention_command.register(sub)
     dossier_command.register(sub)
     operator_commands.register(sub)  # operator add, disable, list
+    directory_command.register(sub)  # directory import
     return parser
 
 

@@ -36,6 +36,8 @@ NOT_API: dict[tuple[str, str], str] = {
             ("POST", "/desk/meldingen/{id}/dienst"),
             ("POST", "/desk/meldingen/{id}/status"),
             ("GET", "/desk/meldingen/{id}/dossier.pdf"),
+            ("GET", "/desk/search"),
+            ("GET", "/desk/directory/log"),
         )
     },
 }

@@ -16,7 +16,16 @@ from aiohttp import web
 from gateway import clock, texts
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.desk_pages import auth, duplicates, melding, melding_details, views
+from gateway.http.desk_pages import (
+    auth,
+    directory_views,
+    duplicates,
+    melding,
+    melding_details,
+    search_views,
+    views,
+)
+from gateway.phonenumber import readable
 
 KEY = r"[^/\x00-\x1f\x7f]+"  # as gateway.http.routes: a key never holds a control character
 
@@ -38,6 +47,7 @@ def create_desk_app(settings: Settings) -> web.Application:
             "status": lambda status: texts.status_label(status, "nl"),
             "dienst": _dienst,
             "ago": _ago,
+            "phone": readable,
         }
     )
     env.globals["place_of"] = melding_details.place_of
@@ -57,6 +67,8 @@ def create_desk_app(settings: Settings) -> web.Application:
     r.add_post(f"/duplicates/{{id:{KEY}}}/confirm", duplicates.confirm)
     r.add_post(f"/duplicates/{{id:{KEY}}}/reject", duplicates.reject)
     melding.add_routes(r, KEY)
+    r.add_get("/directory/log", directory_views.log_page)
+    r.add_get("/search", search_views.search_page)
     return app
 
 
