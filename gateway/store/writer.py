@@ -1,4 +1,4 @@
-"""Group commit for intake: concurrent submissions share one transaction.
+"""Group commit for intake and the worker: concurrent submissions share one transaction.
 
 A submission waits until the transaction holding it has committed, so the
 channel is answered only after a durable write. If a batch fails, each of its
@@ -40,6 +40,10 @@ class BatchWriter(Generic[Item, Result]):
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def started(self) -> bool:
+        return bool(self._tasks)
+
     def start(self) -> None:
         if not self._tasks:
             self._tasks = [
@@ -80,7 +84,7 @@ class BatchWriter(Generic[Item, Result]):
                 if not batch[0].future.done():
                     batch[0].future.set_exception(exc)
                 return
-            log.warning("intake batch of %d failed (%s); retrying one by one", len(batch), exc)
+            log.warning("batch of %d failed (%s); retrying one by one", len(batch), exc)
             for pending in batch:
                 await self._write([pending])
             return
