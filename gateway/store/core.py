@@ -240,7 +240,9 @@ class Store:
             with conn.begin():
                 return fn(conn, *args, **kwargs)
 
-    async def write_grouped(self, fn: Callable[..., T], *args: Any, lock: str | None = None, **kwargs: Any) -> T:
+    async def write_grouped(
+        self, fn: Callable[..., T], *args: Any, lock: str | None = None, **kwargs: Any
+    ) -> T:
         """`write`, in one transaction with the grouped writes submitted meanwhile (group commit:
         a busy worker's 50 concurrent jobs pay one BEGIN/COMMIT, one pool checkout and on SQLite
         one lock handover per batch, not per write). Each caller still returns only once its

@@ -381,12 +381,19 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
 
 
 def set_routing(
-    conn: Connection, melding_id: str, decision: RoutingDecision, *, stage: Stage | None = None
+    conn: Connection,
+    melding_id: str,
+    decision: RoutingDecision,
+    *,
+    stage: Stage | None = None,
+    also: dict[str, Any] | None = None,
 ) -> None:
     """Record the routing; the melding moves to `stage` (by default the decision's own: routed or
-    triage; a channel that answers at once says `answered`)."""
+    triage; a channel that answers at once says `answered`). `also`: more columns set in the same
+    UPDATE (the worker's location and duplicate link)."""
     now = utcnow()
     values = {
+        **(also or {}),
         "melding_id": melding_id,
         "dienst": decision.dienst,
         "confidence": decision.confidence,
@@ -406,8 +413,11 @@ def update_by_id() -> Any:
     return update(meldingen).where(meldingen.c.id == bindparam("melding_id"))
 
 
-def route(conn: Connection, melding_id: str, decision: RoutingDecision) -> DeliveryRecord | None:
-    """Record the routing and, for a routed melding, its first delivery (idempotent): one transaction."""
-    set_routing(conn, melding_id, decision)
+def route(
+    conn: Connection, melding_id: str, decision: RoutingDecision, *, also: dict[str, Any] | None = None
+) -> DeliveryRecord | None:
+    """Record the routing (with the columns in `also`) and, for a routed melding, its first
+    delivery (idempotent): one transaction."""
+    set_routing(conn, melding_id, decision, also=also)
     event = decision.delivery_event
     return ensure(conn, melding_id, event, key="created") if event else None
