@@ -15,10 +15,11 @@ from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from sqlalchemy import Connection, func, select, text
 
-from gateway.melding import Channel, MeldingDraft, Reporter
+from gateway.melding import EVENT_CREATED, Channel, MeldingDraft, Reporter
 from gateway.queue_reclaim import Taker, running_key, take_jobs
-from gateway.store import Store
+from gateway.store import Store, deliveries
 from gateway.store import core as store_core
+from gateway.store import meldingen as meldingen_store
 from gateway.store.schema import meldingen
 
 QUEUE = "gateway:test-batching"
@@ -122,5 +123,33 @@ async def test_a_pooled_connection_that_died_while_idle_is_replaced(
         assert count >= 0
         new_pid = await store.read(lambda conn: conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
         assert new_pid != pid
+    finally:
+        await store.close()
+
+
+async def test_grouped_reads_give_what_each_read_gives(database_url: str) -> None:
+    store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
+    await store.open()
+    try:
+        ids = [(await store.intake(_draft(n))).id for n in range(3)]
+        created = [
+            await store.write(deliveries.ensure, melding_id, EVENT_CREATED, key="created")
+            for melding_id in ids
+        ]
+        await store.write(deliveries.succeeded, created[2].id, case_id="c-2", stage=None, first_status=None)
+        wanted = [*ids, "no-such-melding", ids[0]]
+        delivery_ids = [d.id for d in created] + [10**9]
+
+        grouped = await asyncio.gather(
+            *(store.read_grouped(meldingen_store.get, melding_id) for melding_id in wanted),
+            *(store.read_grouped(meldingen_store.with_delivery, delivery_id) for delivery_id in delivery_ids),
+        )
+
+        alone = [await store.read(meldingen_store.get, melding_id) for melding_id in wanted]
+        alone += [await store.read(meldingen_store.with_delivery, d) for d in delivery_ids]
+        assert grouped == alone
+        assert grouped[3] is None and grouped[0] is not None and grouped[0].id == ids[0]
+        assert grouped[7][1] is None and grouped[5][1] is not None and grouped[5][1].id == ids[0]
+        assert grouped[8] == (None, None)
     finally:
         await store.close()

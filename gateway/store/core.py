@@ -7,8 +7,12 @@ in one hop:
 - SQLite: on a thread. Writes go to a single writer thread (SQLite has one writer
   at a time; queueing them here hands the lock over at once instead of through
   SQLite's sleeping busy handler), reads to a small pool.
-- PostgreSQL: through SQLAlchemy's `run_sync` on an asyncpg connection.
-Intake writes are grouped by `BatchWriter` (group commit) before that.
+  The worker's store (`on_loop=True`) runs both on its event loop instead: it is their only
+  user, and a thread hop cost more CPU than most of its queries.
+- PostgreSQL: through SQLAlchemy's `run_sync` on an asyncpg connection; a pooled connection is
+  pinged only when it sat idle for `PING_AFTER_IDLE` seconds.
+Intake writes are grouped by `BatchWriter` (group commit) before that; so are the worker's
+(`write_grouped`, `read_grouped`).
 
 `durable=False` (the worker's store) commits without waiting for the disk
 (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off): a power cut may
@@ -38,7 +42,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, MeldingDraft
-from gateway.store import migrate
+from gateway.store import meldingen, migrate
 from gateway.store.duplicates import dedupe_lock
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
@@ -172,9 +176,13 @@ class Store:
         )
         # The worker's grouped operations (`write_grouped`, `read_grouped`): group commit.
         self._grouped_writes: BatchWriter[GroupedOp, Any] = BatchWriter(
-            self._write_group, concurrency=1 if self._sqlite is not None else 2
+            self._write_group,
+            concurrency=1 if self._sqlite is not None else 2,
+            linger=GROUP_LINGER if on_loop else 0,
         )
-        self._grouped_reads: BatchWriter[GroupedOp, Any] = BatchWriter(self._read_group, concurrency=2)
+        self._grouped_reads: BatchWriter[GroupedOp, Any] = BatchWriter(
+            self._read_group, concurrency=2, linger=GROUP_LINGER if on_loop else 0
+        )
 
     @property
     def dialect(self) -> str:
@@ -256,10 +264,10 @@ class Store:
         return result
 
     async def read_grouped(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`read`, on PostgreSQL in one transaction with the grouped reads submitted meanwhile
-        (one pool checkout and BEGIN for the batch). SQLite reads on the worker's loop are
-        cheaper than the grouping."""
-        if self._sqlite is not None or not self._grouped_reads.started:
+        """`read`, in one transaction with the grouped reads submitted meanwhile; the meldingen
+        that several of them read (`meldingen.get`, `with_delivery`) are read together, in five
+        queries for all (`_run_reads`). A SQLite store off the loop reads as `read` does."""
+        if (self._sqlite is not None and not self.on_loop) or not self._grouped_reads.started:
             return await self.read(fn, *args, **kwargs)
         result: T = await self._grouped_reads.submit(GroupedOp(fn, args, kwargs))
         return result
@@ -268,7 +276,7 @@ class Store:
         return await self.write(_run_grouped, ops)
 
     async def _read_group(self, ops: Sequence[GroupedOp]) -> list[Any]:
-        return await self.read(_run_grouped, ops)
+        return await self.read(_run_reads, ops)
 
     @asynccontextmanager
     async def _pg_writing(self) -> AsyncIterator[AsyncConnection]:
@@ -352,6 +360,32 @@ def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
     return [op.fn(conn, *op.args, **op.kwargs) for op in ops]
 
 
+# Reads that a group reads at once: the function of one id -> that of a list of ids.
+_READ_EACH: dict[Callable[..., Any], Callable[[Connection, list[Any]], list[Any]]] = {
+    meldingen.get: meldingen.get_each,
+    meldingen.with_delivery: meldingen.with_delivery_each,
+}
+
+
+def _run_reads(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
+    """The reads of a group, those of `_READ_EACH` (one id, no options) together per function."""
+    results: list[Any] = [None] * len(ops)
+    together: dict[Callable[..., Any], list[int]] = {}
+    for n, op in enumerate(ops):
+        if op.fn in _READ_EACH and len(op.args) == 1 and not op.kwargs:
+            together.setdefault(op.fn, []).append(n)
+        else:
+            results[n] = op.fn(conn, *op.args, **op.kwargs)
+    for fn, positions in together.items():
+        if len(positions) == 1:  # alone: its own statements, built once, are cheaper
+            results[positions[0]] = fn(conn, ops[positions[0]].args[0])
+            continue
+        found = _READ_EACH[fn](conn, [ops[n].args[0] for n in positions])
+        for n, result in zip(positions, found, strict=True):
+            results[n] = result
+    return results
+
+
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -375,6 +409,8 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gateway_write") else "BEGIN")
 
 
+# Turns of the event loop a group commit on the loop waits for more jobs to join it.
+GROUP_LINGER = 3
 # A pooled connection idle for less than this is used without a ping first.
 PING_AFTER_IDLE = 1.0
 

@@ -32,11 +32,16 @@ class BatchWriter(Generic[Item, Result]):
         write_batch: Callable[[Sequence[Item]], Awaitable[list[Result]]],
         max_batch: int = 200,
         concurrency: int = 1,
+        linger: int = 0,
     ):
-        """`concurrency`: batches in flight at once (a server database overlaps their round trips)."""
+        """`concurrency`: batches in flight at once (a server database overlaps their round trips).
+        `linger`: turns of the event loop to wait after the first submission before the batch is
+        taken, so that the jobs woken in those turns join it (for a writer whose write does not
+        wait itself: SQLite on the loop)."""
         self._write_batch = write_batch
         self._max_batch = max_batch
         self._concurrency = concurrency
+        self._linger = linger
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -72,6 +77,8 @@ class BatchWriter(Generic[Item, Result]):
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            for _ in range(self._linger):
+                await asyncio.sleep(0)
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._write(batch)
