@@ -7,8 +7,8 @@ in one hop:
 - SQLite: on a thread. Writes go to a single writer thread (SQLite has one writer
   at a time; queueing them here hands the lock over at once instead of through
   SQLite's sleeping busy handler), reads to a small pool.
-  The worker's store (`on_loop=True`) runs both on its event loop instead: it is their only
-  user, and a thread hop cost more CPU than most of its queries.
+  The worker's store (`on_loop=True`) reads on its event loop instead: it is their only user,
+  and a thread hop cost more CPU than most of its queries (its writes are grouped instead).
 - PostgreSQL: through SQLAlchemy's `run_sync` on an asyncpg connection; a pooled connection is
   pinged only when it sat idle for `PING_AFTER_IDLE` seconds.
 Intake writes are grouped by `BatchWriter` (group commit) before that; so are the worker's
@@ -135,9 +135,11 @@ class Store:
         durable: bool = True,
         on_loop: bool = False,
     ):
-        """`on_loop` (SQLite): run reads and writes on the calling (event loop) thread, for a
-        process whose only writer is that loop (the worker): a thread hop per operation cost
-        more CPU than most of its queries, and the GIL serialises the threads anyway."""
+        """`on_loop` (SQLite): run reads on the calling (event loop) thread, for a process whose
+        only user of the store is that loop (the worker): a thread hop per read cost more CPU than
+        most of its queries, and in WAL mode a reader never waits. Writes stay on the writer
+        thread: waiting there for another process's write lock (`gateway serve`'s intake) must
+        not stop the loop; grouped (`write_grouped`), they pay that hop once per batch."""
         self.url = url
         self.durable = durable
         self.on_loop = on_loop
@@ -178,7 +180,6 @@ class Store:
         self._grouped_writes: BatchWriter[GroupedOp, Any] = BatchWriter(
             self._write_group,
             concurrency=1 if self._sqlite is not None else 2,
-            linger=GROUP_LINGER if on_loop else 0,
         )
         self._grouped_reads: BatchWriter[GroupedOp, Any] = BatchWriter(
             self._read_group, concurrency=2, linger=GROUP_LINGER if on_loop else 0
@@ -231,8 +232,6 @@ class Store:
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(connection, *args, **kwargs)` in a write transaction, committed when it returns."""
         if self._sqlite is not None:
-            if self.on_loop:
-                return self._sqlite_run(True, fn, args, kwargs)
             return await asyncio.get_running_loop().run_in_executor(
                 self._write_thread, self._sqlite_run, True, fn, args, kwargs
             )
@@ -409,7 +408,7 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gateway_write") else "BEGIN")
 
 
-# Turns of the event loop a group commit on the loop waits for more jobs to join it.
+# Turns of the event loop a group of reads on the loop waits for more jobs to join it.
 GROUP_LINGER = 3
 # A pooled connection idle for less than this is used without a ping first.
 PING_AFTER_IDLE = 1.0
