@@ -16,7 +16,8 @@ from aiohttp import web
 from gateway import clock, texts
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.desk_pages import auth, views
+from gateway.http.desk_pages import auth, overview, views
+from gateway.http.desk_pages.charts import dienst_label
 
 KEY = r"[^/\x00-\x1f\x7f]+"  # as gateway.http.routes: a key never holds a control character
 
@@ -36,7 +37,7 @@ def create_desk_app(settings: Settings) -> web.Application:
             "when": lambda moment: _local(moment, zone),
             "who": who,
             "status": lambda status: texts.status_label(status, "nl"),
-            "dienst": _dienst,
+            "dienst": dienst_label,
             "ago": _ago,
         }
     )
@@ -52,6 +53,7 @@ def create_desk_app(settings: Settings) -> web.Application:
     r.add_post(f"/meldingen/{{id:{KEY}}}/answer", views.answer)
     r.add_post(f"/meldingen/{{id:{KEY}}}/ask", views.ask)
     r.add_get("/waiting", views.waiting_page)
+    overview.setup(app)
     return app
 
 
@@ -62,6 +64,8 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
     )
+    if response.content_type == "image/svg+xml":  # a chart drawn with its own inline style, shown as an image
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -69,13 +73,6 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%d-%m-%Y %H:%M") if moment else "—"
-
-
-def _dienst(code: str | None) -> str:
-    if not code:
-        return "—"
-    key = f"dienst.{code}"
-    return texts.text(key, "nl") if key in texts.CATALOGUES[texts.FALLBACK] else code
 
 
 def _ago(moment: datetime | None) -> str:
