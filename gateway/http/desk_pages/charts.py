@@ -92,7 +92,9 @@ _KINDS: dict[str, type[pygal.graph.graph.Graph]] = {
     "stacked": pygal.StackedBar,
     "line": pygal.Line,
     "hbar": pygal.HorizontalBar,
+    "area": pygal.StackedLine,
 }
+MAX_BARS = 31  # x values drawn as (stacked) bars; more are drawn as stacked areas
 
 
 def svg(table: Table, kind: str) -> bytes:
@@ -101,6 +103,9 @@ def svg(table: Table, kind: str) -> bytes:
     series = list(table.columns[1:])
     if len(series) > 1 and series[-1] == "totaal":
         series = series[:-1]
+    many = len(table.rows) > MAX_BARS
+    if kind == "stacked" and many:  # a year of days as bars is thousands of shapes: areas instead
+        kind = "area"
     chart = _KINDS[kind](
         title=table.title,
         style=_STYLE,
@@ -108,12 +113,14 @@ def svg(table: Table, kind: str) -> bytes:
         width=900,
         height=420,
         x_label_rotation=0 if kind == "hbar" else 40,
-        show_minor_x_labels=len(table.rows) <= 40,
+        show_minor_x_labels=not many,
+        x_labels_major_count=12,
         truncate_label=-1,
         legend_at_bottom=True,
         show_legend=len(series) > 1,
         no_data_text="Geen meldingen in deze periode",
         print_values=False,
+        **({"fill": True, "show_dots": False} if kind == "area" else {}),
     )
     chart.x_labels = [str(r[0]) for r in table.rows]
     for n, name in enumerate(series, start=1):

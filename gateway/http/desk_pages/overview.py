@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from gateway import clock
 from gateway.appkeys import SETTINGS, STORE
@@ -56,6 +57,7 @@ class Overview:
     map: overview_map.HotspotMap | None
     expires: float
     svgs: dict[str, bytes] = field(default_factory=dict)  # drawn on first request, kept with it
+    html: Markup | None = None  # the page's content (overview_body.html), idem
 
 
 @dataclass
@@ -79,9 +81,14 @@ async def overview_page(request: web.Request) -> web.Response:
     if days is None:
         return _bad_days()
     seen = await _overview(request, days)
-    context = await page_context(
-        request, o=seen, periods=PERIODS, charts=CHARTS, figures=seen.figures, hours=_hours, pct=_pct
-    )
+    if seen.html is None:  # the content once per computation; the page around it per request
+        content = (
+            aiohttp_jinja2.get_env(request.app)
+            .get_template("overview_body.html")
+            .render(o=seen, periods=PERIODS, charts=CHARTS, figures=seen.figures, hours=_hours, pct=_pct)
+        )
+        seen.html = Markup(content)
+    context = await page_context(request, content=seen.html)
     return aiohttp_jinja2.render_template("overview.html", request, context)
 
 
