@@ -12,6 +12,7 @@ module of what it stores:
 - `media`: MMS media to fetch; `sms`: opt-outs, conversations, messages sent and their receipts
 - `voice_calls`: Twilio Voice call rows; `duplicates`: dedupe candidates, links, hotspots
 - `desk`: the 1777 desk's routing decisions and lists; `operators`: the desk's accounts and lock-out
+- `overview`: the desk overview's counts and medians (SQL aggregates; the dialects' date handling)
 - `sql`: the SQL bits they share
 
 The caller runs one in one transaction and one hop: `await store.read(meldingen.get, id)`,
