@@ -5,10 +5,12 @@ clustered info questions; the CSV of every figure and the SVG of every chart."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,11 +22,14 @@ from gateway.http.app import create_app
 from gateway.http.desk_pages import overview
 from gateway.http.desk_pages.clusters import cluster
 from gateway.store.overview import Question
+from gateway.store.schema import meldingen
 from tests.support.api import store_of
 from tests.support.desk import add_operator, desk_settings, login
-from tests.support.overview import NOW, reference, seed
+from tests.support.overview import NOW, Seed, reference, rows_of, seed
 
 SVG = "{http://www.w3.org/2000/svg}"
+extra = Seed(16, NOW - timedelta(hours=1), "web", "wegen", "delivered", "geregistreerd")
+extra2 = Seed(17, NOW - timedelta(hours=1), "web", "wegen", "delivered", "geregistreerd")
 
 
 @pytest.fixture
@@ -213,3 +218,23 @@ def test_clusters_are_simple_and_deterministic() -> None:
         ["id2", "id3", "id5"],
         ["id1", "id4"],
     ]
+
+
+async def test_figures_past_their_minute_are_shown_while_computed_again(
+    desk: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def total() -> str:
+        return dict(r for r in (await table(desk, "summary", days=7))[1:])["meldingen"]
+
+    monkeypatch.setattr(overview, "CACHE_SECONDS", 0.0)  # every answer is past its minute at once
+    assert await total() == "10"
+    await store_of(desk).write(lambda conn: conn.execute(meldingen.insert().values(**rows_of(extra))))
+    assert await total() == "10"  # the kept figures, while they are computed again
+    for _ in range(100):
+        if await total() == "11":
+            break
+        await asyncio.sleep(0.05)
+    assert await total() == "11"
+    monkeypatch.setattr(overview, "STALE_SECONDS", 0.0)  # too old to show: computed before answering
+    await store_of(desk).write(lambda conn: conn.execute(meldingen.insert().values(**rows_of(extra2))))
+    assert await total() == "12"

@@ -78,7 +78,7 @@ def reference(n: int) -> str:
     return f"1777-2026-{n:06d}"
 
 
-def _rows(seed: Seed) -> dict[str, Any]:
+def rows_of(seed: Seed) -> dict[str, Any]:
     return {
         "id": melding_id(seed.n),
         "reference": reference(seed.n),
@@ -101,7 +101,7 @@ HOTSPOT = {"dienst": "groen", "lat": 50.8275, "lon": 3.2650, "radius_m": 150.0, 
 
 def _write(conn: Any) -> None:
     for seed in sorted(SEEDS, key=lambda s: s.duplicate_of is not None):  # masters first (foreign key)
-        conn.execute(meldingen.insert().values(**_rows(seed)))
+        conn.execute(meldingen.insert().values(**rows_of(seed)))
     history = [
         {"melding_id": melding_id(s.n), "status": status, "source": "case_system", "at": s.at + after}
         for s in SEEDS
