@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
+import json
 import os
 import random
 import re
@@ -286,4 +287,8 @@ if __name__ == "__main__":  # the desk pages over a larger store: python -m benc
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--database-url", default=None)
     a = p.parse_args()
-    main(seconds=a.seconds, rounds=a.rounds, database_url=a.database_url, meldingen_count=a.meldingen)
+    found = main(seconds=a.seconds, rounds=a.rounds, database_url=a.database_url, meldingen_count=a.meldingen)
+    print("\np95 per page (issue 15: < 200 ms):")
+    for page in PAGES:
+        print(f"  {page}: {found[f'desk_{page}_p95_ms']:.1f} ms")
+    print(json.dumps(found))
