@@ -10,8 +10,9 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,7 +22,8 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.http.desk_pages import overview
 from gateway.http.desk_pages.clusters import cluster
-from gateway.store.overview import Question
+from gateway.store import Store
+from gateway.store.overview import Period, Question, counts
 from gateway.store.schema import meldingen
 from tests.support.api import store_of
 from tests.support.desk import add_operator, desk_settings, login
@@ -238,3 +240,37 @@ async def test_figures_past_their_minute_are_shown_while_computed_again(
     monkeypatch.setattr(overview, "STALE_SECONDS", 0.0)  # too old to show: computed before answering
     await store_of(desk).write(lambda conn: conn.execute(meldingen.insert().values(**rows_of(extra2))))
     assert await total() == "12"
+
+
+async def test_local_days_weeks_and_months_across_both_clock_changes(database_url: str) -> None:
+    """Just after local midnight on either side of the spring and autumn changes of 2026, and on
+    New Year's night: each counted on its Brussels day, week and month, on both backends."""
+    moments = {
+        "2026-03-29": _t("2026-03-28T23:30"),  # UTC+1: 00:30 on the 29th, the clocks go forward at 01:00 UTC
+        "2026-03-30": _t("2026-03-29T22:30"),  # UTC+2: 00:30 on the 30th
+        "2026-10-25": _t("2026-10-24T22:30"),  # UTC+2: 00:30 on the 25th, back at 01:00 UTC
+        "2026-10-26": _t("2026-10-25T23:30"),  # UTC+1: 00:30 on the 26th
+        "2026-01-01": _t("2025-12-31T23:30"),  # UTC+1: New Year
+    }
+    store = Store(database_url)
+    await store.open()
+    try:
+        seeds = [
+            Seed(20 + n, at, "web", "groen", "delivered", "geregistreerd")
+            for n, at in enumerate(moments.values())
+        ]
+        await store.write(lambda conn: conn.execute(meldingen.insert(), [rows_of(s) for s in seeds]))
+        period = Period(_t("2025-12-01T00:00"), NOW, ZoneInfo("Europe/Brussels"))
+        days = await store.read(counts, period, "day", "channel")
+        assert days == [(day, "web", 1) for day in sorted(moments)]
+        weeks = await store.read(counts, period, "week", "channel")
+        assert weeks == [("2025-12-29", "web", 1), ("2026-03-23", "web", 1), ("2026-03-30", "web", 1),
+                         ("2026-10-19", "web", 1), ("2026-10-26", "web", 1)]  # fmt: skip
+        months = await store.read(counts, period, "month", "dienst")
+        assert months == [("2026-01-01", "groen", 1), ("2026-03-01", "groen", 2), ("2026-10-01", "groen", 2)]
+    finally:
+        await store.close()
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text + "+00:00")
