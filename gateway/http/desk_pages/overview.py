@@ -183,14 +183,16 @@ async def compute(store: Store, settings: Settings, days: int) -> Overview:
     period = Period(_midnight(first, zone), now, zone)
     year = Period(_midnight(month, zone), now, zone)
     found = await store.read(figures_of.gather, period, year, QUESTION_LIMIT)
-    groups = clusters.cluster(found.questions)
+    # Clustering, tables and map are Python work: on a thread, not in the way of other pages.
+    groups = await asyncio.to_thread(clusters.cluster, found.questions)
+    tables = await asyncio.to_thread(_tables, found, first, today, month, groups)
     return Overview(
         days=days,
         period=period,
         figures=found,
-        tables=_tables(found, first, today, month, groups),
+        tables=tables,
         clusters=groups,
-        map=_map(settings, found),
+        map=await asyncio.to_thread(_map, settings, found),
         computed_at=now,
         expires=time.monotonic() + CACHE_SECONDS,
     )
@@ -245,22 +247,7 @@ def _tables(
             "Meldingen per deelgemeente", ("deelgemeente", "meldingen"), tuple(found.deelgemeenten)
         ),
         "summary": _summary_table(found),
-        "hotspots": Table(
-            "Hotspots",
-            ("dienst", "problemen", "lat", "lon", "eerste", "laatste", "meldingen"),
-            tuple(
-                (
-                    dienst_label(h["dienst"]),
-                    h["count"],
-                    round(h["lat"], 6),
-                    round(h["lon"], 6),
-                    h["first_at"].isoformat(),
-                    h["last_at"].isoformat(),
-                    " ".join(h["references"]),
-                )
-                for h in found.hotspots
-            ),
-        ),
+        "hotspots": _hotspot_table(found),
         "clusters": Table(
             "Dezelfde vraag, vaak gesteld (dienst info)",
             ("onderwerp", "vragen", "meldingen"),
@@ -268,6 +255,23 @@ def _tables(
         ),
     }
     return tables
+
+
+def _hotspot_table(found: Figures) -> Table:
+    rows = (
+        (
+            dienst_label(h["dienst"]),
+            h["count"],
+            round(h["lat"], 6),
+            round(h["lon"], 6),
+            h["first_at"].isoformat(),
+            h["last_at"].isoformat(),
+            " ".join(h["references"]),
+        )
+        for h in found.hotspots
+    )
+    columns = ("dienst", "problemen", "lat", "lon", "eerste", "laatste", "meldingen")
+    return Table("Hotspots", columns, tuple(rows))
 
 
 def _summary_table(found: Figures) -> Table:
