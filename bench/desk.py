@@ -1,4 +1,4 @@
-"""Desk and tracking pages: GETs/s and latency of the pages read most, over a store of 10,000 meldingen.
+"""Desk and tracking pages: GETs/s and latency of the pages read most, over a store of 100,000 meldingen.
 
 One `gateway serve` process over a store filled through `Store.intake` (as the channels
 fill it: history, tokens, references), a tenth of it waiting in triage with the model's
@@ -13,7 +13,11 @@ client (the same as the intake benchmark) asks for, one page after the other:
 - the desk's own pages (gateway/http/desk_pages), logged in as an operator (its session cookie on
   every request, re-encrypted in every answer as a real browser's is): `GET /desk/triage` (the
   queue's first 25, oldest first, with the page count), `GET /desk/meldingen/{id}` (a random one)
-  and `GET /desk/waiting` (a fiftieth of the delivered meldingen wait for their reporter).
+  and `GET /desk/waiting` (a fiftieth of the delivered meldingen wait for their reporter);
+- the desk's search `/desk/search` (gateway/store/search.py, full-text): by the first letters of a
+  street (a twentieth of the store each), by a word of the text (a quarter of the store), by a
+  reporter's name (FTS on the name, and the reporter directory, which knows every twentieth
+  reporter; each result's directory lookup is recorded, a write per page).
 
 10 concurrent connections (`--concurrency` of `python -m bench` is for the intake load).
 Baseline, same run: `bench.baseline` answering a fixed body of the same size as each page
@@ -41,9 +45,11 @@ from sqlalchemy import update
 from bench.intake import baseline_cmd, cpu_seconds, free_port, gateway_cmd, server
 from bench.load import TEXTS, LoadResult, PathFactory, median_result, run_load
 from gateway import passwords
+from gateway.directory import fold
 from gateway.http.desk_pages.overview import CHARTS, PERIODS
-from gateway.melding import DIENST_CODES, Channel, MeldingDraft, Reporter, Stage, Status
+from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
 from gateway.store import Store, operators
+from gateway.store import directory as store_directory
 from gateway.store.schema import meldingen, status_history
 from gateway.store.sql import insert_many
 
@@ -54,11 +60,23 @@ PAGES = (
     "triage_page",
     "melding_page",
     "waiting_page",
+    "search_street",
+    "search_text",
+    "search_reporter",
     "overview_page",
     "overview_chart",
 )
 OVERVIEW_DAYS = 365  # the overview over the longest period the selector offers: every melding filled
 DEELGEMEENTEN = ("Kortrijk", "Heule", "Bissegem", "Marke", "Bellegem", "Kooigem", "Rollegem", "Aalbeke")
+# The desk's search (gateway/store/search.py): meldingen spread over these streets, a twentieth of
+# their reporters in the reporter directory (so results show, and log, who they are).
+STREETS = (
+    "Budastraat", "Doorniksestraat", "Kortrijksestraat", "Gentsesteenweg", "Overleiestraat",
+    "Marktplein", "Groeningestraat", "Lange Steenstraat", "Rijselsestraat", "Meensesteenweg",
+    "Brugsesteenweg", "Sint-Jansstraat", "Leiestraat", "Zwevegemsestraat", "Kapucijnenstraat",
+    "Groene Kaai", "Veemarkt", "Wandelweg", "Beekstraat", "Burgemeester Reynaertstraat",
+)  # fmt: skip
+SEARCH_WORDS = ("tegel", "sluikstort", "straatlamp", "matras", "glasbol", "voetpad")
 OPERATOR, PASSWORD = "bench", "bench-operator-password"
 CHANNELS = tuple(Channel)
 CHART_NAMES = tuple(CHARTS)
@@ -81,6 +99,7 @@ async def fill(url: str, count: int) -> tuple[list[str], list[str]]:
                     received_at=start + timedelta(seconds=n * 200),
                     text=f"{TEXTS[n % len(TEXTS)]} ({n})",
                     reporter=Reporter(name=f"Melder {n}", email=f"melder{n}@example.be"),
+                    location=Location(street=STREETS[n % len(STREETS)], house_number=str(n % 97 + 1)),
                 )
                 for n in range(first, min(count, first + 500))
             ]
@@ -90,9 +109,23 @@ async def fill(url: str, count: int) -> tuple[list[str], list[str]]:
         await store.write(_route, triage, delivered, datetime.now(UTC))
         await store.write(_overview_variety, ids, datetime.now(UTC))
         await store.write(operators.add, OPERATOR, operators.Role.OPERATOR, passwords.hash_password(PASSWORD))
+        await store.write(store_directory.save, _people(count), replace=True)
         return ids, [s.tracking_token for s in stored]
     finally:
         await store.close()
+
+
+def _people(count: int) -> list[store_directory.PersonIn]:
+    """Every twentieth reporter in the directory, by the e-mail address their meldingen carry."""
+    return [
+        store_directory.PersonIn(
+            name=f"Melder {n}", name_folded=fold(f"Melder {n}"),
+            street_address=f"{STREETS[n % 20]} {n % 97 + 1}", postcode="8500", municipality="Kortrijk",
+            email=f"melder{n}@example.be", phone=None,
+            national_register_number=None,
+        )
+        for n in range(0, count, 20)
+    ]  # fmt: skip
 
 
 def _route(conn: Any, triage: list[str], delivered: list[str], now: datetime) -> None:
@@ -173,6 +206,10 @@ def page_paths(ids: list[str], tokens: list[str]) -> dict[str, PathFactory]:
         "triage_page": lambda _n, _i: "/desk/triage",
         "melding_page": lambda _n, _i: f"/desk/meldingen/{rng.choice(ids)}",
         "waiting_page": lambda _n, _i: "/desk/waiting",
+        # a street's first letters; a word of the text; a reporter's name (also looked up in the directory)
+        "search_street": lambda _n, _i: f"/desk/search?street={rng.choice(STREETS)[:6].lower()}",
+        "search_text": lambda _n, _i: f"/desk/search?text={rng.choice(SEARCH_WORDS)}",
+        "search_reporter": lambda _n, _i: f"/desk/search?reporter=melder+{rng.randrange(len(ids))}",
         "overview_page": lambda _n, _i: f"/desk/overview?days={OVERVIEW_DAYS}",
         "overview_chart": lambda n, _i: (
             f"/desk/overview/charts/{CHART_NAMES[n % len(CHART_NAMES)]}.svg?days={OVERVIEW_DAYS}"
@@ -212,7 +249,7 @@ def main(
     rounds: int = 3,
     database_url: str | None = None,
     quick: bool = False,
-    meldingen_count: int = 10_000,
+    meldingen_count: int = 100_000,  # issue 15: every desk page < 200 ms p95 at 100,000 meldingen
     **_: Any,
 ) -> dict[str, float]:
     if quick:
@@ -282,7 +319,7 @@ if __name__ == "__main__":  # the desk pages over a larger store: python -m benc
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m bench.desk", description="The desk pages over N meldingen.")
-    p.add_argument("--meldingen", type=int, default=10_000, help="meldingen in the store (default 10,000)")
+    p.add_argument("--meldingen", type=int, default=100_000, help="meldingen in the store (default 100,000)")
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--database-url", default=None)

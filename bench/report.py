@@ -157,7 +157,14 @@ def _dedupe_rows(f: Figures) -> list[Row]:
 def _desk_rows(f: Figures) -> list[Row]:
     rows = []
     pages = ("tracking", "queue", "melding", "triage_page", "melding_page", "waiting_page")
-    for page in (*pages, "overview_page", "overview_chart"):
+    for page in (
+        *pages,
+        "search_street",
+        "search_text",
+        "search_reporter",
+        "overview_page",
+        "overview_chart",
+    ):
         load = _load_rows(f"desk_{page}", f"desk_{page}_baseline")
         rows += [Row(f"{page}: {r.label}", r.key, r.baseline) for r in load]
         rows.append(Row(f"{page}: page bytes", f"desk_{page}_bytes"))
@@ -248,14 +255,15 @@ SECTIONS = (
     Section(
         "desk",
         "Desk and tracking pages",
-        "`gateway serve` over a store filled through `Store.intake` (10,000 meldingen, 2,000 with "
+        "`gateway serve` over a store filled through `Store.intake` (100,000 meldingen, 2,000 with "
         "`--quick`; a tenth in triage): the tracking page `/t/{token}` (Jinja2), the desk's triage queue "
         "`GET /api/v1/meldingen?stage=triage&limit=50` and one melding `GET /api/v1/meldingen/{id}`, 10 "
         "connections in a closed loop. Baseline: aiohttp answering a fixed body of the same size (no store, "
         "no template). `POST /api/v1/meldingen/{id}/dienst` (gateway/http/desk.py) is a signed write, not "
         "a page. The desk's own pages, logged in: `/desk/triage` (first 25 of the queue), "
-        "`/desk/meldingen/{id}`, `/desk/waiting`, `/desk/overview?days=365` and its charts (cached 60 s; "
-        "the first computation of each period is timed apart).",
+        "`/desk/meldingen/{id}`, `/desk/waiting`, the search `/desk/search` by street, text and "
+        "reporter (full-text; a directory lookup recorded per result), and `/desk/overview?days=365` and "
+        "its charts (cached 60 s; the first computation of each period is timed apart).",
         rows=_desk_rows,
     ),
     Section(

@@ -37,6 +37,12 @@ SOURCES = {
     "desk": "1777-balie",
     "reporter": "melder (reactie)",
 }
+OUTCOMES = {  # gateway.store.attempts
+    "ok": "gelukt",
+    "transient": "tijdelijk mislukt",
+    "permanent": "definitief geweigerd",
+    "crashed": "fout in de gateway",
+}
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ def _environment(timezone: ZoneInfo) -> jinja2.Environment:
     env.filters["who"] = who
     env.filters["size"] = _size
     env.filters["status"] = lambda status: texts.status_label(status, "nl")
+    env.filters["outcome"] = lambda outcome: OUTCOMES.get(outcome, outcome)
     return env
 
 

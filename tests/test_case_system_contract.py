@@ -7,6 +7,8 @@ it sets a status) to SIDES; the tests stay as they are.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from datetime import date
 from typing import Any, Protocol
@@ -14,9 +16,11 @@ from typing import Any, Protocol
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
+from PIL import Image
 from sqlalchemy import select, update
 
 from gateway.appkeys import REDIS, STORE
+from gateway.attachments import AttachmentStore
 from gateway.config import Settings
 from gateway.melding import DeliveryState, Status
 from gateway.queue import enqueue_delivery
@@ -72,9 +76,16 @@ class WebhookSide:
         return [json.dumps(b.get("followup") or b.get("reporter_added"), ensure_ascii=False) for b in found]
 
     def files(self, reference: str) -> list[bytes]:
-        # the webhook carries each file's description (hash, size); the receiver fetches nothing
+        # the webhook carries each file's description (hash, size); the receiver fetches nothing.
+        # An extra reporter's files come with its update or its follow-up, beside the melding's.
         [body] = self._ok(reference, "melding.created").values()
-        return [a["sha256"].encode() for a in body["melding"]["attachments"]]
+        described = list(body["melding"]["attachments"])
+        for event in ("melding.updated", "melding.followup"):
+            for later in self._ok(reference, event).values():
+                described += (later.get("reporter_added") or later.get("followup") or {}).get(
+                    "attachments", []
+                )
+        return [a["sha256"].encode() for a in described]
 
     def fail_next(self, *, permanent: bool) -> None:
         self.receiver.responses = [422] if permanent else [503]
@@ -131,10 +142,12 @@ def side(
     return WebhookSide(receiver, settings) if request.param == "webhook" else TopdeskSide(topdesk, settings)
 
 
-async def post_with_photo(client: TestClient[Any, Any]) -> dict[str, Any]:
+async def post_with_photo(
+    client: TestClient[Any, Any], body: dict[str, Any] = TILE, photo: bytes = PNG
+) -> dict[str, Any]:
     form = aiohttp.FormData()
-    form.add_field("melding", json.dumps(TILE), content_type="application/json")
-    form.add_field("photo", PNG, filename="tegel.png", content_type="image/png")
+    form.add_field("melding", json.dumps(body), content_type="application/json")
+    form.add_field("photo", photo, filename="tegel.png", content_type="image/png")
     resp = await client.post("/api/v1/meldingen", data=form)
     assert resp.status == 202, await resp.text()
     return await resp.json()
@@ -172,6 +185,36 @@ async def test_an_extra_reporter_joins_the_first_case(client: TestClient[Any, An
     assert second["reference"] in action and "bert@example.be" in action
     dup = await melding(client, second["id"])
     assert (dup["duplicate_of"], dup["stage"], dup["status"]) == (first["id"], "delivered", "geregistreerd")
+
+
+def the_file(data: bytes) -> tuple[bytes, bytes]:
+    """A file as a case holds it: its bytes (uploaded), or its sha256 (a webhook's description)."""
+    return data, hashlib.sha256(data).hexdigest().encode()
+
+
+async def test_an_extra_reporters_photos_reach_the_first_case(
+    client: TestClient[Any, Any], side: Side
+) -> None:
+    first = await post(client, LAMP_TEXT)
+    await run_worker(side.settings)
+    second = await post_with_photo(client, LAMP_PIN)  # the same lamp, with a photo: a duplicate
+    await run_worker(side.settings)
+    assert side.cases(second["reference"]) == 0
+    [photo] = side.files(first["reference"])
+    assert photo in the_file(PNG)
+    # Its reporter answers with another photo: that one reaches the first case too.
+    later = io.BytesIO()
+    Image.new("RGB", (4, 3), (250, 200, 0)).save(later, "PNG")
+    saved = AttachmentStore(side.settings.attachments_dir).save(
+        later.getvalue(), filename="donker.png", content_type="image/png"
+    )
+    await add_followup(client, second["id"], "SM-3", "Hier nog een foto van de lamp", files=[saved])
+    await run_worker(side.settings)
+    assert side.cases(first["reference"]) == 1
+    files = side.files(first["reference"])
+    assert len(files) == 2 and files[0] in the_file(PNG) and files[1] in the_file(later.getvalue())
+    delivered = [d["state"] for d in (await melding(client, first["id"]))["deliveries"]]
+    assert delivered == ["delivered"] * 3  # created, the extra reporter, their follow-up
 
 
 async def test_status_changes_come_back_into_the_history_and_are_notified(

@@ -1,6 +1,6 @@
 """The desk in headless Chromium: log in, route one melding from triage, answer another (the reporter
-gets the answer by mail). Screenshots of each step in test-artifacts/screenshots/
-(tests/support/browser.py)."""
+gets the answer by mail); confirm a duplicate suggestion, split a link, resend a dead delivery.
+Screenshots of each step in test-artifacts/screenshots/ (tests/support/browser.py)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from gateway.melding import Stage
 from gateway.store.schema import meldingen
 from tests.support.api import melding, post, store_of
 from tests.support.browser import axe_violations, screenshot_path
-from tests.support.data import TILE
+from tests.support.data import LAMP_PIN, LAMP_TEXT, TILE
 from tests.support.desk import PASSWORD, add_operator, desk_settings
-from tests.support.http import RelayHandler
+from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -99,3 +99,60 @@ async def test_an_operator_logs_in_routes_from_triage_and_answers_a_question(
     await run_worker(on)
     mails = [message_from_bytes(e.original_content) for e in smtp_relay[1].messages]
     assert any(question["reference"] in str(m["Subject"]) and answer in m.as_string() for m in mails)
+
+
+async def test_an_operator_confirms_a_duplicate_splits_a_link_resends_a_dead_delivery(
+    site: TestClient[Any, Any], page: Page, on: Settings, receiver: Receiver
+) -> None:
+    receiver.responses = [400]  # the case system refuses the first melding for good: dead
+    dead = await post(site, TILE)
+    await run_worker(on)
+    first = await post(
+        site, {**LAMP_PIN, "reporter": {"name": "Cas"}, "location": {"lat": 50.82166, "lon": 3.27034}}
+    )
+    await run_worker(on)
+    second = await post(
+        site, {**LAMP_PIN, "location": {"lat": 50.82166, "lon": 3.27124}}
+    )  # 63 m: a suggestion
+    await run_worker(on)
+    master = await post(site, LAMP_TEXT)
+    await run_worker(on)
+    linked = await post(site, LAMP_PIN)  # the same lamp: linked by the worker
+    await run_worker(on)
+    assert (await melding(site, linked["id"]))["duplicate_of"] == master["id"]
+
+    await page.goto(str(site.make_url("/desk/duplicates")))
+    await page.fill("#name", "an")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/desk/duplicates")
+    pair = page.locator(f'section.pair[data-reference="{second["reference"]}"]')
+    assert first["reference"] in await pair.inner_text()
+    assert await axe_violations(page) == []
+    await _shot(page, "4_duplicates")
+    await pair.get_by_role("button", name="Bevestigen: zelfde probleem").click()
+    await page.wait_for_url("**/desk/duplicates")
+    assert f"{second['reference']} gekoppeld aan {first['reference']}." in await page.inner_text(".flash")
+    assert (await melding(site, second["id"]))["duplicate_of"] == first["id"]
+
+    await page.goto(str(site.make_url(f"/desk/meldingen/{linked['id']}")))
+    assert master["reference"] in await page.inner_text("#master")
+    await page.get_by_role("button", name="Loskoppelen: een eigen melding").click()
+    await page.wait_for_url(f"**/desk/meldingen/{linked['id']}")
+    assert "losgekoppeld" in await page.inner_text(".flash")
+    assert "Losgekoppeld van" in await page.inner_text("#history")
+    assert (await melding(site, linked["id"]))["duplicate_of"] is None
+
+    await page.goto(str(site.make_url(f"/desk/meldingen/{dead['id']}")))
+    assert await page.locator('#deliveries tr[data-state="dead"]').count() == 1
+    assert await axe_violations(page) == []
+    await _shot(page, "5_melding_dead")
+    await page.get_by_role("button", name="Opnieuw versturen").click()
+    await page.wait_for_url(f"**/desk/meldingen/{dead['id']}")
+    assert "opnieuw verstuurd" in await page.inner_text(".flash")
+    await run_worker(on)
+    await page.reload()
+    assert await page.locator('#deliveries tr[data-state="delivered"]').count() == 1
+    assert await page.inner_text("#status") == "Geregistreerd"
+    assert await page.locator("#map").count() == 1 and await page.locator("#dossier").count() == 1
+    await _shot(page, "6_melding")

@@ -2,9 +2,10 @@
 
 A melding is given a life through the store's own operations, as the channels, the worker, the
 case system and the desk write it: a mail with a photo (and a HEIC one) and a PDF, the
-classifier's undecided routing and the desk's decision, a delivery that failed once and then got
-through, status changes by the worker, a named operator and the case system, an acknowledgement
-and notifications (one mail failed), SMS with their receipts (one delivered, one failed), the
+classifier's undecided routing and the desk's decision, a delivery that failed twice and then got
+through (each attempt logged as the worker logs it), a portal push that failed once, status
+changes by the worker, a named operator and the case system, an acknowledgement and
+notifications (one mail failed), SMS with their receipts (one delivered, one failed), the
 reporter's reply with its own delivery that went dead, and a duplicate from another reporter.
 The command runs as a subprocess (without Redis: its URL points nowhere) and the PDF's text is
 read back with pypdf.
@@ -39,7 +40,8 @@ from gateway.melding import (
     Status,
     StatusUpdate,
 )
-from gateway.store import Store, deliveries, desk, duplicates, history, inbound, notifications, sms
+from gateway.store import Store, deliveries, desk, duplicates, history, inbound, notifications, pushes, sms
+from gateway.store.attempts import Attempt
 from gateway.store.dossier import Dossier, gather
 from tests.support.data import ROOT
 
@@ -53,6 +55,13 @@ HOSTILE = (
     "\u202eGNIRTS\u202c \u200bnul\u200dbreedte e\u0301e\u0301n \U0001f6a7 werkzaamheden"
 )
 LONG_WORD = "x" * 20_000  # one run without a space: must wrap, not leave the page
+PORTAL_ERROR = "feed burgerprofiel: HTTP 502: bad gateway"
+# The first delivery's tries as the worker logs them: (outcome, HTTP status, error, case id).
+CREATED_TRIES = [
+    ("transient", 503, "HTTP 503 from the case system: onderhoud", None),
+    ("transient", None, "timed out after 10.0s", None),
+    ("ok", None, None, "CASE-4711"),
+]
 
 
 def photo_jpeg() -> bytes:
@@ -70,6 +79,23 @@ def page_texts(reader: PdfReader) -> list[str]:
     """Each page's text. Where WeasyPrint encodes a large font subset with its own two-byte CMap,
     pypdf reads a NUL before each character of that font (poppler's pdftotext does not)."""
     return [page.extract_text().replace("\x00", "") for page in reader.pages]
+
+
+def attempt_row(
+    number: int, started: str, label: str, status: int | None, case_id: str | None, error: str | None
+) -> re.Pattern[str]:
+    """One attempt's row in the squashed text: number, start, duration, outcome, HTTP status, case
+    id, error. An empty cell shows a dash, which pypdf reads back as one to three odd characters."""
+    dash = r"[^0-9A-Za-z]{1,3}"
+    parts = [
+        re.escape(f"{number}{squash(started)}") + (r"CET" if started else r"[-0-9:]+CET"),
+        r"[0-9.]+s",
+        re.escape(squash(label)),
+        re.escape(str(status)) if status else dash,
+        re.escape(case_id) if case_id else dash,
+        re.escape(squash(error or "")),
+    ]
+    return re.compile("".join(parts))
 
 
 def local(at: datetime) -> str:
@@ -134,20 +160,34 @@ async def live_a_life(store: Store, files: AttachmentStore) -> Life:
     await store.write(duplicates.route_dedupe, mid, undecided, located={})
     assert (await store.write(desk.route, mid, "wegen"))[0] == "routed"
     [created_id] = [d.id for d in await store.read(deliveries.in_states, [DeliveryState.PENDING])]
-    await store.write(
-        deliveries.failed,
-        created_id,
-        error="HTTP 503 from the case system: onderhoud",
-        dead=False,
-        next_attempt_at=datetime.now(UTC) + timedelta(seconds=30),
-    )
+    for outcome, http_status, error, _ in CREATED_TRIES[:-1]:
+        await store.write(
+            deliveries.failed,
+            created_id,
+            error=error,
+            dead=False,
+            next_attempt_at=datetime.now(UTC) + timedelta(seconds=30),
+            attempt=Attempt(datetime.now(UTC), outcome, http_status=http_status, error=error),
+        )
     registered = await store.write(
         deliveries.succeeded,
         created_id,
         case_id="CASE-4711",
         stage=Stage.DELIVERED,
         first_status=Status.GEREGISTREERD,
+        attempt=Attempt(datetime.now(UTC), "ok", case_id="CASE-4711"),
     )
+    # Linked to a citizen: Geregistreerd goes to the portal, refused once, then accepted.
+    await store.write(pushes.set_national_register_number, mid, "85073003328")
+    [push] = await store.write(pushes.ensure, mid, registered, ["burgerprofiel"])
+    await store.write(
+        pushes.failed,
+        push.id,
+        error=PORTAL_ERROR,
+        next_attempt_at=datetime.now(UTC),
+        attempt=Attempt(datetime.now(UTC), "transient", http_status=502, error=PORTAL_ERROR),
+    )
+    await store.write(pushes.succeeded, push.id, attempt=Attempt(datetime.now(UTC), "ok"))
     await store.write(
         notifications.record,
         mid,
@@ -201,12 +241,14 @@ async def live_a_life(store: Store, files: AttachmentStore) -> Life:
         },
     )
     assert added.delivery is not None
+    refused = "HTTP 422 from the case system: onbekend dossier"
     await store.write(
         deliveries.failed,
         added.delivery.id,
-        error="HTTP 422 from the case system: onbekend dossier",
+        error=refused,
         dead=True,
         next_attempt_at=None,
+        attempt=Attempt(datetime.now(UTC), "permanent", http_status=422, error=refused),
     )
     done = await store.write(
         history.add_status,
@@ -319,14 +361,40 @@ async def test_dossier_holds_everything_about_a_melding(
     assert shown("wegen (0.41), groen (0.33), info (0.10)") and shown("Beslist door 1777-balie (desk)")
     # Every delivery with its attempts, the case id and the error of the dead one.
     assert [(d.event, d.state, d.attempts) for d in dossier.deliveries] == [
-        ("melding.created", "delivered", 2),
+        ("melding.created", "delivered", 3),
         ("melding.followup", "dead", 1),
         ("melding.updated", "pending", 0),  # the duplicate's reporter, for the case system
     ]
-    assert shown("melding.created delivered 2 CASE-4711") and shown(
+    assert shown("melding.created delivered 3 CASE-4711") and shown(
         local(dossier.deliveries[0].first_failed_at)
     )
     assert shown("melding.followup dead 1") and shown("HTTP 422 from the case system: onbekend dossier")
+    # ... and every attempt of each, in order, with its outcome, status and error or case id:
+    # the first delivery's two failures and its success, the follow-up's refusal, the push's two.
+    created = dossier.attempts_of_delivery(dossier.deliveries[0].id)
+    assert [(a.attempt, a.outcome, a.http_status, a.error, a.case_id) for a in created] == [
+        (n, *tried) for n, tried in enumerate(CREATED_TRIES, 1)
+    ]
+    followup = dossier.attempts_of_delivery(dossier.deliveries[1].id)
+    labels = ["tijdelijk mislukt", "tijdelijk mislukt", "gelukt", "definitief geweigerd"]
+    at = text.index("PogingBegonnenDuurUitkomstHTTPDossier-idFout")
+    for a, label in zip([*created, *followup], labels, strict=True):  # each row, in order
+        row = attempt_row(a.attempt, local(a.started_at), label, a.http_status, a.case_id, a.error)
+        found = row.search(text, at)
+        assert found, (a, text[at : at + 300])
+        at = found.end()
+    [push_row] = dossier.pushes
+    assert (push_row.feed, push_row.state, push_row.attempts) == ("burgerprofiel", "delivered", 2)
+    assert [(a.outcome, a.http_status, a.error) for a in dossier.attempts_of_push(push_row.id)] == [
+        ("transient", 502, "feed burgerprofiel: HTTP 502: bad gateway"),
+        ("ok", None, None),
+    ]
+    assert shown("burgerprofiel Geregistreerd delivered 2")
+    push_tries = text[text.index("Burgerportalen") :]
+    for n, (label, status, error) in enumerate(
+        [("tijdelijk mislukt", 502, PORTAL_ERROR), ("gelukt", None, None)], 1
+    ):
+        assert attempt_row(n, "", label, status, None, error).search(push_tries), (n, label)
     # Both reporters, and the duplicate.
     for value in (
         "An Peeters",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from gateway.appkeys import STORE
 from gateway.config import Settings
@@ -273,6 +274,30 @@ async def test_unknown_things_are_404_in_the_spec_format(app311: TestClient[Any,
     valid("errors", await resp.json())
     element = await get_xml(app311, "nothing/here", expect=404)
     assert element.findtext("error/code") == "404"
+
+
+async def test_a_path_with_a_control_character_is_the_spec_404(app311: TestClient[Any, Any]) -> None:
+    # Found by the OpenAPI fuzz: the catch-all's `.*` stopped at a line feed, so such a path got the
+    # app's own JSON 404 instead of the spec's error list.
+    for path in ("requests/a%0Ab.json", "tokens/%0A%7F.json", "x%0Ay.json"):
+        resp = await app311.get(URL(f"{BASE}/{path}", encoded=True))
+        assert resp.status == 404
+        valid("errors", await resp.json())
+    resp = await app311.get(URL(f"{BASE}/requests/a%0Ab.xml", encoded=True))
+    assert resp.status == 404 and resp.content_type == "text/xml"
+    assert ET.fromstring(await resp.read()).findtext("error/code") == "404"
+
+
+async def test_another_method_on_a_resource_is_405_in_the_spec_format(app311: TestClient[Any, Any]) -> None:
+    # The catch-all takes every method: without looking, a POST to services.json was a 404.
+    resp = await app311.post(f"{BASE}/services.json")
+    assert resp.status == 405 and set(resp.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    [error] = await resp.json()
+    assert error["code"] == 405 and "GET" in error["description"]
+    resp = await app311.delete(f"{BASE}/requests.xml")
+    assert resp.status == 405 and set(resp.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
+    assert ET.fromstring(await resp.read()).findtext("error/code") == "405"
+    assert (await app311.post(f"{BASE}/nothing.json")).status == 404
 
 
 async def test_an_address_string_is_located_by_the_worker(

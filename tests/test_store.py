@@ -14,7 +14,7 @@ from gateway.config import Settings
 from gateway.queue import enqueue_many
 from gateway.store import Store
 from gateway.store.migrate import head_revisions
-from gateway.store.schema import metadata
+from gateway.store.schema import is_search_index, metadata
 
 
 async def test_migrations_build_exactly_the_declared_schema(database_url: str) -> None:
@@ -24,7 +24,10 @@ async def test_migrations_build_exactly_the_declared_schema(database_url: str) -
         assert await store.schema_revisions() == head_revisions()
 
         def diff(conn: Any) -> list[Any]:
-            return compare_metadata(MigrationContext.configure(conn), metadata)
+            # The search index is dialect-specific DDL that SQLAlchemy cannot declare (schema.py):
+            # its objects alone are left out; tests/test_desk_search.py checks that it works.
+            opts = {"include_name": lambda name, _type, _parent: not is_search_index(name)}
+            return compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
 
         assert await store.read(diff) == []
         await store.open()  # a second start migrates nothing and fails nothing

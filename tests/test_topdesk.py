@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gateway.config import Settings
 from gateway.melding import Channel, Melding, Reporter
 from gateway.queue import case_status_poll_lock
-from gateway.store import cursors
+from gateway.store import attempts, cursors
 from gateway.store.schema import deliveries, notifications
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT, ROOT, TILE
@@ -139,6 +139,8 @@ async def test_refused_credentials_pause_delivery_without_spending_its_budget(
     assert "GATEWAY_TOPDESK_USER / GATEWAY_TOPDESK_APP_PASSWORD" in row.last_error and "401" in row.last_error
     assert any("delivery paused" in r.getMessage() for r in caplog.records)
     assert (await melding(client, created["id"]))["stage"] == "routed"
+    [paused] = await store_of(client).read(attempts.of_melding, created["id"])  # logged as a try
+    assert (paused.outcome, paused.http_status) == ("transient", 401) and "401" in (paused.error or "")
 
 
 STREETS = ("Budastraat", "Loofstraat", "Doorniksestraat", "Leiestraat", "Grote Markt")
@@ -306,3 +308,20 @@ async def test_a_reply_to_a_question_is_an_action_and_not_undone_by_the_next_pol
     assert await poll(on) == "1 applied of 1 read"
     last = (await melding(client, created["id"]))["status_history"][-1]
     assert (last["status"], last["planned_date"], last["note"]) == ("gepland", "2026-12-10", None)
+
+
+async def test_statuses_passed_through_between_two_polls_are_not_seen_only_the_latest(
+    client: TestClient[Any, Any], settings: Settings, topdesk: FakeTopdesk
+) -> None:
+    """TOPdesk's API keeps no history of processing statuses (README, "Only the latest status
+    between two polls"): a poll applies the status the incident has, with the newest note."""
+    on = topdesk_settings(settings, topdesk)
+    [created] = await deliver_all(client, on, 1)
+    topdesk.set_status(created["reference"], "In behandeling", action="De ploeg kijkt ernaar")
+    topdesk.set_status(
+        created["reference"], "Gepland", target_date=date(2026, 12, 14), action="Herstelling op 14 december"
+    )
+    assert await poll(on) == "1 applied of 1 read"
+    history = (await melding(client, created["id"]))["status_history"]
+    assert [h["status"] for h in history] == ["ontvangen", "geregistreerd", "gepland"]
+    assert (history[-1]["note"], history[-1]["planned_date"]) == ("Herstelling op 14 december", "2026-12-14")

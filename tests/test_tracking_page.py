@@ -244,3 +244,13 @@ async def test_guessed_tokens_get_404_then_429_and_reloading_a_valid_page_never_
         assert twin.status == 429 and (await twin.json())["error"]["code"] == "too_many_requests"
         assert (await client.get(path)).status == 429
         assert (await client.get(f"{path}/photos/1")).status == 429
+
+
+async def test_a_json_link_with_a_dotted_token_answers_json(client: TestClient[Any, Any]) -> None:
+    # A token holding a dot is no JSON twin's route (page tokens have none) and fell to the page's,
+    # which answered a client asking for .json with an HTML 404 (a finding of fuzzing the API).
+    for guess in ("/t/a.b.json", "/t/..json"):
+        resp = await client.get(guess)
+        assert resp.status == 404 and resp.content_type == "application/json"
+        assert (await resp.json())["error"]["code"] == "not_found"
+    assert (await client.get("/t/a.b")).content_type == "text/html"  # the page keeps its HTML 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq import Retry
@@ -33,7 +33,7 @@ from gateway.queue import (
     unmark_running,
 )
 from gateway.queue import enqueue_delivery as queue_delivery
-from gateway.store import DeliveryRecord, deliveries, meldingen, notifications
+from gateway.store import DeliveryRecord, attempts, deliveries, meldingen, notifications
 from gateway.store import duplicates as duplicates_store
 from gateway.store import media as media_store
 from workers import duplicates, media, sms, status_feeds
@@ -204,15 +204,21 @@ async def _deliver(
         melding = await s.store.read(meldingen.get, delivery.melding_id)
         assert melding is not None
     await duplicates.wait_for_master(ctx, delivery)  # an extra reporter needs the master's case first
+    started = clock.now()  # each try is logged with its outcome (store.attempts)
     try:
         case_id = await s.case_system.deliver(
             delivery.event, melding, idempotency_key=delivery.idempotency_key, extra=delivery.payload
         )
     except DeliveryError as exc:
-        return await _delivery_failed(ctx, delivery, melding, exc), None
+        return await _delivery_failed(ctx, delivery, melding, exc, started), None
+    except Exception as exc:  # an adapter's bug: logged as a try, then arq's handling as before
+        crash = attempts.Attempt(started, attempts.CRASHED, error=f"{type(exc).__name__}: {exc}")
+        await s.store.write(attempts.of_delivery, delivery.id, crash)
+        raise
     created = delivery.event == EVENT_CREATED
+    ok = attempts.Attempt(started, attempts.OK, case_id=case_id)
     done = await s.store.write(
-        duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify
+        duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify, attempt=ok
     )
     history_id = done.history_id
     latency = (clock.now() - melding.received_at).total_seconds() if created else None
@@ -227,13 +233,15 @@ async def _deliver(
 
 
 async def _delivery_failed(
-    ctx: dict[str, Any], delivery: DeliveryRecord, melding: Melding, exc: DeliveryError
+    ctx: dict[str, Any], delivery: DeliveryRecord, melding: Melding, exc: DeliveryError, started: datetime
 ) -> str:
     s = state(ctx)
     attempt = delivery.attempts + 1
     extra = {"reference": melding.reference, "attempt": attempt, "error": str(exc)}
+    outcome = attempts.PERMANENT if exc.permanent else attempts.TRANSIENT
+    tried = attempts.Attempt(started, outcome, http_status=exc.status, error=str(exc))
     if exc.paused:  # the case system refused our credentials: the operator must act, the melding waits
-        return await _delivery_paused(ctx, delivery, exc, extra)
+        return await _delivery_paused(ctx, delivery, exc, extra, tried)
     why, delay = _retry_budget(s.settings, delivery, attempt)
     dead = exc.permanent or why is not None
     next_at = None if dead else clock.now() + timedelta(seconds=delay)
@@ -244,6 +252,7 @@ async def _delivery_failed(
         dead=dead,
         next_attempt_at=next_at,
         dead_stage=Stage.DEAD if delivery.event == EVENT_CREATED else None,
+        attempt=tried,
     )
     await record_delivery(redis(ctx), "dead" if dead else "failed")
     if dead:
@@ -255,7 +264,11 @@ async def _delivery_failed(
 
 
 async def _delivery_paused(
-    ctx: dict[str, Any], delivery: DeliveryRecord, exc: DeliveryError, extra: dict[str, Any]
+    ctx: dict[str, Any],
+    delivery: DeliveryRecord,
+    exc: DeliveryError,
+    extra: dict[str, Any],
+    tried: attempts.Attempt,
 ) -> str:
     """Paused, not dead: tried again at the capped interval, without spending the retry budget
     (nothing is wrong with the melding); the error, naming the settings, is recorded and logged."""
@@ -268,6 +281,7 @@ async def _delivery_paused(
         dead=False,
         next_attempt_at=clock.now() + timedelta(seconds=delay),
         starts_budget=False,
+        attempt=tried,
     )
     await record_delivery(redis(ctx), "failed")
     log.error("delivery paused, trying again in %.0fs: %s", delay, exc, extra=extra)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gateway.classify.rules import DienstenConfigError
 from gateway.cli import classify as classify_commands
+from gateway.cli import directory as directory_command
 from gateway.cli import dossier as dossier_command
 from gateway.cli import operators as operator_commands
 from gateway.cli import retention as retention_command
@@ -68,8 +69,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from gateway.cli.deliveries import list_or_retry
+    from gateway.cli.deliveries import list_or_retry, show_attempts
 
+    if args.attempts:
+        return asyncio.run(show_attempts(_settings(args), args.attempts, as_json=args.json))
     return asyncio.run(
         list_or_retry(
             _settings(args),
@@ -133,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry", action="store_true", help="resend dead deliveries (all, or those of --reference)"
     )
     d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    d.add_argument(
+        "--attempts",
+        metavar="REFERENCE",
+        help="every attempt of this melding's deliveries and portal pushes (its reference or id)",
+    )
     d.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     d.set_defaults(func=cmd_deliveries)
     p = sub.add_parser(
@@ -152,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention_command.register(sub)
     dossier_command.register(sub)
     operator_commands.register(sub)  # operator add, disable, list
+    directory_command.register(sub)  # directory import
     return parser
 
 

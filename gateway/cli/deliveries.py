@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.queue import connect, enqueue_deliveries
-from gateway.store import Store, deliveries
+from gateway.store import Store, attempts, deliveries
 
 
 async def list_or_retry(
@@ -69,3 +70,43 @@ async def list_or_retry(
         return 0
     finally:
         await store.close()
+
+
+async def show_attempts(settings: Settings, key: str, *, as_json: bool) -> int:
+    """Every attempt of the melding's deliveries and portal pushes (`gateway deliveries --attempts`)."""
+    store = Store(
+        settings.database_url, timezone=settings.timezone, reference_prefix=settings.reference_prefix
+    )
+    await store.open()
+    try:
+        found = await store.read(attempts.of_reference, key)
+    finally:
+        await store.close()
+    if found is None:
+        print(f"no melding with reference or id {key!r}", file=sys.stderr)
+        return 1
+    for a in found:
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "what": a.what,
+                        "attempt": a.attempt,
+                        "started_at": a.started_at.isoformat(),
+                        "finished_at": a.finished_at.isoformat(),
+                        "outcome": a.outcome,
+                        "http_status": a.http_status,
+                        "case_id": a.case_id,
+                        "error": a.error,
+                    }
+                )
+            )
+        else:
+            print(
+                f"{a.what:<24} {a.attempt:>3}  {a.started_at:%Y-%m-%d %H:%M:%S}  "
+                f"{(a.finished_at - a.started_at).total_seconds():6.2f}s  {a.outcome:<9} "
+                f"{a.http_status or '-':>3}  {a.case_id or ''}  {a.error or ''}".rstrip()
+            )
+    if not as_json:
+        print(f"{len(found)} attempts")
+    return 0

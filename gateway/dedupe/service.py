@@ -162,6 +162,8 @@ def reporter_payload(melding: Melding, located: dict[str, Any], match: Duplicate
             "located": located,
             "duplicate_score": match.score,
             "duplicate_reason": match.reason,
+            # the extra reporter's photos, for the master's case (workers.casesystem.extra_attachments)
+            "attachments": [a.model_dump(mode="json") for a in melding.attachments if a.state == "stored"],
         },
     }
 

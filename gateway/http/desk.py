@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Literal
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body, signed_body
@@ -21,6 +23,13 @@ from gateway.queue import enqueue_process
 from gateway.store import desk, meldingen
 
 log = logging.getLogger(__name__)
+
+
+class DienstChoice(BaseModel):
+    """The desk's decision (also the request body of the OpenAPI description)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dienst: Literal[DIENST_CODES] = Field(description="a dienst code of PRODUCT.md")  # type: ignore[valid-type]
 
 
 async def post_dienst(request: web.Request) -> web.Response:
@@ -35,12 +44,13 @@ async def post_dienst(request: web.Request) -> web.Response:
         return error_body(400, "malformed_json", "request body is nested too deeply")
     if not isinstance(body, dict) or set(body) != {"dienst"}:
         return error_body(422, "invalid_body", 'expected exactly {"dienst": "<code>"}', field="dienst")
-    dienst = body["dienst"]
-    if dienst not in DIENST_CODES:
+    try:
+        dienst = DienstChoice.model_validate(body).dienst
+    except ValidationError:
         return error_body(
             422,
             "unknown_dienst",
-            f"dienst must be one of {', '.join(DIENST_CODES)}, got {dienst!r}",
+            f"dienst must be one of {', '.join(DIENST_CODES)}, got {body['dienst']!r}",
             field="dienst",
         )
     store = request.app[STORE]

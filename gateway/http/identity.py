@@ -13,6 +13,7 @@ import json
 import logging
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body, signed_body
@@ -22,6 +23,15 @@ from gateway.store import meldingen, pushes
 
 log = logging.getLogger(__name__)
 FIELD = "national_register_number"
+
+
+class NationalRegisterNumberIn(BaseModel):
+    """The request body (also in the OpenAPI description); the number's checksum is checked after."""
+
+    model_config = ConfigDict(extra="forbid")
+    national_register_number: str | None = Field(
+        description="11 digits in any formatting (85.07.30-033.28); null unlinks"
+    )
 
 
 async def put_national_register_number(request: web.Request) -> web.Response:
@@ -34,15 +44,16 @@ async def put_national_register_number(request: web.Request) -> web.Response:
         return error_body(400, "malformed_json", "request body is not valid JSON")
     if not isinstance(body, dict) or set(body) != {FIELD}:
         return error_body(422, "invalid_body", f'expected exactly {{"{FIELD}": "..." or null}}', field=FIELD)
-    value = body[FIELD]
+    try:
+        value = NationalRegisterNumberIn.model_validate(body).national_register_number
+    except ValidationError:
+        return error_body(422, "invalid_national_register_number", "a string of 11 digits", field=FIELD)
     number: NationalRegisterNumber | None = None
     if value is not None:
         try:
-            number = NationalRegisterNumber.parse(value) if isinstance(value, str) else None
+            number = NationalRegisterNumber.parse(value)
         except InvalidNationalNumber as exc:
             return error_body(422, "invalid_national_register_number", str(exc), field=FIELD)
-        if number is None:
-            return error_body(422, "invalid_national_register_number", "a string of 11 digits", field=FIELD)
     store = request.app[STORE]
     melding = await store.read(meldingen.get, key) or await store.read(meldingen.by_reference, key)
     if melding is None:

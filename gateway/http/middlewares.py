@@ -80,10 +80,21 @@ async def body_deadline(request: web.Request, handler: Handler) -> web.StreamRes
     handler that takes its time after reading it."""
     if not request.body_exists or request.content.is_eof():
         return await handler(request)
+    running = True
+
+    def body_in() -> None:
+        # A handler that answered before reading the body (a 404, a refused signature) has left the
+        # timer's block when aiohttp reads the rest of it: a finished timer cannot be disarmed.
+        if running:
+            deadline.reschedule(None)
+
     try:
         async with asyncio.timeout(request.app[SETTINGS].http_body_timeout) as deadline:
-            request.content.on_eof(lambda: deadline.reschedule(None))
-            return await handler(request)
+            request.content.on_eof(body_in)
+            try:
+                return await handler(request)
+            finally:
+                running = False
     except TimeoutError:
         if not deadline.expired():
             raise

@@ -11,19 +11,22 @@ from gateway.channels.phone import calls as phone_calls
 from gateway.channels.twilio import sms as twilio_sms
 from gateway.channels.twilio import sms_status as twilio_sms_status
 from gateway.channels.twilio import voice as twilio_voice
-from gateway.http import addresses, api, desk, form, identity, tracking
+from gateway.http import addresses, api, desk, form, identity, openapi, tracking
 
 # A key in a path (an id, a reference, a token) never holds a control character: such a path is no
 # resource, so the router answers 404 before a handler would hand it to the store (PostgreSQL
 # refuses NUL: that was a 500).
 KEY = r"[^/\x00-\x1f\x7f]+"
 TOKEN = r"[^/.\x00-\x1f\x7f]+"
-STATIC = Path(__file__).parent / "static"  # form.js, its stylesheet, vendored Leaflet
+STATIC = Path(__file__).parent / "static"  # form.js, its stylesheet, vendored Leaflet and Swagger UI
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/metrics", api.metrics)
+    # The description of every route below a program calls (gateway/http/openapi_paths.py keeps the table)
+    app.router.add_get("/api/v1/openapi.json", openapi.openapi_json)
+    app.router.add_get("/api/v1/docs", openapi.docs_page)
     app.router.add_post("/api/v1/meldingen", api.post_melding)
     app.router.add_get("/api/v1/meldingen", api.list_meldingen)
     app.router.add_get(f"/api/v1/meldingen/{{id:{KEY}}}", api.get_melding)

@@ -41,7 +41,9 @@ _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
 async def tracking_page(request: web.Request) -> web.StreamResponse:
-    melding = await _melding(request)
+    # "/t/a.b.json" is no JSON twin's route (a page token never holds a dot) but asks for JSON: its
+    # 404 (or 429) is JSON too.
+    melding = await _melding(request, json=request.match_info["token"].endswith(".json"))
     if isinstance(melding, web.StreamResponse):
         return melding
     lang = page_language(request, melding)

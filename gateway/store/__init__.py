@@ -7,11 +7,15 @@ module of what it stores:
 - `meldingen`: intake (in batches, with their audit records), reading meldingen, routing
 - `history`: a melding's status changes (the transition table) and its stage
 - `deliveries`: what a melding owes the case system, tried until delivered or dead
+- `attempts`: every try of a delivery or a portal push, with its outcome (`pushes`: the pushes)
 - `notifications`: what was decided about telling the reporter of each status change
 - `inbound`: the inbound audit trail and reporters' follow-ups
 - `media`: MMS media to fetch; `sms`: opt-outs, conversations, messages sent and their receipts
 - `voice_calls`: Twilio Voice call rows; `duplicates`: dedupe candidates, links, hotspots
 - `desk`: the 1777 desk's routing decisions and lists; `operators`: the desk's accounts and lock-out
+- `desk_actions`: what an operator did that is no status change; `desk_duplicates`: confirming,
+  rejecting and splitting duplicates; `desk_melding`: the melding page's reroute, resend, other meldingen
+- `directory`: the reporter directory (people imported from CSV) and who looked up whom
 - `overview`: the desk overview's counts and medians (SQL aggregates; the dialects' date handling)
 - `sql`: the SQL bits they share
 

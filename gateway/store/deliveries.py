@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, func, literal, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
+from gateway.store import attempts
 from gateway.store.history import add_status, set_stage
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.sql import dialect_insert, utcnow
@@ -132,10 +133,11 @@ def failed(
     next_attempt_at: datetime | None,
     dead_stage: Stage | None = None,
     starts_budget: bool = True,
+    attempt: attempts.Attempt | None = None,
 ) -> DeliveryRecord:
     """Count a failed attempt (the first one starts the retry budget, unless `starts_budget` is
     False: a paused delivery, refused for our credentials); a dead delivery may take its
-    melding's stage along (`dead_stage`)."""
+    melding's stage along (`dead_stage`). `attempt` is logged with it (`delivery_attempts`)."""
     state = DeliveryState.DEAD if dead else DeliveryState.RETRYING
     now = utcnow()
     budget_start = literal(now, type_=deliveries.c.first_failed_at.type) if starts_budget else None
@@ -151,6 +153,8 @@ def failed(
             updated_at=now,
         )
     )
+    if attempt is not None:
+        attempts.of_delivery(conn, delivery_id, attempt)
     record = get(conn, delivery_id)
     assert record is not None
     if dead and dead_stage is not None:
@@ -165,10 +169,11 @@ def succeeded(
     case_id: str | None,
     stage: Stage | None = None,
     first_status: Status | None = None,
+    attempt: attempts.Attempt | None = None,
 ) -> int | None:
     """Mark the delivery done; optionally move the melding's stage and give it its first status
-    (only while it is still `ontvangen`: the case system may have set one already).
-    Returns the new status history id, if any. One transaction."""
+    (only while it is still `ontvangen`: the case system may have set one already), and log the
+    `attempt` that succeeded. Returns the new status history id, if any. One transaction."""
     now = utcnow()
     mark, melding_of, status_of = _succeeded()
     conn.execute(
@@ -183,6 +188,8 @@ def succeeded(
             "delivered_at": now,
         },
     )
+    if attempt is not None:
+        attempts.of_delivery(conn, delivery_id, attempt)
     melding_id = conn.execute(melding_of, {"delivery_id": delivery_id}).scalar_one()
     if stage is not None:
         set_stage(conn, melding_id, stage)
@@ -202,11 +209,16 @@ def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 10
     return [record_of(r) for r in rows]
 
 
-def revive_dead(conn: Connection, references: Sequence[str] | None = None) -> list[DeliveryRecord]:
-    """Dead deliveries back to pending with a fresh retry budget (all, or those of the references)."""
+def revive_dead(
+    conn: Connection, references: Sequence[str] | None = None, *, delivery_ids: Sequence[int] | None = None
+) -> list[DeliveryRecord]:
+    """Dead deliveries back to pending with a fresh retry budget (all, or those of the references,
+    or these deliveries: the desk's resend button)."""
     query = records_query().where(deliveries.c.state == DeliveryState.DEAD.value)
     if references is not None:
         query = query.where(meldingen.c.reference.in_(list(references)))
+    if delivery_ids is not None:
+        query = query.where(deliveries.c.id.in_(list(delivery_ids)))
     ids = [r.id for r in conn.execute(query)]
     if not ids:
         return []

@@ -3,8 +3,8 @@
 
 Each part is read from the table that owns it: the status history with the notification decisions
 and SMS receipts of each change, every inbound message recorded for the melding, its follow-ups,
-its deliveries with their attempt counts and errors, MMS media, and the meldingen linked as
-duplicates (either way) with their reporters.
+its deliveries and portal pushes with every attempt of each (`delivery_attempts`), MMS media,
+and the meldingen linked as duplicates (either way) with their reporters.
 """
 
 from __future__ import annotations
@@ -17,9 +17,18 @@ from sqlalchemy import Connection, select
 
 from gateway.melding import Melding, Reporter, StatusChange
 from gateway.store import meldingen as meldingen_store
+from gateway.store.attempts import AttemptRecord
+from gateway.store.attempts import of_melding as attempts_of
 from gateway.store.history import status_change
 from gateway.store.media import MediaRecord, media_of
-from gateway.store.schema import deliveries, inbound_messages, meldingen, notifications, status_history
+from gateway.store.schema import (
+    deliveries,
+    inbound_messages,
+    meldingen,
+    notifications,
+    status_history,
+    status_pushes,
+)
 from gateway.store.sms import SmsMessage, messages_of
 from gateway.store.sql import row_as
 
@@ -44,9 +53,11 @@ class NotificationDecision:
 
 @dataclass(frozen=True)
 class DeliveryAttempts:
-    """One event owed to the case system. The store keeps a count of attempts, when the first one
-    failed and the last error (cleared once delivered), not a row per attempt."""
+    """One event owed to the case system: its counters (attempts since the last manual retry,
+    when the first failed, the last error: cleared once delivered); each attempt is in
+    `Dossier.attempts`."""
 
+    id: int
     event: str
     state: str
     attempts: int
@@ -58,6 +69,20 @@ class DeliveryAttempts:
     delivered_at: datetime | None
     updated_at: datetime
     payload: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PortalPush:
+    """One status change pushed (or owed) to one citizen portal feed."""
+
+    id: int
+    history_id: int
+    feed: str
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    pushed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -100,12 +125,24 @@ class Dossier:
     media: list[MediaRecord]
     duplicate_of: LinkedMelding | None
     duplicates: list[LinkedMelding] = field(default_factory=list)
+    pushes: list[PortalPush] = field(default_factory=list)
+    attempts: list[AttemptRecord] = field(default_factory=list)  # of the deliveries and pushes
 
     def notifications_of(self, history_id: int) -> list[NotificationDecision]:
         return [n for n in self.notifications if n.history_id == history_id]
 
     def sms_of(self, history_id: int) -> list[SmsMessage]:
         return [s for s in self.sms if s.history_id == history_id]
+
+    def attempts_of_delivery(self, delivery_id: int) -> list[AttemptRecord]:
+        return [a for a in self.attempts if a.delivery_id == delivery_id]
+
+    def attempts_of_push(self, push_id: int) -> list[AttemptRecord]:
+        return [a for a in self.attempts if a.push_id == push_id]
+
+    def status_of(self, history_id: int) -> str | None:
+        """The status of one history entry (what a push carried)."""
+        return next((h.change.status.value for h in self.history if h.id == history_id), None)
 
 
 def gather(conn: Connection, key: str) -> Dossier | None:
@@ -124,6 +161,8 @@ def gather(conn: Connection, key: str) -> Dossier | None:
         media=media_of(conn, melding.id),
         duplicate_of=master[0] if master else None,
         duplicates=_linked(conn, meldingen.c.duplicate_of == melding.id),
+        pushes=_rows(conn, PortalPush, status_pushes, melding.id),
+        attempts=attempts_of(conn, melding.id),
     )
 
 

@@ -23,6 +23,8 @@ from gateway.melding import (
     can_transition,
     is_open,
 )
+from gateway.store import desk_actions
+from gateway.store.attempts import Attempt
 from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query, succeeded
 from gateway.store.history import add_status, set_stage
 from gateway.store.meldingen import route, set_routing, update_by_id
@@ -132,8 +134,11 @@ def route_dedupe(
 
 def save_suggestions(conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]]) -> None:
     """The desk's suggestions for this melding, (candidate id, score, reason) each; replaces any
-    earlier ones (a melding routed again is judged again)."""
+    earlier ones (a melding routed again is judged again), leaving out the pairs the desk rejected."""
     conn.execute(delete(duplicate_suggestions).where(duplicate_suggestions.c.melding_id == melding_id))
+    if found:
+        refused = desk_actions.rejected(conn, melding_id)
+        found = [f for f in found if f[0] not in refused]
     if found:
         now = utcnow()
         conn.execute(
@@ -226,13 +231,20 @@ def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
     master = conn.execute(
         select(meldingen.c.reference, meldingen.c.status).where(meldingen.c.id == row.duplicate_of)
     ).first()
-    if master is None or Status(row.status) != Status.ONTVANGEN:
-        return None  # acknowledged before (a repeated delivery), or it moved on since
+    if master is None:
+        return None
     status = Status(master.status)
     if status == Status.ONTVANGEN:
         status = Status.GEREGISTREERD
     note = f"Gekoppeld aan melding {master.reference} over hetzelfde probleem."
-    return add_status(conn, duplicate_id, StatusUpdate(status, source="worker", note=note))
+    if Status(row.status) == Status.ONTVANGEN:
+        return add_status(conn, duplicate_id, StatusUpdate(status, source="worker", note=note))
+    # A link the desk confirmed after the melding had its own status: it takes the master's now,
+    # under the operator's name. Otherwise acknowledged before (a repeated delivery) or moved on.
+    desk = desk_actions.confirmed_by(conn, duplicate_id, row.duplicate_of)
+    if desk is None or not can_transition(Status(row.status), status):
+        return None
+    return add_status(conn, duplicate_id, StatusUpdate(status, source=desk, note=note))
 
 
 def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord]:
@@ -258,7 +270,12 @@ class Succeeded:
 
 
 def succeeded_and_waiting(
-    conn: Connection, delivery: DeliveryRecord, case_id: str | None, *, read_notify: bool = False
+    conn: Connection,
+    delivery: DeliveryRecord,
+    case_id: str | None,
+    *,
+    read_notify: bool = False,
+    attempt: Attempt | None = None,
 ) -> Succeeded:
     """A delivery done (a `melding.created` moves its melding to `delivered`, status
     Geregistreerd), with what follows read in the same transaction instead of separate reads:
@@ -271,6 +288,7 @@ def succeeded_and_waiting(
         case_id=case_id,
         stage=Stage.DELIVERED if created else None,
         first_status=Status.GEREGISTREERD if created else None,
+        attempt=attempt,
     )
     waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
     found = None

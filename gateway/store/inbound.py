@@ -157,6 +157,10 @@ def add_followup(
         case_melding = row.duplicate_of or melding_id
         if row.duplicate_of:
             payload["followup"]["reporter_reference"] = row.reference
+            # its files are the duplicate's, which the master's case does not see: they travel along
+            stored = [f.model_dump(mode="json") for f in files if f.state == "stored"]
+            if stored:
+                payload["followup"]["attachments"] = stored
         delivery = ensure(conn, case_melding, EVENT_FOLLOWUP, key=external_id, payload=payload)
     return FollowupAdded(followup_id, history_id, delivery)
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 
 from gateway.config import StatusFeed
 from gateway.melding import DeliveryState, Melding, Status, StatusChange
+from gateway.store import attempts
 from gateway.store.history import entry
 from gateway.store.meldingen import get
 from gateway.store.schema import meldingen, status_history, status_pushes
@@ -168,8 +169,11 @@ def to_push(conn: Connection, push_id: int) -> ToPush | None:
     return ToPush(push, melding, change, number, superseded=newer is not None)
 
 
-def succeeded(conn: Connection, push_id: int, note: str | None = None) -> None:
-    """Pushed (or, with a `note` saying why, left out for good: superseded)."""
+def succeeded(
+    conn: Connection, push_id: int, note: str | None = None, *, attempt: attempts.Attempt | None = None
+) -> None:
+    """Pushed (or, with a `note` saying why, left out for good: superseded); the `attempt` that
+    pushed it is logged (`delivery_attempts`)."""
     now = utcnow()
     conn.execute(
         update(status_pushes)
@@ -183,10 +187,20 @@ def succeeded(conn: Connection, push_id: int, note: str | None = None) -> None:
             pushed_at=now,
         )
     )
+    if attempt is not None:
+        attempts.of_push(conn, push_id, attempt)
 
 
-def failed(conn: Connection, push_id: int, *, error: str, next_attempt_at: datetime | None) -> None:
-    """A failed attempt: retrying until `next_attempt_at`, dead without one."""
+def failed(
+    conn: Connection,
+    push_id: int,
+    *,
+    error: str,
+    next_attempt_at: datetime | None,
+    attempt: attempts.Attempt | None = None,
+) -> None:
+    """A failed attempt: retrying until `next_attempt_at`, dead without one; `attempt` is logged
+    with it (none for a push dropped without being tried)."""
     now = utcnow()
     state = DeliveryState.RETRYING if next_attempt_at else DeliveryState.DEAD
     conn.execute(
@@ -203,6 +217,8 @@ def failed(conn: Connection, push_id: int, *, error: str, next_attempt_at: datet
             updated_at=now,
         )
     )
+    if attempt is not None:
+        attempts.of_push(conn, push_id, attempt)
 
 
 def waiting(conn: Connection, due_before: datetime, limit: int = 1000) -> list[PushRecord]:

@@ -30,6 +30,7 @@ from gateway.melding import CLOSED_STATUSES, DeliveryState
 from gateway.store.schema import (
     attachments,
     deliveries,
+    delivery_attempts,
     duplicate_suggestions,
     followups,
     inbound_messages,
@@ -39,6 +40,7 @@ from gateway.store.schema import (
     sms_messages,
     sms_optouts,
     status_history,
+    status_pushes,
     voice_calls,
 )
 
@@ -193,6 +195,9 @@ def anonymise(
     conn.execute(
         update(deliveries).where(deliveries.c.melding_id.in_(ids)).values(payload=None, last_error=None)
     )
+    # A case system's or portal's error text may quote what it refused (the citizen's words).
+    conn.execute(update(status_pushes).where(status_pushes.c.melding_id.in_(ids)).values(last_error=None))
+    conn.execute(update(delivery_attempts).where(delivery_attempts.c.melding_id.in_(ids)).values(error=None))
     conn.execute(
         update(notifications).where(notifications.c.melding_id.in_(ids)).values(recipient=None, detail=None)
     )

@@ -132,7 +132,22 @@ meldingen = Table(
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
     Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
     Index("ix_meldingen_status_updated", "status", "updated_at"),  # the desk's waiting list (0014)
+    Index("ix_meldingen_reporter_email", "reporter_email", "received_at"),  # the reporter's others (0017)
+    Index("ix_meldingen_received", "received_at"),  # the desk's search, newest first (0018)
+    Index("ix_meldingen_nrn", "national_register_number"),  # search by a directory person (0018)
 )
+
+# The desk's full-text search (migration 0018, gateway/store/search.py) is dialect-specific DDL the
+# migration makes and SQLAlchemy cannot declare: SQLite's FTS5 table `meldingen_search` (with its
+# shadow tables `meldingen_search_*` and triggers), PostgreSQL's generated column
+# `meldingen.search_document` (tsvector) and its GIN index. Schema comparisons leave these out.
+SEARCH_INDEX_NAMES = frozenset({"search_document", "ix_meldingen_search_document"})
+
+
+def is_search_index(name: str | None) -> bool:
+    """Whether a database object is part of the dialect-specific search index (not declared here)."""
+    return name is not None and (name in SEARCH_INDEX_NAMES or name.startswith("meldingen_search"))
+
 
 reference_counters = Table(
     "reference_counters",
@@ -408,4 +423,80 @@ operators = Table(
     Column("locked_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("name", name="uq_operators_name"),
+)
+
+
+# One row per attempt to deliver to the case system or to push to a citizen portal (migration
+# 0016, gateway/store/attempts.py): the dossier's "every delivery attempt". Exactly one of
+# `delivery_id` and `push_id` is set. `error` can echo a citizen's text (a case system quoting
+# the field it refused): retention clears it with the melding's personal data.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id"), nullable=False, index=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=True, index=True),
+    Column("push_id", Integer, ForeignKey("status_pushes.id"), nullable=True, index=True),
+    Column("attempt", Integer, nullable=False),  # 1, 2, ... per delivery or push, across manual retries
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("outcome", CleanString(16), nullable=False),  # ok, transient, permanent, crashed
+    Column("http_status", Integer, nullable=True),
+    Column("error", CleanText, nullable=True),
+    Column("case_id", CleanString, nullable=True),  # the case system's id, when it succeeded
+)
+
+# What an operator did to a melding that is no status change (migration 0017,
+# gateway/store/desk_actions.py): confirm / reject a duplicate suggestion, split a link, resend a
+# dead delivery, reroute; `source` is "desk:<name>", `other_id` the other melding (or delivery id).
+desk_actions = Table(
+    "desk_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("melding_id", CleanString(36), ForeignKey("meldingen.id", ondelete="CASCADE"), nullable=False),
+    Column("action", CleanString(32), nullable=False),
+    Column("other_id", CleanString(36), nullable=True),
+    Column("source", CleanString(64), nullable=False),
+    Column("note", CleanText, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_desk_actions_melding", "melding_id", "action"),
+)
+
+
+# The reporter directory (migration 0018, gateway/store/directory.py, gateway/directory.py): who the
+# city knows, imported from CSV (`gateway directory import`). E-mail lowercased, phone in E.164, the
+# national register number as 11 validated digits: never shown in full, never logged.
+directory_people = Table(
+    "directory_people",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", CleanString(200), nullable=False),
+    Column("name_folded", CleanString(200), nullable=False),  # lowercase, no accents: name search
+    Column("street_address", CleanString(200), nullable=True),
+    Column("postcode", CleanString(16), nullable=True),
+    Column("municipality", CleanString(100), nullable=True),
+    Column("email", CleanString(254), nullable=True),
+    Column("phone", CleanString(40), nullable=True),
+    Column("national_register_number", CleanString(11), nullable=True),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint("national_register_number", name="uq_directory_people_nrn"),
+    Index("ix_directory_people_email", "email"),
+    Index("ix_directory_people_phone", "phone"),
+)
+
+# Who looked up whom, when (gateway/directory.py): every directory lookup the desk made, by which
+# operator, for which melding, by what (kind and value; a national register number only masked) and
+# the person found (id and name as they were then: a --replace import renumbers the people).
+directory_lookups = Table(
+    "directory_lookups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("operator", CleanString(27), nullable=False),
+    Column("melding_reference", CleanString(40), nullable=True),
+    Column("kind", CleanString(24), nullable=False),  # email | phone | national_number | name | caller_id
+    Column("query", CleanString(254), nullable=False),
+    Column("person_id", Integer, nullable=True),
+    Column("person_name", CleanString(200), nullable=True),
+    Index("ix_directory_lookups_at", "at"),
 )

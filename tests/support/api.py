@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.melding import Attachment
 from gateway.queue import enqueue_delivery
 from gateway.signing import sign
 from gateway.store import Store, inbound
@@ -38,8 +40,15 @@ def signed(
     return raw, {"Content-Type": "application/json", **sign(secret, raw, timestamp)}
 
 
-async def add_followup(client: TestClient[Any, Any], melding_id: str, external_id: str, text: str) -> None:
-    """A reporter's SMS follow-up as the channel stores it, its delivery queued."""
+async def add_followup(
+    client: TestClient[Any, Any],
+    melding_id: str,
+    external_id: str,
+    text: str,
+    files: Sequence[Attachment] = (),
+) -> None:
+    """A reporter's SMS follow-up as the channel stores it (with `files` stored already), its
+    delivery queued."""
     added = await store_of(client).write(
         inbound.add_followup,
         melding_id,
@@ -48,6 +57,7 @@ async def add_followup(client: TestClient[Any, Any], melding_id: str, external_i
         received_at=datetime.now(UTC),
         sender="+32470123456",
         text=text,
+        files=files,
     )
     assert added.delivery is not None
     await enqueue_delivery(client.app[REDIS], client.app[SETTINGS].queue_name, added.delivery)

@@ -11,6 +11,11 @@ One Protocol, two duties:
   page of changes and the cursor to resume from. The poller (workers/case_status.py) and
   the callback endpoint apply them through the same code (gateway.intake.apply_status).
 
+Files go with the event they came with: a new melding's and a follow-up's are the melding's
+`attachments` (an adapter uploads those its case lacks); an extra reporter's (a duplicate's own
+photos, or those of its reporter's follow-up) are in the event's `extra`, since they belong to
+another melding than the case's: `extra_attachments(extra)`. Every adapter uploads both.
+
 An adapter raises `DeliveryError(permanent=..., paused=...)`: the worker retries transient
 failures with backoff and marks a delivery dead after its retry budget or at the first permanent
 failure; a paused one (the case system refuses our credentials) is retried at the capped interval
@@ -29,7 +34,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from gateway.config import ConfigError, Settings
-from gateway.melding import Melding, StatusUpdate
+from gateway.melding import Attachment, Melding, StatusUpdate
 
 
 class DeliveryError(Exception):
@@ -50,6 +55,18 @@ def status_error(message: str, status: int) -> DeliveryError:
     429, transient otherwise (5xx). One rule for every adapter that speaks HTTP."""
     permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
     return DeliveryError(message, permanent=permanent, status=status)
+
+
+def extra_attachments(extra: dict[str, Any] | None) -> list[Attachment]:
+    """The files an event carries for its case besides the melding's own: an extra reporter's
+    photos (`reporter_added.attachments`), or those of a duplicate's reporter's follow-up
+    (`followup.attachments`)."""
+    found: list[Attachment] = []
+    for part in ("reporter_added", "followup"):
+        described = (extra or {}).get(part)
+        if isinstance(described, dict):
+            found += [Attachment.model_validate(a) for a in described.get("attachments") or []]
+    return found
 
 
 @dataclass(frozen=True)

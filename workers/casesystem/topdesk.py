@@ -42,7 +42,7 @@ import aiohttp
 from gateway import clock
 from gateway.config import ConfigError, Settings
 from gateway.melding import EVENT_CREATED, Attachment, Melding, Status, StatusUpdate
-from workers.casesystem import CaseStatus, DeliveryError, StatusPage
+from workers.casesystem import CaseStatus, DeliveryError, StatusPage, extra_attachments
 from workers.casesystem.topdesk_api import TopdeskApi, Upload
 from workers.casesystem.topdesk_config import TopdeskFile, load, ref_json
 from workers.casesystem.topdesk_texts import action_text, brief_description, request_text
@@ -100,7 +100,8 @@ class TopdeskCaseSystem:
         else:
             incident_id = await self._incident_of(melding)
             await self._add_action(incident_id, melding, extra or {}, idempotency_key)
-        await self._upload_missing(incident_id, melding.attachments)  # a follow-up's photos too
+        # a follow-up's photos too, and an extra reporter's (they are another melding's)
+        await self._upload_missing(incident_id, [*melding.attachments, *extra_attachments(extra)])
         return incident_id
 
     async def _incident_by_reference(self, reference: str) -> str | None:

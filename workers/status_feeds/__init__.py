@@ -11,7 +11,7 @@ delivery to the case system or the reporter's notifications.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq import Retry
@@ -21,7 +21,7 @@ from gateway.config import Settings, StatusFeed
 from gateway.melding import Melding, StatusChange
 from gateway.metrics import count
 from gateway.queue import backoff, enqueue_push
-from gateway.store import pushes
+from gateway.store import attempts, pushes
 from workers.ctx import redis, state
 from workers.status_feeds.adapters import Feed, PushError, build_feed, dossier_of
 
@@ -74,11 +74,16 @@ async def push(ctx: dict[str, Any], push_id: int) -> str:
         national_register_number=found.national_register_number,
         idempotency_key=f"{record.melding_id}:status:{record.history_id}",
     )
+    started = clock.now()  # each try is logged with its outcome (store.attempts)
     try:
         await feed.push(dossier)
     except PushError as exc:
-        return await _failed(ctx, record, exc, extra)
-    await s.store.write(pushes.succeeded, record.id)
+        return await _failed(ctx, record, exc, extra, started)
+    except Exception as exc:  # an adapter's bug: logged as a try, then arq's handling
+        crash = attempts.Attempt(started, attempts.CRASHED, error=f"{type(exc).__name__}: {exc}")
+        await s.store.write(attempts.of_push, record.id, crash)
+        raise
+    await s.store.write(pushes.succeeded, record.id, attempt=attempts.Attempt(started, attempts.OK))
     await count(redis(ctx), "status_pushes_ok")
     log.info("status %s pushed", found.change.status, extra=extra)
     return "pushed"
@@ -94,13 +99,15 @@ def _unsendable(feed: Feed | None, found: pushes.ToPush) -> str | None:
 
 
 async def _failed(
-    ctx: dict[str, Any], record: pushes.PushRecord, exc: PushError, extra: dict[str, Any]
+    ctx: dict[str, Any], record: pushes.PushRecord, exc: PushError, extra: dict[str, Any], started: datetime
 ) -> str:
     s = state(ctx)
     why, delay = _budget(s.settings, record, record.attempts + 1)
     dead = exc.permanent or why is not None
     next_at = None if dead else clock.now() + timedelta(seconds=delay)
-    await s.store.write(pushes.failed, record.id, error=str(exc), next_attempt_at=next_at)
+    outcome = attempts.PERMANENT if exc.permanent else attempts.TRANSIENT
+    tried = attempts.Attempt(started, outcome, http_status=exc.status, error=str(exc))
+    await s.store.write(pushes.failed, record.id, error=str(exc), next_attempt_at=next_at, attempt=tried)
     extra = {**extra, "attempt": record.attempts + 1, "error": str(exc)}
     if dead:
         await count(redis(ctx), "status_pushes_dead")

@@ -231,7 +231,18 @@ async def get_token(request: web.Request) -> web.Response:
 
 
 async def not_found(request: web.Request) -> web.Response:
+    """Any path or method the routes above do not serve. The catch-all takes every method, so a
+    resource asked with another method (POST services.json) would be a 404 here: it is told 405
+    with its Allow, as aiohttp's router says for every other route."""
     fmt = "xml" if request.path.endswith(".xml") else "json"
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not request.match_info.route.resource and resource.canonical.startswith(PREFIX):
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        methods = ",".join(sorted(allowed))
+        text = f"{request.method} is not allowed on {request.path}; use {methods}"
+        return error_answer(fmt, 405, text, {"Allow": methods})
     return error_answer(fmt, 404, f"{request.method} {request.path}: no such Open311 resource")
 
 
@@ -246,4 +257,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"{PREFIX}/requests.{fmt}", get_requests)
     router.add_get(f"{PREFIX}/requests/{{id:{segment}}}.{fmt}", get_request)
     router.add_get(f"{PREFIX}/tokens/{{token:{segment}}}.{fmt}", get_token)
-    router.add_route("*", f"{PREFIX}/{{tail:.*}}", not_found)
+    # Any other path, a line feed or other control character included (`.` would stop at a line feed).
+    router.add_route("*", f"{PREFIX}/{{tail:[\\s\\S]*}}", not_found)

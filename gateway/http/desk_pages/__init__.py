@@ -16,8 +16,18 @@ from aiohttp import web
 from gateway import clock, texts
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.desk_pages import auth, overview, views
+from gateway.http.desk_pages import (
+    auth,
+    directory_views,
+    duplicates,
+    melding,
+    melding_details,
+    overview,
+    search_views,
+    views,
+)
 from gateway.http.desk_pages.charts import dienst_label
+from gateway.phonenumber import readable
 
 KEY = r"[^/\x00-\x1f\x7f]+"  # as gateway.http.routes: a key never holds a control character
 
@@ -39,8 +49,10 @@ def create_desk_app(settings: Settings) -> web.Application:
             "status": lambda status: texts.status_label(status, "nl"),
             "dienst": dienst_label,
             "ago": _ago,
+            "phone": readable,
         }
     )
+    env.globals["place_of"] = melding_details.place_of
     app.on_response_prepare.append(_headers)
     r = app.router
     r.add_get("/login", auth.login_page, name="desk_login")
@@ -53,6 +65,12 @@ def create_desk_app(settings: Settings) -> web.Application:
     r.add_post(f"/meldingen/{{id:{KEY}}}/answer", views.answer)
     r.add_post(f"/meldingen/{{id:{KEY}}}/ask", views.ask)
     r.add_get("/waiting", views.waiting_page)
+    r.add_get("/duplicates", duplicates.duplicates_page)
+    r.add_post(f"/duplicates/{{id:{KEY}}}/confirm", duplicates.confirm)
+    r.add_post(f"/duplicates/{{id:{KEY}}}/reject", duplicates.reject)
+    melding.add_routes(r, KEY)
+    r.add_get("/directory/log", directory_views.log_page)
+    r.add_get("/search", search_views.search_page)
     overview.setup(app)
     return app
 

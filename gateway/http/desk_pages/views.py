@@ -19,6 +19,7 @@ from aiohttp_session import get_session
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body
+from gateway.http.desk_pages import directory_views, melding_details
 from gateway.http.desk_pages.auth import OPERATOR, csrf_token
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, Melding, Stage, Status, StatusUpdate
@@ -94,7 +95,9 @@ async def route(request: web.Request) -> web.Response:
 
 async def melding_page(request: web.Request) -> web.Response:
     melding = await _melding(request)
-    context = await _context(request, melding=melding, max_note=MAX_NOTE)
+    more = await melding_details.details(request, melding)
+    directory = await directory_views.who(request, melding)  # logged: who looked up whom
+    context = await _context(request, melding=melding, max_note=MAX_NOTE, directory=directory, **more)
     return aiohttp_jinja2.render_template("melding.html", request, context)
 
 

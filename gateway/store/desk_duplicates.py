@@ -1,0 +1,196 @@
+"""The desk's duplicate decisions (README "Desk workplace", Duplicates): the suggestions the
+duplicate finder was not sure of, confirmed (the same link and extra-reporter delivery as the
+worker's automatic link, `duplicates.route_dedupe`) or rejected (remembered: never offered again),
+and an automatic or confirmed link split again (the melding becomes its own case). Each in one
+transaction, recorded in desk_actions under the operator's name.
+
+The desk only changes a link once the deliveries it touches have settled: while the melding's own
+`melding.created` or its extra-reporter update still waits, the case system's picture is about to
+change, and a decision then could cross it (`not_settled`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, select, update
+
+from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, Stage
+from gateway.store import desk_actions
+from gateway.store.deliveries import DeliveryRecord, ensure, where
+from gateway.store.duplicates import REPORTER_KEY
+from gateway.store.meldingen import many
+from gateway.store.schema import deliveries, duplicate_suggestions, meldingen
+from gateway.store.sql import utcnow
+
+_WAITING = (DeliveryState.PENDING, DeliveryState.RETRYING)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One suggestion as the desk weighs it: the new melding beside the problem it may report."""
+
+    melding: Melding
+    candidate: Melding
+    score: float
+    reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a desk decision did: `outcome` ("confirmed", "rejected", "split", or why nothing was
+    done: "gone", "already_linked", "is_master", "not_settled", "not_linked") and the deliveries
+    the caller enqueues."""
+
+    outcome: str
+    to_send: tuple[DeliveryRecord, ...] = ()
+    other_reference: str | None = None
+
+
+def pairs(conn: Connection, limit: int) -> list[Pair]:
+    """Open suggestions, the newest first."""
+    s = duplicate_suggestions.c
+    rows = list(
+        conn.execute(select(duplicate_suggestions).order_by(s.created_at.desc(), s.melding_id).limit(limit))
+    )
+    read = many(conn, [r.melding_id for r in rows] + [r.candidate_id for r in rows])
+    return [
+        Pair(read[r.melding_id], read[r.candidate_id], float(r.score), r.reason, r.created_at)
+        for r in rows
+        if r.melding_id in read and r.candidate_id in read
+    ]
+
+
+def suggestion(conn: Connection, melding_id: str, candidate_id: str) -> Any:
+    s = duplicate_suggestions.c
+    return conn.execute(
+        select(duplicate_suggestions).where(s.melding_id == melding_id, s.candidate_id == candidate_id)
+    ).first()
+
+
+def _delivery(conn: Connection, melding_id: str, event: str, key: str) -> DeliveryRecord | None:
+    return where(conn, deliveries.c.idempotency_key == f"{melding_id}:{event}:{key}")
+
+
+def _waits(record: DeliveryRecord | None) -> bool:
+    return record is not None and record.state in _WAITING
+
+
+@dataclass(frozen=True)
+class Confirm:
+    melding_id: str
+    candidate_id: str
+    source: str  # "desk:<name>"
+    payload: dict[str, Any]  # the reporter_added update (gateway.dedupe.service.reporter_payload)
+
+
+def confirm(conn: Connection, decision: Confirm) -> Decided:
+    """The melding becomes a duplicate of the candidate's problem (its first report): the master's
+    case gets the extra reporter (`melding.updated`, key reporter:<id>, as the automatic link), and
+    once that is delivered the worker gives the melding the master's status and tells its reporter
+    (`duplicates.acknowledge_duplicate`). The melding's own case, if it got one, is named in the
+    update (`own_case_id`) for the case system to close."""
+    m, c = meldingen.c, duplicate_suggestions.c
+    found = suggestion(conn, decision.melding_id, decision.candidate_id)
+    row = conn.execute(select(m.duplicate_of).where(m.id == decision.melding_id)).first()
+    candidate = conn.execute(select(m.duplicate_of).where(m.id == decision.candidate_id)).first()
+    if found is None or row is None or candidate is None:
+        return Decided("gone")
+    if row.duplicate_of is not None:
+        return Decided("already_linked")
+    if conn.execute(select(exists().where(m.duplicate_of == decision.melding_id))).scalar():
+        return Decided("is_master")  # its own reporters would have to move along: the desk splits first
+    own = _delivery(conn, decision.melding_id, EVENT_CREATED, "created")
+    if _waits(own):
+        return Decided("not_settled")
+    master_id = candidate.duplicate_of or decision.candidate_id
+    reason = f"bevestigd door {decision.source}" + (f": {found.reason}" if found.reason else "")
+    conn.execute(
+        update(meldingen)
+        .where(m.id == decision.melding_id)
+        .values(
+            duplicate_of=master_id, duplicate_score=found.score, duplicate_reason=reason, updated_at=utcnow()
+        )
+    )
+    added = dict(decision.payload["reporter_added"], confirmed_by=decision.source, duplicate_reason=reason)
+    if own is not None and own.case_id:
+        added["own_case_id"] = own.case_id
+    payload = {**decision.payload, "reporter_added": added}
+    update_master = ensure(
+        conn, master_id, EVENT_UPDATED, key=REPORTER_KEY + decision.melding_id, payload=payload
+    )
+    conn.execute(delete(duplicate_suggestions).where(c.melding_id == decision.melding_id))  # decided
+    master_ref = conn.execute(select(m.reference).where(m.id == master_id)).scalar_one()
+    desk_actions.record(
+        conn,
+        decision.melding_id,
+        desk_actions.CONFIRMED,
+        decision.source,
+        other_id=master_id,
+        note=master_ref,
+    )
+    return Decided("confirmed", (update_master,), master_ref)
+
+
+def reject(conn: Connection, melding_id: str, candidate_id: str, source: str) -> Decided:
+    """Not the same problem: the suggestion goes, and the pair is never suggested again."""
+    c = duplicate_suggestions.c
+    if suggestion(conn, melding_id, candidate_id) is None:
+        return Decided("gone")
+    conn.execute(
+        delete(duplicate_suggestions).where(c.melding_id == melding_id, c.candidate_id == candidate_id)
+    )
+    reference = conn.execute(select(meldingen.c.reference).where(meldingen.c.id == candidate_id)).scalar_one()
+    desk_actions.record(
+        conn, melding_id, desk_actions.REJECTED, source, other_id=candidate_id, note=reference
+    )
+    return Decided("rejected", (), reference)
+
+
+def split(conn: Connection, melding_id: str, source: str) -> Decided:
+    """A linked melding becomes its own melding again: no longer a duplicate (the master's later
+    statuses no longer pass to it), its own `melding.created` (a new case; the one it had before a
+    confirmed link, if any, stays its case), and the master's case told that this reporter is not
+    one of its own (`melding.updated`, update `reporter_removed`). Its status stays what it is
+    until its own case sets one: no transition is forced."""
+    m = meldingen.c
+    row = conn.execute(select(m.duplicate_of, m.reference, m.stage).where(m.id == melding_id)).first()
+    if row is None:
+        return Decided("gone")
+    if row.duplicate_of is None:
+        return Decided("not_linked")
+    master_id = row.duplicate_of
+    if _waits(_delivery(conn, master_id, EVENT_UPDATED, REPORTER_KEY + melding_id)):
+        return Decided("not_settled")
+    now = utcnow()
+    values: dict[str, Any] = {"duplicate_of": None, "duplicate_score": None, "duplicate_reason": None}
+    if row.stage in (Stage.DELIVERED.value, Stage.DEAD.value, Stage.ROUTED.value):
+        values["stage"] = Stage.ROUTED.value
+    conn.execute(update(meldingen).where(m.id == melding_id).values(**values, updated_at=now))
+    created = ensure(conn, melding_id, EVENT_CREATED, key="created")
+    if created.state == DeliveryState.DELIVERED:  # its own case from before the confirmed link
+        conn.execute(update(meldingen).where(m.id == melding_id).values(stage=Stage.DELIVERED.value))
+    master_ref = conn.execute(select(m.reference).where(m.id == master_id)).scalar_one()
+    removed = ensure(
+        conn,
+        master_id,
+        EVENT_UPDATED,
+        key=f"reporter-removed:{melding_id}:{desk_actions.count(conn, melding_id, desk_actions.SPLIT) + 1}",
+        payload=_removal(row.reference, melding_id, source),
+    )
+    desk_actions.record(conn, melding_id, desk_actions.SPLIT, source, other_id=master_id, note=master_ref)
+    to_send = tuple(d for d in (created, removed) if d.state in _WAITING)
+    return Decided("split", to_send, master_ref)
+
+
+def _removal(reference: str, melding_id: str, source: str) -> dict[str, Any]:
+    """The master's case told that a reporter went: structured (`reporter_removed`) and as a
+    follow-up text, which a case system that knows only follow-ups (TOPdesk) shows as an action."""
+    text = f"Melding {reference} is geen melding van dit probleem meer (losgekoppeld door {source})."
+    return {
+        "update": "reporter_removed",
+        "reporter_removed": {"id": melding_id, "reference": reference, "by": source},
+        "followup": {"channel": "desk", "received_at": utcnow().isoformat(), "text": text},
+    }

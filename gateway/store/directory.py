@@ -1,0 +1,182 @@
+"""The reporter directory's table and its access log (README "Desk workplace", gateway/directory.py).
+
+`directory_people` is what `gateway directory import` loads from CSV: one row per person, looked up
+by e-mail (lowercased), phone (E.164) or national register number (11 digits), or searched by name
+(`name_folded`: lowercase, without accents). `directory_lookups` records every lookup the desk made:
+who looked up whom, when; a national register number only ever masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, true
+from sqlalchemy.engine import Row
+
+from gateway.national_number import NationalRegisterNumber
+from gateway.store.schema import directory_lookups, directory_people
+from gateway.store.schema import meldingen as meldingen_table
+from gateway.store.sql import insert, utcnow
+
+SEARCH_LIMIT = 50  # people a name search returns at most
+
+
+@dataclass(frozen=True)
+class PersonIn:
+    """One person as an import gives it, normalised and validated (gateway.directory.read_csv)."""
+
+    name: str
+    name_folded: str
+    street_address: str | None
+    postcode: str | None
+    municipality: str | None
+    email: str | None
+    phone: str | None
+    national_register_number: str | None  # 11 digits
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person of the directory. `national_number` hides its digits in str() and repr()."""
+
+    id: int
+    name: str
+    street_address: str | None
+    postcode: str | None
+    municipality: str | None
+    email: str | None
+    phone: str | None
+    national_number: NationalRegisterNumber | None
+
+
+@dataclass(frozen=True)
+class LookupRecord:
+    """One line of the access log: who looked up what (a national number masked), whom it found."""
+
+    operator: str
+    melding_reference: str | None
+    kind: str
+    query: str
+    person_id: int | None
+    person_name: str | None
+    at: datetime | None = None
+
+
+def _person(row: Row[Any]) -> Person:
+    nrn = row.national_register_number
+    return Person(
+        id=row.id,
+        name=row.name,
+        street_address=row.street_address,
+        postcode=row.postcode,
+        municipality=row.municipality,
+        email=row.email,
+        phone=row.phone,
+        national_number=NationalRegisterNumber(nrn) if nrn else None,
+    )
+
+
+def save(conn: Connection, people: list[PersonIn], *, replace: bool) -> int:
+    """Load people; `replace` empties the directory first (in the same transaction: a failed import
+    leaves the old directory). A person whose national register number is known already is updated."""
+    if replace:
+        conn.execute(delete(directory_people))
+    now = utcnow()
+    for person in people:
+        values = {**person.__dict__, "imported_at": now}
+        statement = insert(conn, directory_people).values(**values)
+        if person.national_register_number:
+            statement = statement.on_conflict_do_update(
+                index_elements=[directory_people.c.national_register_number],
+                set_={k: v for k, v in values.items() if k != "national_register_number"},
+            )
+        conn.execute(statement)
+    return len(people)
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(directory_people)).scalar_one())
+
+
+def _people(conn: Connection, condition: Any, limit: int = SEARCH_LIMIT) -> list[Person]:
+    rows = conn.execute(
+        select(directory_people)
+        .where(condition)
+        .order_by(directory_people.c.name, directory_people.c.id)
+        .limit(limit)
+    )
+    return [_person(r) for r in rows]
+
+
+def _keyed(conn: Connection, column: Any, keys: list[str]) -> dict[str, list[Person]]:
+    found: dict[str, list[Person]] = {}
+    if not keys:
+        return found
+    query = (
+        select(directory_people)
+        .where(column.in_(keys))
+        .order_by(directory_people.c.name, directory_people.c.id)
+    )
+    for row in conn.execute(query):
+        found.setdefault(getattr(row, column.key), []).append(_person(row))
+    return found
+
+
+def by_emails(conn: Connection, emails: list[str]) -> dict[str, list[Person]]:
+    """People by e-mail (given lowercased, as stored), keyed by it."""
+    return _keyed(conn, directory_people.c.email, emails)
+
+
+def by_phones(conn: Connection, phones: list[str]) -> dict[str, list[Person]]:
+    """People by phone (given in E.164, as stored), keyed by it."""
+    return _keyed(conn, directory_people.c.phone, phones)
+
+
+def by_national_numbers(conn: Connection, numbers: list[str]) -> dict[str, list[Person]]:
+    return _keyed(conn, directory_people.c.national_register_number, numbers)
+
+
+def by_name(conn: Connection, words: list[str], limit: int = SEARCH_LIMIT) -> list[Person]:
+    """Every word (folded) somewhere in the name: "jan peeters" finds "Peeters, Jan"."""
+    if not words:
+        return []
+    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+    condition = and_(*(directory_people.c.name_folded.like(f"%{w}%", escape="\\") for w in escaped))
+    return _people(conn, condition, limit)
+
+
+def melding_national_number(conn: Connection, melding_id: str) -> str | None:
+    """The national register number a portal intake linked to a melding (read for a lookup only)."""
+    return conn.execute(
+        select(meldingen_table.c.national_register_number).where(meldingen_table.c.id == melding_id)
+    ).scalar_one_or_none()
+
+
+def record(conn: Connection, lookups: list[LookupRecord]) -> None:
+    if not lookups:
+        return
+    now = utcnow()
+    rows = [{**lookup.__dict__, "at": lookup.at or now} for lookup in lookups]
+    conn.execute(directory_lookups.insert(), rows)
+
+
+def lookups(
+    conn: Connection, offset: int, limit: int, operator: str | None = None
+) -> tuple[list[LookupRecord], int]:
+    """The access log, newest first (ix_directory_lookups_at), optionally of one operator."""
+    condition = true() if operator is None else directory_lookups.c.operator == operator
+    rows = conn.execute(
+        select(directory_lookups)
+        .where(condition)
+        .order_by(directory_lookups.c.at.desc(), directory_lookups.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    total = conn.execute(select(func.count()).select_from(directory_lookups).where(condition)).scalar_one()
+    found = [
+        LookupRecord(r.operator, r.melding_reference, r.kind, r.query, r.person_id, r.person_name, at=r.at)
+        for r in rows
+    ]
+    return found, int(total)

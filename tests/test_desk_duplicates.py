@@ -1,0 +1,206 @@
+"""The desk's duplicates: confirm a suggestion (one case, the extra reporter delivered and told of
+the master's status), reject one (never offered again), split a link (its own case again); every
+decision under the operator's name. Both stores, real Redis, the worker, the case-system receiver
+and the SMTP relay of conftest."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.appkeys import REDIS
+from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.intake import apply_status
+from gateway.melding import Status, StatusUpdate
+from gateway.store import desk_actions
+from gateway.store.duplicates import save_suggestions, suggestions_of
+from tests.support.api import melding, post, store_of
+from tests.support.data import LAMP_PIN, LAMP_TEXT
+from tests.support.desk import add_operator, csrf_of, desk_settings, login
+from tests.support.http import Receiver, RelayHandler
+from tests.support.worker import run_worker
+
+# Two lamps 63 m apart: the worker is not sure, so the second gets its own case and a suggestion.
+FIRST = {
+    **LAMP_PIN,
+    "reporter": {"name": "Cas", "email": "cas@example.be"},
+    "location": {"lat": 50.82166, "lon": 3.27034},
+}
+SECOND = {**LAMP_PIN, "location": {"lat": 50.82166, "lon": 3.27124}}
+
+
+@pytest.fixture
+def on(settings: Settings, smtp_relay: tuple[str, RelayHandler]) -> Settings:
+    return desk_settings(settings, smtp_relay=smtp_relay[0])
+
+
+@pytest.fixture
+async def desk_client(on: Settings) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(create_app(on))) as c:
+        await add_operator(store_of(c), "an")
+        assert (await login(c, "an")).status == 303
+        yield c
+
+
+async def suggested_pair(client: TestClient[Any, Any], on: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    first = await post(client, FIRST)
+    await run_worker(on)
+    second = await post(client, SECOND)
+    await run_worker(on)
+    got = await melding(client, second["id"])
+    assert [s["id"] for s in got["duplicate_suggestions"]] == [first["id"]]
+    assert got["duplicate_of"] is None and got["stage"] == "delivered"  # its own case meanwhile
+    return first, second
+
+
+def mails_to(handler: RelayHandler, address: str) -> int:
+    return sum(1 for e in handler.messages if e.rcpt_tos == [address])
+
+
+async def actions(client: TestClient[Any, Any], melding_id: str) -> list[desk_actions.DeskAction]:
+    return await store_of(client).read(desk_actions.of, melding_id)
+
+
+async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_with_two_reporters(
+    desk_client: TestClient[Any, Any], on: Settings, receiver: Receiver, smtp_relay: tuple[str, RelayHandler]
+) -> None:
+    first, second = await suggested_pair(desk_client, on)
+    store, redis = store_of(desk_client), desk_client.app[REDIS]
+    # the case system took the first report on: the confirmed extra reporter must hear that
+    change = StatusUpdate(Status.IN_BEHANDELING, source="case_system", note="Ploeg onderweg")
+    await apply_status(store, redis, on.queue_name, melding_id=first["id"], change=change)
+    await run_worker(on)
+    mails_before = mails_to(smtp_relay[1], "bert@example.be")
+
+    page = await (await desk_client.get("/desk/duplicates")).text()
+    assert f'data-reference="{second["reference"]}"' in page
+    assert first["reference"] in page and "63 m apart" in page and "Lamp kapot" in page
+    assert "kaartpunt 50.82166, 3.27124" in page  # a pin without an address
+    token = await csrf_of(desk_client, "/desk/duplicates")
+    done = await desk_client.post(
+        f"/desk/duplicates/{second['id']}/confirm",
+        data={"csrf": token, "candidate": first["id"]},
+        allow_redirects=False,
+    )
+    assert done.status == 303 and done.headers["Location"] == "/desk/duplicates"
+    page = await (await desk_client.get("/desk/duplicates")).text()
+    assert f"{second['reference']} gekoppeld aan {first['reference']}." in page
+    assert f'data-reference="{second["reference"]}"' not in page  # decided: no longer offered
+
+    await run_worker(on)  # the master's case gets the extra reporter, then the reporter hears
+    [update] = [r for r in receiver.received if r["ok"] and r["body"]["event"] == "melding.updated"]
+    assert update["body"]["melding"]["id"] == first["id"]
+    added = update["body"]["reporter_added"]
+    assert (added["id"], added["confirmed_by"]) == (second["id"], "desk:an")
+    assert added["own_case_id"]  # the case it had on its own, for the case system to close
+    assert update["headers"]["Idempotency-Key"] == f"{first['id']}:melding.updated:reporter:{second['id']}"
+    dup = await melding(desk_client, second["id"])
+    assert dup["duplicate_of"] == first["id"] and "bevestigd door desk:an" in dup["duplicate_reason"]
+    last = dup["status_history"][-1]
+    assert (last["status"], last["source"]) == ("in_behandeling", "desk:an")
+    assert first["reference"] in last["note"]
+    assert mails_to(smtp_relay[1], "bert@example.be") == mails_before + 1
+    [confirmed] = await actions(desk_client, second["id"])
+    assert (confirmed.action, confirmed.source, confirmed.other_id) == (
+        desk_actions.CONFIRMED,
+        "desk:an",
+        first["id"],
+    )
+    # later statuses of the master pass on to it, as for an automatic duplicate
+    done_change = StatusUpdate(Status.BEHANDELD, source="case_system", note="Lamp vervangen")
+    await apply_status(store, redis, on.queue_name, melding_id=first["id"], change=done_change)
+    assert (await melding(desk_client, second["id"]))["status"] == "behandeld"
+
+
+async def test_reject_removes_the_suggestion_and_it_is_never_offered_again(
+    desk_client: TestClient[Any, Any], on: Settings, receiver: Receiver
+) -> None:
+    first, second = await suggested_pair(desk_client, on)
+    token = await csrf_of(desk_client, "/desk/duplicates")
+    done = await desk_client.post(
+        f"/desk/duplicates/{second['id']}/reject",
+        data={"csrf": token, "candidate": first["id"]},
+        allow_redirects=False,
+    )
+    assert done.status == 303
+    page = await (await desk_client.get("/desk/duplicates")).text()
+    assert "niet meer voorgesteld" in page and f'data-reference="{second["reference"]}"' not in page
+    store = store_of(desk_client)
+    assert await store.read(suggestions_of, second["id"]) == []
+    # the worker judging it again (routed again) does not offer the same pair
+    await store.write(save_suggestions, second["id"], [(first["id"], 0.5, "63 m apart")])
+    assert await store.read(suggestions_of, second["id"]) == []
+    [rejected] = await actions(desk_client, second["id"])
+    assert (rejected.action, rejected.source, rejected.other_id) == (
+        desk_actions.REJECTED,
+        "desk:an",
+        first["id"],
+    )
+    assert (await melding(desk_client, second["id"]))["duplicate_of"] is None
+    assert not [r for r in receiver.received if r["body"]["event"] == "melding.updated"]
+
+
+async def test_confirm_without_the_token_or_candidate_is_refused(
+    desk_client: TestClient[Any, Any], on: Settings
+) -> None:
+    first, second = await suggested_pair(desk_client, on)
+    url = f"/desk/duplicates/{second['id']}/confirm"
+    no_token = await desk_client.post(url, data={"candidate": first["id"]}, allow_redirects=False)
+    assert no_token.status == 403
+    token = await csrf_of(desk_client, "/desk/duplicates")
+    no_candidate = await desk_client.post(url, data={"csrf": token}, allow_redirects=False)
+    assert no_candidate.status == 422 and (await no_candidate.json())["error"]["code"] == "invalid_candidate"
+    stranger = await desk_client.post(
+        url, data={"csrf": token, "candidate": second["id"]}, allow_redirects=False
+    )
+    assert stranger.status == 303  # no such suggestion: nothing changed
+    assert (await melding(desk_client, second["id"]))["duplicate_of"] is None
+
+
+async def test_an_automatic_link_is_split_into_its_own_case(
+    desk_client: TestClient[Any, Any], on: Settings, receiver: Receiver
+) -> None:
+    first = await post(desk_client, LAMP_TEXT)
+    await run_worker(on)
+    second = await post(desk_client, LAMP_PIN)  # the same lamp: linked by the worker
+    await run_worker(on)
+    assert (await melding(desk_client, second["id"]))["duplicate_of"] == first["id"]
+    page = await (await desk_client.get(f"/desk/meldingen/{second['id']}")).text()
+    assert f'href="/desk/meldingen/{first["id"]}"' in page and "Loskoppelen" in page
+    master_page = await (await desk_client.get(f"/desk/meldingen/{first['id']}")).text()
+    assert f'href="/desk/meldingen/{second["id"]}"' in master_page  # its extra reporter
+
+    token = await csrf_of(desk_client, f"/desk/meldingen/{second['id']}")
+    done = await desk_client.post(
+        f"/desk/meldingen/{second['id']}/split", data={"csrf": token}, allow_redirects=False
+    )
+    assert done.status == 303 and done.headers["Location"] == f"/desk/meldingen/{second['id']}"
+    await run_worker(on)
+    split = await melding(desk_client, second["id"])
+    assert split["duplicate_of"] is None and split["stage"] == "delivered"
+    assert second["id"] in [r["body"]["melding"]["id"] for r in receiver.created]  # a case of its own
+    [removed] = [r for r in receiver.received if r["ok"] and r["body"].get("update") == "reporter_removed"]
+    assert removed["body"]["melding"]["id"] == first["id"]
+    assert removed["body"]["reporter_removed"] == {
+        "id": second["id"],
+        "reference": second["reference"],
+        "by": "desk:an",
+    }
+    [action] = await actions(desk_client, second["id"])
+    assert (action.action, action.source, action.other_id) == (desk_actions.SPLIT, "desk:an", first["id"])
+    page = await (await desk_client.get(f"/desk/meldingen/{second['id']}")).text()
+    assert "Losgekoppeld van" in page and "1777-balie: an" in page
+    # the master's later statuses no longer pass to it
+    change = StatusUpdate(Status.BEHANDELD, source="case_system")
+    await apply_status(
+        store_of(desk_client), desk_client.app[REDIS], on.queue_name, melding_id=first["id"], change=change
+    )
+    assert (await melding(desk_client, second["id"]))["status"] != "behandeld"
+    again = await desk_client.post(
+        f"/desk/meldingen/{second['id']}/split", data={"csrf": token}, allow_redirects=False
+    )
+    assert again.status == 303 and len(await actions(desk_client, second["id"])) == 1  # not linked: nothing
