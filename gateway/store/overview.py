@@ -161,21 +161,15 @@ def open_by_age(conn: Connection, now: datetime) -> list[tuple[str, str, int]]:
 
 def median_to(conn: Connection, period: Period, status: Status) -> Median:
     """Median seconds from received_at to the first time the history reached `status`, over the
-    period's meldingen that reached it."""
-    first = func.min(status_history.c.at)
-    took = _seconds(conn, first, meldingen.c.received_at).label("took")
-    durations = (
-        select(took)
-        .select_from(
-            meldingen.join(
-                status_history,
-                and_(status_history.c.melding_id == meldingen.c.id, status_history.c.status == status.value),
-            )
-        )
-        .where(_in(period))
-        .group_by(meldingen.c.id, meldingen.c.received_at)
-        .subquery()
+    period's meldingen that reached it. The first time is a subquery per melding through the
+    history's melding_id index: a join grouped by melding read the whole history (3-4x slower)."""
+    first = (
+        select(func.min(status_history.c.at))
+        .where(status_history.c.melding_id == meldingen.c.id, status_history.c.status == status.value)
+        .scalar_subquery()
     )
+    took = select(_seconds(conn, first, meldingen.c.received_at).label("took")).where(_in(period)).subquery()
+    durations = select(took.c.took).where(took.c.took.is_not(None)).subquery()  # never reached: left out
     count = int(conn.execute(select(func.count()).select_from(durations)).scalar_one())
     if count == 0:
         return Median(None, 0)
