@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
+import json
 import os
 import random
 import re
+import statistics
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -43,7 +46,8 @@ from bench.intake import baseline_cmd, cpu_seconds, free_port, gateway_cmd, serv
 from bench.load import TEXTS, LoadResult, PathFactory, median_result, run_load
 from gateway import passwords
 from gateway.directory import fold
-from gateway.melding import Channel, Location, MeldingDraft, Reporter, Stage, Status
+from gateway.http.desk_pages.overview import CHARTS, PERIODS
+from gateway.melding import DIENST_CODES, Channel, Location, MeldingDraft, Reporter, Stage, Status
 from gateway.store import Store, operators
 from gateway.store import directory as store_directory
 from gateway.store.schema import meldingen, status_history
@@ -59,7 +63,11 @@ PAGES = (
     "search_street",
     "search_text",
     "search_reporter",
+    "overview_page",
+    "overview_chart",
 )
+OVERVIEW_DAYS = 365  # the overview over the longest period the selector offers: every melding filled
+DEELGEMEENTEN = ("Kortrijk", "Heule", "Bissegem", "Marke", "Bellegem", "Kooigem", "Rollegem", "Aalbeke")
 # The desk's search (gateway/store/search.py): meldingen spread over these streets, a twentieth of
 # their reporters in the reporter directory (so results show, and log, who they are).
 STREETS = (
@@ -70,6 +78,8 @@ STREETS = (
 )  # fmt: skip
 SEARCH_WORDS = ("tegel", "sluikstort", "straatlamp", "matras", "glasbol", "voetpad")
 OPERATOR, PASSWORD = "bench", "bench-operator-password"
+CHANNELS = tuple(Channel)
+CHART_NAMES = tuple(CHARTS)
 
 
 async def fill(url: str, count: int) -> tuple[list[str], list[str]]:
@@ -79,12 +89,13 @@ async def fill(url: str, count: int) -> tuple[list[str], list[str]]:
     try:
         if store.dialect == "postgresql":
             await store.write(lambda conn: conn.exec_driver_sql("TRUNCATE meldingen CASCADE"))
-        start = datetime.now(UTC) - timedelta(days=30)
+        # Every melding in the past (200 s apart), so the overview's periods hold them all.
+        start = datetime.now(UTC) - max(timedelta(days=30), timedelta(seconds=200 * count + 3600))
         stored = []
         for first in range(0, count, 500):
             drafts = [
                 MeldingDraft(
-                    channel=Channel.WEB,
+                    channel=CHANNELS[n % len(CHANNELS)],
                     received_at=start + timedelta(seconds=n * 200),
                     text=f"{TEXTS[n % len(TEXTS)]} ({n})",
                     reporter=Reporter(name=f"Melder {n}", email=f"melder{n}@example.be"),
@@ -96,6 +107,7 @@ async def fill(url: str, count: int) -> tuple[list[str], list[str]]:
         ids = [s.id for s in stored]
         triage, delivered = ids[::10], [i for n, i in enumerate(ids) if n % 10]
         await store.write(_route, triage, delivered, datetime.now(UTC))
+        await store.write(_overview_variety, ids, datetime.now(UTC))
         await store.write(operators.add, OPERATOR, operators.Role.OPERATOR, passwords.hash_password(PASSWORD))
         await store.write(store_directory.save, _people(count), replace=True)
         return ids, [s.tracking_token for s in stored]
@@ -154,6 +166,37 @@ def _route(conn: Any, triage: list[str], delivered: list[str], now: datetime) ->
     insert_many(conn, status_history, rows)
 
 
+def _overview_variety(conn: Any, ids: list[str], now: datetime) -> None:
+    """What the overview counts, spread over the store: diensten, deelgemeenten, a twentieth answered
+    at once by the desk (dienst info), a twenty-fifth duplicates, a quarter behandeld."""
+    delivered = [(n, i) for n, i in enumerate(ids) if n % 10]
+    for k, dienst in enumerate(DIENST_CODES):
+        _update(conn, [i for n, i in delivered if n % len(DIENST_CODES) == k], dienst=dienst)
+    for k, name in enumerate(DEELGEMEENTEN):
+        place = {"source": "text", "confidence": 0.8, "deelgemeente": name}
+        _update(conn, [i for n, i in enumerate(ids) if n % 9 == k], located=place)
+    answered = [i for n, i in delivered if n % 20 == 3]
+    _update(conn, answered, stage=Stage.ANSWERED.value, status=Status.BEANTWOORD.value, dienst="info")
+    for n, i in delivered:
+        if n % 25 == 4:
+            conn.execute(update(meldingen).where(meldingen.c.id == i).values(duplicate_of=ids[n - 1]))
+    handled = [i for n, i in delivered if n % 4 == 1 and n % 20 != 3]
+    _update(conn, handled, status=Status.BEHANDELD.value)
+    rows = [
+        {"melding_id": i, "status": Status.BEHANDELD.value, "note": None, "planned_date": None,
+         "external_partner": None, "source": "case_system", "at": now}
+        for i in handled
+    ]  # fmt: skip
+    insert_many(conn, status_history, rows)
+
+
+def _update(conn: Any, chosen: list[str], **values: Any) -> None:
+    for first in range(0, len(chosen), 500):
+        conn.execute(
+            update(meldingen).where(meldingen.c.id.in_(chosen[first : first + 500])).values(**values)
+        )
+
+
 def page_paths(ids: list[str], tokens: list[str]) -> dict[str, PathFactory]:
     rng = random.Random(7)
     return {
@@ -167,6 +210,10 @@ def page_paths(ids: list[str], tokens: list[str]) -> dict[str, PathFactory]:
         "search_street": lambda _n, _i: f"/desk/search?street={rng.choice(STREETS)[:6].lower()}",
         "search_text": lambda _n, _i: f"/desk/search?text={rng.choice(SEARCH_WORDS)}",
         "search_reporter": lambda _n, _i: f"/desk/search?reporter=melder+{rng.randrange(len(ids))}",
+        "overview_page": lambda _n, _i: f"/desk/overview?days={OVERVIEW_DAYS}",
+        "overview_chart": lambda n, _i: (
+            f"/desk/overview/charts/{CHART_NAMES[n % len(CHART_NAMES)]}.svg?days={OVERVIEW_DAYS}"
+        ),
     }
 
 
@@ -219,9 +266,14 @@ def main(
         gateway: dict[str, list[LoadResult]] = {p: [] for p in PAGES}
         baseline: dict[str, list[LoadResult]] = {p: [] for p in PAGES}
         sizes: dict[str, int] = {}
+        cold: dict[int, list[float]] = {days: [] for days in PERIODS}
         for _round in range(rounds):
             with server(gw_cmd, gw_port, gw_env) as proc:
                 session = desk_login(gw_port)
+                for days in PERIODS:  # a fresh process: nothing cached, the figures computed
+                    began = time.perf_counter()
+                    page_bytes(gw_port, f"/desk/overview?days={days}", session)
+                    cold[days].append(1000 * (time.perf_counter() - began))
                 for page in PAGES:
                     sizes[page] = page_bytes(gw_port, paths[page](0, 0), session)
                     gateway[page].append(_load(gw_port, paths[page], proc.pid, concurrency, seconds, session))
@@ -241,6 +293,9 @@ def main(
         figures.update(b.figures(f"desk_{page}_baseline"))
         figures[f"desk_{page}_bytes"] = float(sizes[page])
         figures[f"desk_{page}_p95_ms"] = g.pct(0.95)  # issue 15: every desk page under 200 ms p95
+    for days in PERIODS:
+        ms = figures[f"desk_overview_cold_{days}d_ms"] = statistics.median(cold[days])
+        print(f"overview over {days} days, computed (not cached): {ms:.0f} ms")
     return figures
 
 
@@ -258,3 +313,19 @@ def _load(
             get_headers=headers,
         )
     )
+
+
+if __name__ == "__main__":  # the desk pages over a larger store: python -m bench.desk --meldingen 100000
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m bench.desk", description="The desk pages over N meldingen.")
+    p.add_argument("--meldingen", type=int, default=100_000, help="meldingen in the store (default 100,000)")
+    p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--database-url", default=None)
+    a = p.parse_args()
+    found = main(seconds=a.seconds, rounds=a.rounds, database_url=a.database_url, meldingen_count=a.meldingen)
+    print("\np95 per page (issue 15: < 200 ms):")
+    for page in PAGES:
+        print(f"  {page}: {found[f'desk_{page}_p95_ms']:.1f} ms")
+    print(json.dumps(found))

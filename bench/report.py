@@ -157,10 +157,21 @@ def _dedupe_rows(f: Figures) -> list[Row]:
 def _desk_rows(f: Figures) -> list[Row]:
     rows = []
     pages = ("tracking", "queue", "melding", "triage_page", "melding_page", "waiting_page")
-    for page in (*pages, "search_street", "search_text", "search_reporter"):
+    for page in (
+        *pages,
+        "search_street",
+        "search_text",
+        "search_reporter",
+        "overview_page",
+        "overview_chart",
+    ):
         load = _load_rows(f"desk_{page}", f"desk_{page}_baseline")
         rows += [Row(f"{page}: {r.label}", r.key, r.baseline) for r in load]
         rows.append(Row(f"{page}: page bytes", f"desk_{page}_bytes"))
+        if page.endswith(("_page", "_chart")):  # issue 15: every desk page under 200 ms p95
+            rows.append(Row(f"{page}: p95 ms", f"desk_{page}_p95_ms", None, below(200, "ms")))
+    for days in (7, 30, 90, 365):  # the overview computed in a fresh process, before anything is cached
+        rows.append(Row(f"overview over {days} days, not cached: ms", f"desk_overview_cold_{days}d_ms"))
     return rows
 
 
@@ -250,8 +261,9 @@ SECTIONS = (
         "connections in a closed loop. Baseline: aiohttp answering a fixed body of the same size (no store, "
         "no template). `POST /api/v1/meldingen/{id}/dienst` (gateway/http/desk.py) is a signed write, not "
         "a page. The desk's own pages, logged in: `/desk/triage` (first 25 of the queue), "
-        "`/desk/meldingen/{id}`, `/desk/waiting`, and the search `/desk/search` by street, text and "
-        "reporter (full-text; a directory lookup recorded per result).",
+        "`/desk/meldingen/{id}`, `/desk/waiting`, the search `/desk/search` by street, text and "
+        "reporter (full-text; a directory lookup recorded per result), and `/desk/overview?days=365` and "
+        "its charts (cached 60 s; the first computation of each period is timed apart).",
         rows=_desk_rows,
     ),
     Section(

@@ -38,6 +38,9 @@ NOT_API: dict[tuple[str, str], str] = {
             ("GET", "/desk/meldingen/{id}/dossier.pdf"),
             ("GET", "/desk/search"),
             ("GET", "/desk/directory/log"),
+            ("GET", "/desk/overview"),
+            ("GET", "/desk/overview/charts/{name}.svg"),
+            ("GET", "/desk/overview/{name}.csv"),
         )
     },
 }

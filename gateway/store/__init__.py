@@ -16,6 +16,7 @@ module of what it stores:
 - `desk_actions`: what an operator did that is no status change; `desk_duplicates`: confirming,
   rejecting and splitting duplicates; `desk_melding`: the melding page's reroute, resend, other meldingen
 - `directory`: the reporter directory (people imported from CSV) and who looked up whom
+- `overview`: the desk overview's counts and medians (SQL aggregates; the dialects' date handling)
 - `sql`: the SQL bits they share
 
 The caller runs one in one transaction and one hop: `await store.read(meldingen.get, id)`,
