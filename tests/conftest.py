@@ -37,6 +37,9 @@ from tests.support.topdesk import FakeTopdesk, fake_topdesk, known_from
 from tests.support.twilio import FakeTwilio, fake_twilio
 from workers.casesystem.topdesk_config import load as load_topdesk_file
 
+# The desk's `on` and `desk_client`, shared by the tests of its pages.
+pytest_plugins = ["tests.support.desk_fixtures"]
+
 # aiosmtpd's session chatter comes from its controller thread, sometimes after pytest has
 # closed the captured stream ("Logging error"): only its warnings matter here.
 logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -21,16 +21,11 @@ from gateway.store.schema import meldingen
 from tests.support.api import melding, post, store_of
 from tests.support.browser import axe_violations, screenshot_path
 from tests.support.data import LAMP_PIN, LAMP_TEXT, TILE
-from tests.support.desk import PASSWORD, add_operator, desk_settings
+from tests.support.desk import PASSWORD, add_operator
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def on(settings: Settings, smtp_relay: tuple[str, RelayHandler]) -> Settings:
-    return desk_settings(settings, smtp_relay=smtp_relay[0])
 
 
 @pytest.fixture

@@ -5,22 +5,19 @@ and the SMTP relay of conftest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from gateway.appkeys import REDIS
 from gateway.config import Settings
-from gateway.http.app import create_app
 from gateway.intake import apply_status
 from gateway.melding import Status, StatusUpdate
 from gateway.store import desk_actions
 from gateway.store.duplicates import save_suggestions, suggestions_of
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT
-from tests.support.desk import add_operator, csrf_of, desk_settings, login
+from tests.support.desk import csrf_of
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
@@ -31,19 +28,6 @@ FIRST = {
     "location": {"lat": 50.82166, "lon": 3.27034},
 }
 SECOND = {**LAMP_PIN, "location": {"lat": 50.82166, "lon": 3.27124}}
-
-
-@pytest.fixture
-def on(settings: Settings, smtp_relay: tuple[str, RelayHandler]) -> Settings:
-    return desk_settings(settings, smtp_relay=smtp_relay[0])
-
-
-@pytest.fixture
-async def desk_client(on: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(on))) as c:
-        await add_operator(store_of(c), "an")
-        assert (await login(c, "an")).status == 303
-        yield c
 
 
 async def suggested_pair(client: TestClient[Any, Any], on: Settings) -> tuple[dict[str, Any], dict[str, Any]]:

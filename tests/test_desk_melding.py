@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import update
@@ -25,24 +23,11 @@ from gateway.store import desk_actions
 from gateway.store.schema import meldingen
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT, PNG, TILE
-from tests.support.desk import add_operator, csrf_of, desk_settings, login
+from tests.support.desk import csrf_of
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
 OPTION = re.compile(r'<select id="new-status" name="status">(.*?)</select>', re.S)
-
-
-@pytest.fixture
-def on(settings: Settings, smtp_relay: tuple[str, RelayHandler]) -> Settings:
-    return desk_settings(settings, smtp_relay=smtp_relay[0])
-
-
-@pytest.fixture
-async def desk_client(on: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(on))) as c:
-        await add_operator(store_of(c), "an")
-        assert (await login(c, "an")).status == 303
-        yield c
 
 
 async def page_of(client: TestClient[Any, Any], melding_id: str) -> str:

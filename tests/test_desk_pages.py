@@ -4,44 +4,28 @@ the worker, the case-system receiver and the SMTP relay of conftest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
 from urllib.parse import urlparse
 
-import pytest
 import time_machine
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
 from gateway.config import Settings
 from gateway.dossier import who
-from gateway.http.app import create_app
 from gateway.melding import Stage
 from gateway.store import Store, desk
 from gateway.store.schema import meldingen
 from tests.support.api import add_followup, melding, post, store_of
 from tests.support.data import TILE
-from tests.support.desk import add_operator, csrf_of, desk_settings, login
+from tests.support.desk import csrf_of, login
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
 TOP3 = [["wegen", 0.46], ["nette_stad", 0.31], ["groen", 0.12]]
-
-
-@pytest.fixture
-def on(settings: Settings, smtp_relay: tuple[str, RelayHandler]) -> Settings:
-    return desk_settings(settings, smtp_relay=smtp_relay[0])
-
-
-@pytest.fixture
-async def desk_client(on: Settings) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(on))) as c:
-        await add_operator(store_of(c), "an")
-        assert (await login(c, "an")).status == 303
-        yield c
 
 
 async def in_triage(store: Store, melding_id: str, received_at: datetime, alternatives: Any = TOP3) -> None:
