@@ -450,6 +450,9 @@ async def test_imap_imports_each_message_once_and_moves_it_after_storing(
     assert folder_count(dovecot, "INBOX") == 0 and folder_count(dovecot, "Processed") == 3
 
 
+# The IMAP poller's behaviour does not depend on the store, and each run takes 15-19 s: on SQLite
+# only (the store tests run on both).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_one_broken_mailbox_does_not_stop_another(
     client: TestClient[Any, Any], settings: Settings, dovecot: Dovecot
 ) -> None:
@@ -466,6 +469,9 @@ async def test_one_broken_mailbox_does_not_stop_another(
     assert len((await (await client.get("/api/v1/meldingen")).json())["meldingen"]) == 1
 
 
+# The IMAP poller's behaviour does not depend on the store, and each run takes 15-19 s: on SQLite
+# only (the store tests run on both).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_imap_idle_picks_up_new_mail_without_waiting_for_a_poll(
     client: TestClient[Any, Any], settings: Settings, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
