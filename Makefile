@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest processes for `make test` (pytest-xdist); each has its own PostgreSQL database and Redis db.
+TEST_PROCESSES ?= 2
 
 .PHONY: install run test lint bench clean
 
@@ -26,7 +28,7 @@ lint: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	GATEWAY_TEST_PG_ADMIN_URL="$$(.ci/services.sh all)" $(BIN)/python -m pytest -q
+	GATEWAY_TEST_PG_ADMIN_URL="$$(.ci/services.sh all)" $(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 bench: install
 	@.ci/services.sh redis >/dev/null

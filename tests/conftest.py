@@ -4,7 +4,8 @@ Every test that takes `settings` runs twice, once per store backend. PostgreSQL
 tests use their own database (`gateway_test`, GATEWAY_TEST_PG_DB), emptied
 before each test and dropped at the end; Redis tests use db 13
 (GATEWAY_TEST_REDIS_URL), flushed before and after each test. Two test runs
-at once need their own values of both.
+at once need their own values of both; the processes of one run (`pytest -n 2`, as
+`make test` runs) each derive their own from them (below).
 """
 
 from __future__ import annotations
@@ -44,6 +45,27 @@ pytest_plugins = ["tests.support.desk_fixtures"]
 # closed the captured stream ("Logging error"): only its warnings matter here.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
+
+def _own_databases_per_xdist_worker() -> None:
+    """Under pytest-xdist (`make test` runs two processes) every worker gets its own PostgreSQL
+    database and Redis db number, written back to the environment so that every test module and
+    every process a test starts reads the same: gw0 keeps the configured ones, gwN adds N to the
+    Redis db number and `_gwN` to the database name."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or os.environ.get("GATEWAY_TEST_XDIST_DONE") == worker:
+        return
+    n = int(worker.removeprefix("gw"))
+    base, _, db = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13").rpartition("/")
+    redis_db = int(db or 0) + n
+    if redis_db > 15:
+        raise pytest.UsageError(f"xdist worker {worker} would need Redis db {redis_db}: lower GATEWAY_TEST_REDIS_URL's")
+    os.environ["GATEWAY_TEST_REDIS_URL"] = f"{base}/{redis_db}"
+    if n:
+        os.environ["GATEWAY_TEST_PG_DB"] = f"{os.environ.get('GATEWAY_TEST_PG_DB', 'gateway_test')}_{worker}"
+    os.environ["GATEWAY_TEST_XDIST_DONE"] = worker
+
+
+_own_databases_per_xdist_worker()
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_TEST_DB = os.environ.get("GATEWAY_TEST_PG_DB", "gateway_test")
