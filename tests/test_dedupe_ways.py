@@ -10,6 +10,8 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +21,7 @@ from gateway.dedupe.evaluate import run, score
 from gateway.dedupe.finder import Deduper, load_deduper
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Place
+from gateway.dedupe.stream import run_stream
 from tests.support.data import ROOT
 from tests.test_dedupe import Feed, linked
 
@@ -121,6 +124,41 @@ def test_fixed_and_reported_again_later_is_a_new_problem(deduper: Deduper) -> No
     feed("Straatlamp kapot", "verlichting", street="Volksplein", house_number="18")
     again = feed("straatlamp volksplein 18 opnieuw kapot, was hersteld", "verlichting", at=timedelta(weeks=8))
     assert linked(again) is None and again.suggestions == ()  # outside the window: not even suggested
+
+
+def test_a_closed_problem_reported_again_inside_its_window_is_a_new_problem(deduper: Deduper) -> None:
+    """A stream's status line closes a problem as the case system's callback does in the worker:
+    the closed problem (its first report and its duplicates) is no candidate; reopened, it is."""
+    lamp = {"text": "Verkeerslichten knipperen", "dienst": "signalisatie", "lat": 50.82369, "lon": 3.26612}
+    lines = [
+        {"id": "a", "received_at": "2027-01-12T08:00:00+01:00", **lamp},
+        {"id": "b", "received_at": "2027-01-13T08:00:00+01:00", **lamp},
+        {"event": "closed", "id": "b"},
+        {"id": "c", "received_at": "2027-02-20T08:00:00+01:00", **lamp, "text": "lichten knipperen opnieuw"},
+        {"event": "reopened", "id": "a"},
+        {"id": "d", "received_at": "2027-02-21T08:00:00+01:00", **lamp},
+        {"event": "closed", "id": "zz"},
+        {"event": "fixed", "id": "a"},
+    ]  # fmt: skip
+
+    def run_lines(given: list[dict[str, object]]) -> list[dict[str, object]]:
+        raw = [json.dumps(x) for x in given]
+        return list(run_stream(raw, deduper, _no_router, ZoneInfo("Europe/Brussels")))
+
+    out = run_lines(lines)
+    assert [(o["id"], o.get("duplicate_of")) for o in out[:2]] == [("a", None), ("b", "a")]
+    assert out[2] == {"id": "b", "event": "closed", "problem": "a"}  # the whole problem closes
+    assert out[3]["duplicate_of"] is None and out[3]["suggestions"] == []  # 39 days on, within 60
+    assert out[5]["duplicate_of"] == "a"  # reopened: a candidate again
+    assert "no earlier melding" in out[6]["error"] and "closed, reopened" in out[7]["error"]
+    without = run_lines([x for x in lines[:4] if "event" not in x])
+    assert without[2]["duplicate_of"] == "a"  # without the status line: linked inside the window
+    stream = [{**x, "cluster": x["id"]} if "event" not in x else x for x in lines[:4]]
+    assert score(stream, out[:4]).links == 1  # the evaluator skips status lines
+
+
+def _no_router() -> Any:
+    raise AssertionError("every line has a dienst")
 
 
 def test_near_misses_do_not_link(deduper: Deduper) -> None:

@@ -470,6 +470,16 @@ class MemoryIndex:
     by_key: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
     hotspots: list[Hotspot] = field(default_factory=list)
     size: int = 0
+    # Problems (master ids) the case system closed: as in the store, no candidates any more
+    # (a duplicate takes its master's status, so the whole problem closes), but still counted
+    # for hotspots (a street that keeps flooding).
+    closed: set[str] = field(default_factory=set)
+
+    def close(self, master_id: str) -> None:
+        self.closed.add(master_id)
+
+    def reopen(self, master_id: str) -> None:
+        self.closed.discard(master_id)
 
     def add(self, entry: Entry) -> None:
         self.size += 1
@@ -494,13 +504,15 @@ class MemoryIndex:
         exclude: str,
     ) -> Iterable[Entry]:
         seen: set[str] = {exclude}
+        closed = self.closed
         buckets = [self.by_cell.get((dienst, c)) for c in cells]
         buckets += [self.by_key.get((dienst, k)) for k in keys]
         for bucket in buckets:
             for e in bucket or ():
                 if e.id not in seen and since <= e.received_at <= until:
                     seen.add(e.id)
-                    yield e
+                    if not closed or e.master_id not in closed:
+                        yield e
 
     def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]:
         for cell in cells:
