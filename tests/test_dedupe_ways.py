@@ -81,6 +81,21 @@ def test_a_map_pin_and_a_street_name_report_of_the_same_traffic_lights(deduper: 
     assert linked(named) == "m1", named.best_reason
 
 
+def test_a_pin_against_a_house_number_the_address_points_place(deduper: Deduper) -> None:
+    """A pin on the Toekomststraat lies 110 m from "Kanonstraat 70" (address point 47-81): two lamps,
+    however close the streets; a pin in front of that house number is the same lamp."""
+    feed = Feed(deduper)
+    feed("Lamp out", "verlichting", pin=(50.82162, 3.27040))
+    other = feed("lamp kapot kanonstraat 70", "verlichting", at=timedelta(days=1))
+    assert other.kinds == {"verlichting.uit"}  # "lamp out" is the same problem word
+    assert linked(other) is None and other.suggestions == (), other.best_reason
+    feed2 = Feed(deduper)
+    feed2("Straatlamp brandt niet", "verlichting", pin=(50.82262, 3.26975))
+    same = feed2("lamp kapot kanonstraat 70", "verlichting", at=timedelta(days=1))
+    assert linked(same) == "m1", same.best_reason
+    assert "map pin" in same.best_reason and "Kanonstraat nr 70" in same.best_reason
+
+
 def test_a_village_landmark_against_a_pin(deduper: Deduper) -> None:
     feed = Feed(deduper)
     feed("Sluikstort bij de glasbollen", "nette_stad", pin=BISSEGEMPLAATS_7)

@@ -97,7 +97,14 @@ def test_every_real_kortrijk_address_is_found_within_its_stated_uncertainty(loca
             "Filips van de Elzaslaan",
             "102",
         ),
+        # "tegenover" / "thv" with a bare number, no "nr"
+        ("put in de wagenmakersstraat tegenover 80", "Wagenmakersstraat", "80"),
+        ("lamp tuighuisstraat thv 16 kapot", "Tuighuisstraat", "16"),
+        # the French name of a street (register aliases)
+        ("Poubelle qui déborde rue de Lille 19", "Rijselsestraat", "19"),
+        ("nid-de-poule chaussée de Mouscron à Aalbeke", "Moeskroensesteenweg", None),
         # numbers that are no house numbers
+        ("In de Kanonstraat al tegenover 3 weken een auto", "Kanonstraat", None),
         ("Er staat al 3 weken een auto in de Kanonstraat", "Kanonstraat", None),
         ("In de Loofstraat om 8 uur nog altijd donker", "Loofstraat", None),
     ],

@@ -38,6 +38,7 @@ from gateway.melding import Melding
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
+NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
 MIN_TEXT = 0.35  # below this the texts share too little, however close the places
 
 
@@ -339,7 +340,17 @@ class Deduper:
             # streets that differ are two places, whatever their points.)
             point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
             street = self.register.streets.get((e.street_key if p_precise else p.street_key) or "")
-            if street is not None and point[0] is not None and point[1] is not None:
+            numbered = _numbered_point(e if p_precise else p)
+            if numbered is not None and point[0] is not None and point[1] is not None:
+                # "Street X nr 70" placed by the register's address points says more than "on X":
+                # the pin is judged by its distance to that house number.
+                lat, lon, radius, number = numbered
+                d = distance_m(point[0], point[1], lat, lon)
+                pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
+                name = street.name if street else "the street"
+                why = f"map pin {d:.0f} m from {name} {number}"
+                options.append((_closeness(d, reach, pin_radius, radius), why))
+            elif street is not None and point[0] is not None and point[1] is not None:
                 sure = street.on_street(point[0], point[1])
                 rival = max(
                     (s for other, s in self.register.near(point[0], point[1]) if other.key != street.key),
@@ -447,6 +458,16 @@ def _street_level(street: Street | None) -> float:
     if street.radius_m <= 650:
         return 0.5
     return 0.4
+
+
+def _numbered_point(side: Place | Entry) -> tuple[float, float, float, str] | None:
+    """The position of a house number on a named street (register address points), if known."""
+    if side.number is None or side.lat is None or side.lon is None:
+        return None
+    radius = side.radius_m or 0.0
+    if radius > NUMBERED_M:
+        return None  # a number the address points place only roughly
+    return side.lat, side.lon, radius, f"nr {_n(side.number)}"
 
 
 def _n(number: float) -> str:
