@@ -81,6 +81,7 @@ def test_every_real_kortrijk_address_is_found_within_its_stated_uncertainty(loca
             "60",
         ),
         ("glasbol in de burg. nolfstraat zit vol", "Burgemeester Nolfstraat", None),
+        ("lamp kapot min liebaertln aan de colruyt", "Minister Liebaertlaan", None),
         # deelgemeenten
         ("lamp kapot kloosterstr marke aan nr 5", "Kloosterstraat", "5"),
         ("Meensesteenweg 401Bissegem put", "Meensesteenweg", "401"),

@@ -549,15 +549,16 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-# "Rijselsestr.", "Doorniksestwg": an abbreviated type glued to the name.
+# "Rijselsestr.", "Doorniksestwg", "Liebaertln": an abbreviated type glued to the name.
 _SUFFIXES = {
     "str": "straat",
+    "ln": "laan",
     "stwg": "steenweg",
     "stw": "steenweg",
     "steenw": "steenweg",
     "stnwg": "steenweg",
 }
-_SUFFIX_ABBREVIATION = re.compile(r"(?<=[a-z]{4})(str|stwg|stw|steenw|stnwg)$")
+_SUFFIX_ABBREVIATION = re.compile(r"(?<=[a-z]{4})(str|stwg|stw|steenw|stnwg|ln)$")
 _ABBREV_OUT = frozenset(ABBREVIATIONS.values()) | {"o", "l", "v", "nr"}
 
 
