@@ -176,6 +176,21 @@ def _no_router() -> Any:
     raise AssertionError("every line has a dienst")
 
 
+def test_another_one_somewhere_on_a_street_is_a_suggestion_not_a_link(deduper: Deduper) -> None:
+    """ "Weer een tak afgebroken" two days after a branch on the same street: a second branch, or
+    the first told again? Without a spot on either side the desk decides; at one spot it links."""
+    feed = Feed(deduper)
+    feed("Tak afgebroken langs de Spoorweglaan, ligt op het voetpad.", "groen")
+    again = feed("weer een tak afgebroken spoorweglaan", "groen", at=timedelta(days=2))
+    assert linked(again) is None and [s.candidate_id for s in again.suggestions] == ["m1"], again.best_reason
+    still = feed("tak ligt nog altijd op het voetpad in de spoorweglaan", "groen", at=timedelta(days=3))
+    assert linked(still) == "m1", still.best_reason
+    pinned = Feed(deduper)
+    pinned("Tak afgebroken", "groen", pin=ELZAS_CYCLE_PATH)
+    spot = pinned("Weer een tak op het fietspad", "groen", pin=ELZAS_CYCLE_PATH, at=timedelta(hours=3))
+    assert linked(spot) == "m1", spot.best_reason
+
+
 def test_near_misses_do_not_link(deduper: Deduper) -> None:
     feed = Feed(deduper)
     feed("lamp kapot toekomststraat 47", "verlichting")

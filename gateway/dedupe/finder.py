@@ -16,6 +16,7 @@ inside one store transaction, so that two workers cannot both miss each other's 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,13 @@ from gateway.melding import Melding
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
-MIN_TEXT = 0.35  # below this the texts share too little, however close the places
+MIN_TEXT = 0.35
+# "weer een tak", "nog een matras", "another branch", "un autre", "encore une": a second one?
+ANOTHER = re.compile(
+    r"\b(?:(?:weer|nog|opnieuw) een (?:(?:nieuwe?|andere?|tweede) )?"
+    r"(?!keer\b|paar\b|beetje\b|dag|week|maand|tijdje\b|vraag|melding|mail)\w+"
+    r"|een (?:tweede|andere|nieuwe)|another|a second|une? autre|encore une?|une? nouvel\w*)\b"
+)  # below this the texts share too little, however close the places
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Probe:
     kinds: frozenset[str]
     text: str  # content words (gateway.dedupe.text.content_string)
     window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
+    another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
 
 
 @dataclass
@@ -147,7 +155,8 @@ class Deduper:
         dienst = dienst or melding.dienst
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
         place = self.landmarks.refine(self.locator.locate(melding), text[:4000])
-        found = kinds.detect(dienst, normalize_text(text[:4000]))
+        normalized = normalize_text(text[:4000])
+        found = kinds.detect(dienst, normalized)
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
         return Probe(
@@ -158,6 +167,7 @@ class Deduper:
             kinds=found,
             text=content_string(text[:4000]),
             window=window,
+            another=ANOTHER.search(normalized) is not None,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -309,6 +319,11 @@ class Deduper:
         total = ws * place + (1 - ws - wt) * text + wt * recent
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
+        if probe.another and not _pinned(probe.place, entry):
+            # "Weer een tak afgebroken in de Spoorweglaan": a second branch, or the same one told
+            # again? Somewhere on one street cannot tell: the desk decides.
+            total = min(total, self.config.threshold - 0.001)
+            reason += "; says another one, place too vague to link"
         return _Scored(entry, total, reason)
 
     def place_score(self, p: Place, e: Entry, reach: float) -> tuple[float, str]:
@@ -458,6 +473,14 @@ def _street_level(street: Street | None) -> float:
     if street.radius_m <= 650:
         return 0.5
     return 0.4
+
+
+def _pinned(p: Place, e: Entry) -> bool:
+    """Both placed at a spot (map pins, or house numbers on one street), not just on a street."""
+    if p.number is not None and e.number is not None and p.street_key and p.street_key == e.street_key:
+        return True
+    p_point = p.lat is not None and (p.radius_m or 0) <= PRECISE_M
+    return p_point and e.has_point and (e.radius_m or 0) <= PRECISE_M
 
 
 def _numbered_point(side: Place | Entry) -> tuple[float, float, float, str] | None:
