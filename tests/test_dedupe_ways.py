@@ -296,9 +296,9 @@ def test_the_landmark_table_names_bad_rows(deduper: Deduper, tmp_path: Path) -> 
 # -- the figures -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["stream_traps", "stream_dev"])
+@pytest.mark.parametrize("name", ["stream_traps", "stream_dev", "stream_dev2"])
 def test_the_streams_written_for_issue_14(name: str) -> None:
-    """The traps of the issue and the dev stream the thresholds were set on (never the probe)."""
+    """The traps of the issue and the dev streams the thresholds were set on (never the probes)."""
     found = score(*run(DATA / f"{name}.jsonl"))
     assert found.expected >= 9
     assert found.precision >= 0.95, "\n".join(found.errors)
