@@ -18,7 +18,7 @@ import pytest
 from gateway.config import Settings
 from gateway.dedupe.evaluate import main as evaluate_main
 from gateway.dedupe.evaluate import run, score
-from gateway.dedupe.finder import Deduper, load_deduper
+from gateway.dedupe.finder import ANOTHER, Deduper, load_deduper
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Place
 from gateway.dedupe.stream import run_stream
@@ -189,6 +189,9 @@ def test_another_one_somewhere_on_a_street_is_a_suggestion_not_a_link(deduper: D
     pinned("Tak afgebroken", "groen", pin=ELZAS_CYCLE_PATH)
     spot = pinned("Weer een tak op het fietspad", "groen", pin=ELZAS_CYCLE_PATH, at=timedelta(hours=3))
     assert linked(spot) == "m1", spot.best_reason
+    once_more = ["nog een keer gemeld", "another time", "une autre fois", "nog een vraag"]
+    assert [ANOTHER.search(t) is None for t in once_more] == [True] * 4  # once more, not a second one
+    assert ANOTHER.search("encore un arbre tombe") and ANOTHER.search("another branch down")
 
 
 def test_near_misses_do_not_link(deduper: Deduper) -> None:

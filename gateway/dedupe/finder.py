@@ -40,13 +40,15 @@ from gateway.melding import Melding
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
-MIN_TEXT = 0.35
+MIN_TEXT = 0.35  # below this the texts share too little, however close the places
 # "weer een tak", "nog een matras", "another branch", "un autre", "encore une": a second one?
+# (Not "nog een keer", "another time", "une autre fois": once more.)
 ANOTHER = re.compile(
     r"\b(?:(?:weer|nog|opnieuw) een (?:(?:nieuwe?|andere?|tweede) )?"
     r"(?!keer\b|paar\b|beetje\b|dag|week|maand|tijdje\b|vraag|melding|mail)\w+"
-    r"|een (?:tweede|andere|nieuwe)|another|a second|une? autre|encore une?|une? nouvel\w*)\b"
-)  # below this the texts share too little, however close the places
+    r"|een (?:tweede|andere|nieuwe)|(?:another|a second)(?! (?:time|day|week|month|question|email))"
+    r"|(?:une? autre|encore une?|une? nouvel\w*)(?! (?:fois|jour|semaine|question)))\b"
+)
 
 
 @dataclass(frozen=True)
