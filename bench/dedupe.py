@@ -69,6 +69,7 @@ def stream_meldingen() -> list[Melding]:
     out = []
     for path in sorted((ROOT / "tests" / "data" / "dedupe").glob("*.jsonl")):
         lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+        lines = [line for line in lines if "event" not in line]  # status lines are no meldingen
         known = {line["cluster"]: line["dienst"] for line in lines if line.get("dienst")}
         for line in lines:
             loc = {k: line[k] for k in ("lat", "lon", "street", "house_number", "address") if k in line}

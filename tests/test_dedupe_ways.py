@@ -10,15 +10,18 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from gateway.config import Settings
 from gateway.dedupe.evaluate import main as evaluate_main
 from gateway.dedupe.evaluate import run, score
-from gateway.dedupe.finder import Deduper, load_deduper
+from gateway.dedupe.finder import ANOTHER, Deduper, load_deduper
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Place
+from gateway.dedupe.stream import run_stream
 from tests.support.data import ROOT
 from tests.test_dedupe import Feed, linked
 
@@ -78,6 +81,21 @@ def test_a_map_pin_and_a_street_name_report_of_the_same_traffic_lights(deduper: 
     assert linked(named) == "m1", named.best_reason
 
 
+def test_a_pin_against_a_house_number_the_address_points_place(deduper: Deduper) -> None:
+    """A pin on the Toekomststraat lies 110 m from "Kanonstraat 70" (address point 47-81): two lamps,
+    however close the streets; a pin in front of that house number is the same lamp."""
+    feed = Feed(deduper)
+    feed("Lamp out", "verlichting", pin=(50.82162, 3.27040))
+    other = feed("lamp kapot kanonstraat 70", "verlichting", at=timedelta(days=1))
+    assert other.kinds == {"verlichting.uit"}  # "lamp out" is the same problem word
+    assert linked(other) is None and other.suggestions == (), other.best_reason
+    feed2 = Feed(deduper)
+    feed2("Straatlamp brandt niet", "verlichting", pin=(50.82262, 3.26975))
+    same = feed2("lamp kapot kanonstraat 70", "verlichting", at=timedelta(days=1))
+    assert linked(same) == "m1", same.best_reason
+    assert "map pin" in same.best_reason and "Kanonstraat nr 70" in same.best_reason
+
+
 def test_a_village_landmark_against_a_pin(deduper: Deduper) -> None:
     feed = Feed(deduper)
     feed("Sluikstort bij de glasbollen", "nette_stad", pin=BISSEGEMPLAATS_7)
@@ -121,6 +139,59 @@ def test_fixed_and_reported_again_later_is_a_new_problem(deduper: Deduper) -> No
     feed("Straatlamp kapot", "verlichting", street="Volksplein", house_number="18")
     again = feed("straatlamp volksplein 18 opnieuw kapot, was hersteld", "verlichting", at=timedelta(weeks=8))
     assert linked(again) is None and again.suggestions == ()  # outside the window: not even suggested
+
+
+def test_a_closed_problem_reported_again_inside_its_window_is_a_new_problem(deduper: Deduper) -> None:
+    """A stream's status line closes a problem as the case system's callback does in the worker:
+    the closed problem (its first report and its duplicates) is no candidate; reopened, it is."""
+    lamp = {"text": "Verkeerslichten knipperen", "dienst": "signalisatie", "lat": 50.82369, "lon": 3.26612}
+    lines = [
+        {"id": "a", "received_at": "2027-01-12T08:00:00+01:00", **lamp},
+        {"id": "b", "received_at": "2027-01-13T08:00:00+01:00", **lamp},
+        {"event": "closed", "id": "b"},
+        {"id": "c", "received_at": "2027-02-20T08:00:00+01:00", **lamp, "text": "lichten knipperen opnieuw"},
+        {"event": "reopened", "id": "a"},
+        {"id": "d", "received_at": "2027-02-21T08:00:00+01:00", **lamp},
+        {"event": "closed", "id": "zz"},
+        {"event": "fixed", "id": "a"},
+    ]  # fmt: skip
+
+    def run_lines(given: list[dict[str, object]]) -> list[dict[str, object]]:
+        raw = [json.dumps(x) for x in given]
+        return list(run_stream(raw, deduper, _no_router, ZoneInfo("Europe/Brussels")))
+
+    out = run_lines(lines)
+    assert [(o["id"], o.get("duplicate_of")) for o in out[:2]] == [("a", None), ("b", "a")]
+    assert out[2] == {"id": "b", "event": "closed", "problem": "a"}  # the whole problem closes
+    assert out[3]["duplicate_of"] is None and out[3]["suggestions"] == []  # 39 days on, within 60
+    assert out[5]["duplicate_of"] == "a"  # reopened: a candidate again
+    assert "no earlier melding" in out[6]["error"] and "closed, reopened" in out[7]["error"]
+    without = run_lines([x for x in lines[:4] if "event" not in x])
+    assert without[2]["duplicate_of"] == "a"  # without the status line: linked inside the window
+    stream = [{**x, "cluster": x["id"]} if "event" not in x else x for x in lines[:4]]
+    assert score(stream, out[:4]).links == 1  # the evaluator skips status lines
+
+
+def _no_router() -> Any:
+    raise AssertionError("every line has a dienst")
+
+
+def test_another_one_somewhere_on_a_street_is_a_suggestion_not_a_link(deduper: Deduper) -> None:
+    """ "Weer een tak afgebroken" two days after a branch on the same street: a second branch, or
+    the first told again? Without a spot on either side the desk decides; at one spot it links."""
+    feed = Feed(deduper)
+    feed("Tak afgebroken langs de Spoorweglaan, ligt op het voetpad.", "groen")
+    again = feed("weer een tak afgebroken spoorweglaan", "groen", at=timedelta(days=2))
+    assert linked(again) is None and [s.candidate_id for s in again.suggestions] == ["m1"], again.best_reason
+    still = feed("tak ligt nog altijd op het voetpad in de spoorweglaan", "groen", at=timedelta(days=3))
+    assert linked(still) == "m1", still.best_reason
+    pinned = Feed(deduper)
+    pinned("Tak afgebroken", "groen", pin=ELZAS_CYCLE_PATH)
+    spot = pinned("Weer een tak op het fietspad", "groen", pin=ELZAS_CYCLE_PATH, at=timedelta(hours=3))
+    assert linked(spot) == "m1", spot.best_reason
+    once_more = ["nog een keer gemeld", "another time", "une autre fois", "nog een vraag"]
+    assert [ANOTHER.search(t) is None for t in once_more] == [True] * 4  # once more, not a second one
+    assert ANOTHER.search("encore un arbre tombe") and ANOTHER.search("another branch down")
 
 
 def test_near_misses_do_not_link(deduper: Deduper) -> None:
@@ -228,9 +299,9 @@ def test_the_landmark_table_names_bad_rows(deduper: Deduper, tmp_path: Path) -> 
 # -- the figures -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["stream_traps", "stream_dev"])
+@pytest.mark.parametrize("name", ["stream_traps", "stream_dev", "stream_dev2"])
 def test_the_streams_written_for_issue_14(name: str) -> None:
-    """The traps of the issue and the dev stream the thresholds were set on (never the probe)."""
+    """The traps of the issue and the dev streams the thresholds were set on (never the probes)."""
     found = score(*run(DATA / f"{name}.jsonl"))
     assert found.expected >= 9
     assert found.precision >= 0.95, "\n".join(found.errors)

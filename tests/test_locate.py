@@ -81,6 +81,7 @@ def test_every_real_kortrijk_address_is_found_within_its_stated_uncertainty(loca
             "60",
         ),
         ("glasbol in de burg. nolfstraat zit vol", "Burgemeester Nolfstraat", None),
+        ("lamp kapot min liebaertln aan de colruyt", "Minister Liebaertlaan", None),
         # deelgemeenten
         ("lamp kapot kloosterstr marke aan nr 5", "Kloosterstraat", "5"),
         ("Meensesteenweg 401Bissegem put", "Meensesteenweg", "401"),
@@ -97,7 +98,14 @@ def test_every_real_kortrijk_address_is_found_within_its_stated_uncertainty(loca
             "Filips van de Elzaslaan",
             "102",
         ),
+        # "tegenover" / "thv" with a bare number, no "nr"
+        ("put in de wagenmakersstraat tegenover 80", "Wagenmakersstraat", "80"),
+        ("lamp tuighuisstraat thv 16 kapot", "Tuighuisstraat", "16"),
+        # the French name of a street (register aliases)
+        ("Poubelle qui déborde rue de Lille 19", "Rijselsestraat", "19"),
+        ("nid-de-poule chaussée de Mouscron à Aalbeke", "Moeskroensesteenweg", None),
         # numbers that are no house numbers
+        ("In de Kanonstraat al tegenover 3 weken een auto", "Kanonstraat", None),
         ("Er staat al 3 weken een auto in de Kanonstraat", "Kanonstraat", None),
         ("In de Loofstraat om 8 uur nog altijd donker", "Loofstraat", None),
     ],

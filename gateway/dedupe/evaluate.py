@@ -10,6 +10,8 @@ the same cluster report the same problem (the first one is the original). Scorin
 - recall incl. suggestions: those linked to one, or not linked but offered one as a suggestion
   (`suggestions`, for the desk);
 - suggestions per line: all suggestions made, divided by the lines.
+Status lines (`{"event": "closed", "id": ...}`, see gateway.dedupe.stream) are applied as the
+worker applies a closed case (the problem is no candidate any more) and are not scored.
 `--json` prints one JSON object per stream (and `all`) instead of the text lines.
 """
 
@@ -92,14 +94,19 @@ class Score:
 def score(stream: Sequence[dict[str, Any]], output: Sequence[dict[str, Any]]) -> Score:
     if len(stream) != len(output):
         raise ValueError(f"{len(stream)} input lines but {len(output)} output lines")
-    cluster = {str(line["id"]): str(line.get("cluster", line["id"])) for line in stream}
-    texts = {str(line["id"]): line.get("text", "")[:70] for line in stream}
+    reports = [line for line in stream if "event" not in line]
+    cluster = {str(line["id"]): str(line.get("cluster", line["id"])) for line in reports}
+    texts = {str(line["id"]): line.get("text", "")[:70] for line in reports}
     seen_clusters: set[str] = set()
     result = Score()
     for line, out in zip(stream, output, strict=True):
         mid = str(line["id"])
-        if str(out.get("id")) != mid:
+        if str(out.get("id")) != mid or ("event" in line) != ("event" in out):
             raise ValueError(f"output line for {out.get('id')!r} where {mid!r} was expected")
+        if "event" in line:
+            if "error" in out:
+                raise ValueError(f"status line for {mid!r}: {out['error']}")
+            continue
         own = cluster[mid]
         has_earlier = own in seen_clusters
         seen_clusters.add(own)
@@ -171,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:
             print(json.dumps({"stream": path.name, **s.as_dict()}))
         else:
-            print(f"{path.name}: {len(stream)} meldingen, {s.summary()}")
+            print(f"{path.name}: {s.lines} meldingen, {s.summary()}")
         if args.show_errors:
             for error in s.errors:
                 print("  " + error)

@@ -16,6 +16,7 @@ inside one store transaction, so that two workers cannot both miss each other's 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,16 @@ from gateway.melding import Melding
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
+NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
 MIN_TEXT = 0.35  # below this the texts share too little, however close the places
+# "weer een tak", "nog een matras", "another branch", "un autre", "encore une": a second one?
+# (Not "nog een keer", "another time", "une autre fois": once more.)
+ANOTHER = re.compile(
+    r"\b(?:(?:weer|nog|opnieuw) een (?:(?:nieuwe?|andere?|tweede) )?"
+    r"(?!keer\b|paar\b|beetje\b|dag|week|maand|tijdje\b|vraag|melding|mail)\w+"
+    r"|een (?:tweede|andere|nieuwe)|(?:another|a second)(?! (?:time|day|week|month|question|email))"
+    r"|(?:une? autre|encore une?|une? nouvel\w*)(?! (?:fois|jour|semaine|question)))\b"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class Probe:
     kinds: frozenset[str]
     text: str  # content words (gateway.dedupe.text.content_string)
     window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
+    another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
 
 
 @dataclass
@@ -146,7 +157,8 @@ class Deduper:
         dienst = dienst or melding.dienst
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
         place = self.landmarks.refine(self.locator.locate(melding), text[:4000])
-        found = kinds.detect(dienst, normalize_text(text[:4000]))
+        normalized = normalize_text(text[:4000])
+        found = kinds.detect(dienst, normalized)
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
         return Probe(
@@ -157,6 +169,7 @@ class Deduper:
             kinds=found,
             text=content_string(text[:4000]),
             window=window,
+            another=ANOTHER.search(normalized) is not None,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -308,6 +321,11 @@ class Deduper:
         total = ws * place + (1 - ws - wt) * text + wt * recent
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
+        if probe.another and not _pinned(probe.place, entry):
+            # "Weer een tak afgebroken in de Spoorweglaan": a second branch, or the same one told
+            # again? Somewhere on one street cannot tell: the desk decides.
+            total = min(total, self.config.threshold - 0.001)
+            reason += "; says another one, place too vague to link"
         return _Scored(entry, total, reason)
 
     def place_score(self, p: Place, e: Entry, reach: float) -> tuple[float, str]:
@@ -339,7 +357,17 @@ class Deduper:
             # streets that differ are two places, whatever their points.)
             point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
             street = self.register.streets.get((e.street_key if p_precise else p.street_key) or "")
-            if street is not None and point[0] is not None and point[1] is not None:
+            numbered = _numbered_point(e if p_precise else p)
+            if numbered is not None and point[0] is not None and point[1] is not None:
+                # "Street X nr 70" placed by the register's address points says more than "on X":
+                # the pin is judged by its distance to that house number.
+                lat, lon, radius, number = numbered
+                d = distance_m(point[0], point[1], lat, lon)
+                pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
+                name = street.name if street else "the street"
+                why = f"map pin {d:.0f} m from {name} {number}"
+                options.append((_closeness(d, reach, pin_radius, radius), why))
+            elif street is not None and point[0] is not None and point[1] is not None:
                 sure = street.on_street(point[0], point[1])
                 rival = max(
                     (s for other, s in self.register.near(point[0], point[1]) if other.key != street.key),
@@ -449,6 +477,24 @@ def _street_level(street: Street | None) -> float:
     return 0.4
 
 
+def _pinned(p: Place, e: Entry) -> bool:
+    """Both placed at a spot (map pins, or house numbers on one street), not just on a street."""
+    if p.number is not None and e.number is not None and p.street_key and p.street_key == e.street_key:
+        return True
+    p_point = p.lat is not None and (p.radius_m or 0) <= PRECISE_M
+    return p_point and e.has_point and (e.radius_m or 0) <= PRECISE_M
+
+
+def _numbered_point(side: Place | Entry) -> tuple[float, float, float, str] | None:
+    """The position of a house number on a named street (register address points), if known."""
+    if side.number is None or side.lat is None or side.lon is None:
+        return None
+    radius = side.radius_m or 0.0
+    if radius > NUMBERED_M:
+        return None  # a number the address points place only roughly
+    return side.lat, side.lon, radius, f"nr {_n(side.number)}"
+
+
 def _n(number: float) -> str:
     return str(int(number)) if number == int(number) else f"{number:g}"
 
@@ -470,6 +516,16 @@ class MemoryIndex:
     by_key: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
     hotspots: list[Hotspot] = field(default_factory=list)
     size: int = 0
+    # Problems (master ids) the case system closed: as in the store, no candidates any more
+    # (a duplicate takes its master's status, so the whole problem closes), but still counted
+    # for hotspots (a street that keeps flooding).
+    closed: set[str] = field(default_factory=set)
+
+    def close(self, master_id: str) -> None:
+        self.closed.add(master_id)
+
+    def reopen(self, master_id: str) -> None:
+        self.closed.discard(master_id)
 
     def add(self, entry: Entry) -> None:
         self.size += 1
@@ -494,13 +550,15 @@ class MemoryIndex:
         exclude: str,
     ) -> Iterable[Entry]:
         seen: set[str] = {exclude}
+        closed = self.closed
         buckets = [self.by_cell.get((dienst, c)) for c in cells]
         buckets += [self.by_key.get((dienst, k)) for k in keys]
         for bucket in buckets:
             for e in bucket or ():
                 if e.id not in seen and since <= e.received_at <= until:
                     seen.add(e.id)
-                    yield e
+                    if not closed or e.master_id not in closed:
+                        yield e
 
     def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]:
         for cell in cells:

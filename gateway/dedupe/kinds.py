@@ -370,7 +370,7 @@ _FOREIGN: dict[str, str] = {
     "wegen.olie": r"oil|huile|gasoil",
     "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
     "verlichting.uit": r"ne s allume (?:plus|pas)|ne marche (?:plus|pas)|hors service|(?:is|are|been) out"
-    r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*",
+    r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*|(?:lights?|lamps?) (?:(?:has|have) gone )?out",
     "verlichting.flikker": r"clignot\w*|flicker\w*|blink\w*|on and off",
     "verlichting.paal": r"(?:lamp ?posts?|poteaux?|lampadaires?)\b[^.?]{0,30}\b(?:tilted|leaning|knocked|hit"
     r"|penche\w*|renverse\w*|tordu\w*)",

@@ -135,6 +135,12 @@ _NUM_CUE = re.compile(
     r"(?:nr|nummer|huisnummer|no|numero|numéro|n°)\.?\s*(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
     re.IGNORECASE,
 )
+# "tegenover 80", "thv 16": these cues name a house number without "nr".
+_NUM_CUE_BARE = re.compile(
+    r"\b(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
+    r"|aan de overkant van)\s+(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
+    re.IGNORECASE,
+)
 _NOT_A_NUMBER_AFTER = re.compile(
     r"^\s*(?:uur|u\b|h\b|dagen|dag|weken|week|maanden|maand|jaar|keer|meter|m\b|cm|km|min|minuten|euro|%|x\b|"
     r"stuks|zakken|kg|liter)",
@@ -420,7 +426,10 @@ class Locator:
         # the next ones before another street is named ("... in de Loofstraat? Thv nr 12 ...").
         start, _ = _sentence_bounds(text, tokens[m.start].start)
         end = min(stop, tokens[m.end - 1].end + 150)
-        for cue in _NUM_CUE.finditer(text, start, end):
+        cues = [*_NUM_CUE.finditer(text, start, end), *_NUM_CUE_BARE.finditer(text, start, end)]
+        for cue in sorted(cues, key=lambda c: c.start()):
+            if cue.re is _NUM_CUE_BARE and _NOT_A_NUMBER_AFTER.match(text[cue.end() :]):
+                continue
             lo = int(cue.group("lo"))
             hi = int(cue.group("hi")) if cue.group("hi") else lo
             if lo < 1000 and hi >= lo and hi - lo <= 60:
@@ -540,15 +549,16 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-# "Rijselsestr.", "Doorniksestwg": an abbreviated type glued to the name.
+# "Rijselsestr.", "Doorniksestwg", "Liebaertln": an abbreviated type glued to the name.
 _SUFFIXES = {
     "str": "straat",
+    "ln": "laan",
     "stwg": "steenweg",
     "stw": "steenweg",
     "steenw": "steenweg",
     "stnwg": "steenweg",
 }
-_SUFFIX_ABBREVIATION = re.compile(r"(?<=[a-z]{4})(str|stwg|stw|steenw|stnwg)$")
+_SUFFIX_ABBREVIATION = re.compile(r"(?<=[a-z]{4})(str|stwg|stw|steenw|stnwg|ln)$")
 _ABBREV_OUT = frozenset(ABBREVIATIONS.values()) | {"o", "l", "v", "nr"}
 
 

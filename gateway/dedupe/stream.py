@@ -11,6 +11,14 @@ Input fields: `id`, `text`, `received_at` (ISO 8601; without offset: the gateway
 zone) are required; `dienst` (else routed by the rules of `diensten_file`), `subject`, `lat`,
 `lon`, `street`, `house_number`, `postcode`, `address`, `channel` are optional. A line that
 cannot be read gets `{"id": ..., "error": ...}` and the stream goes on.
+
+A status line `{"event": "closed", "id": <an earlier id>}` says the case system closed that
+problem (Behandeld, Beantwoord, Niet behandeld) at this point of the stream; `"reopened"`
+opens it again. As in the worker, where a duplicate takes its master's status, it concerns the
+whole problem (the id's master and all its reports): a closed problem is no candidate any more,
+so a later report of the same spot is a new problem. Its place in the stream is its moment
+(other fields, such as an `at` for the reader, are ignored). It is answered with `{"id": ...,
+"event": ..., "problem": <master id>}`, or an `error` for an unknown event or id.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ class Router(Protocol):
 
 class LineError(ValueError):
     pass
+
+
+STATUS_EVENTS = ("closed", "reopened")
 
 
 def _text(obj: dict[str, Any], key: str, required: bool = False) -> str | None:
@@ -153,6 +164,7 @@ def run_stream(
     """One output object per input line, in order (blank lines included: they are errors)."""
     index = MemoryIndex()
     seen: dict[str, Any] = {}  # id as a string -> the id as given (a number stays a number)
+    masters: dict[str, str] = {}  # id -> the first report of its problem (for status lines)
     routing: Router | None = None
     for raw in lines:
         raw = raw.rstrip("\r\n")
@@ -166,6 +178,9 @@ def run_stream(
                 "score": None,
                 "error": f"not JSON: {exc}",
             }
+            continue
+        if isinstance(obj, dict) and "event" in obj:
+            yield _status_event(obj, seen, masters, index)
             continue
         try:
             melding = parse_line(obj, tz)
@@ -182,11 +197,30 @@ def run_stream(
             routing = routing or router()
             dienst, routed_by = provisional_dienst(routing.route(melding.text, melding.subject), melding)
         outcome = deduper.process(index, melding, dienst)
+        masters[melding.id] = outcome.match.master_id if outcome.match else melding.id
         result = _result(obj.get("id"), dienst, routed_by, outcome, explain)
         if result["duplicate_of"] is not None:
             result["duplicate_of"] = seen[result["duplicate_of"]]
         result["suggestions"] = [seen[s] for s in result["suggestions"]]
         yield result
+
+
+def _status_event(
+    obj: dict[str, Any], seen: dict[str, Any], masters: dict[str, str], index: MemoryIndex
+) -> dict[str, Any]:
+    """A status line: close or reopen the problem of an earlier melding."""
+    event, line_id = obj.get("event"), obj.get("id")
+    out: dict[str, Any] = {"id": line_id, "event": event}
+    if event not in STATUS_EVENTS:
+        return {**out, "error": f"event must be one of {', '.join(STATUS_EVENTS)}"}
+    master = masters.get(str(line_id))
+    if line_id is None or master is None:
+        return {**out, "error": f"id {line_id!r} is no earlier melding of the stream"}
+    if event == "closed":
+        index.close(master)
+    else:
+        index.reopen(master)
+    return {**out, "problem": seen[master]}
 
 
 def _result(
