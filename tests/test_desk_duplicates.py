@@ -266,6 +266,7 @@ async def test_on_topdesk_the_own_incident_is_told_and_its_closing_leaves_the_st
         assert any(second["reference"] in a["plainText"] for a in topdesk.actions[master["id"]])
         [told] = [a for a in topdesk.actions[own["id"]] if "duplicaat" in a["plainText"]]
         assert first["reference"] in told["plainText"] and "desk:an" in told["plainText"]
+        assert "Bericht van de 1777-balie" in told["plainText"]  # not a reporter's reply
         before = (await melding(client, second["id"]))["status"]
         topdesk.set_status(second["reference"], "Afgesloten", closed=True)  # its operator closes it
         assert (await poll(on)).startswith("0 applied")
