@@ -1,12 +1,16 @@
 """The desk in headless Chromium: log in, route one melding from triage, answer another (the reporter
-gets the answer by mail); confirm a duplicate suggestion, split a link, resend a dead delivery.
+gets the answer by mail); ask the reporter a question and see the e-mailed reply arrive; confirm a
+duplicate suggestion, split a link, resend a dead delivery.
 Screenshots of each step in test-artifacts/screenshots/ (tests/support/browser.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import smtplib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from email import message_from_bytes
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -14,15 +18,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Page
 from sqlalchemy import update
 
+from gateway.channels.email.service import mail_intake
+from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Stage
 from gateway.store.schema import meldingen
 from tests.support.api import melding, post, store_of
 from tests.support.browser import axe_violations, screenshot_path
-from tests.support.data import LAMP_PIN, LAMP_TEXT, TILE
+from tests.support.data import LAMP_PIN, LAMP_TEXT, MELDPUNT, TILE
 from tests.support.desk import PASSWORD, add_operator
-from tests.support.http import Receiver, RelayHandler
+from tests.support.http import Receiver, RelayHandler, free_port
 from tests.support.worker import run_worker
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -49,6 +55,26 @@ async def _triage(site: TestClient[Any, Any], text: str, received_at: datetime) 
 
 async def _shot(page: Page, name: str) -> None:
     await page.screenshot(path=screenshot_path(f"desk_{name}"), full_page=True)
+
+
+async def _log_in(page: Page, url: str) -> None:
+    await page.goto(url)
+    await page.fill("#name", "an")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url)
+
+
+def _reply_by_mail(port: int, question: EmailMessage, text: str) -> tuple[int, bytes]:
+    """The reporter answers our question from their mail program: a real SMTP session."""
+    reply = EmailMessage()
+    reply["From"] = "An Peeters <an@example.be>"
+    reply["To"] = MELDPUNT
+    reply["Subject"] = f"Re: {question['Subject']}"
+    reply["In-Reply-To"] = reply["References"] = question["Message-ID"]
+    reply.set_content(f"{text}\n\nOp 3 dec. 2026 schreef Meldpunt 1777:\n> {question['Subject']}")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        return smtp.send_message(reply, "an@example.be", [MELDPUNT]) or (250, b"")
 
 
 async def test_an_operator_logs_in_routes_from_triage_and_answers_a_question(
@@ -151,3 +177,42 @@ async def test_an_operator_confirms_a_duplicate_splits_a_link_resends_a_dead_del
     assert await page.inner_text("#status") == "Geregistreerd"
     assert await page.locator("#map").count() == 1 and await page.locator("#dossier").count() == 1
     await _shot(page, "6_melding")
+
+
+async def test_an_operator_asks_the_reporter_and_sees_the_reply_arrive(
+    site: TestClient[Any, Any], page: Page, on: Settings, smtp_relay: tuple[str, RelayHandler]
+) -> None:
+    created = await post(site, TILE)
+    await run_worker(on)  # delivered to the case system: geregistreerd
+    melding_url = str(site.make_url(f"/desk/meldingen/{created['id']}"))
+    await _log_in(page, melding_url)
+    question = "Aan welke kant van de straat ligt de tegel?"
+    await page.fill("#question", question)
+    await page.get_by_role("button", name="Wachten op antwoord").click()
+    await page.wait_for_url(melding_url)
+    assert await page.inner_text("#status") == "Wachten op antwoord"
+    await page.goto(str(site.make_url("/desk/waiting")))
+    assert await page.locator(f'tr[data-reference="{created["reference"]}"]').count() == 1
+    await run_worker(on)  # the question goes out by the reporter's channel: e-mail
+    mails = [
+        message_from_bytes(e.original_content, policy=policy.default)
+        for e in smtp_relay[1].messages
+        if e.rcpt_tos == ["an@example.be"]
+    ]
+    [sent] = [m for m in mails if question in m.get_body(("plain",)).get_content()]
+    server = await start_smtp(on, mail_intake(site.app), port=free_port())
+    try:
+        port = server.sockets[0].getsockname()[1]
+        await asyncio.to_thread(_reply_by_mail, port, sent, "Aan de pare kant, bij nummer 12.")
+    finally:
+        server.close()
+        await server.wait_closed()
+    await run_worker(on)  # the reply goes on to the case system as a follow-up
+
+    await page.goto(melding_url)
+    assert await page.inner_text("#status") == "In behandeling"  # back to the desk
+    assert "Aan de pare kant, bij nummer 12." in await page.inner_text("#messages")
+    assert "Op 3 dec. 2026 schreef" not in await page.inner_text("#messages")  # the quote is stripped
+    await _shot(page, "7_reply_arrived")
+    await page.goto(str(site.make_url("/desk/waiting")))
+    assert await page.locator(f'tr[data-reference="{created["reference"]}"]').count() == 0

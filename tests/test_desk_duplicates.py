@@ -5,21 +5,26 @@ and the SMTP relay of conftest."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.appkeys import REDIS
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.intake import apply_status
 from gateway.melding import Status, StatusUpdate
 from gateway.store import desk_actions
 from gateway.store.duplicates import save_suggestions, suggestions_of
-from tests.support.api import melding, post, store_of
+from gateway.store.schema import duplicate_suggestions
+from tests.support.api import melding, post, signed, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT
-from tests.support.desk import csrf_of
+from tests.support.desk import add_operator, csrf_of, desk_settings, login
 from tests.support.http import Receiver, RelayHandler
+from tests.support.topdesk import FakeTopdesk, topdesk_settings
 from tests.support.worker import run_worker
+from tests.test_topdesk import poll
 
 # Two lamps 63 m apart: the worker is not sure, so the second gets its own case and a suggestion.
 FIRST = {
@@ -76,12 +81,23 @@ async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_
     assert f'data-reference="{second["reference"]}"' not in page  # decided: no longer offered
 
     await run_worker(on)  # the master's case gets the extra reporter, then the reporter hears
-    [update] = [r for r in receiver.received if r["ok"] and r["body"]["event"] == "melding.updated"]
-    assert update["body"]["melding"]["id"] == first["id"]
+    updates = [r for r in receiver.received if r["ok"] and r["body"]["event"] == "melding.updated"]
+    [update] = [u for u in updates if u["body"]["melding"]["id"] == first["id"]]
     added = update["body"]["reporter_added"]
     assert (added["id"], added["confirmed_by"]) == (second["id"], "desk:an")
-    assert added["own_case_id"]  # the case it had on its own, for the case system to close
+    assert added["own_case_id"]  # the case it had on its own
     assert update["headers"]["Idempotency-Key"] == f"{first['id']}:melding.updated:reporter:{second['id']}"
+    # ... and that own case is told to close: it is a duplicate of the first's case now
+    [merged] = [u for u in updates if u["body"]["melding"]["id"] == second["id"]]
+    assert merged["headers"]["Idempotency-Key"] == f"{second['id']}:melding.updated:merged:1"
+    into = merged["body"]["merged_into"]
+    assert (merged["body"]["update"], into["reference"], into["by"]) == (
+        "merged",
+        first["reference"],
+        "desk:an",
+    )
+    assert into["own_case_id"] == added["own_case_id"] and into["case_id"]
+    assert first["reference"] in merged["body"]["followup"]["text"]
     dup = await melding(desk_client, second["id"])
     assert dup["duplicate_of"] == first["id"] and "bevestigd door desk:an" in dup["duplicate_reason"]
     last = dup["status_history"][-1]
@@ -94,6 +110,13 @@ async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_
         "desk:an",
         first["id"],
     )
+    # its own case closing says nothing to its reporter: the master's case decides now
+    raw, headers = signed({"status": "behandeld"})
+    closed = await desk_client.post(
+        f"/api/v1/meldingen/{second['reference']}/status", data=raw, headers=headers
+    )
+    assert closed.status == 200 and (await closed.json())["changed"] is False
+    assert (await melding(desk_client, second["id"]))["status"] == "in_behandeling"
     # later statuses of the master pass on to it, as for an automatic duplicate
     done_change = StatusUpdate(Status.BEHANDELD, source="case_system", note="Lamp vervangen")
     await apply_status(store, redis, on.queue_name, melding_id=first["id"], change=done_change)
@@ -188,3 +211,63 @@ async def test_an_automatic_link_is_split_into_its_own_case(
         f"/desk/meldingen/{second['id']}/split", data={"csrf": token}, allow_redirects=False
     )
     assert again.status == 303 and len(await actions(desk_client, second["id"])) == 1  # not linked: nothing
+
+
+async def test_the_page_shows_fifty_pairs_the_newest_first_and_pages_on(
+    desk_client: TestClient[Any, Any],
+) -> None:
+    ids = [(await post(desk_client, {**LAMP_TEXT, "text": f"Lamp {n} kapot"}))["id"] for n in range(8)]
+    ordered = [(a, b) for a in ids for b in ids if a != b][:51]
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def seed(conn: Any) -> None:
+        rows = [
+            {
+                "melding_id": a,
+                "candidate_id": b,
+                "score": 0.6,
+                "reason": "63 m apart",
+                "created_at": start + timedelta(minutes=n),
+            }
+            for n, (a, b) in enumerate(ordered)
+        ]
+        conn.execute(duplicate_suggestions.insert(), rows)
+
+    await store_of(desk_client).write(seed)
+    first = await (await desk_client.get("/desk/duplicates")).text()
+    assert "Mogelijke duplicaten (51)" in first and first.count('<section class="item pair"') == 50
+    assert 'href="/desk/duplicates?page=2" rel="next"' in first and 'rel="prev"' not in first
+    second = await (await desk_client.get("/desk/duplicates?page=2")).text()
+    assert second.count('<section class="item pair"') == 1  # the oldest suggestion, on its own
+    oldest = second.split('<section class="item pair"')[1].split("</section>")[0]
+    assert (
+        f'name="candidate" value="{ordered[0][1]}"' in oldest
+        and f"/desk/duplicates/{ordered[0][0]}/confirm" in oldest
+    )
+    assert 'href="/desk/duplicates?page=1" rel="prev"' in second and 'rel="next"' not in second
+    assert (await desk_client.get("/desk/duplicates?page=x")).status == 400
+
+
+async def test_on_topdesk_the_own_incident_is_told_and_its_closing_leaves_the_status_to_the_master(
+    settings: Settings, smtp_relay: tuple[str, RelayHandler], topdesk: FakeTopdesk
+) -> None:
+    on = topdesk_settings(desk_settings(settings, smtp_relay=smtp_relay[0]), topdesk)
+    async with TestClient(TestServer(create_app(on))) as client:
+        await add_operator(store_of(client), "an")
+        await login(client, "an")
+        first, second = await suggested_pair(client, on)
+        token = await csrf_of(client, "/desk/duplicates")
+        await client.post(
+            f"/desk/duplicates/{second['id']}/confirm", data={"csrf": token, "candidate": first["id"]}
+        )
+        await run_worker(on)
+        [master] = topdesk.by_reference(first["reference"])
+        [own] = topdesk.by_reference(second["reference"])  # never a second incident for it
+        assert any(second["reference"] in a["plainText"] for a in topdesk.actions[master["id"]])
+        [told] = [a for a in topdesk.actions[own["id"]] if "duplicaat" in a["plainText"]]
+        assert first["reference"] in told["plainText"] and "desk:an" in told["plainText"]
+        assert "Bericht van de 1777-balie" in told["plainText"]  # not a reporter's reply
+        before = (await melding(client, second["id"]))["status"]
+        topdesk.set_status(second["reference"], "Afgesloten", closed=True)  # its operator closes it
+        assert (await poll(on)).startswith("0 applied")
+        assert (await melding(client, second["id"]))["status"] == before

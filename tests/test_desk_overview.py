@@ -9,13 +9,11 @@ import asyncio
 import csv
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import Settings
@@ -26,8 +24,8 @@ from gateway.store import Store
 from gateway.store.overview import Period, Question, counts
 from gateway.store.schema import meldingen
 from tests.support.api import store_of
-from tests.support.desk import add_operator, desk_settings, login
-from tests.support.overview import NOW, Seed, reference, rows_of, seed
+from tests.support.desk import desk_settings, login
+from tests.support.overview import NOW, Seed, reference, rows_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 extra = Seed(16, NOW - timedelta(hours=1), "web", "wegen", "delivered", "geregistreerd")
@@ -35,18 +33,10 @@ extra2 = Seed(17, NOW - timedelta(hours=1), "web", "wegen", "delivered", "geregi
 
 
 @pytest.fixture
-def at_now() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-async def desk(settings: Settings, at_now: None) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(desk_settings(settings)))) as c:
-        await seed(store_of(c))
-        await add_operator(store_of(c), "an")
-        assert (await login(c, "an")).status == 303
-        yield c
+async def desk(overview_site: TestClient[Any, Any]) -> TestClient[Any, Any]:
+    """The seeded overview site (tests/support/desk_fixtures.py), operator "an" logged in."""
+    assert (await login(overview_site, "an")).status == 303
+    return overview_site
 
 
 async def table(client: TestClient[Any, Any], name: str, days: int = 30) -> list[list[str]]:

@@ -5,40 +5,21 @@ test-artifacts/screenshots/ (tests/support/browser.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import time_machine
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from playwright.async_api import Page
 
-from gateway.config import Settings
-from gateway.http.app import create_app
 from gateway.http.desk_pages.overview import CHARTS
-from tests.support.api import store_of
 from tests.support.browser import axe_violations, screenshot_path
-from tests.support.desk import PASSWORD, add_operator, desk_settings
-from tests.support.overview import NOW, seed
+from tests.support.desk import PASSWORD
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def at_now() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-async def site(settings: Settings, at_now: None) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(desk_settings(settings)))) as c:
-        await seed(store_of(c))
-        await add_operator(store_of(c), "an")
-        yield c
-
-
-async def test_an_operator_opens_the_overview(site: TestClient[Any, Any], page: Page) -> None:
+async def test_an_operator_opens_the_overview(overview_site: TestClient[Any, Any], page: Page) -> None:
+    site = overview_site  # the seeded store, operator "an" (tests/support/desk_fixtures.py)
     await page.goto(str(site.make_url("/desk/overview")))
     assert "/desk/login" in page.url
     await page.fill("#name", "an")

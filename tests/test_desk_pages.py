@@ -10,12 +10,14 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
 import time_machine
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
 from gateway.config import Settings
 from gateway.dossier import who
+from gateway.http.desk_pages import views
 from gateway.melding import Stage
 from gateway.store import Store, desk
 from gateway.store.schema import meldingen
@@ -163,6 +165,7 @@ async def test_a_question_waits_for_the_reply_which_threads_back_and_the_list_sa
     on: Settings,
     smtp_relay: tuple[str, RelayHandler],
     clock: time_machine.Traveller,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     created = await post(desk_client)
     other = await post(desk_client, {**TILE, "text": "Nog een melding"})
@@ -189,6 +192,15 @@ async def test_a_question_waits_for_the_reply_which_threads_back_and_the_list_sa
     assert waiting.index(created["reference"]) < waiting.index(other["reference"])  # the longest first
     row = waiting.split(f'data-reference="{created["reference"]}"')[1].split("</tr>")[0]
     assert '<td class="age">3 u 0 min</td>' in row
+    # a page at a time (one a page here): the longest waiting first, the next one on page 2
+    monkeypatch.setattr(views, "WAITING_PAGE", 1)
+    first = await (await desk_client.get("/desk/waiting")).text()
+    assert created["reference"] in first and other["reference"] not in first
+    assert 'href="/desk/waiting?page=2" rel="next"' in first
+    second = await (await desk_client.get("/desk/waiting?page=2")).text()
+    assert other["reference"] in second and created["reference"] not in second
+    assert (await desk_client.get("/desk/waiting?page=x")).status == 400
+    monkeypatch.undo()
 
     await add_followup(desk_client, created["id"], "SM-reply-1", "Aan de pare kant, bij nummer 12.")
     replied = await melding(desk_client, created["id"])

@@ -82,6 +82,10 @@ async def _apply(ctx: dict[str, Any], change: CaseStatus) -> int:
     if melding is None:
         log.info("case status for unknown reference %s ignored", change.reference)
         return 0
+    if melding.duplicate_of is not None:
+        # its own case from before the desk confirmed it a duplicate: the master's case decides now
+        log.info("case status of a duplicate's own case ignored", extra={"reference": melding.reference})
+        return 0
     # A poll sees every incident we touched too (our own actions change its modificationDate). Only
     # a status the case system changed counts: a reporter's reply moved the melding from Wachten op
     # antwoord back to In behandeling here while TOPdesk still says "Wachten op melder", and

@@ -121,6 +121,12 @@ async def post_status(request: web.Request) -> web.Response:
     melding = await store.read(meldingen.by_reference, request.match_info["reference"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this reference")
+    if melding.duplicate_of is not None:
+        # its own case from before the desk confirmed it a duplicate: the master's case decides now
+        log.info("status callback for a duplicate ignored", extra={"reference": melding.reference})
+        return web.json_response(
+            {"reference": melding.reference, "status": melding.status.value, "changed": False}
+        )
     change = StatusUpdate(
         callback.status,
         source="case_system",

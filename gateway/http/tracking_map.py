@@ -42,7 +42,8 @@ class StreetMap:
 
 
 @functools.cache
-def _register(streets_file: Path, dedupe_file: Path) -> StreetRegister | None:
+def register_of(streets_file: Path, dedupe_file: Path) -> StreetRegister | None:
+    """The street register the maps draw (read once per pair of files; None when it cannot be)."""
     try:
         points = dedupe_config.load(dedupe_file).address_points
         return StreetRegister.from_files(streets_file, points)
@@ -51,12 +52,15 @@ def _register(streets_file: Path, dedupe_file: Path) -> StreetRegister | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def street_map(streets_file: Path, dedupe_file: Path, lat: float, lon: float) -> StreetMap:
-    """The streets within the map's frame around (lat, lon); the place itself is at (0, 0)."""
-    register = _register(streets_file, dedupe_file)
+    """The streets within the map's frame around (lat, lon); the place itself is at (0, 0). Kept
+    per place (a frozen value): projecting every street of the register again on each view of the
+    same melding's page or tracking page is work the answer does not need."""
+    register = register_of(streets_file, dedupe_file)
     drawn = []
     for street in register.streets.values() if register else ():
-        xy = [_project(p_lat, p_lon, lat, lon) for p_lat, p_lon in _points(street)]
+        xy = [project(p_lat, p_lon, lat, lon) for p_lat, p_lon in street_points(street)]
         inside = [p for p in xy if abs(p[0]) <= HALF_WIDTH_M * 1.5 and abs(p[1]) <= HALF_HEIGHT_M * 1.5]
         if not inside:
             continue
@@ -72,12 +76,13 @@ def street_map(streets_file: Path, dedupe_file: Path, lat: float, lon: float) ->
 def street_at(streets_file: Path, dedupe_file: Path, lat: float, lon: float) -> str | None:
     """The register's street most likely through a map pin (None when none is near): a pin alone
     still gets its street's name in words."""
-    register = _register(streets_file, dedupe_file)
+    register = register_of(streets_file, dedupe_file)
     near = [(sure, s.kind == "street", s.name) for s, sure in (register.near(lat, lon) if register else [])]
     return max(near)[2] if near else None
 
 
-def _points(street: Street) -> list[tuple[float, float]]:
+def street_points(street: Street) -> list[tuple[float, float]]:
+    """A street's points as drawn: its address points along its longer axis, or its centre."""
     if len(street.anchors) >= 2:
         points = [(a.lat, a.lon) for a in street.anchors]
         # Along the street's longer axis: by house number, odd and even sides would zigzag.
@@ -89,7 +94,7 @@ def _points(street: Street) -> list[tuple[float, float]]:
     return []
 
 
-def _project(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]:
+def project(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]:
     """Metres east (x) and south (y, as SVG counts) of (lat0, lon0)."""
     return (
         (lon - lon0) * _M_PER_DEG_LON * math.cos(math.radians(lat0)),

@@ -139,15 +139,17 @@ def triage(conn: Connection, offset: int, limit: int) -> tuple[list[Listed], int
     return [_listed(r) for r in rows], int(total)
 
 
-def waiting(conn: Connection, limit: int) -> tuple[list[Listed], int]:
-    """Meldingen waiting for their reporter's answer, the longest waiting first, with since when
-    (the last change to Wachten op antwoord)."""
+def waiting(conn: Connection, offset: int, limit: int) -> tuple[list[Listed], int]:
+    """A page of the meldingen waiting for their reporter's answer, the longest waiting first, with
+    since when (the last change to Wachten op antwoord), and how many wait in all."""
     is_waiting = meldingen.c.status == Status.WACHTEN_OP_ANTWOORD.value
     rows = list(
         conn.execute(
             select(*_LISTED)
             .where(is_waiting)
-            .order_by(meldingen.c.updated_at, meldingen.c.id)  # index ix_meldingen_status_updated
+            # read off index ix_meldingen_status_updated_id in its order: no sort of every waiting one
+            .order_by(meldingen.c.updated_at, meldingen.c.id)
+            .offset(offset)
             .limit(limit)
         )
     )

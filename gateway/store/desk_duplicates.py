@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, select, update
+from sqlalchemy import Connection, delete, exists, func, select, update
 
 from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, Stage
 from gateway.store import desk_actions
@@ -49,18 +49,20 @@ class Decided:
     other_reference: str | None = None
 
 
-def pairs(conn: Connection, limit: int) -> list[Pair]:
-    """Open suggestions, the newest first."""
+def pairs(conn: Connection, offset: int, limit: int) -> tuple[list[Pair], int]:
+    """One page of open suggestions, the newest first, and how many there are in all."""
     s = duplicate_suggestions.c
-    rows = list(
-        conn.execute(select(duplicate_suggestions).order_by(s.created_at.desc(), s.melding_id).limit(limit))
-    )
+    order = (s.created_at.desc(), s.melding_id, s.candidate_id)  # a total order: pages never overlap
+    query = select(duplicate_suggestions).order_by(*order).offset(offset).limit(limit)
+    rows = list(conn.execute(query))
+    total = conn.execute(select(func.count()).select_from(duplicate_suggestions)).scalar_one()
     read = many(conn, [r.melding_id for r in rows] + [r.candidate_id for r in rows])
-    return [
+    found = [
         Pair(read[r.melding_id], read[r.candidate_id], float(r.score), r.reason, r.created_at)
         for r in rows
         if r.melding_id in read and r.candidate_id in read
     ]
+    return found, int(total)
 
 
 def suggestion(conn: Connection, melding_id: str, candidate_id: str) -> Any:
@@ -91,7 +93,7 @@ def confirm(conn: Connection, decision: Confirm) -> Decided:
     case gets the extra reporter (`melding.updated`, key reporter:<id>, as the automatic link), and
     once that is delivered the worker gives the melding the master's status and tells its reporter
     (`duplicates.acknowledge_duplicate`). The melding's own case, if it got one, is named in the
-    update (`own_case_id`) for the case system to close."""
+    update (`own_case_id`) and is itself told to close as a duplicate (`_merged`)."""
     m, c = meldingen.c, duplicate_suggestions.c
     found = suggestion(conn, decision.melding_id, decision.candidate_id)
     row = conn.execute(select(m.duplicate_of).where(m.id == decision.melding_id)).first()
@@ -123,6 +125,9 @@ def confirm(conn: Connection, decision: Confirm) -> Decided:
     )
     conn.execute(delete(duplicate_suggestions).where(c.melding_id == decision.melding_id))  # decided
     master_ref = conn.execute(select(m.reference).where(m.id == master_id)).scalar_one()
+    to_send = [update_master]
+    if own is not None and own.state == DeliveryState.DELIVERED:
+        to_send.append(_merged(conn, decision, own, master_id, master_ref))
     desk_actions.record(
         conn,
         decision.melding_id,
@@ -131,7 +136,36 @@ def confirm(conn: Connection, decision: Confirm) -> Decided:
         other_id=master_id,
         note=master_ref,
     )
-    return Decided("confirmed", (update_master,), master_ref)
+    return Decided("confirmed", tuple(to_send), master_ref)
+
+
+def _merged(
+    conn: Connection, decision: Confirm, own: DeliveryRecord, master_id: str, master_ref: str
+) -> DeliveryRecord:
+    """The melding's own case told that it is a duplicate now, to be closed: a `melding.updated`
+    on that case (`"update": "merged"`, `merged_into: {id, reference, case_id, by}`, plus a
+    `followup` text: TOPdesk adds it as an action). One per confirmation (a split, then a second
+    confirmation, tells it again)."""
+    master_case = _delivery(conn, master_id, EVENT_CREATED, "created")
+    reference = conn.execute(select(meldingen.c.reference).where(meldingen.c.id == decision.melding_id))
+    text = (
+        f"Melding {reference.scalar_one()} is een duplicaat van melding {master_ref}"
+        f" (bevestigd door {decision.source}): deze zaak mag gesloten worden; de opvolging gebeurt"
+        f" in de zaak van {master_ref}."
+    )
+    payload = {
+        "update": "merged",
+        "merged_into": {
+            "id": master_id,
+            "reference": master_ref,
+            "case_id": master_case.case_id if master_case else None,
+            "own_case_id": own.case_id,
+            "by": decision.source,
+        },
+        "followup": {"channel": "desk", "received_at": utcnow().isoformat(), "text": text},
+    }
+    n = desk_actions.count(conn, decision.melding_id, desk_actions.CONFIRMED) + 1
+    return ensure(conn, decision.melding_id, EVENT_UPDATED, key=f"merged:{n}", payload=payload)
 
 
 def reject(conn: Connection, melding_id: str, candidate_id: str, source: str) -> Decided:

@@ -192,11 +192,8 @@ def list_hotspots(conn: Connection, *, since: datetime, limit: int = 1000) -> li
     query = select(hotspots).where(hotspots.c.last_at >= since).order_by(hotspots.c.last_at.desc())
     rows = list(conn.execute(query.limit(limit)))
     ids = {i for r in rows for i in r.melding_ids}
-    refs = dict(
-        conn.execute(select(meldingen.c.id, meldingen.c.reference).where(meldingen.c.id.in_(list(ids))))
-        .tuples()
-        .all()
-    )
+    found = conn.execute(select(meldingen.c.id, meldingen.c.reference).where(meldingen.c.id.in_(list(ids))))
+    refs = {r.id: r.reference for r in found}
     return [{**r._asdict(), "references": [refs.get(i, i) for i in r.melding_ids]} for r in rows]
 
 

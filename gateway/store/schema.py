@@ -131,7 +131,7 @@ meldingen = Table(
     Index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
     Index("ix_meldingen_duplicate_of", "duplicate_of"),
     Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
-    Index("ix_meldingen_status_updated", "status", "updated_at"),  # the desk's waiting list (0014)
+    Index("ix_meldingen_status_updated_id", "status", "updated_at", "id"),  # the desk's waiting list (0019)
     Index("ix_meldingen_reporter_email", "reporter_email", "received_at"),  # the reporter's others (0017)
     Index("ix_meldingen_received", "received_at"),  # the desk's search, newest first (0018)
     Index("ix_meldingen_nrn", "national_register_number"),  # search by a directory person (0018)

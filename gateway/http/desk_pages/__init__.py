@@ -37,7 +37,13 @@ def create_desk_app(settings: Settings) -> web.Application:
     auth.setup(app, settings)
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.PackageLoader("gateway.http.desk_pages", "templates"),
+        # the desk's own templates, and the gateway's under "shared/" (the street map's macro)
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("gateway.http.desk_pages", "templates"),
+                jinja2.PrefixLoader({"shared": jinja2.PackageLoader("gateway.http", "templates")}),
+            ]
+        ),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

@@ -15,14 +15,14 @@ from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.service import reporter_payload
 from gateway.handling import error_body
-from gateway.http.desk_pages.views import OPERATOR, _context, _flash, _melding
+from gateway.http.desk_pages.views import OPERATOR, desk_context, melding_of, set_flash
 from gateway.http.tracking_model import photos
 from gateway.queue import enqueue_deliveries
 from gateway.store import desk, desk_duplicates
 
 log = logging.getLogger(__name__)
 
-LIMIT = 50  # pairs on the page; the newest first
+PAGE_SIZE = 50  # pairs on a page; the newest first
 _REFUSED = {
     "gone": "Deze suggestie bestaat niet meer (al beslist?); niets veranderd.",
     "already_linked": "Deze melding is al gekoppeld; niets veranderd.",
@@ -33,8 +33,15 @@ _REFUSED = {
 
 
 async def duplicates_page(request: web.Request) -> web.Response:
-    pairs = await request.config_dict[STORE].read(desk_duplicates.pairs, LIMIT)
-    context = await _context(request, pairs=pairs, photos=photos)
+    try:
+        page = max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        return error_body(400, "invalid_page", "page must be a whole number from 1")
+    pairs, total = await request.config_dict[STORE].read(
+        desk_duplicates.pairs, (page - 1) * PAGE_SIZE, PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    context = await desk_context(request, pairs=pairs, total=total, page=page, pages=pages, photos=photos)
     return aiohttp_jinja2.render_template("duplicates.html", request, context)
 
 
@@ -48,7 +55,7 @@ def _no_candidate() -> web.Response:
 
 
 async def confirm(request: web.Request) -> web.Response:
-    melding = await _melding(request)
+    melding = await melding_of(request)
     candidate = await _candidate(request)
     if candidate is None:
         return _no_candidate()
@@ -69,7 +76,7 @@ async def confirm(request: web.Request) -> web.Response:
 
 
 async def reject(request: web.Request) -> web.Response:
-    melding = await _melding(request)
+    melding = await melding_of(request)
     candidate = await _candidate(request)
     if candidate is None:
         return _no_candidate()
@@ -81,7 +88,7 @@ async def reject(request: web.Request) -> web.Response:
 
 
 async def split(request: web.Request) -> web.Response:
-    melding = await _melding(request)
+    melding = await melding_of(request)
     source = desk.by_operator(request[OPERATOR].name)
     done = await request.config_dict[STORE].write(desk_duplicates.split, melding.id, source)
     message = f"{melding.reference} losgekoppeld van {done.other_reference}: een eigen melding."
@@ -99,4 +106,4 @@ async def _after(request: web.Request, reference: str, done: desk_duplicates.Dec
         done.outcome,
         extra={"reference": reference, "operator": request[OPERATOR].name, "other": done.other_reference},
     )
-    await _flash(request, _REFUSED.get(done.outcome, message))
+    await set_flash(request, _REFUSED.get(done.outcome, message))

@@ -15,7 +15,7 @@ from gateway import clock
 from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body
 from gateway.http.desk_pages import duplicates
-from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, _flash, _melding
+from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, melding_of, set_flash
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, Stage, Status, StatusUpdate
 from gateway.queue import enqueue_deliveries, enqueue_process
@@ -40,22 +40,22 @@ def _back(melding_id: str) -> web.HTTPSeeOther:
 
 async def resend(request: web.Request) -> web.Response:
     """What `gateway deliveries --retry` does, for this one dead delivery, then enqueued."""
-    melding = await _melding(request)
+    melding = await melding_of(request)
     source = desk.by_operator(request[OPERATOR].name)
     delivery_id = int(request.match_info["delivery"])
     revived = await request.config_dict[STORE].write(desk_melding.resend, melding.id, delivery_id, source)
     if revived is None:
-        await _flash(request, "Deze levering is niet (meer) mislukt; niets verstuurd.")
+        await set_flash(request, "Deze levering is niet (meer) mislukt; niets verstuurd.")
         raise _back(melding.id)
     settings = request.config_dict[SETTINGS]
     await enqueue_deliveries(request.config_dict[REDIS], settings.queue_name, [revived])
     log.info("desk resent a dead delivery", extra={"reference": melding.reference, "delivery": delivery_id})
-    await _flash(request, f"Levering {revived.event} opnieuw verstuurd.")
+    await set_flash(request, f"Levering {revived.event} opnieuw verstuurd.")
     raise _back(melding.id)
 
 
 async def reroute(request: web.Request) -> web.Response:
-    melding = await _melding(request)
+    melding = await melding_of(request)
     dienst = (await request.post()).get("dienst")
     if dienst not in DIENST_CODES:
         return error_body(422, "unknown_dienst", f"dienst must be one of {', '.join(DIENST_CODES)}")
@@ -72,7 +72,7 @@ async def reroute(request: web.Request) -> web.Response:
         "unchanged": "Dat is al de dienst; niets veranderd.",
     }
     log.info("desk reroute: %s", done.outcome, extra={"reference": melding.reference, "dienst": dienst})
-    await _flash(request, messages.get(done.outcome, "Deze melding is nog niet of niet meer te routeren."))
+    await set_flash(request, messages.get(done.outcome, "Deze melding is nog niet of niet meer te routeren."))
     raise _back(melding.id)
 
 
@@ -80,7 +80,7 @@ async def set_status(request: web.Request) -> web.Response:
     """A status the transition table allows from the current one (the page offers only those; a
     stale page's choice is refused with a message), taken as a case-system status is
     (gateway.intake.apply_status: history, the reporter's message, the duplicates)."""
-    melding = await _melding(request)
+    melding = await melding_of(request)
     form = await request.post()
     try:
         status = Status(str(form.get("status", "")))
@@ -97,19 +97,21 @@ async def set_status(request: web.Request) -> web.Response:
             store, request.config_dict[REDIS], settings.queue_name, melding_id=melding.id, change=change
         )
     except InvalidTransition as exc:
-        await _flash(request, f"Niet mogelijk: {exc}.")
+        await set_flash(request, f"Niet mogelijk: {exc}.")
         raise _back(melding.id) from None
     if status == Status.BEANTWOORD and melding.stage in (Stage.RECEIVED, Stage.TRIAGE):
         await store.write(desk.close_at_desk, melding.id)  # as the answer button: leaves triage
     log.info("desk set status %s", status.value, extra={"reference": melding.reference, "operator": source})
-    await _flash(request, "Status gewijzigd." if history_id is not None else "De melding had die status al.")
+    await set_flash(
+        request, "Status gewijzigd." if history_id is not None else "De melding had die status al."
+    )
     raise _back(melding.id)
 
 
 async def dossier_pdf(request: web.Request) -> web.StreamResponse:
     from gateway.dossier import render_pdf  # WeasyPrint (pango) only when a dossier is asked
 
-    melding = await _melding(request)
+    melding = await melding_of(request)
     settings = request.config_dict[SETTINGS]
     found = await request.config_dict[STORE].read(gather, melding.id)
     if found is None:

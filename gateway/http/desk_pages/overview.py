@@ -28,7 +28,7 @@ from gateway.config import Settings
 from gateway.handling import error_body
 from gateway.http.desk_pages import charts, clusters, overview_map
 from gateway.http.desk_pages.charts import Table, dienst_label, pivot
-from gateway.http.desk_pages.views import _context as page_context  # what every desk page shows
+from gateway.http.desk_pages.views import desk_context  # what every desk page shows
 from gateway.store import Store
 from gateway.store import overview as figures_of
 from gateway.store.overview import AGE_BUCKETS, Figures, Median, Period
@@ -98,7 +98,7 @@ async def overview_page(request: web.Request) -> web.Response:
             .render(o=seen, periods=PERIODS, charts=CHARTS, figures=seen.figures, hours=_hours, pct=_pct)
         )
         seen.html = Markup(content)
-    context = await page_context(request, content=seen.html)
+    context = await desk_context(request, content=seen.html)
     return aiohttp_jinja2.render_template("overview.html", request, context)
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.http.tracking_map import MapStreet
-from gateway.http.tracking_map import _points as street_points  # the tracking map's own drawing
-from gateway.http.tracking_map import _project as project
-from gateway.http.tracking_map import _register as register_of
+from gateway.http.tracking_map import MapStreet, project, register_of, street_points  # its own drawing
 
 MARGIN_M = 150.0
 MIN_HALF_WIDTH_M, MIN_HALF_HEIGHT_M = 400.0, 300.0

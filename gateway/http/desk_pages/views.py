@@ -29,11 +29,11 @@ from gateway.store import InvalidTransition, desk, meldingen
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
-WAITING_LIMIT = 200
+WAITING_PAGE = 50  # the waiting list, a page at a time (the longest waiting first)
 MAX_NOTE = 4000  # characters of an answer or a question
 
 
-async def _context(request: web.Request, **values: Any) -> dict[str, Any]:
+async def desk_context(request: web.Request, **values: Any) -> dict[str, Any]:
     """What every desk page shows: the operator, the CSRF token for its forms, a message left by
     the action before (shown once)."""
     session = await get_session(request)
@@ -41,7 +41,7 @@ async def _context(request: web.Request, **values: Any) -> dict[str, Any]:
     return {"operator": request[OPERATOR], "csrf": csrf_token(session), "flash": flash, **values}
 
 
-async def _flash(request: web.Request, message: str) -> None:
+async def set_flash(request: web.Request, message: str) -> None:
     (await get_session(request))["flash"] = message
 
 
@@ -56,7 +56,7 @@ async def triage_page(request: web.Request) -> web.Response:
         return error_body(400, "invalid_page", "page must be a whole number from 1")
     items, total = await request.config_dict[STORE].read(desk.triage, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    context = await _context(
+    context = await desk_context(
         request,
         items=items,
         total=total,
@@ -73,7 +73,7 @@ async def route(request: web.Request) -> web.Response:
     dienst = form.get("dienst")
     if dienst not in DIENST_CODES:
         return error_body(422, "unknown_dienst", f"dienst must be one of {', '.join(DIENST_CODES)}")
-    melding = await _melding(request)
+    melding = await melding_of(request)
     operator = request[OPERATOR]
     store, settings = request.config_dict[STORE], request.config_dict[SETTINGS]
     outcome, stage = await store.write(
@@ -86,18 +86,18 @@ async def route(request: web.Request) -> web.Response:
             dienst,
             extra={"reference": melding.reference, "dienst": dienst, "operator": operator.name},
         )
-        await _flash(request, f"{melding.reference} doorgestuurd naar {dienst}.")
+        await set_flash(request, f"{melding.reference} doorgestuurd naar {dienst}.")
     elif outcome == "not_in_triage":
         message = f"{melding.reference} wacht niet meer in triage (nu: {stage}); niets veranderd."
-        await _flash(request, message)
+        await set_flash(request, message)
     raise web.HTTPSeeOther("/desk/triage")  # the next one: the oldest still waiting
 
 
 async def melding_page(request: web.Request) -> web.Response:
-    melding = await _melding(request)
+    melding = await melding_of(request)
     more = await melding_details.details(request, melding)
     directory = await directory_views.who(request, melding)  # logged: who looked up whom
-    context = await _context(request, melding=melding, max_note=MAX_NOTE, directory=directory, **more)
+    context = await desk_context(request, melding=melding, max_note=MAX_NOTE, directory=directory, **more)
     return aiohttp_jinja2.render_template("melding.html", request, context)
 
 
@@ -114,7 +114,7 @@ async def ask(request: web.Request) -> web.Response:
 
 
 async def _status(request: web.Request, status: Status, done: str) -> web.Response:
-    melding = await _melding(request)
+    melding = await melding_of(request)
     note = str((await request.post()).get("text", "")).strip()
     if not note or len(note) > MAX_NOTE:
         return error_body(422, "invalid_text", f"text: 1 to {MAX_NOTE} characters", field="text")
@@ -126,7 +126,7 @@ async def _status(request: web.Request, status: Status, done: str) -> web.Respon
             store, request.config_dict[REDIS], settings.queue_name, melding_id=melding.id, change=change
         )
     except InvalidTransition as exc:
-        await _flash(request, f"Niet mogelijk: {exc}.")
+        await set_flash(request, f"Niet mogelijk: {exc}.")
         raise web.HTTPSeeOther(f"/desk/meldingen/{melding.id}") from None
     if status == Status.BEANTWOORD and melding.stage in (Stage.RECEIVED, Stage.TRIAGE):
         await store.write(desk.close_at_desk, melding.id)
@@ -136,17 +136,24 @@ async def _status(request: web.Request, status: Status, done: str) -> web.Respon
         extra={"reference": melding.reference, "operator": operator.name, "changed": history_id is not None},
     )
     unchanged = "De melding had die status al; niets verstuurd."
-    await _flash(request, done if history_id is not None else unchanged)
+    await set_flash(request, done if history_id is not None else unchanged)
     raise web.HTTPSeeOther(f"/desk/meldingen/{melding.id}")
 
 
 async def waiting_page(request: web.Request) -> web.Response:
-    items, total = await request.config_dict[STORE].read(desk.waiting, WAITING_LIMIT)
-    context = await _context(request, items=items, total=total)
+    try:
+        page = max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        return error_body(400, "invalid_page", "page must be a whole number from 1")
+    items, total = await request.config_dict[STORE].read(
+        desk.waiting, (page - 1) * WAITING_PAGE, WAITING_PAGE
+    )
+    pages = max(1, -(-total // WAITING_PAGE))
+    context = await desk_context(request, items=items, total=total, page=page, pages=pages)
     return aiohttp_jinja2.render_template("waiting.html", request, context)
 
 
-async def _melding(request: web.Request) -> Melding:
+async def melding_of(request: web.Request) -> Melding:
     key = request.match_info["id"]
     store = request.config_dict[STORE]
     melding = await store.read(meldingen.get, key) or await store.read(meldingen.by_reference, key)
