@@ -310,12 +310,35 @@ def test_subject_counts_but_does_not_glue_onto_the_body(router: RuleRouter) -> N
 def test_confidence_grows_with_evidence_and_shrinks_with_a_close_runner_up(router: RuleRouter) -> None:
     weak = router.route("stoeprand kapot")
     strong = router.route("losliggende stoeptegel, de stoeprand is ook kapot en er is een put in het voetpad")
-    contested = router.route("losliggende stoeptegel naast een sluikstort van vuilniszakken")
+    # Both named as problems ("naast een sluikstort" would name a place: see the test below).
+    contested = router.route("losliggende stoeptegel en een sluikstort van vuilniszakken")
     assert weak.dienst == strong.dienst == "wegen"
     assert strong.confidence > weak.confidence
     assert contested.dienst == "wegen"
     assert contested.alternatives[1][0] == "nette_stad"
     assert contested.confidence < strong.confidence
+
+
+def test_a_keyword_that_only_names_a_place_or_an_earlier_job_is_no_evidence(router: RuleRouter) -> None:
+    # Issue 14: the object something stands next to / is chained to is not the subject.
+    for text in (
+        "Naast het verkeersbord staat al weken een bestelwagen zonder nummerplaat",
+        "There is a wrecked bicycle chained to the lamp post in front of our building",
+        "Un vélo rouillé est attaché au panneau de signalisation devant la poste",
+        "der hangt nen ouden velo an de lantaarnpaal bij de bushalte",
+    ):
+        assert router.route(text).dienst not in {"signalisatie", "verlichting"}, text
+    placed = router.explain("zakken afval naast de straatlamp")
+    assert [e for e in placed if e[0] == "verlichting" and isinstance(e[3], float) and e[3] > 0] == []
+    # The same word elsewhere in the text is evidence as usual.
+    both = router.route("de straatlamp naast de kerk brandt niet, de straatlamp is kapot")
+    assert both.dienst == "verlichting"
+    assert router.route("straatlamp kapot").dienst == "verlichting"
+    # "After the pruning" and "thanks for felling the tree" say what was done, not what is wrong.
+    pruned = router.route("Na het snoeien van de bomen is het verkeersbord omver gereden")
+    assert pruned.dienst != "groen"
+    thanked = router.route("dank voor het kappen van de dode boom maar nu brandt de straatlamp niet meer")
+    assert thanked.dienst == "verlichting"
 
 
 def test_normalization() -> None:

@@ -71,6 +71,72 @@ _STREET_RE = re.compile(r"\b[a-z]{3,}(?:straat|laan|plein|dreef|steenweg|lei|kaa
 _WORD_CHARS = "[a-z0-9]"
 MAX_GAP = 4  # "..." in a phrase: at most this many words in between
 
+# A keyword right after a preposition of place names where something is, not what is wrong: "a
+# bicycle locked to the road sign", "rats near the bottle banks", "un vélo attaché au panneau"
+# (issue 14). Such a word adds no weight (its negative weight and veto still apply); the same
+# word elsewhere in the text counts as usual. Read on normalized text, so no accents.
+_PLACE_PREPOSITIONS = (
+    "naast|tegen|aan|an|bij|onder|tegenover|achter|nabij|vlakbij|rond|rondom|langs|ter hoogte van"
+    "|in de buurt van|next to|near|nearby|beside|against|by|behind|opposite|under|underneath|at"
+    "|in front of|chained to|locked to|tied to|attached to|leaning on|resting on"
+    "|a cote|pres|contre|derriere|sous|devant|le long|au pied|au|aux|a"
+)
+_PLACE_ARTICLES = (
+    "de|het|den|der|die|dat|dien|een|nen|e|t|the|a|an|this|that|la|le|les|l|un|une|du|des|d|onze|ons"
+    "|our|my|mijn|men|uw|your|hun|zijn|z|its"
+)
+_PLACE_RE = re.compile(rf"(?:^| )(?:{_PLACE_PREPOSITIONS})(?: (?:{_PLACE_ARTICLES})){{0,2}} (?=[a-z])")
+# French "a" is also the English article: only "a" followed by an article counts as "à".
+# French "a" is also "has" ("il y a des rats"): not after y/il/elle/on/qui.
+_NOT_PLACED_RE = re.compile(
+    r"(?:^| )a (?:the|a|an|this|that|my|our|its|your|de|e|t) $|(?:^| )a $"
+    r"|(?:^| )(?:y|il|elle|on|qui) a [a-z ]*$"
+)
+_COMPLEMENT_RE = re.compile(r"[a-z0-9]+ (?:de|d|du|des|a|van de|van het|van|of the|of) (?=[a-z])")
+# Words that tell when, or what was done before, not what is wrong now: "after the pruning of the
+# trees the sign was knocked over", "thanks for felling the dead tree, but now the lamp ...".
+_ASIDE_RE = re.compile(
+    r"\b(?:(?:na|after|apres)(?: (?:het|de|t|the|le|la|les|l))? (?:snoei|kap|maai|werk|wegenwerk|herstel"
+    r"|ophal|ledig|pruning|cutting|felling|mowing|works?\b|repair|collection|travaux|elagage|reparation"
+    r"|collecte)[a-z]*(?: (?:van|of|des|du|de)(?: (?:de|het|t|the|la|le|les|l))? [a-z0-9]+)?"
+    r"|(?:dank(?:u|je|jewel)?|bedankt|merci|thanks|thank you) (?:voor|om|pour|d|de|for)"
+    r"(?: (?!maar\b|but\b|mais\b|nu\b|now\b)[a-z0-9]+){1,8})"
+)
+
+
+def aside_words(norm: str) -> set[int]:
+    """Start positions of the words of normalized text that are not the subject: a word right after
+    a preposition of place, and the words of an "after the pruning" / "thanks for" clause."""
+    starts: set[int] = set()
+    for m in _PLACE_RE.finditer(norm):
+        if not _NOT_PLACED_RE.search(norm, max(0, m.start() - 6), m.end()):
+            starts.add(m.end())
+            # ... and its complement: "au panneau de signalisation", "bij de paal van de verlichting"
+            complement = _COMPLEMENT_RE.match(norm, m.end())
+            if complement:
+                starts.add(complement.end())
+    for m in _ASIDE_RE.finditer(norm):
+        pos = m.start()
+        while pos != -1 and pos < m.end():
+            starts.add(pos)
+            pos = norm.find(" ", pos, m.end())
+            pos = pos + 1 if pos != -1 else -1
+    return starts
+
+
+def mark_places(norm: str) -> str:
+    """Normalized text with "@" before each word that is not the subject (`aside_words`), for the
+    model: "naast de @verkeersbord" is another feature than "verkeersbord"."""
+    starts = aside_words(norm)
+    if not starts:
+        return norm
+    out, last = [], 0
+    for pos in sorted(starts):
+        out += [norm[last:pos], "@"]
+        last = pos
+    out.append(norm[last:])
+    return "".join(out)
+
 
 # People's names are not evidence ("Mevrouw De Kat belt", "Jan Boom" under a mail). A name after a
 # title is masked; so is a short tail after a closing formula (the signature block).
@@ -277,6 +343,8 @@ class RuleRouter:
     def _effects(self, norm: str) -> list[_Effect]:
         word_hits: list[tuple[int, int, _Entry]] = []
         matched: dict[int, _Entry] = {}
+        hidden: dict[int, _Entry] = {}
+        aside = aside_words(norm)  # word starts that are a place or an aside, not the subject
         if self._scan is not None:
             for m in self._scan.finditer(norm):
                 pos = m.start()
@@ -291,7 +359,9 @@ class RuleRouter:
                         else:
                             assert entry.regex is not None
                             if entry.regex.match(norm, pos):
-                                matched[id(entry)] = entry
+                                word_start = norm.rfind(" ", 0, pos) + 1
+                                aside_hit = entry.positive and word_start in aside
+                                (hidden if aside_hit else matched)[id(entry)] = entry
         # A word hit inside a longer word hit that adds weight loses its own positive weight:
         # "straatlamp" hides "*lamp", a listed compound means what it says rather than what its
         # parts say. Negative weights and vetoes always apply ("wesp" inside "wespennest").
@@ -299,12 +369,13 @@ class RuleRouter:
         for start, end, entry in word_hits:
             if entry.positive and end > reach.get(start, -1):
                 reach[start] = end
-        hidden: dict[int, _Entry] = {}
         for start, end, entry in word_hits:
             if reach.get(start, -1) > end or any(
                 reach.get(s, -1) >= end for s in range(max(0, start - self._longest_stem), start)
             ):
                 hidden[id(entry)] = entry
+            elif entry.positive and norm.rfind(" ", 0, start) + 1 in aside:
+                hidden[id(entry)] = entry  # a place, not the subject; counts if it occurs elsewhere
             else:
                 matched[id(entry)] = entry
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gateway.classify.rules import drop_names, normalize_text
+from gateway.classify.rules import drop_names, mark_places, normalize_text
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -34,8 +34,9 @@ def join_subject(text: str, subject: str | None) -> str:
 
 
 def prepare(text: str) -> list[str]:
-    """The words the model sees: the rules' normalization, so both layers read the same text."""
-    return normalize_text(drop_names(text[:MAX_CHARS])).split()
+    """The words the model sees: the rules' normalization, so both layers read the same text; a
+    word after a preposition of place is marked ("@lantaarnpaal"), as the rules discount it."""
+    return mark_places(normalize_text(drop_names(text[:MAX_CHARS]))).split()
 
 
 class NormalizingTokenizer:
@@ -79,10 +80,14 @@ def _char_keys(word: str, lo: int, hi: int) -> Any:
     """Hashes of the character n-grams of "<word>" ("#" keeps them apart from word keys)."""
     from spacy.strings import hash_string
 
+    # A marked word (a place, an aside: "@lantaarnpaal") has n-grams of its own, apart from the
+    # subject's: place words generalize among themselves without voting for their dienst.
+    prefix = "@#" if word[:1] == "@" else "#"
+    word = word.lstrip("@")
     if len(word) < 3:  # short words are covered by the word features
         return np.zeros((0,), dtype="uint64")
     w = f"<{word}>"
-    grams = {hash_string("#" + w[i : i + n]) for n in range(lo, hi + 1) for i in range(len(w) - n + 1)}
+    grams = {hash_string(prefix + w[i : i + n]) for n in range(lo, hi + 1) for i in range(len(w) - n + 1)}
     return np.fromiter(sorted(grams), dtype="uint64", count=len(grams))
 
 
