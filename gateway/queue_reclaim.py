@@ -70,3 +70,49 @@ async def reclaim_dead_workers(redis: Redis, queue: str, cutoff_ms: int) -> dict
         keys=[workers_key(queue)], args=[cutoff_ms, running_key(queue, ""), in_progress_key_prefix]
     )
     return {found[i].decode(): int(found[i + 1]) for i in range(0, len(found), 2)}
+
+
+# KEYS[1]: the queue's sorted set, KEYS[2]: the worker's running set. ARGV: now (ms), the
+# in-progress timeout (ms), the worker's name, arq's in-progress prefix, then the job ids. Per job,
+# as arq takes one (due, and not in progress elsewhere), but marked as this worker's: its name in
+# the in-progress key, its id in the running set. Atomic, so no WATCH is needed. Returns each
+# job's score, or false for one not taken.
+_TAKE = """
+local out = {}
+local taken = 0
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', ARGV[4] .. id) == 0 then
+    redis.call('SET', ARGV[4] .. id, ARGV[3], 'PX', ARGV[2])
+    redis.call('SADD', KEYS[2], id)
+    taken = taken + 1
+    out[#out + 1] = score
+  else
+    out[#out + 1] = false
+  end
+end
+if taken > 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Taker:
+    """Who takes jobs from which queue, for how long (gateway.queue.Worker)."""
+
+    queue: str
+    worker: str
+    timeout_ms: int
+
+
+async def take_jobs(redis: Redis, taker: Taker, job_ids: list[str], now_ms: int) -> list[int | None]:
+    """Take the due jobs among `job_ids` for `taker` in one round trip (arq takes one job per
+    WATCH/MULTI transaction: four round trips a job): each one's score, None for a job running
+    elsewhere, finished or deferred meanwhile."""
+    script = redis.register_script(_TAKE)
+    args = [now_ms, taker.timeout_ms, taker.worker, in_progress_key_prefix, *job_ids]
+    scores = await script(keys=[taker.queue, running_key(taker.queue, taker.worker)], args=args)
+    return [None if score is None else int(float(score)) for score in scores]

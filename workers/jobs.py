@@ -129,7 +129,7 @@ async def _process(ctx: dict[str, Any], melding_id: str) -> tuple[str, DeliveryR
     """Route a received melding: the stage it is at, the delivery to run next (if any), and
     whether it was routed just now."""
     s = state(ctx)
-    melding = await s.store.read(meldingen.get, melding_id)
+    melding = await s.store.read_grouped(meldingen.get, melding_id)
     if melding is None:
         log.error("process: no melding %s in the store", melding_id)
         return "missing", None, False
@@ -196,7 +196,7 @@ async def _deliver(
     success was recorded, with its history id), if any. With `queue_notify` that change goes
     to a notify job instead."""
     s = state(ctx)
-    delivery, melding = await s.store.read(meldingen.with_delivery, delivery_id)
+    delivery, melding = await s.store.read_grouped(meldingen.with_delivery, delivery_id)
     if delivery is None or melding is None:  # delivered or dead already, or gone
         return "nothing to do", None
     if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
@@ -217,7 +217,7 @@ async def _deliver(
         raise
     created = delivery.event == EVENT_CREATED
     ok = attempts.Attempt(started, attempts.OK, case_id=case_id)
-    done = await s.store.write(
+    done = await s.store.write_grouped(
         duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify, attempt=ok
     )
     history_id = done.history_id
@@ -245,7 +245,7 @@ async def _delivery_failed(
     why, delay = _retry_budget(s.settings, delivery, attempt)
     dead = exc.permanent or why is not None
     next_at = None if dead else clock.now() + timedelta(seconds=delay)
-    await s.store.write(
+    await s.store.write_grouped(
         deliveries.failed,
         delivery.id,
         error=str(exc),
@@ -325,7 +325,7 @@ async def _decide(ctx: dict[str, Any], found: notifications.ToNotify, history_id
         if reason is None:
             reason = await _unavailable(ctx, rule, melding)
         if reason is not None:
-            await s.store.write(
+            await s.store.write_grouped(
                 notifications.record,
                 melding.id,
                 history_id,
@@ -368,7 +368,7 @@ async def _send_mail(
         await send_email(s.settings.smtp_relay, msg)
     except NotificationError as exc:
         final = ctx.get("job_try", 1) >= 5
-        await s.store.write(
+        await s.store.write_grouped(
             notifications.record,
             melding.id,
             history_id,
