@@ -20,6 +20,7 @@ import random
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,17 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from gateway.config import sentinel_target
-from gateway.queue_reclaim import Heartbeat, Taker, reclaim_dead_workers, running_key, take_jobs, workers_key
+from gateway.queue_reclaim import (
+    Heartbeat,
+    Mark,
+    Taker,
+    drop_mark,
+    reclaim_dead_workers,
+    running_key,
+    take_jobs,
+    take_mark,
+    workers_key,
+)
 
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
@@ -243,27 +254,21 @@ WORKER_NAME = "gateway_worker_name"  # the running gateway Worker's name, in eac
 
 async def mark_running(
     redis: ArqRedis, job_id: str, timeout: float, *, queue: str, worker: str | None
-) -> None:
+) -> Mark | None:
     """Show a job as running (arq's in-progress key) while another job runs its first try: a
     worker does not start it meanwhile, and `release_deliveries` (like anyone watching the queue)
-    sees it busy, as if arq ran it. `timeout`: when the mark lapses should this process die.
-    `worker` (ctx[WORKER_NAME]): the mark carries that worker's name and joins its running set,
-    as `Worker._take` does, so that a peer frees it at once when this worker dies."""
-    timeout_ms = int(timeout * 1000)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.psetex(in_progress_key_prefix + job_id, timeout_ms, worker or timestamp_ms())
-        if worker:
-            pipe.sadd(running_key(queue, worker), job_id)
-            pipe.pexpire(running_key(queue, worker), timeout_ms)
-        await pipe.execute()
+    sees it busy, as if arq ran it. None when the job is in progress already (a peer took it, say
+    queued again by its sweep, or another job marked it): then it must not run here as well.
+    `timeout`: when the mark lapses should this process die. `worker` (ctx[WORKER_NAME]): the mark
+    carries that worker's name and joins its running set, as `take_jobs` does, so that a peer
+    frees it at once when this worker dies."""
+    mark = Mark(queue, job_id, worker or f"mark:{uuid.uuid4().hex}", by_worker=bool(worker))
+    return mark if await take_mark(redis, mark, int(timeout * 1000)) else None
 
 
-async def unmark_running(redis: ArqRedis, job_id: str, *, queue: str, worker: str | None) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(in_progress_key_prefix + job_id)
-        if worker:
-            pipe.srem(running_key(queue, worker), job_id)
-        await pipe.execute()
+async def unmark_running(redis: ArqRedis, mark: Mark) -> None:
+    """Take a mark of `mark_running` off (not a key another worker holds since it lapsed)."""
+    await drop_mark(redis, mark)
 
 
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported

@@ -116,3 +116,57 @@ async def take_jobs(redis: Redis, taker: Taker, job_ids: list[str], now_ms: int)
     args = [now_ms, taker.timeout_ms, taker.worker, in_progress_key_prefix, *job_ids]
     scores = await script(keys=[taker.queue, running_key(taker.queue, taker.worker)], args=args)
     return [None if score is None else int(float(score)) for score in scores]
+
+
+# KEYS[1]: the job's in-progress key, KEYS[2] (a worker's mark): its running set. ARGV: the
+# holder, the timeout (ms), the job id. NX: a job a worker took (take_jobs, arq) or another job
+# marked is never marked over: two workers would both run it.
+_MARK = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return 0
+end
+if #KEYS == 2 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+# KEYS as _MARK. ARGV: the holder, the job id. Only the holder's own mark is taken off: once it
+# lapsed, the key may be another worker's, taken since (deleting it would let a third start).
+_UNMARK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if #KEYS == 2 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A job shown as running while another job runs its first try (gateway.queue.mark_running)."""
+
+    queue: str
+    job_id: str
+    holder: str  # the worker's name (a peer frees its marks when it dies), or a token of its own
+    by_worker: bool
+
+    def keys(self) -> list[str]:
+        marked = [in_progress_key_prefix + self.job_id]
+        return [*marked, running_key(self.queue, self.holder)] if self.by_worker else marked
+
+
+async def take_mark(redis: Redis, mark: Mark, timeout_ms: int) -> bool:
+    """Set the mark, unless the job is in progress already (taken or marked elsewhere): False."""
+    script = redis.register_script(_MARK)
+    return bool(await script(keys=mark.keys(), args=[mark.holder, timeout_ms, mark.job_id]))
+
+
+async def drop_mark(redis: Redis, mark: Mark) -> bool:
+    """Take the mark off, if it is still this one's: False when it lapsed (and maybe was taken)."""
+    script = redis.register_script(_UNMARK)
+    return bool(await script(keys=mark.keys(), args=[mark.holder, mark.job_id]))
