@@ -20,6 +20,7 @@ import random
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,17 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from gateway.config import sentinel_target
-from gateway.queue_reclaim import Heartbeat, reclaim_dead_workers, running_key, workers_key
+from gateway.queue_reclaim import (
+    Heartbeat,
+    Mark,
+    Taker,
+    drop_mark,
+    reclaim_dead_workers,
+    running_key,
+    take_jobs,
+    take_mark,
+    workers_key,
+)
 
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
@@ -243,27 +254,21 @@ WORKER_NAME = "gateway_worker_name"  # the running gateway Worker's name, in eac
 
 async def mark_running(
     redis: ArqRedis, job_id: str, timeout: float, *, queue: str, worker: str | None
-) -> None:
+) -> Mark | None:
     """Show a job as running (arq's in-progress key) while another job runs its first try: a
     worker does not start it meanwhile, and `release_deliveries` (like anyone watching the queue)
-    sees it busy, as if arq ran it. `timeout`: when the mark lapses should this process die.
-    `worker` (ctx[WORKER_NAME]): the mark carries that worker's name and joins its running set,
-    as `Worker._take` does, so that a peer frees it at once when this worker dies."""
-    timeout_ms = int(timeout * 1000)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.psetex(in_progress_key_prefix + job_id, timeout_ms, worker or timestamp_ms())
-        if worker:
-            pipe.sadd(running_key(queue, worker), job_id)
-            pipe.pexpire(running_key(queue, worker), timeout_ms)
-        await pipe.execute()
+    sees it busy, as if arq ran it. None when the job is in progress already (a peer took it, say
+    queued again by its sweep, or another job marked it): then it must not run here as well.
+    `timeout`: when the mark lapses should this process die. `worker` (ctx[WORKER_NAME]): the mark
+    carries that worker's name and joins its running set, as `take_jobs` does, so that a peer
+    frees it at once when this worker dies."""
+    mark = Mark(queue, job_id, worker or f"mark:{uuid.uuid4().hex}", by_worker=bool(worker))
+    return mark if await take_mark(redis, mark, int(timeout * 1000)) else None
 
 
-async def unmark_running(redis: ArqRedis, job_id: str, *, queue: str, worker: str | None) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(in_progress_key_prefix + job_id)
-        if worker:
-            pipe.srem(running_key(queue, worker), job_id)
-        await pipe.execute()
+async def unmark_running(redis: ArqRedis, mark: Mark) -> None:
+    """Take a mark of `mark_running` off (not a key another worker holds since it lapsed)."""
+    await drop_mark(redis, mark)
 
 
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported
@@ -442,53 +447,37 @@ class Worker(arq_worker.Worker):
             await asyncio.gather(self._polling, return_exceptions=True)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's `start_jobs`, but the jobs (as many as there are free slots) are taken in one
+        round trip, each marked as this worker's (gateway.queue_reclaim) as it is taken: a peer
+        can then free it the moment this worker dies, and never frees a job this worker did not
+        take. Started together, their store operations share transactions (Store.write_grouped)."""
+        slots: list[str] = []
         for job_id in job_ids:
-            if not await self._start_job(job_id.decode()):
-                return  # every slot taken
-
-    async def _start_job(self, job_id: str) -> bool:
-        """arq's `start_jobs` for one job (False: no free slot), but the job is marked as this
-        worker's (gateway.queue_reclaim) in the transaction that takes it: a peer can then free
-        it the moment this worker dies, and never frees a job this worker did not take."""
-        await self.sem.acquire()
-        if self.job_counter >= self.max_jobs:
-            self.sem.release()
-            return False
-        self.job_counter += 1
+            if self.job_counter >= self.max_jobs:
+                break  # every slot taken: do not wait for one with the others held unstarted
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
+                break
+            self.job_counter += 1  # arq's slot accounting, as its start_jobs does
+            slots.append(job_id.decode())
+        if not slots:
+            return
+        taker = Taker(self.queue_name, self.name, int(self.in_progress_timeout_s * 1000))
         try:
-            score = await self._take(job_id)
+            scores = await take_jobs(self.pool, taker, slots, timestamp_ms())
         except _WORKER_DOWN:
-            # arq took a slot for the job (semaphore and counter) before its Redis calls failed,
-            # and gives slots back only when a job's task ends: give it back here.
-            self._release_sem_dec_counter_on_complete()
+            # arq gives slots back only when a job's task ends: give these back here.
+            for _ in slots:
+                self._release_sem_dec_counter_on_complete()
             raise
-        if score is None:  # running elsewhere, finished, or deferred meanwhile
-            self._release_sem_dec_counter_on_complete()
-            return True
-        task = self.loop.create_task(self.run_job(job_id, score))
-        task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-        self.tasks[job_id] = task
-        return True
-
-    async def _take(self, job_id: str) -> int | None:
-        """The job's score once this worker holds it, None when it is not for this worker now."""
-        in_progress = in_progress_key_prefix + job_id
-        timeout_ms = int(self.in_progress_timeout_s * 1000)
-        async with self.pool.pipeline(transaction=True) as pipe:
-            await pipe.watch(in_progress)
-            ongoing = await pipe.exists(in_progress)
-            score = await pipe.zscore(self.queue_name, job_id)
-            if ongoing or not score or score > timestamp_ms():
-                return None
-            pipe.multi()
-            pipe.psetex(in_progress, timeout_ms, self.name)
-            pipe.sadd(self._running_key, job_id)
-            pipe.pexpire(self._running_key, timeout_ms)
-            try:
-                await pipe.execute()
-            except (redis_errors.ResponseError, redis_errors.WatchError):
-                return None  # another worker took it since
-        return int(score)
+        for job_id, score in zip(slots, scores, strict=True):
+            if score is None:  # running elsewhere, finished, or deferred meanwhile
+                self._release_sem_dec_counter_on_complete()
+                continue
+            task = self.loop.create_task(self.run_job(job_id, score))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
 
     async def run_job(self, job_id: str, score: int) -> None:
         """A job whose reading or finishing in Redis fails is not lost: it runs again when its

@@ -70,3 +70,103 @@ async def reclaim_dead_workers(redis: Redis, queue: str, cutoff_ms: int) -> dict
         keys=[workers_key(queue)], args=[cutoff_ms, running_key(queue, ""), in_progress_key_prefix]
     )
     return {found[i].decode(): int(found[i + 1]) for i in range(0, len(found), 2)}
+
+
+# KEYS[1]: the queue's sorted set, KEYS[2]: the worker's running set. ARGV: now (ms), the
+# in-progress timeout (ms), the worker's name, arq's in-progress prefix, then the job ids. Per job,
+# as arq takes one (due, and not in progress elsewhere), but marked as this worker's: its name in
+# the in-progress key, its id in the running set. Atomic, so no WATCH is needed. Returns each
+# job's score, or false for one not taken.
+_TAKE = """
+local out = {}
+local taken = 0
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', ARGV[4] .. id) == 0 then
+    redis.call('SET', ARGV[4] .. id, ARGV[3], 'PX', ARGV[2])
+    redis.call('SADD', KEYS[2], id)
+    taken = taken + 1
+    out[#out + 1] = score
+  else
+    out[#out + 1] = false
+  end
+end
+if taken > 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Taker:
+    """Who takes jobs from which queue, for how long (gateway.queue.Worker)."""
+
+    queue: str
+    worker: str
+    timeout_ms: int
+
+
+async def take_jobs(redis: Redis, taker: Taker, job_ids: list[str], now_ms: int) -> list[int | None]:
+    """Take the due jobs among `job_ids` for `taker` in one round trip (arq takes one job per
+    WATCH/MULTI transaction: four round trips a job): each one's score, None for a job running
+    elsewhere, finished or deferred meanwhile."""
+    script = redis.register_script(_TAKE)
+    args = [now_ms, taker.timeout_ms, taker.worker, in_progress_key_prefix, *job_ids]
+    scores = await script(keys=[taker.queue, running_key(taker.queue, taker.worker)], args=args)
+    return [None if score is None else int(float(score)) for score in scores]
+
+
+# KEYS[1]: the job's in-progress key, KEYS[2] (a worker's mark): its running set. ARGV: the
+# holder, the timeout (ms), the job id. NX: a job a worker took (take_jobs, arq) or another job
+# marked is never marked over: two workers would both run it.
+_MARK = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return 0
+end
+if #KEYS == 2 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+# KEYS as _MARK. ARGV: the holder, the job id. Only the holder's own mark is taken off: once it
+# lapsed, the key may be another worker's, taken since (deleting it would let a third start).
+_UNMARK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if #KEYS == 2 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A job shown as running while another job runs its first try (gateway.queue.mark_running)."""
+
+    queue: str
+    job_id: str
+    holder: str  # the worker's name (a peer frees its marks when it dies), or a token of its own
+    by_worker: bool
+
+    def keys(self) -> list[str]:
+        marked = [in_progress_key_prefix + self.job_id]
+        return [*marked, running_key(self.queue, self.holder)] if self.by_worker else marked
+
+
+async def take_mark(redis: Redis, mark: Mark, timeout_ms: int) -> bool:
+    """Set the mark, unless the job is in progress already (taken or marked elsewhere): False."""
+    script = redis.register_script(_MARK)
+    return bool(await script(keys=mark.keys(), args=[mark.holder, timeout_ms, mark.job_id]))
+
+
+async def drop_mark(redis: Redis, mark: Mark) -> bool:
+    """Take the mark off, if it is still this one's: False when it lapsed (and maybe was taken)."""
+    script = redis.register_script(_UNMARK)
+    return bool(await script(keys=mark.keys(), args=[mark.holder, mark.job_id]))

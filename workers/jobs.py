@@ -25,6 +25,7 @@ from gateway.queue import (
     REDIS_DOWN,
     WORKER_NAME,
     backoff,
+    enqueue_many,
     enqueue_notify,
     enqueue_process,
     mark_running,
@@ -90,34 +91,35 @@ async def _then(
     args: tuple[Any, ...],
     step: Callable[..., Awaitable[str]],
 ) -> str:
-    """Run the next job's function now, as that job's first try. A Retry queues the job for its
-    second try when it asks; any other error hands the step to the job itself (arq's handling,
-    a failure logged), so that nothing is lost that the job would have done. A deliver step
-    holds its job's in-progress key meanwhile, as arq would (`mark_running`): a reporter update
-    released or a delivery watched sees it running; nobody watches a notify job."""
+    """Run the next job's function now, as that job's first try, holding that job's in-progress
+    key meanwhile as arq would (`mark_running`): no worker starts the job while it runs here, and
+    a reporter update released or a delivery watched sees it running. A job in progress already
+    (a peer's sweep queued it again and a peer took it) is not run here a second time: it is
+    queued, should it not be, and left to whoever holds it. A Retry queues the job for its second
+    try when it asks; any other error hands the step to the job itself (arq's handling, a failure
+    logged), so that nothing is lost that the job would have done."""
     s = state(ctx)
-    marked = function == JOB_DELIVER
-    owner = ctx.get(WORKER_NAME)
-    if marked:
-        await mark_running(  # its notify too
-            redis(ctx), job_id, 2 * job_timeout(s.settings) + 10, queue=s.settings.queue_name, worker=owner
-        )
+    queue = s.settings.queue_name
+    timeout = 2 * job_timeout(s.settings) + 10  # a deliver step's notify runs within it
+    mark = await mark_running(redis(ctx), job_id, timeout, queue=queue, worker=ctx.get(WORKER_NAME))
+    if mark is None:
+        await enqueue_many(redis(ctx), queue, [(job_id, function, args)])
+        return f"{function} running elsewhere"
     try:
         return await step({**ctx, "job_id": job_id, "job_try": 1}, *args)
     except Retry as retry:
         defer = retry.defer_score / 1000 if retry.defer_score else None
-        await queue_retry(redis(ctx), s.settings.queue_name, job_id, function, args, defer)
+        await queue_retry(redis(ctx), queue, job_id, function, args, defer)
         return f"{function} retrying"
     except REDIS_DOWN:
         raise  # the enclosing job is retried (every step is idempotent); queueing would fail too
     except Exception:
         log.exception("%s failed within the job before it; queued as its own job", function)
-        await queue_retry(redis(ctx), s.settings.queue_name, job_id, function, args, None)
+        await queue_retry(redis(ctx), queue, job_id, function, args, None)
         return f"{function} queued"
-    finally:
-        if marked:  # only after queueing a retry: the job is always seen running or queued
-            with suppress(*REDIS_DOWN):
-                await unmark_running(redis(ctx), job_id, queue=s.settings.queue_name, worker=owner)
+    finally:  # only after queueing a retry: the job is always seen running or queued
+        with suppress(*REDIS_DOWN):
+            await unmark_running(redis(ctx), mark)
 
 
 def job_timeout(settings: Settings) -> float:
@@ -129,7 +131,7 @@ async def _process(ctx: dict[str, Any], melding_id: str) -> tuple[str, DeliveryR
     """Route a received melding: the stage it is at, the delivery to run next (if any), and
     whether it was routed just now."""
     s = state(ctx)
-    melding = await s.store.read(meldingen.get, melding_id)
+    melding = await s.store.read_grouped(meldingen.get, melding_id)
     if melding is None:
         log.error("process: no melding %s in the store", melding_id)
         return "missing", None, False
@@ -196,7 +198,7 @@ async def _deliver(
     success was recorded, with its history id), if any. With `queue_notify` that change goes
     to a notify job instead."""
     s = state(ctx)
-    delivery, melding = await s.store.read(meldingen.with_delivery, delivery_id)
+    delivery, melding = await s.store.read_grouped(meldingen.with_delivery, delivery_id)
     if delivery is None or melding is None:  # delivered or dead already, or gone
         return "nothing to do", None
     if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
@@ -217,7 +219,7 @@ async def _deliver(
         raise
     created = delivery.event == EVENT_CREATED
     ok = attempts.Attempt(started, attempts.OK, case_id=case_id)
-    done = await s.store.write(
+    done = await s.store.write_grouped(
         duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify, attempt=ok
     )
     history_id = done.history_id
@@ -245,7 +247,7 @@ async def _delivery_failed(
     why, delay = _retry_budget(s.settings, delivery, attempt)
     dead = exc.permanent or why is not None
     next_at = None if dead else clock.now() + timedelta(seconds=delay)
-    await s.store.write(
+    await s.store.write_grouped(
         deliveries.failed,
         delivery.id,
         error=str(exc),
@@ -325,7 +327,7 @@ async def _decide(ctx: dict[str, Any], found: notifications.ToNotify, history_id
         if reason is None:
             reason = await _unavailable(ctx, rule, melding)
         if reason is not None:
-            await s.store.write(
+            await s.store.write_grouped(
                 notifications.record,
                 melding.id,
                 history_id,
@@ -368,7 +370,7 @@ async def _send_mail(
         await send_email(s.settings.smtp_relay, msg)
     except NotificationError as exc:
         final = ctx.get("job_try", 1) >= 5
-        await s.store.write(
+        await s.store.write_grouped(
             notifications.record,
             melding.id,
             history_id,

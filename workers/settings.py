@@ -80,6 +80,7 @@ def worker_options(
             timezone=settings.timezone,
             reference_prefix=settings.reference_prefix,
             durable=False,
+            on_loop=True,  # the worker's loop is its store's only user (gateway.store.core)
         )
         await store.open()
         session = aiohttp.ClientSession()

@@ -115,8 +115,8 @@ def route_in_store(
     probe: Probe,
     decision: RoutingDecision,
 ) -> Routed:
-    dienst = probe.dienst if decision.stage == Stage.ROUTED else None
-    if dienst is not None and probe.window > timedelta(0):
+    dienst = _locked_dienst(probe, decision)
+    if dienst is not None:
         q.dedupe_lock(conn, dienst)
         outcome = deduper.decide(StoreIndex(conn), probe)
     else:  # triage (never guessed, so not compared) or a dienst without duplicates (info)
@@ -144,6 +144,12 @@ def route_in_store(
     )
     q.save_suggestions(conn, melding.id, [(s.candidate_id, s.score, s.reason) for s in outcome.suggestions])
     return Routed(delivery, outcome)
+
+
+def _locked_dienst(probe: Probe, decision: RoutingDecision) -> str | None:
+    """The dienst whose dedupe lock `route_in_store` takes, if any."""
+    routed = decision.stage == Stage.ROUTED and probe.window > timedelta(0)
+    return probe.dienst if routed else None
 
 
 def reporter_payload(melding: Melding, located: dict[str, Any], match: DuplicateMatch) -> dict[str, Any]:
@@ -186,7 +192,9 @@ class StoreDuplicateFinder:
 
     async def route(self, melding: Melding, decision: RoutingDecision) -> Routed:
         probe = self.deduper.probe(melding, decision.dienst)
-        routed = await self.store.write(route_in_store, self.deduper, melding, probe, decision)
+        routed = await self.store.write_grouped(
+            route_in_store, self.deduper, melding, probe, decision, lock=_locked_dienst(probe, decision)
+        )
         hotspot = routed.outcome.hotspot
         if hotspot is not None and hotspot.created:
             log.warning(

@@ -23,7 +23,9 @@ The caller runs one in one transaction and one hop: `await store.read(meldingen.
 `await store.write(deliveries.failed, id, error=..., ...)` (`core.Store`). Intake writes go
 through a `BatchWriter` (`store.intake`), which commits whatever arrived concurrently in one
 transaction (group commit): every request still waits for its own durable commit, but fifty
-concurrent requests pay for one commit instead of fifty.
+concurrent requests pay for one commit instead of fifty. The worker's hot path does the same with
+any operation (`store.write_grouped`, `store.read_grouped`): the jobs running at once share one
+transaction, and the meldingen their reads ask for are read together.
 """
 
 from __future__ import annotations

@@ -7,8 +7,12 @@ in one hop:
 - SQLite: on a thread. Writes go to a single writer thread (SQLite has one writer
   at a time; queueing them here hands the lock over at once instead of through
   SQLite's sleeping busy handler), reads to a small pool.
-- PostgreSQL: through SQLAlchemy's `run_sync` on an asyncpg connection.
-Intake writes are grouped by `BatchWriter` (group commit) before that.
+  The worker's store (`on_loop=True`) reads on its event loop instead: it is their only user,
+  and a thread hop cost more CPU than most of its queries (its writes are grouped instead).
+- PostgreSQL: through SQLAlchemy's `run_sync` on an asyncpg connection; a pooled connection is
+  pinged only when it sat idle for `PING_AFTER_IDLE` seconds.
+Intake writes are grouped by `BatchWriter` (group commit) before that; so are the worker's
+(`write_grouped`, `read_grouped`).
 
 `durable=False` (the worker's store) commits without waiting for the disk
 (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off): a power cut may
@@ -23,9 +27,11 @@ import asyncio
 import functools
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -36,7 +42,8 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, MeldingDraft
-from gateway.store import migrate
+from gateway.store import meldingen, migrate
+from gateway.store.duplicates import dedupe_lock
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
 from gateway.store.writer import BatchWriter
@@ -126,9 +133,16 @@ class Store:
         timezone: str = "Europe/Brussels",
         reference_prefix: str = "1777",
         durable: bool = True,
+        on_loop: bool = False,
     ):
+        """`on_loop` (SQLite): run reads on the calling (event loop) thread, for a process whose
+        only user of the store is that loop (the worker): a thread hop per read cost more CPU than
+        most of its queries, and in WAL mode a reader never waits. Writes stay on the writer
+        thread: waiting there for another process's write lock (`gateway serve`'s intake) must
+        not stop the loop; grouped (`write_grouped`), they pay that hop once per batch."""
         self.url = url
         self.durable = durable
+        self.on_loop = on_loop
         self._tz = ZoneInfo(timezone)
         self._prefix = reference_prefix
         target = engine_url(url)
@@ -155,11 +169,20 @@ class Store:
             if not durable:
                 connect_args["server_settings"] = {"synchronous_commit": "off"}
             self._async = create_async_engine(
-                target, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+                target, pool_size=10, max_overflow=10, connect_args=connect_args
             )
+            _ping_when_idle(self._async.sync_engine)
         # SQLite has one writer anyway; PostgreSQL overlaps the round trips of a few batches.
         self._writer: BatchWriter[IntakeItem, StoredIntake] = BatchWriter(
             self._write_intake_batch, concurrency=1 if self._sqlite is not None else 4
+        )
+        # The worker's grouped operations (`write_grouped`, `read_grouped`): group commit.
+        self._grouped_writes: BatchWriter[GroupedOp, Any] = BatchWriter(
+            self._write_group,
+            concurrency=1 if self._sqlite is not None else 2,
+        )
+        self._grouped_reads: BatchWriter[GroupedOp, Any] = BatchWriter(
+            self._read_group, concurrency=2, linger=GROUP_LINGER if on_loop else 0
         )
 
     @property
@@ -172,6 +195,8 @@ class Store:
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(connection, *args, **kwargs)` in a read transaction."""
         if self._sqlite is not None:
+            if self.on_loop:
+                return self._sqlite_run(False, fn, args, kwargs)
             return await asyncio.get_running_loop().run_in_executor(
                 self._read_threads, self._sqlite_run, False, fn, args, kwargs
             )
@@ -222,6 +247,36 @@ class Store:
             with conn.begin():
                 return fn(conn, *args, **kwargs)
 
+    async def write_grouped(
+        self, fn: Callable[..., T], *args: Any, lock: str | None = None, **kwargs: Any
+    ) -> T:
+        """`write`, in one transaction with the grouped writes submitted meanwhile (group commit:
+        a busy worker's 50 concurrent jobs pay one BEGIN/COMMIT, one pool checkout and on SQLite
+        one lock handover per batch, not per write). Each caller still returns only once its
+        write is committed, and sees only its own result or error: a batch that fails is run
+        again one operation at a time (`BatchWriter`), so one failing operation never undoes
+        another's. `lock`: the dienst whose dedupe lock `fn` takes; a batch takes all of them
+        first, in order, so that two workers' batches cannot deadlock on them."""
+        if not self._grouped_writes.started:
+            return await self.write(fn, *args, **kwargs)
+        result: T = await self._grouped_writes.submit(GroupedOp(fn, args, kwargs, lock))
+        return result
+
+    async def read_grouped(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`read`, in one transaction with the grouped reads submitted meanwhile; the meldingen
+        that several of them read (`meldingen.get`, `with_delivery`) are read together, in five
+        queries for all (`_run_reads`). A SQLite store off the loop reads as `read` does."""
+        if (self._sqlite is not None and not self.on_loop) or not self._grouped_reads.started:
+            return await self.read(fn, *args, **kwargs)
+        result: T = await self._grouped_reads.submit(GroupedOp(fn, args, kwargs))
+        return result
+
+    async def _write_group(self, ops: Sequence[GroupedOp]) -> list[Any]:
+        return await self.write(_run_grouped, ops)
+
+    async def _read_group(self, ops: Sequence[GroupedOp]) -> list[Any]:
+        return await self.read(_run_reads, ops)
+
     @asynccontextmanager
     async def _pg_writing(self) -> AsyncIterator[AsyncConnection]:
         assert self._async is not None
@@ -245,9 +300,13 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open store {_safe_url(self.url)}: {exc}") from exc
         self._writer.start()
+        self._grouped_writes.start()
+        self._grouped_reads.start()
 
     async def close(self) -> None:
         await self._writer.stop()
+        await self._grouped_writes.stop()
+        await self._grouped_reads.stop()
         if self._lookup_conn is not None:
             self._lookup_conn.close()
             self._lookup_conn = None
@@ -284,6 +343,48 @@ class Store:
         return await self.write(intake_batch, items, self._tz, self._prefix)
 
 
+@dataclass(frozen=True)
+class GroupedOp:
+    """One operation of a group commit (`Store.write_grouped`)."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    lock: str | None = None  # the dienst whose dedupe lock it takes (PostgreSQL)
+
+
+def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
+    for dienst in sorted({op.lock for op in ops if op.lock is not None}):
+        dedupe_lock(conn, dienst)  # in one order for every batch (re-taking one later is a no-op)
+    return [op.fn(conn, *op.args, **op.kwargs) for op in ops]
+
+
+# Reads that a group reads at once: the function of one id -> that of a list of ids.
+_READ_EACH: dict[Callable[..., Any], Callable[[Connection, list[Any]], list[Any]]] = {
+    meldingen.get: meldingen.get_each,
+    meldingen.with_delivery: meldingen.with_delivery_each,
+}
+
+
+def _run_reads(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
+    """The reads of a group, those of `_READ_EACH` (one id, no options) together per function."""
+    results: list[Any] = [None] * len(ops)
+    together: dict[Callable[..., Any], list[int]] = {}
+    for n, op in enumerate(ops):
+        if op.fn in _READ_EACH and len(op.args) == 1 and not op.kwargs:
+            together.setdefault(op.fn, []).append(n)
+        else:
+            results[n] = op.fn(conn, *op.args, **op.kwargs)
+    for fn, positions in together.items():
+        if len(positions) == 1:  # alone: its own statements, built once, are cheaper
+            results[positions[0]] = fn(conn, ops[positions[0]].args[0])
+            continue
+        found = _READ_EACH[fn](conn, [ops[n].args[0] for n in positions])
+        for n, result in zip(positions, found, strict=True):
+            results[n] = result
+    return results
+
+
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -305,6 +406,33 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         if options.get("gateway_autocommit"):
             return  # Store.lookup: single statements, each its own transaction
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gateway_write") else "BEGIN")
+
+
+# Turns of the event loop a group of reads on the loop waits for more jobs to join it.
+GROUP_LINGER = 3
+# A pooled connection idle for less than this is used without a ping first.
+PING_AFTER_IDLE = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """`pool_pre_ping`, but only for a connection that sat idle in the pool for `PING_AFTER_IDLE`
+    seconds: a connection given back a moment ago is alive, and a ping per checkout was a round
+    trip per store call (a busy worker makes dozens a second). A dead one still fails over: a
+    failed ping is a `DisconnectionError`, on which the pool opens a fresh connection."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["gateway_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("gateway_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return  # new (just connected) or just given back
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError(f"connection idle for a while is gone: {exc}") from exc
 
 
 def _safe_url(url: str) -> str:

@@ -4,12 +4,13 @@ status passed on to its duplicates, and the hotspots of many problems in one pla
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
@@ -27,7 +28,7 @@ from gateway.store import desk_actions
 from gateway.store.attempts import Attempt
 from gateway.store.deliveries import DeliveryRecord, ensure, record_of, records_query, succeeded
 from gateway.store.history import add_status, set_stage
-from gateway.store.meldingen import route, set_routing, update_by_id
+from gateway.store.meldingen import route, set_routing
 from gateway.store.notifications import ToNotify, to_notify
 from gateway.store.schema import deliveries, duplicate_suggestions, hotspots, meldingen
 from gateway.store.sql import utcnow
@@ -71,37 +72,49 @@ def dedupe_candidates(
 
     Served by ix_meldingen_dedupe_cell / ix_meldingen_dedupe_street: the cost follows the number
     of meldingen in those blocks, not in the store."""
-    blocks = []
-    if cells:
-        blocks.append(meldingen.c.geo_cell.in_(list(cells)))
-    if keys:
-        blocks.append(meldingen.c.street_key.in_(list(keys)))
-    if not blocks:
+    if not cells and not keys:
         return []
-    query = select(*_CANDIDATE_COLUMNS).where(
-        meldingen.c.dienst == dienst,
+    params = {"dienst": dienst, "since": since, "until": until, "exclude": exclude}
+    query = _candidates(bool(cells), bool(keys))
+    return list(conn.execute(query, {**params, "cells": list(cells), "keys": list(keys)}))
+
+
+@functools.cache
+def _candidates(by_cell: bool, by_street: bool) -> Any:
+    """Built once per shape (the worker's hot path: SQLAlchemy memoizes a statement's cache key)."""
+    blocks = []
+    if by_cell:
+        blocks.append(meldingen.c.geo_cell.in_(bindparam("cells", expanding=True)))
+    if by_street:
+        blocks.append(meldingen.c.street_key.in_(bindparam("keys", expanding=True)))
+    return select(*_CANDIDATE_COLUMNS).where(
+        meldingen.c.dienst == bindparam("dienst"),
         or_(*blocks),
-        meldingen.c.received_at >= since,
-        meldingen.c.received_at <= until,
-        meldingen.c.id != exclude,
+        meldingen.c.received_at >= bindparam("since"),
+        meldingen.c.received_at <= bindparam("until"),
+        meldingen.c.id != bindparam("exclude"),
         meldingen.c.status.in_(_OPEN),
         meldingen.c.stage.in_(_INDEXED_STAGES),
     )
-    return list(conn.execute(query))
 
 
 def dedupe_problems_near(
     conn: Connection, dienst: str, cells: Sequence[str], since: datetime
 ) -> list[Row[Any]]:
     """Distinct problems (no duplicates) of a dienst in these cells since a moment, open or closed."""
-    query = select(*_CANDIDATE_COLUMNS).where(
-        meldingen.c.dienst == dienst,
-        meldingen.c.geo_cell.in_(list(cells)),
-        meldingen.c.received_at >= since,
+    params = {"dienst": dienst, "cells": list(cells), "since": since}
+    return list(conn.execute(_problems_near(), params))
+
+
+@functools.cache
+def _problems_near() -> Any:
+    return select(*_CANDIDATE_COLUMNS).where(
+        meldingen.c.dienst == bindparam("dienst"),
+        meldingen.c.geo_cell.in_(bindparam("cells", expanding=True)),
+        meldingen.c.received_at >= bindparam("since"),
         meldingen.c.duplicate_of.is_(None),
         meldingen.c.stage.in_(_INDEXED_STAGES),
     )
-    return list(conn.execute(query))
 
 
 def route_dedupe(
@@ -119,23 +132,21 @@ def route_dedupe(
     that follows: the melding's own first delivery, or for a duplicate the master's
     `melding.updated` that adds its reporter (not a second case)."""
     values = {
-        "melding_id": melding_id,
         "duplicate_of": duplicate_of,
         "duplicate_score": duplicate_score,
         "duplicate_reason": duplicate_reason,
         **located,
     }
-    conn.execute(update_by_id(), values)
-    if duplicate_of is None:
-        return route(conn, melding_id, decision)
-    set_routing(conn, melding_id, decision)
+    if duplicate_of is None:  # one UPDATE with the routing
+        return route(conn, melding_id, decision, also=values)
+    set_routing(conn, melding_id, decision, also=values)
     return ensure(conn, duplicate_of, EVENT_UPDATED, key=REPORTER_KEY + melding_id, payload=reporter_payload)
 
 
 def save_suggestions(conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]]) -> None:
     """The desk's suggestions for this melding, (candidate id, score, reason) each; replaces any
     earlier ones (a melding routed again is judged again), leaving out the pairs the desk rejected."""
-    conn.execute(delete(duplicate_suggestions).where(duplicate_suggestions.c.melding_id == melding_id))
+    conn.execute(_delete_suggestions(), {"melding_id": melding_id})
     if found:
         refused = desk_actions.rejected(conn, melding_id)
         found = [f for f in found if f[0] not in refused]
@@ -148,6 +159,11 @@ def save_suggestions(conn: Connection, melding_id: str, found: Sequence[tuple[st
                 for c, s, r in found
             ],
         )
+
+
+@functools.cache
+def _delete_suggestions() -> Any:
+    return delete(duplicate_suggestions).where(duplicate_suggestions.c.melding_id == bindparam("melding_id"))
 
 
 def suggestions_of(conn: Connection, melding_id: str) -> list[dict[str, Any]]:
@@ -173,8 +189,14 @@ def suggestions_of(conn: Connection, melding_id: str) -> list[dict[str, Any]]:
 
 
 def recent_hotspots(conn: Connection, dienst: str, since: datetime) -> list[Row[Any]]:
-    query = select(hotspots).where(hotspots.c.dienst == dienst, hotspots.c.last_at >= since)
-    return list(conn.execute(query))
+    return list(conn.execute(_recent_hotspots(), {"dienst": dienst, "since": since}))
+
+
+@functools.cache
+def _recent_hotspots() -> Any:
+    return select(hotspots).where(
+        hotspots.c.dienst == bindparam("dienst"), hotspots.c.last_at >= bindparam("since")
+    )
 
 
 def save_hotspot(conn: Connection, values: dict[str, Any], hotspot_id: int | None) -> int:
@@ -246,15 +268,19 @@ def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
 
 def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord]:
     """The master's extra-reporter deliveries that still wait (for the master's own delivery)."""
-    rows = conn.execute(
-        records_query().where(
-            deliveries.c.melding_id == master_id,
-            deliveries.c.event == EVENT_UPDATED,
-            deliveries.c.idempotency_key.like(f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"),
-            deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.RETRYING.value]),
-        )
-    )
+    pattern = f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"
+    rows = conn.execute(_reporter_deliveries(), {"master_id": master_id, "pattern": pattern})
     return [record_of(r) for r in rows]
+
+
+@functools.cache
+def _reporter_deliveries() -> Any:
+    return records_query().where(
+        deliveries.c.melding_id == bindparam("master_id"),
+        deliveries.c.event == EVENT_UPDATED,
+        deliveries.c.idempotency_key.like(bindparam("pattern")),
+        deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.RETRYING.value]),
+    )
 
 
 @dataclass(frozen=True)

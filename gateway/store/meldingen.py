@@ -226,6 +226,31 @@ def with_delivery(conn: Connection, delivery_id: int) -> tuple[DeliveryRecord | 
     return delivery, get(conn, delivery.melding_id)
 
 
+def get_each(conn: Connection, melding_ids: Sequence[str]) -> list[Melding | None]:
+    """`get` of each melding id, in five queries for all of them (`_whole_page`): the worker's
+    grouped reads (Store.read_grouped)."""
+    rows = list(conn.execute(_by_ids(), {"melding_ids": list(set(melding_ids))}))
+    found = {melding.id: melding for melding in _whole_page(conn, rows)}
+    return [found.get(melding_id) for melding_id in melding_ids]
+
+
+def with_delivery_each(
+    conn: Connection, delivery_ids: Sequence[int]
+) -> list[tuple[DeliveryRecord | None, Melding | None]]:
+    """`with_delivery` of each delivery id, their meldingen read together (`get_each`)."""
+    found = [get_delivery(conn, delivery_id) for delivery_id in delivery_ids]
+    due = [d for d in found if d is not None and d.state not in (DeliveryState.DELIVERED, DeliveryState.DEAD)]
+    meldingen_of = dict(
+        zip((d.melding_id for d in due), get_each(conn, [d.melding_id for d in due]), strict=True)
+    )
+    return [(d, meldingen_of.get(d.melding_id) if d in due else None) for d in found]
+
+
+@functools.cache
+def _by_ids() -> Any:
+    return select(meldingen).where(meldingen.c.id.in_(bindparam("melding_ids", expanding=True)))
+
+
 @functools.cache
 def _by_id() -> Any:
     return select(meldingen).where(meldingen.c.id == bindparam("melding_id"))
@@ -395,12 +420,19 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
 
 
 def set_routing(
-    conn: Connection, melding_id: str, decision: RoutingDecision, *, stage: Stage | None = None
+    conn: Connection,
+    melding_id: str,
+    decision: RoutingDecision,
+    *,
+    stage: Stage | None = None,
+    also: dict[str, Any] | None = None,
 ) -> None:
     """Record the routing; the melding moves to `stage` (by default the decision's own: routed or
-    triage; a channel that answers at once says `answered`)."""
+    triage; a channel that answers at once says `answered`). `also`: more columns set in the same
+    UPDATE (the worker's location and duplicate link)."""
     now = utcnow()
     values = {
+        **(also or {}),
         "melding_id": melding_id,
         "dienst": decision.dienst,
         "confidence": decision.confidence,
@@ -420,8 +452,11 @@ def update_by_id() -> Any:
     return update(meldingen).where(meldingen.c.id == bindparam("melding_id"))
 
 
-def route(conn: Connection, melding_id: str, decision: RoutingDecision) -> DeliveryRecord | None:
-    """Record the routing and, for a routed melding, its first delivery (idempotent): one transaction."""
-    set_routing(conn, melding_id, decision)
+def route(
+    conn: Connection, melding_id: str, decision: RoutingDecision, *, also: dict[str, Any] | None = None
+) -> DeliveryRecord | None:
+    """Record the routing (with the columns in `also`) and, for a routed melding, its first
+    delivery (idempotent): one transaction."""
+    set_routing(conn, melding_id, decision, also=also)
     event = decision.delivery_event
     return ensure(conn, melding_id, event, key="created") if event else None

@@ -1,4 +1,4 @@
-"""Group commit for intake: concurrent submissions share one transaction.
+"""Group commit for intake and the worker: concurrent submissions share one transaction.
 
 A submission waits until the transaction holding it has committed, so the
 channel is answered only after a durable write. If a batch fails, each of its
@@ -32,13 +32,22 @@ class BatchWriter(Generic[Item, Result]):
         write_batch: Callable[[Sequence[Item]], Awaitable[list[Result]]],
         max_batch: int = 200,
         concurrency: int = 1,
+        linger: int = 0,
     ):
-        """`concurrency`: batches in flight at once (a server database overlaps their round trips)."""
+        """`concurrency`: batches in flight at once (a server database overlaps their round trips).
+        `linger`: turns of the event loop to wait after the first submission before the batch is
+        taken, so that the jobs woken in those turns join it (for a writer whose write does not
+        wait itself: SQLite on the loop)."""
         self._write_batch = write_batch
         self._max_batch = max_batch
         self._concurrency = concurrency
+        self._linger = linger
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def started(self) -> bool:
+        return bool(self._tasks)
 
     def start(self) -> None:
         if not self._tasks:
@@ -68,6 +77,8 @@ class BatchWriter(Generic[Item, Result]):
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            for _ in range(self._linger):
+                await asyncio.sleep(0)
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._write(batch)
@@ -80,7 +91,7 @@ class BatchWriter(Generic[Item, Result]):
                 if not batch[0].future.done():
                     batch[0].future.set_exception(exc)
                 return
-            log.warning("intake batch of %d failed (%s); retrying one by one", len(batch), exc)
+            log.warning("batch of %d failed (%s); retrying one by one", len(batch), exc)
             for pending in batch:
                 await self._write([pending])
             return
