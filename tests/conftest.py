@@ -58,7 +58,7 @@ def _own_databases_per_xdist_worker() -> None:
     base, _, db = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13").rpartition("/")
     redis_db = int(db or 0) + n
     if redis_db > 15:
-        raise pytest.UsageError(f"xdist worker {worker} would need Redis db {redis_db}: lower GATEWAY_TEST_REDIS_URL's")
+        raise pytest.UsageError(f"xdist worker {worker} needs Redis db {redis_db}: lower the base db")
     os.environ["GATEWAY_TEST_REDIS_URL"] = f"{base}/{redis_db}"
     if n:
         os.environ["GATEWAY_TEST_PG_DB"] = f"{os.environ.get('GATEWAY_TEST_PG_DB', 'gateway_test')}_{worker}"
