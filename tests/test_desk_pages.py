@@ -20,10 +20,11 @@ from gateway.dossier import who
 from gateway.http.desk_pages import views
 from gateway.melding import Stage
 from gateway.store import Store, desk
+from gateway.store.operators import Role
 from gateway.store.schema import meldingen
 from tests.support.api import add_followup, melding, post, store_of
 from tests.support.data import TILE
-from tests.support.desk import csrf_of, login
+from tests.support.desk import add_operator, csrf_of, login
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
@@ -219,3 +220,24 @@ async def test_answer_and_question_need_a_text_and_a_csrf_token(desk_client: Tes
     forged = await desk_client.post(f"/desk/meldingen/{created['id']}/ask", data={"text": "Welke kant?"})
     assert forged.status == 403
     assert (await melding(desk_client, created["id"]))["status"] == "ontvangen"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/desk/triage", "/desk/waiting", "/desk/duplicates", "/desk/search?text=lamp", "/desk/directory/log"],
+)
+async def test_every_list_refuses_a_page_that_is_no_number_and_takes_a_low_one_as_the_first(
+    desk_client: TestClient[Any, Any], path: str
+) -> None:
+    await add_operator(store_of(desk_client), "ada", Role.ADMIN)  # the access log is for admins
+    assert (await login(desk_client, "ada")).status == 303
+    joiner = "&" if "?" in path else "?"
+    refused = await desk_client.get(f"{path}{joiner}page=twee")
+    assert refused.status == 400
+    assert (await refused.json())["error"] == {
+        "code": "invalid_page",
+        "message": "page must be a whole number from 1",
+        "field": "page",
+    }
+    first = await desk_client.get(f"{path}{joiner}page=-3")
+    assert first.status == 200  # below 1 is the first page

@@ -18,6 +18,7 @@ from gateway.appkeys import STORE
 from gateway.directory import Directory, Found, Reporter, StoreDirectory, identify
 from gateway.handling import error_body
 from gateway.http.desk_pages.auth import OPERATOR, csrf_token
+from gateway.http.desk_pages.paging import paging
 from gateway.melding import Channel, Melding
 from gateway.national_number import InvalidNationalNumber, NationalRegisterNumber
 from gateway.store import directory as store_directory
@@ -74,23 +75,12 @@ async def log_page(request: web.Request) -> web.Response:
     """Who looked up whom, when: admins only."""
     if request[OPERATOR].role != Role.ADMIN:
         return error_body(403, "admin_only", "the directory's access log is for admins")
-    try:
-        page = max(1, int(request.query.get("page", "1")))
-    except ValueError:
-        return error_body(400, "invalid_page", "page must be a whole number from 1")
+    at = paging(request, LOG_PAGE)
     operator = request.query.get("operator") or None
     items, total = await request.config_dict[STORE].read(
-        store_directory.lookups, (page - 1) * LOG_PAGE, LOG_PAGE, operator
+        store_directory.lookups, at.offset, at.size, operator
     )
-    pages = max(1, -(-total // LOG_PAGE))
-    values = {
-        "items": items,
-        "total": total,
-        "page": page,
-        "pages": pages,
-        "kinds": KINDS,
-        "filter": operator,
-    }
+    values = {"items": items, "kinds": KINDS, "filter": operator, **at.context(total)}
     return aiohttp_jinja2.render_template("directory_log.html", request, await page_context(request, values))
 
 

@@ -15,6 +15,7 @@ from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.service import reporter_payload
 from gateway.handling import error_body
+from gateway.http.desk_pages.paging import paging
 from gateway.http.desk_pages.views import OPERATOR, desk_context, melding_of, set_flash
 from gateway.http.tracking_model import photos
 from gateway.queue import enqueue_deliveries
@@ -33,15 +34,9 @@ _REFUSED = {
 
 
 async def duplicates_page(request: web.Request) -> web.Response:
-    try:
-        page = max(1, int(request.query.get("page", "1")))
-    except ValueError:
-        return error_body(400, "invalid_page", "page must be a whole number from 1")
-    pairs, total = await request.config_dict[STORE].read(
-        desk_duplicates.pairs, (page - 1) * PAGE_SIZE, PAGE_SIZE
-    )
-    pages = max(1, -(-total // PAGE_SIZE))
-    context = await desk_context(request, pairs=pairs, total=total, page=page, pages=pages, photos=photos)
+    at = paging(request, PAGE_SIZE)
+    pairs, total = await request.config_dict[STORE].read(desk_duplicates.pairs, at.offset, at.size)
+    context = await desk_context(request, pairs=pairs, photos=photos, **at.context(total))
     return aiohttp_jinja2.render_template("duplicates.html", request, context)
 
 

@@ -22,6 +22,7 @@ from gateway.directory import Found, Reporter, identify, search_people
 from gateway.handling import error_body
 from gateway.http.desk_pages.auth import OPERATOR
 from gateway.http.desk_pages.directory_views import KINDS, directory_of, page_context
+from gateway.http.desk_pages.paging import paging
 from gateway.melding import DIENST_CODES, Channel, Status
 from gateway.national_number import InvalidNationalNumber, NationalRegisterNumber
 from gateway.phonenumber import e164
@@ -103,17 +104,15 @@ async def search_page(request: web.Request) -> web.Response:
     settings, store = request.config_dict[SETTINGS], request.config_dict[STORE]
     try:
         query, name = parse(request.query, ZoneInfo(settings.timezone))
-        page = max(1, int(request.query.get("page", "1")))
     except BadSearch as exc:
         return error_body(400, "invalid_search", str(exc), field=exc.field)
-    except ValueError:
-        return error_body(400, "invalid_page", "page must be a whole number from 1")
+    at = paging(request, PAGE_SIZE)
     operator = request[OPERATOR].name
     people: list[Person] = []
     if name is not None:
         people = await search_people(directory_of(request), store, operator, name)
         query = _with_people(query, people)
-    results = await store.read(store_search.search, query, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    results = await store.read(store_search.search, query, at.offset, at.size)
     hits, total = results.hits, results.total
     reporters = [
         _reporter_of(h) for h in hits if h.reporter_email or h.reporter_phone or h.national_register_number
@@ -122,15 +121,11 @@ async def search_page(request: web.Request) -> web.Response:
     if reporters:
         found = await identify(directory_of(request), store, operator, reporters)
     values = {f: request.query.get(f, "").strip() for f in FIELDS}
-    pages = max(1, -(-total // PAGE_SIZE))  # with more than COUNT_CAP: as far as counted
     context: dict[str, Any] = {
+        **at.context(total),  # with more than COUNT_CAP: as far as counted
         "searched": not query.is_empty(),
         "hits": hits,
-        "total": total,
         "more": results.more,
-        "page": page,
-        "pages": pages,
-        "first": (page - 1) * PAGE_SIZE + 1,
         "values": values,
         "query_string": urlencode({k: v for k, v in values.items() if v}),
         "people": people,

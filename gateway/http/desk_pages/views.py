@@ -21,6 +21,7 @@ from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.handling import error_body
 from gateway.http.desk_pages import directory_views, melding_details
 from gateway.http.desk_pages.auth import OPERATOR, csrf_token
+from gateway.http.desk_pages.paging import paging
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, Melding, Stage, Status, StatusUpdate
 from gateway.queue import enqueue_process
@@ -50,21 +51,9 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def triage_page(request: web.Request) -> web.Response:
-    try:
-        page = max(1, int(request.query.get("page", "1")))
-    except ValueError:
-        return error_body(400, "invalid_page", "page must be a whole number from 1")
-    items, total = await request.config_dict[STORE].read(desk.triage, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-    pages = max(1, -(-total // PAGE_SIZE))
-    context = await desk_context(
-        request,
-        items=items,
-        total=total,
-        page=page,
-        pages=pages,
-        first=(page - 1) * PAGE_SIZE + 1,
-        diensten=DIENST_CODES,
-    )
+    at = paging(request, PAGE_SIZE)
+    items, total = await request.config_dict[STORE].read(desk.triage, at.offset, at.size)
+    context = await desk_context(request, items=items, diensten=DIENST_CODES, **at.context(total))
     return aiohttp_jinja2.render_template("triage.html", request, context)
 
 
@@ -141,15 +130,9 @@ async def _status(request: web.Request, status: Status, done: str) -> web.Respon
 
 
 async def waiting_page(request: web.Request) -> web.Response:
-    try:
-        page = max(1, int(request.query.get("page", "1")))
-    except ValueError:
-        return error_body(400, "invalid_page", "page must be a whole number from 1")
-    items, total = await request.config_dict[STORE].read(
-        desk.waiting, (page - 1) * WAITING_PAGE, WAITING_PAGE
-    )
-    pages = max(1, -(-total // WAITING_PAGE))
-    context = await desk_context(request, items=items, total=total, page=page, pages=pages)
+    at = paging(request, WAITING_PAGE)
+    items, total = await request.config_dict[STORE].read(desk.waiting, at.offset, at.size)
+    context = await desk_context(request, items=items, **at.context(total))
     return aiohttp_jinja2.render_template("waiting.html", request, context)
 
 
