@@ -124,6 +124,20 @@ async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_
     done_change = StatusUpdate(Status.BEHANDELD, source="case_system", note="Lamp vervangen")
     await apply_status(store, redis, on.queue_name, melding_id=first["id"], change=done_change)
     assert (await melding(desk_client, second["id"]))["status"] == "behandeld"
+    # split again: its own case, told to close, is handed back (no new case)
+    token = await csrf_of(desk_client, f"/desk/meldingen/{second['id']}")
+    await desk_client.post(f"/desk/meldingen/{second['id']}/split", data={"csrf": token})
+    await run_worker(on)
+    [back] = [r for r in receiver.received if r["ok"] and r["body"].get("update") == "split"]
+    assert back["headers"]["Idempotency-Key"] == f"{second['id']}:melding.updated:split:1"
+    assert back["body"]["split_from"] == {
+        "id": first["id"],
+        "reference": first["reference"],
+        "own_case_id": into["own_case_id"],
+        "by": "desk:an",
+    }
+    assert "geen duplicaat" in back["body"]["followup"]["text"]
+    assert [r["body"]["melding"]["id"] for r in receiver.created].count(second["id"]) == 1
 
 
 async def test_reject_removes_the_suggestion_and_it_is_never_offered_again(
