@@ -144,8 +144,8 @@ def _merged(
 ) -> DeliveryRecord:
     """The melding's own case told that it is a duplicate now, to be closed: a `melding.updated`
     on that case (`"update": "merged"`, `merged_into: {id, reference, case_id, by}`, plus a
-    `followup` text: TOPdesk adds it as an action). One per confirmation (a split, then a second
-    confirmation, tells it again)."""
+    `followup` text: TOPdesk adds it as an action and closes the incident). One per confirmation
+    (a split, then a second confirmation, tells it again)."""
     master_case = _delivery(conn, master_id, EVENT_CREATED, "created")
     reference = conn.execute(select(meldingen.c.reference).where(meldingen.c.id == decision.melding_id))
     text = (
