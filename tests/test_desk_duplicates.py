@@ -97,6 +97,9 @@ async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_
         "desk:an",
     )
     assert into["own_case_id"] == added["own_case_id"] and into["case_id"]
+    # the webhook's contract for it, unchanged: the event's fields as desk_duplicates wrote them
+    assert set(merged["body"]) == {"event", "melding", "update", "merged_into", "followup"}
+    assert set(into) == {"id", "reference", "case_id", "own_case_id", "by"}
     assert first["reference"] in merged["body"]["followup"]["text"]
     dup = await melding(desk_client, second["id"])
     assert dup["duplicate_of"] == first["id"] and "bevestigd door desk:an" in dup["duplicate_reason"]
@@ -121,6 +124,20 @@ async def test_the_page_shows_each_pair_side_by_side_and_confirm_makes_one_case_
     done_change = StatusUpdate(Status.BEHANDELD, source="case_system", note="Lamp vervangen")
     await apply_status(store, redis, on.queue_name, melding_id=first["id"], change=done_change)
     assert (await melding(desk_client, second["id"]))["status"] == "behandeld"
+    # split again: its own case, told to close, is handed back (no new case)
+    token = await csrf_of(desk_client, f"/desk/meldingen/{second['id']}")
+    await desk_client.post(f"/desk/meldingen/{second['id']}/split", data={"csrf": token})
+    await run_worker(on)
+    [back] = [r for r in receiver.received if r["ok"] and r["body"].get("update") == "split"]
+    assert back["headers"]["Idempotency-Key"] == f"{second['id']}:melding.updated:split:1"
+    assert back["body"]["split_from"] == {
+        "id": first["id"],
+        "reference": first["reference"],
+        "own_case_id": into["own_case_id"],
+        "by": "desk:an",
+    }
+    assert "geen duplicaat" in back["body"]["followup"]["text"]
+    assert [r["body"]["melding"]["id"] for r in receiver.created].count(second["id"]) == 1
 
 
 async def test_reject_removes_the_suggestion_and_it_is_never_offered_again(
@@ -191,6 +208,7 @@ async def test_an_automatic_link_is_split_into_its_own_case(
     assert split["duplicate_of"] is None and split["stage"] == "delivered"
     assert second["id"] in [r["body"]["melding"]["id"] for r in receiver.created]  # a case of its own
     [removed] = [r for r in receiver.received if r["ok"] and r["body"].get("update") == "reporter_removed"]
+    assert not [r for r in receiver.received if r["body"].get("update") == "split"]  # no own case to reopen
     assert removed["body"]["melding"]["id"] == first["id"]
     assert removed["body"]["reporter_removed"] == {
         "id": second["id"],
@@ -248,7 +266,7 @@ async def test_the_page_shows_fifty_pairs_the_newest_first_and_pages_on(
     assert (await desk_client.get("/desk/duplicates?page=x")).status == 400
 
 
-async def test_on_topdesk_the_own_incident_is_told_and_its_closing_leaves_the_status_to_the_master(
+async def test_on_topdesk_the_own_incident_is_closed_as_a_duplicate_and_a_split_reopens_it(
     settings: Settings, smtp_relay: tuple[str, RelayHandler], topdesk: FakeTopdesk
 ) -> None:
     on = topdesk_settings(desk_settings(settings, smtp_relay=smtp_relay[0]), topdesk)
@@ -267,7 +285,23 @@ async def test_on_topdesk_the_own_incident_is_told_and_its_closing_leaves_the_st
         [told] = [a for a in topdesk.actions[own["id"]] if "duplicaat" in a["plainText"]]
         assert first["reference"] in told["plainText"] and "desk:an" in told["plainText"]
         assert "Bericht van de 1777-balie" in told["plainText"]  # not a reporter's reply
+        assert own["closed"] and own["closedDate"] and own["closureCode"]["name"] == "Dubbele melding"
+        assert not master["closed"] and master["closureCode"] is None
         before = (await melding(client, second["id"]))["status"]
         topdesk.set_status(second["reference"], "Afgesloten", closed=True)  # its operator closes it
         assert (await poll(on)).startswith("0 applied")
         assert (await melding(client, second["id"]))["status"] == before
+        # the master's case decides its status now
+        topdesk.set_status(first["reference"], "In behandeling")
+        await poll(on)
+        assert (await melding(client, second["id"]))["status"] == "in_behandeling"
+
+        token = await csrf_of(client, f"/desk/meldingen/{second['id']}")
+        await client.post(f"/desk/meldingen/{second['id']}/split", data={"csrf": token})
+        await run_worker(on)
+        assert topdesk.by_reference(second["reference"]) == [own]  # handed back, not a new one
+        assert not own["closed"] and own["closedDate"] is None and own["closureCode"] is None
+        [why] = [a for a in topdesk.actions[own["id"]] if "losgekoppeld" in a["plainText"]]
+        assert first["reference"] in why["plainText"] and "geen duplicaat" in why["plainText"]
+        assert not master["closed"]
+        assert topdesk.refused == []

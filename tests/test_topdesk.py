@@ -8,6 +8,7 @@ from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from arq import Retry
@@ -21,7 +22,7 @@ from gateway.store.schema import deliveries, notifications
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT, ROOT, TILE
 from tests.support.http import RelayHandler
-from tests.support.topdesk import FakeTopdesk, topdesk_settings
+from tests.support.topdesk import PASSWORD, USER, FakeTopdesk, topdesk_settings
 from tests.support.worker import run_worker, worker_ctx
 from tests.test_case_system_contract import add_followup
 from workers import case_status, jobs
@@ -122,6 +123,31 @@ async def test_an_unknown_category_is_dead_with_topdesks_message(
     assert got["stage"] == "dead"
     assert "HTTP 400: subcategory with name 'Wegen' not found" in got["deliveries"][0]["last_error"]
     assert topdesk.incidents == {}
+
+
+async def test_the_stand_in_checks_a_closing_as_topdesk_does(
+    client: TestClient[Any, Any], settings: Settings, topdesk: FakeTopdesk
+) -> None:
+    created = await post(client)
+    await run_worker(topdesk_settings(settings, topdesk))
+    [incident] = topdesk.by_reference(created["reference"])
+    url = f"{topdesk.url}/tas/api/incidents/id/{incident['id']}"
+    async with aiohttp.ClientSession(
+        headers={"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
+    ) as session:
+        for body, message in (
+            ({"action": "x", "closed": "true"}, "closed: expected a boolean"),
+            ({"action": "x", "closed": True, "closureCode": {"name": "Weg"}}, "closureCode with name"),
+            ({"action": "x", "closed": True, "status": "secondLine"}, "Unknown field 'status'"),
+        ):
+            async with session.patch(url, json=body) as answer:
+                assert answer.status == 400 and message in (await answer.json())[0]["message"]
+        assert not incident["closed"] and incident["closedDate"] is None  # nothing changed
+        closing = {"action": "dicht", "closed": True, "closureCode": {"name": "Dubbele melding"}}
+        async with session.patch(url, json=closing) as answer:
+            assert answer.status == 200
+    assert incident["closed"] and incident["completed"] and incident["closedDate"]
+    assert incident["closureCode"]["name"] == "Dubbele melding"
 
 
 async def test_refused_credentials_pause_delivery_without_spending_its_budget(

@@ -144,8 +144,8 @@ def _merged(
 ) -> DeliveryRecord:
     """The melding's own case told that it is a duplicate now, to be closed: a `melding.updated`
     on that case (`"update": "merged"`, `merged_into: {id, reference, case_id, by}`, plus a
-    `followup` text: TOPdesk adds it as an action). One per confirmation (a split, then a second
-    confirmation, tells it again)."""
+    `followup` text: TOPdesk adds it as an action and closes the incident). One per confirmation
+    (a split, then a second confirmation, tells it again)."""
     master_case = _delivery(conn, master_id, EVENT_CREATED, "created")
     reference = conn.execute(select(meldingen.c.reference).where(meldingen.c.id == decision.melding_id))
     text = (
@@ -186,7 +186,8 @@ def reject(conn: Connection, melding_id: str, candidate_id: str, source: str) ->
 def split(conn: Connection, melding_id: str, source: str) -> Decided:
     """A linked melding becomes its own melding again: no longer a duplicate (the master's later
     statuses no longer pass to it), its own `melding.created` (a new case; the one it had before a
-    confirmed link, if any, stays its case), and the master's case told that this reporter is not
+    confirmed link, if any, stays its case and is told it is its own again: `_handed_back`), and
+    the master's case told that this reporter is not
     one of its own (`melding.updated`, update `reporter_removed`). Its status stays what it is
     until its own case sets one: no transition is forced."""
     m = meldingen.c
@@ -207,15 +208,20 @@ def split(conn: Connection, melding_id: str, source: str) -> Decided:
     if created.state == DeliveryState.DELIVERED:  # its own case from before the confirmed link
         conn.execute(update(meldingen).where(m.id == melding_id).values(stage=Stage.DELIVERED.value))
     master_ref = conn.execute(select(m.reference).where(m.id == master_id)).scalar_one()
+    n = desk_actions.count(conn, melding_id, desk_actions.SPLIT) + 1
     removed = ensure(
         conn,
         master_id,
         EVENT_UPDATED,
-        key=f"reporter-removed:{melding_id}:{desk_actions.count(conn, melding_id, desk_actions.SPLIT) + 1}",
+        key=f"reporter-removed:{melding_id}:{n}",
         payload=_removal(row.reference, melding_id, source),
     )
+    sent = [created, removed]
+    if created.state == DeliveryState.DELIVERED and created.case_id:  # told to close on confirm: reopen
+        payload = _handed_back(row.reference, created.case_id, master=(master_id, master_ref), source=source)
+        sent.append(ensure(conn, melding_id, EVENT_UPDATED, key=f"split:{n}", payload=payload))
     desk_actions.record(conn, melding_id, desk_actions.SPLIT, source, other_id=master_id, note=master_ref)
-    to_send = tuple(d for d in (created, removed) if d.state in _WAITING)
+    to_send = tuple(d for d in sent if d.state in _WAITING)
     return Decided("split", to_send, master_ref)
 
 
@@ -226,5 +232,20 @@ def _removal(reference: str, melding_id: str, source: str) -> dict[str, Any]:
     return {
         "update": "reporter_removed",
         "reporter_removed": {"id": melding_id, "reference": reference, "by": source},
+        "followup": {"channel": "desk", "received_at": utcnow().isoformat(), "text": text},
+    }
+
+
+def _handed_back(reference: str, own_case_id: str, *, master: tuple[str, str], source: str) -> dict[str, Any]:
+    """The melding's own case, told to close when the link was confirmed (`_merged`), handed back:
+    a `melding.updated` on it (`"update": "split"`, `split_from: {id, reference, own_case_id, by}`,
+    plus a `followup` text; TOPdesk reopens the incident with it as an action)."""
+    text = (
+        f"Melding {reference} is geen duplicaat van melding {master[1]} meer (losgekoppeld door"
+        f" {source}): deze zaak is weer de zaak van deze melding en wordt verder opgevolgd."
+    )
+    return {
+        "update": "split",
+        "split_from": {"id": master[0], "reference": master[1], "own_case_id": own_case_id, "by": source},
         "followup": {"channel": "desk", "received_at": utcnow().isoformat(), "text": text},
     }

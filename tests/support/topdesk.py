@@ -1,11 +1,12 @@
 """A local TOPdesk stand-in: the part of `/tas/api` the adapter uses, on a free loopback port.
 
 It validates what TOPdesk validates (Basic auth with an operator and an application password,
-JSON types, required fields, `briefDescription` <= 80 and `externalNumber` <= 60 characters,
-references that must exist: an unknown category is a 400 with a TOPdesk-like error body
-`[{"message": ...}]`, the multipart part `file`), keeps incidents in memory, answers lists
-as TOPdesk does (204 when empty, 206 when more pages follow), and lets a test act as the
-operator (`set_status`, `add_visible_action`) or break it (`fail_next`).
+JSON types (`closed` a boolean), required fields, only the fields an update may change,
+`briefDescription` <= 80 and `externalNumber` <= 60 characters, references that must exist: an
+unknown category or closure code is a 400 with a TOPdesk-like error body `[{"message": ...}]`,
+the multipart part `file`), keeps incidents in memory (closing dates them, `closedDate`),
+answers lists as TOPdesk does (204 when empty, 206 when more pages follow), and lets a test act
+as the operator (`set_status`, `add_visible_action`) or break it (`fail_next`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from workers.casesystem.topdesk_config import IdRef, TopdeskFile
 USER, PASSWORD = "api-1777", "app-password-1234"
 TOPDESK_DATE = "%Y-%m-%dT%H:%M:%S.%f%z"
 REFERENCES = ("category", "subcategory", "callType", "entryType", "operatorGroup")
+UPDATE_FIELDS = {"action", "actionInvisibleForCaller", "closed", "closureCode"}  # what we PATCH
 INCIDENT_FIELDS = {"caller", "callerLookup", "briefDescription", "request", "externalNumber", *REFERENCES}
 
 
@@ -169,6 +171,8 @@ class FakeTopdesk:
                 "name": "Geregistreerd",
             },
             "closed": False,
+            "closedDate": None,
+            "closureCode": None,
             "completed": False,
             "targetDate": None,
         }
@@ -217,17 +221,36 @@ class FakeTopdesk:
             body = await request.json()
         except ValueError:
             return errors("Request body is not valid JSON")
-        if not isinstance(body, dict) or set(body) - {"action", "actionInvisibleForCaller"}:
-            return errors("Only action and actionInvisibleForCaller may be changed here")
+        if not isinstance(body, dict):
+            return errors("Request body must be a JSON object")
+        problems = [f"Unknown field '{k}'" for k in body if k not in UPDATE_FIELDS]
         if not isinstance(body.get("action"), str) or not body["action"]:
-            return errors("action: expected a non-empty string")
-        if not isinstance(body.get("actionInvisibleForCaller", False), bool):
-            return errors("actionInvisibleForCaller: expected a boolean")
+            problems.append("action: expected a non-empty string")
+        for flag in ("actionInvisibleForCaller", "closed"):
+            if flag in body and not isinstance(body[flag], bool):
+                problems.append(f"{flag}: expected a boolean")
+        if "closureCode" in body and (problem := self._reference("closureCode", body["closureCode"])):
+            problems.append(problem)
+        if problems:
+            return errors(*problems)
         self._add_action(
             incident["id"], body["action"], invisible=body.get("actionInvisibleForCaller", False)
         )
+        if "closed" in body:
+            self._close(incident, body["closed"], body.get("closureCode"))
         self._touch(incident)
         return web.json_response(incident)
+
+    def _close(self, incident: dict[str, Any], closed: bool, code: dict[str, str] | None) -> None:
+        """Closing completes it too and dates it; reopening clears both (as TOPdesk does)."""
+        incident["closed"] = incident["completed"] = closed
+        incident["closedDate"] = td_date(datetime.now(UTC)) if closed else None
+        if code is not None:
+            names = self.known["closureCode"]
+            name = code.get("name") or next(n for n, i in names.items() if i == code["id"])
+            incident["closureCode"] = {"id": names[name], "name": name}
+        elif not closed:
+            incident["closureCode"] = None
 
     async def list_actions(self, request: web.Request) -> web.Response:
         incident = self._incident(request)
@@ -305,6 +328,8 @@ def known_from(config: TopdeskFile) -> dict[str, list[str]]:
     if not isinstance(config.incident.caller_branch, IdRef):
         known["branch"].append(config.incident.caller_branch)
     known["entryType"] += [r for r in config.entry_types.values() if not isinstance(r, IdRef)]
+    code = config.incident.closure_code
+    known["closureCode"] = [code] if isinstance(code, str) else []
     return known
 
 

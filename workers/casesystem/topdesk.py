@@ -16,6 +16,9 @@ connectors: Basic auth with an operator's application password, `callerLookup`):
   (`PATCH /tas/api/incidents/id/{id}` with `action`, `actionInvisibleForCaller`): never a
   second incident. Invisible for the caller: an extra reporter's details are another person's,
   and the caller-visible actions are what we read back as notes for the citizen.
+- The desk confirms a melding as a duplicate (`melding.updated`, `"update": "merged"`): the
+  action on its own incident also closes it (`closed`, and `closureCode` when config/topdesk.toml
+  names one); a split of that link (`"update": "split"`) reopens it, with an action saying why.
 - Status back: `status_changes` reads changed incidents (`GET /tas/api/incidents`, FIQL
   `modificationDate=ge=...`, sorted, `pageStart` / `pageSize`; 206 means more pages) and maps
   `processingStatus` (and closed / completed) to our statuses (config/topdesk.toml); the
@@ -49,6 +52,8 @@ from workers.casesystem.topdesk_texts import action_text, brief_description, req
 
 log = logging.getLogger("workers")
 
+# What the desk's duplicate decisions send to a melding's own case (gateway.store.desk_duplicates)
+UPDATE_MERGED, UPDATE_SPLIT = "merged", "split"
 EXTERNAL_NUMBER_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX = 60, 100, 100, 25
 TOPDESK_DATE = "%Y-%m-%dT%H:%M:%S.%f%z"  # how TOPdesk writes modificationDate: 2026-12-02T20:15:00.000+0000
 POLL_FIELDS = (
@@ -179,8 +184,23 @@ class TopdeskCaseSystem:
         )
         if any(marker in str(a.get("memoText") or a.get("plainText") or "") for a in actions.items()):
             return  # added before a crash kept us from recording it
-        body = {"action": action_text(melding, extra, marker), "actionInvisibleForCaller": True}
+        body = {
+            "action": action_text(melding, extra, marker),
+            "actionInvisibleForCaller": True,
+            **self._closing(extra),
+        }
         await self.api.call("PATCH", f"/incidents/id/{incident_id}", json_body=body)
+
+    def _closing(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """A confirmed duplicate's own incident is closed (one case with N reporters, as the
+        automatic link makes it); a split of that link hands it back, open. In the same PATCH as
+        the action, so the action's marker also says whether the closing was done."""
+        if extra.get("update") == UPDATE_MERGED:
+            code = self.config.incident.closure_code
+            return {"closed": True, **({"closureCode": ref_json(code)} if code is not None else {})}
+        if extra.get("update") == UPDATE_SPLIT:
+            return {"closed": False}
+        return {}
 
     async def _upload_missing(self, incident_id: str, attachments: list[Attachment]) -> None:
         if not attachments:

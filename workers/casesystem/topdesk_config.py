@@ -57,6 +57,9 @@ class IncidentDefaults(Classification):
     # An unregistered caller (no TOPdesk person with the reporter's e-mail) needs a branch.
     caller_branch: Ref
     anonymous_caller: str = Field(default="Anonieme melder", min_length=1, max_length=100)
+    # The closure code of an incident the gateway closes because the desk confirmed its melding as
+    # a duplicate (TOPdesk's `closureCode`); None: closed without one.
+    closure_code: Ref | None = None
 
 
 class StatusMap(BaseModel):
