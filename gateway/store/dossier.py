@@ -9,11 +9,12 @@ and the meldingen linked as duplicates (either way) with their reporters.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from gateway.melding import Melding, Reporter, StatusChange
 from gateway.store import meldingen as meldingen_store
@@ -148,9 +149,12 @@ class Dossier:
 def gather(conn: Connection, key: str) -> Dossier | None:
     """The dossier of the melding with this reference or id; None when there is none."""
     melding = meldingen_store.by_reference(conn, key) or meldingen_store.get(conn, key)
-    if melding is None:
-        return None
-    master = _linked(conn, meldingen.c.id == melding.duplicate_of) if melding.duplicate_of else []
+    return of_melding(conn, melding) if melding is not None else None
+
+
+def of_melding(conn: Connection, melding: Melding) -> Dossier:
+    """The dossier of a melding already read in this transaction (the desk's page: not read twice)."""
+    master = _linked(conn, "id", melding.duplicate_of) if melding.duplicate_of else []
     return Dossier(
         melding=melding,
         history=_history(conn, melding.id),
@@ -160,35 +164,45 @@ def gather(conn: Connection, key: str) -> Dossier | None:
         deliveries=_rows(conn, DeliveryAttempts, deliveries, melding.id),
         media=media_of(conn, melding.id),
         duplicate_of=master[0] if master else None,
-        duplicates=_linked(conn, meldingen.c.duplicate_of == melding.id),
+        duplicates=_linked(conn, "duplicate_of", melding.id),
         pushes=_rows(conn, PortalPush, status_pushes, melding.id),
         attempts=attempts_of(conn, melding.id),
     )
 
 
+# A dossier is a dozen small reads: statements built once (their cache keys memoized by
+# SQLAlchemy) cost a fraction of building them anew for each view of the desk's page.
+@functools.cache
+def _of_melding(table: Any, *order: str) -> Any:
+    """`table`'s rows of one melding (bound as `melding_id`), in `order` (its id by default)."""
+    columns = [table.c[name] for name in order or ("id",)]
+    return select(table).where(table.c.melding_id == bindparam("melding_id")).order_by(*columns)
+
+
 def _history(conn: Connection, melding_id: str) -> list[HistoryEntry]:
-    rows = conn.execute(
-        select(status_history).where(status_history.c.melding_id == melding_id).order_by(status_history.c.id)
-    )
+    rows = conn.execute(_of_melding(status_history), {"melding_id": melding_id})
     return [HistoryEntry(r.id, status_change(r)) for r in rows]
 
 
 def _rows(conn: Connection, cls: type[Any], table: Any, melding_id: str) -> list[Any]:
-    rows = conn.execute(select(table).where(table.c.melding_id == melding_id).order_by(table.c.id))
+    rows = conn.execute(_of_melding(table), {"melding_id": melding_id})
     return [row_as(cls, r) for r in rows]
 
 
 def _inbound(conn: Connection, melding_id: str) -> list[InboundMessage]:
-    rows = conn.execute(
-        select(inbound_messages)
-        .where(inbound_messages.c.melding_id == melding_id)
-        .order_by(inbound_messages.c.received_at, inbound_messages.c.id)
-    )
+    rows = conn.execute(_of_melding(inbound_messages, "received_at", "id"), {"melding_id": melding_id})
     return [row_as(InboundMessage, r) for r in rows]
 
 
-def _linked(conn: Connection, condition: Any) -> list[LinkedMelding]:
-    rows = conn.execute(select(meldingen).where(condition).order_by(meldingen.c.received_at, meldingen.c.id))
+@functools.cache
+def _linked_by(column: str) -> Any:
+    """The meldingen whose `column` is the bound `key`: the master (by id) or the duplicates."""
+    m = meldingen.c
+    return select(meldingen).where(m[column] == bindparam("key")).order_by(m.received_at, m.id)
+
+
+def _linked(conn: Connection, column: str, key: str) -> list[LinkedMelding]:
+    rows = conn.execute(_linked_by(column), {"key": key})
     return [
         LinkedMelding(
             id=r.id,

@@ -41,12 +41,11 @@ def directory_of(request: web.Request) -> Directory:
     return plugged if plugged is not None else StoreDirectory(request.config_dict[STORE])
 
 
-async def reporter(request: web.Request, melding: Melding) -> Reporter:
+def reporter(melding: Melding, national_number: str | None) -> Reporter:
     """What a melding says of its reporter: e-mail, phone, and the national register number a portal
-    intake linked (read for the lookup only, never shown)."""
-    digits = await request.config_dict[STORE].read(store_directory.melding_national_number, melding.id)
+    intake linked (read with the melding's page, for the lookup only, never shown)."""
     try:
-        nrn = NationalRegisterNumber(digits) if digits else None
+        nrn = NationalRegisterNumber(national_number) if national_number else None
     except InvalidNationalNumber:
         nrn = None
     return Reporter(
@@ -58,9 +57,9 @@ async def reporter(request: web.Request, melding: Melding) -> Reporter:
     )
 
 
-async def who(request: web.Request, melding: Melding) -> dict[str, Any]:
+async def who(request: web.Request, melding: Melding, national_number: str | None) -> dict[str, Any]:
     """For melding.html's directory part: the people found, and whether there was anything to look up."""
-    known = await reporter(request, melding)
+    known = reporter(melding, national_number)
     searchable = bool(known.email or known.phone or known.national_number)
     found: list[Found] = []
     if searchable:

@@ -18,8 +18,9 @@ from gateway.appkeys import SETTINGS, STORE
 from gateway.http.tracking_map import street_map
 from gateway.http.tracking_model import photos, place
 from gateway.melding import DIENST_CODES, TRANSITIONS, Melding, Status
-from gateway.store import desk_actions, desk_melding
-from gateway.store.dossier import Dossier, gather
+from gateway.store import desk_actions, desk_melding, meldingen
+from gateway.store.directory import melding_national_number
+from gateway.store.dossier import Dossier, of_melding
 
 
 @dataclass(frozen=True)
@@ -61,22 +62,33 @@ def place_of(melding: Melding) -> str:
 
 
 @dataclass(frozen=True)
-class _Read:
+class PageRead:
+    """Everything the page reads from the store, in one read transaction: each transaction and
+    each statement costs the page more CPU than the rows it reads (bench/README.md "desk")."""
+
+    melding: Melding
     dossier: Dossier
     actions: list[desk_actions.DeskAction]
     others: list[desk_melding.Other]
+    national_number: str | None  # for the directory lookup only, never shown
 
 
-def _read(conn: Connection, melding: Melding) -> _Read | None:
-    dossier = gather(conn, melding.id)
-    if dossier is None:
+def read_page(conn: Connection, key: str) -> PageRead | None:
+    """The melding by id or reference (as `views.melding_of`), and what its page shows beside it."""
+    melding = meldingen.get(conn, key) or meldingen.by_reference(conn, key)
+    if melding is None:
         return None
     reporter = melding.reporter
-    others = desk_melding.others_of_reporter(conn, melding.id, reporter.email, reporter.phone)
-    return _Read(dossier, desk_actions.of(conn, melding.id), others)
+    return PageRead(
+        melding=melding,
+        dossier=of_melding(conn, melding),
+        actions=desk_actions.of(conn, melding.id),
+        others=desk_melding.others_of_reporter(conn, melding.id, reporter.email, reporter.phone),
+        national_number=melding_national_number(conn, melding.id),
+    )
 
 
-def _events(read: _Read) -> list[Event]:
+def _events(read: PageRead) -> list[Event]:
     events = [
         Event(h.change.at, h.change.status.value, h.change.source, h.change.note)
         for h in read.dossier.history
@@ -87,10 +99,15 @@ def _events(read: _Read) -> list[Event]:
     return sorted(events, key=lambda e: e.at)
 
 
-async def details(request: web.Request, melding: Melding) -> dict[str, Any]:
-    read = await request.config_dict[STORE].read(_read, melding)
-    if read is None:
+async def page_read(request: web.Request) -> PageRead:
+    found = await request.config_dict[STORE].read(read_page, request.match_info["id"])
+    if found is None:
         raise web.HTTPNotFound(text="no melding with this id")
+    return found
+
+
+def details(request: web.Request, read: PageRead) -> dict[str, Any]:
+    melding = read.melding
     settings = request.config_dict[SETTINGS]
     where = place(melding)
     small_map = None

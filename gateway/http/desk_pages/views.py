@@ -83,9 +83,9 @@ async def route(request: web.Request) -> web.Response:
 
 
 async def melding_page(request: web.Request) -> web.Response:
-    melding = await melding_of(request)
-    more = await melding_details.details(request, melding)
-    directory = await directory_views.who(request, melding)  # logged: who looked up whom
+    read = await melding_details.page_read(request)  # one read transaction for all of it
+    melding, more = read.melding, melding_details.details(request, read)
+    directory = await directory_views.who(request, melding, read.national_number)  # lookups logged
     context = await desk_context(request, melding=melding, max_note=MAX_NOTE, directory=directory, **more)
     return aiohttp_jinja2.render_template("melding.html", request, context)
 
