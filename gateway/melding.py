@@ -93,6 +93,9 @@ CLOSED_STATUSES: frozenset[Status] = frozenset(_FINAL)
 EVENT_CREATED = "melding.created"
 EVENT_UPDATED = "melding.updated"  # another reporter of the same problem (a duplicate)
 EVENT_FOLLOWUP = "melding.followup"  # the reporter's later message
+# A `melding.updated` on a melding's own case after the desk's duplicate decisions (its "update"):
+# confirmed a duplicate (the case is to close), and that link split again (the case is its own again).
+UPDATE_MERGED, UPDATE_SPLIT = "merged", "split"
 
 
 class Stage(StrEnum):

@@ -16,7 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, func, select, update
 
-from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, Stage
+from gateway.melding import (
+    EVENT_CREATED,
+    EVENT_UPDATED,
+    UPDATE_MERGED,
+    UPDATE_SPLIT,
+    DeliveryState,
+    Melding,
+    Stage,
+)
 from gateway.store import desk_actions
 from gateway.store.deliveries import DeliveryRecord, ensure, where
 from gateway.store.duplicates import REPORTER_KEY
@@ -154,7 +162,7 @@ def _merged(
         f" in de zaak van {master_ref}."
     )
     payload = {
-        "update": "merged",
+        "update": UPDATE_MERGED,
         "merged_into": {
             "id": master_id,
             "reference": master_ref,
@@ -245,7 +253,7 @@ def _handed_back(reference: str, own_case_id: str, *, master: tuple[str, str], s
         f" {source}): deze zaak is weer de zaak van deze melding en wordt verder opgevolgd."
     )
     return {
-        "update": "split",
+        "update": UPDATE_SPLIT,
         "split_from": {"id": master[0], "reference": master[1], "own_case_id": own_case_id, "by": source},
         "followup": {"channel": "desk", "received_at": utcnow().isoformat(), "text": text},
     }

@@ -44,7 +44,15 @@ import aiohttp
 
 from gateway import clock
 from gateway.config import ConfigError, Settings
-from gateway.melding import EVENT_CREATED, Attachment, Melding, Status, StatusUpdate
+from gateway.melding import (
+    EVENT_CREATED,
+    UPDATE_MERGED,
+    UPDATE_SPLIT,
+    Attachment,
+    Melding,
+    Status,
+    StatusUpdate,
+)
 from workers.casesystem import CaseStatus, DeliveryError, StatusPage, extra_attachments
 from workers.casesystem.topdesk_api import TopdeskApi, Upload
 from workers.casesystem.topdesk_config import TopdeskFile, load, ref_json
@@ -52,8 +60,6 @@ from workers.casesystem.topdesk_texts import action_text, brief_description, req
 
 log = logging.getLogger("workers")
 
-# What the desk's duplicate decisions send to a melding's own case (gateway.store.desk_duplicates)
-UPDATE_MERGED, UPDATE_SPLIT = "merged", "split"
 EXTERNAL_NUMBER_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX = 60, 100, 100, 25
 TOPDESK_DATE = "%Y-%m-%dT%H:%M:%S.%f%z"  # how TOPdesk writes modificationDate: 2026-12-02T20:15:00.000+0000
 POLL_FIELDS = (
