@@ -54,7 +54,7 @@ async def post_dienst(request: web.Request) -> web.Response:
             field="dienst",
         )
     store = request.app[STORE]
-    melding = await store.read(meldingen.get, key) or await store.read(meldingen.by_reference, key)
+    melding = await store.read(meldingen.by_id_or_reference, key)
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
     outcome, stage = await store.write(desk.route, melding.id, dienst)

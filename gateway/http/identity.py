@@ -55,7 +55,7 @@ async def put_national_register_number(request: web.Request) -> web.Response:
         except InvalidNationalNumber as exc:
             return error_body(422, "invalid_national_register_number", str(exc), field=FIELD)
     store = request.app[STORE]
-    melding = await store.read(meldingen.get, key) or await store.read(meldingen.by_reference, key)
+    melding = await store.read(meldingen.by_id_or_reference, key)
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
     digits = number.digits if number else None

@@ -148,7 +148,7 @@ class Dossier:
 
 def gather(conn: Connection, key: str) -> Dossier | None:
     """The dossier of the melding with this reference or id; None when there is none."""
-    melding = meldingen_store.by_reference(conn, key) or meldingen_store.get(conn, key)
+    melding = meldingen_store.by_id_or_reference(conn, key)
     return of_melding(conn, melding) if melding is not None else None
 
 

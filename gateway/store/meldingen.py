@@ -269,6 +269,11 @@ def by_reference(conn: Connection, reference: str) -> Melding | None:
     return _get_where(conn, meldingen.c.reference == reference)
 
 
+def by_id_or_reference(conn: Connection, key: str) -> Melding | None:
+    """The melding a URL or a command names, by its id or its reference, in one transaction."""
+    return get(conn, key) or by_reference(conn, key)
+
+
 def by_token(conn: Connection, token: str) -> Melding | None:
     """The melding of a tracking page's token."""
     return _get_where(conn, meldingen.c.tracking_token == token)

@@ -75,7 +75,7 @@ class PageRead:
 
 def read_page(conn: Connection, key: str) -> PageRead | None:
     """The melding by id or reference (as `views.melding_of`), and what its page shows beside it."""
-    melding = meldingen.get(conn, key) or meldingen.by_reference(conn, key)
+    melding = meldingen.by_id_or_reference(conn, key)
     if melding is None:
         return None
     reporter = melding.reporter

@@ -139,7 +139,7 @@ async def waiting_page(request: web.Request) -> web.Response:
 async def melding_of(request: web.Request) -> Melding:
     key = request.match_info["id"]
     store = request.config_dict[STORE]
-    melding = await store.read(meldingen.get, key) or await store.read(meldingen.by_reference, key)
+    melding = await store.read(meldingen.by_id_or_reference, key)
     if melding is None:
         raise web.HTTPNotFound(text="no melding with this id")
     return melding
