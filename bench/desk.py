@@ -197,6 +197,9 @@ def _update(conn: Any, chosen: list[str], **values: Any) -> None:
         )
 
 
+READ_TOKEN = "bench-read-token"
+
+
 def page_paths(ids: list[str], tokens: list[str]) -> dict[str, PathFactory]:
     rng = random.Random(7)
     return {
@@ -262,14 +265,18 @@ def main(
         gw_port, base_port = free_port(), free_port()
         gw_cmd, gw_env = gateway_cmd(gw_port, url, f"{tmp}/data")
         # Plain http on loopback; one key for every round (a new process keeps the login valid).
-        gw_env |= {"GATEWAY_DESK_COOKIE_SECURE": "false", "GATEWAY_DESK_SESSION_SECRET": "bench-desk-secret"}
+        gw_env |= {
+            "GATEWAY_DESK_COOKIE_SECURE": "false",
+            "GATEWAY_DESK_SESSION_SECRET": "bench-desk-secret",
+            "GATEWAY_API_READ_TOKEN": READ_TOKEN,  # the API's queue and melding reads
+        }
         gateway: dict[str, list[LoadResult]] = {p: [] for p in PAGES}
         baseline: dict[str, list[LoadResult]] = {p: [] for p in PAGES}
         sizes: dict[str, int] = {}
         cold: dict[int, list[float]] = {days: [] for days in PERIODS}
         for _round in range(rounds):
             with server(gw_cmd, gw_port, gw_env) as proc:
-                session = desk_login(gw_port)
+                session = desk_login(gw_port) | {"Authorization": f"Bearer {READ_TOKEN}"}
                 for days in PERIODS:  # a fresh process: nothing cached, the figures computed
                     began = time.perf_counter()
                     page_bytes(gw_port, f"/desk/overview?days={days}", session)

@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     # start while this development default is in use.
     case_system_secret: str = DEV_SECRET
     case_system_timeout: float = 10.0
+    # Bearer token for reading meldingen through the API (GET /api/v1/meldingen[/{id}]: reporters'
+    # names, addresses and texts); empty: those reads are refused (401). The desk's pages need no token.
+    api_read_token: str = Field(default="", repr=False)
     # A case system read back by polling (TOPdesk): seconds between two reads of its changes
     case_system_poll_interval: int = Field(default=60, ge=1)
     # TOPdesk (workers/casesystem/topdesk.py): the instance (https://kortrijk.topdesk.net), an

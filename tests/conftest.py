@@ -33,7 +33,7 @@ from tests.support import phone, sms
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, new_page, screenshot_path
 from tests.support.data import ROOT
 from tests.support.dovecot import Dovecot, running_dovecot
-from tests.support.http import SECRET, Receiver, RelayHandler, free_port, serve_receiver
+from tests.support.http import READ_TOKEN, SECRET, Receiver, RelayHandler, free_port, serve_receiver
 from tests.support.topdesk import FakeTopdesk, fake_topdesk, known_from
 from tests.support.twilio import FakeTwilio, fake_twilio
 from workers.casesystem.topdesk_config import load as load_topdesk_file
@@ -155,6 +155,7 @@ def settings(database_url: str, tmp_path: Path, receiver: Receiver, redis_client
         street_register_file=ROOT / "config" / "streets.csv",
         case_system_url=receiver.url,
         case_system_secret=SECRET,
+        api_read_token=READ_TOKEN,
         case_system_timeout=2.0,
         public_url="https://meldpunt.example",
         delivery_max_attempts=4,

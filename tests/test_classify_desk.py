@@ -12,6 +12,7 @@ from gateway.classify import model as m
 from gateway.config import Settings
 from gateway.signing import sign
 from gateway.store import desk
+from tests.support.api import api_get
 from tests.support.classify import small_model_dir
 from tests.support.http import SECRET, Receiver
 from tests.support.worker import run_worker
@@ -27,7 +28,7 @@ async def post(client: TestClient[Any, Any], body: dict[str, Any]) -> dict[str, 
 
 
 async def get(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:
-    return await (await client.get(f"/api/v1/meldingen/{melding_id}")).json()
+    return await (await api_get(client, f"/api/v1/meldingen/{melding_id}")).json()
 
 
 def signed(body: Any, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:

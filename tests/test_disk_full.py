@@ -27,7 +27,7 @@ from gateway.http.app import create_app
 from gateway.store import media as media_store
 from gateway.store import meldingen
 from gateway.store.schema import inbound_messages
-from tests.support.api import melding, store_of
+from tests.support.api import api_get, melding, store_of
 from tests.support.data import MELDPUNT, PNG, TILE
 from tests.support.faults import full_disk
 from tests.support.http import Receiver, free_port
@@ -110,7 +110,7 @@ async def test_mail_with_a_photo_on_a_full_disk_keeps_the_melding(
         code, _ = await asyncio.to_thread(send_mail, smtp_port)
         assert leftovers(settings.attachments_dir) == []
     assert code == 250  # stored: the sending server must not retry (nor bounce) it
-    [listed] = (await (await client.get("/api/v1/meldingen")).json())["meldingen"]
+    [listed] = (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]
     assert "losliggende tegel" in listed["text"] and listed["reporter"]["email"] == "an@example.be"
     failed_only(listed["attachments"], "tegel.png")
     # neither was the raw message written: its audit record says why

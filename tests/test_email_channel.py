@@ -28,6 +28,7 @@ from gateway.channels.email.service import mail_intake
 from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.store.schema import inbound_messages
+from tests.support.api import api_get
 from tests.support.data import MELDPUNT, PNG
 from tests.support.dovecot import Dovecot
 from tests.support.http import Receiver, RelayHandler, free_port
@@ -91,7 +92,7 @@ async def inbound(client: TestClient[Any, Any]) -> list[Any]:
 
 
 async def only_melding(client: TestClient[Any, Any]) -> dict[str, Any]:
-    [melding] = (await (await client.get("/api/v1/meldingen")).json())["meldingen"]
+    [melding] = (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]
     return melding
 
 
@@ -123,7 +124,7 @@ async def test_mail_becomes_a_melding_with_the_reporter_from_the_signature(
 async def test_only_meldpunt_addresses_are_accepted(client: TestClient[Any, Any], smtp_port: int) -> None:
     code, reply = await asend(smtp_port, mail(), to="someone@elsewhere.example")
     assert code == 550 and b"meldpunt only" in reply
-    assert (await (await client.get("/api/v1/meldingen")).json())["meldingen"] == []
+    assert (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"] == []
 
 
 async def test_oversized_mail_is_refused_with_552(
@@ -141,7 +142,7 @@ async def test_the_same_message_twice_makes_one_melding(client: TestClient[Any, 
     first = await asend(smtp_port, raw)
     again = await asend(smtp_port, raw)
     assert first[0] == again[0] == 250
-    assert len((await (await client.get("/api/v1/meldingen")).json())["meldingen"]) == 1
+    assert len((await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]) == 1
 
 
 async def test_store_failure_answers_451_so_the_sender_retries(
@@ -178,7 +179,7 @@ async def test_automatic_mail_is_stored_and_marked_never_a_melding(
     assert code == 250
     [record] = await inbound(client)
     assert record.kind == kind and record.melding_id is None and record.reason
-    assert (await (await client.get("/api/v1/meldingen")).json())["meldingen"] == []
+    assert (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"] == []
     await run_worker(settings.model_copy(update={"smtp_relay": smtp_relay[0]}))
     assert smtp_relay[1].messages == []  # nothing answered
 
@@ -270,7 +271,7 @@ async def test_reply_to_our_acknowledgement_is_a_followup_not_a_new_melding(
     code, _ = await asend(smtp_port, reply)
     assert code == 250
     await run_worker(settings)
-    listed = (await (await client.get("/api/v1/meldingen")).json())["meldingen"]
+    listed = (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]
     assert [m["id"] for m in listed] == [melding["id"]]
     [followup] = listed[0]["followups"]
     assert followup["text"] == "Er ligt nu ook een tweede tegel los."
@@ -293,7 +294,7 @@ async def test_reference_in_the_subject_threads_only_from_the_reporter(
         ),
     )
     await asend(smtp_port, mail(text="Ik ben iemand anders.", subject=subject, sender="x@other.example"))
-    listed = (await (await client.get("/api/v1/meldingen")).json())["meldingen"]
+    listed = (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]
     assert len(listed) == 2  # the stranger's mail is a melding of its own
     original = next(m for m in listed if m["id"] == melding["id"])
     assert [f["text"] for f in original["followups"]] == ["Nog een foto van de tegel."]
@@ -321,7 +322,7 @@ async def test_answer_to_wachten_op_antwoord_goes_back_to_the_desk(
             headers={"In-Reply-To": original_id, "References": original_id},
         ),
     )
-    got = await (await client.get(f"/api/v1/meldingen/{melding['id']}")).json()
+    got = await (await api_get(client, f"/api/v1/meldingen/{melding['id']}")).json()
     assert got["status"] == "in_behandeling"
     assert got["status_history"][-1]["source"] == "reporter"
 
@@ -353,7 +354,7 @@ async def test_smtp_smuggling_is_refused(client: TestClient[Any, Any], smtp_port
 
     answer = await asyncio.to_thread(session)
     assert answer.startswith(b"554"), answer
-    assert (await (await client.get("/api/v1/meldingen")).json())["meldingen"] == []
+    assert (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"] == []
 
 
 async def test_starttls_when_a_certificate_is_configured(
@@ -441,12 +442,12 @@ async def test_imap_imports_each_message_once_and_moves_it_after_storing(
         mail(subject="Lamp", message_id="<imap-2@example.be>"),
     )
     await poll_once(client, settings, dovecot.url())
-    assert len((await (await client.get("/api/v1/meldingen")).json())["meldingen"]) == 2
+    assert len((await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]) == 2
     assert folder_count(dovecot, "INBOX") == 0 and folder_count(dovecot, "Processed") == 2
     # a crash before the move leaves the message behind: the next pass must not import it twice
     append(dovecot, mail(message_id="<imap-1@example.be>"))
     await poll_once(client, settings, dovecot.url())
-    assert len((await (await client.get("/api/v1/meldingen")).json())["meldingen"]) == 2
+    assert len((await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]) == 2
     assert folder_count(dovecot, "INBOX") == 0 and folder_count(dovecot, "Processed") == 3
 
 
@@ -466,7 +467,7 @@ async def test_one_broken_mailbox_does_not_stop_another(
         assert pollers[0].imported == 0 and pollers[0].thread.is_alive()  # still retrying, with backoff
     finally:
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in pollers))
-    assert len((await (await client.get("/api/v1/meldingen")).json())["meldingen"]) == 1
+    assert len((await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]) == 1
 
 
 # The IMAP poller's behaviour does not depend on the store, and each run takes 15-19 s: on SQLite

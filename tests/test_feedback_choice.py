@@ -22,7 +22,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Melding, Status
 from gateway.store import meldingen
-from tests.support.api import store_of
+from tests.support.api import api_get, store_of
 from tests.support.data import LAMP_TEXT
 from tests.support.http import RelayHandler
 from tests.support.sms import decisions, message, set_status
@@ -198,7 +198,7 @@ async def test_the_json_intake_takes_the_choice_and_refuses_one_that_cannot_reac
     resp = await app.post("/api/v1/meldingen", json={**LAMP_TEXT, "reporter": reporter})
     assert resp.status == 202, await resp.text()
     created = await resp.json()
-    shown = await (await app.get(f"/api/v1/meldingen/{created['id']}")).json()
+    shown = await (await api_get(app, f"/api/v1/meldingen/{created['id']}")).json()
     assert shown["reporter"]["feedback"] == "sms" and shown["reporter"]["phone"] == NUMBER
     await run_worker(both)
     assert [m["To"] for m in twilio.messages] == [
@@ -210,7 +210,7 @@ async def test_the_json_intake_takes_the_choice_and_refuses_one_that_cannot_reac
     parts = FormData(fields, default_to_multipart=True)
     resp = await app.post("/api/v1/meldingen", data=parts)
     assert resp.status == 202, await resp.text()
-    shown = await (await app.get(f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
+    shown = await (await api_get(app, f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
     assert shown["reporter"]["feedback"] == "none"
 
     refused = [

@@ -17,6 +17,7 @@ from gateway.appkeys import STORE
 from gateway.config import Settings
 from gateway.melding import Channel, MeldingDraft
 from gateway.store.schema import attachments, meldingen
+from tests.support.api import api_get
 from tests.support.data import PNG, TILE
 
 
@@ -32,7 +33,7 @@ async def test_json_melding_is_stored_and_answered_202(client: TestClient[Any, A
     year = datetime.now(UTC).year
     assert re.fullmatch(rf"1777-{year}-\d{{6}}", body["reference"])
     assert body["tracking_url"].startswith("https://meldpunt.example/t/")
-    got = await (await client.get(f"/api/v1/meldingen/{body['id']}")).json()
+    got = await (await api_get(client, f"/api/v1/meldingen/{body['id']}")).json()
     assert got["reference"] == body["reference"]
     assert got["text"] == TILE["text"]
     assert got["reporter"]["email"] == "an@example.be"
@@ -169,7 +170,7 @@ async def test_multipart_with_photo_stores_attachment_on_disk(
     form.add_field("photo", PNG, filename="../../etc/passwd.png", content_type="image/png")
     resp = await client.post("/api/v1/meldingen", data=form)
     assert resp.status == 202, await resp.text()
-    got = await (await client.get(f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
+    got = await (await api_get(client, f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
     assert got["reporter"]["email"] == "jan@example.be"
     assert got["location"]["lat"] == 50.8279
     [att] = got["attachments"]
@@ -187,7 +188,7 @@ async def test_multipart_json_part_with_photos(client: TestClient[Any, Any]) -> 
     form.add_field("b", PNG + b"1", filename="b.png", content_type="image/png")
     resp = await client.post("/api/v1/meldingen", data=form)
     assert resp.status == 202, await resp.text()
-    got = await (await client.get(f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
+    got = await (await api_get(client, f"/api/v1/meldingen/{(await resp.json())['id']}")).json()
     assert got["location"]["street"] == "Budastraat"
     assert [a["filename"] for a in got["attachments"]] == ["a.png", "b.png"]
 
@@ -215,5 +216,5 @@ async def test_bad_idempotency_key_is_400(client: TestClient[Any, Any]) -> None:
 
 
 async def test_unknown_melding_is_json_404(client: TestClient[Any, Any]) -> None:
-    await assert_refused(await client.get("/api/v1/meldingen/nope"), 404, "not_found")
+    await assert_refused(await api_get(client, "/api/v1/meldingen/nope"), 404, "not_found")
     await assert_refused(await client.get("/nothing-here"), 404, "not_found")

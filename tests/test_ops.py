@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.http.app import create_app
 from gateway.logs import JsonFormatter, mask
+from tests.support.api import api_get
 from tests.support.data import ROOT, TILE
 from tests.support.http import Receiver, free_port
 from tests.support.worker import run_worker
@@ -37,7 +38,7 @@ async def test_healthz_503_and_intake_still_stores_when_redis_is_down(settings: 
         # the melding is stored all the same; the sweep will enqueue it once Redis is back
         posted = await client.post("/api/v1/meldingen", json=TILE)
         assert posted.status == 202
-        got = await client.get(f"/api/v1/meldingen/{(await posted.json())['id']}")
+        got = await api_get(client, f"/api/v1/meldingen/{(await posted.json())['id']}")
         assert (await got.json())["stage"] == "received"
 
 

@@ -16,6 +16,7 @@ from gateway.channels.phone import calls as phone
 from gateway.config import ConfigError, Settings
 from gateway.http.app import create_app
 from gateway.signing import sign
+from tests.support.api import api_get
 from tests.support.http import Receiver
 from tests.support.phone import CALL, PHONE_SECRET, call, post
 from tests.support.worker import run_worker
@@ -38,7 +39,7 @@ async def test_signed_call_record_becomes_a_phone_melding(phone_client: TestClie
     body = await resp.json()
     assert set(body) == {"id", "reference", "tracking_url"}
     assert body["tracking_url"].startswith("https://meldpunt.example/t/")
-    got = await (await phone_client.get(f"/api/v1/meldingen/{body['id']}")).json()
+    got = await (await api_get(phone_client, f"/api/v1/meldingen/{body['id']}")).json()
     assert got["channel"] == "phone"
     assert got["external_id"] == "call-0001"
     assert got["reporter"] == {
@@ -67,12 +68,12 @@ async def test_unmapped_ivr_is_classified_and_odd_number_kept(
     resp = await post(phone_client, record)
     assert resp.status == 202
     mid = (await resp.json())["id"]
-    got = await (await phone_client.get(f"/api/v1/meldingen/{mid}")).json()
+    got = await (await api_get(phone_client, f"/api/v1/meldingen/{mid}")).json()
     assert got["dienst"] is None  # no hint: the worker classifies
     assert got["reporter"]["phone"] == "anonymous"  # not parseable: kept as given
     assert got["text"] == "Sluikstort van vuilniszakken naast de glasbol."
     await run_worker(phone_settings)
-    got = await (await phone_client.get(f"/api/v1/meldingen/{mid}")).json()
+    got = await (await api_get(phone_client, f"/api/v1/meldingen/{mid}")).json()
     assert got["routed_by"] != "channel:phone"
 
 
@@ -160,7 +161,7 @@ async def test_same_call_id_twice_is_one_melding(phone_client: TestClient[Any, A
     assert first.status == again.status == 202
     assert (await first.json()) == (await again.json())
     assert again.headers.get("Idempotent-Replayed") == "true"
-    listed = await (await phone_client.get("/api/v1/meldingen")).json()
+    listed = await (await api_get(phone_client, "/api/v1/meldingen")).json()
     assert [m["external_id"] for m in listed["meldingen"]] == ["call-0001"]
 
 
@@ -185,7 +186,7 @@ async def test_answered_call_is_beantwoord_and_never_delivered(
 
     await run_worker(phone_settings)
 
-    got = await (await phone_client.get(f"/api/v1/meldingen/{info['id']}")).json()
+    got = await (await api_get(phone_client, f"/api/v1/meldingen/{info['id']}")).json()
     assert got["status"] == "beantwoord"
     assert got["dienst"] == "info"
     assert got["stage"] == "answered"
@@ -194,7 +195,7 @@ async def test_answered_call_is_beantwoord_and_never_delivered(
     sent = [r["body"]["melding"]["reference"] for r in receiver.created]
     assert sent == [reg["reference"]]  # the registered call reached the case system, the info one not
     assert all(r["body"]["melding"]["reference"] != info["reference"] for r in receiver.received)
-    got_reg = await (await phone_client.get(f"/api/v1/meldingen/{reg['id']}")).json()
+    got_reg = await (await api_get(phone_client, f"/api/v1/meldingen/{reg['id']}")).json()
     assert got_reg["dienst"] == "wegen"
     assert got_reg["routed_by"] == "channel:phone"
 
@@ -209,7 +210,7 @@ async def test_simultaneous_copies_of_a_call_make_one_melding(phone_client: Test
         bodies = [await a.json() for a in answers]
         assert len({b["reference"] for b in bodies}) == 1
         assert sum(a.headers.get("Idempotent-Replayed") != "true" for a in answers) == 1
-    listed = await (await phone_client.get("/api/v1/meldingen")).json()
+    listed = await (await api_get(phone_client, "/api/v1/meldingen")).json()
     assert sorted(m["external_id"] for m in listed["meldingen"]) == [
         "call-race-answered",
         "call-race-register",

@@ -22,7 +22,7 @@ from gateway.store import inbound
 from gateway.store import meldingen as meldingen_store
 from gateway.store import notifications as notifications_store
 from gateway.store.schema import deliveries, notifications, status_history
-from tests.support.api import TILE, melding, post, signed
+from tests.support.api import TILE, api_get, melding, post, signed
 from tests.support.http import Receiver, RelayHandler, free_port
 from tests.support.worker import gateway_cli, run_worker, sweep, worker_ctx
 from workers import jobs
@@ -59,7 +59,7 @@ async def test_undecided_text_waits_in_triage_and_is_not_delivered(
     assert got["stage"] == "triage"
     assert got["dienst"] is None
     assert receiver.received == []
-    listed = await (await client.get("/api/v1/meldingen?stage=triage")).json()
+    listed = await (await api_get(client, "/api/v1/meldingen?stage=triage")).json()
     assert [m["id"] for m in listed["meldingen"]] == [created["id"]]
 
 

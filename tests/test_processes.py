@@ -16,6 +16,7 @@ import redis
 import redis.asyncio as aioredis
 
 from gateway.config import Settings
+from tests.support.api import api_get
 from tests.support.data import MELDPUNT, TILE
 from tests.support.http import SECRET, Receiver, free_port
 from tests.support.processes import assert_clean_shutdown, process, settings_env, wait_for, wait_healthy
@@ -154,6 +155,6 @@ async def test_sigterm_lets_a_running_delivery_finish(
         worker.terminate()
         await asyncio.get_running_loop().run_in_executor(None, worker.wait, 20)
     assert_clean_shutdown(tmp_path / "worker.log")
-    got = await (await client.get(f"/api/v1/meldingen/{created['id']}")).json()
+    got = await (await api_get(client, f"/api/v1/meldingen/{created['id']}")).json()
     assert got["stage"] == "delivered", (tmp_path / "worker.log").read_text()
     assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]

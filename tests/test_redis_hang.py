@@ -19,7 +19,7 @@ from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.signing import sign
-from tests.support.api import melding
+from tests.support.api import api_get, melding
 from tests.support.data import TILE
 from tests.support.http import SECRET, free_port
 
@@ -106,5 +106,5 @@ async def test_mail_is_answered_250_while_redis_hangs(hung: TestClient[Any, Any]
         server.close()
         await server.wait_closed()
     assert code == 250  # sendmail raises unless the DATA was answered 250
-    listed = await (await hung.get("/api/v1/meldingen")).json()
+    listed = await (await api_get(hung, "/api/v1/meldingen")).json()
     assert [m["channel"] for m in listed["meldingen"]] == ["email"]

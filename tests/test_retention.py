@@ -32,7 +32,7 @@ from gateway.store import Store, sms
 from gateway.store.retention import MARKER
 from gateway.store.schema import meldingen, metadata, status_history
 from tests.support import sms as twilio_sms
-from tests.support.api import store_of
+from tests.support.api import api_get, store_of
 from tests.support.data import MELDPUNT, PNG
 from tests.support.faults import full_disk
 from tests.support.http import free_port
@@ -229,7 +229,7 @@ async def test_closed_meldingen_past_the_period_lose_their_personal_data_everywh
     assert (anonymised_web.lat, anonymised_web.lon, anonymised_web.postcode) == (50.827, 3.265, "8500")
     # Files: the shared photo stays (the open melding uses it); the mail's photo and raw mail are gone.
     left = files(settings)
-    open_melding = await client.get(f"/api/v1/meldingen/{still_open['id']}")
+    open_melding = await api_get(client, f"/api/v1/meldingen/{still_open['id']}")
     [photo] = (await open_melding.json())["attachments"]
     assert (
         photo["storage_path"] in left

@@ -15,7 +15,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.store import media as media_store
 from gateway.store import meldingen
-from tests.support.api import store_of
+from tests.support.api import api_get, store_of
 from tests.support.http import Receiver
 from tests.support.sms import REFERENCE, message
 from tests.support.sms import post as post_sms
@@ -134,7 +134,7 @@ async def test_oversize_refused_and_foreign_media_fail_and_the_melding_still_goe
     assert all(r.attempts == 1 for r in records)  # permanent: tried once
     assert not any("evil" in str(r) for r in twilio.media_requests)
     assert [r["body"]["melding"]["reference"] for r in receiver.created] == [reference]
-    shown = (await (await app.get(f"/api/v1/meldingen/{melding.id}")).json())["mms_media"]
+    shown = (await (await api_get(app, f"/api/v1/meldingen/{melding.id}")).json())["mms_media"]
     assert [(m["position"], m["state"]) for m in shown] == [(n, r.state) for n, r in enumerate(records)]
     assert shown[1]["error"] == records[1].error and shown[0]["sha256"] == hashlib.sha256(good).hexdigest()
 

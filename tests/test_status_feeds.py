@@ -21,7 +21,7 @@ from gateway.melding import DeliveryState
 from gateway.store import pushes
 from gateway.store import retention as retention_store
 from gateway.store.schema import meldingen
-from tests.support.api import melding, signed, store_of
+from tests.support.api import api_get, melding, signed, store_of
 from tests.support.data import TILE
 from tests.support.http import Receiver
 from tests.support.portal import FakePortal, dosis_feed, fake_portal, signed_feed, with_feeds
@@ -77,7 +77,7 @@ async def test_the_intake_refuses_a_wrong_number_naming_the_field(app: TestClien
     error = (await resp.json())["error"]
     assert error["fields"][0]["field"] == "national_register_number"
     assert "check digits" in error["message"] and "0730" not in error["message"]
-    listed = await (await app.get("/api/v1/meldingen")).json()
+    listed = await (await api_get(app, "/api/v1/meldingen")).json()
     assert listed["meldingen"] == [] if isinstance(listed, dict) else listed == []  # nothing stored
 
 
@@ -253,8 +253,8 @@ async def test_the_number_is_nowhere_but_in_the_portal_push(
     await run_worker(fed)
     assert len(portal.received) == 3  # pushed: DOSIS twice, the signed feed once
     shown = [
-        await (await app.get(f"/api/v1/meldingen/{created['id']}")).text(),
-        await (await app.get("/api/v1/meldingen")).text(),
+        await (await api_get(app, f"/api/v1/meldingen/{created['id']}")).text(),
+        await (await api_get(app, "/api/v1/meldingen")).text(),
         await (await app.get(created["tracking_url"].removeprefix("https://meldpunt.example"))).text(),
         str(receiver.received),  # the case system's webhooks
         captured.getvalue(),  # every log line

@@ -18,6 +18,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.store import Store, StoreUnavailable
 from gateway.store.meldingen import list_meldingen
+from tests.support.api import api_get
 from tests.support.data import PNG, TILE
 from tests.support.faults import TcpProxy
 from tests.support.http import free_port
@@ -92,7 +93,7 @@ async def test_store_outage_answers_503_and_stores_nothing_half(
             form.add_field("photo", PNG, filename="foto.png", content_type="image/png")
             resp = await client.post("/api/v1/meldingen", data=form)
             _assert_503(resp, await resp.json())
-            resp = await client.get(f"/api/v1/meldingen/{reference}")
+            resp = await api_get(client, f"/api/v1/meldingen/{reference}")
             _assert_503(resp, await resp.json())
             health = await client.get("/healthz")
             assert health.status == 503

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import Settings
 from gateway.http.app import create_app
-from tests.support.api import store_of
+from tests.support.api import api_get, store_of
 from tests.support.data import ROOT
 from tests.support.webform import BIG_PNG, PHOTO, SCRIPT, form_data, thanks_token
 
@@ -34,7 +34,7 @@ async def site(settings: Settings) -> AsyncIterator[Client]:
 
 
 async def count_meldingen(client: Client) -> int:
-    listed = await (await client.get("/api/v1/meldingen")).json()
+    listed = await (await api_get(client, "/api/v1/meldingen")).json()
     return len(listed["meldingen"])
 
 
@@ -78,7 +78,7 @@ async def test_a_plain_post_is_a_melding_of_the_web_channel_and_redirects_to_tha
     answer = await site.post("/", data=data, allow_redirects=False)
     assert answer.status == 303, await answer.text()
     token = thanks_token(answer.headers["Location"])
-    listed = (await (await site.get("/api/v1/meldingen")).json())["meldingen"]
+    listed = (await (await api_get(site, "/api/v1/meldingen")).json())["meldingen"]
     assert len(listed) == 1
     melding = listed[0]
     assert melding["channel"] == "web" and melding["language"] == "fr"

@@ -20,6 +20,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.texts import text
+from tests.support.api import api_get
 from tests.support.browser import axe_violations, new_page, screenshot_path
 from tests.support.http import free_port
 from tests.support.tiles import TileServer, tile_server
@@ -80,7 +81,7 @@ async def tab_to(page: Page, element_id: str, presses: int = 60) -> None:
 
 
 async def stored(client: Client) -> list[dict[str, Any]]:
-    return (await (await client.get("/api/v1/meldingen")).json())["meldingen"]
+    return (await (await api_get(client, "/api/v1/meldingen")).json())["meldingen"]
 
 
 async def test_dutch_with_a_photo_and_a_suggested_address_then_the_tracking_page(

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, ValidationError
 
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
-from gateway.handling import error_body, signed_body
+from gateway.handling import error_body, read_token_refusal, signed_body
 from gateway.intake import IntakeRejected, apply_status, invalid, json_object
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
 from gateway.queue import live_workers
@@ -60,6 +60,8 @@ async def post_melding(request: web.Request) -> web.Response:
 
 
 async def get_melding(request: web.Request) -> web.Response:
+    if refusal := read_token_refusal(request, request.app[SETTINGS].api_read_token):
+        return refusal
     melding = await request.app[STORE].read(meldingen.get, request.match_info["id"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this id")
@@ -84,6 +86,8 @@ async def get_melding(request: web.Request) -> web.Response:
 
 
 async def list_meldingen(request: web.Request) -> web.Response:
+    if refusal := read_token_refusal(request, request.app[SETTINGS].api_read_token):
+        return refusal
     stage_arg = request.query.get("stage")
     try:
         stage = Stage(stage_arg) if stage_arg else None

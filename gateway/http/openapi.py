@@ -34,6 +34,13 @@ from gateway.http.openapi_paths import (
 
 TITLE = "Meldpunt 1777 intake gateway"
 VERSION = "1"
+SECURITY_SCHEMES = {
+    "readToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "GATEWAY_API_READ_TOKEN: reading meldingen (reporters' personal data)",
+    }
+}
 REF_TEMPLATE = "#/components/schemas/{model}"
 DOCS_SCRIPTS = "/static/vendor/swagger-ui/"
 
@@ -74,6 +81,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["description"] = op.description
     if op.params:
         out["parameters"] = [_parameter(p) for p in op.params]  # copies: _localised may change them
+    if op.security:
+        out["security"] = [{name: []} for name in op.security]
     if op.body is not None:
         out["requestBody"] = {
             "required": op.body.required,
@@ -148,6 +157,7 @@ def document(site: Site) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": _schemas(),
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 

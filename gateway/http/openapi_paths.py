@@ -132,6 +132,9 @@ SIGNED = (
         True,
     ),
 )
+# Reporters' personal data: read with the token the city gave the reader (GATEWAY_API_READ_TOKEN);
+# the scheme is described in gateway.http.openapi (SECURITY_SCHEMES).
+READ_TOKEN = ("readToken",)
 TWILIO_SIGNED = (
     Param(
         "X-Twilio-Signature",
@@ -141,6 +144,7 @@ TWILIO_SIGNED = (
         True,
     ),
 )
+_READ_TOKEN_ERRORS = {401: _error("no or a wrong read token, or none configured (GATEWAY_API_READ_TOKEN)")}
 _SIGNATURE_ERRORS = {401: _error("missing, stale or wrong signature; or no secret configured")}
 _TWILIO_ERRORS = {
     403: _error("missing or forged X-Twilio-Signature; nothing stored"),
@@ -328,19 +332,31 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/meldingen",
         "Meldingen, the latest first (the desk's triage queue with stage=triage)",
         "meldingen",
-        {200: _ok("the meldingen", ref(MeldingList)), 400: _error("a bad stage or limit"), **_STORE_DOWN},
+        {
+            200: _ok("the meldingen", ref(MeldingList)),
+            400: _error("a bad stage or limit"),
+            **_READ_TOKEN_ERRORS,
+            **_STORE_DOWN,
+        },
         params=(
             _query("stage", {"type": "string", "enum": [s.value for s in Stage]}),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
         ),
+        security=READ_TOKEN,
     ),
     Operation(
         "get",
         "/api/v1/meldingen/{id}",
         "One melding with its history, deliveries and duplicate suggestions",
         "meldingen",
-        {200: _ok("the melding", ref(MeldingRead)), 404: _error("no melding with this id"), **_STORE_DOWN},
+        {
+            200: _ok("the melding", ref(MeldingRead)),
+            404: _error("no melding with this id"),
+            **_READ_TOKEN_ERRORS,
+            **_STORE_DOWN,
+        },
         params=(_path("id"),),
+        security=READ_TOKEN,
     ),
     Operation(
         "post",

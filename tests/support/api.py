@@ -25,7 +25,14 @@ async def post(client: TestClient[Any, Any], body: dict[str, Any] | None = None)
 
 
 async def melding(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:
-    return await (await client.get(f"/api/v1/meldingen/{melding_id}")).json()
+    return await (await api_get(client, f"/api/v1/meldingen/{melding_id}")).json()
+
+
+def api_get(client: TestClient[Any, Any], path: str, **kwargs: Any) -> Any:
+    """GET with the app's read token (`GATEWAY_API_READ_TOKEN`), as the desk's tools read meldingen."""
+    token = client.server.app[SETTINGS].api_read_token
+    headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+    return client.get(path, headers=headers, **kwargs)
 
 
 def store_of(client: TestClient[Any, Any]) -> Store:

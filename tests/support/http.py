@@ -17,6 +17,7 @@ from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, 
 
 # The case system's webhook secret in the `settings` fixture.
 SECRET = "test-secret"
+READ_TOKEN = "test-read-token"  # GATEWAY_API_READ_TOKEN of the tests' settings
 
 
 def free_port() -> int:
