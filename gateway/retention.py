@@ -70,7 +70,9 @@ async def run_retention(
         after_id = inbound[-1]
         if progress:
             progress("inbound messages without a melding", done)
-    done = await batch(ops.forget_opt_ins, cutoff)
-    if progress and done.total():
-        progress("opted-in numbers", done)
-    return total + done
+    for what, forget in (("opted-in numbers", ops.forget_opt_ins), ("directory lookups", ops.forget_lookups)):
+        done = await batch(forget, cutoff)
+        total += done
+        if progress and done.total():
+            progress(what, done)
+    return total

@@ -28,9 +28,11 @@ from gateway.channels.email.smtp import start_smtp
 from gateway.cli import main as gateway_main
 from gateway.clock import now as gateway_now
 from gateway.config import Settings
-from gateway.store import Store, sms
+from gateway.retention import run_retention
+from gateway.store import Store, directory, sms
+from gateway.store.directory import LookupRecord
 from gateway.store.retention import MARKER
-from gateway.store.schema import meldingen, metadata, status_history
+from gateway.store.schema import directory_lookups, meldingen, metadata, status_history
 from tests.support import sms as twilio_sms
 from tests.support.api import api_get, store_of
 from tests.support.data import MELDPUNT, PNG
@@ -308,3 +310,30 @@ async def test_a_photo_the_disk_refused_leaves_no_file_to_release(
     assert done["meldingen"] == 1 and done["attachments"] == 1 and done.get("files", 0) == 0
     assert settings.attachments_dir.is_dir() and files(settings) == before
     assert (await by_reference(store_of(client), kept["reference"])).anonymised_at is None
+
+
+async def test_the_directory_access_log_is_pruned_after_the_retention_period(
+    client: TestClient[Any, Any], settings: Settings, clock: time_machine.Traveller
+) -> None:
+    """A lookup names an operator, a citizen and an address or number looked up: it goes after
+    `retention_days` like a reporter's data; a recent one stays, and a dry run only counts."""
+    store = store_of(client)
+    looked_up = LookupRecord("an", "1777-2026-000001", "email", "oud@example.be", 7, "Oud Melder")
+    await store.write(directory.record, [looked_up])
+    clock.shift(timedelta(days=300))
+    recent = LookupRecord("bert", None, "phone", "+32470111555", None, None)
+    await store.write(directory.record, [recent])
+    clock.shift(timedelta(days=66))  # the first 366 days old, the second 66
+
+    def logged(conn: Connection) -> list[str]:
+        return sorted(conn.execute(select(directory_lookups.c.query)).scalars())
+
+    assert (await run_retention(store, settings, dry_run=True)).directory_lookups == 1
+    assert await store.read(logged) == ["+32470111555", "oud@example.be"]
+    async with worker_ctx(settings) as ctx:
+        assert (await retention_job(ctx))["directory_lookups"] == 1
+    assert await store.read(logged) == ["+32470111555"]
+    forever = settings.model_copy(update={"retention_days": 0})
+    clock.shift(timedelta(days=3650))
+    assert (await run_retention(store, forever)).directory_lookups == 0
+    assert await store.read(logged) == ["+32470111555"]

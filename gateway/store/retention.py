@@ -6,13 +6,13 @@ delivery outcomes. What goes, table by table, is listed in SECURITY.md ("Persona
 retention"); `anonymise` below is that list in code.
 
 One batch is one transaction: `anonymise(conn, ids, ...)` for meldingen, `anonymise_inbound` for
-audit rows of messages that never became a melding, `forget_opt_ins` for numbers that opted back
-in. A melding is marked (`anonymised_at`) in the same transaction, so a second run finds nothing
-left to do. Files on disk (attachments, raw mails) are content-addressed and may be shared by
-several meldingen: a file is removed only when no row refers to it any more, in the same
-transaction (the last step before the commit; on SQLite the write lock keeps intake from
-committing a new reference meanwhile). A commit that fails after that has lost only files that
-were being removed anyway; the next run anonymises the rows.
+audit rows of messages that never became a melding, `forget_opt_ins` for numbers that opted back in,
+`forget_lookups` for the directory's access log. A melding is marked (`anonymised_at`) in the same
+transaction, so a second run finds nothing left to do. Files on disk (attachments, raw mails) are
+content-addressed and may be shared by several meldingen: a file is removed only when no row refers
+to it any more, in the same transaction (the last step before the commit; on SQLite the write lock
+keeps intake from committing a new reference meanwhile). A commit that fails after that has lost
+only files that were being removed anyway; the next run anonymises the rows.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from gateway.store.schema import (
     attachments,
     deliveries,
     delivery_attempts,
+    directory_lookups,
     duplicate_suggestions,
     followups,
     inbound_messages,
@@ -67,6 +68,7 @@ class Anonymised:
     voice_calls: int = 0
     sms_messages: int = 0
     opt_ins: int = 0
+    directory_lookups: int = 0
 
     def __add__(self, other: Anonymised) -> Anonymised:
         return Anonymised(
@@ -301,6 +303,14 @@ def forget_opt_ins(conn: Connection, cutoff: datetime, *, dry_run: bool = False)
         delete(sms_optouts).where(sms_optouts.c.opted_out.is_(False), sms_optouts.c.updated_at < cutoff)
     ).rowcount
     return Anonymised(opt_ins=removed)
+
+
+def forget_lookups(conn: Connection, cutoff: datetime, *, dry_run: bool = False) -> Anonymised:
+    """Lines of the directory's access log older than `cutoff`: they name an operator, a citizen and
+    what was looked up (an e-mail address, a phone number), so they go after the retention period as
+    a melding's reporter does. (`dry_run`: the caller rolls back.)"""
+    removed = conn.execute(delete(directory_lookups).where(directory_lookups.c.at < cutoff)).rowcount
+    return Anonymised(directory_lookups=removed)
 
 
 def _release_files(conn: Connection, paths: set[str], root: Path, *, dry_run: bool) -> int:
