@@ -26,11 +26,20 @@ REPORT = "De straatlamp voor nummer 23 flikkert al een week de hele nacht."
         # an English footer and a French closing that the channel's cutter does not know
         "\n\nThis e-mail is confidential and intended solely for the addressee.",
         "\n\nMerci de votre intervention,\nMarc",
+        # a closing the channel's cutter does not know, a bare name, a postscript about something else
+        "\n\nMet de meeste hoogachting,\nKatrien Vanneste",
+        "\n\nNick",
+        "\n\nGroeten,\nBert\n\nP.S. De bladeren van de boom liggen ook in de goot.",
     ],
 )
 def test_greeting_signature_footer_and_quotes_are_cut_and_the_report_kept(wrapping: str) -> None:
     cleaned = routing_text("Beste,\n\n" + REPORT + wrapping)
     assert cleaned == REPORT
+
+
+@pytest.mark.parametrize("greeting", ["Good evening,", "Greetings,", "Salut,", "Hey there,"])
+def test_other_greetings_are_cut(greeting: str) -> None:
+    assert routing_text(f"{greeting}\n\n{REPORT}") == REPORT
 
 
 def test_an_sms_or_a_one_line_text_is_read_as_it_is() -> None:

@@ -326,6 +326,7 @@ def test_a_keyword_that_only_names_a_place_or_an_earlier_job_is_no_evidence(rout
         "There is a wrecked bicycle chained to the lamp post in front of our building",
         "Un vélo rouillé est attaché au panneau de signalisation devant la poste",
         "der hangt nen ouden velo an de lantaarnpaal bij de bushalte",
+        "There is a bee swarm hanging from the lamp post outside number 12",
     ):
         assert router.route(text).dienst not in {"signalisatie", "verlichting"}, text
     placed = router.explain("zakken afval naast de straatlamp")
@@ -339,6 +340,11 @@ def test_a_keyword_that_only_names_a_place_or_an_earlier_job_is_no_evidence(rout
     assert pruned.dienst != "groen"
     thanked = router.route("dank voor het kappen van de dode boom maar nu brandt de straatlamp niet meer")
     assert thanked.dienst == "verlichting"
+    # A thank-you long enough to name the old problem in its tenth word still names no new one.
+    long_thanks = router.explain(
+        "dank voor de snelle opvolging van mijn vorige melding over de straatlamp, maar nu ligt er afval"
+    )
+    assert [e for e in long_thanks if e[0] == "verlichting" and isinstance(e[3], float) and e[3] > 0] == []
 
 
 def test_normalization() -> None:

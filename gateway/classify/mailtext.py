@@ -5,8 +5,9 @@ problem, a signature with a company name ("Boomkwekerij ...", "Signalisatie ... 
 footer. Each of those can hold a dienst's keyword that is not the subject (issue 14). The e-mail
 channel already cuts quotes and signatures on intake; a text pasted into the web form, forwarded
 by the desk or sent through the API was never cut, so routing cleans every text the same way,
-with the channel's own cutters (`strip_reply`, `split_signature`), plus legal footers and a
-greeting line. The subject is never touched: the problem is sometimes only there.
+with the channel's own cutters (`strip_reply`, `split_signature`), plus legal footers, a
+greeting line, and last paragraphs that take leave, only name the sender or add a postscript.
+The subject is never touched: the problem is sometimes only there.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 # A first line that only greets: "Beste,", "Geachte mevrouw,", "Bonjour,", "Dear team,".
 _GREETING = re.compile(
     r"^[ \t]*(beste|geachte|dag|hallo|hoi|hey|goe(ie|de)?(dag|morgen|middag|avond|n ?dag)|"
-    r"goedenavond|bonjour|bonsoir|madame|monsieur|cher|chère|hello|hi|dear|good (morning|afternoon))\b"
+    r"goedenavond|bonjour|bonsoir|salut|madame|monsieur|cher|chère|hello|hi|hey there|dear|greetings|"
+    r"good (morning|afternoon|evening|day))\b"
     r"[^\n.?!]{0,40}[,!:]?[ \t]*\n",
     re.IGNORECASE,
 )
@@ -34,9 +36,16 @@ _GREETING = re.compile(
 # channel's signature cutter leaves when the formula is not one of its closings.
 _LEAVE_TAKING = re.compile(
     r"^[ \t]*(alvast|bedankt|dank|merci|thank|thanks|many thanks|groet|mvg|met vriendelijke|vriendelijke|"
-    r"cordialement|veuillez|bien à vous|salutations|kind|best|regards|warm|sincerely|cheers|tot )",
+    r"cordialement|bien cordialement|veuillez|bien à vous|salutations|kind|best|regards|warm|sincerely|"
+    r"cheers|yours|hoogachtend|met de meeste hoogachting|tot )",
     re.IGNORECASE,
 )
+# A last paragraph that is only a name ("Nick", "Jan Peeters") under a mail whose closing the
+# signature cutter did not recognize.
+_BARE_NAME = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'-]*(?: [A-ZÀ-Ý][\w'.-]*){0,2}[ \t]*$")
+# A postscript is a remark beside the report ("P.S. De bladeren van de boom liggen ook in de goot"):
+# its words are not the subject.
+_POSTSCRIPT = re.compile(r"^[ \t]*(?:p\.? ?s\.?|n\.? ?b\.?)[ :,]", re.IGNORECASE)
 _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip the work
 
 
@@ -60,8 +69,12 @@ def _drop_footer(text: str) -> str:
 
 
 def _drop_leave_taking(text: str) -> str:
+    """Without the last paragraphs that take leave, only name the sender, or add a postscript."""
     paragraphs = _PARAGRAPH.split(text.strip())
-    last = paragraphs[-1]
-    if len(paragraphs) > 1 and len(last) <= 120 and last.count("\n") <= 3 and _LEAVE_TAKING.match(last):
-        return "\n\n".join(paragraphs[:-1])
-    return text
+    while len(paragraphs) > 1:
+        last = paragraphs[-1]
+        short = len(last) <= 120 and last.count("\n") <= 3
+        if not ((short and _LEAVE_TAKING.match(last)) or _BARE_NAME.match(last) or _POSTSCRIPT.match(last)):
+            break
+        paragraphs.pop()
+    return "\n\n".join(paragraphs)

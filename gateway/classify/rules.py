@@ -78,7 +78,8 @@ MAX_GAP = 4  # "..." in a phrase: at most this many words in between
 _PLACE_PREPOSITIONS = (
     "naast|tegen|aan|an|bij|onder|tegenover|achter|nabij|vlakbij|rond|rondom|langs|ter hoogte van"
     "|in de buurt van|next to|near|nearby|beside|against|by|behind|opposite|under|underneath|at"
-    "|in front of|chained to|locked to|tied to|attached to|leaning on|resting on"
+    "|in front of|chained to|locked to|tied to|attached to|leaning on|resting on|hanging from|hanging on"
+    "|on top of|stuck to|pasted on"
     "|a cote|pres|contre|derriere|sous|devant|le long|au pied|au|aux|a"
 )
 _PLACE_ARTICLES = (
@@ -94,13 +95,15 @@ _NOT_PLACED_RE = re.compile(
 )
 _COMPLEMENT_RE = re.compile(r"[a-z0-9]+ (?:de|d|du|des|a|van de|van het|van|of the|of) (?=[a-z])")
 # Words that tell when, or what was done before, not what is wrong now: "after the pruning of the
-# trees the sign was knocked over", "thanks for felling the dead tree, but now the lamp ...".
+# trees the sign was knocked over", "thanks for felling the dead tree, but now the lamp ...". Up to
+# twelve words: "dank voor de snelle opvolging van mijn vorige melding over de straatlamp" names the
+# old problem in its tenth.
 _ASIDE_RE = re.compile(
     r"\b(?:(?:na|after|apres)(?: (?:het|de|t|the|le|la|les|l))? (?:snoei|kap|maai|werk|wegenwerk|herstel"
     r"|ophal|ledig|pruning|cutting|felling|mowing|works?\b|repair|collection|travaux|elagage|reparation"
     r"|collecte)[a-z]*(?: (?:van|of|des|du|de)(?: (?:de|het|t|the|la|le|les|l))? [a-z0-9]+)?"
     r"|(?:dank(?:u|je|jewel)?|bedankt|merci|thanks|thank you) (?:voor|om|pour|d|de|for)"
-    r"(?: (?!maar\b|but\b|mais\b|nu\b|now\b)[a-z0-9]+){1,8})"
+    r"(?: (?!maar\b|but\b|mais\b|nu\b|now\b)[a-z0-9]+){1,12})"
 )
 
 

@@ -147,8 +147,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{cv['model_macro_f1']:.4f}, rules + model {cv['hybrid_macro_f1']:.4f}"
         )
     print(
-        f"calibration: temperature {meta['temperature']} (on {meta.get('temperature_dev_rows', 0)} dev "
-        f"meldingen; {meta.get('temperature_folds')} on the folds), rule decisions right "
+        f"calibration: temperature {meta['temperature']} (the softer of {meta.get('temperature_dev')} on "
+        f"{meta.get('temperature_dev_rows', 0)} dev meldingen and {meta.get('temperature_folds')} on the "
+        "folds), rule decisions right "
         f"{meta['rules_agree_precision']:.3f} when the model agrees, "
         f"{meta['rules_disagree_precision']:.3f} when not"
     )
