@@ -33,6 +33,7 @@ from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
+from gateway.dedupe.neighbours import apart_streets
 from gateway.dedupe.register import Street, StreetRegister
 from gateway.dedupe.text import content_string
 from gateway.melding import Melding
@@ -304,8 +305,12 @@ class Deduper:
         if place <= 0:
             return None
         agreement = kinds.agreement(probe.kinds, entry.kinds)
+        doubt = None  # why this pair is at most a suggestion
         if agreement == 0.0:
-            return None  # a different problem, however close
+            near = kinds.near(probe.kinds, entry.kinds)
+            if near is None:
+                return None  # a different problem, however close
+            agreement, doubt = 0.75, f"different problems? {near}"
         similarity = fuzz.token_set_ratio(probe.text, entry.text) / 100 if probe.text and entry.text else 0.0
         if agreement is None:
             text = 0.15 + 0.65 * similarity
@@ -321,6 +326,15 @@ class Deduper:
         total = ws * place + (1 - ws - wt) * text + wt * recent
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
+        if doubt is None and total >= self.config.threshold:
+            doubt = apart_streets(self.register, probe.place, entry)
+            if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:
+                # Only related (a mattress then cardboard and a carpet) and far into the window:
+                # a second pile as likely as the first one told again.
+                doubt = "related only, late in the window"
+        if doubt is not None and total >= self.config.threshold:
+            total = self.config.threshold - 0.001
+            reason += f"; {doubt}: the desk decides"
         if probe.another and not _pinned(probe.place, entry):
             # "Weer een tak afgebroken in de Spoorweglaan": a second branch, or the same one told
             # again? Somewhere on one street cannot tell: the desk decides.
