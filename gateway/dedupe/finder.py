@@ -35,12 +35,13 @@ from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.neighbours import apart_streets
 from gateway.dedupe.register import Street, StreetRegister
-from gateway.dedupe.text import content_string
+from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
+AGAIN_AFTER = timedelta(days=7)  # "weer kapot" this long after a report: fixed in between?
 MIN_TEXT = 0.35  # below this the texts share too little, however close the places
 # "weer een tak", "nog een matras", "another branch", "un autre", "encore une": a second one?
 # (Not "nog een keer", "another time", "une autre fois": once more.)
@@ -62,6 +63,7 @@ class Probe:
     text: str  # content words (gateway.dedupe.text.content_string)
     window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
     another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
+    again: bool = False  # "weer kapot", "broken again": repaired in between (see text.AGAIN)
 
 
 @dataclass
@@ -171,6 +173,7 @@ class Deduper:
             text=content_string(text[:4000]),
             window=window,
             another=ANOTHER.search(normalized) is not None,
+            again=AGAIN.search(normalized) is not None,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -328,6 +331,8 @@ class Deduper:
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
         if doubt is None and total >= self.config.threshold:
             doubt = apart_streets(self.register, probe.place, entry)
+            if doubt is None and probe.again and apart > AGAIN_AFTER:
+                doubt = f"says broken again, {days:.0f} days on"
             if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:
                 # Only related (a mattress then cardboard and a carpet) and far into the window:
                 # a second pile as likely as the first one told again.

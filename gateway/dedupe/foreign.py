@@ -39,7 +39,7 @@ FOREIGN: dict[str, str] = {
     r"|traffic ?lights?|traffic signals?|pedestrian lights?",
     "signalisatie.bord": r"panneaux?|road signs?|signposts?|traffic signs?",
     "signalisatie.markering": r"marquages?|road markings?|lines?|stripes?|faded|worn (?:away|off|out)"
-    r"|efface\w*|peinture",
+    r"|efface\w*|peinture|repaint\w*|repeindre",
     "signalisatie.zebrapad": r"passages? pietons?|zebra crossings?|pedestrian crossings?",
     "riolering.kolk": r"avaloirs?|blocked drains?|drains?|gully|gullies",
     "riolering.wateroverlast": r"inond\w*|flood\w*|water on the road|eau stagnante",

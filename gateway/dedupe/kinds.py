@@ -221,7 +221,9 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
             "markering",
             "markering",
             r"\b(?:\w*markering\w*|witte (?:lijn|streep|strepen)\w*|strepen|belijning\w*|haaientand\w*"
-            r"|fietssuggestie\w*|vervaagd\w*|weggesleten|afgesleten|verf|niet meer (?:goed )?zichtbaar)",
+            r"|fietssuggestie\w*|vervaagd\w*|weggesleten|afgesleten|verf|\w*schilder\w*|geschilderd"
+            r"|niet meer (?:goed )?zichtbaar"
+            r"|(?:zebrapad|oversteekplaats)\w* (?:\w+ ){0,3}(?:weg|verdwenen)\b)",
         ),
         # The crossing itself is where, not what: its paint (markering) or the lamp above it.
         ("zebrapad", "@plek", r"\b(?:zebrapad\w*|oversteekplaats\w*|voetgangersoversteek\w*)"),
@@ -232,7 +234,8 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
             "lamp",
             "lamp",
             r"\b(?:\w*lamp\w*|\w*verlichting|lantaarn\w*|(?:het|de) licht (?:boven|aan|bij|van|op)"
-            r"|lampadaire\w*|eclairage|street ?lights?|(?:the )?light (?:above|at|over|on|near|is|by))\b",
+            r"|\w*verlicht|lampadaire\w*|eclairage|street ?lights?"
+            r"|(?:the )?light (?:above|at|over|on|near|is|by))\b",
         ),
     ],
     "riolering": [
