@@ -183,7 +183,7 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
         (
             "uit",
             "licht",
-            r"\b(?:brand\w* (?:\w+ ){0,4}(?:niet|nie)|niet (?:meer )?(?:brand\w*|aan|op)"
+            r"\b(?:brand\w*\b[^.?]{0,70}\b(?:niet|nie)|niet (?:meer )?(?:brand\w*|aan|op)"
             r"|(?:is|zijn|blijft|blijven|staat|staan|gaat|gaan) uit|uitgevallen|doe\w* het niet|werk\w* niet"
             r"|kapot\w*|stuk|defect\w*|geen (?:straat)?(?:verlichting|licht)|donker\w*|pikdonker|gedoofd"
             r"|doof|panne|(?:lamp|licht|verlichting)\w* (?:\w+ ){0,2}(?:uit|weg)"
