@@ -396,11 +396,13 @@ BY_NAME: dict[str, Kind] = {k.name: k for kinds in KINDS.values() for k in kinds
 # "naast de bank", "aan de verkeerslichten", "boven het zebrapad", "near the bridge", "pres du
 # pont": an object named after a preposition and an article is where the problem is, not what
 # it is ("de vuilbak naast de bank is kapot" is about a bin).
-_PLACE_BEFORE = re.compile(
+_PLACE_PHRASE = (
     r"\b(?:aan|bij|naast|boven|onder|voor|achter|tegenover|rechtover|nabij|langs|rond|tussen|at|near|by"
     r"|above|beside|next to|in front of|behind|opposite|around|pres|devant|a cote|au dessus|en face)"
-    r" (?:(?:de|du|des|d|het|den|der|die|dat|the|a|an|la|le|les|l|een|un|une) ){1,2}$"
+    r" (?:(?:de|du|des|d|het|den|der|die|dat|the|a|an|la|le|les|l|een|un|une) ){1,2}"
 )
+_PLACE_ANYWHERE = re.compile(_PLACE_PHRASE)  # one search per text: most name no place at all
+_PLACE_BEFORE = re.compile(_PLACE_PHRASE + "$")
 # Families that are different problems, but close enough that one report may describe both: a
 # pair of them is never linked automatically, only suggested to the desk.
 NEAR: tuple[frozenset[str], ...] = (
@@ -409,13 +411,15 @@ NEAR: tuple[frozenset[str], ...] = (
 )
 
 
-def _placed(kind: Kind, normalized: str) -> bool | None:
+def _placed(kind: Kind, normalized: str, first: re.Match[str] | None = None) -> bool | None:
     """None: not found; True: every mention is a place ("naast de bank"); False: it is named."""
+    m = first or kind.regex.search(normalized)
     found = None
-    for m in kind.regex.finditer(normalized):
+    while m is not None:
         if not _PLACE_BEFORE.search(normalized, max(0, m.start() - 40), m.start()):
             return False
         found = True
+        m = kind.regex.search(normalized, m.end())
     return found
 
 
@@ -428,10 +432,12 @@ def detect(dienst: str | None, normalized: str) -> frozenset[str]:
     then differs from one about a bench)."""
     found: set[str] = set()
     placed: set[str] = set()
+    places = _PLACE_ANYWHERE.search(normalized) is not None
     for kind in KINDS.get(dienst or "", ()):
-        if not kind.regex.search(normalized):
+        m = kind.regex.search(normalized)
+        if m is None:
             continue
-        if not kind.attribute and _placed(kind, normalized):
+        if places and not kind.attribute and _placed(kind, normalized, m):
             placed.add(kind.name)
             continue
         found.add(kind.name)
