@@ -67,14 +67,16 @@ def _point(lat: float | None, lon: float | None, radius: float | None) -> tuple[
 
 
 def _streets(register: StreetRegister, key: str | None, point: tuple[float, float] | None) -> frozenset[str]:
-    """The street a report names, else the streets its pin lies on best (several at a corner)."""
+    """The street a report names, else the streets whose known extent the pin lies on (several at
+    a corner, or where the register's extents are coarse)."""
     if key:
         return frozenset({key})
     if point is None:
         return frozenset()
     near = register.near(*point)
-    best = max((sure for _, sure in near), default=0.0)
-    keys = [s for s, sure in near if best > 0 and sure >= best - 1e-9]
+    keys = [s for s, sure in near if sure >= 1.0]
+    if not keys:
+        return frozenset()  # on no street's known extent: which street is not known
     if len(keys) > 1:
         # Several extents reach the pin (a corner, or a coarse register): an address point
         # right under it says which street it is on.
