@@ -62,6 +62,11 @@ def test_an_object_named_as_the_place_is_not_the_problem() -> None:
         "signalisatie.markering",
         "signalisatie.zebrapad",
     }
+    # A crossing with no problem word: its paint, what is usually wrong with one.
+    assert k("signalisatie", "zebrapad op het volksplein, gevaarlijk") == {
+        "signalisatie.markering",
+        "signalisatie.zebrapad",
+    }
 
 
 def test_a_lamp_routes_to_signalisatie_only_at_a_crossing() -> None:

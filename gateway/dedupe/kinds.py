@@ -221,7 +221,7 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
             "markering",
             "markering",
             r"\b(?:\w*markering\w*|witte (?:lijn|streep|strepen)\w*|strepen|belijning\w*|haaientand\w*"
-            r"|fietssuggestie\w*|vervaagd\w*|weggesleten|afgesleten|verf|\w*schilder\w*|geschilderd"
+            r"|fietssuggestie\w*|vervaagd\w*|\w*sleten|verf|\w*schilder\w*|geschilderd"
             r"|niet meer (?:goed )?zichtbaar"
             r"|(?:zebrapad|oversteekplaats)\w* (?:\w+ ){0,3}(?:weg|verdwenen)\b)",
         ),
@@ -403,6 +403,8 @@ _PLACE_PHRASE = (
 )
 _PLACE_ANYWHERE = re.compile(_PLACE_PHRASE)  # one search per text: most name no place at all
 _PLACE_BEFORE = re.compile(_PLACE_PHRASE + "$")
+# An object named with no problem word: what is usually wrong with it.
+_DEFAULT_PROBLEM = {"signalisatie.zebrapad": "signalisatie.markering"}
 # Families that are different problems, but close enough that one report may describe both: a
 # pair of them is never linked automatically, only suggested to the desk.
 NEAR: tuple[frozenset[str], ...] = (
@@ -443,6 +445,10 @@ def detect(dienst: str | None, normalized: str) -> frozenset[str]:
         found.add(kind.name)
         if kind.implies:
             found.add(kind.implies)
+    if not any(not BY_NAME[k].attribute for k in found):
+        for attribute, problem in _DEFAULT_PROBLEM.items():
+            if attribute in found:
+                found.add(problem)  # "het zebrapad op het Volksplein": its paint, unless a lamp is named
     if placed and not any(not BY_NAME[k].attribute for k in found):
         elsewhere = _named_elsewhere(dienst, normalized)
         # Nothing else named: the object is the problem after all ("lamp aan de kerk kapot").
