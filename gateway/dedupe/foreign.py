@@ -42,7 +42,8 @@ FOREIGN: dict[str, str] = {
     r"|efface\w*|peinture|repaint\w*|repeindre",
     "signalisatie.zebrapad": r"passages? pietons?|zebra crossings?|pedestrian crossings?",
     "riolering.kolk": r"avaloirs?|blocked drains?|drains?|gully|gullies",
-    "riolering.wateroverlast": r"inond\w*|flood\w*|water on the road|eau stagnante",
+    "riolering.wateroverlast": r"inond\w*|flood\w*|water on the road|eau stagnante|eau dans|water in the"
+    r"|cellar|basement|caves?",
     "riolering.geur": r"odeurs?|smell\w*|stink\w*|pue",
     "riolering.deksel": r"couvercles?|plaques? d egout|manhole\w*|drain covers?|rattl\w*|claque\w*",
     "groen.tak": r"branch(?:es)?|branches?|limbs?",

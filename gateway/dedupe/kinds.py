@@ -252,7 +252,8 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
             "wateroverlast",
             "overstroming",
             r"\b(?:wateroverlast|overstroom\w*|overstroming\w*|ondergelopen|onder water"
-            r"|water (?:blijft|staat)|plas|plassen|waterplas\w*|kelder\w*|blank|onderwater)\b",
+            r"|water (?:blijft|staat|stond|tot|in (?:de|het|mijn|onze))|plas|plassen|waterplas\w*|kelder\w*"
+            r"|blank|onderwater|(?:loopt|lopen|liep|liepen) over)\b",
         ),
         ("gracht", "gracht", r"\b(?:\w*gracht\w*|sloot|sloten|duiker\w*|beek\w*)\b"),
         ("geur", "geur", r"\b(?:stank\w*|stinkt|stinken|stinkend\w*|\w*geur\w*|ruik\w*|rot ei\w*)"),
