@@ -15,6 +15,7 @@ from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import kinds
 from gateway.dedupe.finder import Deduper, Outcome, load_deduper
+from gateway.dedupe.text import AGAIN
 from tests.support.data import ROOT
 from tests.test_dedupe import Feed, linked
 
@@ -189,3 +190,16 @@ def test_another_pile_late_in_the_window_is_for_the_desk(deduper: Deduper) -> No
     assert linked(same_pile) == "m1", same_pile.best_reason
     other = feed("Kartonnen dozen en een oud tapijt gedumpt, Kongoweg 8", "nette_stad", at=timedelta(days=12))
     assert linked(other) is None, other.best_reason
+
+
+def test_again_means_repaired_in_between_still_does_not() -> None:
+    again = [
+        "straatlamp kanonstraat 54 brandt weer niet",
+        "de put is er terug na de herstelling",
+        "opnieuw graffiti gespoten op de muur",
+        "nieuwe tags op de gevel",
+        "street light broken again",
+    ]
+    still = ["lamp brandt nog steeds niet", "still broken", "weer een mail over de lamp", "de lamp is kapot"]
+    assert [AGAIN.search(normalize_text(t)) is not None for t in again] == [True] * len(again)
+    assert [AGAIN.search(normalize_text(t)) is None for t in still] == [True] * len(still)

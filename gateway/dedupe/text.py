@@ -172,7 +172,8 @@ def split_type(key: str) -> tuple[str, str] | None:
 # repaired in between, so weeks after the first report it is a new failure, not the old one
 # told again ("nog steeds kapot", "still broken" say the opposite and are not matched).
 AGAIN = re.compile(
-    r"\b(?:(?:weer|opnieuw|terug) (?:\w+ ){0,2}(?:kapot|stuk|defect|uit|niet|open|los|verstopt|gedumpt)"
+    r"\b(?:(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:kapot|stuk|defect|uit|niet|open|los|verstopt|gedumpt"
+    r"|gespoten|beklad|nieuwe?)|nieuwe (?:graffiti|tags?|bekladding)|new (?:graffiti|tags?)"
     r"|(?:is|zijn) (?:er )?(?:weer|terug)|was hersteld|na de herstelling|after the repair"
     r"|(?:broken|out|down|back) again|again after|a nouveau|de nouveau)\b"
 )
