@@ -33,7 +33,7 @@ from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
-from gateway.dedupe.neighbours import apart_streets
+from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.register import Street, StreetRegister
 from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
@@ -153,6 +153,7 @@ class Deduper:
         self.locator = Locator(register, config.deelgemeenten)
         self.landmarks = landmarks or Landmarks([])
         self.grid = Grid(config.cell_m, ref_lat=_reference_latitude(register))
+        self.neighbours = Neighbours(register)
 
     # -- features --------------------------------------------------------------------------------
 
@@ -330,7 +331,7 @@ class Deduper:
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
         if doubt is None and total >= self.config.threshold:
-            doubt = apart_streets(self.register, probe.place, entry)
+            doubt = self.neighbours.apart(probe.place, entry)
             if doubt is None and probe.again and apart > AGAIN_AFTER:
                 doubt = f"says broken again, {days:.0f} days on"
             if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:

@@ -36,28 +36,52 @@ ANCHOR_M = 20.0  # a pin this close to an address point of a street (and no othe
 POINT_M = 150.0  # a position this certain (a pin, a placed house number) says which street it is on
 
 
-def apart_streets(register: StreetRegister, p: Placed, e: Placed) -> str | None:
-    """Why two placed reports are on neighbouring streets, or None (same street, or unknown)."""
-    p_point = _point(p.lat, p.lon, p.radius_m)
-    e_point = _point(e.lat, e.lon, e.radius_m)
-    p_streets = _streets(register, p.street_key, p_point)
-    e_streets = _streets(register, e.street_key, e_point)
-    if not p_streets or not e_streets or p_streets & e_streets:
-        return None
-    if p_point is not None and e_point is not None:
-        d = distance_m(p_point[0], p_point[1], e_point[0], e_point[1])
-        if d <= CORNER_M:
+class Neighbours:
+    """The rule, with the streets under each pin remembered (a candidate is judged again and again)."""
+
+    def __init__(self, register: StreetRegister) -> None:
+        self.register = register
+        self._pins: dict[tuple[float, float], frozenset[str]] = {}
+
+    def apart(self, p: Placed, e: Placed) -> str | None:
+        """Why two placed reports are on neighbouring streets, or None (same street, or unknown)."""
+        if p.street_key and p.street_key == e.street_key:
             return None
-        return f"{_name(register, p_streets)} and {_name(register, e_streets)}, {d:.0f} m apart"
-    # One side only names its street: the other side's pin lies on another street, not on it.
-    point, named = (p_point, e.street_key) if p_point is not None else (e_point, p.street_key)
-    street = register.streets.get(named or "")
-    if point is None or street is None or not street.has_position:
-        return None
-    pinned = p_streets if p_point is not None else e_streets
-    if street.on_street(*point) >= 1.0 and not _at_address(register, point, pinned):
-        return None  # the pin may well lie on the named street too
-    return f"a pin on {_name(register, p_streets if p_point else e_streets)}, not on {street.name}"
+        register = self.register
+        p_point = _point(p.lat, p.lon, p.radius_m)
+        e_point = _point(e.lat, e.lon, e.radius_m)
+        p_streets = self._streets(p.street_key, p_point)
+        e_streets = self._streets(e.street_key, e_point)
+        if not p_streets or not e_streets or p_streets & e_streets:
+            return None
+        if p_point is not None and e_point is not None:
+            d = distance_m(p_point[0], p_point[1], e_point[0], e_point[1])
+            if d <= CORNER_M:
+                return None
+            return f"{_name(register, p_streets)} and {_name(register, e_streets)}, {d:.0f} m apart"
+        # One side only names its street: the other side's pin lies on another street, not on it.
+        point, named = (p_point, e.street_key) if p_point is not None else (e_point, p.street_key)
+        street = register.streets.get(named or "")
+        if point is None or street is None or not street.has_position:
+            return None
+        pinned = p_streets if p_point is not None else e_streets
+        if street.on_street(*point) >= 1.0 and not _at_address(register, point, pinned):
+            return None  # the pin may well lie on the named street too
+        return f"a pin on {_name(register, pinned)}, not on {street.name}"
+
+    def _streets(self, key: str | None, point: tuple[float, float] | None) -> frozenset[str]:
+        """The street a report names, else the streets whose known extent the pin lies on (several
+        at a corner, or where the register's extents are coarse)."""
+        if key:
+            return frozenset({key})
+        if point is None:
+            return frozenset()
+        known = self._pins.get(point)
+        if known is None:
+            if len(self._pins) >= 50_000:
+                self._pins.clear()  # a long-running worker: forget rather than grow
+            known = self._pins[point] = _pin_streets(self.register, point)
+        return known
 
 
 def _point(lat: float | None, lon: float | None, radius: float | None) -> tuple[float, float] | None:
@@ -66,13 +90,7 @@ def _point(lat: float | None, lon: float | None, radius: float | None) -> tuple[
     return lat, lon
 
 
-def _streets(register: StreetRegister, key: str | None, point: tuple[float, float] | None) -> frozenset[str]:
-    """The street a report names, else the streets whose known extent the pin lies on (several at
-    a corner, or where the register's extents are coarse)."""
-    if key:
-        return frozenset({key})
-    if point is None:
-        return frozenset()
+def _pin_streets(register: StreetRegister, point: tuple[float, float]) -> frozenset[str]:
     near = register.near(*point)
     keys = [s for s, sure in near if sure >= 1.0]
     if not keys:
