@@ -65,7 +65,10 @@ class DedupeConfig:
     def window(self, dienst: str, kind_names: frozenset[str]) -> timedelta:
         """The dienst's window, or the shortest window of the melding's kinds that has one."""
         policy = self.diensten[dienst]
-        own = [self.kind_windows[k] for k in kind_names if k in self.kind_windows]
+        # Only its own dienst's kinds: a wegen report about a bin also carries nette_stad's kinds.
+        own = [
+            self.kind_windows[k] for k in kind_names if k in self.kind_windows and k.startswith(dienst + ".")
+        ]
         return min(own) if own else policy.window
 
     def longest_window(self, dienst: str) -> timedelta:

@@ -33,13 +33,15 @@ from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
+from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.register import Street, StreetRegister
-from gateway.dedupe.text import content_string
+from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
+AGAIN_AFTER = timedelta(days=7)  # "weer kapot" this long after a report: fixed in between?
 MIN_TEXT = 0.35  # below this the texts share too little, however close the places
 # "weer een tak", "nog een matras", "another branch", "un autre", "encore une": a second one?
 # (Not "nog een keer", "another time", "une autre fois": once more.)
@@ -61,6 +63,7 @@ class Probe:
     text: str  # content words (gateway.dedupe.text.content_string)
     window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
     another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
+    again: bool = False  # "weer kapot", "broken again": repaired in between (see text.AGAIN)
 
 
 @dataclass
@@ -150,6 +153,7 @@ class Deduper:
         self.locator = Locator(register, config.deelgemeenten)
         self.landmarks = landmarks or Landmarks([])
         self.grid = Grid(config.cell_m, ref_lat=_reference_latitude(register))
+        self.neighbours = Neighbours(register)
 
     # -- features --------------------------------------------------------------------------------
 
@@ -170,6 +174,7 @@ class Deduper:
             text=content_string(text[:4000]),
             window=window,
             another=ANOTHER.search(normalized) is not None,
+            again=AGAIN.search(normalized) is not None,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -304,8 +309,12 @@ class Deduper:
         if place <= 0:
             return None
         agreement = kinds.agreement(probe.kinds, entry.kinds)
+        doubt = None  # why this pair is at most a suggestion
         if agreement == 0.0:
-            return None  # a different problem, however close
+            near = kinds.near(probe.kinds, entry.kinds)
+            if near is None:
+                return None  # a different problem, however close
+            agreement, doubt = 0.75, f"different problems? {near}"
         similarity = fuzz.token_set_ratio(probe.text, entry.text) / 100 if probe.text and entry.text else 0.0
         if agreement is None:
             text = 0.15 + 0.65 * similarity
@@ -321,6 +330,17 @@ class Deduper:
         total = ws * place + (1 - ws - wt) * text + wt * recent
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
+        if doubt is None and total >= self.config.threshold:
+            doubt = self.neighbours.apart(probe.place, entry)
+            if doubt is None and probe.again and apart > AGAIN_AFTER:
+                doubt = f"says broken again, {days:.0f} days on"
+            if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:
+                # Only related (a mattress then cardboard and a carpet) and far into the window:
+                # a second pile as likely as the first one told again.
+                doubt = "related only, late in the window"
+        if doubt is not None and total >= self.config.threshold:
+            total = self.config.threshold - 0.001
+            reason += f"; {doubt}: the desk decides"
         if probe.another and not _pinned(probe.place, entry):
             # "Weer een tak afgebroken in de Spoorweglaan": a second branch, or the same one told
             # again? Somewhere on one street cannot tell: the desk decides.

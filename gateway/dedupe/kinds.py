@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gateway.dedupe.foreign import FOREIGN
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -99,7 +101,7 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
         (
             "vuilbak_kapot",
             "vuilbak_kapot",
-            r"\b(?:\w*vuil(?:nis)?bak\w*|afvalbak\w*|afvalkorf\w*)\b[^.?]{0,30}"
+            r"\b(?:\w*vuil(?:nis)?bak\w*|afvalbak\w*|afvalkorf\w*)\b[^.?]{0,45}"
             r"\b(?:kapot|stuk|beschadigd|weg|verdwenen|omver|losgerukt|vernield)\b",
         ),
         (
@@ -181,7 +183,7 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
         (
             "uit",
             "licht",
-            r"\b(?:brand\w* (?:\w+ ){0,4}(?:niet|nie)|niet (?:meer )?(?:brand\w*|aan|op)"
+            r"\b(?:brand\w*\b[^.?]{0,70}\b(?:niet|nie)|niet (?:meer )?(?:brand\w*|aan|op)"
             r"|(?:is|zijn|blijft|blijven|staat|staan|gaat|gaan) uit|uitgevallen|doe\w* het niet|werk\w* niet"
             r"|kapot\w*|stuk|defect\w*|geen (?:straat)?(?:verlichting|licht)|donker\w*|pikdonker|gedoofd"
             r"|doof|panne|(?:lamp|licht|verlichting)\w* (?:\w+ ){0,2}(?:uit|weg)"
@@ -218,25 +220,42 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
         (
             "markering",
             "markering",
-            r"\b(?:\w*markering\w*|zebrapad\w*|oversteekplaats\w*|witte lijn\w*|belijning\w*|haaientand\w*"
-            r"|fietssuggestie\w*|vervaagd\w*|weggesleten)",
+            r"\b(?:\w*markering\w*|witte (?:lijn|streep|strepen)\w*|strepen|belijning\w*|haaientand\w*"
+            r"|fietssuggestie\w*|vervaagd\w*|\w*sleten|verf|\w*schilder\w*|geschilderd"
+            r"|niet meer (?:goed )?zichtbaar"
+            r"|(?:zebrapad|oversteekplaats)\w* (?:\w+ ){0,3}(?:weg|verdwenen)\b)",
         ),
+        # The crossing itself is where, not what: its paint (markering) or the lamp above it.
+        ("zebrapad", "@plek", r"\b(?:zebrapad\w*|oversteekplaats\w*|voetgangersoversteek\w*)"),
         ("spiegel", "spiegel", r"\b\w*spiegel\w*"),
+        # The lamp above a zebra crossing is routed here with the crossing, but it is a lamp, not
+        # the paint: "de lamp aan het zebrapad brandt niet" vs "het zebrapad is weggesleten".
+        (
+            "lamp",
+            "lamp",
+            r"\b(?:\w*lamp\w*|\w*verlichting|lantaarn\w*|(?:het|de) licht (?:boven|aan|bij|van|op)"
+            r"|\w*verlicht|lampadaire\w*|eclairage|street ?lights?"
+            r"|(?:the )?light (?:above|at|over|on|near|is|by))\b",
+        ),
     ],
     "riolering": [
+        # A blocked gully (maintenance: clean it) and a flood (an event: a storm, a cellar under
+        # water) are cause and consequence at one house, two problems for the dienst; a sloot or
+        # gracht is a third. Related enough that the desk is asked (NEAR), never linked alone.
         (
             "kolk",
-            "water",
+            "kolk",
             r"\b(?:\w*kolk\w*|rooster\w*|afvoer\w*|straatput\w*|rioolput|verstopt\w*|loopt niet (?:weg|af)"
             r"|watert niet af|slokop\w*)",
         ),
         (
             "wateroverlast",
-            "water",
+            "overstroming",
             r"\b(?:wateroverlast|overstroom\w*|overstroming\w*|ondergelopen|onder water"
-            r"|water (?:blijft|staat)|plas|plassen|waterplas\w*|kelder\w*|blank|onderwater)\b",
+            r"|water (?:blijft|staat|stond|tot|in (?:de|het|mijn|onze))|plas|plassen|waterplas\w*|kelder\w*"
+            r"|blank|onderwater|(?:loopt|lopen|liep|liepen) over)\b",
         ),
-        ("gracht", "water", r"\b(?:\w*gracht\w*|sloot|sloten|duiker\w*|beek\w*)\b"),
+        ("gracht", "gracht", r"\b(?:\w*gracht\w*|sloot|sloten|duiker\w*|beek\w*)\b"),
         ("geur", "geur", r"\b(?:stank\w*|stinkt|stinken|stinkend\w*|\w*geur\w*|ruik\w*|rot ei\w*)"),
         ("deksel", "deksel", r"\b(?:\w*deksel\w*|klepper\w*|rammel\w*|klapper\w*|klapt)"),
     ],
@@ -343,76 +362,13 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-# French and English words for the same kinds: citizens write to 1777 in all three languages, and a
-# French report of a lamp must meet the Dutch one as "the same problem", not as "kind unknown".
-# Matched on normalize_text output (ascii, lowercase, apostrophes as spaces).
-_FOREIGN: dict[str, str] = {
-    "nette_stad.sluikstort": r"dumping|rubbish dumped|abandonn\w*|deposes?|jetes?|fly ?tipp\w*",
-    "nette_stad.matras": r"matelas|mattress\w*",
-    "nette_stad.zetel": r"couch\w*|fauteuil\w*",
-    "nette_stad.koelkast": r"fridge\w*|refrigerateur\w*",
-    "nette_stad.meubel": r"meubles?|furniture|armoire\w*|chaises?|chairs?",
-    "nette_stad.zakken": r"sacs?(?: poubelle)?|bin bags?|rubbish bags?|bags",
-    "nette_stad.karton": r"cartons?|cardboard|boxes|boites?",
-    "nette_stad.zwerfvuil": r"litter\w*|rubbish everywhere|dechets? (?:partout|par terre)|detritus",
-    "nette_stad.vuilbak_vol": r"(?:bins?|litter bins?|trash cans?|poubelles?)\b[^.?]{0,30}"
-    r"\b(?:full|overflowing|pleines?|deborde\w*)|overflowing (?:litter )?(?:bins?|trash)",
-    "nette_stad.graffiti": r"sprayed|spray|tague?e?s?|taggu?e?s?",
-    "nette_stad.hondenpoep": r"dog (?:poo|poop|mess|dirt)|crottes? de chiens?|dejections? canines?",
-    "afvalophaling.niet_opgehaald": r"not (?:been )?(?:collected|picked up|emptied)|missed collection"
-    r"|pas (?:ete )?(?:ramasse\w*|collecte\w*|vide\w*)",
-    "afvalophaling.pmd": r"sacs? bleus?|blue bags?",
-    "afvalophaling.gft": r"conteneurs? verts?|green bins?",
-    "afvalophaling.rest": r"residual waste|grey bins?|ordures menageres",
-    "afvalophaling.glasbol": r"bulles? a verre|bottle banks?|bottle bins?|conteneurs? a verre",
-    "wegen.put": r"holes? in the (?:road|street)|potholes?",
-    "wegen.tegel": r"loose (?:tiles?|paving|slabs?)|paves? (?:descelle\w*|casse\w*)|dalles?",
-    "wegen.olie": r"oil|huile|gasoil",
-    "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
-    "verlichting.uit": r"ne s allume (?:plus|pas)|ne marche (?:plus|pas)|hors service|(?:is|are|been) out"
-    r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*|(?:lights?|lamps?) (?:(?:has|have) gone )?out",
-    "verlichting.flikker": r"clignot\w*|flicker\w*|blink\w*|on and off",
-    "verlichting.paal": r"(?:lamp ?posts?|poteaux?|lampadaires?)\b[^.?]{0,30}\b(?:tilted|leaning|knocked|hit"
-    r"|penche\w*|renverse\w*|tordu\w*)",
-    "signalisatie.verkeerslicht": r"feux? (?:de )?(?:signalisation|circulation|rouges?|tricolores?)"
-    r"|traffic ?lights?|traffic signals?|pedestrian lights?",
-    "signalisatie.bord": r"panneaux?|road signs?|signposts?|traffic signs?",
-    "signalisatie.markering": r"marquages?|passage pietons?|zebra crossing|road markings?"
-    r"|pedestrian crossing",
-    "riolering.kolk": r"avaloirs?|blocked drains?|drains?|gully|gullies",
-    "riolering.wateroverlast": r"inond\w*|flood\w*|water on the road|eau stagnante",
-    "riolering.geur": r"odeurs?|smell\w*|stink\w*|pue",
-    "riolering.deksel": r"couvercles?|plaques? d egout|manhole\w*|drain covers?|rattl\w*|claque\w*",
-    "groen.tak": r"branch(?:es)?|branches?|limbs?",
-    "groen.omgevallen": r"fallen trees?|trees? (?:has |have )?(?:fallen|down|blown over)|uprooted"
-    r"|arbres? (?:tombe\w*|deracine\w*)",
-    "groen.boom_ziek": r"dead trees?|arbres? morts?|diseased trees?",
-    "groen.haag": r"hedges?|haies?|overgrown|overhanging",
-    "groen.gras": r"grass|mow\w*|herbes? hautes?|tonte",
-    "groen.onkruid": r"weeds?|mauvaises? herbes?",
-    "groen.bladeren": r"leaves|feuilles? mortes?",
-    "overlast.lawaai": r"noise|noisy|loud music|bruit\w*|tapage",
-    "overlast.parkeren": r"parked|stationne\w*|garee?s? sur",
-    "overlast.wrak": r"abandoned (?:car|vehicle|van)s?|epaves?|voitures? abandonnee?s?",
-    "dieren.dood": r"dead|carcass\w*|cadavres?|roadkill|mort(?:e|s|es)?",
-    "dieren.plaag": r"rats|mice|rodents|infestation|souris|rongeurs?",
-    "dieren.insecten": r"wasps?|hornets?|guepes?|frelons?",
-    "dieren.kat": r"cats?|chats?",
-    "dieren.hond": r"dogs?|chiens?",
-    "dieren.duif": r"pigeons?",
-    "dieren.rat": r"rats?",
-    "dieren.vos": r"fox(?:es)?|renards?",
-    "dieren.egel": r"hedgehogs?|herissons?",
-}
-
-
 def _build() -> dict[str, tuple[Kind, ...]]:
     built: dict[str, tuple[Kind, ...]] = {}
     for dienst, entries in _LEXICON.items():
         problem_default = next((k for k, f, _ in entries if not f.startswith("@")), None)
         kinds = []
         for name, family, pattern in entries:
-            foreign = _FOREIGN.get(f"{dienst}.{name}")
+            foreign = FOREIGN.get(f"{dienst}.{name}")
             if foreign:
                 pattern = rf"(?:{pattern})|\b(?:{foreign})\b"
             attribute = family.startswith("@")
@@ -438,14 +394,78 @@ KINDS: dict[str, tuple[Kind, ...]] = _build()
 BY_NAME: dict[str, Kind] = {k.name: k for kinds in KINDS.values() for k in kinds}
 
 
+# "naast de bank", "aan de verkeerslichten", "boven het zebrapad", "near the bridge", "pres du
+# pont": an object named after a preposition and an article is where the problem is, not what
+# it is ("de vuilbak naast de bank is kapot" is about a bin).
+_PLACE_PHRASE = (
+    r"\b(?:aan|bij|naast|boven|onder|voor|achter|tegenover|rechtover|nabij|langs|rond|tussen|at|near|by"
+    r"|above|beside|next to|in front of|behind|opposite|around|pres|devant|a cote|au dessus|en face)"
+    r" (?:(?:de|du|des|d|het|den|der|die|dat|the|a|an|la|le|les|l|een|un|une) ){1,2}"
+)
+_PLACE_ANYWHERE = re.compile(_PLACE_PHRASE)  # one search per text: most name no place at all
+_PLACE_BEFORE = re.compile(_PLACE_PHRASE + "$")
+# An object named with no problem word: what is usually wrong with it.
+_DEFAULT_PROBLEM = {"signalisatie.zebrapad": "signalisatie.markering"}
+# Families that are different problems, but close enough that one report may describe both: a
+# pair of them is never linked automatically, only suggested to the desk.
+NEAR: tuple[frozenset[str], ...] = (
+    frozenset({"riolering.kolk", "riolering.overstroming", "riolering.gracht"}),
+    frozenset({"signalisatie.markering", "signalisatie.lamp"}),
+)
+
+
+def _placed(kind: Kind, normalized: str, first: re.Match[str] | None = None) -> bool | None:
+    """None: not found; True: every mention is a place ("naast de bank"); False: it is named."""
+    m = first or kind.regex.search(normalized)
+    found = None
+    while m is not None:
+        if not _PLACE_BEFORE.search(normalized, max(0, m.start() - 40), m.start()):
+            return False
+        found = True
+        m = kind.regex.search(normalized, m.end())
+    return found
+
+
 def detect(dienst: str | None, normalized: str) -> frozenset[str]:
-    """The kinds of a dienst found in normalized text (see module doc)."""
+    """The kinds of a dienst found in normalized text (see module doc).
+
+    A problem kind named only as a place ("de lamp aan het zebrapad", "de vuilbak naast de
+    bank is kapot") is left out when the text names another problem, of this dienst or of
+    another one; in the latter case that problem's kinds are kept (a wegen report about a bin
+    then differs from one about a bench)."""
     found: set[str] = set()
+    placed: set[str] = set()
+    places = _PLACE_ANYWHERE.search(normalized) is not None
     for kind in KINDS.get(dienst or "", ()):
-        if kind.regex.search(normalized):
-            found.add(kind.name)
-            if kind.implies:
-                found.add(kind.implies)
+        m = kind.regex.search(normalized)
+        if m is None:
+            continue
+        if places and not kind.attribute and _placed(kind, normalized, m):
+            placed.add(kind.name)
+            continue
+        found.add(kind.name)
+        if kind.implies:
+            found.add(kind.implies)
+    if not any(not BY_NAME[k].attribute for k in found):
+        for attribute, problem in _DEFAULT_PROBLEM.items():
+            if attribute in found:
+                found.add(problem)  # "het zebrapad op het Volksplein": its paint, unless a lamp is named
+    if placed and not any(not BY_NAME[k].attribute for k in found):
+        elsewhere = _named_elsewhere(dienst, normalized)
+        # Nothing else named: the object is the problem after all ("lamp aan de kerk kapot").
+        found |= elsewhere or placed
+    return frozenset(found)
+
+
+def _named_elsewhere(dienst: str | None, normalized: str) -> frozenset[str]:
+    """Problem kinds of other diensten named (not as a place) in the text, for `detect`."""
+    found = set()
+    for other, entries in KINDS.items():
+        if other == dienst or (other in _ANCHORS and not _ANCHORS[other].search(normalized)):
+            continue
+        for kind in entries:
+            if not kind.attribute and _placed(kind, normalized) is False:
+                found.add(kind.name)
     return frozenset(found)
 
 
@@ -464,6 +484,10 @@ _ANCHORS = {
 }
 
 
+# Kinds that point to their dienst only together with another kind of it (routing hints).
+_HINT_ONLY_WITH = {"signalisatie.lamp": "signalisatie.zebrapad"}
+
+
 def problem_diensten(normalized: str) -> list[tuple[str, int]]:
     """Diensten whose problem kinds occur in the text, with how many kinds, most first: a hint
     where routing is undecided."""
@@ -472,7 +496,10 @@ def problem_diensten(normalized: str) -> list[tuple[str, int]]:
         anchor = _ANCHORS.get(dienst)
         if anchor is not None and not anchor.search(normalized):
             continue
-        hits = detect(dienst, normalized)
+        hits = {k for k in detect(dienst, normalized) if k.startswith(dienst + ".")}
+        for kind, unless in _HINT_ONLY_WITH.items():
+            if kind in hits and unless not in hits:
+                hits.discard(kind)  # a lamp is verlichting's, unless it is the one at a crossing
         if any(not BY_NAME[k].attribute for k in hits):
             counted.append((len(hits), dienst))
     counted.sort(key=lambda c: -c[0])
@@ -510,3 +537,20 @@ def agreement(a: Iterable[str], b: Iterable[str]) -> float | None:
         same = bool(names_a & names_b) and (shared_attribute or not other_objects)
         return 1.0 if same else 0.75
     return 0.75 if shared_attribute else None
+
+
+def near(a: Iterable[str], b: Iterable[str]) -> str | None:
+    """ "kolk vs overstroming" when two kind sets name different problems of one NEAR group
+    (a blocked gully / a flood at one house): the desk decides, nothing is linked."""
+    pa = {BY_NAME[n].family for n in a if n in BY_NAME and not BY_NAME[n].attribute}
+    pb = {BY_NAME[n].family for n in b if n in BY_NAME and not BY_NAME[n].attribute}
+    if not pa or not pb or pa & pb:
+        return None
+    for group in NEAR:
+        if pa <= group and pb <= group:
+            return f"{_short(pa)} vs {_short(pb)}"
+    return None
+
+
+def _short(families: set[str]) -> str:
+    return "/".join(sorted(f.split(".", 1)[1] for f in families))

@@ -166,3 +166,14 @@ def split_type(key: str) -> tuple[str, str] | None:
         if key.endswith(street_type) and len(key) > len(street_type) + 2:
             return key[: -len(street_type)], street_type
     return None
+
+
+# "weer kapot", "brandt opnieuw niet", "terug open na de herstelling", "broken again": it was
+# repaired in between, so weeks after the first report it is a new failure, not the old one
+# told again ("nog steeds kapot", "still broken" say the opposite and are not matched).
+AGAIN = re.compile(
+    r"\b(?:(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:kapot|stuk|defect|uit|niet|open|los|verstopt|gedumpt"
+    r"|gespoten|beklad|nieuwe?)|nieuwe (?:graffiti|tags?|bekladding)|new (?:graffiti|tags?)"
+    r"|(?:is|zijn) (?:er )?(?:weer|terug)|was hersteld|na de herstelling|after the repair"
+    r"|(?:broken|out|down|back) again|again after|a nouveau|de nouveau)\b"
+)

@@ -1,0 +1,205 @@
+"""Issue 14 item 2/3: the traps behind probe2's false links, each as meldingen through one in-memory
+index. Different problems at one spot that route to one dienst (a zebra crossing's paint and the
+lamp above it, a sign at the traffic lights, the bin beside a bench), the same kind on the
+neighbouring street, cause and consequence at one house (a blocked gully, a flooded cellar), the
+same kind weeks later. None of them is linked automatically; where they are plausible the desk
+gets a suggestion. True duplicates beside them still link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gateway.classify.rules import normalize_text
+from gateway.config import Settings
+from gateway.dedupe import kinds
+from gateway.dedupe.finder import Deduper, Outcome, load_deduper
+from gateway.dedupe.text import AGAIN
+from tests.support.data import ROOT
+from tests.test_dedupe import Feed, linked
+
+# Real points (tests/corpora/kortrijk-addresses, config/addresses.csv).
+VOLKSPLEIN_CROSSING = (50.82041, 3.27199)  # beside the address point Volksplein 1-47
+TOEKOMSTSTRAAT_47 = (50.821748, 3.271553)  # 160 m from Boerderijstraat 49
+WAGENMAKERSSTRAAT_57 = (50.81926, 3.27310)  # 80 m from Volksplein 18
+SCHOUWBURGPLEIN = (50.82610, 3.26668)
+DOORNIKSEWIJK_CROSSING = (50.82238, 3.26902)
+
+
+@pytest.fixture(scope="module")
+def deduper() -> Deduper:
+    return load_deduper(
+        Settings(dedupe_file=ROOT / "config/dedupe.toml", street_register_file=ROOT / "config/streets.csv")
+    )
+
+
+def k(dienst: str, text: str) -> frozenset[str]:
+    return kinds.detect(dienst, normalize_text(text))
+
+
+def suggested(outcome: Outcome) -> list[str]:
+    return [s.candidate_id for s in outcome.suggestions]
+
+
+def test_an_object_named_as_the_place_is_not_the_problem() -> None:
+    # "aan de verkeerslichten": the sign is the problem, the lights say where.
+    assert k("signalisatie", "voorrangsbord aan de verkeerslichten is omvergereden") == {
+        "signalisatie.bord",
+        "signalisatie.voorrang",
+    }
+    # Routed to wegen, a bin beside a bench: the bench is the place, the bin (Nette Stad's) the problem.
+    assert k("wegen", "de vuilbak naast de bank op het schouwburgplein is kapot") == {
+        "nette_stad.vuilbak_kapot"
+    }
+    # Named alone, the object is the problem after all.
+    assert k("wegen", "zitbank aan de kerk is kapot") == {"wegen.zitbank"}
+    # The crossing is where; its paint and its lamp are two problems.
+    assert k("signalisatie", "lamp aan het zebrapad brandt niet") == {
+        "signalisatie.lamp",
+        "signalisatie.zebrapad",
+    }
+    assert k("signalisatie", "zebrapad is bijna volledig weggesleten") == {
+        "signalisatie.markering",
+        "signalisatie.zebrapad",
+    }
+    # A crossing with no problem word: its paint, what is usually wrong with one.
+    assert k("signalisatie", "zebrapad op het volksplein, gevaarlijk") == {
+        "signalisatie.markering",
+        "signalisatie.zebrapad",
+    }
+
+
+def test_a_lamp_routes_to_signalisatie_only_at_a_crossing() -> None:
+    assert kinds.problem_diensten(normalize_text("de lamp in onze straat brandt niet"))[0][0] == "verlichting"
+    hint = kinds.problem_diensten(normalize_text("the light above the pedestrian crossing is out"))
+    assert hint[0][0] == "signalisatie"
+
+
+def test_a_zebra_crossings_paint_and_the_lamp_above_it_are_two_problems(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed(
+        "Het zebrapad aan de schoolpoort is bijna volledig weggesleten",
+        "signalisatie",
+        pin=VOLKSPLEIN_CROSSING,
+    )
+    lamp = feed(
+        "De lamp boven de oversteekplaats op het Volksplein brandt niet meer",
+        "signalisatie",
+        at=timedelta(days=3),
+    )
+    assert linked(lamp) is None, lamp.best_reason
+    assert "different problems? lamp vs markering" in (lamp.best_reason or "")
+    english = feed(
+        "The light above the pedestrian crossing is out",
+        "signalisatie",
+        pin=VOLKSPLEIN_CROSSING,
+        at=timedelta(days=4),
+    )
+    assert linked(english) == "m2", english.best_reason  # the lamp, told again in English
+
+
+def test_a_sign_at_the_traffic_lights_is_not_the_traffic_lights(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Het verkeerslicht voor fietsers blijft altijd op rood", "signalisatie", pin=DOORNIKSEWIJK_CROSSING)
+    sign = feed(
+        "voorrangsbord aan de verkeerslichten doorniksewijk kanonstraat is omvergereden",
+        "signalisatie",
+        at=timedelta(hours=15),
+    )
+    assert linked(sign) is None and suggested(sign) == []
+    lights = feed(
+        "Traffic light for cyclists stuck on red",
+        "signalisatie",
+        pin=DOORNIKSEWIJK_CROSSING,
+        at=timedelta(days=1),
+    )
+    assert linked(lights) == "m1", lights.best_reason
+
+
+def test_the_bin_beside_a_broken_bench_is_another_problem(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Zitbank vernield, twee planken zijn losgerukt", "wegen", pin=SCHOUWBURGPLEIN)
+    bin_ = feed("vuilbak naast de bank op het schouwburgplein is kapot", "wegen", at=timedelta(hours=4))
+    assert linked(bin_) is None, bin_.best_reason
+    bench = feed(
+        "the bench on the square is broken, slats missing", "wegen", pin=SCHOUWBURGPLEIN, at=timedelta(days=1)
+    )
+    assert linked(bench) == "m1", bench.best_reason
+
+
+def test_a_missed_collection_in_the_next_street_is_only_suggested(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("PMD-zakken niet opgehaald", "afvalophaling", street="Boerderijstraat", house_number="49")
+    next_street = feed(
+        "Blue bags not collected this morning", "afvalophaling", pin=TOEKOMSTSTRAAT_47, at=timedelta(hours=2)
+    )
+    assert linked(next_street) is None, next_street.best_reason
+    assert suggested(next_street) == ["m1"]  # the desk may know it was one round
+    assert "Boerderijstraat" in (next_street.best_reason or "") and "Toekomststraat" in (
+        next_street.best_reason or ""
+    )
+    same_street = feed("pmd niet opgehaald toekomststraat 45", "afvalophaling", at=timedelta(hours=3))
+    assert linked(same_street) == "m2", same_street.best_reason
+
+    other = Feed(deduper)
+    other("Blue bags left on the pavement", "afvalophaling", pin=WAGENMAKERSSTRAAT_57)
+    volksplein = other("PMD niet opgehaald", "afvalophaling", street="Volksplein", house_number="18")
+    assert linked(volksplein) is None and suggested(volksplein) == ["m1"], volksplein.best_reason
+
+
+def test_a_blocked_gully_and_a_flood_at_one_house_are_cause_and_consequence(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed(
+        "Straatkolk voor de deur is verstopt", "riolering", street="Voorzienigheidsstraat", house_number="57"
+    )
+    cellar = feed(
+        "na de onweersbui is de kelder ondergelopen, Voorzienigheidsstraat 59",
+        "riolering",
+        at=timedelta(days=5),
+    )
+    assert linked(cellar) is None
+    assert suggested(cellar) == ["m1"] and "kolk" in (cellar.best_reason or "")
+    french = feed(
+        "la cave du numéro 59 de la Voorzienigheidsstraat est inondée",
+        "riolering",
+        at=timedelta(days=5, hours=2),
+    )
+    assert linked(french) == "m2", french.best_reason
+    both = feed(
+        "water blijft staan want de kolk is verstopt, Voorzienigheidsstraat 57",
+        "riolering",
+        at=timedelta(days=6),
+    )
+    assert linked(both) in {"m1", "m2"}, both.best_reason  # names both: one of the two problems
+
+
+def test_broken_again_weeks_later_is_for_the_desk_still_broken_links(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Straatlamp brandt niet", "verlichting", street="Kanonstraat", house_number="54")
+    again = feed("straatlamp kanonstraat 54 is weer kapot", "verlichting", at=timedelta(days=12))
+    assert linked(again) is None and suggested(again) == ["m1"], again.best_reason
+    still = feed("straatlamp kanonstraat 54 brandt nog steeds niet", "verlichting", at=timedelta(days=13))
+    assert linked(still) == "m2", still.best_reason  # the failure that is open now
+
+
+def test_another_pile_late_in_the_window_is_for_the_desk(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Matras en een zetel gedumpt op het voetpad", "nette_stad", street="Kongoweg", house_number="8")
+    same_pile = feed("matras gedumpt kongoweg 8", "nette_stad", at=timedelta(days=1))
+    assert linked(same_pile) == "m1", same_pile.best_reason
+    other = feed("Kartonnen dozen en een oud tapijt gedumpt, Kongoweg 8", "nette_stad", at=timedelta(days=12))
+    assert linked(other) is None, other.best_reason
+
+
+def test_again_means_repaired_in_between_still_does_not() -> None:
+    again = [
+        "straatlamp kanonstraat 54 brandt weer niet",
+        "de put is er terug na de herstelling",
+        "opnieuw graffiti gespoten op de muur",
+        "nieuwe tags op de gevel",
+        "street light broken again",
+    ]
+    still = ["lamp brandt nog steeds niet", "still broken", "weer een mail over de lamp", "de lamp is kapot"]
+    assert [AGAIN.search(normalize_text(t)) is not None for t in again] == [True] * len(again)
+    assert [AGAIN.search(normalize_text(t)) is None for t in still] == [True] * len(still)
