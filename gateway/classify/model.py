@@ -15,10 +15,8 @@ Calibration: k-fold cross-validation on the training rows gives out-of-fold prob
 precision of a rule decision is measured on them when the model agrees and when it does not. The
 final model is trained on all rows, and its temperature is fitted on the dev sets (`dev/`, text
 written unlike the corpus, never trained on; issue 14): on its own corpus's folds the model looked
-surer than it is on citizens' text (temperature 0.75 there, 0.96 on the dev sets). The softer of
-the two is used (never sharper than the folds: the dev sets, read while writing corpus lines, can
-flatter the model). The folds' temperature is kept in the metadata (`temperature_folds`), and used
-when there are no dev sets.
+surer than it is on citizens' text. The softer of the two is used (the dev sets, read while
+writing corpus lines, can flatter it); both are kept (`temperature_folds`, `temperature_dev`).
 
 Reproducible: fixed seeds, a fixed row order and a fixed fold assignment; the same rows and
 configuration give the same weights. A model is stored as `<model_dir>/<version>/` (the spaCy
@@ -430,8 +428,7 @@ def train(
         dev = [r for path in dev_files() for r in load_jsonl(path)]
         if dev:
             gold = np.array([DIENST_CODES.index(r.dienst) for r in dev])
-            # Never sharper than the folds say: the dev sets share writers with some corpus lines
-            # (issue 14, third round), so on them the model can look surer than on a stranger's text.
+            # Never sharper than the folds: the dev sets share writers with some corpus lines.
             dev_temperature = fit_temperature(raw_scores(nlp, [r.full_text for r in dev]), gold)
             temperature = max(dev_temperature, calibration.temperature)
             dev_rows = len(dev)
