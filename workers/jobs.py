@@ -220,7 +220,11 @@ async def _deliver(
     created = delivery.event == EVENT_CREATED
     ok = attempts.Attempt(started, attempts.OK, case_id=case_id)
     done = await s.store.write_grouped(
-        duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify, attempt=ok
+        duplicates_store.succeeded_and_waiting,
+        delivery,
+        case_id,
+        notify_from=None if queue_notify else melding,
+        attempt=ok,
     )
     history_id = done.history_id
     latency = (clock.now() - melding.received_at).total_seconds() if created else None

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, literal, select, update
 from sqlalchemy.engine import Row
 
-from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
+from gateway.melding import DeliveryState, Stage, Status, StatusChange
 from gateway.store import attempts
-from gateway.store.history import add_status, set_stage
+from gateway.store.history import first_status as history_first_status
+from gateway.store.history import set_stage
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.sql import dialect_insert, utcnow
 
@@ -90,13 +91,12 @@ def _ensure_insert(dialect: str) -> Any:
 
 
 @functools.cache
-def _succeeded() -> tuple[Any, Any, Any]:
+def _succeeded() -> tuple[Any, Any]:
     return (
         update(deliveries)
         .where(deliveries.c.id == bindparam("delivery_id"))
         .values(attempts=deliveries.c.attempts + 1),
         select(deliveries.c.melding_id).where(deliveries.c.id == bindparam("delivery_id")),
-        select(meldingen.c.status).where(meldingen.c.id == bindparam("melding_id")),
     )
 
 
@@ -174,8 +174,27 @@ def succeeded(
     """Mark the delivery done; optionally move the melding's stage and give it its first status
     (only while it is still `ontvangen`: the case system may have set one already), and log the
     `attempt` that succeeded. Returns the new status history id, if any. One transaction."""
+    made = succeeded_change(
+        conn, delivery_id, case_id=case_id, stage=stage, first_status=first_status, attempt=attempt
+    )
+    return made[0] if made else None
+
+
+def succeeded_change(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    case_id: str | None,
+    stage: Stage | None = None,
+    first_status: Status | None = None,
+    attempt: attempts.Attempt | None = None,
+    melding_id: str | None = None,
+) -> tuple[int, StatusChange] | None:
+    """`succeeded`, returning the status change it made with its history id (the worker notifies
+    it without reading it back). `melding_id`: the delivery's melding, when the caller knows it
+    (one SELECT less)."""
     now = utcnow()
-    mark, melding_of, status_of = _succeeded()
+    mark, melding_of = _succeeded()
     conn.execute(
         mark,
         {
@@ -190,13 +209,13 @@ def succeeded(
     )
     if attempt is not None:
         attempts.of_delivery(conn, delivery_id, attempt)
-    melding_id = conn.execute(melding_of, {"delivery_id": delivery_id}).scalar_one()
-    if stage is not None:
-        set_stage(conn, melding_id, stage)
-    current = conn.execute(status_of, {"melding_id": melding_id}).scalar_one()
-    if first_status is not None and current == Status.ONTVANGEN.value:
-        return add_status(conn, melding_id, StatusUpdate(first_status, source="worker"))
-    return None
+    if melding_id is None:
+        melding_id = conn.execute(melding_of, {"delivery_id": delivery_id}).scalar_one()
+    if first_status is None:
+        if stage is not None:
+            set_stage(conn, melding_id, stage)
+        return None
+    return history_first_status(conn, melding_id, first_status, source="worker", stage=stage)
 
 
 def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 1000) -> list[DeliveryRecord]:
