@@ -42,7 +42,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, MeldingDraft
-from gateway.store import meldingen, migrate
+from gateway.store import deliveries, meldingen, migrate
 from gateway.store.duplicates import dedupe_lock
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
@@ -363,6 +363,7 @@ def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
 _READ_EACH: dict[Callable[..., Any], Callable[[Connection, list[Any]], list[Any]]] = {
     meldingen.get: meldingen.get_each,
     meldingen.with_delivery: meldingen.with_delivery_each,
+    deliveries.due: deliveries.due_each,
 }
 
 

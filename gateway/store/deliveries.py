@@ -85,6 +85,27 @@ def _by(column: str) -> Any:
     return records_query().where(deliveries.c[column] == bindparam("key"))
 
 
+def due(conn: Connection, delivery_id: int) -> bool:
+    """Whether the delivery is still to be made (not delivered, not dead): the one check of a
+    deliver step that holds the delivery and its melding already (routed in the same job)."""
+    return bool(due_each(conn, [delivery_id])[0])
+
+
+def due_each(conn: Connection, delivery_ids: Sequence[int]) -> list[bool]:
+    """`due` of each delivery id, in one query (the worker's grouped reads)."""
+    rows = conn.execute(_due(), {"ids": list(set(delivery_ids))})
+    done = {DeliveryState.DELIVERED.value, DeliveryState.DEAD.value}
+    open_ids = {r.id for r in rows if r.state not in done}
+    return [delivery_id in open_ids for delivery_id in delivery_ids]
+
+
+@functools.cache
+def _due() -> Any:
+    return select(deliveries.c.id, deliveries.c.state).where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+
 @functools.cache
 def _ensure_insert(dialect: str) -> Any:
     return dialect_insert(deliveries, dialect).on_conflict_do_nothing(index_elements=["idempotency_key"])
