@@ -143,6 +143,7 @@ def route_in_store(
         duplicate_score=match.score if match else None,
         duplicate_reason=match.reason if match else None,
         reporter_payload=reporter_payload(melding, place.as_dict(), match) if match else None,
+        reference=melding.reference,
     )
     q.save_suggestions(conn, melding.id, [(s.candidate_id, s.score, s.reason) for s in outcome.suggestions])
     return Routed(delivery, outcome, as_routed(melding, decision, located["located"], match, delivery))

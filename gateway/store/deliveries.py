@@ -50,11 +50,12 @@ def records_query() -> Any:
     )
 
 
-def record_of(row: Row[Any]) -> DeliveryRecord:
+def record_of(row: Row[Any], reference: str | None = None) -> DeliveryRecord:
+    """`reference`: the melding's, for a row of `deliveries` alone (else the row's own column)."""
     return DeliveryRecord(
         id=row.id,
         melding_id=row.melding_id,
-        reference=row.reference,
+        reference=row.reference if reference is None else reference,
         event=row.event,
         idempotency_key=row.idempotency_key,
         payload=row.payload,
@@ -121,10 +122,23 @@ def _succeeded() -> tuple[Any, Any]:
     )
 
 
+@functools.cache
+def _ensure_returning(dialect: str) -> Any:
+    return _ensure_insert(dialect).returning(*deliveries.c)
+
+
 def ensure(
-    conn: Connection, melding_id: str, event_name: str, *, key: str, payload: dict[str, Any] | None = None
+    conn: Connection,
+    melding_id: str,
+    event_name: str,
+    *,
+    key: str,
+    payload: dict[str, Any] | None = None,
+    reference: str | None = None,
 ) -> DeliveryRecord:
-    """Create the delivery for (melding, event, key) once; return the existing one after that."""
+    """Create the delivery for (melding, event, key) once; return the existing one after that.
+    `reference`: the melding's, when the caller knows it: a new row comes back from the INSERT
+    itself (RETURNING), one statement where reading it back is two (every routing makes one)."""
     idem = f"{melding_id}:{event_name}:{key}"
     now = utcnow()
     values = {
@@ -139,7 +153,12 @@ def ensure(
         "updated_at": now,
         "next_attempt_at": now,
     }
-    conn.execute(_ensure_insert(conn.dialect.name), values)
+    if reference is not None:
+        made = conn.execute(_ensure_returning(conn.dialect.name), values).first()
+        if made is not None:  # nothing comes back when it existed: then it is read as below
+            return record_of(made, reference)
+    else:
+        conn.execute(_ensure_insert(conn.dialect.name), values)
     row = conn.execute(_by("idempotency_key"), {"key": idem}).first()
     assert row is not None
     return record_of(row)

@@ -129,10 +129,12 @@ def route_dedupe(
     duplicate_score: float | None = None,
     duplicate_reason: str | None = None,
     reporter_payload: dict[str, Any] | None = None,
+    reference: str | None = None,
 ) -> DeliveryRecord | None:
     """Record routing, location and duplicate decision in one transaction, with the one delivery
     that follows: the melding's own first delivery, or for a duplicate the master's
-    `melding.updated` that adds its reporter (not a second case)."""
+    `melding.updated` that adds its reporter (not a second case). `reference`: the melding's
+    (its own first delivery is then read back from its INSERT)."""
     values = {
         "duplicate_of": duplicate_of,
         "duplicate_score": duplicate_score,
@@ -140,7 +142,7 @@ def route_dedupe(
         **located,
     }
     if duplicate_of is None:  # one UPDATE with the routing
-        return route(conn, melding_id, decision, also=values)
+        return route(conn, melding_id, decision, also=values, reference=reference)
     set_routing(conn, melding_id, decision, also=values)
     return ensure(conn, duplicate_of, EVENT_UPDATED, key=REPORTER_KEY + melding_id, payload=reporter_payload)
 
