@@ -202,6 +202,10 @@ class Store:
             )
         assert self._async is not None
         async with self._async.connect() as conn:
+            # No BEGIN/ROLLBACK (two round trips of every read): under PostgreSQL's READ COMMITTED
+            # each statement reads its own snapshot inside a transaction too, so a read sees the
+            # same rows without one (a read takes no locks and writes nothing).
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await conn.run_sync(fn, *args, **kwargs)
 
     @_unavailable_as_typed
