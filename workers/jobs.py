@@ -25,6 +25,7 @@ from gateway.queue import (
     JOB_NOTIFY,
     REDIS_DOWN,
     WORKER_NAME,
+    Mark,
     backoff,
     enqueue_many,
     enqueue_notify,
@@ -109,8 +110,12 @@ async def _then(
     if mark is None:
         await enqueue_many(redis(ctx), queue, [(job_id, function, args)])
         return f"{function} running elsewhere"
+    # A step run within this one (the deliver step's notify step) leaves its mark to be taken
+    # off with this one's, in one round trip: held a moment longer, never dropped earlier.
+    enclosing: list[Mark] | None = ctx.get(_INNER_MARKS)
+    inner: list[Mark] = []
     try:
-        return await step({**ctx, "job_id": job_id, "job_try": 1}, *args)
+        return await step({**ctx, "job_id": job_id, "job_try": 1, _INNER_MARKS: inner}, *args)
     except Retry as retry:
         defer = retry.defer_score / 1000 if retry.defer_score else None
         await queue_retry(redis(ctx), queue, job_id, function, args, defer)
@@ -122,8 +127,14 @@ async def _then(
         await queue_retry(redis(ctx), queue, job_id, function, args, None)
         return f"{function} queued"
     finally:  # only after queueing a retry: the job is always seen running or queued
-        with suppress(*REDIS_DOWN):
-            await unmark_running(redis(ctx), mark)
+        if enclosing is not None:
+            enclosing += [mark, *inner]
+        else:
+            with suppress(*REDIS_DOWN):
+                await unmark_running(redis(ctx), mark, *inner)
+
+
+_INNER_MARKS = "gateway_inner_marks"  # in a step's ctx: the marks of the steps it runs, for `_then`
 
 
 def job_timeout(settings: Settings) -> float:
