@@ -40,7 +40,7 @@ from gateway.queue_reclaim import (
     Heartbeat,
     Mark,
     Taker,
-    drop_mark,
+    drop_marks,
     reclaim_dead_workers,
     running_key,
     take_jobs,
@@ -266,9 +266,10 @@ async def mark_running(
     return mark if await take_mark(redis, mark, int(timeout * 1000)) else None
 
 
-async def unmark_running(redis: ArqRedis, mark: Mark) -> None:
-    """Take a mark of `mark_running` off (not a key another worker holds since it lapsed)."""
-    await drop_mark(redis, mark)
+async def unmark_running(redis: ArqRedis, mark: Mark, *also: Mark) -> None:
+    """Take a mark of `mark_running` off (not a key another worker holds since it lapsed), and
+    the marks `also` with it in the same round trip."""
+    await drop_marks(redis, [mark, *also])
 
 
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported

@@ -132,19 +132,6 @@ end
 return 1
 """
 
-# KEYS as _MARK. ARGV: the holder, the job id. Only the holder's own mark is taken off: once it
-# lapsed, the key may be another worker's, taken since (deleting it would let a third start).
-_UNMARK = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
-end
-redis.call('DEL', KEYS[1])
-if #KEYS == 2 then
-  redis.call('SREM', KEYS[2], ARGV[2])
-end
-return 1
-"""
-
 
 @dataclass(frozen=True)
 class Mark:
@@ -166,7 +153,36 @@ async def take_mark(redis: Redis, mark: Mark, timeout_ms: int) -> bool:
     return bool(await script(keys=mark.keys(), args=[mark.holder, timeout_ms, mark.job_id]))
 
 
-async def drop_mark(redis: Redis, mark: Mark) -> bool:
-    """Take the mark off, if it is still this one's: False when it lapsed (and maybe was taken)."""
-    script = redis.register_script(_UNMARK)
-    return bool(await script(keys=mark.keys(), args=[mark.holder, mark.job_id]))
+# Per mark two KEYS (its in-progress key; its running set, or the in-progress key again when it
+# has none) and three ARGV (the holder, the job id, 1 with a set). Only the holder's own mark is
+# taken off: once it lapsed, the key may be another worker's, taken since (deleting it would let
+# a third start).
+_UNMARK_EACH = """
+local out = {}
+for i = 1, #ARGV, 3 do
+  local k = (i - 1) / 3 * 2 + 1
+  if redis.call('GET', KEYS[k]) == ARGV[i] then
+    redis.call('DEL', KEYS[k])
+    if ARGV[i + 2] == '1' then
+      redis.call('SREM', KEYS[k + 1], ARGV[i + 1])
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+
+
+async def drop_marks(redis: Redis, marks: list[Mark]) -> list[bool]:
+    """Take each mark off, if it is still its own, in one round trip (a deliver step drops its
+    notify step's mark with its own): for each, False when it lapsed (and maybe was taken)."""
+    keys: list[str] = []
+    args: list[str | int] = []
+    for mark in marks:
+        marked = mark.keys()
+        keys += [marked[0], marked[-1]]
+        args += [mark.holder, mark.job_id, int(mark.by_worker)]
+    script = redis.register_script(_UNMARK_EACH)
+    return [bool(n) for n in await script(keys=keys, args=args)]

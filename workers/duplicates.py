@@ -34,8 +34,11 @@ def is_reporter_update(delivery: DeliveryRecord) -> bool:
     return delivery.event == EVENT_UPDATED and f":{REPORTER_KEY}" in delivery.idempotency_key
 
 
-async def route(ctx: dict[str, Any], melding: Melding, decision: RoutingDecision) -> DeliveryRecord | None:
-    """Record the routing with what duplicate detection found; return the delivery to enqueue."""
+async def route(
+    ctx: dict[str, Any], melding: Melding, decision: RoutingDecision
+) -> tuple[DeliveryRecord | None, Melding | None]:
+    """Record the routing with what duplicate detection found; return the delivery to enqueue and
+    the melding as routed, when the finder gives it (the deliver step then needs no re-read)."""
     s = state(ctx)
     if isinstance(s.duplicates, StoreDuplicateFinder):
         routed = await s.duplicates.route(melding, decision)
@@ -48,7 +51,7 @@ async def route(ctx: dict[str, Any], melding: Melding, decision: RoutingDecision
                 match.reason,
                 extra={"reference": melding.reference, "duplicate_of": match.master_id},
             )
-        return routed.delivery
+        return routed.delivery, routed.melding
     # Another finder (tests, benchmarks) only reports: every melding stays on its own.
     match = await s.duplicates.find(melding)
     if match is not None:
@@ -58,7 +61,7 @@ async def route(ctx: dict[str, Any], melding: Melding, decision: RoutingDecision
             match.reason,
             extra={"reference": melding.reference},
         )
-    return await s.store.write(meldingen.route, melding.id, decision)
+    return await s.store.write(meldingen.route, melding.id, decision), None
 
 
 async def first_delivery(ctx: dict[str, Any], melding: Melding) -> DeliveryRecord:

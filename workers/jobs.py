@@ -6,6 +6,7 @@ does only what is still missing. That is what lets the sweep re-enqueue freely.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -24,6 +25,7 @@ from gateway.queue import (
     JOB_NOTIFY,
     REDIS_DOWN,
     WORKER_NAME,
+    Mark,
     backoff,
     enqueue_many,
     enqueue_notify,
@@ -60,7 +62,7 @@ async def enqueue_delivery(ctx: dict[str, Any], delivery: DeliveryRecord, defer:
 
 async def process(ctx: dict[str, Any], melding_id: str) -> str:
     """Route the melding and queue its first delivery (a job of its own)."""
-    stage, delivery, _ = await _process(ctx, melding_id)
+    stage, delivery, _, _ = await _process(ctx, melding_id)
     if delivery is not None:
         await enqueue_delivery(ctx, delivery)
     return stage
@@ -72,7 +74,7 @@ async def process_through(ctx: dict[str, Any], melding_id: str) -> str:
     One arq job per melding instead of three: arq's own work per job (poll, in-progress key,
     job read, finish) is paid once. What cannot be done here (a retry, an extra reporter's
     update that waits for its master's case) becomes the job it would have been (`_then`)."""
-    stage, delivery, routed_now = await _process(ctx, melding_id)
+    stage, delivery, routed_now, routed = await _process(ctx, melding_id)
     if delivery is None:
         return stage
     # An extra reporter's update waits for its master's case (whose delivery releases that job);
@@ -80,7 +82,10 @@ async def process_through(ctx: dict[str, Any], melding_id: str) -> str:
     if not routed_now or duplicates.is_reporter_update(delivery):
         await enqueue_delivery(ctx, delivery)
         return stage
-    outcome = await _then(ctx, JOB_DELIVER, delivery.job_id, (delivery.id,), deliver_through)
+    step: Callable[..., Awaitable[str]] = deliver_through
+    if routed is not None and delivery.melding_id == routed.id:  # routed just now: no re-read
+        step = functools.partial(_deliver_through, held=(delivery, routed))
+    outcome = await _then(ctx, JOB_DELIVER, delivery.job_id, (delivery.id,), step)
     return f"{stage}, {outcome}"
 
 
@@ -105,8 +110,12 @@ async def _then(
     if mark is None:
         await enqueue_many(redis(ctx), queue, [(job_id, function, args)])
         return f"{function} running elsewhere"
+    # A step run within this one (the deliver step's notify step) leaves its mark to be taken
+    # off with this one's, in one round trip: held a moment longer, never dropped earlier.
+    enclosing: list[Mark] | None = ctx.get(_INNER_MARKS)
+    inner: list[Mark] = []
     try:
-        return await step({**ctx, "job_id": job_id, "job_try": 1}, *args)
+        return await step({**ctx, "job_id": job_id, "job_try": 1, _INNER_MARKS: inner}, *args)
     except Retry as retry:
         defer = retry.defer_score / 1000 if retry.defer_score else None
         await queue_retry(redis(ctx), queue, job_id, function, args, defer)
@@ -118,8 +127,14 @@ async def _then(
         await queue_retry(redis(ctx), queue, job_id, function, args, None)
         return f"{function} queued"
     finally:  # only after queueing a retry: the job is always seen running or queued
-        with suppress(*REDIS_DOWN):
-            await unmark_running(redis(ctx), mark)
+        if enclosing is not None:
+            enclosing += [mark, *inner]
+        else:
+            with suppress(*REDIS_DOWN):
+                await unmark_running(redis(ctx), mark, *inner)
+
+
+_INNER_MARKS = "gateway_inner_marks"  # in a step's ctx: the marks of the steps it runs, for `_then`
 
 
 def job_timeout(settings: Settings) -> float:
@@ -127,20 +142,24 @@ def job_timeout(settings: Settings) -> float:
     return max(60.0, settings.case_system_timeout * 3)
 
 
-async def _process(ctx: dict[str, Any], melding_id: str) -> tuple[str, DeliveryRecord | None, bool]:
-    """Route a received melding: the stage it is at, the delivery to run next (if any), and
-    whether it was routed just now."""
+async def _process(
+    ctx: dict[str, Any], melding_id: str
+) -> tuple[str, DeliveryRecord | None, bool, Melding | None]:
+    """Route a received melding: the stage it is at, the delivery to run next (if any), whether
+    it was routed just now, and if so the melding as routed (when the finder gives it)."""
     s = state(ctx)
     melding = await s.store.read_grouped(meldingen.get, melding_id)
     if melding is None:
         log.error("process: no melding %s in the store", melding_id)
-        return "missing", None, False
-    await _settle_media(ctx, melding)  # the photos of an MMS go to the case system with it
+        return "missing", None, False, None
+    # the photos of an MMS go to the case system with it; then they may have changed since the read
+    settled = await _settle_media(ctx, melding)
     if melding.stage == Stage.RECEIVED:
-        return *await _route(ctx, melding), True
+        stage, delivery, routed = await _route(ctx, melding)
+        return stage, delivery, True, None if settled else routed
     if melding.stage == Stage.ROUTED:  # routed before, but its delivery job may be lost
-        return melding.stage.value, await duplicates.first_delivery(ctx, melding), False
-    return melding.stage.value, None, False
+        return melding.stage.value, await duplicates.first_delivery(ctx, melding), False, None
+    return melding.stage.value, None, False, None
 
 
 async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
@@ -156,7 +175,7 @@ async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
     return True
 
 
-async def _route(ctx: dict[str, Any], melding: Melding) -> tuple[str, DeliveryRecord | None]:
+async def _route(ctx: dict[str, Any], melding: Melding) -> tuple[str, DeliveryRecord | None, Melding | None]:
     s = state(ctx)
     if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
         decision = RoutingDecision(melding.dienst, 1.0, f"channel:{melding.channel}")
@@ -164,10 +183,10 @@ async def _route(ctx: dict[str, Any], melding: Melding) -> tuple[str, DeliveryRe
         decision = s.router.route(melding.text, melding.subject).decision()
     # Routing, location, duplicate link and the first delivery (a duplicate: its master's
     # melding.updated for the extra reporter, not a case of its own) in one store write.
-    delivery = await duplicates.route(ctx, melding, decision)
+    delivery, routed = await duplicates.route(ctx, melding, decision)
     extra = {"dienst": decision.dienst, "confidence": decision.confidence, "rule": decision.routed_by}
     log.info("routed to %s", decision.dienst or "triage", extra={"reference": melding.reference, **extra})
-    return decision.stage.value, delivery
+    return decision.stage.value, delivery, routed
 
 
 async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
@@ -178,7 +197,13 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
 
 async def deliver_through(ctx: dict[str, Any], delivery_id: int) -> str:
     """The worker's deliver job: `deliver`, with the notification decided in this same job."""
-    outcome, notify_args = await _deliver(ctx, delivery_id, queue_notify=False)
+    return await _deliver_through(ctx, delivery_id, None)
+
+
+async def _deliver_through(
+    ctx: dict[str, Any], delivery_id: int, held: tuple[DeliveryRecord, Melding] | None
+) -> str:
+    outcome, notify_args = await _deliver(ctx, delivery_id, queue_notify=False, held=held)
     if notify_args is None:
         return outcome
     found, history_id = notify_args
@@ -192,13 +217,24 @@ async def deliver_through(ctx: dict[str, Any], delivery_id: int) -> str:
 
 
 async def _deliver(
-    ctx: dict[str, Any], delivery_id: int, *, queue_notify: bool
+    ctx: dict[str, Any],
+    delivery_id: int,
+    *,
+    queue_notify: bool,
+    held: tuple[DeliveryRecord, Melding] | None = None,
 ) -> tuple[str, tuple[notifications.ToNotify, int] | None]:
     """One delivery attempt; its outcome, and the status change to notify (as read when the
     success was recorded, with its history id), if any. With `queue_notify` that change goes
-    to a notify job instead."""
+    to a notify job instead. `held`: the delivery and its melding as the routing in this same
+    job wrote them; then only whether it is still due is read (a peer's sweep may have queued
+    the job and a peer delivered it between the routing's commit and this job's mark)."""
     s = state(ctx)
-    delivery, melding = await s.store.read_grouped(meldingen.with_delivery, delivery_id)
+    if held is None:
+        delivery, melding = await s.store.read_grouped(meldingen.with_delivery, delivery_id)
+    elif await s.store.read_grouped(deliveries.due, delivery_id):
+        delivery, melding = held
+    else:
+        delivery, melding = None, None
     if delivery is None or melding is None:  # delivered or dead already, or gone
         return "nothing to do", None
     if await _settle_media(ctx, melding):  # a follow-up's photos go with its melding.followup
@@ -220,7 +256,11 @@ async def _deliver(
     created = delivery.event == EVENT_CREATED
     ok = attempts.Attempt(started, attempts.OK, case_id=case_id)
     done = await s.store.write_grouped(
-        duplicates_store.succeeded_and_waiting, delivery, case_id, read_notify=not queue_notify, attempt=ok
+        duplicates_store.succeeded_and_waiting,
+        delivery,
+        case_id,
+        notify_from=None if queue_notify else melding,
+        attempt=ok,
     )
     history_id = done.history_id
     latency = (clock.now() - melding.received_at).total_seconds() if created else None

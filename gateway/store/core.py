@@ -42,7 +42,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, MeldingDraft
-from gateway.store import meldingen, migrate
+from gateway.store import deliveries, meldingen, migrate
 from gateway.store.duplicates import dedupe_lock
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
@@ -202,6 +202,10 @@ class Store:
             )
         assert self._async is not None
         async with self._async.connect() as conn:
+            # No BEGIN/ROLLBACK (two round trips of every read): under PostgreSQL's READ COMMITTED
+            # each statement reads its own snapshot inside a transaction too, so a read sees the
+            # same rows without one (a read takes no locks and writes nothing).
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await conn.run_sync(fn, *args, **kwargs)
 
     @_unavailable_as_typed
@@ -363,6 +367,7 @@ def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
 _READ_EACH: dict[Callable[..., Any], Callable[[Connection, list[Any]], list[Any]]] = {
     meldingen.get: meldingen.get_each,
     meldingen.with_delivery: meldingen.with_delivery_each,
+    deliveries.due: deliveries.due_each,
 }
 
 

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, literal, select, update
 from sqlalchemy.engine import Row
 
-from gateway.melding import DeliveryState, Stage, Status, StatusUpdate
+from gateway.melding import DeliveryState, Stage, Status, StatusChange
 from gateway.store import attempts
-from gateway.store.history import add_status, set_stage
+from gateway.store.history import first_status as history_first_status
+from gateway.store.history import set_stage
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.sql import dialect_insert, utcnow
 
@@ -49,11 +50,12 @@ def records_query() -> Any:
     )
 
 
-def record_of(row: Row[Any]) -> DeliveryRecord:
+def record_of(row: Row[Any], reference: str | None = None) -> DeliveryRecord:
+    """`reference`: the melding's, for a row of `deliveries` alone (else the row's own column)."""
     return DeliveryRecord(
         id=row.id,
         melding_id=row.melding_id,
-        reference=row.reference,
+        reference=row.reference if reference is None else reference,
         event=row.event,
         idempotency_key=row.idempotency_key,
         payload=row.payload,
@@ -84,26 +86,59 @@ def _by(column: str) -> Any:
     return records_query().where(deliveries.c[column] == bindparam("key"))
 
 
+def due(conn: Connection, delivery_id: int) -> bool:
+    """Whether the delivery is still to be made (not delivered, not dead): the one check of a
+    deliver step that holds the delivery and its melding already (routed in the same job)."""
+    return bool(due_each(conn, [delivery_id])[0])
+
+
+def due_each(conn: Connection, delivery_ids: Sequence[int]) -> list[bool]:
+    """`due` of each delivery id, in one query (the worker's grouped reads)."""
+    rows = conn.execute(_due(), {"ids": list(set(delivery_ids))})
+    done = {DeliveryState.DELIVERED.value, DeliveryState.DEAD.value}
+    open_ids = {r.id for r in rows if r.state not in done}
+    return [delivery_id in open_ids for delivery_id in delivery_ids]
+
+
+@functools.cache
+def _due() -> Any:
+    return select(deliveries.c.id, deliveries.c.state).where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+
 @functools.cache
 def _ensure_insert(dialect: str) -> Any:
     return dialect_insert(deliveries, dialect).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 @functools.cache
-def _succeeded() -> tuple[Any, Any, Any]:
+def _succeeded() -> tuple[Any, Any]:
     return (
         update(deliveries)
         .where(deliveries.c.id == bindparam("delivery_id"))
         .values(attempts=deliveries.c.attempts + 1),
         select(deliveries.c.melding_id).where(deliveries.c.id == bindparam("delivery_id")),
-        select(meldingen.c.status).where(meldingen.c.id == bindparam("melding_id")),
     )
 
 
+@functools.cache
+def _ensure_returning(dialect: str) -> Any:
+    return _ensure_insert(dialect).returning(*deliveries.c)
+
+
 def ensure(
-    conn: Connection, melding_id: str, event_name: str, *, key: str, payload: dict[str, Any] | None = None
+    conn: Connection,
+    melding_id: str,
+    event_name: str,
+    *,
+    key: str,
+    payload: dict[str, Any] | None = None,
+    reference: str | None = None,
 ) -> DeliveryRecord:
-    """Create the delivery for (melding, event, key) once; return the existing one after that."""
+    """Create the delivery for (melding, event, key) once; return the existing one after that.
+    `reference`: the melding's, when the caller knows it: a new row comes back from the INSERT
+    itself (RETURNING), one statement where reading it back is two (every routing makes one)."""
     idem = f"{melding_id}:{event_name}:{key}"
     now = utcnow()
     values = {
@@ -118,7 +153,12 @@ def ensure(
         "updated_at": now,
         "next_attempt_at": now,
     }
-    conn.execute(_ensure_insert(conn.dialect.name), values)
+    if reference is not None:
+        made = conn.execute(_ensure_returning(conn.dialect.name), values).first()
+        if made is not None:  # nothing comes back when it existed: then it is read as below
+            return record_of(made, reference)
+    else:
+        conn.execute(_ensure_insert(conn.dialect.name), values)
     row = conn.execute(_by("idempotency_key"), {"key": idem}).first()
     assert row is not None
     return record_of(row)
@@ -174,8 +214,27 @@ def succeeded(
     """Mark the delivery done; optionally move the melding's stage and give it its first status
     (only while it is still `ontvangen`: the case system may have set one already), and log the
     `attempt` that succeeded. Returns the new status history id, if any. One transaction."""
+    made = succeeded_change(
+        conn, delivery_id, case_id=case_id, stage=stage, first_status=first_status, attempt=attempt
+    )
+    return made[0] if made else None
+
+
+def succeeded_change(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    case_id: str | None,
+    stage: Stage | None = None,
+    first_status: Status | None = None,
+    attempt: attempts.Attempt | None = None,
+    melding_id: str | None = None,
+) -> tuple[int, StatusChange] | None:
+    """`succeeded`, returning the status change it made with its history id (the worker notifies
+    it without reading it back). `melding_id`: the delivery's melding, when the caller knows it
+    (one SELECT less)."""
     now = utcnow()
-    mark, melding_of, status_of = _succeeded()
+    mark, melding_of = _succeeded()
     conn.execute(
         mark,
         {
@@ -190,13 +249,13 @@ def succeeded(
     )
     if attempt is not None:
         attempts.of_delivery(conn, delivery_id, attempt)
-    melding_id = conn.execute(melding_of, {"delivery_id": delivery_id}).scalar_one()
-    if stage is not None:
-        set_stage(conn, melding_id, stage)
-    current = conn.execute(status_of, {"melding_id": melding_id}).scalar_one()
-    if first_status is not None and current == Status.ONTVANGEN.value:
-        return add_status(conn, melding_id, StatusUpdate(first_status, source="worker"))
-    return None
+    if melding_id is None:
+        melding_id = conn.execute(melding_of, {"delivery_id": delivery_id}).scalar_one()
+    if first_status is None:
+        if stage is not None:
+            set_stage(conn, melding_id, stage)
+        return None
+    return history_first_status(conn, melding_id, first_status, source="worker", stage=stage)
 
 
 def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 1000) -> list[DeliveryRecord]:

@@ -51,6 +51,30 @@ def add_status(conn: Connection, melding_id: str, change: StatusUpdate) -> int |
     return int(result.scalar_one())
 
 
+def first_status(
+    conn: Connection, melding_id: str, status: Status, *, source: str, stage: Stage | None = None
+) -> tuple[int, StatusChange] | None:
+    """A melding's first status after intake (`status`, while it is still `ontvangen`: the case
+    system may have set one already), with its `stage` in the same UPDATE; the history id and the
+    change as `entry` would read it back, or None when it had moved on (then only the stage is set).
+    Three statements where set_stage + add_status take four: a delivery's success runs it."""
+    locked, set_status, append = _statements()
+    current = Status(conn.execute(locked, {"melding_id": melding_id}).scalar_one())
+    now = utcnow()
+    values: dict[str, Any] = {"melding_id": melding_id, "updated_at": now}
+    if stage is not None:
+        values["stage"] = stage.value
+    if current != Status.ONTVANGEN or current == status:
+        if stage is not None:
+            conn.execute(set_status, values)
+        return None
+    conn.execute(set_status, {**values, "status": status.value})
+    change = StatusChange(status=status, at=now, source=source)
+    row = {"melding_id": melding_id, "status": status.value, "note": None, "planned_date": None}
+    result = conn.execute(append, {**row, "external_partner": None, "source": source, "at": now})
+    return int(result.scalar_one()), change
+
+
 @functools.cache
 def _statements() -> tuple[Any, Any, Any]:
     """Built once: every delivery and status callback runs them (SQLAlchemy memoizes the cache

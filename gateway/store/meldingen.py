@@ -458,10 +458,15 @@ def update_by_id() -> Any:
 
 
 def route(
-    conn: Connection, melding_id: str, decision: RoutingDecision, *, also: dict[str, Any] | None = None
+    conn: Connection,
+    melding_id: str,
+    decision: RoutingDecision,
+    *,
+    also: dict[str, Any] | None = None,
+    reference: str | None = None,
 ) -> DeliveryRecord | None:
     """Record the routing (with the columns in `also`) and, for a routed melding, its first
-    delivery (idempotent): one transaction."""
+    delivery (idempotent): one transaction. `reference`: the melding's (`deliveries.ensure`)."""
     set_routing(conn, melding_id, decision, also=also)
     event = decision.delivery_event
-    return ensure(conn, melding_id, event, key="created") if event else None
+    return ensure(conn, melding_id, event, key="created", reference=reference) if event else None
