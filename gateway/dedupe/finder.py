@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -165,6 +165,7 @@ class Deduper:
         found = kinds.detect(dienst, normalized)
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
+        found |= kinds.shared(dienst, normalized, found)
         return Probe(
             id=melding.id,
             dienst=dienst,
@@ -260,7 +261,43 @@ class Deduper:
             scored = self.score(probe, entry)
             if scored is not None:
                 found.append(scored)
+        for shared, other in kinds.partners(probe.dienst, probe.kinds):
+            count += self._across(index, probe, shared, other, found)
         return found, count
+
+    def _across(
+        self, index: CandidateIndex, probe: Probe, shared: kinds.Shared, other: str, found: list
+    ) -> int:
+        """Candidates of the other dienst of a shared problem (a lamp at a crossing routed to
+        signalisatie, its twin to verlichting), judged as the owner's problem: linked only when
+        both name the same owner's kind, else at most suggested."""
+        if self.config.policy(other) is None or self.config.policy(shared.owner) is None:
+            return 0
+        owned = frozenset(k for k in probe.kinds if k.startswith(shared.owner + "."))
+        as_owner = replace(
+            probe, dienst=shared.owner, kinds=owned, window=self.config.window(shared.owner, owned)
+        )
+        blocks = self.blocks(as_owner)
+        if blocks is None:
+            return 0
+        reach = max(as_owner.window, self.config.longest_window(shared.owner))
+        since, until = probe.received_at - reach, probe.received_at + reach
+        count = 0
+        for entry in index.candidates(other, *blocks, since, until, probe.id):
+            count += 1
+            theirs = frozenset(k for k in entry.kinds if k.startswith(shared.owner + "."))
+            if not theirs & shared.kinds or (other == shared.other and shared.gate not in entry.kinds):
+                continue
+            scored = self.score(as_owner, replace(entry, kinds=theirs))
+            if scored is None:
+                continue
+            reason = f"{scored.reason}; reported to {other}"
+            total = scored.score
+            if kinds.agreement(owned, theirs) != 1.0 and total >= self.config.threshold:
+                total = self.config.threshold - 0.001
+                reason += "; not quite the same problem: the desk decides"
+            found.append(_Scored(entry, total, reason))
+        return count
 
     # -- blocking --------------------------------------------------------------------------------
 

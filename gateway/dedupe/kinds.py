@@ -554,3 +554,49 @@ def near(a: Iterable[str], b: Iterable[str]) -> str | None:
 
 def _short(families: set[str]) -> str:
     return "/".join(sorted(f.split(".", 1)[1] for f in families))
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A problem two diensten both receive, routed to either: the lamp above a crossing goes to
+    verlichting or to signalisatie, a branch on the road to groen or to wegen. A pair across the
+    two is judged in the owner's words (`kinds`); a report routed to the other dienst must name
+    `gate` too (signalisatie's lamp, so its traffic lights never meet a street light)."""
+
+    owner: str
+    other: str
+    kinds: frozenset[str]
+    gate: str | None
+
+
+SHARED: tuple[Shared, ...] = (
+    Shared(
+        "verlichting",
+        "signalisatie",
+        frozenset({"verlichting.uit", "verlichting.flikker", "verlichting.paal"}),
+        "signalisatie.lamp",
+    ),
+    Shared("groen", "wegen", frozenset({"groen.tak", "groen.omgevallen"}), None),
+)
+
+
+def shared(dienst: str | None, normalized: str, found: frozenset[str]) -> frozenset[str]:
+    """The owner's kinds of a shared problem named in a report routed to the other dienst: kept
+    with its kinds, so a report of either dienst can find it (`partners`)."""
+    extra: set[str] = set()
+    for s in SHARED:
+        if dienst == s.other and (s.gate is None or s.gate in found):
+            extra |= detect(s.owner, normalized) & s.kinds
+    return frozenset(extra)
+
+
+def partners(dienst: str | None, found: frozenset[str]) -> list[tuple[Shared, str]]:
+    """(shared problem, the other dienst to search) for a report naming a shared problem."""
+    out = []
+    for s in SHARED:
+        if found & s.kinds:
+            if dienst == s.owner:
+                out.append((s, s.other))
+            elif dienst == s.other:
+                out.append((s, s.owner))
+    return out
