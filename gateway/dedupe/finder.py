@@ -345,10 +345,14 @@ class Deduper:
         place, place_why = self.place_score(probe.place, entry, policy.radius_m)
         if place <= 0:
             return None
-        agreement = kinds.agreement(probe.kinds, entry.kinds)
+        mine, theirs = probe.kinds, entry.kinds
+        agreement = kinds.agreement(mine, theirs)
         doubt = None  # why this pair is at most a suggestion
         if agreement == 0.0:
-            near = kinds.near(probe.kinds, entry.kinds)
+            # The owner's kinds kept for a twin in its dienst (`_across`) do not make a lamp at
+            # a crossing and its paint more different than they were.
+            kept = kinds.KEPT_FOR_TWIN.get(probe.dienst, frozenset())
+            near = kinds.near(mine - kept, theirs - kept)
             if near is None:
                 return None  # a different problem, however close
             agreement, doubt = 0.75, f"different problems? {near}"
@@ -358,7 +362,7 @@ class Deduper:
             kind_why = "kind unknown"
         else:
             text = 0.6 * agreement + 0.4 * similarity
-            shared = sorted(set(probe.kinds) & set(entry.kinds))
+            shared = sorted(mine & theirs)
             kind_why = ("same " if agreement == 1.0 else "related ") + (",".join(shared) or "problem")
         if text < MIN_TEXT:
             return None

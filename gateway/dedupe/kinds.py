@@ -587,6 +587,11 @@ SHARED: tuple[Shared, ...] = (
     ),
     Shared("groen", "wegen", frozenset({"groen.tak", "groen.omgevallen"}), None),
 )
+# Per dienst, the owners' kinds its reports keep for a twin in the owner's dienst (`shared`).
+KEPT_FOR_TWIN: dict[str, frozenset[str]] = {
+    other: frozenset().union(*(s.kinds for s in SHARED if s.other == other))
+    for other in {s.other for s in SHARED}
+}
 
 
 def shared(dienst: str | None, normalized: str, found: frozenset[str]) -> frozenset[str]:
