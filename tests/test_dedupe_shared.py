@@ -112,3 +112,23 @@ def test_the_station_car_park_in_english(deduper: Deduper) -> None:
     )
     assert english.place.lat is not None, english.place
     assert linked(english) == "m1", english.best_reason
+
+
+@pytest.mark.parametrize(
+    ("dienst", "text", "kind"),
+    [
+        ("verlichting", "streetlight out since Monday", "verlichting.uit"),
+        ("verlichting", "l'éclairage public est en panne", "verlichting.uit"),
+        ("verlichting", "lamp post damaged by a van", "verlichting.paal"),
+        ("verlichting", "luminaire cassé devant le 12", "verlichting.paal"),
+        ("wegen", "loose cobbles on the square", "wegen.tegel"),
+        ("wegen", "pavés déchaussés sur le trottoir", "wegen.tegel"),
+        ("nette_stad", "broken glass on the cycle path", "nette_stad.scherven"),
+        ("nette_stad", "verres brisés partout sur la piste cyclable", "nette_stad.scherven"),
+        ("groen", "herbe pas tondue depuis des semaines", "groen.gras"),
+        ("signalisatie", "the traffic mirror at the corner is broken", "signalisatie.spiegel"),
+        ("riolering", "égout bouché devant la maison", "riolering.kolk"),
+    ],
+)
+def test_the_same_problem_in_french_and_english(dienst: str, text: str, kind: str) -> None:
+    assert kind in k(dienst, text)
