@@ -132,3 +132,12 @@ def test_the_station_car_park_in_english(deduper: Deduper) -> None:
 )
 def test_the_same_problem_in_french_and_english(dienst: str, text: str, kind: str) -> None:
     assert kind in k(dienst, text)
+
+
+def test_a_landmark_is_no_neighbouring_street(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Dame belt: zitbank aan het belfort is kapot, de planken zijn gebroken.", "wegen")
+    pinned = feed(
+        "Broken bench near the belfry, planks snapped", "wegen", pin=(50.82779, 3.26705), at=timedelta(days=1)
+    )
+    assert linked(pinned) == "m1", pinned.best_reason
