@@ -102,6 +102,10 @@ def test_full_glass_banks_and_dumping_beside_them_are_two_problems(deduper: Dedu
         at=timedelta(days=1),
     )
     assert linked(full) == "m1", full.best_reason
+    # Routed to the collector, who empties them: the same full glass banks.
+    collector = feed("bottle banks in Bissegem full again", "afvalophaling", at=timedelta(days=1, hours=2))
+    assert linked(collector) == "m1", collector.best_reason
+    assert "reported to nette_stad" in (collector.best_reason or "")
 
 
 def test_the_station_car_park_in_english(deduper: Deduper) -> None:
@@ -128,6 +132,10 @@ def test_the_station_car_park_in_english(deduper: Deduper) -> None:
         ("groen", "herbe pas tondue depuis des semaines", "groen.gras"),
         ("signalisatie", "the traffic mirror at the corner is broken", "signalisatie.spiegel"),
         ("riolering", "égout bouché devant la maison", "riolering.kolk"),
+        ("wegen", "the cycle path is full of holes", "wegen.put"),
+        ("wegen", "tree roots lifting the pavement, very bumpy", "wegen.tegel"),
+        ("signalisatie", "le feu pour piétons ne fonctionne pas", "signalisatie.verkeerslicht"),
+        ("nette_stad", "abandoned bike chained to the sign", "nette_stad.weesfiets"),
     ],
 )
 def test_the_same_problem_in_french_and_english(dienst: str, text: str, kind: str) -> None:

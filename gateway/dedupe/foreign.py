@@ -19,6 +19,8 @@ FOREIGN: dict[str, str] = {
     "nette_stad.graffiti": r"sprayed|spray|tague?e?s?|taggu?e?s?",
     "nette_stad.scherven": r"broken glass|glass (?:shards|everywhere|on the)"
     r"|(?:verres?|bouteilles?) (?:brise\w*|casse\w*)|tessons?|debris de verre",
+    "nette_stad.weesfiets": r"abandoned (?:bikes?|bicycles?)|bike wrecks?|velos? (?:abandonne\w*|epave\w*)"
+    r"|epaves? de velos?",
     "nette_stad.hondenpoep": r"dog (?:poo|poop|mess|dirt)|crottes? de chiens?|dejections? canines?",
     "afvalophaling.niet_opgehaald": r"not (?:been )?(?:collected|picked up|emptied)|missed collection"
     r"|pas (?:ete )?(?:ramasse\w*|collecte\w*|vide\w*)",
@@ -28,9 +30,9 @@ FOREIGN: dict[str, str] = {
     "afvalophaling.glasbol": r"bulles? a verre|bottle banks?|bottle bins?|conteneurs? a verre",
     "wegen.zitbank": r"(?:benche?s?|bancs?)\b[^.?]{0,30}\b(?:broken|damaged|vandali[sz]ed|casse\w*|abime\w*)"
     r"|broken bench\w*",
-    "wegen.put": r"holes? in the (?:road|street)|potholes?",
+    "wegen.put": r"holes? in the (?:road|street|cycle path|bike lane)|potholes?|full of holes",
     "wegen.tegel": r"loose (?:tiles?|paving|slabs?|cobbles?|setts?)"
-    r"|paves? (?:descelle\w*|casse\w*|dechausse\w*)|dalles?",
+    r"|paves? (?:descelle\w*|casse\w*|dechausse\w*)|dalles?|uneven|bumpy|tree roots?|racines?",
     "wegen.olie": r"oil|huile|gasoil",
     "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
     "verlichting.uit": r"ne s allume (?:plus|pas)|ne marche (?:plus|pas)|hors service|(?:is|are|been) out"
@@ -40,7 +42,7 @@ FOREIGN: dict[str, str] = {
     "verlichting.paal": r"(?:lamp ?posts?|poteaux?|lampadaires?|luminaires?)\b[^.?]{0,30}"
     r"\b(?:tilted|leaning|knocked|hit|damaged|broken|penche\w*|renverse\w*|tordu\w*|casse\w*|endommage\w*)",
     "signalisatie.verkeerslicht": r"feux? (?:de )?(?:signalisation|circulation|rouges?|tricolores?)"
-    r"|traffic ?lights?|traffic signals?|pedestrian lights?",
+    r"|traffic ?lights?|traffic signals?|pedestrian lights?|feux? (?:pour )?pietons?",
     "signalisatie.bord": r"panneaux?|road signs?|signposts?|traffic signs?",
     "signalisatie.markering": r"marquages?|road markings?|lines?|stripes?|faded|worn (?:away|off|out)"
     r"|efface\w*|peinture|repaint\w*|repeindre",

@@ -568,7 +568,8 @@ def _short(families: set[str]) -> str:
 @dataclass(frozen=True)
 class Shared:
     """A problem two diensten both receive, routed to either: the lamp above a crossing goes to
-    verlichting or to signalisatie, a branch on the road to groen or to wegen. A pair across the
+    verlichting or to signalisatie, a branch on the road to groen or to wegen, full glass banks
+    to nette_stad or to afvalophaling. A pair across the
     two is judged in the owner's words (`kinds`); a report routed to the other dienst must name
     `gate` too (signalisatie's lamp, so its traffic lights never meet a street light)."""
 
@@ -586,6 +587,8 @@ SHARED: tuple[Shared, ...] = (
         "signalisatie.lamp",
     ),
     Shared("groen", "wegen", frozenset({"groen.tak", "groen.omgevallen"}), None),
+    # Full glass banks: emptied by the collector, reported to Nette Stad as often as not.
+    Shared("nette_stad", "afvalophaling", frozenset({"nette_stad.glasbol_vol"}), "afvalophaling.glasbol"),
 )
 # Per dienst, the owners' kinds its reports keep for a twin in the owner's dienst (`shared`).
 KEPT_FOR_TWIN: dict[str, frozenset[str]] = {
