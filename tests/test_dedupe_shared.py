@@ -70,6 +70,11 @@ def test_a_branch_routed_to_wegen_meets_the_one_routed_to_groen(deduper: Deduper
 def test_the_lid_of_a_gully_is_not_the_gully(deduper: Deduper) -> None:
     lid = k("riolering", "het deksel van de rioolput voor nummer 61 ligt los en klappert")
     assert "riolering.deksel" in lid and "riolering.kolk" not in lid
+    for text in (
+        "the cover of the drain is loose and rattles",
+        "la grille de l'avaloir est cassée, elle claque",
+    ):
+        assert k("riolering", text) == {"riolering.deksel"}, text
     assert "riolering.kolk" in k("riolering", "rioolput verstopt, het water blijft staan")
     feed = Feed(deduper)
     feed(
