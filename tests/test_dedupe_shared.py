@@ -154,3 +154,18 @@ def test_a_landmark_is_no_neighbouring_street(deduper: Deduper) -> None:
         "Broken bench near the belfry, planks snapped", "wegen", pin=(50.82779, 3.26705), at=timedelta(days=1)
     )
     assert linked(pinned) == "m1", pinned.best_reason
+
+
+def test_a_street_light_searches_signalisatie_only_at_a_crossing(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("De verlichting aan de oversteekplaats is uit", "signalisatie", pin=VOLKSPLEIN_CROSSING)
+    twin = feed(
+        "De lamp boven het zebrapad brandt niet meer",
+        "verlichting",
+        pin=VOLKSPLEIN_CROSSING,
+        at=timedelta(hours=3),
+    )
+    assert linked(twin) == "m1", twin.best_reason
+    plain = feed("Straatlamp brandt niet", "verlichting", pin=VOLKSPLEIN_CROSSING, at=timedelta(hours=4))
+    assert linked(plain) == "m1"  # through the verlichting twin, found in its own dienst
+    assert kinds.partners("verlichting", plain.kinds) == []  # no crossing named: no second lookup

@@ -261,22 +261,31 @@ class Deduper:
             if scored is not None:
                 found.append(scored)
         for shared, other in kinds.partners(probe.dienst, probe.kinds):
-            count += self._across(index, probe, shared, other, found)
+            count += self._across(index, probe, shared, other, found, blocks)
         return found, count
 
     def _across(
-        self, index: CandidateIndex, probe: Probe, shared: kinds.Shared, other: str, found: list
+        self,
+        index: CandidateIndex,
+        probe: Probe,
+        shared: kinds.Shared,
+        other: str,
+        found: list[_Scored],
+        own_blocks: tuple[list[str], list[str]],
     ) -> int:
         """Candidates of the other dienst of a shared problem (a lamp at a crossing routed to
         signalisatie, its twin to verlichting), judged as the owner's problem: linked only when
         both name the same owner's kind, else at most suggested."""
-        if self.config.policy(other) is None or self.config.policy(shared.owner) is None:
+        owner_policy, own_policy = self.config.policy(shared.owner), self.config.policy(probe.dienst)
+        if self.config.policy(other) is None or owner_policy is None or own_policy is None:
             return 0
         owned = frozenset(k for k in probe.kinds if k.startswith(shared.owner + "."))
         as_owner = replace(
             probe, dienst=shared.owner, kinds=owned, window=self.config.window(shared.owner, owned)
         )
-        blocks = self.blocks(as_owner)
+        # The streets under a pin do not depend on the dienst; the cells only on its radius.
+        same_reach = owner_policy.radius_m == own_policy.radius_m
+        blocks = own_blocks if same_reach else self.blocks(as_owner, street_keys=own_blocks[1])
         if blocks is None:
             return 0
         reach = max(as_owner.window, self.config.longest_window(shared.owner))
@@ -300,8 +309,11 @@ class Deduper:
 
     # -- blocking --------------------------------------------------------------------------------
 
-    def blocks(self, probe: Probe) -> tuple[list[str], list[str]] | None:
-        """(grid cells, street keys) where candidates for this probe can be."""
+    def blocks(
+        self, probe: Probe, street_keys: list[str] | None = None
+    ) -> tuple[list[str], list[str]] | None:
+        """(grid cells, street keys) where candidates for this probe can be (`street_keys`: those
+        already found for this place)."""
         policy = self.config.policy(probe.dienst)
         if policy is None:
             return None
@@ -317,7 +329,10 @@ class Deduper:
                 # are found through the keys of the streets this point lies on.
                 reach = policy.radius_m + 0.5 * (own + PRECISE_M)
                 cells.update(self.grid.cells_around(p.lat, p.lon, reach))
-                keys.update(s.key for s, _ in self.register.near(p.lat, p.lon))
+                if street_keys is None:
+                    keys.update(s.key for s, _ in self.register.near(p.lat, p.lon))
+                else:
+                    keys.update(street_keys)
             else:
                 street = self.register.streets.get(p.street_key or "")
                 along = None

@@ -577,6 +577,10 @@ class Shared:
     other: str
     kinds: frozenset[str]
     gate: str | None
+    # A kind of the other dienst an owner's report must name to search the other dienst (a
+    # street light searches signalisatie only at a crossing): most lamps are no crossing's, and
+    # each search is one more lookup. The other dienst's report still finds any owner's report.
+    context: str | None = None
 
 
 SHARED: tuple[Shared, ...] = (
@@ -585,6 +589,7 @@ SHARED: tuple[Shared, ...] = (
         "signalisatie",
         frozenset({"verlichting.uit", "verlichting.flikker", "verlichting.paal"}),
         "signalisatie.lamp",
+        "signalisatie.zebrapad",
     ),
     Shared("groen", "wegen", frozenset({"groen.tak", "groen.omgevallen"}), None),
     # Full glass banks: emptied by the collector, reported to Nette Stad as often as not.
@@ -604,6 +609,8 @@ def shared(dienst: str | None, normalized: str, found: frozenset[str]) -> frozen
     for s in SHARED:
         if dienst == s.other and (s.gate is None or s.gate in found):
             extra |= detect(s.owner, normalized) & s.kinds
+        elif dienst == s.owner and s.context is not None and found & s.kinds:
+            extra |= detect(s.other, normalized) & {s.context}
     return frozenset(extra)
 
 
@@ -612,7 +619,7 @@ def partners(dienst: str | None, found: frozenset[str]) -> list[tuple[Shared, st
     out = []
     for s in SHARED:
         if found & s.kinds:
-            if dienst == s.owner:
+            if dienst == s.owner and (s.context is None or s.context in found):
                 out.append((s, s.other))
             elif dienst == s.other:
                 out.append((s, s.owner))
