@@ -11,6 +11,7 @@ from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import kinds
 from gateway.dedupe.finder import Deduper, load_deduper
+from gateway.dedupe.shared import partners
 from tests.support.data import ROOT
 from tests.test_dedupe import Feed, linked
 
@@ -168,4 +169,4 @@ def test_a_street_light_searches_signalisatie_only_at_a_crossing(deduper: Dedupe
     assert linked(twin) == "m1", twin.best_reason
     plain = feed("Straatlamp brandt niet", "verlichting", pin=VOLKSPLEIN_CROSSING, at=timedelta(hours=4))
     assert linked(plain) == "m1"  # through the verlichting twin, found in its own dienst
-    assert kinds.partners("verlichting", plain.kinds) == []  # no crossing named: no second lookup
+    assert partners("verlichting", plain.kinds) == []  # no crossing named: no second lookup

@@ -34,6 +34,7 @@ from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.register import Street, StreetRegister
+from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
 from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
 
@@ -164,7 +165,7 @@ class Deduper:
         found = kinds.detect(dienst, normalized)
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
-        found |= kinds.shared(dienst, normalized, found)
+        found |= twin_kinds(dienst, normalized, found)
         return Probe(
             id=melding.id,
             dienst=dienst,
@@ -260,7 +261,7 @@ class Deduper:
             scored = self.score(probe, entry)
             if scored is not None:
                 found.append(scored)
-        for shared, other in kinds.partners(probe.dienst, probe.kinds):
+        for shared, other in partners(probe.dienst, probe.kinds):
             count += self._across(index, probe, shared, other, found, blocks)
         return found, count
 
@@ -268,7 +269,7 @@ class Deduper:
         self,
         index: CandidateIndex,
         probe: Probe,
-        shared: kinds.Shared,
+        shared: Shared,
         other: str,
         found: list[_Scored],
         own_blocks: tuple[list[str], list[str]],
@@ -365,7 +366,7 @@ class Deduper:
         if agreement == 0.0:
             # The owner's kinds kept for a twin in its dienst (`_across`) do not make a lamp at
             # a crossing and its paint more different than they were.
-            kept = kinds.KEPT_FOR_TWIN.get(probe.dienst, frozenset())
+            kept = KEPT_FOR_TWIN.get(probe.dienst, frozenset())
             near = kinds.near(mine - kept, theirs - kept)
             if near is None:
                 return None  # a different problem, however close
