@@ -408,7 +408,7 @@ _PLACE_PHRASE = (
     r"\b(?:aan|bij|naast|boven|onder|voor|achter|tegenover|rechtover|nabij|langs|rond|tussen|at|near|by"
     r"|above|beside|next to|in front of|behind|opposite|around|pres|devant|a cote|au dessus|en face"
     # "het deksel van de rioolput": the part is the problem, the object it belongs to says where.
-    r"|(?:deksel|rooster|klep|kap|lid|cover|couvercle|plaque|grille)\w* (?:van|of|du|de la|des|de))"
+    r"|(?:deksels?|roosters?|klep|kap|lid|covers?|couvercles?|plaques?|grilles?) (?:van|of|du|de la|des|de))"
     r" (?:(?:de|du|des|d|het|den|der|die|dat|the|a|an|la|le|les|l|een|un|une) ){1,2}"
 )
 _PLACE_ANYWHERE = re.compile(_PLACE_PHRASE)  # one search per text: most name no place at all
