@@ -36,9 +36,10 @@ from rapidfuzz import fuzz, process
 
 from bench.intake import ROOT
 from gateway.config import Settings
-from gateway.dedupe.finder import Deduper, Entry, MemoryIndex, Probe, load_deduper
+from gateway.dedupe.finder import Deduper, Entry, Probe, load_deduper
 from gateway.dedupe.geo import distance_m
 from gateway.dedupe.locate import Place
+from gateway.dedupe.memory import MemoryIndex
 from gateway.dedupe.service import StoreIndex
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 from gateway.store import Store

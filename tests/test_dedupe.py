@@ -18,7 +18,8 @@ from gateway.config import Settings
 from gateway.dedupe import kinds
 from gateway.dedupe.config import DedupeConfigError, load
 from gateway.dedupe.evaluate import run, score
-from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome, load_deduper
+from gateway.dedupe.finder import Deduper, Outcome, load_deduper
+from gateway.dedupe.memory import MemoryIndex
 from gateway.dedupe.stream import run_stream
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
 from tests.support.data import ROOT

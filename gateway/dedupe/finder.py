@@ -17,9 +17,8 @@ inside one store transaction, so that two workers cannot both miss each other's 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -35,6 +34,7 @@ from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.register import Street, StreetRegister
+from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
 from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
 
@@ -165,6 +165,7 @@ class Deduper:
         found = kinds.detect(dienst, normalized)
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
+        found |= twin_kinds(dienst, normalized, found)
         return Probe(
             id=melding.id,
             dienst=dienst,
@@ -260,12 +261,60 @@ class Deduper:
             scored = self.score(probe, entry)
             if scored is not None:
                 found.append(scored)
+        for shared, other in partners(probe.dienst, probe.kinds):
+            count += self._across(index, probe, shared, other, found, blocks)
         return found, count
+
+    def _across(
+        self,
+        index: CandidateIndex,
+        probe: Probe,
+        shared: Shared,
+        other: str,
+        found: list[_Scored],
+        own_blocks: tuple[list[str], list[str]],
+    ) -> int:
+        """Candidates of the other dienst of a shared problem (a lamp at a crossing routed to
+        signalisatie, its twin to verlichting), judged as the owner's problem: linked only when
+        both name the same owner's kind, else at most suggested."""
+        owner_policy, own_policy = self.config.policy(shared.owner), self.config.policy(probe.dienst)
+        if self.config.policy(other) is None or owner_policy is None or own_policy is None:
+            return 0
+        owned = frozenset(k for k in probe.kinds if k.startswith(shared.owner + "."))
+        as_owner = replace(
+            probe, dienst=shared.owner, kinds=owned, window=self.config.window(shared.owner, owned)
+        )
+        # The streets under a pin do not depend on the dienst; the cells only on its radius.
+        same_reach = owner_policy.radius_m == own_policy.radius_m
+        blocks = own_blocks if same_reach else self.blocks(as_owner, street_keys=own_blocks[1])
+        if blocks is None:
+            return 0
+        reach = max(as_owner.window, self.config.longest_window(shared.owner))
+        since, until = probe.received_at - reach, probe.received_at + reach
+        count = 0
+        for entry in index.candidates(other, *blocks, since, until, probe.id):
+            count += 1
+            theirs = frozenset(k for k in entry.kinds if k.startswith(shared.owner + "."))
+            if not theirs & shared.kinds or (other == shared.other and shared.gate not in entry.kinds):
+                continue
+            scored = self.score(as_owner, replace(entry, kinds=theirs))
+            if scored is None:
+                continue
+            reason = f"{scored.reason}; reported to {other}"
+            total = scored.score
+            if kinds.agreement(owned, theirs) != 1.0 and total >= self.config.threshold:
+                total = self.config.threshold - 0.001
+                reason += "; not quite the same problem: the desk decides"
+            found.append(_Scored(entry, total, reason))
+        return count
 
     # -- blocking --------------------------------------------------------------------------------
 
-    def blocks(self, probe: Probe) -> tuple[list[str], list[str]] | None:
-        """(grid cells, street keys) where candidates for this probe can be."""
+    def blocks(
+        self, probe: Probe, street_keys: list[str] | None = None
+    ) -> tuple[list[str], list[str]] | None:
+        """(grid cells, street keys) where candidates for this probe can be (`street_keys`: those
+        already found for this place)."""
         policy = self.config.policy(probe.dienst)
         if policy is None:
             return None
@@ -281,7 +330,10 @@ class Deduper:
                 # are found through the keys of the streets this point lies on.
                 reach = policy.radius_m + 0.5 * (own + PRECISE_M)
                 cells.update(self.grid.cells_around(p.lat, p.lon, reach))
-                keys.update(s.key for s, _ in self.register.near(p.lat, p.lon))
+                if street_keys is None:
+                    keys.update(s.key for s, _ in self.register.near(p.lat, p.lon))
+                else:
+                    keys.update(street_keys)
             else:
                 street = self.register.streets.get(p.street_key or "")
                 along = None
@@ -308,10 +360,14 @@ class Deduper:
         place, place_why = self.place_score(probe.place, entry, policy.radius_m)
         if place <= 0:
             return None
-        agreement = kinds.agreement(probe.kinds, entry.kinds)
+        mine, theirs = probe.kinds, entry.kinds
+        agreement = kinds.agreement(mine, theirs)
         doubt = None  # why this pair is at most a suggestion
         if agreement == 0.0:
-            near = kinds.near(probe.kinds, entry.kinds)
+            # The owner's kinds kept for a twin in its dienst (`_across`) do not make a lamp at
+            # a crossing and its paint more different than they were.
+            kept = KEPT_FOR_TWIN.get(probe.dienst, frozenset())
+            near = kinds.near(mine - kept, theirs - kept)
             if near is None:
                 return None  # a different problem, however close
             agreement, doubt = 0.75, f"different problems? {near}"
@@ -321,7 +377,7 @@ class Deduper:
             kind_why = "kind unknown"
         else:
             text = 0.6 * agreement + 0.4 * similarity
-            shared = sorted(set(probe.kinds) & set(entry.kinds))
+            shared = sorted(mine & theirs)
             kind_why = ("same " if agreement == 1.0 else "related ") + (",".join(shared) or "problem")
         if text < MIN_TEXT:
             return None
@@ -525,74 +581,3 @@ def _reference_latitude(register: StreetRegister) -> float:
 
 
 # -- the in-memory index -------------------------------------------------------------------------------
-
-
-@dataclass
-class MemoryIndex:
-    """Buckets per (dienst, cell) and (dienst, street key); for `gateway dedupe` and the benchmark."""
-
-    keep: timedelta = timedelta(days=400)  # entries older than this (behind the newest) are dropped
-    by_cell: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
-    by_key: dict[tuple[str, str], list[Entry]] = field(default_factory=lambda: defaultdict(list))
-    hotspots: list[Hotspot] = field(default_factory=list)
-    size: int = 0
-    # Problems (master ids) the case system closed: as in the store, no candidates any more
-    # (a duplicate takes its master's status, so the whole problem closes), but still counted
-    # for hotspots (a street that keeps flooding).
-    closed: set[str] = field(default_factory=set)
-
-    def close(self, master_id: str) -> None:
-        self.closed.add(master_id)
-
-    def reopen(self, master_id: str) -> None:
-        self.closed.discard(master_id)
-
-    def add(self, entry: Entry) -> None:
-        self.size += 1
-        if entry.cell:
-            self._append(self.by_cell[(entry.dienst, entry.cell)], entry)
-        if entry.street_key:
-            self._append(self.by_key[(entry.dienst, entry.street_key)], entry)
-
-    def _append(self, bucket: list[Entry], entry: Entry) -> None:
-        bucket.append(entry)
-        if len(bucket) > 64:  # a busy bucket of a long stream: forget what no window reaches
-            horizon = entry.received_at - self.keep
-            bucket[:] = [e for e in bucket if e.received_at >= horizon]
-
-    def candidates(
-        self,
-        dienst: str,
-        cells: Sequence[str],
-        keys: Sequence[str],
-        since: datetime,
-        until: datetime,
-        exclude: str,
-    ) -> Iterable[Entry]:
-        seen: set[str] = {exclude}
-        closed = self.closed
-        buckets = [self.by_cell.get((dienst, c)) for c in cells]
-        buckets += [self.by_key.get((dienst, k)) for k in keys]
-        for bucket in buckets:
-            for e in bucket or ():
-                if e.id not in seen and since <= e.received_at <= until:
-                    seen.add(e.id)
-                    if not closed or e.master_id not in closed:
-                        yield e
-
-    def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]:
-        for cell in cells:
-            for e in self.by_cell.get((dienst, cell), ()):
-                if e.master_id == e.id and e.received_at >= since:
-                    yield e
-
-    def recent_hotspots(self, dienst: str, since: datetime) -> list[Hotspot]:
-        return [h for h in self.hotspots if h.dienst == dienst and h.last_at >= since]
-
-    def save_hotspot(self, hotspot: Hotspot) -> Hotspot:
-        if hotspot.id is None:
-            hotspot = Hotspot(**{**hotspot.__dict__, "id": len(self.hotspots) + 1})
-            self.hotspots.append(hotspot)
-        else:
-            self.hotspots = [hotspot if h.id == hotspot.id else h for h in self.hotspots]
-        return hotspot

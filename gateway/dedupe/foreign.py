@@ -17,6 +17,10 @@ FOREIGN: dict[str, str] = {
     "nette_stad.vuilbak_vol": r"(?:bins?|litter bins?|trash cans?|poubelles?)\b[^.?]{0,30}"
     r"\b(?:full|overflowing|pleines?|deborde\w*)|overflowing (?:litter )?(?:bins?|trash)",
     "nette_stad.graffiti": r"sprayed|spray|tague?e?s?|taggu?e?s?",
+    "nette_stad.scherven": r"broken glass|glass (?:shards|everywhere|on the)"
+    r"|(?:verres?|bouteilles?) (?:brise\w*|casse\w*)|tessons?|debris de verre",
+    "nette_stad.weesfiets": r"abandoned (?:bikes?|bicycles?)|bike wrecks?|velos? (?:abandonne\w*|epave\w*)"
+    r"|epaves? de velos?",
     "nette_stad.hondenpoep": r"dog (?:poo|poop|mess|dirt)|crottes? de chiens?|dejections? canines?",
     "afvalophaling.niet_opgehaald": r"not (?:been )?(?:collected|picked up|emptied)|missed collection"
     r"|pas (?:ete )?(?:ramasse\w*|collecte\w*|vide\w*)",
@@ -26,22 +30,25 @@ FOREIGN: dict[str, str] = {
     "afvalophaling.glasbol": r"bulles? a verre|bottle banks?|bottle bins?|conteneurs? a verre",
     "wegen.zitbank": r"(?:benche?s?|bancs?)\b[^.?]{0,30}\b(?:broken|damaged|vandali[sz]ed|casse\w*|abime\w*)"
     r"|broken bench\w*",
-    "wegen.put": r"holes? in the (?:road|street)|potholes?",
-    "wegen.tegel": r"loose (?:tiles?|paving|slabs?)|paves? (?:descelle\w*|casse\w*)|dalles?",
+    "wegen.put": r"holes? in the (?:road|street|cycle path|bike lane)|potholes?|full of holes",
+    "wegen.tegel": r"loose (?:tiles?|paving|slabs?|cobbles?|setts?)"
+    r"|paves? (?:descelle\w*|casse\w*|dechausse\w*)|dalles?|uneven|bumpy|tree roots?|racines?",
     "wegen.olie": r"oil|huile|gasoil",
     "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
     "verlichting.uit": r"ne s allume (?:plus|pas)|ne marche (?:plus|pas)|hors service|(?:is|are|been) out"
-    r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*|(?:lights?|lamps?) (?:(?:has|have) gone )?out",
+    r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*|(?:lights?|lamps?) (?:(?:has|have) gone )?out"
+    r"|street ?lights? (?:\w+ )?out|en panne",
     "verlichting.flikker": r"clignot\w*|flicker\w*|blink\w*|on and off",
-    "verlichting.paal": r"(?:lamp ?posts?|poteaux?|lampadaires?)\b[^.?]{0,30}\b(?:tilted|leaning|knocked|hit"
-    r"|penche\w*|renverse\w*|tordu\w*)",
+    "verlichting.paal": r"(?:lamp ?posts?|poteaux?|lampadaires?|luminaires?)\b[^.?]{0,30}"
+    r"\b(?:tilted|leaning|knocked|hit|damaged|broken|penche\w*|renverse\w*|tordu\w*|casse\w*|endommage\w*)",
     "signalisatie.verkeerslicht": r"feux? (?:de )?(?:signalisation|circulation|rouges?|tricolores?)"
-    r"|traffic ?lights?|traffic signals?|pedestrian lights?",
+    r"|traffic ?lights?|traffic signals?|pedestrian lights?|feux? (?:pour )?pietons?",
     "signalisatie.bord": r"panneaux?|road signs?|signposts?|traffic signs?",
     "signalisatie.markering": r"marquages?|road markings?|lines?|stripes?|faded|worn (?:away|off|out)"
     r"|efface\w*|peinture|repaint\w*|repeindre",
+    "signalisatie.spiegel": r"(?:traffic )?mirrors?|miroirs?",
     "signalisatie.zebrapad": r"passages? pietons?|zebra crossings?|pedestrian crossings?",
-    "riolering.kolk": r"avaloirs?|blocked drains?|drains?|gully|gullies",
+    "riolering.kolk": r"avaloirs?|blocked drains?|drains?|gully|gullies|egouts? bouche\w*",
     "riolering.wateroverlast": r"inond\w*|flood\w*|water on the road|eau stagnante|eau dans|water in the"
     r"|cellar|basement|caves?",
     "riolering.geur": r"odeurs?|smell\w*|stink\w*|pue",
@@ -51,7 +58,7 @@ FOREIGN: dict[str, str] = {
     r"|arbres? (?:tombe\w*|deracine\w*)",
     "groen.boom_ziek": r"dead trees?|arbres? morts?|diseased trees?",
     "groen.haag": r"hedges?|haies?|overgrown|overhanging",
-    "groen.gras": r"grass|mow\w*|herbes? hautes?|tonte",
+    "groen.gras": r"grass|mow\w*|herbes? hautes?|herbes? (?:pas|non) (?:tondue?s?|coupee?s?)|tonte",
     "groen.onkruid": r"weeds?|mauvaises? herbes?",
     "groen.bladeren": r"leaves|feuilles? mortes?",
     "overlast.lawaai": r"noise|noisy|loud music|bruit\w*|tapage",

@@ -98,6 +98,13 @@ _LEXICON: dict[str, list[tuple[str, str, str]]] = {
             r"|\b(?:volle|overvolle|propvolle|uitpuilende)"
             r" (?:vuil(?:nis)?bak|afvalbak|afvalkorf|vuilbakje)\w*)",
         ),
+        # Full glass banks are a problem of their own: dumping beside them is another one.
+        (
+            "glasbol_vol",
+            "glasbol_vol",
+            r"\b(?:glasbol\w*|glascontainer\w*|glasbak\w*|bottle banks?|bulles? a verre)\b[^.?]{0,30}"
+            r"\b(?:vol|overvol|propvol|zitten vol|full|overflowing|pleines?|deborde\w*)\b",
+        ),
         (
             "vuilbak_kapot",
             "vuilbak_kapot",
@@ -399,7 +406,9 @@ BY_NAME: dict[str, Kind] = {k.name: k for kinds in KINDS.values() for k in kinds
 # it is ("de vuilbak naast de bank is kapot" is about a bin).
 _PLACE_PHRASE = (
     r"\b(?:aan|bij|naast|boven|onder|voor|achter|tegenover|rechtover|nabij|langs|rond|tussen|at|near|by"
-    r"|above|beside|next to|in front of|behind|opposite|around|pres|devant|a cote|au dessus|en face)"
+    r"|above|beside|next to|in front of|behind|opposite|around|pres|devant|a cote|au dessus|en face"
+    # "het deksel van de rioolput": the part is the problem, the object it belongs to says where.
+    r"|(?:deksels?|roosters?|klep|kap|lid|covers?|couvercles?|plaques?|grilles?) (?:van|of|du|de la|des|de))"
     r" (?:(?:de|du|des|d|het|den|der|die|dat|the|a|an|la|le|les|l|een|un|une) ){1,2}"
 )
 _PLACE_ANYWHERE = re.compile(_PLACE_PHRASE)  # one search per text: most name no place at all

@@ -73,7 +73,11 @@ class Neighbours:
         """The street a report names, else the streets whose known extent the pin lies on (several
         at a corner, or where the register's extents are coarse)."""
         if key:
-            return frozenset({key})
+            named = self.register.streets.get(key)
+            if named is None or named.kind != "landmark":
+                return frozenset({key})
+            # A landmark (the belfry, a car park) is no street: it stands on or beside one, so
+            # a pin on the Grote Markt is no other street than "at the belfry". Its position says.
         if point is None:
             return frozenset()
         known = self._pins.get(point)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Row
 from gateway.cleantext import clean
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.finder import Deduper, Entry, Hotspot, Outcome, Probe
+from gateway.dedupe.shared import partners
 from gateway.melding import Delivery, Melding, RoutingDecision, Stage
 from gateway.store import DeliveryRecord, Store
 from gateway.store import duplicates as q
@@ -119,7 +120,10 @@ def route_in_store(
 ) -> Routed:
     dienst = _locked_dienst(probe, decision)
     if dienst is not None:
-        q.dedupe_lock(conn, dienst)
+        # A shared problem also reads the other dienst's meldingen (gateway.dedupe.shared): hold its lock
+        # too, always in name order, so two workers cannot deadlock or miss each other's twin.
+        for locked in sorted({dienst, *(other for _, other in partners(dienst, probe.kinds))}):
+            q.dedupe_lock(conn, locked)
         outcome = deduper.decide(StoreIndex(conn), probe)
     else:  # triage (never guessed, so not compared) or a dienst without duplicates (info)
         outcome = Outcome(probe.place, probe.kinds, None, None, None, None)

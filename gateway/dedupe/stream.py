@@ -31,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 from gateway.classify.rules import normalize_text
 from gateway.dedupe import kinds
-from gateway.dedupe.finder import Deduper, MemoryIndex, Outcome
+from gateway.dedupe.finder import Deduper, Outcome
+from gateway.dedupe.memory import MemoryIndex
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 
 
