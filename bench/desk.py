@@ -210,7 +210,9 @@ def page_paths(ids: list[str], tokens: list[str]) -> dict[str, PathFactory]:
         "melding_page": lambda _n, _i: f"/desk/meldingen/{rng.choice(ids)}",
         "waiting_page": lambda _n, _i: "/desk/waiting",
         # a street's first letters; a word of the text; a reporter's name (also looked up in the directory)
-        "search_street": lambda _n, _i: f"/desk/search?street={rng.choice(STREETS)[:6].lower()}",
+        "search_street": lambda _n, _i: (
+            f"/desk/search?street={urllib.parse.quote_plus(rng.choice(STREETS)[:6].lower())}"
+        ),
         "search_text": lambda _n, _i: f"/desk/search?text={rng.choice(SEARCH_WORDS)}",
         "search_reporter": lambda _n, _i: f"/desk/search?reporter=melder+{rng.randrange(len(ids))}",
         "overview_page": lambda _n, _i: f"/desk/overview?days={OVERVIEW_DAYS}",
