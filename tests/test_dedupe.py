@@ -14,15 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.classify.rules import RuleRouter
-from gateway.config import Settings
 from gateway.dedupe import kinds
 from gateway.dedupe.config import DedupeConfigError, load
 from gateway.dedupe.evaluate import run, score
-from gateway.dedupe.finder import Deduper, Outcome, load_deduper
+from gateway.dedupe.finder import Deduper, Outcome
 from gateway.dedupe.memory import MemoryIndex
 from gateway.dedupe.stream import run_stream
 from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
 from tests.support.data import ROOT
+from tests.support.dedupe import shipped_deduper
 
 # The hand-made streams of the first version; issue 14's own (traps, dev, the held-out probe) are
 # scored in tests/test_dedupe_ways.py and README "Duplicates, locations and hotspots".
@@ -38,9 +38,7 @@ TOEKOMST_19 = (50.82164664217206, 3.270253393072844)
 
 @pytest.fixture(scope="module")
 def deduper() -> Deduper:
-    return load_deduper(
-        Settings(dedupe_file=ROOT / "config/dedupe.toml", street_register_file=ROOT / "config/streets.csv")
-    )
+    return shipped_deduper()
 
 
 class Feed:

@@ -7,12 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.classify.rules import normalize_text
-from gateway.config import Settings
-from gateway.dedupe import kinds
-from gateway.dedupe.finder import Deduper, load_deduper
+from gateway.dedupe.finder import Deduper
 from gateway.dedupe.shared import partners
-from tests.support.data import ROOT
+from tests.support.dedupe import kinds_of, shipped_deduper
 from tests.test_dedupe import Feed, linked
 
 # Real points (tests/corpora/kortrijk-addresses, config/addresses.csv), moved as a pin would be.
@@ -23,13 +20,10 @@ BISSEGEM_GLASBOLLEN = (50.82321, 3.22697)
 
 @pytest.fixture(scope="module")
 def deduper() -> Deduper:
-    return load_deduper(
-        Settings(dedupe_file=ROOT / "config/dedupe.toml", street_register_file=ROOT / "config/streets.csv")
-    )
+    return shipped_deduper()
 
 
-def k(dienst: str, text: str) -> frozenset[str]:
-    return kinds.detect(dienst, normalize_text(text))
+k = kinds_of  # short: the tests below compare many texts
 
 
 def test_the_lamp_at_a_crossing_meets_its_twin_routed_to_the_other_dienst(deduper: Deduper) -> None:

@@ -12,11 +12,10 @@ from datetime import timedelta
 import pytest
 
 from gateway.classify.rules import normalize_text
-from gateway.config import Settings
 from gateway.dedupe import kinds
-from gateway.dedupe.finder import Deduper, Outcome, load_deduper
+from gateway.dedupe.finder import Deduper, Outcome
 from gateway.dedupe.text import AGAIN
-from tests.support.data import ROOT
+from tests.support.dedupe import kinds_of, shipped_deduper
 from tests.test_dedupe import Feed, linked
 
 # Real points (tests/corpora/kortrijk-addresses, config/addresses.csv).
@@ -29,13 +28,10 @@ DOORNIKSEWIJK_CROSSING = (50.82238, 3.26902)
 
 @pytest.fixture(scope="module")
 def deduper() -> Deduper:
-    return load_deduper(
-        Settings(dedupe_file=ROOT / "config/dedupe.toml", street_register_file=ROOT / "config/streets.csv")
-    )
+    return shipped_deduper()
 
 
-def k(dienst: str, text: str) -> frozenset[str]:
-    return kinds.detect(dienst, normalize_text(text))
+k = kinds_of  # short: the tests below compare many texts
 
 
 def suggested(outcome: Outcome) -> list[str]:

@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config import Settings
 from gateway.dedupe.evaluate import main as evaluate_main
 from gateway.dedupe.evaluate import run, score
-from gateway.dedupe.finder import ANOTHER, Deduper, load_deduper
+from gateway.dedupe.finder import ANOTHER, Deduper
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Place
 from gateway.dedupe.stream import run_stream
 from tests.support.data import ROOT
+from tests.support.dedupe import shipped_deduper
 from tests.test_dedupe import Feed, linked
 
 DATA = ROOT / "tests" / "data" / "dedupe"
@@ -34,9 +34,7 @@ ELZAS_CYCLE_PATH = (50.82190, 3.27680)
 
 @pytest.fixture(scope="module")
 def deduper() -> Deduper:
-    return load_deduper(
-        Settings(dedupe_file=ROOT / "config/dedupe.toml", street_register_file=ROOT / "config/streets.csv")
-    )
+    return shipped_deduper()
 
 
 def test_street_and_number_against_an_abbreviated_street_and_a_shop(deduper: Deduper) -> None:
