@@ -8,6 +8,7 @@ transition table under the melding's row lock.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -28,14 +29,28 @@ class InvalidTransition(Exception):
 def add_status(conn: Connection, melding_id: str, change: StatusUpdate) -> int | None:
     """Append a status change; None when the melding has that status already (a replayed callback).
     InvalidTransition when the transition table refuses it."""
-    locked, set_status, append = _statements()
+    locked = _statements()[0]
     current = Status(conn.execute(locked, {"melding_id": melding_id}).scalar_one())
     if current == change.status:
         return None
+    return _append(conn, melding_id, current, change, utcnow())
+
+
+def _append(
+    conn: Connection,
+    melding_id: str,
+    current: Status,
+    change: StatusUpdate,
+    now: datetime,
+    stage: Stage | None = None,
+) -> int:
+    """Set the status (and `stage`) read under the row lock as `current` to `change.status`, checked
+    against the transition table, and append the history row: its id."""
     if not can_transition(current, change.status):
         raise InvalidTransition(current, change.status)
-    now = utcnow()
-    conn.execute(set_status, {"melding_id": melding_id, "status": change.status.value, "updated_at": now})
+    _, set_status, append = _statements()
+    values = {"melding_id": melding_id, "status": change.status.value, "updated_at": now}
+    conn.execute(set_status, values if stage is None else {**values, "stage": stage.value})
     result = conn.execute(
         append,
         {
@@ -58,21 +73,15 @@ def first_status(
     system may have set one already), with its `stage` in the same UPDATE; the history id and the
     change as `entry` would read it back, or None when it had moved on (then only the stage is set).
     Three statements where set_stage + add_status take four: a delivery's success runs it."""
-    locked, set_status, append = _statements()
+    locked, set_status, _ = _statements()
     current = Status(conn.execute(locked, {"melding_id": melding_id}).scalar_one())
     now = utcnow()
-    values: dict[str, Any] = {"melding_id": melding_id, "updated_at": now}
-    if stage is not None:
-        values["stage"] = stage.value
     if current != Status.ONTVANGEN or current == status:
         if stage is not None:
-            conn.execute(set_status, values)
+            conn.execute(set_status, {"melding_id": melding_id, "stage": stage.value, "updated_at": now})
         return None
-    conn.execute(set_status, {**values, "status": status.value})
-    change = StatusChange(status=status, at=now, source=source)
-    row = {"melding_id": melding_id, "status": status.value, "note": None, "planned_date": None}
-    result = conn.execute(append, {**row, "external_partner": None, "source": source, "at": now})
-    return int(result.scalar_one()), change
+    history_id = _append(conn, melding_id, current, StatusUpdate(status, source=source), now, stage)
+    return history_id, StatusChange(status=status, at=now, source=source)
 
 
 @functools.cache
