@@ -23,9 +23,10 @@ from gateway.cleantext import clean
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.finder import Deduper, Entry, Hotspot, Outcome, Probe
 from gateway.dedupe.shared import partners
-from gateway.melding import Delivery, Melding, RoutingDecision, Stage
+from gateway.melding import Melding, RoutingDecision, Stage
 from gateway.store import DeliveryRecord, Store
 from gateway.store import duplicates as q
+from gateway.store.meldingen import delivery_of
 
 log = logging.getLogger("gateway.dedupe")
 
@@ -167,15 +168,7 @@ def as_routed(
     own = delivery is not None and delivery.melding_id == melding.id
     if own and not any(d.event == delivery.event for d in listed):
         assert delivery is not None
-        new = Delivery(
-            event=delivery.event,
-            state=delivery.state,
-            attempts=delivery.attempts,
-            last_error=delivery.last_error,
-            case_id=delivery.case_id,
-            updated_at=delivery.updated_at,
-        )
-        listed = [*listed, new]
+        listed = [*listed, delivery_of(delivery)]
     return melding.model_copy(
         update={
             "dienst": decision.dienst,

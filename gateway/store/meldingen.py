@@ -359,6 +359,18 @@ def unprocessed(conn: Connection, received_before: datetime, limit: int = 1000) 
     return [r.id for r in rows]
 
 
+def delivery_of(d: Any) -> Delivery:
+    """A melding's view of one delivery, from a `deliveries` row or a DeliveryRecord."""
+    return Delivery(
+        event=d.event,
+        state=DeliveryState(d.state),
+        attempts=d.attempts,
+        last_error=d.last_error,
+        case_id=d.case_id,
+        updated_at=d.updated_at,
+    )
+
+
 def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: list[Row[Any]]) -> Melding:
     return Melding(
         id=row.id,
@@ -406,17 +418,7 @@ def _melding(row: Row[Any], hist: list[Row[Any]], files: list[Row[Any]], dels: l
         status=Status(row.status),
         stage=Stage(row.stage),
         status_history=[status_change(h) for h in hist],
-        deliveries=[
-            Delivery(
-                event=d.event,
-                state=DeliveryState(d.state),
-                attempts=d.attempts,
-                last_error=d.last_error,
-                case_id=d.case_id,
-                updated_at=d.updated_at,
-            )
-            for d in dels
-        ],
+        deliveries=[delivery_of(d) for d in dels],
         tracking_token=row.tracking_token,
     )
 
