@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from gateway import clock
 from gateway.attachments import AttachmentStore, content_refusal, sniff_content_type
 from gateway.config import Settings
-from gateway.melding import Attachment, Channel, MeldingDraft, StatusUpdate
+from gateway.melding import Attachment, Channel, Melding, MeldingDraft, StatusUpdate
 from gateway.metrics import Metrics
 from gateway.queue import enqueue_delivery, enqueue_notify, enqueue_process_many
 from gateway.store import Store, StoredIntake
@@ -119,6 +119,19 @@ async def apply_status(
     ):
         await enqueue_notify(redis, queue, duplicate_id, duplicate_history)
     return history_id
+
+
+async def apply_case_status(
+    store: Store, redis: ArqRedis, queue: str, melding: Melding, change: StatusUpdate
+) -> int | None:
+    """`apply_status` for a status the case system set, whether it pushed it (the signed callback)
+    or the worker read it back (TOPdesk polling): one home for what both must refuse. A duplicate's
+    own case, opened before the desk confirmed the duplicate, no longer decides: its master's case
+    does (and passes its statuses on), so that case's news changes nothing (None)."""
+    if melding.duplicate_of is not None:
+        log.info("case status of a duplicate's own case ignored", extra={"reference": melding.reference})
+        return None
+    return await apply_status(store, redis, queue, melding_id=melding.id, change=change)
 
 
 class Intake:

@@ -6,8 +6,8 @@ worker never frees another's lock). It resumes from the cursor stored in the sto
 (gateway.store.cursors), saved after every page, so a poll cut off by a crash or a restart
 reads at most one page again, and applying a status twice changes nothing.
 
-Each change goes through `gateway.intake.apply_status`, the step the webhook's status callbacks
-take: history entry, notification, the duplicates' reporters. A case system that pushes its
+Each change goes through `gateway.intake.apply_case_status`, the step the webhook's status
+callbacks take: history entry, notification, the duplicates' reporters. A case system that pushes its
 changes (the webhook) answers None and the job has nothing to do.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.exceptions import LockError
 
-from gateway.intake import apply_status
+from gateway.intake import apply_case_status
 from gateway.queue import case_status_poll_lock
 from gateway.store import InvalidTransition, cursors, meldingen
 from workers.casesystem import CaseStatus, DeliveryError
@@ -82,10 +82,6 @@ async def _apply(ctx: dict[str, Any], change: CaseStatus) -> int:
     if melding is None:
         log.info("case status for unknown reference %s ignored", change.reference)
         return 0
-    if melding.duplicate_of is not None:
-        # its own case from before the desk confirmed it a duplicate: the master's case decides now
-        log.info("case status of a duplicate's own case ignored", extra={"reference": melding.reference})
-        return 0
     # A poll sees every incident we touched too (our own actions change its modificationDate). Only
     # a status the case system changed counts: a reporter's reply moved the melding from Wachten op
     # antwoord back to In behandeling here while TOPdesk still says "Wachten op melder", and
@@ -97,8 +93,8 @@ async def _apply(ctx: dict[str, Any], change: CaseStatus) -> int:
     if said and update.note and said[-1].note == update.note:  # the newest note is an old one
         update = dataclasses.replace(update, note=None)
     try:
-        history_id = await apply_status(
-            s.store, redis(ctx), s.settings.queue_name, melding_id=melding.id, change=update
+        history_id = await apply_case_status(
+            s.store, redis(ctx), s.settings.queue_name, melding=melding, change=update
         )
     except InvalidTransition as exc:
         log.warning(

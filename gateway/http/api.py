@@ -12,7 +12,7 @@ from pydantic import ConfigDict, ValidationError
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, read_token_refusal, signed_body
-from gateway.intake import IntakeRejected, apply_status, invalid, json_object
+from gateway.intake import IntakeRejected, apply_case_status, invalid, json_object
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
 from gateway.queue import live_workers
 from gateway.store import InvalidTransition, meldingen
@@ -125,12 +125,6 @@ async def post_status(request: web.Request) -> web.Response:
     melding = await store.read(meldingen.by_reference, request.match_info["reference"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this reference")
-    if melding.duplicate_of is not None:
-        # its own case from before the desk confirmed it a duplicate: the master's case decides now
-        log.info("status callback for a duplicate ignored", extra={"reference": melding.reference})
-        return web.json_response(
-            {"reference": melding.reference, "status": melding.status.value, "changed": False}
-        )
     change = StatusUpdate(
         callback.status,
         source="case_system",
@@ -140,15 +134,20 @@ async def post_status(request: web.Request) -> web.Response:
     )
     try:
         # the same step as a polled case system's changes (workers/case_status.py)
-        history_id = await apply_status(
-            store, request.app[REDIS], settings.queue_name, melding_id=melding.id, change=change
+        history_id = await apply_case_status(
+            store, request.app[REDIS], settings.queue_name, melding=melding, change=change
         )
     except InvalidTransition as exc:
         return error_body(409, "invalid_transition", str(exc))
     if history_id is not None:
         log.info("status changed to %s", callback.status, extra={"reference": melding.reference})
     return web.json_response(
-        {"reference": melding.reference, "status": callback.status.value, "changed": history_id is not None}
+        {
+            "reference": melding.reference,
+            # unchanged (a replay, a duplicate's own case): what the melding says now
+            "status": (callback.status if history_id is not None else melding.status).value,
+            "changed": history_id is not None,
+        }
     )
 
 
