@@ -100,6 +100,16 @@ def test_every_pipeline_figure_of_the_worker_is_paired_with_the_arq_noop_rate() 
     assert rows["worker peak RSS MB"][-1] == "yes"
 
 
+def test_every_desk_page_the_searches_included_is_held_to_200_ms_p95() -> None:
+    desk = {f"desk_{page}_p95_ms": 150.0 for page in report.DESK_PAGES} | {"desk_search_text_p95_ms": 210.0}
+    desk |= {"desk_melding_p95_ms": 90.0}  # the API's melding: no desk page, no target
+    rows = rows_of(report.render(report.BenchRun(results={"desk": desk}), INFO))
+    assert rows["search_street: p95 ms"] == ["150", "", "", "< 200 ms", "yes"]
+    assert rows["search_text: p95 ms"][-1] == "**no**"
+    assert {f"{page}: p95 ms" for page in report.DESK_PAGES} <= set(rows)
+    assert "melding: p95 ms" not in rows and rows["`desk_melding_p95_ms`"] == ["90.0"]
+
+
 def test_a_small_ratio_keeps_its_digits() -> None:
     dedupe = {"dedupe_100000_memory_p50_ms": 0.15, "dedupe_100000_brute_p50_ms": 166.0}
     rows = rows_of(report.render(report.BenchRun(results={"dedupe": dedupe}), INFO))
