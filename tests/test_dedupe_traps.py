@@ -199,3 +199,21 @@ def test_again_means_repaired_in_between_still_does_not() -> None:
     still = ["lamp brandt nog steeds niet", "still broken", "weer een mail over de lamp", "de lamp is kapot"]
     assert [AGAIN.search(normalize_text(t)) is not None for t in again] == [True] * len(again)
     assert [AGAIN.search(normalize_text(t)) is None for t in still] == [True] * len(still)
+
+
+def test_water_standing_by_a_blocked_gully_is_the_gully_not_a_flood(deduper: Deduper) -> None:
+    # The symptom words of a gully named with it say nothing of a flood; a cellar under water does.
+    assert k("riolering", "Kolk is verstopt, het water blijft staan") == {"riolering.kolk"}
+    assert k("riolering", "water blijft staan in de straat") == {"riolering.wateroverlast"}
+    assert k("riolering", "kolk verstopt, de straat staat onder water") == {
+        "riolering.kolk",
+        "riolering.wateroverlast",
+    }
+    feed = Feed(deduper)
+    feed("Kolk is verstopt, het water blijft staan", "riolering", street="Meensesteenweg", house_number="401")
+    cellar = feed(
+        "haar kelder staat onder water, Meensesteenweg 401 in Bissegem", "riolering", at=timedelta(hours=5)
+    )
+    assert linked(cellar) is None and suggested(cellar) == ["m1"], cellar.best_reason
+    gully = feed("rioolkolk verstopt meensesteenweg 401 bissegem", "riolering", at=timedelta(days=1))
+    assert linked(gully) == "m1", gully.best_reason
