@@ -217,3 +217,24 @@ def test_water_standing_by_a_blocked_gully_is_the_gully_not_a_flood(deduper: Ded
     assert linked(cellar) is None and suggested(cellar) == ["m1"], cellar.best_reason
     gully = feed("rioolkolk verstopt meensesteenweg 401 bissegem", "riolering", at=timedelta(days=1))
     assert linked(gully) == "m1", gully.best_reason
+
+
+def test_a_bare_house_number_after_a_french_or_english_cue(deduper: Deduper) -> None:
+    # "Somewhere on the Sint-Denijsestraat" would link to any lamp on it; the number places it.
+    place = deduper.locator.from_text("le lampadaire devant le 133 de la Sint-Denijsestraat ne s'allume plus")
+    assert (place.street, place.house_number) == ("Sint-Denijsestraat", "133")
+    place = deduper.locator.from_text("l'éclairage ne fonctionne plus devant le 35 faubourg de Tournai")
+    assert (place.street, place.house_number) == ("Doorniksewijk", "35")
+    assert deduper.locator.from_text("Streetlight out in front of 54 Kanonstraat").house_number == "54"
+    # An ordinal or a time is no house number.
+    assert deduper.locator.from_text("devant le 2e immeuble de la Kanonstraat").house_number is None
+    assert deduper.locator.from_text("lamp out on Kanonstraat, outside 2pm").house_number is None
+    feed = Feed(deduper)
+    feed("Straatlicht is stuk", "verlichting", street="Sint-Denijsestraat", house_number="133")
+    feed("Lamp uit", "verlichting", street="Sint-Denijsestraat", house_number="168", at=timedelta(hours=20))
+    french = feed(
+        "Bonjour, le lampadaire devant le 133 de la Sint-Denijsestraat ne s'allume plus.",
+        "verlichting",
+        at=timedelta(days=4),
+    )
+    assert linked(french) == "m1", french.best_reason
