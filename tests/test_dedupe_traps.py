@@ -238,3 +238,14 @@ def test_a_bare_house_number_after_a_french_or_english_cue(deduper: Deduper) -> 
         at=timedelta(days=4),
     )
     assert linked(french) == "m1", french.best_reason
+
+
+def test_across_the_street_the_address_points_decide_not_the_numbers(deduper: Deduper) -> None:
+    # Loofstraat 61 and 54 are seven numbers apart, but odd and even need not run level: the
+    # register places them 90 m apart, two potholes. On one side the numbers still decide.
+    feed = Feed(deduper)
+    feed("Diepe put in het wegdek", "wegen", street="Loofstraat", house_number="61")
+    across = feed("put in de weg loofstraat 54", "wegen", at=timedelta(days=2))
+    assert linked(across) is None, across.best_reason
+    same_side = feed("gat in de weg voor loofstraat 63", "wegen", at=timedelta(days=3))
+    assert linked(same_side) == "m1", same_side.best_reason

@@ -417,11 +417,13 @@ class Deduper:
                 gap = abs(p.number - e.number) * self.config.metres_per_house_number
                 numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
                 s = _closeness(gap, reach, 10.0, 10.0)
-                if s <= 0 and int(p.number) % 2 == int(e.number) % 2:
+                one_side = int(p.number) % 2 == int(e.number) % 2
+                if s <= 0 and one_side:
                     # On one side of a street the numbers decide; across it, odd and even need
                     # not run level, and the address points (if any) say more.
                     return 0.0, f"{numbers}: too far apart"
-                options.append((s, numbers))
+                if one_side or not (p_precise and e_precise):
+                    options.append((s, numbers))
             else:
                 options.append((_street_level(street), f"same street {name}"))
         if p_precise and e_precise:
