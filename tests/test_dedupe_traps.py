@@ -249,3 +249,30 @@ def test_across_the_street_the_address_points_decide_not_the_numbers(deduper: De
     assert linked(across) is None, across.best_reason
     same_side = feed("gat in de weg voor loofstraat 63", "wegen", at=timedelta(days=3))
     assert linked(same_side) == "m1", same_side.best_reason
+
+
+KANONSTRAAT_54 = (50.82271, 3.26948)
+KANONSTRAAT_12 = (50.82281, 3.27162)  # 150 m east of nr 54
+
+
+def test_somewhere_on_a_street_with_two_such_problems_is_for_the_desk(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Lantaarnpaal brandt niet meer", "verlichting", pin=KANONSTRAAT_54)
+    one = feed("lamp kapot in de kanonstraat", "verlichting", at=timedelta(hours=3))
+    assert linked(one) == "m1", one.best_reason  # one lamp out on the street: that one
+    feed("Lamp uit, het hele stuk is donker", "verlichting", pin=KANONSTRAAT_12, at=timedelta(hours=5))
+    which = feed("straatlamp kapot kanonstraat", "verlichting", at=timedelta(hours=8))
+    assert linked(which) is None, which.best_reason
+    assert sorted(suggested(which)) == ["m1", "m3"] and "fits as well" in (which.best_reason or "")
+    numbered = feed("lamp kapot kanonstraat 54", "verlichting", at=timedelta(hours=9))
+    assert linked(numbered) == "m1", numbered.best_reason  # the number tells them apart
+
+
+def test_two_reports_of_one_problem_are_no_rivals(deduper: Deduper) -> None:
+    # A pin on the Pijlstraat and "in de Pijlstraat", not linked to each other, are one spot:
+    # a third report is not held back by the pair.
+    feed = Feed(deduper)
+    feed("Hello, there is a deep pothole in Pijlstraat, please fix it", "wegen")
+    feed("Diepe put, gevaarlijk", "wegen", pin=(50.81978, 3.2717), at=timedelta(days=1))
+    third = feed("gat pijlstraat nog niet hersteld", "wegen", at=timedelta(days=2))
+    assert linked(third) is not None, third.best_reason
