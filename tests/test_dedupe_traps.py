@@ -260,7 +260,12 @@ def test_somewhere_on_a_street_with_two_such_problems_is_for_the_desk(deduper: D
     feed("Lantaarnpaal brandt niet meer", "verlichting", pin=KANONSTRAAT_54)
     one = feed("lamp kapot in de kanonstraat", "verlichting", at=timedelta(hours=3))
     assert linked(one) == "m1", one.best_reason  # one lamp out on the street: that one
-    feed("Lamp uit, het hele stuk is donker", "verlichting", pin=KANONSTRAAT_12, at=timedelta(hours=5))
+    second = feed(
+        "Lamp uit, het hele stuk is donker", "verlichting", pin=KANONSTRAAT_12, at=timedelta(hours=5)
+    )
+    # It meets m1 only through "in de kanonstraat"; m1's own pin is 150 m off: another lamp?
+    assert linked(second) is None and suggested(second) == ["m1"], second.best_reason
+    assert "placed elsewhere" in (second.best_reason or "")
     which = feed("straatlamp kapot kanonstraat", "verlichting", at=timedelta(hours=8))
     assert linked(which) is None, which.best_reason
     assert sorted(suggested(which)) == ["m1", "m3"] and "fits as well" in (which.best_reason or "")
