@@ -199,3 +199,85 @@ def test_again_means_repaired_in_between_still_does_not() -> None:
     still = ["lamp brandt nog steeds niet", "still broken", "weer een mail over de lamp", "de lamp is kapot"]
     assert [AGAIN.search(normalize_text(t)) is not None for t in again] == [True] * len(again)
     assert [AGAIN.search(normalize_text(t)) is None for t in still] == [True] * len(still)
+
+
+def test_water_standing_by_a_blocked_gully_is_the_gully_not_a_flood(deduper: Deduper) -> None:
+    # The symptom words of a gully named with it say nothing of a flood; a cellar under water does.
+    assert k("riolering", "Kolk is verstopt, het water blijft staan") == {"riolering.kolk"}
+    assert k("riolering", "water blijft staan in de straat") == {"riolering.wateroverlast"}
+    assert k("riolering", "kolk verstopt, de straat staat onder water") == {
+        "riolering.kolk",
+        "riolering.wateroverlast",
+    }
+    feed = Feed(deduper)
+    feed("Kolk is verstopt, het water blijft staan", "riolering", street="Meensesteenweg", house_number="401")
+    cellar = feed(
+        "haar kelder staat onder water, Meensesteenweg 401 in Bissegem", "riolering", at=timedelta(hours=5)
+    )
+    assert linked(cellar) is None and suggested(cellar) == ["m1"], cellar.best_reason
+    gully = feed("rioolkolk verstopt meensesteenweg 401 bissegem", "riolering", at=timedelta(days=1))
+    assert linked(gully) == "m1", gully.best_reason
+
+
+def test_a_bare_house_number_after_a_french_or_english_cue(deduper: Deduper) -> None:
+    # "Somewhere on the Sint-Denijsestraat" would link to any lamp on it; the number places it.
+    place = deduper.locator.from_text("le lampadaire devant le 133 de la Sint-Denijsestraat ne s'allume plus")
+    assert (place.street, place.house_number) == ("Sint-Denijsestraat", "133")
+    place = deduper.locator.from_text("l'éclairage ne fonctionne plus devant le 35 faubourg de Tournai")
+    assert (place.street, place.house_number) == ("Doorniksewijk", "35")
+    assert deduper.locator.from_text("Streetlight out in front of 54 Kanonstraat").house_number == "54"
+    # An ordinal or a time is no house number.
+    assert deduper.locator.from_text("devant le 2e immeuble de la Kanonstraat").house_number is None
+    assert deduper.locator.from_text("lamp out on Kanonstraat, outside 2pm").house_number is None
+    feed = Feed(deduper)
+    feed("Straatlicht is stuk", "verlichting", street="Sint-Denijsestraat", house_number="133")
+    feed("Lamp uit", "verlichting", street="Sint-Denijsestraat", house_number="168", at=timedelta(hours=20))
+    french = feed(
+        "Bonjour, le lampadaire devant le 133 de la Sint-Denijsestraat ne s'allume plus.",
+        "verlichting",
+        at=timedelta(days=4),
+    )
+    assert linked(french) == "m1", french.best_reason
+
+
+def test_across_the_street_the_address_points_decide_not_the_numbers(deduper: Deduper) -> None:
+    # Loofstraat 61 and 54 are seven numbers apart, but odd and even need not run level: the
+    # register places them 90 m apart, two potholes. On one side the numbers still decide.
+    feed = Feed(deduper)
+    feed("Diepe put in het wegdek", "wegen", street="Loofstraat", house_number="61")
+    across = feed("put in de weg loofstraat 54", "wegen", at=timedelta(days=2))
+    assert linked(across) is None, across.best_reason
+    same_side = feed("gat in de weg voor loofstraat 63", "wegen", at=timedelta(days=3))
+    assert linked(same_side) == "m1", same_side.best_reason
+
+
+KANONSTRAAT_54 = (50.82271, 3.26948)
+KANONSTRAAT_12 = (50.82281, 3.27162)  # 150 m east of nr 54
+
+
+def test_somewhere_on_a_street_with_two_such_problems_is_for_the_desk(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Lantaarnpaal brandt niet meer", "verlichting", pin=KANONSTRAAT_54)
+    one = feed("lamp kapot in de kanonstraat", "verlichting", at=timedelta(hours=3))
+    assert linked(one) == "m1", one.best_reason  # one lamp out on the street: that one
+    second = feed(
+        "Lamp uit, het hele stuk is donker", "verlichting", pin=KANONSTRAAT_12, at=timedelta(hours=5)
+    )
+    # It meets m1 only through "in de kanonstraat"; m1's own pin is 150 m off: another lamp?
+    assert linked(second) is None and suggested(second) == ["m1"], second.best_reason
+    assert "placed elsewhere" in (second.best_reason or "")
+    which = feed("straatlamp kapot kanonstraat", "verlichting", at=timedelta(hours=8))
+    assert linked(which) is None, which.best_reason
+    assert sorted(suggested(which)) == ["m1", "m3"] and "fits as well" in (which.best_reason or "")
+    numbered = feed("lamp kapot kanonstraat 54", "verlichting", at=timedelta(hours=9))
+    assert linked(numbered) == "m1", numbered.best_reason  # the number tells them apart
+
+
+def test_two_reports_of_one_problem_are_no_rivals(deduper: Deduper) -> None:
+    # A pin on the Pijlstraat and "in de Pijlstraat", not linked to each other, are one spot:
+    # a third report is not held back by the pair.
+    feed = Feed(deduper)
+    feed("Hello, there is a deep pothole in Pijlstraat, please fix it", "wegen")
+    feed("Diepe put, gevaarlijk", "wegen", pin=(50.81978, 3.2717), at=timedelta(days=1))
+    third = feed("gat pijlstraat nog niet hersteld", "wegen", at=timedelta(days=2))
+    assert linked(third) is not None, third.best_reason

@@ -27,19 +27,22 @@ from rapidfuzz import fuzz
 from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import DuplicateMatch, Suggestion, kinds
+from gateway.dedupe.closeness import closeness, street_level
 from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.neighbours import Neighbours
-from gateway.dedupe.register import Street, StreetRegister
+from gateway.dedupe.register import StreetRegister
+from gateway.dedupe.rival import elsewhere, rival, street_level_why
 from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
 from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
+ELSEWHERE_M = 300.0  # how far a street-level match's problem is searched for a pin elsewhere
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
 AGAIN_AFTER = timedelta(days=7)  # "weer kapot" this long after a report: fixed in between?
 MIN_TEXT = 0.35  # below this the texts share too little, however close the places
@@ -144,6 +147,8 @@ class _Scored:
     entry: Entry
     score: float
     reason: str
+    capped: bool = False  # held below the threshold by a doubt: at most a suggestion
+    street_level: bool = False  # placed only "somewhere on one street" (see _street_level_why)
 
 
 class Deduper:
@@ -208,6 +213,12 @@ class Deduper:
         scored, count = self.scored(index, probe)
         best = _best(scored)
         match = None
+        other = rival(scored, best, self.config)
+        if best is not None and other is not None:
+            for s in scored:  # both problems, each by its best report, go to the desk
+                if s.entry.master_id in (best.entry.master_id, other.entry.master_id):
+                    s.score, s.capped = min(s.score, self.config.threshold - 0.001), True
+            best.reason += f"; {other.entry.master_id} fits as well: the desk decides"
         if best is not None and best.score >= self.config.threshold:
             match = DuplicateMatch(best.entry.master_id, round(best.score, 3), best.reason)
         entry = self.entry(probe, match.master_id if match else None)
@@ -261,9 +272,29 @@ class Deduper:
             scored = self.score(probe, entry)
             if scored is not None:
                 found.append(scored)
+        self._placed_elsewhere(index, probe, found, (since, until))
         for shared, other in partners(probe.dienst, probe.kinds):
             count += self._across(index, probe, shared, other, found, blocks)
         return found, count
+
+    def _placed_elsewhere(
+        self, index: CandidateIndex, probe: Probe, found: list[_Scored], span: tuple[datetime, datetime]
+    ) -> None:
+        """A pin that meets a problem only through a report "somewhere on this street", while
+        another report of that problem is pinned or numbered clearly elsewhere: not that problem
+        (a second lamp 150 m on), or not surely: at most a suggestion."""
+        p, policy = probe.place, self.config.policy(probe.dienst)
+        vague = [s for s in found if s.street_level and s.score >= self.config.threshold]
+        if not vague or policy is None or p.lat is None or p.lon is None or (p.radius_m or 0) > PRECISE_M:
+            return
+        # The problem's pinned reports lie beyond the cells searched for this pin: look wider.
+        cells = self.grid.cells_around(p.lat, p.lon, ELSEWHERE_M)
+        spots = [e for e in index.candidates(probe.dienst, cells, [], *span, probe.id) if e.has_point]
+        for s in vague:
+            spot = elsewhere(p, [e for e in spots if e.master_id == s.entry.master_id], policy.radius_m)
+            if spot is not None:
+                s.score, s.capped = self.config.threshold - 0.001, True
+                s.reason += f"; its report {spot} is placed elsewhere: the desk decides"
 
     def _across(
         self,
@@ -305,7 +336,8 @@ class Deduper:
             if kinds.agreement(owned, theirs) != 1.0 and total >= self.config.threshold:
                 total = self.config.threshold - 0.001
                 reason += "; not quite the same problem: the desk decides"
-            found.append(_Scored(entry, total, reason))
+            capped = total < scored.score
+            found.append(_Scored(entry, total, reason, capped, scored.street_level))
         return count
 
     # -- blocking --------------------------------------------------------------------------------
@@ -394,15 +426,16 @@ class Deduper:
                 # Only related (a mattress then cardboard and a carpet) and far into the window:
                 # a second pile as likely as the first one told again.
                 doubt = "related only, late in the window"
+        capped = False
         if doubt is not None and total >= self.config.threshold:
-            total = self.config.threshold - 0.001
+            total, capped = self.config.threshold - 0.001, True
             reason += f"; {doubt}: the desk decides"
         if probe.another and not _pinned(probe.place, entry):
             # "Weer een tak afgebroken in de Spoorweglaan": a second branch, or the same one told
             # again? Somewhere on one street cannot tell: the desk decides.
-            total = min(total, self.config.threshold - 0.001)
+            total, capped = min(total, self.config.threshold - 0.001), True
             reason += "; says another one, place too vague to link"
-        return _Scored(entry, total, reason)
+        return _Scored(entry, total, reason, capped, street_level_why(place_why))
 
     def place_score(self, p: Place, e: Entry, reach: float) -> tuple[float, str]:
         """How likely two locations are one spot, for a problem of this dienst (`reach` metres)."""
@@ -416,18 +449,20 @@ class Deduper:
             if p.number is not None and e.number is not None:
                 gap = abs(p.number - e.number) * self.config.metres_per_house_number
                 numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
-                s = _closeness(gap, reach, 10.0, 10.0)
-                if s <= 0 and int(p.number) % 2 == int(e.number) % 2:
+                s = closeness(gap, reach, 10.0, 10.0)
+                one_side = int(p.number) % 2 == int(e.number) % 2
+                if s <= 0 and one_side:
                     # On one side of a street the numbers decide; across it, odd and even need
                     # not run level, and the address points (if any) say more.
                     return 0.0, f"{numbers}: too far apart"
-                options.append((s, numbers))
+                if one_side or not (p_precise and e_precise):
+                    options.append((s, numbers))
             else:
-                options.append((_street_level(street), f"same street {name}"))
+                options.append((street_level(street), f"same street {name}"))
         if p_precise and e_precise:
             assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
             d = distance_m(p.lat, p.lon, e.lat, e.lon)
-            options.append((_closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0), f"{d:.0f} m apart"))
+            options.append((closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0), f"{d:.0f} m apart"))
         elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
             # A map pin against "somewhere on street X": does the pin lie on X? (Two named
             # streets that differ are two places, whatever their points.)
@@ -442,7 +477,7 @@ class Deduper:
                 pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
                 name = street.name if street else "the street"
                 why = f"map pin {d:.0f} m from {name} {number}"
-                options.append((_closeness(d, reach, pin_radius, radius), why))
+                options.append((closeness(d, reach, pin_radius, radius), why))
             elif street is not None and point[0] is not None and point[1] is not None:
                 sure = street.on_street(point[0], point[1])
                 rival = max(
@@ -452,7 +487,7 @@ class Deduper:
                 if rival > sure:
                     sure *= 0.4  # the pin lies on a street whose extent we know better
                 if sure > 0:
-                    options.append((_street_level(street) * sure, f"map pin on {street.name}"))
+                    options.append((street_level(street) * sure, f"map pin on {street.name}"))
         return max(options, default=(0.0, "too far apart"))
 
     # -- hotspots --------------------------------------------------------------------------------
@@ -527,30 +562,6 @@ def load_deduper(settings: Settings) -> Deduper:
 def _best(scored: list[_Scored]) -> _Scored | None:
     """The highest score; on a tie the earliest report."""
     return min(scored, key=lambda s: (-s.score, s.entry.received_at), default=None)
-
-
-def _closeness(d: float, reach: float, u1: float, u2: float) -> float:
-    """1 for the same spot, falling to 0 at `reach` metres plus half the two uncertainties."""
-    tolerance = reach + 0.5 * (u1 + u2)
-    full = 0.25 * tolerance
-    if d <= full:
-        return 1.0
-    if d >= tolerance:
-        return 0.0
-    return 1.0 - (d - full) / (tolerance - full)
-
-
-def _street_level(street: Street | None) -> float:
-    """ "Somewhere on this street": a square almost pins a problem down, a steenweg does not."""
-    if street is None or not street.has_position:
-        return 0.5
-    if street.radius_m <= 120:
-        return 0.75
-    if street.radius_m <= 320:
-        return 0.6
-    if street.radius_m <= 650:
-        return 0.5
-    return 0.4
 
 
 def _pinned(p: Place, e: Entry) -> bool:

@@ -417,6 +417,20 @@ _PLACE_BEFORE = re.compile(_PLACE_PHRASE + "$")
 _DEFAULT_PROBLEM = {"signalisatie.zebrapad": "signalisatie.markering"}
 # Families that are different problems, but close enough that one report may describe both: a
 # pair of them is never linked automatically, only suggested to the desk.
+# Words that are only the symptom of a cause the same text names: "kolk verstopt, het water
+# blijft staan" is the blocked gully, not a flood (a cellar under water is one). Kind ->
+# (its cause's kind, the symptom words); the kind is kept when any other word of it occurs.
+_SYMPTOM_OF: dict[str, tuple[str, re.Pattern[str]]] = {
+    "riolering.wateroverlast": (
+        "riolering.kolk",
+        re.compile(
+            r"\b(?:water (?:blijft|staat|stond)|plas|plassen|waterplas\w*|eau stagnante"
+            r"|water on the road)\b"
+        ),
+    ),
+}
+
+
 NEAR: tuple[frozenset[str], ...] = (
     frozenset({"riolering.kolk", "riolering.overstroming", "riolering.gracht"}),
     frozenset({"signalisatie.markering", "signalisatie.lamp"}),
@@ -455,6 +469,9 @@ def detect(dienst: str | None, normalized: str) -> frozenset[str]:
         found.add(kind.name)
         if kind.implies:
             found.add(kind.implies)
+    for kind, (cause, symptom) in _SYMPTOM_OF.items():
+        if kind in found and cause in found and _only_symptom(BY_NAME[kind], symptom, normalized):
+            found.discard(kind)
     if not any(not BY_NAME[k].attribute for k in found):
         for attribute, problem in _DEFAULT_PROBLEM.items():
             if attribute in found:
@@ -464,6 +481,11 @@ def detect(dienst: str | None, normalized: str) -> frozenset[str]:
         # Nothing else named: the object is the problem after all ("lamp aan de kerk kapot").
         found |= elsewhere or placed
     return frozenset(found)
+
+
+def _only_symptom(kind: Kind, symptom: re.Pattern[str], normalized: str) -> bool:
+    """Every mention of `kind` in the text is one of its symptom words (see _SYMPTOM_OF)."""
+    return all(symptom.match(normalized, m.start()) for m in kind.regex.finditer(normalized))
 
 
 def _named_elsewhere(dienst: str | None, normalized: str) -> frozenset[str]:

@@ -135,10 +135,13 @@ _NUM_CUE = re.compile(
     r"(?:nr|nummer|huisnummer|no|numero|numéro|n°)\.?\s*(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
     re.IGNORECASE,
 )
-# "tegenover 80", "thv 16": these cues name a house number without "nr".
+# "tegenover 80", "thv 16", "devant le 133", "in front of 54": these cues name a house number
+# without "nr" (French and English ones only before a bare number: "devant le 2e", "outside 2pm").
 _NUM_CUE_BARE = re.compile(
-    r"\b(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
-    r"|aan de overkant van)\s+(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
+    r"\b(?:(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
+    r"|aan de overkant van)\s+(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?"
+    r"|(?:devant le|en face du|à hauteur du|a hauteur du|au niveau du|in front of|outside|opposite)"
+    r"\s+(?P<lo2>\d{1,4})(?![\w/-]))",
     re.IGNORECASE,
 )
 _NOT_A_NUMBER_AFTER = re.compile(
@@ -430,10 +433,11 @@ class Locator:
         for cue in sorted(cues, key=lambda c: c.start()):
             if cue.re is _NUM_CUE_BARE and _NOT_A_NUMBER_AFTER.match(text[cue.end() :]):
                 continue
-            lo = int(cue.group("lo"))
-            hi = int(cue.group("hi")) if cue.group("hi") else lo
+            groups = cue.groupdict()
+            lo = int(groups.get("lo") or groups["lo2"])
+            hi = int(groups["hi"]) if groups.get("hi") else lo
             if lo < 1000 and hi >= lo and hi - lo <= 60:
-                qualifier = fold(cue.group("cue")).strip() if cue.group("cue") else None
+                qualifier = fold(groups["cue"]).strip() if groups.get("cue") else None
                 written = f"{lo}-{hi}" if hi != lo else str(lo)
                 return (lo, hi, written), qualifier
         return None, None

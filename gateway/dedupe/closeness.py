@@ -1,0 +1,29 @@
+"""How likely two places are one spot (gateway.dedupe.finder's place score, gateway.dedupe.rival)."""
+
+from __future__ import annotations
+
+from gateway.dedupe.register import Street
+
+
+def closeness(d: float, reach: float, u1: float, u2: float) -> float:
+    """1 for the same spot, falling to 0 at `reach` metres plus half the two uncertainties."""
+    tolerance = reach + 0.5 * (u1 + u2)
+    full = 0.25 * tolerance
+    if d <= full:
+        return 1.0
+    if d >= tolerance:
+        return 0.0
+    return 1.0 - (d - full) / (tolerance - full)
+
+
+def street_level(street: Street | None) -> float:
+    """ "Somewhere on this street": a square almost pins a problem down, a steenweg does not."""
+    if street is None or not street.has_position:
+        return 0.5
+    if street.radius_m <= 120:
+        return 0.75
+    if street.radius_m <= 320:
+        return 0.6
+    if street.radius_m <= 650:
+        return 0.5
+    return 0.4
