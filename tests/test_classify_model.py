@@ -155,14 +155,44 @@ def test_a_keyword_and_a_hesitant_model_agreeing_route_without_the_rules_precisi
     assert sure.confidence == 0.995  # the rules' precision when the model agrees
 
 
+NO_KEYWORD = (
+    "Goeiemiddag, ik zag gisteren iets op weg naar huis en wil het even laten weten, "
+    "het is niet dringend. Groetjes"
+)
+
+
 def test_the_model_alone_on_a_short_text_is_never_a_sure_routing() -> None:
-    probs = {"overlast": 0.98, "signalisatie": 0.02}
+    probs = {"overlast": 0.995, "signalisatie": 0.005}
     short = hybrid(probs, threshold=0.7).route("spiegel parking sporthal stukgeslagen")
     assert (short.dienst, short.confidence) == ("overlast", r.SHORT_CONFIDENCE)
-    long = hybrid(probs, threshold=0.7).route(
-        "Goeiemiddag, ik had een vraagje over iets wat ik gisteren zag op weg naar huis. Groetjes"
+    long = hybrid(probs, threshold=0.7).route(NO_KEYWORD)
+    assert (long.dienst, long.confidence) == ("overlast", 0.995)
+
+
+def test_the_model_alone_below_model_sure_is_never_a_sure_routing() -> None:
+    """Without a rule to back it, 0.98 is not sure enough for a routing nobody looks at again."""
+    unsure = hybrid({"overlast": 0.98, "signalisatie": 0.02}, threshold=0.7).route(NO_KEYWORD)
+    assert (unsure.dienst, unsure.confidence) == ("overlast", r.TWO_THINGS_CONFIDENCE)
+    assert r.TWO_THINGS_CONFIDENCE < 0.9 <= r.MODEL_SURE
+
+
+def test_a_text_naming_two_diensten_is_never_a_sure_routing() -> None:
+    """The rules see a keyword of another dienst too: either may be the subject (issue 14)."""
+    two = (
+        "Er ligt een losliggende tegel op het voetpad voor nummer 12, "
+        "ik ben er bijna over gestruikeld toen ik de vuilbak buitenzette."
     )
-    assert (long.dienst, long.confidence) == ("overlast", 0.98)
+    agreeing = hybrid({"wegen": 0.995, "groen": 0.005}, threshold=0.5).route(two)
+    assert (
+        agreeing.dienst == "wegen" and agreeing.rule is not None and agreeing.rule.startswith("rules:wegen:")
+    )
+    assert agreeing.confidence == r.TWO_THINGS_CONFIDENCE
+    # The model alone, however sure, where the rules saw a keyword of another dienst (info: "vraagje").
+    asked = "Goeiemiddag, ik had een vraagje over iets wat ik gisteren zag op weg naar huis. Groetjes"
+    alone = hybrid({"overlast": 0.999, "signalisatie": 0.001}, threshold=0.7).route(asked)
+    assert (alone.dienst, alone.confidence) == ("overlast", r.TWO_THINGS_CONFIDENCE)
+    # Routing is unchanged: only how sure it says it is.
+    assert hybrid({"wegen": 0.995, "groen": 0.005}, threshold=0.5).route(RULE_SURE).confidence == 0.995
 
 
 def test_the_model_decides_what_the_rules_leave_open() -> None:

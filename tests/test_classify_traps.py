@@ -25,6 +25,8 @@ TRAPS = [
     ),
     # a fallen tree resting on a lamp post is the Groendienst's
     ("Na het onweer is een grote boom omgewaaid en ligt nu tegen de straatlamp aan de kerk.", "groen"),
+    # in English too: a known miss until the fifth round (model 0.999 verlichting), now the desk decides
+    ("A tree came down in the night and is leaning on the street lamp outside number 40.", "groen"),
     # rats near the bottle banks are Dierenwelzijn's
     ("Rond de glasbollen aan de sporthal lopen elke avond ratten, ook tussen de flessen.", "dieren"),
     # an abandoned van or camper is for the police
@@ -38,10 +40,8 @@ TRAPS = [
     ("Is there a city subsidy for people who adopt a dog from the animal shelter?", "info"),
 ]
 
-# Known and reported: in English, "street lamp" outweighs the fallen tree (model 0.999 verlichting).
-KNOWN_MISSES = [
-    ("A tree came down in the night and is leaning on the street lamp outside number 40.", "groen"),
-]
+# Known and reported misses (a strict xfail each): none since the fifth round.
+KNOWN_MISSES: list[tuple[str, str]] = []
 
 
 @pytest.fixture(scope="module")
