@@ -53,10 +53,9 @@ from gateway.store import directory as store_directory
 from gateway.store.schema import meldingen, status_history
 from gateway.store.sql import insert_many
 
-PAGES = (
-    "tracking",
-    "queue",
-    "melding",
+# The desk's own pages (issue 15: every one under 200 ms p95); the API's queue and melding and the
+# citizen's tracking page are measured beside them.
+DESK_PAGES = (
     "triage_page",
     "melding_page",
     "waiting_page",
@@ -66,6 +65,7 @@ PAGES = (
     "overview_page",
     "overview_chart",
 )
+PAGES = ("tracking", "queue", "melding", *DESK_PAGES)
 OVERVIEW_DAYS = 365  # the overview over the longest period the selector offers: every melding filled
 DEELGEMEENTEN = ("Kortrijk", "Heule", "Bissegem", "Marke", "Bellegem", "Kooigem", "Rollegem", "Aalbeke")
 # The desk's search (gateway/store/search.py): meldingen spread over these streets, a twentieth of

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.desk import DESK_PAGES, PAGES
 from bench.intake import REDIS_URL, ROOT
 
 Figures = Mapping[str, float]
@@ -154,23 +155,9 @@ def _dedupe_rows(f: Figures) -> list[Row]:
     return rows
 
 
-# The desk's own pages (issue 15: every one under 200 ms p95); the others are the API and the
-# citizen's tracking page, measured beside them.
-DESK_PAGES = (
-    "triage_page",
-    "melding_page",
-    "waiting_page",
-    "search_street",
-    "search_text",
-    "search_reporter",
-    "overview_page",
-    "overview_chart",
-)
-
-
 def _desk_rows(f: Figures) -> list[Row]:
     rows = []
-    for page in ("tracking", "queue", "melding", *DESK_PAGES):
+    for page in PAGES:
         load = _load_rows(f"desk_{page}", f"desk_{page}_baseline")
         rows += [Row(f"{page}: {r.label}", r.key, r.baseline) for r in load]
         rows.append(Row(f"{page}: page bytes", f"desk_{page}_bytes"))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from gateway.dedupe.closeness import closeness
 from gateway.dedupe.config import DedupeConfig
 from gateway.dedupe.geo import distance_m
+from gateway.dedupe.neighbours import Placed
 
 if TYPE_CHECKING:
     from gateway.dedupe.finder import Entry
@@ -22,15 +23,6 @@ if TYPE_CHECKING:
 STREET_MARGIN = 0.15  # below a best placed only on a street, a problem this close fits as well
 CLOSE_CALL = 0.05  # two problems this close, however placed: a coin toss, not a decision
 SPOT_M = 80.0  # a report placed this certainly is at a spot (finder.PRECISE_M)
-
-
-class Spot(Protocol):
-    @property
-    def lat(self) -> float | None: ...
-    @property
-    def lon(self) -> float | None: ...
-    @property
-    def radius_m(self) -> float | None: ...
 
 
 class Scored(Protocol):
@@ -61,7 +53,7 @@ def rival(scored: Sequence[Scored], best: Scored | None, config: DedupeConfig) -
     return None
 
 
-def elsewhere(place: Spot, reports: Sequence[Entry], reach: float) -> str | None:
+def elsewhere(place: Placed, reports: Sequence[Entry], reach: float) -> str | None:
     """The id of a report placed at a spot clearly apart from `place` (also at a spot), if any."""
     for e in reports:
         if _apart(place, e, reach):
@@ -74,7 +66,7 @@ def street_level_why(why: str) -> bool:
     return why.startswith("map pin on ") or (why.startswith("same street ") and ", nrs " not in why)
 
 
-def _apart(a: Spot, b: Spot, reach: float) -> bool:
+def _apart(a: Placed, b: Placed, reach: float) -> bool:
     """Two reports placed at spots (a pin, a house number) too far apart to be one: beyond the
     dienst's radius plus both uncertainties. "Somewhere on a street" is apart from nothing."""
     if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
