@@ -10,23 +10,31 @@ reports of one problem (a pin on the street and "somewhere on it", not yet linke
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from gateway.dedupe.closeness import closeness
 from gateway.dedupe.config import DedupeConfig
 from gateway.dedupe.geo import distance_m
 from gateway.dedupe.neighbours import Placed
 
-if TYPE_CHECKING:
-    from gateway.dedupe.finder import Entry
-
 STREET_MARGIN = 0.15  # below a best placed only on a street, a problem this close fits as well
 CLOSE_CALL = 0.05  # two problems this close, however placed: a coin toss, not a decision
 SPOT_M = 80.0  # a report placed this certainly is at a spot (finder.PRECISE_M)
 
 
+class Report(Placed, Protocol):
+    """A report as the index keeps it (finder.Entry; a Protocol, as finder imports this module)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def master_id(self) -> str: ...
+    @property
+    def dienst(self) -> str: ...
+
+
 class Scored(Protocol):
-    entry: Entry
+    entry: Report
     score: float
     capped: bool  # held below the threshold by a doubt already: no rival
     street_level: bool  # the report and this candidate meet only as "somewhere on one street"
@@ -53,7 +61,7 @@ def rival(scored: Sequence[Scored], best: Scored | None, config: DedupeConfig) -
     return None
 
 
-def elsewhere(place: Placed, reports: Sequence[Entry], reach: float) -> str | None:
+def elsewhere(place: Placed, reports: Sequence[Report], reach: float) -> str | None:
     """The id of a report placed at a spot clearly apart from `place` (also at a spot), if any."""
     for e in reports:
         if _apart(place, e, reach):
