@@ -306,12 +306,14 @@ def test_the_text_says_the_earlier_one_was_dealt_with() -> None:
         "vorige keer werd het geveegd maar nu ligt het er terug",
         "the sign had been fixed last week",
         "le panneau avait ete repare",
+        "het bord is terug omver gereden",
     ]
     not_dealt_with = [
         "de bank is nog altijd niet hersteld",
         "de graffiti is nog altijd niet verwijderd",
         "the sign has not been fixed",
         "wanneer wordt de lamp hersteld",
+        "put nog altijd niet gemaakt, opnieuw een fietser gevallen",  # still open: another fall
     ]
     assert [AGAIN.search(normalize_text(t)) is not None for t in dealt_with] == [True] * len(dealt_with)
     assert [AGAIN.search(normalize_text(t)) is None for t in not_dealt_with] == [True] * len(not_dealt_with)
