@@ -27,6 +27,7 @@ DOORNIKSEWIJK_CROSSING = (50.82238, 3.26902)
 SINT_ANTONIUSSTRAAT_59 = (50.82433, 3.27470)  # beside the address point Sint-Antoniusstraat 59-81
 TOEKOMSTSTRAAT_19 = (50.82168, 3.27022)
 RIJSELSESTRAAT_37 = (50.82748, 3.26282)
+WANDELINGSTRAAT_40 = (50.82592, 3.27770)
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +344,13 @@ def test_a_broken_pavement_in_french_is_not_the_broken_bench_beside_it(deduper: 
         at=timedelta(days=1),
     )
     assert linked(pavement) is None, pavement.best_reason
+
+
+def test_the_desks_belt_voor_names_what_the_call_is_about(deduper: Deduper) -> None:
+    note = "Mevrouw Lambrecht, Wandelingstraat 40, belt voor een wespennest in de haag van de buren."
+    assert k("dieren", note) == {"dieren.insecten", "dieren.wesp"}
+    assert k("wegen", "de vuilbak voor de bank is kapot") == {"nette_stad.vuilbak_kapot"}  # still a place
+    feed = Feed(deduper)
+    feed("Wespen in de haag voor het huis, er zit een groot nest", "dieren", pin=WANDELINGSTRAAT_40)
+    call = feed(note, "dieren", at=timedelta(hours=6))
+    assert linked(call) == "m1", call.best_reason
