@@ -308,6 +308,7 @@ def test_the_text_says_the_earlier_one_was_dealt_with() -> None:
         "the sign had been fixed last week",
         "le panneau avait ete repare",
         "het bord is terug omver gereden",
+        "verkeersbord hangt weer scheef, vorige maand ook al",
     ]
     not_dealt_with = [
         "de bank is nog altijd niet hersteld",

@@ -187,6 +187,6 @@ AGAIN = re.compile(
     r"|gespoten|beklad|nieuwe?)|nieuwe (?:graffiti|tags?|bekladding)|new (?:graffiti|tags?)"
     r"|(?:is|zijn) (?:er )?(?:weer|terug)|was hersteld|na de herstelling|after the repair"
     r"|(?:broken|out|down|back) again|again after|a nouveau|de nouveau"
-    r"|(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:omver\w*|aangereden|omgereden)"
+    r"|(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:omver\w*|aangereden|omgereden|scheef)"
     r"|" + _REPAIRED + r")\b"
 )
