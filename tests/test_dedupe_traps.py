@@ -24,6 +24,10 @@ TOEKOMSTSTRAAT_47 = (50.821748, 3.271553)  # 160 m from Boerderijstraat 49
 WAGENMAKERSSTRAAT_57 = (50.81926, 3.27310)  # 80 m from Volksplein 18
 SCHOUWBURGPLEIN = (50.82610, 3.26668)
 DOORNIKSEWIJK_CROSSING = (50.82238, 3.26902)
+SINT_ANTONIUSSTRAAT_59 = (50.82433, 3.27470)  # beside the address point Sint-Antoniusstraat 59-81
+TOEKOMSTSTRAAT_19 = (50.82168, 3.27022)
+RIJSELSESTRAAT_37 = (50.82748, 3.26282)
+WANDELINGSTRAAT_40 = (50.82592, 3.27770)
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +285,73 @@ def test_two_reports_of_one_problem_are_no_rivals(deduper: Deduper) -> None:
     feed("Diepe put, gevaarlijk", "wegen", pin=(50.81978, 3.2717), at=timedelta(days=1))
     third = feed("gat pijlstraat nog niet hersteld", "wegen", at=timedelta(days=2))
     assert linked(third) is not None, third.best_reason
+
+
+def test_ice_two_weeks_later_is_a_new_frost_the_same_morning_links(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Voetpad is een ijsbaan, al twee mensen gevallen", "wegen", pin=SINT_ANTONIUSSTRAAT_59)
+    same_morning = feed(
+        "ijzel op het voetpad, spiegelglad", "wegen", pin=SINT_ANTONIUSSTRAAT_59, at=timedelta(hours=4)
+    )
+    assert linked(same_morning) == "m1", same_morning.best_reason
+    next_frost = feed(
+        "Spiegelglad, niet gestrooid", "wegen", pin=SINT_ANTONIUSSTRAAT_59, at=timedelta(days=14)
+    )
+    assert linked(next_frost) is None, next_frost.best_reason
+
+
+def test_the_text_says_the_earlier_one_was_dealt_with() -> None:
+    dealt_with = [
+        "het voorrangsbord is opnieuw omvergereden, het was pas rechtgezet",
+        "nieuwe graffiti, de vorige tags waren vorige week net weggewerkt",
+        "vorige keer werd het geveegd maar nu ligt het er terug",
+        "the sign had been fixed last week",
+        "le panneau avait ete repare",
+        "het bord is terug omver gereden",
+        "verkeersbord hangt weer scheef, vorige maand ook al",
+    ]
+    not_dealt_with = [
+        "de bank is nog altijd niet hersteld",
+        "de graffiti is nog altijd niet verwijderd",
+        "the sign has not been fixed",
+        "wanneer wordt de lamp hersteld",
+        "put nog altijd niet gemaakt, opnieuw een fietser gevallen",  # still open: another fall
+    ]
+    assert [AGAIN.search(normalize_text(t)) is not None for t in dealt_with] == [True] * len(dealt_with)
+    assert [AGAIN.search(normalize_text(t)) is None for t in not_dealt_with] == [True] * len(not_dealt_with)
+
+
+def test_a_sign_knocked_over_again_weeks_later_is_for_the_desk(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Voorrangsbord op de hoek staat scheef", "signalisatie", street="Toekomststraat", house_number="19")
+    again = feed(
+        "Het voorrangsbord op de hoek is opnieuw omvergereden, het was pas rechtgezet",
+        "signalisatie",
+        pin=TOEKOMSTSTRAAT_19,
+        at=timedelta(days=40),
+    )
+    assert linked(again) is None and suggested(again) == ["m1"], again.best_reason
+
+
+def test_a_broken_pavement_in_french_is_not_the_broken_bench_beside_it(deduper: Deduper) -> None:
+    assert k("wegen", "Trottoir cassé devant le numéro 37, on trébuche") == {"wegen.tegel"}
+    assert k("wegen", "Sunken pavement, tiles sloping") >= {"wegen.tegel"}
+    feed = Feed(deduper)
+    feed("Zitbank kapot, de rugleuning is eraf", "wegen", pin=RIJSELSESTRAAT_37)
+    pavement = feed(
+        "Trottoir cassé devant le numéro 37, on trébuche",
+        "wegen",
+        pin=RIJSELSESTRAAT_37,
+        at=timedelta(days=1),
+    )
+    assert linked(pavement) is None, pavement.best_reason
+
+
+def test_the_desks_belt_voor_names_what_the_call_is_about(deduper: Deduper) -> None:
+    note = "Mevrouw Lambrecht, Wandelingstraat 40, belt voor een wespennest in de haag van de buren."
+    assert k("dieren", note) == {"dieren.insecten", "dieren.wesp"}
+    assert k("wegen", "de vuilbak voor de bank is kapot") == {"nette_stad.vuilbak_kapot"}  # still a place
+    feed = Feed(deduper)
+    feed("Wespen in de haag voor het huis, er zit een groot nest", "dieren", pin=WANDELINGSTRAAT_40)
+    call = feed(note, "dieren", at=timedelta(hours=6))
+    assert linked(call) == "m1", call.best_reason

@@ -32,7 +32,10 @@ FOREIGN: dict[str, str] = {
     r"|broken bench\w*",
     "wegen.put": r"holes? in the (?:road|street|cycle path|bike lane)|potholes?|full of holes",
     "wegen.tegel": r"loose (?:tiles?|paving|slabs?|cobbles?|setts?)"
-    r"|paves? (?:descelle\w*|casse\w*|dechausse\w*)|dalles?|uneven|bumpy|tree roots?|racines?",
+    r"|paves? (?:descelle\w*|casse\w*|dechausse\w*)|dalles?|uneven|bumpy|tree roots?|racines?"
+    r"|trottoirs? (?:\w+ )?(?:casse\w*|abime\w*|defonce\w*|souleve\w*|endommage\w*)|trebuch\w*"
+    r"|(?:broken|cracked|damaged|sunken) (?:pavement|paving|footpath|sidewalk)"
+    r"|tiles? (?:sloping|lifted|cracked)",
     "wegen.olie": r"oil|huile|gasoil",
     "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
     "verlichting.uit": r"ne s allume (?:plus|pas)|ne marche (?:plus|pas)|hors service|(?:is|are|been) out"

@@ -403,9 +403,11 @@ BY_NAME: dict[str, Kind] = {k.name: k for kinds in KINDS.values() for k in kinds
 
 # "naast de bank", "aan de verkeerslichten", "boven het zebrapad", "near the bridge", "pres du
 # pont": an object named after a preposition and an article is where the problem is, not what
-# it is ("de vuilbak naast de bank is kapot" is about a bin).
+# it is ("de vuilbak naast de bank is kapot" is about a bin). The desk's "belt voor een
+# wespennest" is what the call is about, not in front of what.
 _PLACE_PHRASE = (
-    r"\b(?:aan|bij|naast|boven|onder|voor|achter|tegenover|rechtover|nabij|langs|rond|tussen|at|near|by"
+    r"\b(?:aan|bij|naast|boven|onder|(?<!belt )(?<!belde )(?<!bellen )voor|achter|tegenover|rechtover"
+    r"|nabij|langs|rond|tussen|at|near|by"
     r"|above|beside|next to|in front of|behind|opposite|around|pres|devant|a cote|au dessus|en face"
     # "het deksel van de rioolput": the part is the problem, the object it belongs to says where.
     r"|(?:deksels?|roosters?|klep|kap|lid|covers?|couvercles?|plaques?|grilles?) (?:van|of|du|de la|des|de))"

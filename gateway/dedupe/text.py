@@ -168,6 +168,17 @@ def split_type(key: str) -> tuple[str, str] | None:
     return None
 
 
+# "het was pas rechtgezet", "de vorige tags waren net weggewerkt", "had been fixed": the text says
+# the earlier problem was dealt with, so this one is new (a negation in between is not matched:
+# "is nog altijd niet hersteld" says the opposite).
+_NOT = r"(?!niet\b|nog\b|nooit\b|not\b|never\b|pas encore\b)"
+_REPAIRED = (
+    rf"(?:was|werd|waren|werden|is|zijn) (?:{_NOT}\w+ ){{0,3}}(?:hersteld|gerepareerd|rechtgezet|teruggezet"
+    r"|teruggeplaatst|vervangen|weggehaald|weggewerkt|verwijderd|gekuist|geveegd|opgeruimd)"
+    rf"|(?:was|were|had been|has been|have been) (?:{_NOT}\w+ ){{0,2}}"
+    r"(?:fixed|repaired|removed|cleaned|cleared)"
+    r"|(?:a|avait|ont|avaient) ete (?:repare|nettoye|enleve|remis|retire)\w*"
+)
 # "weer kapot", "brandt opnieuw niet", "terug open na de herstelling", "broken again": it was
 # repaired in between, so weeks after the first report it is a new failure, not the old one
 # told again ("nog steeds kapot", "still broken" say the opposite and are not matched).
@@ -175,5 +186,7 @@ AGAIN = re.compile(
     r"\b(?:(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:kapot|stuk|defect|uit|niet|open|los|verstopt|gedumpt"
     r"|gespoten|beklad|nieuwe?)|nieuwe (?:graffiti|tags?|bekladding)|new (?:graffiti|tags?)"
     r"|(?:is|zijn) (?:er )?(?:weer|terug)|was hersteld|na de herstelling|after the repair"
-    r"|(?:broken|out|down|back) again|again after|a nouveau|de nouveau)\b"
+    r"|(?:broken|out|down|back) again|again after|a nouveau|de nouveau"
+    r"|(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:omver\w*|aangereden|omgereden|scheef)"
+    r"|" + _REPAIRED + r")\b"
 )
