@@ -42,6 +42,32 @@ def test_other_greetings_are_cut(greeting: str) -> None:
     assert routing_text(f"{greeting}\n\n{REPORT}") == REPORT
 
 
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "Meneer belt: eerst vroeg hij of het containerpark open is, maar eigenlijk gaat het erom dat ",
+        "Mevrouw belt, eerst over een boom in haar tuin, maar het gaat om ",
+        "Melder dacht eerst aan de riolering, maar ",
+        "Madame a d'abord cru à un problème d'égout, mais en fait ",
+    ],
+)
+def test_a_desk_note_is_read_without_what_the_caller_first_thought_or_asked(aside: str) -> None:
+    assert routing_text(aside + "de lamp voor nummer 23 flikkert.").endswith(
+        " de lamp voor nummer 23 flikkert."
+    )
+    assert "eerst" not in routing_text(aside + "x").lower()
+
+
+def test_an_answered_question_before_the_report_is_cut() -> None:
+    note = "Meneer belt, had eerst een vraag over zijn parkeerkaart, beantwoord. Daarna: " + REPORT
+    assert routing_text(note) == "Meneer belt, " + REPORT
+
+
+def test_first_without_a_correction_is_kept() -> None:
+    note = "Eerst was het een lamp, maar nu is de hele straat donker."
+    assert routing_text(note) == note
+
+
 def test_an_sms_or_a_one_line_text_is_read_as_it_is() -> None:
     sms = "lamp kapot ant kerkplein, kunt ge da maken? merci"
     assert routing_text(sms) == sms

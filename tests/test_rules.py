@@ -153,6 +153,7 @@ FOREIGN = [
     ("riolering", "The drain on our street is blocked and the road floods every time it rains."),
     ("overlast", "Tapage nocturne tous les soirs chez les voisins, bruit insupportable."),
     ("overlast", "Loud music and noise from the neighbours every night."),
+    ("overlast", "Le voisin démarre son marteau-piqueur à six heures, même le samedi."),
     ("dieren", "Il y a un chat mort sur le trottoir."),
     ("dieren", "There's a dead fox on the pavement outside the school."),
 ]

@@ -48,9 +48,31 @@ _BARE_NAME = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'-]*(?: [A-ZÀ-Ý][\w'.-]*){0,2}[ 
 _POSTSCRIPT = re.compile(r"^[ \t]*(?:p\.? ?s\.?|n\.? ?b\.?)[ :,]", re.IGNORECASE)
 _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip the work
 
+# The desk's phone notes tell what the caller first thought or asked and then what it is about
+# ("eerst vroeg hij hoe laat het containerpark open is, maar eigenlijk gaat het erom dat ...",
+# "had eerst een vraag over zijn parkeerkaart, beantwoord. Daarna: ..."). The aside names another
+# dienst than the report (issue 14, sixth round), so it is cut like a greeting: the correction
+# up to its "maar", and an answered question up to what follows it.
+_THOUGHT = r"(?:dacht|vroeg|wilde|meende|vermoedde|sprak)"
+_CORRECTION = re.compile(
+    rf"\b(?:eerst[ \t]+(?:{_THOUGHT}|over)|{_THOUGHT}[ \t]+(?:hij[ \t]+|ze[ \t]+|zij[ \t]+)?eerst|"
+    r"d'abord[ \t]+(?:cru|pensé|demandé|parlé)|at first|first (?:thought|asked))\b"
+    r"[^.;:?!\n]{0,160}?,?[ \t]*\b(?:maar|mais|but)\b[ \t]*(?:eigenlijk[ \t]*|en fait[ \t]*|actually[ \t]*)?"
+    r"(?:(?:gaat het|het gaat)[ \t]*(?:er)?om(?:[ \t]+dat)?|(?:haar|zijn) vraag is(?:[ \t]+dat)?|"
+    r"il s'agit d[e']|it(?:'s| is) about)?[ \t]*",
+    re.IGNORECASE,
+)
+_ANSWERED = re.compile(
+    r"\b(?:had|heeft|stelde|had eerst)?[ \t]*eerst een vraag\b[^.\n]{0,160}\.[ \t]*"
+    r"(?:daarna|dan|vervolgens|verder)?[ \t]*:?[ \t]*",
+    re.IGNORECASE,
+)
+
 
 def routing_text(text: str) -> str:
-    """`text` without quoted history, legal footer, signature and greeting; `text` if nothing is left."""
+    """`text` without quoted history, legal footer, signature, greeting and a desk note's aside;
+    `text` if nothing is left."""
+    text = desk_text(text)
     if not _MAIL_HINT.search(text):
         return text
     body = strip_reply(text)
@@ -78,3 +100,11 @@ def _drop_leave_taking(text: str) -> str:
             break
         paragraphs.pop()
     return "\n\n".join(paragraphs)
+
+
+def desk_text(text: str) -> str:
+    """A desk note without what the caller first thought or asked (`text` if nothing is left)."""
+    if not re.search(r"eerst|abord|first", text, re.IGNORECASE):
+        return text
+    body = _ANSWERED.sub("", _CORRECTION.sub("", text))
+    return body if body.strip() else text
