@@ -43,14 +43,23 @@ def _append(
     change: StatusUpdate,
     now: datetime,
     stage: Stage | None = None,
-) -> int:
+    *,
+    unless_moved: bool = False,
+) -> int | None:
     """Set the status (and `stage`) read under the row lock as `current` to `change.status`, checked
-    against the transition table, and append the history row: its id."""
+    against the transition table, and append the history row: its id. `unless_moved`: `current` was
+    not read; the UPDATE itself changes the melding only while its status is still `current` (the
+    row lock and the comparison in one statement), and None means that it had moved on."""
     if not can_transition(current, change.status):
         raise InvalidTransition(current, change.status)
     _, set_status, append = _statements()
     values = {"melding_id": melding_id, "status": change.status.value, "updated_at": now}
-    conn.execute(set_status, values if stage is None else {**values, "stage": stage.value})
+    values = values if stage is None else {**values, "stage": stage.value}
+    if unless_moved:
+        if conn.execute(_set_status_from(), {**values, "current": current.value}).rowcount != 1:
+            return None
+    else:
+        conn.execute(set_status, values)
     result = conn.execute(
         append,
         {
@@ -72,16 +81,18 @@ def first_status(
     """A melding's first status after intake (`status`, while it is still `ontvangen`: the case
     system may have set one already), with its `stage` in the same UPDATE; the history id and the
     change as `entry` would read it back, or None when it had moved on (then only the stage is set).
-    Three statements where set_stage + add_status take four: a delivery's success runs it."""
-    locked, set_status, _ = _statements()
-    current = Status(conn.execute(locked, {"melding_id": melding_id}).scalar_one())
+    Two statements where set_stage + add_status take four (a delivery's success runs it): the
+    UPDATE compares the status itself instead of a SELECT ... FOR UPDATE before it."""
     now = utcnow()
-    if current != Status.ONTVANGEN or current == status:
-        if stage is not None:
-            conn.execute(set_status, {"melding_id": melding_id, "stage": stage.value, "updated_at": now})
-        return None
-    history_id = _append(conn, melding_id, current, StatusUpdate(status, source=source), now, stage)
-    return history_id, StatusChange(status=status, at=now, source=source)
+    if status != Status.ONTVANGEN:
+        change = StatusUpdate(status, source=source)
+        history_id = _append(conn, melding_id, Status.ONTVANGEN, change, now, stage, unless_moved=True)
+        if history_id is not None:
+            return history_id, StatusChange(status=status, at=now, source=source)
+    if stage is not None:  # moved on already: only the stage
+        set_status = _statements()[1]
+        conn.execute(set_status, {"melding_id": melding_id, "stage": stage.value, "updated_at": now})
+    return None
 
 
 @functools.cache
@@ -94,6 +105,13 @@ def _statements() -> tuple[Any, Any, Any]:
         update(meldingen).where(by_id),
         status_history.insert().returning(status_history.c.id),
     )
+
+
+@functools.cache
+def _set_status_from() -> Any:
+    """The UPDATE of `_statements`, only while the status is still bind `current`."""
+    by_id = meldingen.c.id == bindparam("melding_id")
+    return update(meldingen).where(by_id, meldingen.c.status == bindparam("current"))
 
 
 @functools.cache
