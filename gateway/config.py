@@ -317,7 +317,7 @@ class Settings(BaseSettings):
     # Routing model (gateway/classify/model.py): spaCy textcat beside the rules; versions in model_dir
     model_dir: Path = Path("data/models")
     triage_threshold: float = Field(default=0.7, ge=0, le=1)  # model decisions below go to triage
-    model_autotrain: bool = True  # no usable model at start: train one (about a minute) first
+    model_autotrain: bool = True  # no usable model at start: train one first (a few minutes)
 
     # SMS channel (gateway/channels/twilio/sms.py): an SMS from a number within this many hours of its
     # last melding (or while that one waits for the reporter's answer) is a follow-up, not a new melding

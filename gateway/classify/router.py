@@ -192,7 +192,7 @@ def ensure_model(
             log.warning("%s; routing by the rules alone until then", exc)
             return None
         log.info(
-            "no routing model in %s: training one from the corpus first (about a minute)", settings.model_dir
+            "no routing model in %s: training one from the corpus first (a few minutes)", settings.model_dir
         )
     except m.ModelCorrupt as exc:
         if not settings.model_autotrain:
