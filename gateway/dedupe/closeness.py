@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from gateway.dedupe.register import Street
+
+
+class PlaceFit(NamedTuple):
+    """How well two places fit (finder.place_score): the score, its reason for the desk, and whether
+    they meet only as "somewhere on one street" (what gateway.dedupe.rival doubts)."""
+
+    score: float
+    why: str
+    street_level: bool = False
 
 
 def closeness(d: float, reach: float, u1: float, u2: float) -> float:

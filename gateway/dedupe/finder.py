@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import DuplicateMatch, Suggestion, kinds
-from gateway.dedupe.closeness import closeness, street_level
+from gateway.dedupe.closeness import PlaceFit, closeness, street_level
 from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid, distance_m
@@ -35,7 +35,7 @@ from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator, Place
 from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.register import StreetRegister
-from gateway.dedupe.rival import elsewhere, rival, street_level_why
+from gateway.dedupe.rival import elsewhere, rival
 from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
 from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
@@ -148,7 +148,7 @@ class _Scored:
     score: float
     reason: str
     capped: bool = False  # held below the threshold by a doubt: at most a suggestion
-    street_level: bool = False  # placed only "somewhere on one street" (see _street_level_why)
+    street_level: bool = False  # placed only "somewhere on one street" (PlaceFit.street_level)
 
 
 class Deduper:
@@ -389,7 +389,8 @@ class Deduper:
         apart = abs(probe.received_at - entry.received_at)
         if apart > window:
             return None
-        place, place_why = self.place_score(probe.place, entry, policy.radius_m)
+        fit = self.place_score(probe.place, entry, policy.radius_m)
+        place, place_why = fit.score, fit.why
         if place <= 0:
             return None
         mine, theirs = probe.kinds, entry.kinds
@@ -435,11 +436,11 @@ class Deduper:
             # again? Somewhere on one street cannot tell: the desk decides.
             total, capped = min(total, self.config.threshold - 0.001), True
             reason += "; says another one, place too vague to link"
-        return _Scored(entry, total, reason, capped, street_level_why(place_why))
+        return _Scored(entry, total, reason, capped, fit.street_level)
 
-    def place_score(self, p: Place, e: Entry, reach: float) -> tuple[float, str]:
+    def place_score(self, p: Place, e: Entry, reach: float) -> PlaceFit:
         """How likely two locations are one spot, for a problem of this dienst (`reach` metres)."""
-        options: list[tuple[float, str]] = []
+        options: list[PlaceFit] = []
         p_precise = p.lat is not None and p.lon is not None and (p.radius_m or 0) <= PRECISE_M
         e_precise = e.has_point and (e.radius_m or 0) <= PRECISE_M
         same_street = bool(p.street_key) and p.street_key == e.street_key
@@ -454,15 +455,16 @@ class Deduper:
                 if s <= 0 and one_side:
                     # On one side of a street the numbers decide; across it, odd and even need
                     # not run level, and the address points (if any) say more.
-                    return 0.0, f"{numbers}: too far apart"
+                    return PlaceFit(0.0, f"{numbers}: too far apart")
                 if one_side or not (p_precise and e_precise):
-                    options.append((s, numbers))
+                    options.append(PlaceFit(s, numbers))
             else:
-                options.append((street_level(street), f"same street {name}"))
+                options.append(PlaceFit(street_level(street), f"same street {name}", street_level=True))
         if p_precise and e_precise:
             assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
             d = distance_m(p.lat, p.lon, e.lat, e.lon)
-            options.append((closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0), f"{d:.0f} m apart"))
+            closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
+            options.append(PlaceFit(closer, f"{d:.0f} m apart"))
         elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
             # A map pin against "somewhere on street X": does the pin lie on X? (Two named
             # streets that differ are two places, whatever their points.)
@@ -477,7 +479,7 @@ class Deduper:
                 pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
                 name = street.name if street else "the street"
                 why = f"map pin {d:.0f} m from {name} {number}"
-                options.append((closeness(d, reach, pin_radius, radius), why))
+                options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why))
             elif street is not None and point[0] is not None and point[1] is not None:
                 sure = street.on_street(point[0], point[1])
                 rival = max(
@@ -487,8 +489,9 @@ class Deduper:
                 if rival > sure:
                     sure *= 0.4  # the pin lies on a street whose extent we know better
                 if sure > 0:
-                    options.append((street_level(street) * sure, f"map pin on {street.name}"))
-        return max(options, default=(0.0, "too far apart"))
+                    on_it = f"map pin on {street.name}"
+                    options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
+        return max(options, default=PlaceFit(0.0, "too far apart"))
 
     # -- hotspots --------------------------------------------------------------------------------
 

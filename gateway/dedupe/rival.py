@@ -69,11 +69,6 @@ def elsewhere(place: Placed, reports: Sequence[Report], reach: float) -> str | N
     return None
 
 
-def street_level_why(why: str) -> bool:
-    """A place reason (finder.place_score) that says only "somewhere on this street"."""
-    return why.startswith("map pin on ") or (why.startswith("same street ") and ", nrs " not in why)
-
-
 def _apart(a: Placed, b: Placed, reach: float) -> bool:
     """Two reports placed at spots (a pin, a house number) too far apart to be one: beyond the
     dienst's radius plus both uncertainties. "Somewhere on a street" is apart from nothing."""
