@@ -417,8 +417,6 @@ _PLACE_ANYWHERE = re.compile(_PLACE_PHRASE)  # one search per text: most name no
 _PLACE_BEFORE = re.compile(_PLACE_PHRASE + "$")
 # An object named with no problem word: what is usually wrong with it.
 _DEFAULT_PROBLEM = {"signalisatie.zebrapad": "signalisatie.markering"}
-# Families that are different problems, but close enough that one report may describe both: a
-# pair of them is never linked automatically, only suggested to the desk.
 # Words that are only the symptom of a cause the same text names: "kolk verstopt, het water
 # blijft staan" is the blocked gully, not a flood (a cellar under water is one). Kind ->
 # (its cause's kind, the symptom words); the kind is kept when any other word of it occurs.
@@ -431,8 +429,8 @@ _SYMPTOM_OF: dict[str, tuple[str, re.Pattern[str]]] = {
         ),
     ),
 }
-
-
+# Families that are different problems, but close enough that one report may describe both: a
+# pair of them is never linked automatically, only suggested to the desk.
 NEAR: tuple[frozenset[str], ...] = (
     frozenset({"riolering.kolk", "riolering.overstroming", "riolering.gracht"}),
     frozenset({"signalisatie.markering", "signalisatie.lamp"}),
