@@ -358,7 +358,7 @@ class Deduper:
         if p.lat is not None and p.lon is not None:
             own = p.radius_m or 0.0
             if own <= PRECISE_M:
-                # As far as a point candidate can score (see _closeness); street-level candidates
+                # As far as a point candidate can score (see closeness.closeness); street-level candidates
                 # are found through the keys of the streets this point lies on.
                 reach = policy.radius_m + 0.5 * (own + PRECISE_M)
                 cells.update(self.grid.cells_around(p.lat, p.lon, reach))
