@@ -98,6 +98,7 @@ _SYMPTOM_OF: dict[str, tuple[str, re.Pattern[str]]] = {
 NEAR: tuple[frozenset[str], ...] = (
     frozenset({"riolering.kolk", "riolering.overstroming", "riolering.gracht"}),
     frozenset({"signalisatie.markering", "signalisatie.lamp"}),
+    frozenset({"verlichting.licht", "verlichting.paal"}),
 )
 
 

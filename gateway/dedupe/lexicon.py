@@ -172,15 +172,18 @@ LEXICON: dict[str, list[tuple[str, str, str]]] = {
             r"|(?:is|zijn|blijft|blijven|staat|staan|gaat|gaan) uit|uitgevallen|doe\w* het niet|werk\w* niet"
             r"|kapot\w*|stuk|defect\w*|geen (?:straat)?(?:verlichting|licht)|donker\w*|pikdonker|gedoofd"
             r"|doof|panne|(?:lamp|licht|verlichting)\w* (?:\w+ ){0,2}(?:uit|weg)"
-            r"|ne fonctionne (?:plus|pas)|eteint\w*|en panne|not working|is out|does not work|broken)\b",
+            r"|ne fonctionne (?:toujours |encore )?(?:plus|pas)|eteint\w*|en panne|not working|is out"
+            r"|does not work|broken)\b",
         ),
         ("flikker", "licht", r"\b(?:flikker\w*|knipper\w*|flakker\w*|aan en uit|hapert|zoemt|zoemen)"),
+        # The post itself (leaning, hit, an open hatch) is another problem than its light: a lamp
+        # out and the post beside it knocked askew are two jobs, though one crash may cause both.
         (
             "paal",
-            "licht",
-            r"\b(?:(?:\w*pa(?:al|len)|mast)\b[^.?]{0,30}\b(?:scheef|omver|aangereden|beschadigd|hangt|helt|los"
-            r"|gebroken|geraakt|omgereden)|aangereden|omvergereden|omver gereden"
-            r"|kabel\w* (?:bloot|hang\w*|los)|luikje|deurtje)",
+            "paal",
+            r"\b(?:(?:\w*pa(?:al|len)|mast)\b[^.?]{0,60}\b(?:scheef|omver|aangereden|beschadigd|hangt|helt|los"
+            r"|gebroken|geraakt|omgereden)|aangereden|omvergereden|omver gereden|(?:er)?tegen(?:aan)? gereden"
+            r"|aanrijding|kabel\w* (?:bloot|hang\w*|los)|luikje|deurtje)",
         ),
         ("overdag", "overdag", r"\b(?:overdag|hele dag|ganse dag|dag en nacht|heel de dag|volle dag)"),
     ],
