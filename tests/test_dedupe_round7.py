@@ -60,3 +60,21 @@ def test_french_and_english_words_that_named_nothing() -> None:
     assert "wegen.put" in kinds_of("wegen", "Cycle path has subsided, dangerous dip")
     # A dip in the price is no hole: only "a / dangerous / deep dip".
     assert "wegen.put" not in kinds_of("wegen", "prices dip in winter")
+
+
+def test_an_abbreviations_dot_does_not_end_the_sentence() -> None:
+    # "gr." / "min." / "nr.": the object and its problem word stay in one sentence.
+    assert "nette_stad.vuilbak_vol" in kinds_of("nette_stad", "vuilbak op de gr. markt puilt uit")
+    assert "verlichting.paal" in kinds_of("verlichting", "de paal in de min. tacklaan nr. 5 hangt scheef")
+    # A real sentence end still separates them.
+    assert "nette_stad.vuilbak_vol" not in kinds_of("nette_stad", "vuilbak op de markt. vol met mensen")
+
+
+def test_gr_and_a_short_lowercase_street_before_its_number_are_found(deduper: Deduper) -> None:
+    where = deduper.locator.from_text
+    assert where("vuilbak op de gr. markt puilt uit").street == "Grote Markt"
+    assert where("op de Gr. Boudewijnlaan is het bord weg").street == "Graaf Boudewijn IX-laan"
+    found = where("lamp dam 75 uit")
+    assert (found.street, found.house_number) == ("Dam", "75")
+    # A short common word before a duration is no address.
+    assert where("dam 3 dagen").street is None

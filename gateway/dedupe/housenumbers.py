@@ -28,7 +28,7 @@ _NUM_CUE_BARE = re.compile(
     r"\s+(?P<lo2>\d{1,4})(?![\w/-]))",
     re.IGNORECASE,
 )
-_NOT_A_NUMBER_AFTER = re.compile(
+NOT_A_NUMBER_AFTER = re.compile(
     r"^\s*(?:uur|u\b|h\b|dagen|dag|weken|week|maanden|maand|jaar|keer|meter|m\b|cm|km|min|minuten|euro|%|x\b|"
     r"stuks|zakken|kg|liter)",
     re.IGNORECASE,
@@ -42,7 +42,7 @@ def house_number(
     the cue before it: "tegenover"), looked for up to `stop` (the next street named)."""
     after = text[end : end + 30]
     found = NUM_AFTER.match(after)
-    if found and not _NOT_A_NUMBER_AFTER.match(after[found.end() :]):
+    if found and not NOT_A_NUMBER_AFTER.match(after[found.end() :]):
         lo = int(found.group(1))
         hi = int(found.group(3)) if found.group(3) else lo
         if lo < 1000 and hi < 1000 and hi >= lo and hi - lo <= 60:
@@ -55,7 +55,7 @@ def house_number(
     last = min(stop, end + 150)
     cues = [*_NUM_CUE.finditer(text, first, last), *_NUM_CUE_BARE.finditer(text, first, last)]
     for cue in sorted(cues, key=lambda c: c.start()):
-        if cue.re is _NUM_CUE_BARE and _NOT_A_NUMBER_AFTER.match(text[cue.end() :]):
+        if cue.re is _NUM_CUE_BARE and NOT_A_NUMBER_AFTER.match(text[cue.end() :]):
             continue
         groups = cue.groupdict()
         lo = int(groups.get("lo") or groups["lo2"])

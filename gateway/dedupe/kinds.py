@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from gateway.dedupe.foreign import FOREIGN
 from gateway.dedupe.lexicon import LEXICON
+from gateway.dedupe.text import ABBREVIATIONS
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,13 @@ def _placed(kind: Kind, normalized: str, first: re.Match[str] | None = None) -> 
     return found
 
 
+# "vuilbak op de gr. markt puilt uit": normalize_text makes the dot of an abbreviation a
+# sentence end, and an object and its problem word are looked for within one sentence.
+_ABBREVIATION_DOT = re.compile(
+    r"\b(" + "|".join(sorted({*ABBREVIATIONS, "nr", "no"}, key=len, reverse=True)) + r") \.(?= )"
+)
+
+
 def detect(dienst: str | None, normalized: str) -> frozenset[str]:
     """The kinds of a dienst found in normalized text (see module doc).
 
@@ -121,6 +129,7 @@ def detect(dienst: str | None, normalized: str) -> frozenset[str]:
     bank is kapot") is left out when the text names another problem, of this dienst or of
     another one; in the latter case that problem's kinds are kept (a wegen report about a bin
     then differs from one about a bench)."""
+    normalized = _ABBREVIATION_DOT.sub(r"\1", normalized)
     found: set[str] = set()
     placed: set[str] = set()
     places = _PLACE_ANYWHERE.search(normalized) is not None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from gateway.dedupe.housenumbers import NUM_AFTER, house_number
+from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, house_number
 from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
 from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, words
@@ -281,7 +281,13 @@ class Locator:
         if n == 1 and (all(s.kind == "landmark" for s in streets) or len(key) <= 5):
             raw = tokens[i].raw
             cue = i > 0 and fold(tokens[i - 1].raw) in _CUE_BEFORE
-            return raw[:1].isupper() or cue
+            # "lamp dam 75 uit": a street name (not a landmark's) followed by a house number.
+            after = tokens[i + 1] if i + 1 < len(tokens) else None
+            unit = tokens[i + 2].raw if i + 2 < len(tokens) else ""
+            numbered = after is not None and after.raw.isdigit() and not after.brk
+            numbered = numbered and not NOT_A_NUMBER_AFTER.match(unit)  # "dam 3 dagen": no address
+            numbered = numbered and all(s.kind == "street" for s in streets)
+            return raw[:1].isupper() or cue or numbered
         return True
 
     def _fuzzy_at(self, tokens: list[Token], i: int, structured: bool) -> _Mention | None:
