@@ -36,10 +36,11 @@ from rapidfuzz import fuzz, process
 
 from bench.intake import ROOT
 from gateway.config import Settings
-from gateway.dedupe.finder import Deduper, Entry, Probe, load_deduper
+from gateway.dedupe.finder import Deduper, load_deduper
 from gateway.dedupe.geo import distance_m
-from gateway.dedupe.locate import Place
 from gateway.dedupe.memory import MemoryIndex
+from gateway.dedupe.place import Place
+from gateway.dedupe.records import Entry, Probe
 from gateway.dedupe.service import StoreIndex
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 from gateway.store import Store

@@ -230,7 +230,7 @@ class Melding(BaseModel):
     duplicate_score: float | None = None  # 0..1, how sure the link to duplicate_of is
     duplicate_reason: str | None = None  # why: place, problem kind, text similarity, time apart
     # Where the melding is about, as found (pin, address or text) with a confidence; never invented:
-    # {"source": "none", "detail": why} when nothing was found (gateway.dedupe.locate.Place).
+    # {"source": "none", "detail": why} when nothing was found (gateway.dedupe.place.Place).
     located: dict[str, Any] | None = None
     status: Status
     stage: Stage

@@ -1,4 +1,4 @@
-"""How likely two places are one spot (gateway.dedupe.finder's place score, gateway.dedupe.rival)."""
+"""How likely two places are one spot (gateway.dedupe.placing, gateway.dedupe.rival)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from gateway.dedupe.register import Street
 
 
 class PlaceFit(NamedTuple):
-    """How well two places fit (finder.place_score): the score, its reason for the desk, and whether
+    """How well two places fit (placing.place_fit): the score, its reason for the desk, and whether
     they meet only as "somewhere on one street" (what gateway.dedupe.rival doubts)."""
 
     score: float

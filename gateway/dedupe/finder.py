@@ -9,41 +9,41 @@ inside one store transaction, so that two workers cannot both miss each other's 
 2. Blocking: grid cells around the place (or along its street) and street keys (its own, and
    those of the streets a map pin lies on) of the same dienst, within the window. The index
    answers from those buckets only, so the cost per melding does not grow with the city.
-3. Scoring each candidate: place (0..1) and text (0..1, kind agreement + rapidfuzz); a
-   different problem kind vetoes. The best candidate at or above the threshold is the match;
-   the melding then joins that candidate's master (the first report of the problem).
+3. Scoring each candidate: place (0..1, gateway.dedupe.placing) and text (0..1, kind agreement
+   + rapidfuzz); a different problem kind vetoes; a doubt caps the score just below the
+   threshold (records.Scored.cap: at most a suggestion). The best candidate at or above the
+   threshold is the match; the melding then joins that candidate's master (the first report
+   of the problem).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import DuplicateMatch, Suggestion, kinds
-from gateway.dedupe.closeness import PlaceFit, closeness, street_level
 from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
-from gateway.dedupe.geo import Grid, distance_m
+from gateway.dedupe.geo import Grid
+from gateway.dedupe.hotspots import hotspot
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
-from gateway.dedupe.locate import Locator, Place
+from gateway.dedupe.locate import Locator
 from gateway.dedupe.neighbours import Neighbours
+from gateway.dedupe.placing import PRECISE_M, pinned, place_fit
+from gateway.dedupe.records import CandidateIndex, Entry, Outcome, Probe, Scored
 from gateway.dedupe.register import StreetRegister
 from gateway.dedupe.rival import elsewhere, rival
 from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
 from gateway.dedupe.text import AGAIN, content_string
 from gateway.melding import Melding
 
-PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 MAX_STREET_CELLS = 36  # a long street is found through its name, not through every cell it crosses
 ELSEWHERE_M = 300.0  # how far a street-level match's problem is searched for a pin elsewhere
-NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
 AGAIN_AFTER = timedelta(days=7)  # "weer kapot" this long after a report: fixed in between?
 MIN_TEXT = 0.35  # below this the texts share too little, however close the places
 # "weer een tak", "nog een matras", "another branch", "un autre", "encore une": a second one?
@@ -54,101 +54,6 @@ ANOTHER = re.compile(
     r"|een (?:tweede|andere|nieuwe)|(?:another|a second)(?! (?:time|day|week|month|question|email))"
     r"|(?:une? autre|encore une?|une? nouvel\w*)(?! (?:fois|jour|semaine|question)))\b"
 )
-
-
-@dataclass(frozen=True)
-class Probe:
-    id: str
-    dienst: str | None
-    received_at: datetime
-    place: Place
-    kinds: frozenset[str]
-    text: str  # content words (gateway.dedupe.text.content_string)
-    window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
-    another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
-    again: bool = False  # "weer kapot", "broken again": repaired in between (see text.AGAIN)
-
-
-@dataclass
-class Entry:
-    """What the index keeps of a routed melding."""
-
-    id: str
-    master_id: str  # the first report of the problem: itself for a master
-    dienst: str
-    received_at: datetime
-    lat: float | None
-    lon: float | None
-    radius_m: float | None
-    street_key: str | None
-    number: float | None
-    kinds: frozenset[str]
-    text: str
-    cell: str | None
-
-    @property
-    def has_point(self) -> bool:
-        return self.lat is not None and self.lon is not None
-
-    def signature(self) -> dict[str, object]:
-        """The compact part kept in the store (column `dedupe_sig`)."""
-        return {"k": sorted(self.kinds), "t": self.text}
-
-
-@dataclass(frozen=True)
-class Hotspot:
-    dienst: str
-    lat: float
-    lon: float
-    radius_m: float
-    count: int
-    melding_ids: tuple[str, ...]
-    first_at: datetime
-    last_at: datetime
-    id: int | None = None
-    created: bool = False  # raised by this melding (the desk's event)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    place: Place
-    kinds: frozenset[str]
-    match: DuplicateMatch | None
-    best_score: float | None  # of the best candidate, linked or not
-    best_reason: str | None
-    entry: Entry | None  # None when the melding is not indexed (no dienst, window 0)
-    hotspot: Hotspot | None = None
-    candidates: int = 0
-    suggestions: tuple[Suggestion, ...] = ()  # only when not linked: plausible problems, best first
-
-
-class CandidateIndex(Protocol):
-    def candidates(
-        self,
-        dienst: str,
-        cells: Sequence[str],
-        keys: Sequence[str],
-        since: datetime,
-        until: datetime,
-        exclude: str,
-    ) -> Iterable[Entry]: ...
-
-    def add(self, entry: Entry) -> None: ...
-
-    def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]: ...
-
-    def recent_hotspots(self, dienst: str, since: datetime) -> list[Hotspot]: ...
-
-    def save_hotspot(self, hotspot: Hotspot) -> Hotspot: ...
-
-
-@dataclass
-class _Scored:
-    entry: Entry
-    score: float
-    reason: str
-    capped: bool = False  # held below the threshold by a doubt: at most a suggestion
-    street_level: bool = False  # placed only "somewhere on one street" (PlaceFit.street_level)
 
 
 class Deduper:
@@ -217,13 +122,13 @@ class Deduper:
         if best is not None and other is not None:
             for s in scored:  # both problems, each by its best report, go to the desk
                 if s.entry.master_id in (best.entry.master_id, other.entry.master_id):
-                    s.score, s.capped = min(s.score, self.config.threshold - 0.001), True
+                    s.cap(self.config.threshold)
             best.reason += f"; {other.entry.master_id} fits as well: the desk decides"
         if best is not None and best.score >= self.config.threshold:
             match = DuplicateMatch(best.entry.master_id, round(best.score, 3), best.reason)
         entry = self.entry(probe, match.master_id if match else None)
         index.add(entry)
-        hotspot = self.hotspot(index, entry) if match is None and hotspots else None
+        raised = hotspot(index, entry, self.config, self.grid) if match is None and hotspots else None
         return Outcome(
             place=probe.place,
             kinds=probe.kinds,
@@ -231,14 +136,14 @@ class Deduper:
             best_score=round(best.score, 3) if best else None,
             best_reason=best.reason if best else None,
             entry=entry,
-            hotspot=hotspot,
+            hotspot=raised,
             candidates=count,
             suggestions=() if match else self.suggestions(scored),
         )
 
-    def suggestions(self, scored: list[_Scored]) -> tuple[Suggestion, ...]:
+    def suggestions(self, scored: list[Scored]) -> tuple[Suggestion, ...]:
         """Problems below the threshold but plausible, one per problem (its best report), best first."""
-        per_problem: dict[str, _Scored] = {}
+        per_problem: dict[str, Scored] = {}
         for s in scored:
             if s.score >= self.config.suggest_threshold:
                 held = per_problem.get(s.entry.master_id)
@@ -250,12 +155,12 @@ class Deduper:
             for s in ranked[: self.config.max_suggestions]
         )
 
-    def best(self, index: CandidateIndex, probe: Probe) -> tuple[_Scored | None, int]:
+    def best(self, index: CandidateIndex, probe: Probe) -> tuple[Scored | None, int]:
         """The best scoring candidate (linked or not) and how many candidates the index gave."""
         scored, count = self.scored(index, probe)
         return _best(scored), count
 
-    def scored(self, index: CandidateIndex, probe: Probe) -> tuple[list[_Scored], int]:
+    def scored(self, index: CandidateIndex, probe: Probe) -> tuple[list[Scored], int]:
         """Every candidate that scores at all, and how many candidates the index gave."""
         blocks = self.blocks(probe)
         if blocks is None or probe.dienst is None:
@@ -265,7 +170,7 @@ class Deduper:
         # in other words): fetch what the dienst's longest window reaches, judge per pair.
         reach = max(probe.window, self.config.longest_window(probe.dienst))
         since, until = probe.received_at - reach, probe.received_at + reach
-        found: list[_Scored] = []
+        found: list[Scored] = []
         count = 0
         for entry in index.candidates(probe.dienst, cells, keys, since, until, probe.id):
             count += 1
@@ -278,7 +183,7 @@ class Deduper:
         return found, count
 
     def _placed_elsewhere(
-        self, index: CandidateIndex, probe: Probe, found: list[_Scored], span: tuple[datetime, datetime]
+        self, index: CandidateIndex, probe: Probe, found: list[Scored], span: tuple[datetime, datetime]
     ) -> None:
         """A pin that meets a problem only through a report "somewhere on this street", while
         another report of that problem is pinned or numbered clearly elsewhere: not that problem
@@ -293,8 +198,7 @@ class Deduper:
         for s in vague:
             spot = elsewhere(p, [e for e in spots if e.master_id == s.entry.master_id], policy.radius_m)
             if spot is not None:
-                s.score, s.capped = self.config.threshold - 0.001, True
-                s.reason += f"; its report {spot} is placed elsewhere: the desk decides"
+                s.cap(self.config.threshold, f"its report {spot} is placed elsewhere: the desk decides")
 
     def _across(
         self,
@@ -302,7 +206,7 @@ class Deduper:
         probe: Probe,
         shared: Shared,
         other: str,
-        found: list[_Scored],
+        found: list[Scored],
         own_blocks: tuple[list[str], list[str]],
     ) -> int:
         """Candidates of the other dienst of a shared problem (a lamp at a crossing routed to
@@ -331,13 +235,12 @@ class Deduper:
             scored = self.score(as_owner, replace(entry, kinds=theirs))
             if scored is None:
                 continue
+            # Judged afresh for the other dienst: its own doubts are not carried over as a cap.
             reason = f"{scored.reason}; reported to {other}"
-            total = scored.score
-            if kinds.agreement(owned, theirs) != 1.0 and total >= self.config.threshold:
-                total = self.config.threshold - 0.001
-                reason += "; not quite the same problem: the desk decides"
-            capped = total < scored.score
-            found.append(_Scored(entry, total, reason, capped, scored.street_level))
+            as_theirs = Scored(entry, scored.score, reason, street_level=scored.street_level)
+            if kinds.agreement(owned, theirs) != 1.0 and as_theirs.score >= self.config.threshold:
+                as_theirs.cap(self.config.threshold, "not quite the same problem: the desk decides")
+            found.append(as_theirs)
         return count
 
     # -- blocking --------------------------------------------------------------------------------
@@ -382,14 +285,15 @@ class Deduper:
 
     # -- scoring ---------------------------------------------------------------------------------
 
-    def score(self, probe: Probe, entry: Entry) -> _Scored | None:
+    def score(self, probe: Probe, entry: Entry) -> Scored | None:
         policy = self.config.policy(probe.dienst)
         assert policy is not None and probe.dienst is not None
         window = max(probe.window, self.config.window(probe.dienst, entry.kinds))
         apart = abs(probe.received_at - entry.received_at)
         if apart > window:
             return None
-        fit = self.place_score(probe.place, entry, policy.radius_m)
+        per_number = self.config.metres_per_house_number
+        fit = place_fit(self.register, per_number, probe.place, entry, policy.radius_m)
         place, place_why = fit.score, fit.why
         if place <= 0:
             return None
@@ -427,128 +331,14 @@ class Deduper:
                 # Only related (a mattress then cardboard and a carpet) and far into the window:
                 # a second pile as likely as the first one told again.
                 doubt = "related only, late in the window"
-        capped = False
+        scored = Scored(entry, total, reason, street_level=fit.street_level)
         if doubt is not None and total >= self.config.threshold:
-            total, capped = self.config.threshold - 0.001, True
-            reason += f"; {doubt}: the desk decides"
-        if probe.another and not _pinned(probe.place, entry):
+            scored.cap(self.config.threshold, f"{doubt}: the desk decides")
+        if probe.another and not pinned(probe.place, entry):
             # "Weer een tak afgebroken in de Spoorweglaan": a second branch, or the same one told
             # again? Somewhere on one street cannot tell: the desk decides.
-            total, capped = min(total, self.config.threshold - 0.001), True
-            reason += "; says another one, place too vague to link"
-        return _Scored(entry, total, reason, capped, fit.street_level)
-
-    def place_score(self, p: Place, e: Entry, reach: float) -> PlaceFit:
-        """How likely two locations are one spot, for a problem of this dienst (`reach` metres)."""
-        options: list[PlaceFit] = []
-        p_precise = p.lat is not None and p.lon is not None and (p.radius_m or 0) <= PRECISE_M
-        e_precise = e.has_point and (e.radius_m or 0) <= PRECISE_M
-        same_street = bool(p.street_key) and p.street_key == e.street_key
-        if same_street:
-            street = self.register.streets.get(p.street_key or "")
-            name = street.name if street else p.street or p.street_key
-            if p.number is not None and e.number is not None:
-                gap = abs(p.number - e.number) * self.config.metres_per_house_number
-                numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
-                s = closeness(gap, reach, 10.0, 10.0)
-                one_side = int(p.number) % 2 == int(e.number) % 2
-                if s <= 0 and one_side:
-                    # On one side of a street the numbers decide; across it, odd and even need
-                    # not run level, and the address points (if any) say more.
-                    return PlaceFit(0.0, f"{numbers}: too far apart")
-                if one_side or not (p_precise and e_precise):
-                    options.append(PlaceFit(s, numbers))
-            else:
-                options.append(PlaceFit(street_level(street), f"same street {name}", street_level=True))
-        if p_precise and e_precise:
-            assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
-            d = distance_m(p.lat, p.lon, e.lat, e.lon)
-            closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
-            options.append(PlaceFit(closer, f"{d:.0f} m apart"))
-        elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
-            # A map pin against "somewhere on street X": does the pin lie on X? (Two named
-            # streets that differ are two places, whatever their points.)
-            point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
-            street = self.register.streets.get((e.street_key if p_precise else p.street_key) or "")
-            numbered = _numbered_point(e if p_precise else p)
-            if numbered is not None and point[0] is not None and point[1] is not None:
-                # "Street X nr 70" placed by the register's address points says more than "on X":
-                # the pin is judged by its distance to that house number.
-                lat, lon, radius, number = numbered
-                d = distance_m(point[0], point[1], lat, lon)
-                pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
-                name = street.name if street else "the street"
-                why = f"map pin {d:.0f} m from {name} {number}"
-                options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why))
-            elif street is not None and point[0] is not None and point[1] is not None:
-                sure = street.on_street(point[0], point[1])
-                rival = max(
-                    (s for other, s in self.register.near(point[0], point[1]) if other.key != street.key),
-                    default=0.0,
-                )
-                if rival > sure:
-                    sure *= 0.4  # the pin lies on a street whose extent we know better
-                if sure > 0:
-                    on_it = f"map pin on {street.name}"
-                    options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
-        return max(options, default=PlaceFit(0.0, "too far apart"))
-
-    # -- hotspots --------------------------------------------------------------------------------
-
-    def hotspot(self, index: CandidateIndex, entry: Entry) -> Hotspot | None:
-        """N distinct problems of one dienst near each other within a window: one hotspot."""
-        policy = self.config.policy(entry.dienst)
-        if policy is None or entry.lat is None or entry.lon is None:
-            return None
-        if (entry.radius_m or 0) > policy.hotspot_radius_m:
-            return None  # "somewhere on a long road" says too little about an area
-        since = entry.received_at - policy.hotspot_window
-        cells = self.grid.cells_around(entry.lat, entry.lon, policy.hotspot_radius_m)
-        near = {
-            e.id: e
-            for e in index.problems_near(entry.dienst, cells, since)
-            if e.lat is not None
-            and e.lon is not None
-            # Both sides of this melding: workers process meldingen concurrently, so one
-            # received later may be recorded before this one is (a stream never has those).
-            and e.received_at <= entry.received_at + policy.hotspot_window
-            and distance_m(entry.lat, entry.lon, e.lat, e.lon) <= policy.hotspot_radius_m
-        }
-        near[entry.id] = entry
-        if len(near) < policy.hotspot_min_count:
-            return None
-        ids = tuple(sorted(near, key=lambda i: near[i].received_at))
-        first_at = min(e.received_at for e in near.values())
-        last_at = max(e.received_at for e in near.values())
-        for open_one in index.recent_hotspots(entry.dienst, since):
-            if distance_m(open_one.lat, open_one.lon, entry.lat, entry.lon) <= policy.hotspot_radius_m:
-                merged = tuple(dict.fromkeys(open_one.melding_ids + ids))
-                return index.save_hotspot(
-                    Hotspot(
-                        dienst=entry.dienst,
-                        lat=open_one.lat,
-                        lon=open_one.lon,
-                        radius_m=open_one.radius_m,
-                        count=len(merged),
-                        melding_ids=merged,
-                        first_at=min(open_one.first_at, first_at),
-                        last_at=max(open_one.last_at, last_at),
-                        id=open_one.id,
-                    )
-                )
-        return index.save_hotspot(
-            Hotspot(
-                dienst=entry.dienst,
-                lat=entry.lat,
-                lon=entry.lon,
-                radius_m=policy.hotspot_radius_m,
-                count=len(ids),
-                melding_ids=ids,
-                first_at=first_at,
-                last_at=last_at,
-                created=True,
-            )
-        )
+            scored.cap(self.config.threshold, "says another one, place too vague to link")
+        return scored
 
 
 def load_deduper(settings: Settings) -> Deduper:
@@ -562,36 +352,11 @@ def load_deduper(settings: Settings) -> Deduper:
     return Deduper(config, register, landmarks)
 
 
-def _best(scored: list[_Scored]) -> _Scored | None:
+def _best(scored: list[Scored]) -> Scored | None:
     """The highest score; on a tie the earliest report."""
     return min(scored, key=lambda s: (-s.score, s.entry.received_at), default=None)
-
-
-def _pinned(p: Place, e: Entry) -> bool:
-    """Both placed at a spot (map pins, or house numbers on one street), not just on a street."""
-    if p.number is not None and e.number is not None and p.street_key and p.street_key == e.street_key:
-        return True
-    p_point = p.lat is not None and (p.radius_m or 0) <= PRECISE_M
-    return p_point and e.has_point and (e.radius_m or 0) <= PRECISE_M
-
-
-def _numbered_point(side: Place | Entry) -> tuple[float, float, float, str] | None:
-    """The position of a house number on a named street (register address points), if known."""
-    if side.number is None or side.lat is None or side.lon is None:
-        return None
-    radius = side.radius_m or 0.0
-    if radius > NUMBERED_M:
-        return None  # a number the address points place only roughly
-    return side.lat, side.lon, radius, f"nr {_n(side.number)}"
-
-
-def _n(number: float) -> str:
-    return str(int(number)) if number == int(number) else f"{number:g}"
 
 
 def _reference_latitude(register: StreetRegister) -> float:
     lats = [s.lat for s in register.streets.values() if s.lat is not None]
     return sum(lats) / len(lats) if lats else 50.83
-
-
-# -- the in-memory index -------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ FOREIGN: dict[str, str] = {
     "afvalophaling.glasbol": r"bulles? a verre|bottle banks?|bottle bins?|conteneurs? a verre",
     "wegen.zitbank": r"(?:benche?s?|bancs?)\b[^.?]{0,30}\b(?:broken|damaged|vandali[sz]ed|casse\w*|abime\w*)"
     r"|broken bench\w*",
-    "wegen.put": r"holes? in the (?:road|street|cycle path|bike lane)|potholes?|full of holes",
+    "wegen.put": r"holes? in the (?:road|street|cycle path|bike lane)|potholes?|full of holes"
+    r"|subsid\w*|(?:a|dangerous|deep) dip",
     "wegen.tegel": r"loose (?:tiles?|paving|slabs?|cobbles?|setts?)"
     r"|paves? (?:descelle\w*|casse\w*|dechausse\w*)|dalles?|uneven|bumpy|tree roots?|racines?"
     r"|trottoirs? (?:\w+ )?(?:casse\w*|abime\w*|defonce\w*|souleve\w*|endommage\w*)|trebuch\w*"
@@ -38,7 +39,8 @@ FOREIGN: dict[str, str] = {
     r"|tiles? (?:sloping|lifted|cracked)",
     "wegen.olie": r"oil|huile|gasoil",
     "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
-    "verlichting.uit": r"ne s allume (?:plus|pas)|ne marche (?:plus|pas)|hors service|(?:is|are|been) out"
+    "verlichting.uit": r"ne s allume (?:toujours |encore )?(?:plus|pas)"
+    r"|ne marche (?:toujours |encore )?(?:plus|pas)|hors service|(?:is|are|been) out"
     r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*|(?:lights?|lamps?) (?:(?:has|have) gone )?out"
     r"|street ?lights? (?:\w+ )?out|en panne",
     "verlichting.flikker": r"clignot\w*|flicker\w*|blink\w*|on and off",

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gateway.dedupe.locate import Place
+from gateway.dedupe.place import Place
 from gateway.dedupe.register import StreetRegister, parse_house_number, street_key
 from gateway.dedupe.text import fold
 

@@ -17,8 +17,11 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
+from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, house_number
+from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
 from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, words
+from gateway.dedupe.tokens import Token, span_text, tokenize
 from gateway.melding import Location, Melding
 
 # How sure a name is right, by how it matched (see StreetRegister.lookup).
@@ -26,65 +29,6 @@ _NAME_SCORE = {"exact": 0.92, "alias": 0.88, "title-dropped": 0.85, "extra-type"
 PIN_RADIUS_M = 25.0  # uncertainty of a map pin or a phone's GPS fix
 FUZZY_CUTOFF = 85.0  # rapidfuzz ratio (0-100) for a street name with typos
 MAX_NGRAM = 6
-
-
-@dataclass(frozen=True)
-class Place:
-    """A melding's location as found, with how sure and why."""
-
-    source: str  # pin | address | text | none
-    confidence: float  # 0..1
-    street: str | None = None  # the register's name, or as written when not in the register
-    street_key: str | None = None  # compact normalized name: equal for equal streets
-    registered: bool = False
-    postcode: str | None = None
-    deelgemeente: str | None = None
-    house_number: str | None = None  # as found: "12", "5-9", "14A"
-    number_lo: int | None = None
-    number_hi: int | None = None
-    landmark: bool = False
-    lat: float | None = None
-    lon: float | None = None
-    radius_m: float | None = None  # uncertainty of (lat, lon)
-    detail: str = ""  # what matched, or why nothing did
-
-    @property
-    def has_point(self) -> bool:
-        return self.lat is not None and self.lon is not None
-
-    @property
-    def number(self) -> float | None:
-        if self.number_lo is None:
-            return None
-        return (self.number_lo + (self.number_hi or self.number_lo)) / 2
-
-    def as_dict(self) -> dict[str, object]:
-        out = {
-            "source": self.source,
-            "confidence": round(self.confidence, 2),
-            "street": self.street,
-            "house_number": self.house_number,
-            "postcode": self.postcode,
-            "deelgemeente": self.deelgemeente,
-            "landmark": self.landmark or None,
-            "lat": None if self.lat is None else round(self.lat, 6),
-            "lon": None if self.lon is None else round(self.lon, 6),
-            "radius_m": None if self.radius_m is None else round(self.radius_m),
-            "detail": self.detail,
-        }
-        return {k: v for k, v in out.items() if v is not None}
-
-
-NOWHERE = Place(source="none", confidence=0.0, detail="no location given")
-
-
-@dataclass
-class _Token:
-    start: int
-    end: int
-    raw: str
-    norm: str  # folded, abbreviation expanded, may hold spaces ("onze lieve vrouw")
-    brk: bool  # a separator that ends a name comes before this token
 
 
 @dataclass
@@ -100,8 +44,6 @@ class _Mention:
     weight: float = 1.0  # how likely this mention is where the problem is
 
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_BREAK = re.compile(r"[,;:!?()\[\]\n\r/]")
 _STREETLIKE = re.compile(
     r"(?:str(?:aa?|ee|e|a)?t|staat|strat|straa?t|strt|laan|steenw\w*|stwg|plein|kaai|dreef|wijk|wyk|markt|lei|vest"
     r"|singel|dijk|reke|plaats)$"
@@ -121,32 +63,6 @@ _OWN_ADDRESS = re.compile(
 )
 _CLOSING = re.compile(
     r"\b(?:(?:met )?vriendelijke groet(?:en)?|groet(?:en|jes)|mvg|kind regards|best regards|cordialement)\b",
-    re.IGNORECASE,
-)
-_NUM_AFTER = re.compile(
-    r"^\.?[ \t]*,?[ \t]*(?:(?:nr|nummer|huisnummer|no|n°)\.?[ \t]*)?(\d{1,4})(?!\d)"
-    r"(?:[ \t]?([a-zA-Z])(?![a-zA-Z]))?"
-    r"(?:[ \t]*(?:-|–|tot|t/m|/|en)[ \t]*(\d{1,4})(?!\d))?"
-)
-_NUM_CUE = re.compile(
-    r"(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
-    r"|voor|naast|aan|bij|achter|vlakbij|aan de overkant van)?"
-    r"\s*(?:het |de )?(?:huis |woning |gebouw )?(?:met )?"
-    r"(?:nr|nummer|huisnummer|no|numero|numéro|n°)\.?\s*(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
-    re.IGNORECASE,
-)
-# "tegenover 80", "thv 16", "devant le 133", "in front of 54": these cues name a house number
-# without "nr" (French and English ones only before a bare number: "devant le 2e", "outside 2pm").
-_NUM_CUE_BARE = re.compile(
-    r"\b(?:(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
-    r"|aan de overkant van)\s+(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?"
-    r"|(?:devant le|en face du|à hauteur du|a hauteur du|au niveau du|in front of|outside|opposite)"
-    r"\s+(?P<lo2>\d{1,4})(?![\w/-]))",
-    re.IGNORECASE,
-)
-_NOT_A_NUMBER_AFTER = re.compile(
-    r"^\s*(?:uur|u\b|h\b|dagen|dag|weken|week|maanden|maand|jaar|keer|meter|m\b|cm|km|min|minuten|euro|%|x\b|"
-    r"stuks|zakken|kg|liter)",
     re.IGNORECASE,
 )
 _POSTCODE = re.compile(r"\b(8\d{3})\b")
@@ -234,14 +150,14 @@ class Locator:
     # -- text ------------------------------------------------------------------------------------
 
     def from_text(self, text: str, *, structured: bool = False) -> Place:
-        tokens = _tokenize(text)
+        tokens = tokenize(text)
         if not tokens:
             return replace(NOWHERE, detail="no text")
         mentions = self._mentions(text, tokens, structured)
         closing = _CLOSING.search(text)
         for n, m in enumerate(mentions):
             stop = tokens[mentions[n + 1].start].start if n + 1 < len(mentions) else len(text)
-            m.number, m.qualifier = self._house_number(text, tokens, m, stop)
+            m.number, m.qualifier = house_number(text, tokens[m.start].start, tokens[m.end - 1].end, stop)
             before = text[max(0, tokens[m.start].start - 40) : tokens[m.start].start]
             if _OWN_ADDRESS.search(before):
                 m.weight *= 0.6  # the reporter's own address, which may not be where the problem is
@@ -275,7 +191,7 @@ class Locator:
             )
         return place
 
-    def _prefer_street(self, tokens: list[_Token], m: _Mention) -> None:
+    def _prefer_street(self, tokens: list[Token], m: _Mention) -> None:
         """ "parking Veemarkt nr 26": a house number belongs to the street inside a landmark's name."""
         if not m.keys or any(self.register.streets[k].kind == "street" for k in m.keys):
             return
@@ -284,7 +200,7 @@ class Locator:
                 key = self._span_key(tokens, i, n)
                 match = self.register.lookup(key) if key else None
                 if match and all(self.register.streets[k].kind == "street" for k in match.keys):
-                    m.keys, m.how, m.written = match.keys, match.how, _written(tokens, i, n)
+                    m.keys, m.how, m.written = match.keys, match.how, span_text(tokens, i, n)
                     return
 
     def _display(self, m: _Mention) -> str:
@@ -294,7 +210,7 @@ class Locator:
                 return self.register.streets[key].name
         return m.written
 
-    def _mentions(self, text: str, tokens: list[_Token], structured: bool) -> list[_Mention]:
+    def _mentions(self, text: str, tokens: list[Token], structured: bool) -> list[_Mention]:
         reg = self.register
         out: list[_Mention] = []
         # Exact names first, over the whole text; then typos and names without their type in what
@@ -339,12 +255,12 @@ class Locator:
                     out.append(_Mention(start, i + 1, frozenset(), "unregistered", 0.4, written))
         return out
 
-    def _span_key(self, tokens: list[_Token], i: int, n: int) -> str | None:
+    def _span_key(self, tokens: list[Token], i: int, n: int) -> str | None:
         if any(tokens[j].brk for j in range(i + 1, i + n)):
             return None
         return "".join(tokens[j].norm.replace(" ", "") for j in range(i, i + n))
 
-    def _exact_at(self, tokens: list[_Token], i: int) -> _Mention | None:
+    def _exact_at(self, tokens: list[Token], i: int) -> _Mention | None:
         for n in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
             key = self._span_key(tokens, i, n)
             if key is None or len(key) < 3:
@@ -355,20 +271,26 @@ class Locator:
             if not self._plausible(tokens, i, n, match):
                 continue
             score = _NAME_SCORE.get(match.how, 0.7)
-            return _Mention(i, i + n, match.keys, match.how, score, _written(tokens, i, n))
+            return _Mention(i, i + n, match.keys, match.how, score, span_text(tokens, i, n))
         return None
 
-    def _plausible(self, tokens: list[_Token], i: int, n: int, match: NameMatch) -> bool:
+    def _plausible(self, tokens: list[Token], i: int, n: int, match: NameMatch) -> bool:
         """Short one-word names and landmark aliases are common words: ask for context."""
         streets = [self.register.streets[k] for k in match.keys]
         key = self._span_key(tokens, i, n) or ""
         if n == 1 and (all(s.kind == "landmark" for s in streets) or len(key) <= 5):
             raw = tokens[i].raw
             cue = i > 0 and fold(tokens[i - 1].raw) in _CUE_BEFORE
-            return raw[:1].isupper() or cue
+            # "lamp dam 75 uit": a street name (not a landmark's) followed by a house number.
+            after = tokens[i + 1] if i + 1 < len(tokens) else None
+            unit = tokens[i + 2].raw if i + 2 < len(tokens) else ""
+            numbered = after is not None and after.raw.isdigit() and not after.brk
+            numbered = numbered and not NOT_A_NUMBER_AFTER.match(unit)  # "dam 3 dagen": no address
+            numbered = numbered and all(s.kind == "street" for s in streets)
+            return raw[:1].isupper() or cue or numbered
         return True
 
-    def _fuzzy_at(self, tokens: list[_Token], i: int, structured: bool) -> _Mention | None:
+    def _fuzzy_at(self, tokens: list[Token], i: int, structured: bool) -> _Mention | None:
         """Typos: an n-gram ending in a street-like word, scored against the register's names."""
         best: tuple[float, int, str, list[tuple[str, float, int]]] | None = None
         for n in range(1, min(4, len(tokens) - i) + 1):
@@ -393,9 +315,9 @@ class Locator:
             if other >= score - 2:
                 keys |= set(self.register.variants[choice])  # too close to call
         confidence = 0.55 + 0.35 * (score - FUZZY_CUTOFF) / (100 - FUZZY_CUTOFF)
-        return _Mention(i, i + n, frozenset(keys), "fuzzy", confidence, _written(tokens, i, n))
+        return _Mention(i, i + n, frozenset(keys), "fuzzy", confidence, span_text(tokens, i, n))
 
-    def _base_at(self, text: str, tokens: list[_Token], i: int, structured: bool) -> _Mention | None:
+    def _base_at(self, text: str, tokens: list[Token], i: int, structured: bool) -> _Mention | None:
         """ "in de Minister Tack", "aan de Filips van de Elzas": the name without its type word."""
         for n in range(min(4, len(tokens) - i), 0, -1):
             key = self._span_key(tokens, i, n)
@@ -406,43 +328,14 @@ class Locator:
             if n == 1 and fold(tokens[i].raw) in STOPWORDS:
                 continue
             cue = i > 0 and fold(tokens[i - 1].raw) in _CUE_BEFORE
-            numbered = bool(_NUM_AFTER.match(text[tokens[i + n - 1].end : tokens[i + n - 1].end + 20]))
+            numbered = bool(NUM_AFTER.match(text[tokens[i + n - 1].end : tokens[i + n - 1].end + 20]))
             if not (cue or numbered or structured):
                 continue
             keys = frozenset(self.register.bases[key])
-            return _Mention(i, i + n, keys, "base", 0.7 if len(keys) == 1 else 0.5, _written(tokens, i, n))
+            return _Mention(i, i + n, keys, "base", 0.7 if len(keys) == 1 else 0.5, span_text(tokens, i, n))
         return None
 
-    def _house_number(
-        self, text: str, tokens: list[_Token], m: _Mention, stop: int
-    ) -> tuple[tuple[int, int, str] | None, str | None]:
-        after = text[tokens[m.end - 1].end : tokens[m.end - 1].end + 30]
-        found = _NUM_AFTER.match(after)
-        if found and not _NOT_A_NUMBER_AFTER.match(after[found.end() :]):
-            lo = int(found.group(1))
-            hi = int(found.group(3)) if found.group(3) else lo
-            if lo < 1000 and hi < 1000 and hi >= lo and hi - lo <= 60:
-                written = found.group(0).strip(" \t,.")
-                written = re.sub(r"^(?:nr|nummer|huisnummer|no|n°)\.?\s*", "", written, flags=re.I)
-                return (lo, hi, written), None
-        # "tegenover nummer 7", "ter hoogte van nr 12": a number word in the same sentence, or in
-        # the next ones before another street is named ("... in de Loofstraat? Thv nr 12 ...").
-        start, _ = _sentence_bounds(text, tokens[m.start].start)
-        end = min(stop, tokens[m.end - 1].end + 150)
-        cues = [*_NUM_CUE.finditer(text, start, end), *_NUM_CUE_BARE.finditer(text, start, end)]
-        for cue in sorted(cues, key=lambda c: c.start()):
-            if cue.re is _NUM_CUE_BARE and _NOT_A_NUMBER_AFTER.match(text[cue.end() :]):
-                continue
-            groups = cue.groupdict()
-            lo = int(groups.get("lo") or groups["lo2"])
-            hi = int(groups["hi"]) if groups.get("hi") else lo
-            if lo < 1000 and hi >= lo and hi - lo <= 60:
-                qualifier = fold(groups["cue"]).strip() if groups.get("cue") else None
-                written = f"{lo}-{hi}" if hi != lo else str(lo)
-                return (lo, hi, written), qualifier
-        return None, None
-
-    def _deelgemeente(self, tokens: list[_Token], text: str) -> tuple[str | None, str | None]:
+    def _deelgemeente(self, tokens: list[Token], text: str) -> tuple[str | None, str | None]:
         for tok in tokens:
             name = fold(tok.raw)
             if name in self.deelgemeenten and name != "kortrijk":
@@ -533,53 +426,3 @@ class Locator:
 
 def _name_words(text: str) -> list[str]:
     return [ABBREVIATIONS.get(w, w) for w in re.split(r"[^a-z0-9]+", fold(text)) if w]
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    last = 0
-    for m in _WORD.finditer(text):
-        raw = m.group()
-        sep = text[last : m.start()]
-        brk = bool(_BREAK.search(sep)) or ("." in sep and bool(tokens) and tokens[-1].norm not in _ABBREV_OUT)
-        folded = _SUFFIX_ABBREVIATION.sub(lambda s: _SUFFIXES[s.group(1)], fold(raw))
-        norm = ABBREVIATIONS.get(folded, folded)
-        tokens.append(_Token(m.start(), m.end(), raw, norm, bool(tokens) and brk))
-        last = m.end()
-    # "O.L.V." is three one-letter tokens
-    for i in range(len(tokens) - 2):
-        if [t.norm for t in tokens[i : i + 3]] == ["o", "l", "v"]:
-            tokens[i].norm, tokens[i + 1].norm, tokens[i + 2].norm = "onze lieve vrouw", "", ""
-    return tokens
-
-
-# "Rijselsestr.", "Doorniksestwg", "Liebaertln": an abbreviated type glued to the name.
-_SUFFIXES = {
-    "str": "straat",
-    "ln": "laan",
-    "stwg": "steenweg",
-    "stw": "steenweg",
-    "steenw": "steenweg",
-    "stnwg": "steenweg",
-}
-_SUFFIX_ABBREVIATION = re.compile(r"(?<=[a-z]{4})(str|stwg|stw|steenw|stnwg|ln)$")
-_ABBREV_OUT = frozenset(ABBREVIATIONS.values()) | {"o", "l", "v", "nr"}
-
-
-def _written(tokens: list[_Token], i: int, n: int) -> str:
-    return " ".join(t.raw for t in tokens[i : i + n])
-
-
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s+[A-Z])|[!?]+|\n")
-
-
-def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
-    """The sentence around `pos` ("nr. 12" and "Kon. Albert" do not end one)."""
-    start, end = 0, len(text)
-    for m in _SENTENCE_END.finditer(text):
-        if m.end() <= pos:
-            start = m.end()
-        elif m.start() >= pos:
-            end = m.start()
-            break
-    return start, end

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.dedupe.finder import Entry, Hotspot
+from gateway.dedupe.records import Entry, Hotspot
 
 
 @dataclass

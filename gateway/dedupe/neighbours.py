@@ -19,7 +19,7 @@ from gateway.dedupe.register import StreetRegister
 
 
 class Placed(Protocol):
-    """A melding's place as the finder keeps it (gateway.dedupe.locate.Place, finder.Entry)."""
+    """A melding's place as the finder keeps it (gateway.dedupe.place.Place, records.Entry)."""
 
     @property
     def lat(self) -> float | None: ...

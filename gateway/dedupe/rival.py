@@ -19,11 +19,11 @@ from gateway.dedupe.neighbours import Placed
 
 STREET_MARGIN = 0.15  # below a best placed only on a street, a problem this close fits as well
 CLOSE_CALL = 0.05  # two problems this close, however placed: a coin toss, not a decision
-SPOT_M = 80.0  # a report placed this certainly is at a spot (finder.PRECISE_M)
+SPOT_M = 80.0  # a report placed this certainly is at a spot (placing.PRECISE_M)
 
 
 class Report(Placed, Protocol):
-    """A report as the index keeps it (finder.Entry; a Protocol, as finder imports this module)."""
+    """A report as the index keeps it (records.Entry; a Protocol, as finder imports this module)."""
 
     @property
     def id(self) -> str: ...

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Row
 
 from gateway.cleantext import clean
 from gateway.dedupe import DuplicateMatch
-from gateway.dedupe.finder import Deduper, Entry, Hotspot, Outcome, Probe
+from gateway.dedupe.finder import Deduper
+from gateway.dedupe.records import Entry, Hotspot, Outcome, Probe
 from gateway.dedupe.shared import partners
 from gateway.melding import Melding, RoutingDecision, Stage
 from gateway.store import DeliveryRecord, Store

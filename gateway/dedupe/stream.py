@@ -31,8 +31,9 @@ from zoneinfo import ZoneInfo
 
 from gateway.classify.rules import normalize_text
 from gateway.dedupe import kinds
-from gateway.dedupe.finder import Deduper, Outcome
+from gateway.dedupe.finder import Deduper
 from gateway.dedupe.memory import MemoryIndex
+from gateway.dedupe.records import Outcome
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 
 

@@ -98,6 +98,8 @@ ABBREVIATIONS: dict[str, str] = {
     "ste": "sinte",
     "kon": "koning",
     "kgn": "koningin",
+    # "Gr. Markt"; "Gr." is also Graaf, whose streets are still found by their name without it.
+    "gr": "grote",
     "burg": "burgemeester",
     "burgm": "burgemeester",
     "pres": "president",

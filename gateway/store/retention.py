@@ -51,7 +51,7 @@ COORDINATE_DECIMALS = 3  # about 110 m north-south, 70 m east-west here: a neigh
 
 _CLOSED = sorted(s.value for s in CLOSED_STATUSES)
 _UNFINISHED = (DeliveryState.PENDING.value, DeliveryState.RETRYING.value)
-# What a coarse location keeps of gateway.dedupe.locate.Place (house number, exact point and the
+# What a coarse location keeps of gateway.dedupe.place.Place (house number, exact point and the
 # matched text go).
 _LOCATED_KEPT = ("source", "confidence", "street", "postcode", "deelgemeente", "landmark", "radius_m")
 

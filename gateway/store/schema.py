@@ -110,7 +110,7 @@ meldingen = Table(
     # and the blocking keys a new report's candidates are found by (grid cell, street) per dienst.
     Column("duplicate_score", Float, nullable=True),
     Column("duplicate_reason", CleanText, nullable=True),
-    Column("located", CleanJSON, nullable=True),  # gateway.dedupe.locate.Place.as_dict()
+    Column("located", CleanJSON, nullable=True),  # gateway.dedupe.place.Place.as_dict()
     Column("loc_lat", Float, nullable=True),
     Column("loc_lon", Float, nullable=True),
     Column("loc_radius", Float, nullable=True),  # metres of uncertainty of loc_lat/loc_lon

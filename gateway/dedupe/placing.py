@@ -1,0 +1,94 @@
+"""How likely a melding's place and an indexed report's are one spot (gateway.dedupe.finder's
+place score): map pins by distance, house numbers on one street, a pin against a named street."""
+
+from __future__ import annotations
+
+from gateway.dedupe.closeness import PlaceFit, closeness, street_level
+from gateway.dedupe.geo import distance_m
+from gateway.dedupe.place import Place
+from gateway.dedupe.records import Entry
+from gateway.dedupe.register import StreetRegister
+
+PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
+NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
+
+
+def place_fit(
+    register: StreetRegister, metres_per_number: float, p: Place, e: Entry, reach: float
+) -> PlaceFit:
+    """How likely two locations are one spot, for a problem of a dienst that reaches `reach` metres
+    (`metres_per_number`: between consecutive house numbers)."""
+    options: list[PlaceFit] = []
+    p_precise = p.lat is not None and p.lon is not None and (p.radius_m or 0) <= PRECISE_M
+    e_precise = e.has_point and (e.radius_m or 0) <= PRECISE_M
+    same_street = bool(p.street_key) and p.street_key == e.street_key
+    if same_street:
+        street = register.streets.get(p.street_key or "")
+        name = street.name if street else p.street or p.street_key
+        if p.number is not None and e.number is not None:
+            gap = abs(p.number - e.number) * metres_per_number
+            numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
+            s = closeness(gap, reach, 10.0, 10.0)
+            one_side = int(p.number) % 2 == int(e.number) % 2
+            if s <= 0 and one_side:
+                # On one side of a street the numbers decide; across it, odd and even need
+                # not run level, and the address points (if any) say more.
+                return PlaceFit(0.0, f"{numbers}: too far apart")
+            if one_side or not (p_precise and e_precise):
+                options.append(PlaceFit(s, numbers))
+        else:
+            options.append(PlaceFit(street_level(street), f"same street {name}", street_level=True))
+    if p_precise and e_precise:
+        assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
+        d = distance_m(p.lat, p.lon, e.lat, e.lon)
+        closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
+        options.append(PlaceFit(closer, f"{d:.0f} m apart"))
+    elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
+        # A map pin against "somewhere on street X": does the pin lie on X? (Two named
+        # streets that differ are two places, whatever their points.)
+        point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
+        street = register.streets.get((e.street_key if p_precise else p.street_key) or "")
+        numbered = _numbered_point(e if p_precise else p)
+        if numbered is not None and point[0] is not None and point[1] is not None:
+            # "Street X nr 70" placed by the register's address points says more than "on X":
+            # the pin is judged by its distance to that house number.
+            lat, lon, radius, number = numbered
+            d = distance_m(point[0], point[1], lat, lon)
+            pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
+            name = street.name if street else "the street"
+            why = f"map pin {d:.0f} m from {name} {number}"
+            options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why))
+        elif street is not None and point[0] is not None and point[1] is not None:
+            sure = street.on_street(point[0], point[1])
+            rival = max(
+                (s for other, s in register.near(point[0], point[1]) if other.key != street.key),
+                default=0.0,
+            )
+            if rival > sure:
+                sure *= 0.4  # the pin lies on a street whose extent we know better
+            if sure > 0:
+                on_it = f"map pin on {street.name}"
+                options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
+    return max(options, default=PlaceFit(0.0, "too far apart"))
+
+
+def pinned(p: Place, e: Entry) -> bool:
+    """Both placed at a spot (map pins, or house numbers on one street), not just on a street."""
+    if p.number is not None and e.number is not None and p.street_key and p.street_key == e.street_key:
+        return True
+    p_point = p.lat is not None and (p.radius_m or 0) <= PRECISE_M
+    return p_point and e.has_point and (e.radius_m or 0) <= PRECISE_M
+
+
+def _numbered_point(side: Place | Entry) -> tuple[float, float, float, str] | None:
+    """The position of a house number on a named street (register address points), if known."""
+    if side.number is None or side.lat is None or side.lon is None:
+        return None
+    radius = side.radius_m or 0.0
+    if radius > NUMBERED_M:
+        return None  # a number the address points place only roughly
+    return side.lat, side.lon, radius, f"nr {_n(side.number)}"
+
+
+def _n(number: float) -> str:
+    return str(int(number)) if number == int(number) else f"{number:g}"

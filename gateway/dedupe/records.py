@@ -1,0 +1,118 @@
+"""What the finder works with: a melding's probe, the index's entries and the index itself,
+what a decision returns, and a scored candidate (gateway.dedupe.finder decides)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from gateway.dedupe import DuplicateMatch, Suggestion
+from gateway.dedupe.place import Place
+
+BELOW = 0.001  # a capped score sits this far below the threshold: the best suggestion, never a link
+
+
+@dataclass(frozen=True)
+class Probe:
+    id: str
+    dienst: str | None
+    received_at: datetime
+    place: Place
+    kinds: frozenset[str]
+    text: str  # content words (gateway.dedupe.text.content_string)
+    window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
+    another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
+    again: bool = False  # "weer kapot", "broken again": repaired in between (see text.AGAIN)
+
+
+@dataclass
+class Entry:
+    """What the index keeps of a routed melding."""
+
+    id: str
+    master_id: str  # the first report of the problem: itself for a master
+    dienst: str
+    received_at: datetime
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    street_key: str | None
+    number: float | None
+    kinds: frozenset[str]
+    text: str
+    cell: str | None
+
+    @property
+    def has_point(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def signature(self) -> dict[str, object]:
+        """The compact part kept in the store (column `dedupe_sig`)."""
+        return {"k": sorted(self.kinds), "t": self.text}
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    dienst: str
+    lat: float
+    lon: float
+    radius_m: float
+    count: int
+    melding_ids: tuple[str, ...]
+    first_at: datetime
+    last_at: datetime
+    id: int | None = None
+    created: bool = False  # raised by this melding (the desk's event)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    place: Place
+    kinds: frozenset[str]
+    match: DuplicateMatch | None
+    best_score: float | None  # of the best candidate, linked or not
+    best_reason: str | None
+    entry: Entry | None  # None when the melding is not indexed (no dienst, window 0)
+    hotspot: Hotspot | None = None
+    candidates: int = 0
+    suggestions: tuple[Suggestion, ...] = ()  # only when not linked: plausible problems, best first
+
+
+class CandidateIndex(Protocol):
+    def candidates(
+        self,
+        dienst: str,
+        cells: Sequence[str],
+        keys: Sequence[str],
+        since: datetime,
+        until: datetime,
+        exclude: str,
+    ) -> Iterable[Entry]: ...
+
+    def add(self, entry: Entry) -> None: ...
+
+    def problems_near(self, dienst: str, cells: Sequence[str], since: datetime) -> Iterable[Entry]: ...
+
+    def recent_hotspots(self, dienst: str, since: datetime) -> list[Hotspot]: ...
+
+    def save_hotspot(self, hotspot: Hotspot) -> Hotspot: ...
+
+
+@dataclass
+class Scored:
+    """A candidate as scored for one probe."""
+
+    entry: Entry
+    score: float
+    reason: str
+    capped: bool = False  # held below the threshold by a doubt: at most a suggestion
+    street_level: bool = False  # placed only "somewhere on one street" (PlaceFit.street_level)
+
+    def cap(self, threshold: float, why: str | None = None) -> None:
+        """At most a suggestion: held just below the automatic threshold, with why (if given)
+        added to the reason the desk reads."""
+        self.score, self.capped = min(self.score, threshold - BELOW), True
+        if why:
+            self.reason += f"; {why}"
