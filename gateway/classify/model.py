@@ -38,12 +38,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gateway import clock
+from gateway.classify import parallel
 from gateway.classify.calibration import (
     Calibration,
     apply_temperature,
@@ -310,21 +312,48 @@ def raw_scores(nlp: Language, texts: Sequence[str], batch_size: int = 256) -> An
     return out
 
 
-def _calibrate(
+def _fold_scores(
+    rows: Sequence[LabelledText], config: TrainConfig, fold: list[int], n: int, tick: Callable[[], None]
+) -> Any:
+    """Raw scores of the rows of fold `n` by a model fitted on the other folds."""
+    held = set(fold)
+    nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
+    return raw_scores(nlp, [rows[i].full_text for i in fold])
+
+
+def _fold_scores_in_child(
+    rows: Sequence[LabelledText], fields: dict[str, Any], fold: list[int], n: int, tick: Callable[[], None]
+) -> Any:
+    # The configuration travels as a dict: a TrainConfig pickles by its class's name, which the
+    # tests replace in the parent.
+    logging.getLogger("spacy").setLevel(logging.WARNING)
+    return _fold_scores(rows, TrainConfig(**fields), fold, n, tick)
+
+
+def _fit_all(
     rows: Sequence[LabelledText],
     config: TrainConfig,
-    rules: RuleRouter | None,
+    folds: list[list[int]],
+    processes: int,
     tick: Callable[[], None],
-) -> Calibration:
-    if config.folds < 2:
-        return Calibration()
+) -> tuple[Any, Language]:
+    """The out-of-fold scores and the model on all rows. With `processes` > 1 the folds are fitted
+    in child processes while this one fits the final model: each fit is seeded on its own, so the
+    result is the same as fitting them one after the other here."""
     oof = np.zeros((len(rows), len(DIENST_CODES)))
-    for n, fold in enumerate(stratified_folds([r.dienst for r in rows], config.folds, config.seed)):
-        held = set(fold)
-        nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
-        oof[fold] = raw_scores(nlp, [rows[i].full_text for i in fold])
-    by_rule = [r.route_by(rules) if rules else None for r in rows]
-    return calibrate(oof, [r.dienst for r in rows], by_rule, config.folds)
+    if processes > 1 and folds:
+        jobs = [(_fold_scores_in_child, (rows, asdict(config), fold, n)) for n, fold in enumerate(folds)]
+        final = partial(_fit, rows, config, config.seed)
+        try:
+            scores, nlp = parallel.run_beside(jobs, final, processes=processes, progress=tick)
+        except parallel.FitFailed as exc:
+            raise ModelError(f"training failed: {exc}") from exc
+    else:
+        scores = [_fold_scores(rows, config, fold, n, tick) for n, fold in enumerate(folds)]
+        nlp = _fit(rows, config, config.seed, tick)
+    for fold, fold_scores in zip(folds, scores, strict=True):
+        oof[fold] = fold_scores
+    return oof, nlp
 
 
 @dataclass
@@ -340,24 +369,26 @@ def train(
     rules: RuleRouter | None = None,
     *,
     progress: bool = False,
+    processes: int = 0,
 ) -> TrainedModel:
-    """Cross-validated calibration, then the final model on all rows."""
+    """Cross-validated calibration and the final model on all rows, fitted in up to `processes`
+    processes at once (0: one per core; 1: one after the other in this process)."""
     if len({r.dienst for r in rows}) < len(DIENST_CODES):
         missing = sorted(set(DIENST_CODES) - {r.dienst for r in rows})
         raise ModelError(f"training needs examples of every dienst; none for {', '.join(missing)}")
     started = time.perf_counter()
     logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-fit "Created vocabulary" lines are noise
-    sizes = [len(rows)]
-    if config.folds >= 2:
-        sizes += [
-            len(rows) - len(f) for f in stratified_folds([r.dienst for r in rows], config.folds, config.seed)
-        ]
+    folds = stratified_folds([r.dienst for r in rows], config.folds, config.seed) if config.folds >= 2 else []
+    sizes = [len(rows)] + [len(rows) - len(f) for f in folds]
     bar = _progress_bar(sum(config.epochs * math.ceil(n / config.batch_size) for n in sizes), progress)
     try:
-        calibration = _calibrate(rows, config, rules, bar.update)
-        nlp = _fit(rows, config, config.seed, bar.update)
+        oof, nlp = _fit_all(rows, config, folds, processes or parallel.cores(), bar.update)
     finally:
         bar.close()
+    calibration = Calibration()
+    if folds:
+        by_rule = [r.route_by(rules) if rules else None for r in rows]
+        calibration = calibrate(oof, [r.dienst for r in rows], by_rule, config.folds)
     temperature, dev_temperature, dev_rows = calibration.temperature, None, 0
     if config.calibrate_on_dev and config.folds >= 2:
         dev = [r for path in dev_files() for r in load_jsonl(path)]

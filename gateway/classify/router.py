@@ -164,7 +164,9 @@ def train_and_save(
 ) -> m.DienstModel:
     rows = m.load_corpus() + list(extra)
     started = time.perf_counter()
-    trained = m.train(rows, m.TrainConfig(), rules, progress=progress)
+    trained = m.train(
+        rows, m.TrainConfig(), rules, progress=progress, processes=settings.model_train_processes
+    )
     m.save(trained, settings.model_dir)
     log.info(
         "trained routing model %s on %d examples in %.0f s",
