@@ -102,6 +102,33 @@ def test_training_reports_a_failed_child_as_a_model_error(monkeypatch: pytest.Mo
         m.train(subset(5), SMALL, rules(), processes=2)
 
 
+def test_release_stops_the_server_of_children_and_a_later_run_starts_another() -> None:
+    # A process that trained once at start (gateway up) keeps no idle copy of spaCy beside it.
+    def run() -> list[Any]:
+        return parallel.run_beside([(fits.batches, (2,))], _own(1, []), processes=1, progress=print)[0]
+
+    assert run() == [2]
+    assert _forkservers()
+    parallel.release()
+    assert not _forkservers()
+    assert run() == [2]
+    parallel.release()
+
+
+def _forkservers() -> list[int]:
+    """This process's children that are multiprocessing's forkserver."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"multiprocessing.forkserver" in command:
+            found.append(int(entry.name))
+    return found
+
+
 def _alive(pid: int) -> bool:
     """Running (a zombie a forkserver has yet to reap counts as gone)."""
     for _ in range(50):

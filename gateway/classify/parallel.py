@@ -110,6 +110,17 @@ def run_beside(
         executor.shutdown(wait=True, cancel_futures=True)
 
 
+def release() -> None:
+    """Stop the forkserver, which keeps spaCy loaded (about 100 MB) while it waits for the next
+    training: for a long-running process that trained once at start. The next run starts another."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)  # no public way to stop it (Python 3.11)
+    if stop is not None:
+        stop()
+
+
 def _failure(exc: BaseException) -> FitFailed:
     if isinstance(exc, BrokenProcessPool):
         return FitFailed(f"a training process died (out of memory or killed?): {exc}")
