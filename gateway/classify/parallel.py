@@ -91,10 +91,11 @@ def run_beside(
     executor = ProcessPoolExecutor(
         min(processes, len(jobs)), mp_context=context, initializer=_start_child, initargs=(slots,)
     )
-    futures = [executor.submit(_run_job, n, fn, args) for n, (fn, args) in enumerate(jobs)]
-    for future in futures:
-        future.add_done_callback(note)
+    futures: list[Future[Any]] = []
     try:
+        for n, (fn, args) in enumerate(jobs):
+            futures.append(executor.submit(_run_job, n, fn, args))
+            futures[-1].add_done_callback(note)
         mine = own(own_tick)
         while concurrent.futures.wait(futures, timeout=POLL_SECONDS).not_done and not failures:
             forward()
