@@ -33,7 +33,7 @@ from gateway.queue import enqueue_process_many
 from gateway.store import Store
 from gateway.store.schema import meldingen
 
-WORKER_TIMEOUT = 300.0  # seconds; a first start without a model trains one (about a minute)
+WORKER_TIMEOUT = 300.0  # seconds; a first start without a model trains one (a minute or more)
 
 
 async def worker_peak(env: dict[str, str], database_url: str, wanted: int) -> tuple[float, int]:

@@ -318,6 +318,8 @@ class Settings(BaseSettings):
     model_dir: Path = Path("data/models")
     triage_threshold: float = Field(default=0.7, ge=0, le=1)  # model decisions below go to triage
     model_autotrain: bool = True  # no usable model at start: train one first (a few minutes)
+    # processes fitting the calibration folds and the model at once; 0: one per core, 1: one by one
+    model_train_processes: int = Field(default=0, ge=0)
 
     # SMS channel (gateway/channels/twilio/sms.py): an SMS from a number within this many hours of its
     # last melding (or while that one waits for the reporter's answer) is a follow-up, not a new melding

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gateway.classify import calibration
 from gateway.classify import model as m
 from gateway.classify import router as r
 from gateway.classify.router import HybridRouter, ensure_model
@@ -91,12 +92,12 @@ def test_temperature_fitting_softens_an_overconfident_model() -> None:
     guess = np.where(rng.random(1000) < 0.6, gold, (gold + 1) % 10)  # right 60% of the time
     probs = np.full((1000, 10), 0.01 / 9)
     probs[np.arange(1000), guess] = 0.99  # ... but says 99%
-    temperature = m.fit_temperature(probs, gold)
+    temperature = calibration.fit_temperature(probs, gold)
     assert temperature > 1.5
-    calibrated = m.apply_temperature(probs, temperature).max(axis=1).mean()
+    calibrated = calibration.apply_temperature(probs, temperature).max(axis=1).mean()
     assert 0.5 < calibrated < 0.7
     # A model that is right when it says so keeps its confidence.
-    assert m.fit_temperature(probs, guess) < 1.0
+    assert calibration.fit_temperature(probs, guess) < 1.0
 
 
 def test_saved_model_probabilities_are_calibrated_distributions() -> None:

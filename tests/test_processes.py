@@ -62,8 +62,9 @@ async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_p
         async def arrived() -> bool:
             return bool(delivered())
 
-        # accepted at once; routed once the first-start training is done: about three minutes on
-        # 2 cores (four calibration folds and the model), longer beside the rest of the suite
+        # accepted at once; routed once the first-start training is done: four calibration folds
+        # and the model fitted side by side, about 90 s of CPU over both cores, minutes beside the
+        # rest of the suite (a bound on how long, generous)
         await wait_for(arrived, timeout=540, what="the webhook at the receiver")
         [hit] = delivered()
         assert hit["event"] == "melding.created"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gateway.classify import model as m
+from gateway.classify.calibration import macro_f1
 from gateway.classify.router import Decision, HybridRouter
 from gateway.classify.rules import RuleRouter
 from gateway.melding import DIENST_CODES
@@ -91,7 +92,7 @@ class Outcome:
         auto = [(g, d) for g, d in zip(gold, decisions, strict=True) if not d.triage]
         return cls(
             count=len(gold),
-            macro_f1=m.macro_f1(gold, [d.best for d in decisions]),
+            macro_f1=macro_f1(gold, [d.best for d in decisions]),
             triage_share=(len(gold) - len(auto)) / max(1, len(gold)),
             auto_precision=sum(1 for g, d in auto if g == d.best) / max(1, len(auto)),
             confident_wrong=sum(1 for g, d in auto if d.confidence >= CONFIDENT and g != d.best),
@@ -154,12 +155,12 @@ class Report:
         out.append(f"{'dienst':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
         for code, s in scores.items():
             out.append(f"{code:<14}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>10.3f}{s.support:>9}")
-        hybrid_f1 = m.macro_f1(self.gold, self.best)
+        hybrid_f1 = macro_f1(self.gold, self.best)
         accuracy = np.mean([g == p for g, p in zip(self.gold, self.best, strict=True)])
         out += [
             "",
             f"macro-F1 rules + model (best guess for each): {hybrid_f1:.4f} (accuracy {accuracy:.4f})",
-            f"macro-F1 model alone: {m.macro_f1(self.gold, self.model_pred):.4f}",
+            f"macro-F1 model alone: {macro_f1(self.gold, self.model_pred):.4f}",
         ]
         decided = [(g, r) for g, r in zip(self.gold, self.rules_pred, strict=True) if r]
         if decided:
@@ -248,7 +249,7 @@ def save_confusion_png(report: Report, path: Path) -> Path:
             if matrix[i, j]:
                 color = "white" if matrix[i, j] > top / 2 else "black"
                 ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color, fontsize=8)
-    f1 = m.macro_f1(report.gold, report.best)
+    f1 = macro_f1(report.gold, report.best)
     ax.set_title(f"{report.file.name}: model {report.version}, macro-F1 {f1:.3f}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -277,5 +278,5 @@ def compare_architectures(
         speed = len(rows) / (time.perf_counter() - started)
         pred = [DIENST_CODES[i] for i in probs.argmax(axis=1)]
         hybrid = [r or p for r, p in zip(by_rules, pred, strict=True)]
-        results.append((arch, m.macro_f1(gold, pred), m.macro_f1(gold, hybrid), train_s, speed))
+        results.append((arch, macro_f1(gold, pred), macro_f1(gold, hybrid), train_s, speed))
     return results

@@ -17,6 +17,7 @@ final model is trained on all rows, and its temperature is fitted on the dev set
 written unlike the corpus, never trained on; issue 14): on its own corpus's folds the model looked
 surer than it is on citizens' text. The softer of the two is used (the dev sets, read while
 writing corpus lines, can flatter it); both are kept (`temperature_folds`, `temperature_dev`).
+The figures from the out-of-fold probabilities are computed in `calibration.py`.
 
 Reproducible: fixed seeds, a fixed row order and a fixed fold assignment; the same rows and
 configuration give the same weights. A model is stored as `<model_dir>/<version>/` (the spaCy
@@ -36,13 +37,22 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gateway import clock
+from gateway.classify import parallel
+from gateway.classify.calibration import (
+    Calibration,
+    apply_temperature,
+    calibrate,
+    fit_temperature,
+    stratified_folds,
+)
 from gateway.classify.mailtext import routing_text
 from gateway.classify.rules import RuleRouter
 from gateway.classify.textcat import join_subject, register_spacy_functions
@@ -302,96 +312,48 @@ def raw_scores(nlp: Language, texts: Sequence[str], batch_size: int = 256) -> An
     return out
 
 
-def apply_temperature(probs: Any, temperature: float) -> Any:
-    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
+def _fold_scores(
+    rows: Sequence[LabelledText], config: TrainConfig, fold: list[int], n: int, tick: Callable[[], None]
+) -> Any:
+    """Raw scores of the rows of fold `n` by a model fitted on the other folds."""
+    held = set(fold)
+    nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
+    return raw_scores(nlp, [rows[i].full_text for i in fold])
 
 
-def fit_temperature(probs: Any, gold: Any) -> float:
-    """The temperature minimizing the negative log-likelihood (a grid on a log scale is plenty)."""
-    if len(gold) == 0:
-        return 1.0
-    best, best_nll = 1.0, math.inf
-    for t in np.exp(np.linspace(math.log(0.2), math.log(5.0), 241)):
-        p = apply_temperature(probs, float(t))[np.arange(len(gold)), gold]
-        nll = float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
-        if nll < best_nll - 1e-12:
-            best, best_nll = float(t), nll
-    return round(best, 4)
+def _fold_scores_in_child(
+    rows: Sequence[LabelledText], fields: dict[str, Any], fold: list[int], n: int, tick: Callable[[], None]
+) -> Any:
+    # The configuration travels as a dict: a TrainConfig pickles by its class's name, which the
+    # tests replace in the parent.
+    logging.getLogger("spacy").setLevel(logging.WARNING)
+    return _fold_scores(rows, TrainConfig(**fields), fold, n, tick)
 
 
-def _folds(rows: Sequence[LabelledText], k: int, seed: int) -> list[list[int]]:
-    """Stratified: each dienst's rows spread evenly over the folds, in a seeded order."""
-    rng = random.Random(seed)
-    folds: list[list[int]] = [[] for _ in range(k)]
-    for code in DIENST_CODES:
-        idx = [i for i, r in enumerate(rows) if r.dienst == code]
-        rng.shuffle(idx)
-        for j, i in enumerate(idx):
-            folds[j % k].append(i)
-    return [sorted(f) for f in folds]
-
-
-def macro_f1(gold: Sequence[str], pred: Sequence[str | None]) -> float:
-    scores = []
-    for code in DIENST_CODES:
-        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == code and p == code)
-        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != code and p == code)
-        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == code and p != code)
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(scores))
-
-
-@dataclass
-class Calibration:
-    temperature: float = 1.0
-    rules_agree_precision: float = 0.99  # a rule decision the model agrees with
-    rules_disagree_precision: float = 0.8  # a rule decision the model disagrees with
-    cv: dict[str, float] = field(default_factory=dict)
-
-
-def _calibrate(
+def _fit_all(
     rows: Sequence[LabelledText],
     config: TrainConfig,
-    rules: RuleRouter | None,
+    folds: list[list[int]],
+    processes: int,
     tick: Callable[[], None],
-) -> Calibration:
-    if config.folds < 2:
-        return Calibration()
+) -> tuple[Any, Language]:
+    """The out-of-fold scores and the model on all rows. With `processes` > 1 the folds are fitted
+    in child processes while this one fits the final model: each fit is seeded on its own, so the
+    result is the same as fitting them one after the other here."""
     oof = np.zeros((len(rows), len(DIENST_CODES)))
-    for n, fold in enumerate(_folds(rows, config.folds, config.seed)):
-        held = set(fold)
-        nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
-        oof[fold] = raw_scores(nlp, [rows[i].full_text for i in fold])
-    gold = np.array([DIENST_CODES.index(r.dienst) for r in rows])
-    by_rule = [r.route_by(rules) if rules else None for r in rows]
-    undecided = np.array([d is None for d in by_rule])
-    # Fit where the model's confidence decides (rules undecided); all rows if that is too few.
-    mask = undecided if undecided.sum() >= 100 else np.ones(len(rows), dtype=bool)
-    temperature = fit_temperature(oof[mask], gold[mask])
-    top = [DIENST_CODES[i] for i in oof.argmax(axis=1)]
-    agree = [(d == r.dienst) for d, t, r in zip(by_rule, top, rows, strict=True) if d and d == t]
-    disagree = [(d == r.dienst) for d, t, r in zip(by_rule, top, rows, strict=True) if d and d != t]
-    gold_codes = [r.dienst for r in rows]
-    hybrid = [d or t for d, t in zip(by_rule, top, strict=True)]
-
-    def smoothed(hits: list[bool]) -> float:  # Laplace: a handful of cases must not give 0 or 1
-        return round((sum(hits) + 1) / (len(hits) + 2), 4)
-
-    return Calibration(
-        temperature=temperature,
-        rules_agree_precision=smoothed(agree),
-        rules_disagree_precision=smoothed(disagree),
-        cv={
-            "folds": config.folds,
-            "model_macro_f1": round(macro_f1(gold_codes, top), 4),
-            "hybrid_macro_f1": round(macro_f1(gold_codes, hybrid), 4),
-            "rules_decided": int((~undecided).sum()),
-            "rules_disagreements": len(disagree),
-        },
-    )
+    if processes > 1 and folds:
+        jobs = [(_fold_scores_in_child, (rows, asdict(config), fold, n)) for n, fold in enumerate(folds)]
+        final = partial(_fit, rows, config, config.seed)
+        try:
+            scores, nlp = parallel.run_beside(jobs, final, processes=processes, progress=tick)
+        except parallel.FitFailed as exc:
+            raise ModelError(f"training failed: {exc}") from exc
+    else:
+        scores = [_fold_scores(rows, config, fold, n, tick) for n, fold in enumerate(folds)]
+        nlp = _fit(rows, config, config.seed, tick)
+    for fold, fold_scores in zip(folds, scores, strict=True):
+        oof[fold] = fold_scores
+    return oof, nlp
 
 
 @dataclass
@@ -407,22 +369,26 @@ def train(
     rules: RuleRouter | None = None,
     *,
     progress: bool = False,
+    processes: int = 0,
 ) -> TrainedModel:
-    """Cross-validated calibration, then the final model on all rows."""
+    """Cross-validated calibration and the final model on all rows, fitted in up to `processes`
+    processes at once (0: one per core; 1: one after the other in this process)."""
     if len({r.dienst for r in rows}) < len(DIENST_CODES):
         missing = sorted(set(DIENST_CODES) - {r.dienst for r in rows})
         raise ModelError(f"training needs examples of every dienst; none for {', '.join(missing)}")
     started = time.perf_counter()
     logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-fit "Created vocabulary" lines are noise
-    sizes = [len(rows)]
-    if config.folds >= 2:
-        sizes += [len(rows) - len(f) for f in _folds(rows, config.folds, config.seed)]
+    folds = stratified_folds([r.dienst for r in rows], config.folds, config.seed) if config.folds >= 2 else []
+    sizes = [len(rows)] + [len(rows) - len(f) for f in folds]
     bar = _progress_bar(sum(config.epochs * math.ceil(n / config.batch_size) for n in sizes), progress)
     try:
-        calibration = _calibrate(rows, config, rules, bar.update)
-        nlp = _fit(rows, config, config.seed, bar.update)
+        oof, nlp = _fit_all(rows, config, folds, processes or parallel.cores(), bar.update)
     finally:
         bar.close()
+    calibration = Calibration()
+    if folds:
+        by_rule = [r.route_by(rules) if rules else None for r in rows]
+        calibration = calibrate(oof, [r.dienst for r in rows], by_rule, config.folds)
     temperature, dev_temperature, dev_rows = calibration.temperature, None, 0
     if config.calibrate_on_dev and config.folds >= 2:
         dev = [r for path in dev_files() for r in load_jsonl(path)]

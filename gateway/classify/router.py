@@ -39,6 +39,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gateway.classify import model as m
+from gateway.classify import parallel
 from gateway.classify.mailtext import routing_text
 from gateway.classify.rules import Routing, RuleRouter
 from gateway.classify.textcat import join_subject
@@ -164,8 +165,11 @@ def train_and_save(
 ) -> m.DienstModel:
     rows = m.load_corpus() + list(extra)
     started = time.perf_counter()
-    trained = m.train(rows, m.TrainConfig(), rules, progress=progress)
+    trained = m.train(
+        rows, m.TrainConfig(), rules, progress=progress, processes=settings.model_train_processes
+    )
     m.save(trained, settings.model_dir)
+    parallel.release()  # this process serves on: not with an idle copy of spaCy beside it
     log.info(
         "trained routing model %s on %d examples in %.0f s",
         trained.version,

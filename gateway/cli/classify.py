@@ -35,6 +35,11 @@ def register(sub: Any) -> None:
     t.add_argument("--architecture", default="charbow", help="charbow (default), bow or ensemble")
     t.add_argument("--no-store", action="store_true", help="the corpus alone, without the desk's decisions")
     t.add_argument("--force", action="store_true", help="train even when the current model is this version")
+    t.add_argument(
+        "--processes",
+        type=int,
+        help="fit the folds and the model in this many processes at once (default: model_train_processes)",
+    )
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser(
@@ -135,7 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"training {version}: {len(rows) - len(desk)} corpus examples + {len(desk)} desk decisions",
         file=sys.stderr,
     )
-    trained = m.train(rows, config, rules, progress=True)
+    processes = settings.model_train_processes if args.processes is None else args.processes
+    trained = m.train(rows, config, rules, progress=True, processes=max(processes, 0))
     path = m.save(trained, settings.model_dir)
     meta = trained.meta
     cv = meta["cv"]

@@ -55,7 +55,7 @@ def copy_of_small_model(target: Path) -> Path:
 
 @functools.cache
 def full_model_dir() -> Path:
-    """A model trained on the whole corpus (2 calibration folds instead of 4: about a minute).
+    """A model trained on the whole corpus (2 calibration folds instead of 4, fitted beside the model).
 
     For the tests of what the real model does with the traps of issue 14. Do not modify.
     """
