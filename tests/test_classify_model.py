@@ -112,7 +112,7 @@ def test_saved_model_probabilities_are_calibrated_distributions() -> None:
 
 
 def test_sure_rules_route_only_where_the_model_agrees() -> None:
-    agreeing = hybrid({"wegen": 0.9, "groen": 0.1}, threshold=0.5).route(RULE_SURE)
+    agreeing = hybrid({"wegen": 0.96, "groen": 0.04}, threshold=0.5).route(RULE_SURE)
     assert (agreeing.dienst, agreeing.confidence) == ("wegen", 0.995)
     assert agreeing.rule is not None and agreeing.rule.startswith("rules:wegen:")
 
@@ -153,6 +153,16 @@ def test_a_keyword_and_a_hesitant_model_agreeing_route_without_the_rules_precisi
     assert hesitant.confidence == pytest.approx(0.85)  # half of the model's doubt taken away
     [sure] = hybrid({"wegen": 0.95, "groen": 0.05}, threshold=0.5).decide_many([(RULE_SURE, None)])
     assert sure.confidence == 0.995  # the rules' precision when the model agrees
+
+
+@pytest.mark.parametrize("model_p", [0.85, 0.92])
+def test_a_keyword_and_a_model_below_agree_sure_are_never_a_sure_routing(model_p: float) -> None:
+    """Half the doubt of 0.85 taken away is 0.925: still not a routing nobody looks at again."""
+    [agreeing] = hybrid({"wegen": model_p, "groen": 1 - model_p}, threshold=0.5).decide_many(
+        [(RULE_SURE, None)]
+    )
+    assert (agreeing.triage, agreeing.best) == (False, "wegen")
+    assert agreeing.confidence == r.TWO_THINGS_CONFIDENCE < 0.9
 
 
 NO_KEYWORD = (
