@@ -70,6 +70,16 @@ _ANSWERED = re.compile(
     re.IGNORECASE,
 )
 
+# A remark the caller sets aside ("er ligt ook zwerfvuil aan de paal, maar daar belt hij niet voor"):
+# the whole sentence names what is not the report (seventh round). Only words that say so, not
+# "terloops" alone: a report made in passing after an answered question is still the report.
+_SET_ASIDE = re.compile(
+    r"\b(?:(?:daar|daarvoor) belt (?:hij|ze|zij) niet|niet waarom (?:hij|ze|zij) belt|"
+    r"daar gaat het(?: nu| hem| haar)? niet om|maar (?:hij|ze|zij) belt (?:voor|over|om))\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
 
 def routing_text(text: str, subject: str | None = None) -> str:
     """`text` without quoted history, legal footer, signature, greeting and a desk note's aside;
@@ -118,8 +128,11 @@ def _drop_leave_taking(text: str) -> str:
 
 
 def desk_text(text: str) -> str:
-    """A desk note without what the caller first thought or asked (`text` if nothing is left)."""
-    if not re.search(r"eerst|abord|first", text, re.IGNORECASE):
-        return text
-    body = _ANSWERED.sub("", _CORRECTION.sub("", text))
+    """A desk note without what the caller first thought or asked, or set aside (`text` if nothing
+    is left)."""
+    body = text
+    if re.search(r"eerst|abord|first", body, re.IGNORECASE):
+        body = _ANSWERED.sub("", _CORRECTION.sub("", body))
+    if _SET_ASIDE.search(body):
+        body = _SENTENCE.sub(lambda m: "" if _SET_ASIDE.search(m.group()) else m.group(), body)
     return body if body.strip() else text
