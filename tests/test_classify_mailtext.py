@@ -101,3 +101,45 @@ def test_the_subject_is_read_when_the_body_only_points_to_it() -> None:
     router = HybridRouter(rules(), None, 0.7)
     routing = router.route("Beste,\n\nZie onderwerp.\n\nMvg,\nAn", "Putdeksel ligt los in de Budastraat")
     assert routing.dienst == "riolering"
+
+
+FORWARD_NOTE = "Zie hieronder, kan dit bij de juiste dienst?\n\n"
+FORWARDED = "Van: Bart Cools\nOnderwerp: lamp\n\nBeste,\n\n" + REPORT + "\n\nGroeten,\nBart"
+
+
+@pytest.mark.parametrize(
+    ("marker", "subject"),
+    [
+        ("---------- Doorgestuurd bericht ---------\n", None),  # a client's forward marker
+        ("---------- Forwarded message ---------\n", "Fwd: lamp"),
+        ("-----Oorspronkelijk bericht-----\n", "FW: lamp"),  # Outlook: only the subject says forward
+    ],
+)
+def test_a_forward_is_read_as_the_message_it_forwards(marker: str, subject: str | None) -> None:
+    """The note above a forward says nothing; cut like a quote, it was all routing read."""
+    assert routing_text(FORWARD_NOTE + marker + FORWARDED, subject) == REPORT
+
+
+def test_a_reply_above_outlooks_separator_is_not_taken_for_a_forward() -> None:
+    reply = "Beste,\n\n" + REPORT + "\n\n-----Oorspronkelijk bericht-----\n" + FORWARDED
+    assert routing_text(reply, "RE: lamp") == REPORT
+
+
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "Er ligt ook zwerfvuil aan de paal, maar daar belt hij niet voor. ",
+        "Tussendoor: de containers staan nog buiten, maar ze belt voor de lamp. ",
+        "Zegt dat de stoep er slecht ligt, maar dat is niet waarom ze belt. ",
+        "Het glas is al opgeruimd, daar gaat het niet om. ",
+    ],
+)
+def test_a_remark_the_caller_sets_aside_is_not_read(aside: str) -> None:
+    note = "Meneer belt. " + aside + REPORT
+    assert routing_text(note) == "Meneer belt. " + REPORT
+
+
+def test_a_report_made_in_passing_is_still_read() -> None:
+    """After an answered question, "terloops" may introduce the only report: it is kept."""
+    note = "Mevrouw vroeg naar de uren van het zwembad, beantwoord. Meldt terloops: " + REPORT
+    assert routing_text(note) == note

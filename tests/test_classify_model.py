@@ -113,7 +113,7 @@ def test_saved_model_probabilities_are_calibrated_distributions() -> None:
 
 
 def test_sure_rules_route_only_where_the_model_agrees() -> None:
-    agreeing = hybrid({"wegen": 0.9, "groen": 0.1}, threshold=0.5).route(RULE_SURE)
+    agreeing = hybrid({"wegen": 0.96, "groen": 0.04}, threshold=0.5).route(RULE_SURE)
     assert (agreeing.dienst, agreeing.confidence) == ("wegen", 0.995)
     assert agreeing.rule is not None and agreeing.rule.startswith("rules:wegen:")
 
@@ -156,6 +156,16 @@ def test_a_keyword_and_a_hesitant_model_agreeing_route_without_the_rules_precisi
     assert sure.confidence == 0.995  # the rules' precision when the model agrees
 
 
+@pytest.mark.parametrize("model_p", [0.85, 0.92])
+def test_a_keyword_and_a_model_below_agree_sure_are_never_a_sure_routing(model_p: float) -> None:
+    """Half the doubt of 0.85 taken away is 0.925: still not a routing nobody looks at again."""
+    [agreeing] = hybrid({"wegen": model_p, "groen": 1 - model_p}, threshold=0.5).decide_many(
+        [(RULE_SURE, None)]
+    )
+    assert (agreeing.triage, agreeing.best) == (False, "wegen")
+    assert agreeing.confidence == r.TWO_THINGS_CONFIDENCE < 0.9
+
+
 NO_KEYWORD = (
     "Goeiemiddag, ik zag gisteren iets op weg naar huis en wil het even laten weten, "
     "het is niet dringend. Groetjes"
@@ -196,6 +206,20 @@ def test_a_text_naming_two_diensten_is_never_a_sure_routing() -> None:
     assert hybrid({"wegen": 0.995, "groen": 0.005}, threshold=0.5).route(RULE_SURE).confidence == 0.995
 
 
+def test_an_unsure_model_against_where_the_keywords_lean_goes_to_triage() -> None:
+    """The rules are undecided but lean to info ("vraagje"); the model, below 0.9, says overlast."""
+    [against] = hybrid({"overlast": 0.85, "info": 0.15}, threshold=0.7).decide_many([(UNDECIDED, None)])
+    assert (against.triage, against.best, against.confidence) == (True, "overlast", 0.85)
+    # Sure enough, the model still routes (not as a sure routing: two things named).
+    [sure] = hybrid({"overlast": 0.95, "info": 0.05}, threshold=0.7).decide_many([(UNDECIDED, None)])
+    assert (sure.triage, sure.best) == (False, "overlast") and sure.confidence < 0.9
+    # Where the keywords lean the model's way, or there are none, 0.85 routes as before.
+    [along] = hybrid({"info": 0.85, "overlast": 0.15}, threshold=0.7).decide_many([(UNDECIDED, None)])
+    assert (along.triage, along.best) == (False, "info")
+    [bare] = hybrid({"overlast": 0.85, "info": 0.15}, threshold=0.7).decide_many([(NO_KEYWORD, None)])
+    assert (bare.triage, bare.best) == (False, "overlast")
+
+
 def test_the_model_decides_what_the_rules_leave_open() -> None:
     routing = hybrid({"info": 0.81, "afvalophaling": 0.15, "wegen": 0.04}, threshold=0.7).route(UNDECIDED)
     assert routing.dienst == "info"
@@ -209,7 +233,8 @@ def test_below_the_threshold_the_melding_goes_to_triage_with_three_alternatives(
     threshold: float, routed: bool
 ) -> None:
     probs = {"groen": 0.6, "wegen": 0.25, "nette_stad": 0.1, "info": 0.05}
-    routing = hybrid(probs, threshold).route(UNDECIDED)
+    # No keyword at all (UNDECIDED leans to info, which sends an unsure groen to triage anyway).
+    routing = hybrid(probs, threshold).route(NO_KEYWORD)
     assert routing.decided is routed
     assert routing.dienst == ("groen" if routed else None)
     assert [code for code, _ in routing.alternatives] == ["groen", "wegen", "nette_stad"]

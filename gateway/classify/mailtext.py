@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.channels.email.quotes import split_signature, strip_reply
+from gateway.channels.email.quotes import split_forward, split_signature, strip_reply
 
 # A legal or technical footer: from the first paragraph that reads like one to the end.
 _FOOTER = re.compile(
@@ -47,6 +47,8 @@ _BARE_NAME = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'-]*(?: [A-ZÀ-Ý][\w'.-]*){0,2}[ 
 # its words are not the subject.
 _POSTSCRIPT = re.compile(r"^[ \t]*(?:p\.? ?s\.?|n\.? ?b\.?)[ :,]", re.IGNORECASE)
 _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip the work
+# A subject that says the mail forwards another, as the e-mail channel reads it (`parse.py`).
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|doorst|tr|wg|trans|rv)\s*:", re.IGNORECASE)
 
 # The desk's phone notes tell what the caller first thought or asked and then what it is about
 # ("eerst vroeg hij hoe laat het containerpark open is, maar eigenlijk gaat het erom dat ...",
@@ -68,18 +70,41 @@ _ANSWERED = re.compile(
     re.IGNORECASE,
 )
 
+# A remark the caller sets aside ("er ligt ook zwerfvuil aan de paal, maar daar belt hij niet voor"):
+# the whole sentence names what is not the report (seventh round). Only words that say so, not
+# "terloops" alone: a report made in passing after an answered question is still the report.
+_SET_ASIDE = re.compile(
+    r"\b(?:(?:daar|daarvoor) belt (?:hij|ze|zij) niet|niet waarom (?:hij|ze|zij) belt|"
+    r"daar gaat het(?: nu| hem| haar)? niet om|maar (?:hij|ze|zij) belt (?:voor|over|om))\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
-def routing_text(text: str) -> str:
+
+def routing_text(text: str, subject: str | None = None) -> str:
     """`text` without quoted history, legal footer, signature, greeting and a desk note's aside;
-    `text` if nothing is left."""
+    `text` if nothing is left. A forward is read as the message it forwards."""
     text = desk_text(text)
     if not _MAIL_HINT.search(text):
         return text
-    body = strip_reply(text)
+    body = strip_reply(forwarded_body(text, subject))
     body = _drop_footer(body)
     body, _signature = split_signature(body)
     body = _drop_leave_taking(_GREETING.sub("", body, count=1))
     return body.strip() or text
+
+
+def forwarded_body(text: str, subject: str | None = None) -> str:
+    """The forwarded message's body when `text` forwards one, else `text`: a client's forward
+    marker, or (Outlook) a reply separator under a subject that says "Fwd:" / "TR:".
+
+    A forward is the report ("Zie hieronder, kan dit bij de juiste dienst?" above it says nothing):
+    the e-mail channel routes the forwarded message itself (`parse._forwarded_report`); a forward
+    pasted into the form, sent through the API or kept whole in a file would otherwise be cut at
+    the marker like a quoted reply, leaving only the note (seventh round).
+    """
+    forward = split_forward(text, bool(subject and _FORWARD_SUBJECT.match(subject)))
+    return forward[2] if forward and forward[2].strip() else text
 
 
 def _drop_footer(text: str) -> str:
@@ -103,8 +128,11 @@ def _drop_leave_taking(text: str) -> str:
 
 
 def desk_text(text: str) -> str:
-    """A desk note without what the caller first thought or asked (`text` if nothing is left)."""
-    if not re.search(r"eerst|abord|first", text, re.IGNORECASE):
-        return text
-    body = _ANSWERED.sub("", _CORRECTION.sub("", text))
+    """A desk note without what the caller first thought or asked, or set aside (`text` if nothing
+    is left)."""
+    body = text
+    if re.search(r"eerst|abord|first", body, re.IGNORECASE):
+        body = _ANSWERED.sub("", _CORRECTION.sub("", body))
+    if _SET_ASIDE.search(body):
+        body = _SENTENCE.sub(lambda m: "" if _SET_ASIDE.search(m.group()) else m.group(), body)
     return body if body.strip() else text

@@ -116,10 +116,10 @@ class LabelledText:
     @property
     def full_text(self) -> str:
         """What the model reads: the subject and the body without greeting, quotes and footer."""
-        return join_subject(routing_text(self.text), self.subject)
+        return join_subject(routing_text(self.text, self.subject), self.subject)
 
     def route_by(self, rules: RuleRouter) -> str | None:
-        return rules.route(routing_text(self.text), self.subject).dienst
+        return rules.route(routing_text(self.text, self.subject), self.subject).dienst
 
 
 def _labelled(obj: Any) -> LabelledText:
