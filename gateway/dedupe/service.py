@@ -123,8 +123,7 @@ def route_in_store(
     if dienst is not None:
         # A shared problem also reads the other dienst's meldingen (gateway.dedupe.shared): hold its lock
         # too, always in name order, so two workers cannot deadlock or miss each other's twin.
-        for locked in sorted({dienst, *(other for _, other in partners(dienst, probe.kinds))}):
-            q.dedupe_lock(conn, locked)
+        q.dedupe_locks(conn, sorted({dienst, *(other for _, other in partners(dienst, probe.kinds))}))
         outcome = deduper.decide(StoreIndex(conn), probe)
     else:  # triage (never guessed, so not compared) or a dienst without duplicates (info)
         outcome = Outcome(probe.place, probe.kinds, None, None, None, None)

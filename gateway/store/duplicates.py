@@ -5,7 +5,8 @@ status passed on to its duplicates, and the hotspots of many problems in one pla
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,12 +54,44 @@ _CANDIDATE_COLUMNS = (
 )
 
 
-def dedupe_lock(conn: Connection, dienst: str) -> None:
+def dedupe_locks(conn: Connection, diensten: Sequence[str]) -> None:
     """One dedupe decision per dienst at a time (PostgreSQL; SQLite has one writer anyway), so
-    that two workers cannot both miss each other's report of one problem."""
-    if conn.dialect.name == "postgresql":
-        key = sum(ord(c) * 31**i for i, c in enumerate(dienst)) % 2_000_000_000
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, {key})")
+    that two workers cannot both miss each other's report of one problem: the lock of each
+    dienst, in the order given, in one round trip. Within `holding_dedupe_locks` a lock this
+    transaction took already is not asked for again: a grouped write takes its batch's locks
+    first and each routing in it asked for its own again, a round trip each for nothing (a
+    transaction's advisory lock is held until it ends)."""
+    if conn.dialect.name != "postgresql":
+        return
+    held: set[str] | None = conn.info.get(_HELD_LOCKS)
+    wanted = [d for d in dict.fromkeys(diensten) if held is None or d not in held]
+    if not wanted:
+        return
+    keys = [_lock_key(d) for d in wanted]
+    if len(keys) == 1:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, {keys[0]})")
+    else:  # the rows of unnest come in the array's order, each lock taken as its row is
+        listed = ", ".join(str(k) for k in keys)
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, k) FROM unnest(ARRAY[{listed}]) AS k")
+    if held is not None:
+        held.update(wanted)
+
+
+@contextmanager
+def holding_dedupe_locks(conn: Connection) -> Iterator[None]:
+    """Remember the dedupe locks taken inside (one transaction: they are all held until its end)."""
+    conn.info[_HELD_LOCKS] = set()
+    try:
+        yield
+    finally:
+        conn.info.pop(_HELD_LOCKS, None)
+
+
+_HELD_LOCKS = "gateway_dedupe_locks_held"  # in a connection's info, while `holding_dedupe_locks`
+
+
+def _lock_key(dienst: str) -> int:
+    return sum(ord(c) * 31**i for i, c in enumerate(dienst)) % 2_000_000_000
 
 
 def dedupe_candidates(
