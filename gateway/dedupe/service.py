@@ -149,7 +149,8 @@ def route_in_store(
         reporter_payload=reporter_payload(melding, place.as_dict(), match) if match else None,
         reference=melding.reference,
     )
-    q.save_suggestions(conn, melding.id, [(s.candidate_id, s.score, s.reason) for s in outcome.suggestions])
+    found = [(s.candidate_id, s.score, s.reason) for s in outcome.suggestions]
+    q.save_suggestions(conn, melding.id, found, judged_before=melding.stage != Stage.RECEIVED)
     return Routed(delivery, outcome, as_routed(melding, decision, located["located"], match, delivery))
 
 

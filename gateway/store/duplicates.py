@@ -180,10 +180,15 @@ def route_dedupe(
     return ensure(conn, duplicate_of, EVENT_UPDATED, key=REPORTER_KEY + melding_id, payload=reporter_payload)
 
 
-def save_suggestions(conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]]) -> None:
+def save_suggestions(
+    conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]], *, judged_before: bool = True
+) -> None:
     """The desk's suggestions for this melding, (candidate id, score, reason) each; replaces any
-    earlier ones (a melding routed again is judged again), leaving out the pairs the desk rejected."""
-    conn.execute(_delete_suggestions(), {"melding_id": melding_id})
+    earlier ones (a melding routed again is judged again), leaving out the pairs the desk rejected.
+    `judged_before=False` (the worker routing a melding it read as just received): with nothing
+    found there is nothing to replace, and the DELETE is left out (a statement of every routing)."""
+    if found or judged_before:
+        conn.execute(_delete_suggestions(), {"melding_id": melding_id})
     if found:
         refused = desk_actions.rejected(conn, melding_id)
         found = [f for f in found if f[0] not in refused]
