@@ -16,6 +16,7 @@ from gateway import clock
 from gateway.config import Settings
 from gateway.melding import (
     EVENT_CREATED,
+    EVENT_UPDATED,
     Channel,
     DeliveryState,
     MeldingDraft,
@@ -28,6 +29,7 @@ from gateway.queue import enqueue_many
 from gateway.store import Store, attempts, deliveries
 from gateway.store import meldingen as meldingen_store
 from gateway.store.attempts import Attempt
+from gateway.store.duplicates import REPORTER_KEY, succeeded_and_waiting
 from gateway.store.history import add_status
 from gateway.store.migrate import head_revisions
 from gateway.store.schema import is_search_index, metadata
@@ -139,3 +141,36 @@ def _draft(n: int) -> MeldingDraft:
         text=f"Losliggende tegel {n}",
         reporter=Reporter(email="a@example.be"),
     )
+
+
+async def test_a_success_reads_the_extra_reporters_waiting_for_its_case(database_url: str) -> None:
+    """`succeeded_and_waiting` (the worker's deliver step): the updates that wait for the master's
+    case come back with the success; on PostgreSQL from the one statement that records it."""
+    store = Store(database_url)
+    await store.open()
+    try:
+        statements: list[str] = []
+        if store._async is not None:
+
+            def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+                statements.append(statement)
+
+            event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+        master, other, duplicate = [(await store.intake(_draft(n))).id for n in range(3)]
+        waiting = await store.write(
+            deliveries.ensure, master, EVENT_UPDATED, key=REPORTER_KEY + duplicate, payload={"n": 1}
+        )
+        await store.write(deliveries.ensure, other, EVENT_UPDATED, key="split:1", payload={})  # no reporter
+        for melding_id, expected in ((master, [waiting]), (other, [])):
+            created = await store.write(deliveries.ensure, melding_id, EVENT_CREATED, key="created")
+            statements.clear()
+            ok = Attempt(clock.now(), attempts.OK, case_id="C1")
+            done = await store.write(succeeded_and_waiting, created, "C1", attempt=ok)
+            assert done.history_id is not None
+            assert [(d.id, d.idempotency_key, d.payload) for d in done.waiting] == [
+                (d.id, d.idempotency_key, d.payload) for d in expected
+            ]
+            if store._async is not None:
+                assert len(statements) == 1
+    finally:
+        await store.close()

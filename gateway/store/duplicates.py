@@ -35,6 +35,7 @@ from gateway.store.meldingen import route, set_routing
 from gateway.store.notifications import ToNotify
 from gateway.store.schema import deliveries, duplicate_suggestions, hotspots, meldingen
 from gateway.store.sql import utcnow
+from gateway.store.success_pg import in_one_statement, succeeded_first_status
 
 REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
 _OPEN = [s.value for s in Status if is_open(s)]
@@ -310,9 +311,12 @@ def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
 
 def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord]:
     """The master's extra-reporter deliveries that still wait (for the master's own delivery)."""
-    pattern = f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"
-    rows = conn.execute(_reporter_deliveries(), {"master_id": master_id, "pattern": pattern})
+    rows = conn.execute(_reporter_deliveries(), _reporter_params(master_id))
     return [record_of(r) for r in rows]
+
+
+def _reporter_params(master_id: str) -> dict[str, Any]:
+    return {"master_id": master_id, "pattern": f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"}
 
 
 @functools.cache
@@ -348,16 +352,33 @@ def succeeded_and_waiting(
     `notify_from` (the delivery's melding as the deliver step read it), what the notify step
     decides on (`notifications.ToNotify`)."""
     created = delivery.event == EVENT_CREATED
-    made = succeeded_change(
-        conn,
-        delivery.id,
-        case_id=case_id,
-        stage=Stage.DELIVERED if created else None,
-        first_status=Status.GEREGISTREERD if created else None,
-        attempt=attempt,
-        melding_id=delivery.melding_id,
-    )
-    waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
+    stage = Stage.DELIVERED if created else None
+    first = Status.GEREGISTREERD if created else None
+    if created and in_one_statement(conn, stage, first, attempt, delivery.melding_id):
+        assert attempt is not None
+        made, rows = succeeded_first_status(  # the waiting updates read in the same round trip
+            conn,
+            delivery.id,
+            delivery.melding_id,
+            case_id=case_id,
+            stage=Stage.DELIVERED,
+            first_status=Status.GEREGISTREERD,
+            attempt=attempt,
+            also=_reporter_deliveries(),
+            also_params=_reporter_params(delivery.melding_id),
+        )
+        waiting = [record_of(r) for r in rows]
+    else:
+        made = succeeded_change(
+            conn,
+            delivery.id,
+            case_id=case_id,
+            stage=stage,
+            first_status=first,
+            attempt=attempt,
+            melding_id=delivery.melding_id,
+        )
+        waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
     if made is None:
         return Succeeded(None, waiting, None)
     history_id, change = made

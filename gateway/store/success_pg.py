@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, select, true, update
+from sqlalchemy.engine import Row
 
 from gateway.melding import DeliveryState, Stage, Status, StatusChange, can_transition
 from gateway.store import attempts
@@ -23,6 +24,23 @@ from gateway.store.schema import deliveries, delivery_attempts, meldingen, statu
 from gateway.store.sql import utcnow
 
 SOURCE = "worker"  # the history source of a first status set by a delivery's success
+
+
+def in_one_statement(
+    conn: Connection,
+    stage: Stage | None,
+    first_status: Status | None,
+    attempt: attempts.Attempt | None,
+    melding_id: str | None,
+) -> bool:
+    """Whether a success with these arguments is `succeeded_first_status`'s (the worker's case)."""
+    return (
+        conn.dialect.name == "postgresql"
+        and first_status not in (None, Status.ONTVANGEN)
+        and stage is not None
+        and attempt is not None
+        and melding_id is not None
+    )
 
 
 def succeeded_first_status(
@@ -34,10 +52,14 @@ def succeeded_first_status(
     stage: Stage,
     first_status: Status,
     attempt: attempts.Attempt,
-) -> tuple[int, StatusChange] | None:
+    also: Any = None,
+    also_params: dict[str, Any] | None = None,
+) -> tuple[tuple[int, StatusChange] | None, list[Row[Any]]]:
     """What `deliveries.succeeded_change` does with a first status and an attempt: the history id
     and the change, or None when the melding had moved on from `ontvangen` (then only its stage
-    is set, as `history.first_status` does)."""
+    is set, as `history.first_status` does). `also`: a SELECT (built once; its parameters in
+    `also_params`) whose rows come back from the same statement, read in the snapshot from before
+    it (the extra reporters' updates waiting for this case): its rows, else []."""
     if not can_transition(Status.ONTVANGEN, first_status):
         raise InvalidTransition(Status.ONTVANGEN, first_status)
     now = utcnow()
@@ -54,21 +76,25 @@ def succeeded_first_status(
         "s_now": now,
         **{f"a_{k}": v for k, v in logged.items() if k != "owner_id"},
     }
-    history_id = conn.execute(_statement(), params).scalar_one_or_none()
+    if also is None:
+        history_id, rows = conn.execute(_statement(), params).scalar_one_or_none(), []
+    else:
+        found = list(conn.execute(_statement_with(also), {**params, **(also_params or {})}))
+        history_id = found[0].s_history_id
+        rows = [r for r in found if r.id is not None]  # none: the one row of the outer join
     if history_id is not None:
-        return int(history_id), StatusChange(status=first_status, at=now, source=SOURCE)
+        return (int(history_id), StatusChange(status=first_status, at=now, source=SOURCE)), rows
     set_stage(conn, melding_id, stage)
-    return None
+    return None, rows
 
 
 def _at(name: str) -> Any:
     return bindparam(name, type_=deliveries.c.updated_at.type)
 
 
-@functools.cache
-def _statement() -> Any:
-    """Built once: the worker's hot path (SQLAlchemy memoizes a statement's cache key). Its
-    parameters are prefixed: one named as a column would also be SET by an UPDATE in it."""
+def _parts() -> tuple[tuple[Any, ...], Any]:
+    """The CTEs and the history INSERT. The parameters are prefixed: one named as a column would
+    also be SET by an UPDATE in the statement."""
     d, a = deliveries, delivery_attempts
     delivered = (
         update(d)
@@ -116,9 +142,25 @@ def _statement() -> Any:
         _at("s_now"),
     )
     columns = ["melding_id", "status", "source", "at"]
-    return (
-        insert(status_history)
-        .from_select(columns, entry)
-        .returning(status_history.c.id)
-        .add_cte(delivered, logged, moved)
+    return (delivered, logged, moved), insert(status_history).from_select(columns, entry).returning(
+        status_history.c.id
     )
+
+
+@functools.cache
+def _statement() -> Any:
+    """Built once: the worker's hot path (SQLAlchemy memoizes a statement's cache key)."""
+    ctes, entry = _parts()
+    return entry.add_cte(*ctes)
+
+
+@functools.cache
+def _statement_with(also: Any) -> Any:
+    """`_statement` with the rows of `also` beside its history id: (SELECT 1) LEFT JOIN `also`, so
+    that the one row comes back when `also` finds none."""
+    ctes, entry = _parts()
+    written = entry.cte("entry")
+    history_id = select(written.c.id).scalar_subquery().label("s_history_id")
+    rows = also.subquery("also")
+    one = select(literal(1).label("one")).subquery("one")
+    return select(history_id, rows).select_from(one.outerjoin(rows, true())).add_cte(*ctes, written)
