@@ -272,6 +272,22 @@ async def unmark_running(redis: ArqRedis, mark: Mark, *also: Mark) -> None:
     await drop_marks(redis, [mark, *also])
 
 
+MARKS_AFTER_JOB = "gateway_marks_after_job"  # in a gateway Worker's ctx: job id -> marks to drop
+
+
+def unmark_after_job(ctx: dict[str, Any], marks: Sequence[Mark]) -> bool:
+    """Leave these marks (made inside the job of `ctx`) to the gateway Worker, which takes them
+    off in the round trip that takes the job out of its running set once arq finished it: a
+    round trip less per job. They are held a moment longer, never dropped earlier. False outside
+    a gateway Worker's job: then the caller takes them off itself."""
+    pending: dict[str, list[Mark]] | None = ctx.get(MARKS_AFTER_JOB)
+    job_id = ctx.get("job_id")
+    if pending is None or job_id is None:
+        return False
+    pending.setdefault(job_id, []).extend(marks)
+    return True
+
+
 # Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported
 # (it may be about to defer itself); one waiting in the queue is brought forward; one absent
 # (finished, dropped, lost) is enqueued as enqueue_many would.
@@ -380,6 +396,8 @@ class Worker(arq_worker.Worker):
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._running_key = running_key(self.queue_name, self.name)
         self.ctx[WORKER_NAME] = self.name  # for mark_running: marks made inside a job are ours too
+        self._marks_after: dict[str, list[Mark]] = {}
+        self.ctx[MARKS_AFTER_JOB] = self._marks_after  # shared by every job's ctx (unmark_after_job)
         self._beaten = False  # on the list of live workers at least once
         self._down_since: float | None = None
         self._down_tries = 0
@@ -487,10 +505,14 @@ class Worker(arq_worker.Worker):
             await super().run_job(job_id, score)
         except _WORKER_DOWN as exc:
             self._note_down(exc)
+        finally:
+            marks = self._marks_after.pop(job_id, [])
         # Ended (or cut off by an outage: then its in-progress key expires as arq's would); a stale
         # member left by a failure here is harmless, as its in-progress key no longer names us.
+        # The marks its steps made (unmark_after_job) go in the same round trip; after an outage
+        # they lapse as the job's own key does.
         with suppress(*REDIS_DOWN):
-            await self.pool.srem(self._running_key, job_id)
+            await drop_marks(self.pool, marks, ended=(self._running_key, job_id))
 
     async def heart_beat(self) -> None:
         await super().heart_beat()

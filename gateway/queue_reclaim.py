@@ -153,14 +153,18 @@ async def take_mark(redis: Redis, mark: Mark, timeout_ms: int) -> bool:
     return bool(await script(keys=mark.keys(), args=[mark.holder, timeout_ms, mark.job_id]))
 
 
-# Per mark two KEYS (its in-progress key; its running set, or the in-progress key again when it
-# has none) and three ARGV (the holder, the job id, 1 with a set). Only the holder's own mark is
-# taken off: once it lapsed, the key may be another worker's, taken since (deleting it would let
-# a third start).
+# KEYS[1] and ARGV[1]: a running set and the id of a job that ended, to take out of it (or '' and
+# ''). Then per mark two KEYS (its in-progress key; its running set, or the in-progress key again
+# when it has none) and three ARGV (the holder, the job id, 1 with a set). Only the holder's own
+# mark is taken off: once it lapsed, the key may be another worker's, taken since (deleting it
+# would let a third start).
 _UNMARK_EACH = """
+if ARGV[1] ~= '' then
+  redis.call('SREM', KEYS[1], ARGV[1])
+end
 local out = {}
-for i = 1, #ARGV, 3 do
-  local k = (i - 1) / 3 * 2 + 1
+for i = 2, #ARGV, 3 do
+  local k = (i - 2) / 3 * 2 + 2
   if redis.call('GET', KEYS[k]) == ARGV[i] then
     redis.call('DEL', KEYS[k])
     if ARGV[i + 2] == '1' then
@@ -175,11 +179,13 @@ return out
 """
 
 
-async def drop_marks(redis: Redis, marks: list[Mark]) -> list[bool]:
+async def drop_marks(redis: Redis, marks: list[Mark], *, ended: tuple[str, str] | None = None) -> list[bool]:
     """Take each mark off, if it is still its own, in one round trip (a deliver step drops its
-    notify step's mark with its own): for each, False when it lapsed (and maybe was taken)."""
-    keys: list[str] = []
-    args: list[str | int] = []
+    notify step's mark with its own): for each, False when it lapsed (and maybe was taken).
+    `ended`: (a worker's running set, a job of it that ended) to take out of that set in the
+    same round trip (the marks its steps made are dropped when it ends)."""
+    keys: list[str] = [ended[0] if ended else ""]
+    args: list[str | int] = [ended[1] if ended else ""]
     for mark in marks:
         marked = mark.keys()
         keys += [marked[0], marked[-1]]

@@ -17,6 +17,7 @@ from gateway.appkeys import STORE
 from gateway.clock import now as gateway_now
 from gateway.config import Settings
 from gateway.store import meldingen
+from gateway.store.duplicates import save_suggestions, suggestions_of
 from gateway.store.retention import anonymise
 from gateway.store.schema import deliveries
 from tests.support.api import melding, post, signed
@@ -197,3 +198,24 @@ async def test_a_plausible_duplicate_is_a_suggestion_for_the_desk(
     await store.write(lambda conn: anonymise(conn, [second["id"]], gateway_now(), tmp_path, dry_run=False))
     [kept] = (await melding(client, second["id"]))["duplicate_suggestions"]
     assert kept["id"] == first["id"] and kept["score"] == suggestion["score"] and kept["reason"] is None
+
+
+async def test_suggestions_are_replaced_when_judged_again_and_found_ones_always(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    """The worker routing a melding it read as just received skips the DELETE of its (no)
+    earlier suggestions when it found none; what it finds, and any judging again, replaces them."""
+    first, second, third = [(await post(client, {**LAMP_PIN, "text": f"lamp {n}"}))["id"] for n in range(3)]
+    store = client.app[STORE]
+
+    async def suggested() -> list[str]:
+        return [s["id"] for s in await store.read(suggestions_of, third)]
+
+    await store.write(save_suggestions, third, [(first, 0.5, "63 m apart")], judged_before=False)
+    assert await suggested() == [first]
+    await store.write(save_suggestions, third, [(second, 0.5, "60 m apart")], judged_before=False)
+    assert await suggested() == [second]  # found ones replace what was there
+    await store.write(save_suggestions, third, [], judged_before=False)
+    assert await suggested() == [second]  # nothing found, never judged: nothing deleted
+    await store.write(save_suggestions, third, [])
+    assert await suggested() == []  # judged again: replaced by nothing

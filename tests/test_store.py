@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -9,10 +10,27 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
+from sqlalchemy import event
 
+from gateway import clock
 from gateway.config import Settings
+from gateway.melding import (
+    EVENT_CREATED,
+    EVENT_UPDATED,
+    Channel,
+    DeliveryState,
+    MeldingDraft,
+    Reporter,
+    Stage,
+    Status,
+    StatusUpdate,
+)
 from gateway.queue import enqueue_many
-from gateway.store import Store
+from gateway.store import Store, attempts, deliveries
+from gateway.store import meldingen as meldingen_store
+from gateway.store.attempts import Attempt
+from gateway.store.duplicates import REPORTER_KEY, succeeded_and_waiting
+from gateway.store.history import add_status
 from gateway.store.migrate import head_revisions
 from gateway.store.schema import is_search_index, metadata
 
@@ -53,3 +71,106 @@ async def test_batched_enqueue_refuses_duplicate_job_ids_like_arq(
         assert job.function == "process" and job.args == ("a",)
     finally:
         await pool.aclose()
+
+
+async def test_a_deliverys_first_status_is_recorded_alike_on_both_stores(database_url: str) -> None:
+    """`succeeded_change` as the worker calls it: the delivery delivered, its attempt numbered on
+    from those logged, the melding moved from ontvangen with its history entry; on PostgreSQL in
+    one statement. A melding the case system moved on already only gets its stage."""
+    store = Store(database_url)
+    await store.open()
+    try:
+        statements: list[str] = []
+        if store._async is not None:
+
+            def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+                statements.append(statement)
+
+            event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+        made = []
+        for n in range(2):
+            stored = await store.intake(_draft(n))
+            delivery = await store.write(deliveries.ensure, stored.id, EVENT_CREATED, key="created")
+            failed = Attempt(clock.now(), attempts.TRANSIENT, http_status=503, error="busy")
+            await store.write(
+                deliveries.failed, delivery.id, error="busy", dead=False, next_attempt_at=None, attempt=failed
+            )
+            if n == 1:  # the case system set a status before the success came back
+                moved_on = StatusUpdate(Status.IN_BEHANDELING, source="casesystem")
+                await store.write(add_status, stored.id, moved_on)
+            statements.clear()
+            ok = Attempt(clock.now(), attempts.OK, case_id=f"C{n}")
+            made.append(
+                await store.write(
+                    deliveries.succeeded_change,
+                    delivery.id,
+                    case_id=f"C{n}",
+                    stage=Stage.DELIVERED,
+                    first_status=Status.GEREGISTREERD,
+                    attempt=ok,
+                    melding_id=stored.id,
+                )
+            )
+            if store._async is not None and n == 0:
+                assert len(statements) == 1
+            got = await store.read(meldingen_store.get, stored.id)
+            assert got is not None and got.stage == Stage.DELIVERED
+            assert [(d.state, d.case_id) for d in got.deliveries] == [(DeliveryState.DELIVERED, f"C{n}")]
+            logged = await store.read(attempts.of_melding, stored.id)
+            assert [(a.attempt, a.outcome, a.case_id) for a in logged] == [
+                (1, "transient", None),
+                (2, "ok", f"C{n}"),
+            ]
+            statuses = [(c.status, c.source) for c in got.status_history]
+            if n == 0:
+                assert made[0] is not None and made[0][1].status == Status.GEREGISTREERD
+                assert got.status == Status.GEREGISTREERD
+                assert statuses[-1] == (Status.GEREGISTREERD, "worker")
+            else:
+                assert made[1] is None
+                assert got.status == Status.IN_BEHANDELING
+                assert statuses[-1] == (Status.IN_BEHANDELING, "casesystem")
+    finally:
+        await store.close()
+
+
+def _draft(n: int) -> MeldingDraft:
+    return MeldingDraft(
+        channel=Channel.WEB,
+        received_at=datetime.now(UTC),
+        text=f"Losliggende tegel {n}",
+        reporter=Reporter(email="a@example.be"),
+    )
+
+
+async def test_a_success_reads_the_extra_reporters_waiting_for_its_case(database_url: str) -> None:
+    """`succeeded_and_waiting` (the worker's deliver step): the updates that wait for the master's
+    case come back with the success; on PostgreSQL from the one statement that records it."""
+    store = Store(database_url)
+    await store.open()
+    try:
+        statements: list[str] = []
+        if store._async is not None:
+
+            def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+                statements.append(statement)
+
+            event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+        master, other, duplicate = [(await store.intake(_draft(n))).id for n in range(3)]
+        waiting = await store.write(
+            deliveries.ensure, master, EVENT_UPDATED, key=REPORTER_KEY + duplicate, payload={"n": 1}
+        )
+        await store.write(deliveries.ensure, other, EVENT_UPDATED, key="split:1", payload={})  # no reporter
+        for melding_id, expected in ((master, [waiting]), (other, [])):
+            created = await store.write(deliveries.ensure, melding_id, EVENT_CREATED, key="created")
+            statements.clear()
+            ok = Attempt(clock.now(), attempts.OK, case_id="C1")
+            done = await store.write(succeeded_and_waiting, created, "C1", attempt=ok)
+            assert done.history_id is not None
+            assert [(d.id, d.idempotency_key, d.payload) for d in done.waiting] == [
+                (d.id, d.idempotency_key, d.payload) for d in expected
+            ]
+            if store._async is not None:
+                assert len(statements) == 1
+    finally:
+        await store.close()

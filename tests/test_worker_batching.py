@@ -13,13 +13,14 @@ import pytest
 import redis.asyncio as aioredis
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, event, func, select, text
 
 from gateway.melding import EVENT_CREATED, Channel, MeldingDraft, Reporter
 from gateway.queue_reclaim import Taker, running_key, take_jobs
 from gateway.store import Store, deliveries
 from gateway.store import core as store_core
 from gateway.store import meldingen as meldingen_store
+from gateway.store.duplicates import dedupe_locks
 from gateway.store.schema import meldingen
 
 QUEUE = "gateway:test-batching"
@@ -151,5 +152,37 @@ async def test_grouped_reads_give_what_each_read_gives(database_url: str) -> Non
         assert grouped[3] is None and grouped[0] is not None and grouped[0].id == ids[0]
         assert grouped[7][1] is None and grouped[5][1] is not None and grouped[5][1].id == ids[0]
         assert grouped[8] == (None, None)
+    finally:
+        await store.close()
+
+
+async def test_a_grouped_write_asks_for_each_dedupe_lock_once(pg_database: str) -> None:
+    """A batch takes its diensten's dedupe locks first; a routing in it that asks for them again
+    (and for a partner dienst's) sends only what its transaction does not hold yet."""
+    store = Store(pg_database, durable=False)
+    await store.open()
+    try:
+        statements: list[str] = []
+
+        def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        assert store._async is not None
+        event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+
+        def route_like(conn: Connection, diensten: list[str]) -> int:
+            dedupe_locks(conn, diensten)
+            held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            return int(conn.execute(text(held)).scalar_one())
+
+        held = await asyncio.gather(
+            store.write_grouped(route_like, ["groen", "wegen"], lock="wegen"),
+            store.write_grouped(route_like, ["netheid"], lock="netheid"),
+            store.write_grouped(route_like, ["wegen"], lock="wegen"),
+        )
+        assert held == [3, 3, 3]  # wegen and netheid for the batch, groen for the first
+        locking = [s for s in statements if "pg_advisory_xact_lock" in s]
+        assert len(locking) == 2  # the batch's two at once, then groen alone
+        assert await store.write(route_like, ["wegen", "groen"]) == 2  # alone: taken as asked
     finally:
         await store.close()

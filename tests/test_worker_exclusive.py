@@ -20,11 +20,11 @@ from arq.utils import timestamp_ms
 
 from gateway.config import Settings
 from gateway.dedupe.service import route_in_store
-from gateway.queue import mark_running, unmark_running
-from gateway.queue_reclaim import Taker, running_key, take_jobs
+from gateway.queue import MARKS_AFTER_JOB, WORKER_NAME, mark_running, unmark_running
+from gateway.queue_reclaim import Mark, Taker, drop_marks, running_key, take_jobs
 from tests.support.api import melding, post
 from tests.support.http import Receiver
-from tests.support.worker import run_worker, worker_ctx
+from tests.support.worker import run_worker, running_worker, until, worker_ctx
 from workers import jobs
 from workers.ctx import state
 
@@ -112,3 +112,48 @@ async def test_two_workers_taking_the_same_jobs_at_once_take_each_once(redis_cli
     first_got, second_got = await asyncio.gather(take_all("host:1", ids), take_all("host:2", ids[::-1]))
     assert sorted(first_got + second_got) == sorted(ids)  # each job by exactly one of them
     assert not set(first_got) & set(second_got)
+
+
+async def test_the_marks_of_a_jobs_steps_are_held_until_the_job_ends(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, redis_client: aioredis.Redis
+) -> None:
+    """In a gateway Worker the deliver and notify steps run inside a process job leave their marks
+    to the worker, which drops them with the job's own entry in its running set once the job
+    ended (one round trip): until then no one else starts those jobs."""
+    created = await post(client)
+    pending: dict[str, list[Mark]] = {}
+    async with worker_ctx(settings) as ctx:
+        process_id = f"process:{created['id']}"
+        ctx.update({MARKS_AFTER_JOB: pending, WORKER_NAME: "host:1", "job_id": process_id})
+        await redis_client.sadd(running_key(settings.queue_name, "host:1"), process_id)
+        outcome = await jobs.process_through(ctx, created["id"])
+
+    assert "delivered" in outcome and len(receiver.created) == 1
+    marks = pending[process_id]
+    assert sorted(m.job_id.split(":")[0] for m in marks) == ["deliver", "notify"]
+    for mark in marks:  # still held: the job has not ended
+        assert await redis_client.get(in_progress_key_prefix + mark.job_id) == b"host:1"
+    running = running_key(settings.queue_name, "host:1")
+    assert await drop_marks(redis_client, marks, ended=(running, process_id)) == [True, True]
+    assert not await redis_client.exists(*(in_progress_key_prefix + m.job_id for m in marks))
+    assert not await redis_client.exists(running)
+
+
+async def test_a_gateway_worker_leaves_no_mark_behind(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, redis_client: aioredis.Redis
+) -> None:
+    created = await post(client)
+
+    async def notified() -> bool:
+        got = await melding(client, created["id"])
+        return got["stage"] == "delivered" and not await redis_client.zcard(settings.queue_name)
+
+    async with running_worker(settings):
+        assert await until(notified)
+        assert await until(lambda: _no_keys(redis_client, f"{in_progress_key_prefix}*"))
+        assert await until(lambda: _no_keys(redis_client, running_key(settings.queue_name, "*")))
+    assert len(receiver.created) == 1
+
+
+async def _no_keys(redis_client: aioredis.Redis, pattern: str) -> bool:
+    return not await redis_client.keys(pattern)

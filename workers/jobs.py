@@ -33,6 +33,7 @@ from gateway.queue import (
     mark_running,
     notify_job_id,
     queue_retry,
+    unmark_after_job,
     unmark_running,
 )
 from gateway.queue import enqueue_delivery as queue_delivery
@@ -129,7 +130,7 @@ async def _then(
     finally:  # only after queueing a retry: the job is always seen running or queued
         if enclosing is not None:
             enclosing += [mark, *inner]
-        else:
+        elif not unmark_after_job(ctx, [mark, *inner]):  # the worker drops them as the job ends
             with suppress(*REDIS_DOWN):
                 await unmark_running(redis(ctx), mark, *inner)
 

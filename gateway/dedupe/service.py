@@ -124,8 +124,7 @@ def route_in_store(
     if dienst is not None:
         # A shared problem also reads the other dienst's meldingen (gateway.dedupe.shared): hold its lock
         # too, always in name order, so two workers cannot deadlock or miss each other's twin.
-        for locked in sorted({dienst, *(other for _, other in partners(dienst, probe.kinds))}):
-            q.dedupe_lock(conn, locked)
+        q.dedupe_locks(conn, sorted({dienst, *(other for _, other in partners(dienst, probe.kinds))}))
         outcome = deduper.decide(StoreIndex(conn), probe)
     else:  # triage (never guessed, so not compared) or a dienst without duplicates (info)
         outcome = Outcome(probe.place, probe.kinds, None, None, None, None)
@@ -151,7 +150,8 @@ def route_in_store(
         reporter_payload=reporter_payload(melding, place.as_dict(), match) if match else None,
         reference=melding.reference,
     )
-    q.save_suggestions(conn, melding.id, [(s.candidate_id, s.score, s.reason) for s in outcome.suggestions])
+    found = [(s.candidate_id, s.score, s.reason) for s in outcome.suggestions]
+    q.save_suggestions(conn, melding.id, found, judged_before=melding.stage != Stage.RECEIVED)
     return Routed(delivery, outcome, as_routed(melding, decision, located["located"], match, delivery))
 
 

@@ -65,7 +65,8 @@ def _insert(owner: str) -> Any:
     )
 
 
-def _values(owner_id: int, attempt: Attempt) -> dict[str, Any]:
+def bind_values(owner_id: int, attempt: Attempt) -> dict[str, Any]:
+    """The parameters of the attempt's INSERT (also gateway.store.success_pg's)."""
     if attempt.outcome not in OUTCOMES:
         raise ValueError(f"unknown attempt outcome {attempt.outcome!r}")
     return {
@@ -81,12 +82,12 @@ def _values(owner_id: int, attempt: Attempt) -> dict[str, Any]:
 
 def of_delivery(conn: Connection, delivery_id: int, attempt: Attempt) -> None:
     """Log one try of the delivery (called by `deliveries.failed` and `.succeeded`)."""
-    conn.execute(_insert("delivery_id"), _values(delivery_id, attempt))
+    conn.execute(_insert("delivery_id"), bind_values(delivery_id, attempt))
 
 
 def of_push(conn: Connection, push_id: int, attempt: Attempt) -> None:
     """Log one try of the portal push (called by `pushes.failed` and `.succeeded`)."""
-    conn.execute(_insert("push_id"), _values(push_id, attempt))
+    conn.execute(_insert("push_id"), bind_values(push_id, attempt))
 
 
 def of_melding(conn: Connection, melding_id: str) -> list[AttemptRecord]:

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from gateway.melding import Attachment, MeldingDraft
 from gateway.store import deliveries, meldingen, migrate
-from gateway.store.duplicates import dedupe_lock
+from gateway.store.duplicates import dedupe_locks, holding_dedupe_locks
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
 from gateway.store.writer import BatchWriter
@@ -358,9 +358,9 @@ class GroupedOp:
 
 
 def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
-    for dienst in sorted({op.lock for op in ops if op.lock is not None}):
-        dedupe_lock(conn, dienst)  # in one order for every batch (re-taking one later is a no-op)
-    return [op.fn(conn, *op.args, **op.kwargs) for op in ops]
+    with holding_dedupe_locks(conn):  # an operation's own dedupe_locks then cost nothing
+        dedupe_locks(conn, sorted({op.lock for op in ops if op.lock is not None}))  # one order for all
+        return [op.fn(conn, *op.args, **op.kwargs) for op in ops]
 
 
 # Reads that a group reads at once: the function of one id -> that of a list of ids.

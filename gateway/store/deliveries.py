@@ -18,6 +18,7 @@ from gateway.store.history import first_status as history_first_status
 from gateway.store.history import set_stage
 from gateway.store.schema import deliveries, meldingen
 from gateway.store.sql import dialect_insert, utcnow
+from gateway.store.success_pg import in_one_statement, succeeded_first_status
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,19 @@ def succeeded_change(
     """`succeeded`, returning the status change it made with its history id (the worker notifies
     it without reading it back). `melding_id`: the delivery's melding, when the caller knows it
     (one SELECT less)."""
+    if in_one_statement(conn, stage, first_status, attempt, melding_id):
+        assert stage is not None and first_status is not None and attempt is not None
+        assert melding_id is not None
+        made, _ = succeeded_first_status(
+            conn,
+            delivery_id,
+            melding_id,
+            case_id=case_id,
+            stage=stage,
+            first_status=first_status,
+            attempt=attempt,
+        )
+        return made
     now = utcnow()
     mark, melding_of = _succeeded()
     conn.execute(

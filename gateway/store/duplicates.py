@@ -5,7 +5,8 @@ status passed on to its duplicates, and the hotspots of many problems in one pla
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from gateway.store.meldingen import route, set_routing
 from gateway.store.notifications import ToNotify
 from gateway.store.schema import deliveries, duplicate_suggestions, hotspots, meldingen
 from gateway.store.sql import utcnow
+from gateway.store.success_pg import in_one_statement, succeeded_first_status
 
 REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
 _OPEN = [s.value for s in Status if is_open(s)]
@@ -53,12 +55,44 @@ _CANDIDATE_COLUMNS = (
 )
 
 
-def dedupe_lock(conn: Connection, dienst: str) -> None:
+def dedupe_locks(conn: Connection, diensten: Sequence[str]) -> None:
     """One dedupe decision per dienst at a time (PostgreSQL; SQLite has one writer anyway), so
-    that two workers cannot both miss each other's report of one problem."""
-    if conn.dialect.name == "postgresql":
-        key = sum(ord(c) * 31**i for i, c in enumerate(dienst)) % 2_000_000_000
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, {key})")
+    that two workers cannot both miss each other's report of one problem: the lock of each
+    dienst, in the order given, in one round trip. Within `holding_dedupe_locks` a lock this
+    transaction took already is not asked for again: a grouped write takes its batch's locks
+    first and each routing in it asked for its own again, a round trip each for nothing (a
+    transaction's advisory lock is held until it ends)."""
+    if conn.dialect.name != "postgresql":
+        return
+    held: set[str] | None = conn.info.get(_HELD_LOCKS)
+    wanted = [d for d in dict.fromkeys(diensten) if held is None or d not in held]
+    if not wanted:
+        return
+    keys = [_lock_key(d) for d in wanted]
+    if len(keys) == 1:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, {keys[0]})")
+    else:  # the rows of unnest come in the array's order, each lock taken as its row is
+        listed = ", ".join(str(k) for k in keys)
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1777, k) FROM unnest(ARRAY[{listed}]) AS k")
+    if held is not None:
+        held.update(wanted)
+
+
+@contextmanager
+def holding_dedupe_locks(conn: Connection) -> Iterator[None]:
+    """Remember the dedupe locks taken inside (one transaction: they are all held until its end)."""
+    conn.info[_HELD_LOCKS] = set()
+    try:
+        yield
+    finally:
+        conn.info.pop(_HELD_LOCKS, None)
+
+
+_HELD_LOCKS = "gateway_dedupe_locks_held"  # in a connection's info, while `holding_dedupe_locks`
+
+
+def _lock_key(dienst: str) -> int:
+    return sum(ord(c) * 31**i for i, c in enumerate(dienst)) % 2_000_000_000
 
 
 def dedupe_candidates(
@@ -147,10 +181,15 @@ def route_dedupe(
     return ensure(conn, duplicate_of, EVENT_UPDATED, key=REPORTER_KEY + melding_id, payload=reporter_payload)
 
 
-def save_suggestions(conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]]) -> None:
+def save_suggestions(
+    conn: Connection, melding_id: str, found: Sequence[tuple[str, float, str]], *, judged_before: bool = True
+) -> None:
     """The desk's suggestions for this melding, (candidate id, score, reason) each; replaces any
-    earlier ones (a melding routed again is judged again), leaving out the pairs the desk rejected."""
-    conn.execute(_delete_suggestions(), {"melding_id": melding_id})
+    earlier ones (a melding routed again is judged again), leaving out the pairs the desk rejected.
+    `judged_before=False` (the worker routing a melding it read as just received): with nothing
+    found there is nothing to replace, and the DELETE is left out (a statement of every routing)."""
+    if found or judged_before:
+        conn.execute(_delete_suggestions(), {"melding_id": melding_id})
     if found:
         refused = desk_actions.rejected(conn, melding_id)
         found = [f for f in found if f[0] not in refused]
@@ -272,9 +311,12 @@ def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
 
 def reporter_deliveries(conn: Connection, master_id: str) -> list[DeliveryRecord]:
     """The master's extra-reporter deliveries that still wait (for the master's own delivery)."""
-    pattern = f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"
-    rows = conn.execute(_reporter_deliveries(), {"master_id": master_id, "pattern": pattern})
+    rows = conn.execute(_reporter_deliveries(), _reporter_params(master_id))
     return [record_of(r) for r in rows]
+
+
+def _reporter_params(master_id: str) -> dict[str, Any]:
+    return {"master_id": master_id, "pattern": f"{master_id}:{EVENT_UPDATED}:{REPORTER_KEY}%"}
 
 
 @functools.cache
@@ -310,16 +352,33 @@ def succeeded_and_waiting(
     `notify_from` (the delivery's melding as the deliver step read it), what the notify step
     decides on (`notifications.ToNotify`)."""
     created = delivery.event == EVENT_CREATED
-    made = succeeded_change(
-        conn,
-        delivery.id,
-        case_id=case_id,
-        stage=Stage.DELIVERED if created else None,
-        first_status=Status.GEREGISTREERD if created else None,
-        attempt=attempt,
-        melding_id=delivery.melding_id,
-    )
-    waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
+    stage = Stage.DELIVERED if created else None
+    first = Status.GEREGISTREERD if created else None
+    if created and in_one_statement(conn, stage, first, attempt, delivery.melding_id):
+        assert attempt is not None
+        made, rows = succeeded_first_status(  # the waiting updates read in the same round trip
+            conn,
+            delivery.id,
+            delivery.melding_id,
+            case_id=case_id,
+            stage=Stage.DELIVERED,
+            first_status=Status.GEREGISTREERD,
+            attempt=attempt,
+            also=_reporter_deliveries(),
+            also_params=_reporter_params(delivery.melding_id),
+        )
+        waiting = [record_of(r) for r in rows]
+    else:
+        made = succeeded_change(
+            conn,
+            delivery.id,
+            case_id=case_id,
+            stage=stage,
+            first_status=first,
+            attempt=attempt,
+            melding_id=delivery.melding_id,
+        )
+        waiting = reporter_deliveries(conn, delivery.melding_id) if created else []
     if made is None:
         return Succeeded(None, waiting, None)
     history_id, change = made
