@@ -83,6 +83,18 @@ def test_the_version_follows_the_examples_and_the_configuration() -> None:
     assert m.version_of(list(rows), SMALL) == base
 
 
+def test_the_version_follows_the_text_training_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change of the text preparation that changes what training reads is a new version by
+    itself (the sixth round's retrain once kept main's name); one that changes nothing is not."""
+    rows = subset(15)
+    base = m.version_of(rows, SMALL)
+    prepare = m.routing_text
+    monkeypatch.setattr(m, "routing_text", lambda text, subject=None: prepare(text, subject))
+    assert m.version_of(rows, SMALL) == base
+    monkeypatch.setattr(m, "routing_text", lambda text, subject=None: prepare(text, subject)[:40])
+    assert m.version_of(rows, SMALL) != base
+
+
 # --------------------------------------------------------------------------- calibration
 
 

@@ -247,14 +247,21 @@ class TrainConfig:
 
 
 def corpus_hash(rows: Sequence[LabelledText], config: TrainConfig) -> str:
-    """Keys the model version: the rows in training order, the configuration, the format."""
+    """Keys the model version: the rows in training order, the configuration, the format, and the
+    text the model reads of each row (and of each dev row): a change of the text preparation
+    (`routing_text`) that changes what training reads names a new version by itself, one that
+    changes nothing keeps the name. The tokenizer's own code is covered by MODEL_FORMAT."""
     h = hashlib.sha256()
     h.update(json.dumps({"format": MODEL_FORMAT, "config": asdict(config)}, sort_keys=True).encode())
     for r in rows:
-        h.update(b"\x1e" + json.dumps([r.dienst, r.subject, r.text], ensure_ascii=False).encode())
+        h.update(
+            b"\x1e" + json.dumps([r.dienst, r.subject, r.text, r.full_text], ensure_ascii=False).encode()
+        )
     if config.calibrate_on_dev and config.folds >= 2:
         for path in dev_files():
             h.update(b"\x1d" + path.read_bytes())
+            for d in load_jsonl(path):
+                h.update(b"\x1f" + d.full_text.encode())
     return h.hexdigest()
 
 
