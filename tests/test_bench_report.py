@@ -17,6 +17,7 @@ import time_machine
 
 import bench.__main__ as cli
 from bench import report
+from bench.dedupe import STREAMS, stream_meldingen
 from bench.desk import DESK_PAGES
 
 MACHINE = {
@@ -109,6 +110,13 @@ def test_every_desk_page_the_searches_included_is_held_to_200_ms_p95() -> None:
     assert rows["search_text: p95 ms"][-1] == "**no**"
     assert {f"{page}: p95 ms" for page in DESK_PAGES} <= set(rows)
     assert "melding: p95 ms" not in rows and rows["`desk_melding_p95_ms`"] == ["90.0"]
+
+
+def test_the_dedupe_bench_reads_its_fixed_streams_and_never_a_probe() -> None:
+    """A stream added later must not shift its figures; the held-out probes are for scoring only."""
+    assert not any(name.startswith("probe") for name in STREAMS)
+    ids = {m.id.partition(":")[0] for m in stream_meldingen()}
+    assert ids == {f"stream_{name}" for name in STREAMS}
 
 
 def test_a_small_ratio_keeps_its_digits() -> None:
