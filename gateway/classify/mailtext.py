@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.channels.email.quotes import split_forward, split_signature, strip_reply
+from gateway.channels.email.quotes import split_forward, split_signature, strip_reply, subject_says_forward
 
 # A legal or technical footer: from the first paragraph that reads like one to the end.
 _FOOTER = re.compile(
@@ -47,8 +47,6 @@ _BARE_NAME = re.compile(r"^[ \t]*[A-ZÀ-Ý][\w'-]*(?: [A-ZÀ-Ý][\w'.-]*){0,2}[ 
 # its words are not the subject.
 _POSTSCRIPT = re.compile(r"^[ \t]*(?:p\.? ?s\.?|n\.? ?b\.?)[ :,]", re.IGNORECASE)
 _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip the work
-# A subject that says the mail forwards another, as the e-mail channel reads it (`parse.py`).
-_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|doorst|tr|wg|trans|rv)\s*:", re.IGNORECASE)
 
 # The desk's phone notes tell what the caller first thought or asked and then what it is about
 # ("eerst vroeg hij hoe laat het containerpark open is, maar eigenlijk gaat het erom dat ...",
@@ -103,7 +101,7 @@ def forwarded_body(text: str, subject: str | None = None) -> str:
     pasted into the form, sent through the API or kept whole in a file would otherwise be cut at
     the marker like a quoted reply, leaving only the note (seventh round).
     """
-    forward = split_forward(text, bool(subject and _FORWARD_SUBJECT.match(subject)))
+    forward = split_forward(text, subject_says_forward(subject))
     return forward[2] if forward and forward[2].strip() else text
 
 

@@ -19,7 +19,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import collapse_rfc2231_value
 
 from gateway.attachments import content_refusal, safe_filename, sniff_content_type
-from gateway.channels.email import headers
+from gateway.channels.email import headers, quotes
 from gateway.channels.email.automated import (
     Automated,
     decode_bytes,
@@ -520,8 +520,6 @@ def _mark_referenced_inline(content: _Content) -> None:
 
 # ---------------------------------------------------------------- forwarded mail
 
-_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|doorst|tr|wg|trans|rv)\s*:", re.IGNORECASE)
-
 
 def _forwarded_report(
     report: _Report, content: _Content, limits: _Limits, defects: list[str], depth: int
@@ -535,7 +533,7 @@ def _forwarded_report(
         defects.extend(inner_content.defects)
         forwarded = _from_attached(report, inner, inner_content, defects)
     else:
-        inline = split_forward(report.full_text, bool(_FORWARD_SUBJECT.match(report.subject)))
+        inline = split_forward(report.full_text, quotes.subject_says_forward(report.subject))
         if inline is None:
             return report
         inner_content = _Content()
@@ -592,7 +590,7 @@ def _quiet_date(value: str | None) -> datetime | None:
 
 
 def _unforwarded_subject(subject: str) -> str:
-    return _FORWARD_SUBJECT.sub("", subject, count=1).strip()
+    return quotes.FORWARD_SUBJECT.sub("", subject, count=1).strip()
 
 
 def _note(text: str) -> str | None:

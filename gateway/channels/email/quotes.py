@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["find_phone", "split_forward", "split_signature", "strip_reply"]
+__all__ = [
+    "FORWARD_SUBJECT",
+    "find_phone",
+    "split_forward",
+    "split_signature",
+    "strip_reply",
+    "subject_says_forward",
+]
 
 _QUOTED = re.compile(r"^[ \t]*>")
 _REPLY_SEPARATOR = re.compile(
@@ -179,6 +186,14 @@ def _tidy(lines: list[str]) -> str:
 
 
 # ---------------------------------------------------------------- forwarded messages
+
+
+# A subject that says the mail forwards another ("Fwd:", "TR:", "Doorst:", "WG:", "RV:").
+FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|doorst|tr|wg|trans|rv)\s*:", re.IGNORECASE)
+
+
+def subject_says_forward(subject: str | None) -> bool:
+    return bool(subject and FORWARD_SUBJECT.match(subject))
 
 
 def split_forward(text: str, subject_says_forward: bool) -> tuple[str, dict[str, str], str] | None:
