@@ -80,13 +80,7 @@ async def test_a_deliverys_first_status_is_recorded_alike_on_both_stores(databas
     store = Store(database_url)
     await store.open()
     try:
-        statements: list[str] = []
-        if store._async is not None:
-
-            def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-                statements.append(statement)
-
-            event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+        statements = _pg_statements(store)
         made = []
         for n in range(2):
             stored = await store.intake(_draft(n))
@@ -134,6 +128,18 @@ async def test_a_deliverys_first_status_is_recorded_alike_on_both_stores(databas
         await store.close()
 
 
+def _pg_statements(store: Store) -> list[str]:
+    """The statements a PostgreSQL store sends from now on (empty for SQLite: no round trips)."""
+    statements: list[str] = []
+    if store._async is not None:
+
+        def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+    return statements
+
+
 def _draft(n: int) -> MeldingDraft:
     return MeldingDraft(
         channel=Channel.WEB,
@@ -149,13 +155,7 @@ async def test_a_success_reads_the_extra_reporters_waiting_for_its_case(database
     store = Store(database_url)
     await store.open()
     try:
-        statements: list[str] = []
-        if store._async is not None:
-
-            def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-                statements.append(statement)
-
-            event.listen(store._async.sync_engine, "before_cursor_execute", seen)
+        statements = _pg_statements(store)
         master, other, duplicate = [(await store.intake(_draft(n))).id for n in range(3)]
         waiting = await store.write(
             deliveries.ensure, master, EVENT_UPDATED, key=REPORTER_KEY + duplicate, payload={"n": 1}
