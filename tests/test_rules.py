@@ -223,7 +223,8 @@ def test_traffic_light_out_is_signalisatie_not_street_lighting(router: RuleRoute
 
 def test_pedestrian_lights_are_signalisatie_not_street_lighting(router: RuleRouter) -> None:
     # English "lights" is both; at a crossing they are traffic lights (eighth round).
-    assert_routes(router, "The pedestrian crossing lights on Budastraat stay red, nobody can cross.", "signalisatie")
+    text = "The pedestrian crossing lights on Budastraat stay red, nobody can cross."
+    assert_routes(router, text, "signalisatie")
     assert_routes(router, "The pedestrian lights at the school never turn green.", "signalisatie")
 
 
