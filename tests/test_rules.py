@@ -156,6 +156,11 @@ FOREIGN = [
     ("overlast", "Le voisin démarre son marteau-piqueur à six heures, même le samedi."),
     ("dieren", "Il y a un chat mort sur le trottoir."),
     ("dieren", "There's a dead fox on the pavement outside the school."),
+    # Eighth round: words the rules lacked on text written apart (dev/issue14-dev8.jsonl).
+    ("groen", "Le terrain communal derrière chez nous n'a pas été fauché depuis juin."),
+    ("groen", "Des ronces et des orties envahissent le sentier du parc."),
+    ("verlichting", "The lantern at the end of our lane has not come on for a week."),
+    ("signalisatie", "Le feu pour piétons au carrefour ne passe plus au vert."),
 ]
 
 
@@ -214,6 +219,13 @@ def test_tree_blocking_a_sign_is_groen_when_the_action_is_pruning(
 
 def test_traffic_light_out_is_signalisatie_not_street_lighting(router: RuleRouter) -> None:
     assert_routes(router, "het verkeerslicht aan het kruispunt brandt niet", "signalisatie")
+
+
+def test_pedestrian_lights_are_signalisatie_not_street_lighting(router: RuleRouter) -> None:
+    # English "lights" is both; at a crossing they are traffic lights (eighth round).
+    text = "The pedestrian crossing lights on Budastraat stay red, nobody can cross."
+    assert_routes(router, text, "signalisatie")
+    assert_routes(router, "The pedestrian lights at the school never turn green.", "signalisatie")
 
 
 def test_public_bin_full_is_nette_stad_household_bin_not_emptied_is_afvalophaling(router: RuleRouter) -> None:
