@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from gateway import clock
 from gateway.melding import DeliveryState
 from gateway.queue import DELIVERY_LATENCY_BUCKETS, OUTAGES_FIELD, STATS_KEY, live_workers
+from gateway.redis_batch import Command, send
 from gateway.store import meldingen
 
 if TYPE_CHECKING:
@@ -152,17 +153,16 @@ class Metrics:
 
 
 async def record_delivery(redis: Redis, outcome: str, latency: float | None = None) -> None:
-    """Called by workers: bump the shared counters (one round trip)."""
-    # As a context manager: the pipeline gives its connection back even when cut off mid-way.
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hincrby(STATS_KEY, f"deliveries_{outcome}", 1)
-        if latency is not None:
-            pipe.hincrbyfloat(STATS_KEY, "latency_sum", latency)
-            pipe.hincrby(STATS_KEY, "latency_count", 1)
-            for bound in DELIVERY_LATENCY_BUCKETS:
-                if latency <= bound:
-                    pipe.hincrby(STATS_KEY, f"latency_le_{bound}", 1)
-        await pipe.execute()
+    """Called by workers: bump the shared counters (sent with the other jobs' commands of the
+    moment, gateway.redis_batch)."""
+    commands = [Command(("HINCRBY", STATS_KEY, f"deliveries_{outcome}", 1))]
+    if latency is not None:
+        commands.append(Command(("HINCRBYFLOAT", STATS_KEY, "latency_sum", latency)))
+        commands.append(Command(("HINCRBY", STATS_KEY, "latency_count", 1)))
+        for bound in DELIVERY_LATENCY_BUCKETS:
+            if latency <= bound:
+                commands.append(Command(("HINCRBY", STATS_KEY, f"latency_le_{bound}", 1)))
+    await send(redis, commands)
 
 
 async def count(redis: Redis, field: str) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
+from gateway.redis_batch import script_call, send
+
 
 @dataclass(frozen=True)
 class Heartbeat:
@@ -149,8 +151,8 @@ class Mark:
 
 async def take_mark(redis: Redis, mark: Mark, timeout_ms: int) -> bool:
     """Set the mark, unless the job is in progress already (taken or marked elsewhere): False."""
-    script = redis.register_script(_MARK)
-    return bool(await script(keys=mark.keys(), args=[mark.holder, timeout_ms, mark.job_id]))
+    (taken,) = await send(redis, [script_call(_MARK, mark.keys(), [mark.holder, timeout_ms, mark.job_id])])
+    return bool(taken)
 
 
 # KEYS[1] and ARGV[1]: a running set and the id of a job that ended, to take out of it (or '' and
@@ -190,5 +192,5 @@ async def drop_marks(redis: Redis, marks: list[Mark], *, ended: tuple[str, str] 
         marked = mark.keys()
         keys += [marked[0], marked[-1]]
         args += [mark.holder, mark.job_id, int(mark.by_worker)]
-    script = redis.register_script(_UNMARK_EACH)
-    return [bool(n) for n in await script(keys=keys, args=args)]
+    (dropped,) = await send(redis, [script_call(_UNMARK_EACH, keys, args)])
+    return [bool(n) for n in dropped]
