@@ -93,13 +93,18 @@ ACKNOWLEDGED_CHANNELS = frozenset({Channel.EMAIL, Channel.PHONE})
 ACKNOWLEDGED_CHOICES = frozenset({"email", "sms"})
 
 
+def acknowledged_entry(channel: Channel, stored: StoredIntake, feedback: str | None) -> int | None:
+    """The `ontvangen` entry of a new melding whose notification a rule may answer, else None."""
+    answered = channel in ACKNOWLEDGED_CHANNELS or feedback in ACKNOWLEDGED_CHOICES
+    return stored.history_id if stored.created and answered else None
+
+
 async def enqueue_acknowledgement(
     redis: ArqRedis, queue: str, channel: Channel, stored: StoredIntake, *, feedback: str | None = None
 ) -> None:
     """Queue the notification of a new melding's `ontvangen` entry where a rule may answer it."""
-    answered = channel in ACKNOWLEDGED_CHANNELS or feedback in ACKNOWLEDGED_CHOICES
-    if stored.created and stored.history_id is not None and answered:
-        await enqueue_notify(redis, queue, stored.id, stored.history_id)
+    if (history_id := acknowledged_entry(channel, stored, feedback)) is not None:
+        await enqueue_notify(redis, queue, stored.id, history_id)
 
 
 async def apply_status(
@@ -143,8 +148,10 @@ class Intake:
         self.redis = redis
         self.files = files
         self.metrics = metrics
-        # Like the store's group commit: meldingen committed together are enqueued together.
-        self._enqueuer: BatchWriter[str, None] = BatchWriter(self._enqueue_batch)
+        # Like the store's group commit: meldingen committed together are enqueued together, each
+        # (melding id, its acknowledged `ontvangen` entry or None) as its process job and the
+        # notify job of its receipt, the whole batch in one round trip.
+        self._enqueuer: BatchWriter[tuple[str, int | None], None] = BatchWriter(self._enqueue_batch)
 
     async def start(self) -> None:
         self._enqueuer.start()
@@ -152,9 +159,11 @@ class Intake:
     async def stop(self) -> None:
         await self._enqueuer.stop()
 
-    async def _enqueue_batch(self, melding_ids: Sequence[str]) -> list[None]:
-        await enqueue_process_many(self.redis, self.settings.queue_name, melding_ids)
-        return [None] * len(melding_ids)
+    async def _enqueue_batch(self, received: Sequence[tuple[str, int | None]]) -> list[None]:
+        notify = [(melding_id, entry) for melding_id, entry in received if entry is not None]
+        melding_ids = [melding_id for melding_id, _ in received]
+        await enqueue_process_many(self.redis, self.settings.queue_name, melding_ids, notify)
+        return [None] * len(received)
 
     def check_files(self, incoming: Sequence[IncomingFile]) -> None:
         s = self.settings
@@ -256,14 +265,8 @@ class Intake:
         gateway.channels.twilio.calls)."""
         if stored.created:
             try:
-                await self._enqueuer.submit(stored.id)
-                await enqueue_acknowledgement(
-                    self.redis,
-                    self.settings.queue_name,
-                    draft.channel,
-                    stored,
-                    feedback=draft.reporter.feedback,
-                )
+                entry = acknowledged_entry(draft.channel, stored, draft.reporter.feedback)
+                await self._enqueuer.submit((stored.id, entry))
             except Exception as exc:  # the melding is stored; the sweep will enqueue it
                 log.warning(
                     "melding stored but not enqueued (%s); the sweep will pick it up",
