@@ -42,6 +42,9 @@ class IncomingFile:
     filename: str | None
     content_type: str
     data: bytes
+    # The channel ran the whole-file check (`content_refusal`) on these very bytes already, as
+    # `parse_mail` does for every attachment it accepts: a photo is not decoded twice.
+    content_checked: bool = False
 
 
 class IntakeRejected(Exception):
@@ -203,6 +206,8 @@ class Intake:
         stored; after `check_files`, whose sniffing it relies on. Slow for a large photo: run it
         off the event loop."""
         for n, f in enumerate(incoming):
+            if f.content_checked:
+                continue
             where = f"attachments[{n}]"
             if (why := content_refusal(f.data, sniff_content_type(f.data))) is not None:
                 declared = f.content_type.split(";")[0].strip().lower()
@@ -224,13 +229,7 @@ class Intake:
         self.check_files(incoming)
         saved: list[tuple[Attachment, bool]] = []
         if incoming:
-            await asyncio.to_thread(self.check_contents, incoming)
-            saved = await asyncio.to_thread(
-                lambda: [
-                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type)
-                    for f in incoming
-                ]
-            )
+            saved = await asyncio.to_thread(self._check_and_keep, incoming)
         written = [attachment for attachment, new in saved if new]
         try:
             stored = await self.store.intake(draft, [attachment for attachment, _ in saved], inbound)
@@ -245,6 +244,12 @@ class Intake:
         if stored.created and (failed := tuple(a for a, _ in saved if a.state == "failed")):
             return dataclasses.replace(stored, attachments_failed=failed)
         return stored
+
+    def _check_and_keep(self, incoming: Sequence[IncomingFile]) -> list[tuple[Attachment, bool]]:
+        """Off the event loop in one hop: the whole-file check, then each file kept (none is kept
+        when one is refused)."""
+        self.check_contents(incoming)
+        return [self.files.keep(f.data, filename=f.filename, content_type=f.content_type) for f in incoming]
 
     async def _discard(self, written: list[Attachment]) -> None:
         """No orphan file: remove what this request wrote when no melding of it was stored, unless a
