@@ -42,6 +42,9 @@ class IncomingFile:
     filename: str | None
     content_type: str
     data: bytes
+    # The channel ran the whole-file check (`content_refusal`) on these very bytes already, as
+    # `parse_mail` does for every attachment it accepts: a photo is not decoded twice.
+    content_checked: bool = False
 
 
 class IntakeRejected(Exception):
@@ -93,13 +96,18 @@ ACKNOWLEDGED_CHANNELS = frozenset({Channel.EMAIL, Channel.PHONE})
 ACKNOWLEDGED_CHOICES = frozenset({"email", "sms"})
 
 
+def acknowledged_entry(channel: Channel, stored: StoredIntake, feedback: str | None) -> int | None:
+    """The `ontvangen` entry of a new melding whose notification a rule may answer, else None."""
+    answered = channel in ACKNOWLEDGED_CHANNELS or feedback in ACKNOWLEDGED_CHOICES
+    return stored.history_id if stored.created and answered else None
+
+
 async def enqueue_acknowledgement(
     redis: ArqRedis, queue: str, channel: Channel, stored: StoredIntake, *, feedback: str | None = None
 ) -> None:
     """Queue the notification of a new melding's `ontvangen` entry where a rule may answer it."""
-    answered = channel in ACKNOWLEDGED_CHANNELS or feedback in ACKNOWLEDGED_CHOICES
-    if stored.created and stored.history_id is not None and answered:
-        await enqueue_notify(redis, queue, stored.id, stored.history_id)
+    if (history_id := acknowledged_entry(channel, stored, feedback)) is not None:
+        await enqueue_notify(redis, queue, stored.id, history_id)
 
 
 async def apply_status(
@@ -143,8 +151,10 @@ class Intake:
         self.redis = redis
         self.files = files
         self.metrics = metrics
-        # Like the store's group commit: meldingen committed together are enqueued together.
-        self._enqueuer: BatchWriter[str, None] = BatchWriter(self._enqueue_batch)
+        # Like the store's group commit: meldingen committed together are enqueued together, each
+        # (melding id, its acknowledged `ontvangen` entry or None) as its process job and the
+        # notify job of its receipt, the whole batch in one round trip.
+        self._enqueuer: BatchWriter[tuple[str, int | None], None] = BatchWriter(self._enqueue_batch)
 
     async def start(self) -> None:
         self._enqueuer.start()
@@ -152,9 +162,11 @@ class Intake:
     async def stop(self) -> None:
         await self._enqueuer.stop()
 
-    async def _enqueue_batch(self, melding_ids: Sequence[str]) -> list[None]:
-        await enqueue_process_many(self.redis, self.settings.queue_name, melding_ids)
-        return [None] * len(melding_ids)
+    async def _enqueue_batch(self, received: Sequence[tuple[str, int | None]]) -> list[None]:
+        notify = [(melding_id, entry) for melding_id, entry in received if entry is not None]
+        melding_ids = [melding_id for melding_id, _ in received]
+        await enqueue_process_many(self.redis, self.settings.queue_name, melding_ids, notify)
+        return [None] * len(received)
 
     def check_files(self, incoming: Sequence[IncomingFile]) -> None:
         s = self.settings
@@ -194,6 +206,8 @@ class Intake:
         stored; after `check_files`, whose sniffing it relies on. Slow for a large photo: run it
         off the event loop."""
         for n, f in enumerate(incoming):
+            if f.content_checked:
+                continue
             where = f"attachments[{n}]"
             if (why := content_refusal(f.data, sniff_content_type(f.data))) is not None:
                 declared = f.content_type.split(";")[0].strip().lower()
@@ -215,13 +229,7 @@ class Intake:
         self.check_files(incoming)
         saved: list[tuple[Attachment, bool]] = []
         if incoming:
-            await asyncio.to_thread(self.check_contents, incoming)
-            saved = await asyncio.to_thread(
-                lambda: [
-                    self.files.keep(f.data, filename=f.filename, content_type=f.content_type)
-                    for f in incoming
-                ]
-            )
+            saved = await asyncio.to_thread(self._check_and_keep, incoming)
         written = [attachment for attachment, new in saved if new]
         try:
             stored = await self.store.intake(draft, [attachment for attachment, _ in saved], inbound)
@@ -236,6 +244,12 @@ class Intake:
         if stored.created and (failed := tuple(a for a, _ in saved if a.state == "failed")):
             return dataclasses.replace(stored, attachments_failed=failed)
         return stored
+
+    def _check_and_keep(self, incoming: Sequence[IncomingFile]) -> list[tuple[Attachment, bool]]:
+        """Off the event loop in one hop: the whole-file check, then each file kept (none is kept
+        when one is refused)."""
+        self.check_contents(incoming)
+        return [self.files.keep(f.data, filename=f.filename, content_type=f.content_type) for f in incoming]
 
     async def _discard(self, written: list[Attachment]) -> None:
         """No orphan file: remove what this request wrote when no melding of it was stored, unless a
@@ -256,14 +270,8 @@ class Intake:
         gateway.channels.twilio.calls)."""
         if stored.created:
             try:
-                await self._enqueuer.submit(stored.id)
-                await enqueue_acknowledgement(
-                    self.redis,
-                    self.settings.queue_name,
-                    draft.channel,
-                    stored,
-                    feedback=draft.reporter.feedback,
-                )
+                entry = acknowledged_entry(draft.channel, stored, draft.reporter.feedback)
+                await self._enqueuer.submit((stored.id, entry))
             except Exception as exc:  # the melding is stored; the sweep will enqueue it
                 log.warning(
                     "melding stored but not enqueued (%s); the sweep will pick it up",

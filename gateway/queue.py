@@ -218,9 +218,14 @@ async def enqueue_many(redis: ArqRedis, queue: str, jobs: Sequence[tuple[str, st
     return int(await script(keys=[queue, job_key_prefix], args=args))
 
 
-async def enqueue_process_many(redis: ArqRedis, queue: str, melding_ids: Sequence[str]) -> int:
-    """The process jobs of a whole intake batch, in one call."""
-    return await enqueue_many(redis, queue, [(process_job_id(m), JOB_PROCESS, (m,)) for m in melding_ids])
+async def enqueue_process_many(
+    redis: ArqRedis, queue: str, melding_ids: Sequence[str], notify: Sequence[tuple[str, int]] = ()
+) -> int:
+    """The process jobs of a whole intake batch, and the notify jobs (melding id, history id) of the
+    receipts it acknowledges, in one call."""
+    jobs = [(process_job_id(m), JOB_PROCESS, (m,)) for m in melding_ids]
+    jobs += [(notify_job_id(h), JOB_NOTIFY, (m, h)) for m, h in notify]
+    return await enqueue_many(redis, queue, jobs)
 
 
 async def enqueue_deliveries(redis: ArqRedis, queue: str, deliveries: Sequence[DeliveryRecord]) -> int:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway.channels.twilio.sms import e164, keyword
+from gateway.channels.twilio.sms import e164, keyword, twiml
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Channel, Status, StatusUpdate
@@ -203,3 +204,15 @@ async def test_without_an_auth_token_nothing_is_accepted(client: TestClient[Any,
     resp = await post(client, message("SM019", "Lamp kapot"))
     assert resp.status == 503
     assert await store_of(client).read(meldingen_store.list_meldingen) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [None, "", "Bedankt, uw melding 1777-2026-000123: https://meldpunt.example.be/t/abc?x=1&y=2",
+     "a <b> & \"c\" 'd' \u00e9\u20ac\U0001f600\n", "x\r\ny\t]]> &amp;"],
+)  # fmt: skip
+def test_twiml_is_what_the_twilio_library_writes(text: str | None) -> None:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    assert twiml(text) == str(response)

@@ -17,7 +17,7 @@ from gateway.store.deliveries import DeliveryRecord, ensure
 from gateway.store.history import add_status
 from gateway.store.media import record_media, take_media
 from gateway.store.schema import attachments, followups, inbound_messages, meldingen
-from gateway.store.sql import insert, utcnow
+from gateway.store.sql import dialect_insert, insert, utcnow
 
 
 def record_inbound(conn: Connection, row: dict[str, Any]) -> bool:
@@ -39,12 +39,17 @@ def record_many(conn: Connection, records: list[dict[str, Any]]) -> None:
     (intake), with the MMS media to fetch that a record may carry."""
     split = [take_media(record) for record in records]
     if split:
-        conn.execute(
-            insert(conn, inbound_messages).on_conflict_do_nothing(index_elements=["channel", "dedupe_key"]),
-            [row for row, _ in split],
-        )
+        conn.execute(_record_once(conn.dialect.name), [row for row, _ in split])
     for row, media in split:
         record_media(conn, row, media)
+
+
+@functools.cache
+def _record_once(dialect: str) -> Any:
+    """Built once: intake writes it in every batch."""
+    return dialect_insert(inbound_messages, dialect).on_conflict_do_nothing(
+        index_elements=["channel", "dedupe_key"]
+    )
 
 
 # Built once: the SMS webhook's fast path runs this for every message, and building the

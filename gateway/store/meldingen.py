@@ -32,7 +32,7 @@ from gateway.store.deliveries import get as get_delivery
 from gateway.store.history import status_change
 from gateway.store.inbound import followups_of, followups_of_many, record_many
 from gateway.store.schema import attachments, deliveries, meldingen, reference_counters, status_history
-from gateway.store.sql import insert, insert_many, utcnow
+from gateway.store.sql import dialect_insert, insert_many, utcnow
 
 
 @dataclass(frozen=True)
@@ -100,16 +100,36 @@ def _existing_by_key(conn: Connection, keys: list[tuple[str, str]]) -> dict[Any,
         by_channel.setdefault(channel, []).append(external_id)
     found: dict[Any, Row[Any]] = {}
     for channel, ids in by_channel.items():
-        query = select(
-            meldingen.c.id,
-            meldingen.c.reference,
-            meldingen.c.tracking_token,
-            meldingen.c.request_hash,
-            meldingen.c.channel,
-            meldingen.c.external_id,
-        ).where(meldingen.c.channel == channel, meldingen.c.external_id.in_(ids))
-        found.update({(r.channel, r.external_id): r for r in conn.execute(query)})
+        rows = conn.execute(_by_keys(), {"channel": channel, "external_ids": ids})
+        found.update({(r.channel, r.external_id): r for r in rows})
     return found
+
+
+# The intake batch's statements are built once (as the worker's reads are): a batch holds one to
+# a few meldingen, and building and caching a statement anew cost more than running it.
+@functools.cache
+def _by_keys() -> Any:
+    columns = ("id", "reference", "tracking_token", "request_hash", "channel", "external_id")
+    return select(*(meldingen.c[name] for name in columns)).where(
+        meldingen.c.channel == bindparam("channel"),
+        meldingen.c.external_id.in_(bindparam("external_ids", expanding=True)),
+    )
+
+
+@functools.cache
+def _count_references(dialect: str) -> Any:
+    """`count` more references in `year`: the last one allocated."""
+    ins = dialect_insert(reference_counters, dialect).values(year=bindparam("year"), last=bindparam("count"))
+    return ins.on_conflict_do_update(
+        index_elements=["year"], set_={"last": reference_counters.c.last + ins.excluded.last}
+    ).returning(reference_counters.c.last)
+
+
+@functools.cache
+def _first_entries() -> Any:
+    return select(status_history.c.melding_id, status_history.c.id).where(
+        status_history.c.melding_id.in_(bindparam("melding_ids", expanding=True))
+    )
 
 
 def _allocate_references(conn: Connection, years: list[int], prefix: str) -> list[str]:
@@ -117,11 +137,8 @@ def _allocate_references(conn: Connection, years: list[int], prefix: str) -> lis
     numbers: dict[int, Iterator[int]] = {}
     for year in set(years):
         count = years.count(year)
-        ins = insert(conn, reference_counters).values(year=year, last=count)
-        ins = ins.on_conflict_do_update(
-            index_elements=["year"], set_={"last": reference_counters.c.last + count}
-        ).returning(reference_counters.c.last)
-        last = conn.execute(ins).scalar_one()
+        statement = _count_references(conn.dialect.name)
+        last = conn.execute(statement, {"year": year, "count": count}).scalar_one()
         numbers[year] = iter(range(last - count + 1, last + 1))
     return [f"{prefix}-{year}-{next(numbers[year]):06d}" for year in years]
 
@@ -179,13 +196,7 @@ def _insert_fresh(
     insert_many(conn, status_history, history)
     if files:
         insert_many(conn, attachments, files)
-    first = dict(
-        conn.execute(
-            select(status_history.c.melding_id, status_history.c.id).where(
-                status_history.c.melding_id.in_([o.id for o in out])
-            )
-        ).all()
-    )
+    first = dict(conn.execute(_first_entries(), {"melding_ids": [o.id for o in out]}).all())
     return [replace(o, history_id=first[o.id]) for o in out]
 
 

@@ -160,7 +160,8 @@ class MailIntake:
         """The attachments intake accepts; the others are refused with the reason, never the mail."""
         files: list[IncomingFile] = []
         for a in parsed.attachments:
-            candidate = IncomingFile(a.filename, a.content_type, a.data)
+            # parse_mail accepted it only after the whole-file check (content_refusal)
+            candidate = IncomingFile(a.filename, a.content_type, a.data, content_checked=True)
             try:
                 if len(files) >= self.settings.max_attachments:
                     raise IntakeRejected(
