@@ -19,7 +19,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import collapse_rfc2231_value
 
 from gateway.attachments import content_refusal, safe_filename, sniff_content_type
-from gateway.channels.email import boundaries, headers, quotes
+from gateway.channels.email import headers, quotes
 from gateway.channels.email.automated import (
     Automated,
     decode_bytes,
@@ -156,7 +156,6 @@ class _Report:
 # every header is read through `automated.first_header`/`header_values`/`mime_view`,
 # which decode what they need. (SMTP listener: 144 -> 323 messages/s.)
 _PARSER = BytesParser(policy=policy.compat32)
-boundaries.install()  # a multipart's boundary found without a regex compiled for it
 _HEADER_PARSER = BytesHeaderParser(policy=policy.compat32)
 _MAX_DEPTH = 20  # MIME nesting; deeper is an attack or a broken generator
 _MAX_FORWARDS = 3
