@@ -11,6 +11,7 @@ from gateway.dedupe.register import StreetRegister
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
+NUMBER_M = 10.0  # the uncertainty of a house number's place along its street, against another's
 
 
 def place_fit(
@@ -28,7 +29,7 @@ def place_fit(
         if p.number is not None and e.number is not None:
             gap = abs(p.number - e.number) * metres_per_number
             numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
-            s = closeness(gap, reach, 10.0, 10.0)
+            s = closeness(gap, reach, NUMBER_M, NUMBER_M)
             one_side = int(p.number) % 2 == int(e.number) % 2
             if s <= 0 and one_side:
                 # On one side of a street the numbers decide; across it, odd and even need

@@ -1,0 +1,82 @@
+"""Issue 14, eighth round (stream_dev8): house numbers on one side of a street decide against a pin
+that meets a problem only through a rough address point; "weer sluikstort" (the problem named again,
+no state word) says a new pile, so a report of it joins the newer problem at that spot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gateway.classify.rules import normalize_text
+from gateway.dedupe.finder import Deduper
+from gateway.dedupe.text import AGAIN
+from tests.support.dedupe import shipped_deduper
+from tests.test_dedupe import Feed, linked
+
+TACKLAAN_109_PIN = (50.823433, 3.260259)  # 14 m from the address point Minister Tacklaan 99-119
+
+
+@pytest.fixture(scope="module")
+def deduper() -> Deduper:
+    return shipped_deduper()
+
+
+def test_a_number_far_along_the_street_from_the_problems_own_number_is_for_the_desk(
+    deduper: Deduper,
+) -> None:
+    feed = Feed(deduper)
+    feed("De lamp voor ons huis brandt niet.", "verlichting", pin=TACKLAAN_109_PIN)
+    sms = feed("min tacklaan 107 lamp uit", "verlichting", at=timedelta(hours=9))
+    assert linked(sms) == "m1", sms.best_reason
+    # Nr 75 lies in the register's range 51-93, whose point is 53 m from the pin: close enough for
+    # that rough point, but 32 numbers (128 m) from nr 107 on the same side: another lamp.
+    other = feed(
+        "De lantaarnpaal in de Minister Tacklaan ter hoogte van nr 75 brandt niet.",
+        "verlichting",
+        at=timedelta(days=2),
+    )
+    assert linked(other) is None, other.best_reason
+    assert [s.candidate_id for s in other.suggestions] == ["m1"]
+    assert "its report m2 says nr 107" in (other.best_reason or "")
+    # A neighbour of nr 107 is still the same lamp.
+    near = feed("Lamp aan nummer 111 Minister Tacklaan is uit", "verlichting", at=timedelta(days=3))
+    assert linked(near) == "m1", near.best_reason
+
+
+def test_the_problem_named_again_is_a_repeat() -> None:
+    def again(text: str) -> bool:
+        return AGAIN.search(normalize_text(text)) is not None
+
+    assert again("weer sluikstort in de Nieuwstraat")
+    assert again("opnieuw graffiti op de gevel")
+    assert again("alweer tags op de muur van de school")
+    assert not again("nog steeds sluikstort in de Nieuwstraat")
+    assert not again("graffiti op de gevel")
+
+
+def test_a_dumping_again_joins_the_newer_pile_at_that_spot(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed(
+        "Zakken en een kapotte stoel op het voetpad gedumpt.",
+        "nette_stad",
+        street="Nieuwstraat",
+        house_number="12",
+    )
+    sms = feed("sluikstort nieuwstraat 12", "nette_stad", at=timedelta(days=1))
+    assert linked(sms) == "m1"
+    second = feed(
+        "Opnieuw zakken gedumpt op dezelfde plek als vorige week, het vorige werd netjes opgeruimd.",
+        "nette_stad",
+        street="Nieuwstraat",
+        house_number="12",
+        at=timedelta(days=11),
+    )
+    assert linked(second) is None, second.best_reason
+    # "weer sluikstort" eleven days after the first pile and a day after the second: the second.
+    call = feed(
+        "Tel. dhr. Claeys: weer sluikstort in de Nieuwstraat ter hoogte van nr 10.",
+        "nette_stad",
+        at=timedelta(days=12),
+    )
+    assert linked(call) == "m3", call.best_reason
