@@ -14,7 +14,8 @@ from gateway.dedupe.text import AGAIN
 from tests.support.dedupe import shipped_deduper
 from tests.test_dedupe import Feed, linked
 
-TACKLAAN_109_PIN = (50.823433, 3.260259)  # 14 m from the address point Minister Tacklaan 99-119
+# Halfway (30 m from each) between the address points of Minister Tacklaan 99-119 and 51-93.
+TACKLAAN_PIN = (50.823371, 3.260594)
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,10 @@ def test_a_number_far_along_the_street_from_the_problems_own_number_is_for_the_d
     deduper: Deduper,
 ) -> None:
     feed = Feed(deduper)
-    feed("De lamp voor ons huis brandt niet.", "verlichting", pin=TACKLAAN_109_PIN)
+    feed("De lamp voor ons huis brandt niet.", "verlichting", pin=TACKLAAN_PIN)
     sms = feed("min tacklaan 107 lamp uit", "verlichting", at=timedelta(hours=9))
     assert linked(sms) == "m1", sms.best_reason
-    # Nr 75 lies in the register's range 51-93, whose point is 53 m from the pin: close enough for
+    # Nr 75 lies in the register's range 51-93, whose point is 30 m from the pin: close enough for
     # that rough point, but 32 numbers (128 m) from nr 107 on the same side: another lamp.
     other = feed(
         "De lantaarnpaal in de Minister Tacklaan ter hoogte van nr 75 brandt niet.",
@@ -80,3 +81,23 @@ def test_a_dumping_again_joins_the_newer_pile_at_that_spot(deduper: Deduper) -> 
         at=timedelta(days=12),
     )
     assert linked(call) == "m3", call.best_reason
+
+
+OVERLEIE_61_PIN = (50.833371, 3.259369)  # 15 m from the address point Overleiestraat 61
+OVERLEIE_38_56_PIN = (50.833055, 3.260071)  # 15 m from the address point of the range 38-56
+
+
+def test_a_number_placed_only_roughly_beyond_the_reach_is_for_the_desk(deduper: Deduper) -> None:
+    # Nr 38 lies in the register's range 38-56, placed within 56 m; its point is 62 m from the pin:
+    # one lamp or two (lamp posts stand 30-40 m apart)? Not an automatic link.
+    feed = Feed(deduper)
+    feed("Straatlamp brandt niet", "verlichting", pin=OVERLEIE_61_PIN)
+    rough = feed("lamp Overleiestraat nr 38 brandt niet", "verlichting", at=timedelta(hours=5))
+    assert linked(rough) is None, rough.best_reason
+    assert [s.candidate_id for s in rough.suggestions] == ["m1"]
+    assert "nr 38 placed only roughly" in (rough.best_reason or "")
+    # The same number against a pin at its range's point is one spot.
+    feed = Feed(deduper)
+    feed("Straatlamp brandt niet", "verlichting", pin=OVERLEIE_38_56_PIN)
+    near = feed("lamp Overleiestraat nr 38 brandt niet", "verlichting", at=timedelta(hours=5))
+    assert linked(near) == "m1", near.best_reason

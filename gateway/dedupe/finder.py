@@ -349,7 +349,7 @@ class Deduper:
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
         if doubt is None and total >= self.config.threshold:
-            doubt = self.neighbours.apart(probe.place, entry)
+            doubt = fit.doubt or self.neighbours.apart(probe.place, entry)
             if doubt is None and probe.again and apart > AGAIN_AFTER:
                 doubt = f"says broken again, {days:.0f} days on"
             if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:

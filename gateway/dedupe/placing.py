@@ -43,7 +43,7 @@ def place_fit(
         assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
         closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
-        options.append(PlaceFit(closer, f"{d:.0f} m apart"))
+        options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=_rough(d, reach, p, e)))
     elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
         # A map pin against "somewhere on street X": does the pin lie on X? (Two named
         # streets that differ are two places, whatever their points.)
@@ -58,7 +58,8 @@ def place_fit(
             pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
             name = street.name if street else "the street"
             why = f"map pin {d:.0f} m from {name} {number}"
-            options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why))
+            rough = _rough(d, reach, e if p_precise else p)
+            options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why, doubt=rough))
         elif street is not None and point[0] is not None and point[1] is not None:
             sure = street.on_street(point[0], point[1])
             rival = max(
@@ -70,7 +71,21 @@ def place_fit(
             if sure > 0:
                 on_it = f"map pin on {street.name}"
                 options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
-    return max(options, default=PlaceFit(0.0, "too far apart"))
+    return max(
+        options, key=lambda o: (o.score, o.why, o.street_level), default=PlaceFit(0.0, "too far apart")
+    )
+
+
+def _rough(d: float, reach: float, *sides: Place | Entry) -> str | None:
+    """Why two points `d` metres apart, beyond the dienst's reach, meet only through a house number
+    placed roughly (a number in the register's range 51-93, whose point may lie 100 m from it):
+    the numbers might be one spot, or two (a second lamp 60 m on). None when not so."""
+    if d <= reach:
+        return None
+    for side in sides:
+        if side.number is not None and (side.radius_m or 0.0) > reach:
+            return f"nr {_n(side.number)} placed only roughly"
+    return None
 
 
 def pinned(p: Place, e: Entry) -> bool:
