@@ -11,7 +11,7 @@ import pytest
 from gateway.classify.rules import normalize_text
 from gateway.dedupe.finder import Deduper
 from gateway.dedupe.text import AGAIN
-from tests.support.dedupe import shipped_deduper
+from tests.support.dedupe import kinds_of, shipped_deduper
 from tests.test_dedupe import Feed, linked
 
 # Halfway (30 m from each) between the address points of Minister Tacklaan 99-119 and 51-93.
@@ -101,3 +101,52 @@ def test_a_number_placed_only_roughly_beyond_the_reach_is_for_the_desk(deduper: 
     feed("Straatlamp brandt niet", "verlichting", pin=OVERLEIE_38_56_PIN)
     near = feed("lamp Overleiestraat nr 38 brandt niet", "verlichting", at=timedelta(hours=5))
     assert linked(near) == "m1", near.best_reason
+
+
+VEEMARKT_PARKING_PIN = (50.826524, 3.275179)  # 16 m from P Veemarkt, 122 m from Veemarkt 26
+
+
+def test_a_landmark_stands_on_its_street(deduper: Deduper) -> None:
+    where = deduper.locator.from_text
+    assert where("le banc près du beffroi est cassé").street == "Belfort"
+    assert where("Bench next to the belfry is broken").street == "Belfort"
+    # A landmark on the street also named says where on it (not in the signature).
+    committee = "Namens het buurtcomité Veemarkt: aan de ingang van parking Veemarkt liggen zakken huisvuil."
+    assert where(committee).street == "P Veemarkt"
+    assert where("Veemarkt 26, naast parking Veemarkt: zakken").street == "Veemarkt"
+    # "At the belfry" and "on the Grote Markt" meet on that square.
+    feed = Feed(deduper)
+    feed("Bench next to the belfry is broken, one slat missing", "wegen", street="Grote Markt")
+    sms = feed("bank aan het belfort kapot, plank eruit", "wegen", at=timedelta(days=1))
+    assert linked(sms) == "m1", sms.best_reason
+    assert "Belfort on Grote Markt" in (sms.best_reason or "")
+
+
+def test_the_car_park_named_is_not_the_whole_street(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Hoop vuilniszakken tegen de gevel gezet.", "nette_stad", street="Veemarkt", house_number="26")
+    feed(
+        "Someone dumped garbage bags at the entrance of the Veemarkt car park",
+        "nette_stad",
+        pin=VEEMARKT_PARKING_PIN,
+    )
+    mail = feed(
+        "Beste, Namens het buurtcomité Veemarkt: aan de ingang van parking Veemarkt liggen sinds gisteren "
+        "een tiental zakken huisvuil. Vriendelijke groeten, Luc",
+        "nette_stad",
+        at=timedelta(hours=14),
+    )
+    assert linked(mail) == "m2", mail.best_reason
+
+
+def test_words_that_named_nothing_in_the_eighth_round(deduper: Deduper) -> None:
+    call = "Tel. dhr. Verhaeghe: straatlamp voor zijn deur al enkele dagen uit."
+    assert kinds_of("verlichting", call) == {"verlichting.uit"}
+    assert kinds_of("verlichting", "de lamp is al een week uit") == {"verlichting.uit"}
+    assert kinds_of("verlichting", "the street light near the Broel towers is still off") == {
+        "verlichting.uit"
+    }
+    # "uit de ..." is where from, not out.
+    assert kinds_of("verlichting", "de lantaarnpaal werd uit de grond gereden") == frozenset()
+    found = deduper.locator.from_text("straatlamp dam nr 75 is uit")
+    assert (found.street, found.house_number) == ("Dam", "75")

@@ -7,7 +7,7 @@ from gateway.dedupe.closeness import PlaceFit, closeness, street_level
 from gateway.dedupe.geo import distance_m
 from gateway.dedupe.place import Place
 from gateway.dedupe.records import Entry
-from gateway.dedupe.register import StreetRegister
+from gateway.dedupe.register import Street, StreetRegister
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
@@ -44,9 +44,16 @@ def place_fit(
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
         closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
         options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=_rough(d, reach, p, e)))
-    elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
+    elif (
+        (p_precise or e_precise)
+        and not same_street
+        and (
+            not (p.street_key and e.street_key)
+            or _landmark(register, e.street_key if p_precise else p.street_key)
+        )
+    ):
         # A map pin against "somewhere on street X": does the pin lie on X? (Two named
-        # streets that differ are two places, whatever their points.)
+        # streets that differ are two places, whatever their points; a landmark is no street.)
         point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
         street = register.streets.get((e.street_key if p_precise else p.street_key) or "")
         numbered = _numbered_point(e if p_precise else p)
@@ -71,9 +78,34 @@ def place_fit(
             if sure > 0:
                 on_it = f"map pin on {street.name}"
                 options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
+    elif not (p_precise or e_precise) and not same_street and p.street_key and e.street_key:
+        on_it = _landmark_on_street(register, p.street_key, e.street_key)
+        if on_it is not None:
+            options.append(on_it)
     return max(
         options, key=lambda o: (o.score, o.why, o.street_level), default=PlaceFit(0.0, "too far apart")
     )
+
+
+def _landmark(register: StreetRegister, key: str | None) -> Street | None:
+    """The register's landmark with a position under this key (the belfry, a car park), if any."""
+    found = register.streets.get(key or "")
+    return found if found is not None and found.kind == "landmark" and found.has_position else None
+
+
+def _landmark_on_street(register: StreetRegister, a: str, b: str) -> PlaceFit | None:
+    """ "Aan het belfort" and "on the Grote Markt": a landmark that stands on the other report's
+    street meets it there ("somewhere on this street", the vaguer of the two)."""
+    mark, street = _landmark(register, a), register.streets.get(b)
+    if mark is None:
+        mark, street = _landmark(register, b), register.streets.get(a)
+    if mark is None or street is None or street.kind != "street" or mark.lat is None or mark.lon is None:
+        return None
+    sure = street.on_street(mark.lat, mark.lon)
+    if sure <= 0:
+        return None
+    level = min(street_level(mark), street_level(street))
+    return PlaceFit(level * sure, f"{mark.name} on {street.name}", street_level=True)
 
 
 def _rough(d: float, reach: float, *sides: Place | Entry) -> str | None:
