@@ -102,6 +102,16 @@ def _landmark_on_street(register: StreetRegister, a: str, b: str) -> PlaceFit | 
     if mark is None or street is None or street.kind != "street" or mark.lat is None or mark.lon is None:
         return None
     sure = street.on_street(mark.lat, mark.lon)
+    rival = max(
+        (
+            s
+            for other, s in register.near(mark.lat, mark.lon)
+            if other.kind == "street" and other.key != street.key
+        ),
+        default=0.0,
+    )
+    if rival > sure:
+        sure *= 0.4  # the landmark stands on another street, as a pin would (see place_fit)
     if sure <= 0:
         return None
     level = min(street_level(mark), street_level(street))
