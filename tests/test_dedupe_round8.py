@@ -150,3 +150,15 @@ def test_words_that_named_nothing_in_the_eighth_round(deduper: Deduper) -> None:
     assert kinds_of("verlichting", "de lantaarnpaal werd uit de grond gereden") == frozenset()
     found = deduper.locator.from_text("straatlamp dam nr 75 is uit")
     assert (found.street, found.house_number) == ("Dam", "75")
+
+
+def test_dumping_a_week_after_the_last_report_is_a_new_pile(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Vuilniszakken gedumpt op het voetpad", "nette_stad", street="Nieuwstraat", house_number="12")
+    told = feed("sluikstort nieuwstraat 12, zakken", "nette_stad", at=timedelta(days=4))
+    assert linked(told) == "m1", told.best_reason
+    # Counted from the latest report (day 4): day 10 is the same pile, day 18 a new one.
+    still = feed("Zakken gedumpt aan Nieuwstraat 12", "nette_stad", at=timedelta(days=10))
+    assert linked(still) == "m1", still.best_reason
+    later = feed("Zakken gedumpt aan Nieuwstraat 12", "nette_stad", at=timedelta(days=18))
+    assert linked(later) is None, later.best_reason
