@@ -43,7 +43,8 @@ def place_fit(
         assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
         closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
-        options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=_rough(d, reach, p, e)))
+        rough = _rough(d, reach, p, e) if d > reach else ""
+        options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=rough))
     elif (
         (p_precise or e_precise)
         and not same_street
@@ -65,7 +66,7 @@ def place_fit(
             pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
             name = street.name if street else "the street"
             why = f"map pin {d:.0f} m from {name} {number}"
-            rough = _rough(d, reach, e if p_precise else p)
+            rough = _rough(d, reach, e if p_precise else p) if d > reach else ""
             options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why, doubt=rough))
         elif street is not None and point[0] is not None and point[1] is not None:
             sure = street.on_street(point[0], point[1])
@@ -82,9 +83,7 @@ def place_fit(
         on_it = _landmark_on_street(register, p.street_key, e.street_key)
         if on_it is not None:
             options.append(on_it)
-    return max(
-        options, key=lambda o: (o.score, o.why, o.street_level), default=PlaceFit(0.0, "too far apart")
-    )
+    return max(options, default=PlaceFit(0.0, "too far apart"))
 
 
 def _landmark(register: StreetRegister, key: str | None) -> Street | None:
@@ -118,16 +117,16 @@ def _landmark_on_street(register: StreetRegister, a: str, b: str) -> PlaceFit | 
     return PlaceFit(level * sure, f"{mark.name} on {street.name}", street_level=True)
 
 
-def _rough(d: float, reach: float, *sides: Place | Entry) -> str | None:
+def _rough(d: float, reach: float, *sides: Place | Entry) -> str:
     """Why two points `d` metres apart, beyond the dienst's reach, meet only through a house number
     placed roughly (a number in the register's range 51-93, whose point may lie 100 m from it):
-    the numbers might be one spot, or two (a second lamp 60 m on). None when not so."""
+    the numbers might be one spot, or two (a second lamp 60 m on). "" when not so."""
     if d <= reach:
-        return None
+        return ""
     for side in sides:
         if side.number is not None and (side.radius_m or 0.0) > reach:
             return f"nr {_n(side.number)} placed only roughly"
-    return None
+    return ""
 
 
 def pinned(p: Place, e: Entry) -> bool:
