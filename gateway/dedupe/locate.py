@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, house_number
 from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
-from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, words
+from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, name_tokens, words
 from gateway.dedupe.tokens import Token, span_text, tokenize
 from gateway.melding import Location, Melding
 
@@ -198,8 +198,9 @@ class Locator:
         return place
 
     def _landmark_on(self, best: _Mention, mentions: list[_Mention]) -> _Mention:
-        """ "Buurtcomité Veemarkt: aan de ingang van parking Veemarkt": a landmark that stands on the
-        street also named (without a house number) says where on that street."""
+        """ "Buurtcomité Veemarkt: aan de ingang van parking Veemarkt": a landmark named after the
+        street also named (without a house number), and standing on it, says where on that street.
+        (Another landmark beside a street, "Doorniksesteenweg, aan de Radio 2", leaves the street.)"""
         if best.number or len(best.keys) != 1:
             return best
         street = self.register.streets[next(iter(best.keys))]
@@ -210,6 +211,9 @@ class Locator:
                 continue  # ambiguous, or in the signature / the reporter's own address
             mark = self.register.streets[next(iter(m.keys))]
             if mark.kind != "landmark" or mark.lat is None or mark.lon is None:
+                continue
+            names = [mark.name, *mark.aliases]
+            if not any(street.key in compact(name_tokens(n)) for n in names):
                 continue
             if mark.radius_m < street.radius_m and street.on_street(mark.lat, mark.lon) >= 1.0:
                 return m
