@@ -14,6 +14,7 @@ class PlaceFit(NamedTuple):
     score: float
     why: str
     street_level: bool = False
+    doubt: str = ""  # why the fit, however high, is at most a suggestion ("": no doubt)
 
 
 def closeness(d: float, reach: float, u1: float, u2: float) -> float:

@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from gateway.classify.rules import normalize_text
 from gateway.config import Settings
 from gateway.dedupe import DuplicateMatch, Suggestion, kinds
+from gateway.dedupe.closeness import closeness
 from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
 from gateway.dedupe.geo import Grid
@@ -34,7 +35,8 @@ from gateway.dedupe.hotspots import hotspot
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator
 from gateway.dedupe.neighbours import Neighbours
-from gateway.dedupe.placing import PRECISE_M, pinned, place_fit
+from gateway.dedupe.place import Place
+from gateway.dedupe.placing import NUMBER_M, PRECISE_M, pinned, place_fit
 from gateway.dedupe.records import CandidateIndex, Entry, Outcome, Probe, Scored
 from gateway.dedupe.register import StreetRegister
 from gateway.dedupe.rival import elsewhere, rival
@@ -171,13 +173,14 @@ class Deduper:
         reach = max(probe.window, self.config.longest_window(probe.dienst))
         since, until = probe.received_at - reach, probe.received_at + reach
         found: list[Scored] = []
-        count = 0
-        for entry in index.candidates(probe.dienst, cells, keys, since, until, probe.id):
-            count += 1
+        fetched = list(index.candidates(probe.dienst, cells, keys, since, until, probe.id))
+        for entry in fetched:
             scored = self.score(probe, entry)
             if scored is not None:
                 found.append(scored)
+        count = len(fetched)
         self._placed_elsewhere(index, probe, found, (since, until))
+        self._numbered_elsewhere(probe, found, fetched)
         for shared, other in partners(probe.dienst, probe.kinds):
             count += self._across(index, probe, shared, other, found, blocks)
         return found, count
@@ -199,6 +202,28 @@ class Deduper:
             spot = elsewhere(p, [e for e in spots if e.master_id == s.entry.master_id], policy.radius_m)
             if spot is not None:
                 s.cap(self.config.threshold, f"its report {spot} is placed elsewhere: the desk decides")
+
+    def _numbered_elsewhere(self, probe: Probe, found: list[Scored], fetched: list[Entry]) -> None:
+        """On one side of a street the house numbers decide (placing.place_fit): a report at nr 75
+        that meets a problem through a pin near its rough address point, while another report of
+        that problem says nr 107, is not surely that problem (a second lamp 60 m on): the desk decides."""
+        p, policy = probe.place, self.config.policy(probe.dienst)
+        if p.number is None or not p.street_key or policy is None:
+            return
+        linked = [s for s in found if s.score >= self.config.threshold and not _numbered_on(s.entry, p)]
+        if not linked:
+            return
+        far: dict[str, Entry] = {}
+        for e in fetched:
+            if _numbered_on(e, p) and int(e.number or 0) % 2 == int(p.number) % 2:
+                gap = abs(p.number - (e.number or 0)) * self.config.metres_per_house_number
+                if closeness(gap, policy.radius_m, NUMBER_M, NUMBER_M) <= 0.0:
+                    far.setdefault(e.master_id, e)
+        for s in linked:
+            other = far.get(s.entry.master_id)
+            if other is not None and other.number is not None:
+                number = f"{other.number:g}"
+                s.cap(self.config.threshold, f"its report {other.id} says nr {number}: the desk decides")
 
     def _across(
         self,
@@ -324,7 +349,7 @@ class Deduper:
         days = apart.total_seconds() / 86400
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
         if doubt is None and total >= self.config.threshold:
-            doubt = self.neighbours.apart(probe.place, entry)
+            doubt = fit.doubt or self.neighbours.apart(probe.place, entry)
             if doubt is None and probe.again and apart > AGAIN_AFTER:
                 doubt = f"says broken again, {days:.0f} days on"
             if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:
@@ -350,6 +375,11 @@ def load_deduper(settings: Settings) -> Deduper:
     except LandmarkError as exc:
         raise DedupeConfigError(str(exc)) from None
     return Deduper(config, register, landmarks)
+
+
+def _numbered_on(e: Entry, p: Place) -> bool:
+    """The report gives a house number on the street of place `p`."""
+    return e.number is not None and e.street_key == p.street_key
 
 
 def _best(scored: list[Scored]) -> Scored | None:

@@ -42,7 +42,7 @@ FOREIGN: dict[str, str] = {
     "verlichting.uit": r"ne s allume (?:toujours |encore )?(?:plus|pas)"
     r"|ne marche (?:toujours |encore )?(?:plus|pas)|hors service|(?:is|are|been) out"
     r"|not (?:working|on|lit)|doesn t work|dark|eteint\w*|(?:lights?|lamps?) (?:(?:has|have) gone )?out"
-    r"|street ?lights? (?:\w+ )?out|en panne",
+    r"|street ?lights? (?:\w+ )?out|en panne|(?:is|are|stays?|remains?) (?:still )?off|still off",
     "verlichting.flikker": r"clignot\w*|flicker\w*|blink\w*|on and off",
     "verlichting.paal": r"(?:lamp ?posts?|poteaux?|lampadaires?|luminaires?)\b[^.?]{0,30}"
     r"\b(?:tilted|leaning|knocked|hit|damaged|broken|penche\w*|renverse\w*|tordu\w*|casse\w*|endommage\w*)",

@@ -172,6 +172,9 @@ LEXICON: dict[str, list[tuple[str, str, str]]] = {
             r"|(?:is|zijn|blijft|blijven|staat|staan|gaat|gaan) uit|uitgevallen|doe\w* het niet|werk\w* niet"
             r"|kapot\w*|stuk|defect\w*|geen (?:straat)?(?:verlichting|licht)|donker\w*|pikdonker|gedoofd"
             r"|doof|panne|(?:lamp|licht|verlichting)\w* (?:\w+ ){0,2}(?:uit|weg)"
+            # "straatlamp voor zijn deur al enkele dagen uit": "uit" closing the clause, not "uit de ...".
+            r"|\w*(?:lamp|licht|verlichting)\w* (?:\w+ ){0,6}uit(?! (?:de|het|een|den|der|mijn|zijn|haar|hun"
+            r"|onze|ons|te|van|naar)\b)"
             r"|ne fonctionne (?:toujours |encore )?(?:plus|pas)|eteint\w*|en panne|not working|is out"
             r"|does not work|broken)\b",
         ),

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, house_number
 from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
-from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, words
+from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, name_tokens, words
 from gateway.dedupe.tokens import Token, span_text, tokenize
 from gateway.melding import Location, Melding
 
@@ -54,7 +54,13 @@ _NOT_A_STREET = words(
     voetpad fietspad wandelpad onderweg snelweg autoweg oprit verkeersplein speelplein kerkplein
     marktplein stadsplein rijweg zijweg"""
 )
-_CUE_BEFORE = words("in op aan langs de het hoek thv hoogte van tegenover tov bij naast achter nabij")
+# Words before a short name or a landmark's one-word alias that say it is a place ("aan het belfort";
+# French and English: "pres du beffroi", "near the belfry").
+_CUE_BEFORE = words(
+    "in op aan langs de het hoek thv hoogte van tegenover tov bij naast achter nabij"
+    " du au le la pres the near"
+)
+_NUMBER_WORDS = words("nr nummer huisnummer no")
 _CORNER = re.compile(r"\b(?:hoek|kruispunt|kruising|kruist|splitsing|rondpunt)\b", re.IGNORECASE)
 _OWN_ADDRESS = re.compile(
     r"(?:ik woon|wij wonen|we wonen|woonachtig|mijn adres|ons adres|adres\s*:|afzender)"
@@ -177,7 +183,7 @@ class Locator:
                     detail=f"only the deelgemeente ({deelgemeente}) is named",
                 )
             return replace(NOWHERE, detail="no street, landmark or coordinates found in the text")
-        best = max(mentions, key=lambda m: m.score * m.weight)
+        best = self._landmark_on(max(mentions, key=lambda m: m.score * m.weight), mentions)
         distinct = {m.keys for m in mentions if m.keys}
         place = self._place(best, postcode, deelgemeente)
         if len(distinct) > 1:
@@ -190,6 +196,28 @@ class Locator:
                 detail=f"{place.detail}; {'corner with' if corner else 'also named'}: {', '.join(others)}",
             )
         return place
+
+    def _landmark_on(self, best: _Mention, mentions: list[_Mention]) -> _Mention:
+        """ "Buurtcomité Veemarkt: aan de ingang van parking Veemarkt": a landmark named after the
+        street also named (without a house number), and standing on it, says where on that street.
+        (Another landmark beside a street, "Doorniksesteenweg, aan de Radio 2", leaves the street.)"""
+        if best.number or len(best.keys) != 1:
+            return best
+        street = self.register.streets[next(iter(best.keys))]
+        if street.kind != "street" or not street.has_position:
+            return best
+        for m in mentions:
+            if m is best or len(m.keys) != 1 or m.weight < 1.0:
+                continue  # ambiguous, or in the signature / the reporter's own address
+            mark = self.register.streets[next(iter(m.keys))]
+            if mark.kind != "landmark" or mark.lat is None or mark.lon is None:
+                continue
+            names = [mark.name, *mark.aliases]
+            if not any(street.key in compact(name_tokens(n)) for n in names):
+                continue
+            if mark.radius_m < street.radius_m and street.on_street(mark.lat, mark.lon) >= 1.0:
+                return m
+        return best
 
     def _prefer_street(self, tokens: list[Token], m: _Mention) -> None:
         """ "parking Veemarkt nr 26": a house number belongs to the street inside a landmark's name."""
@@ -281,9 +309,12 @@ class Locator:
         if n == 1 and (all(s.kind == "landmark" for s in streets) or len(key) <= 5):
             raw = tokens[i].raw
             cue = i > 0 and fold(tokens[i - 1].raw) in _CUE_BEFORE
-            # "lamp dam 75 uit": a street name (not a landmark's) followed by a house number.
-            after = tokens[i + 1] if i + 1 < len(tokens) else None
-            unit = tokens[i + 2].raw if i + 2 < len(tokens) else ""
+            # "lamp dam 75 uit", "lamp dam nr 75": a street name (not a landmark's) and a house number.
+            j = i + 1
+            if j + 1 < len(tokens) and fold(tokens[j].raw) in _NUMBER_WORDS and not tokens[j + 1].brk:
+                j += 1
+            after = tokens[j] if j < len(tokens) else None
+            unit = tokens[j + 1].raw if j + 1 < len(tokens) else ""
             numbered = after is not None and after.raw.isdigit() and not after.brk
             numbered = numbered and not NOT_A_NUMBER_AFTER.match(unit)  # "dam 3 dagen": no address
             numbered = numbered and all(s.kind == "street" for s in streets)

@@ -7,10 +7,11 @@ from gateway.dedupe.closeness import PlaceFit, closeness, street_level
 from gateway.dedupe.geo import distance_m
 from gateway.dedupe.place import Place
 from gateway.dedupe.records import Entry
-from gateway.dedupe.register import StreetRegister
+from gateway.dedupe.register import Street, StreetRegister
 
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
+NUMBER_M = 10.0  # the uncertainty of a house number's place along its street, against another's
 
 
 def place_fit(
@@ -28,7 +29,7 @@ def place_fit(
         if p.number is not None and e.number is not None:
             gap = abs(p.number - e.number) * metres_per_number
             numbers = f"same street {name}, nrs {_n(p.number)}/{_n(e.number)}"
-            s = closeness(gap, reach, 10.0, 10.0)
+            s = closeness(gap, reach, NUMBER_M, NUMBER_M)
             one_side = int(p.number) % 2 == int(e.number) % 2
             if s <= 0 and one_side:
                 # On one side of a street the numbers decide; across it, odd and even need
@@ -42,10 +43,18 @@ def place_fit(
         assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
         closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
-        options.append(PlaceFit(closer, f"{d:.0f} m apart"))
-    elif (p_precise or e_precise) and not same_street and not (p.street_key and e.street_key):
+        rough = _rough(d, reach, p, e) if d > reach else ""
+        options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=rough))
+    elif (
+        (p_precise or e_precise)
+        and not same_street
+        and (
+            not (p.street_key and e.street_key)
+            or _landmark(register, e.street_key if p_precise else p.street_key)
+        )
+    ):
         # A map pin against "somewhere on street X": does the pin lie on X? (Two named
-        # streets that differ are two places, whatever their points.)
+        # streets that differ are two places, whatever their points; a landmark is no street.)
         point = (p.lat, p.lon) if p_precise else (e.lat, e.lon)
         street = register.streets.get((e.street_key if p_precise else p.street_key) or "")
         numbered = _numbered_point(e if p_precise else p)
@@ -57,7 +66,8 @@ def place_fit(
             pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
             name = street.name if street else "the street"
             why = f"map pin {d:.0f} m from {name} {number}"
-            options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why))
+            rough = _rough(d, reach, e if p_precise else p) if d > reach else ""
+            options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why, doubt=rough))
         elif street is not None and point[0] is not None and point[1] is not None:
             sure = street.on_street(point[0], point[1])
             rival = max(
@@ -69,7 +79,54 @@ def place_fit(
             if sure > 0:
                 on_it = f"map pin on {street.name}"
                 options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
+    elif not (p_precise or e_precise) and not same_street and p.street_key and e.street_key:
+        on_it = _landmark_on_street(register, p.street_key, e.street_key)
+        if on_it is not None:
+            options.append(on_it)
     return max(options, default=PlaceFit(0.0, "too far apart"))
+
+
+def _landmark(register: StreetRegister, key: str | None) -> Street | None:
+    """The register's landmark with a position under this key (the belfry, a car park), if any."""
+    found = register.streets.get(key or "")
+    return found if found is not None and found.kind == "landmark" and found.has_position else None
+
+
+def _landmark_on_street(register: StreetRegister, a: str, b: str) -> PlaceFit | None:
+    """ "Aan het belfort" and "on the Grote Markt": a landmark that stands on the other report's
+    street meets it there ("somewhere on this street", the vaguer of the two)."""
+    mark, street = _landmark(register, a), register.streets.get(b)
+    if mark is None:
+        mark, street = _landmark(register, b), register.streets.get(a)
+    if mark is None or street is None or street.kind != "street" or mark.lat is None or mark.lon is None:
+        return None
+    sure = street.on_street(mark.lat, mark.lon)
+    rival = max(
+        (
+            s
+            for other, s in register.near(mark.lat, mark.lon)
+            if other.kind == "street" and other.key != street.key
+        ),
+        default=0.0,
+    )
+    if rival > sure:
+        sure *= 0.4  # the landmark stands on another street, as a pin would (see place_fit)
+    if sure <= 0:
+        return None
+    level = min(street_level(mark), street_level(street))
+    return PlaceFit(level * sure, f"{mark.name} on {street.name}", street_level=True)
+
+
+def _rough(d: float, reach: float, *sides: Place | Entry) -> str:
+    """Why two points `d` metres apart, beyond the dienst's reach, meet only through a house number
+    placed roughly (a number in the register's range 51-93, whose point may lie 100 m from it):
+    the numbers might be one spot, or two (a second lamp 60 m on). "" when not so."""
+    if d <= reach:
+        return ""
+    for side in sides:
+        if side.number is not None and (side.radius_m or 0.0) > reach:
+            return f"nr {_n(side.number)} placed only roughly"
+    return ""
 
 
 def pinned(p: Place, e: Entry) -> bool:

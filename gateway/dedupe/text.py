@@ -186,7 +186,9 @@ _REPAIRED = (
 # told again ("nog steeds kapot", "still broken" say the opposite and are not matched).
 AGAIN = re.compile(
     r"\b(?:(?:weer|opnieuw|alweer|terug) (?:\w+ ){0,2}(?:kapot|stuk|defect|uit|niet|open|los|verstopt|gedumpt"
-    r"|gespoten|beklad|nieuwe?|omver\w*|aangereden|omgereden|scheef)|nieuwe (?:graffiti|tags?|bekladding)"
+    r"|gespoten|beklad|nieuwe?|omver\w*|aangereden|omgereden|scheef"
+    # "weer sluikstort", "opnieuw graffiti": the problem itself named again, with no state word.
+    r"|sluikstort\w*|stort|graffiti|tags?)|nieuwe (?:graffiti|tags?|bekladding)"
     r"|new (?:graffiti|tags?)|(?:is|zijn) (?:er )?(?:weer|terug)|na de herstelling|after the repair"
     r"|(?:broken|out|down|back) again|again after|a nouveau|de nouveau"
     r"|" + _REPAIRED + r")\b"
