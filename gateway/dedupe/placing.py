@@ -43,7 +43,7 @@ def place_fit(
         assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
         closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
-        rough = _rough(d, reach, p, e) if d > reach else ""
+        rough = _rough(d, reach, p, e)
         options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=rough))
     elif (
         (p_precise or e_precise)
@@ -66,7 +66,7 @@ def place_fit(
             pin_radius = (p.radius_m if p_precise else e.radius_m) or 0.0
             name = street.name if street else "the street"
             why = f"map pin {d:.0f} m from {name} {number}"
-            rough = _rough(d, reach, e if p_precise else p) if d > reach else ""
+            rough = _rough(d, reach, e if p_precise else p)
             options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why, doubt=rough))
         elif street is not None and point[0] is not None and point[1] is not None:
             sure = street.on_street(point[0], point[1])
