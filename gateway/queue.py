@@ -449,10 +449,15 @@ class Worker(arq_worker.Worker):
         # Shielded: stopping the worker cancels `main()`, and a cancellation inside one of this
         # poll's Redis pipelines would leave it holding its connection ("Unclosed Pipeline").
         # The poll finishes on its own; `stop_polling` waits for it.
+        started = time.monotonic()
         self._polling = asyncio.ensure_future(self._poll_once())
         error = await asyncio.shield(self._polling)
         if error is None:
-            self._note_up()
+            # Only a poll begun after the outage was noted says Redis is back: a job cut off while
+            # this poll's round trips were already answered would otherwise end the outage at once
+            # ("reachable again after 0.0 s"), and the next poll would tell it a second time.
+            if self._down_since is None or started > self._down_since:
+                self._note_up()
         else:
             await self._wait_after(error)
 

@@ -6,10 +6,12 @@ The process-level proof (a worker SIGKILLed mid-burst) is tests/test_worker_kill
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
@@ -110,3 +112,40 @@ async def _ran(ran: list[str], name: str) -> bool:
 
 async def _not_running(redis_client: aioredis.Redis, name: str) -> bool:
     return not await redis_client.smembers(running_key(QUEUE, name))
+
+
+async def test_a_poll_answered_before_a_job_met_the_outage_does_not_end_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A job cut off by Redis going away while the worker's poll had its answers already: that
+    poll's success says nothing of Redis now. The outage is told once and ends with a later poll,
+    not at once ("reachable again after 0.0 s", then a second "unavailable")."""
+
+    async def noop(ctx: dict[str, Any]) -> None:
+        return None
+
+    worker = Worker(
+        functions=[func(noop, name="noop")],
+        redis_settings=RedisSettings.from_dsn(REDIS_URL),
+        queue_name=QUEUE,
+        handle_signals=False,
+        heartbeat=Heartbeat(1.0, 5.0),
+    )
+    calls = 0
+
+    async def poll_once() -> BaseException | None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the job's round trip fails while this poll's own went through
+            worker._note_down(ConnectionError("Connect call failed"))
+        return None
+
+    worker._poll_once = poll_once  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        await worker._poll_iteration()
+        assert worker._down_since is not None  # still down: the poll began before the outage
+        await worker._poll_iteration()  # a poll begun after it, answered: Redis is back
+    assert worker._down_since is None
+    told = [r.getMessage() for r in caplog.records]
+    assert sum("redis unavailable" in m for m in told) == 1
+    assert sum("reachable again" in m for m in told) == 1
