@@ -7,8 +7,12 @@ import re
 
 from gateway.dedupe.text import fold
 
+# The words that say a house number follows ("nr 75", "nummer 7"), as written before it.
+_NUMBER_WORD = r"nr|nummer|huisnummer|no|n°"
+NUMBER_WORDS = frozenset(w for w in _NUMBER_WORD.split("|") if w.isalpha())  # as tokens ("n°" is none)
+
 NUM_AFTER = re.compile(
-    r"^\.?[ \t]*,?[ \t]*(?:(?:nr|nummer|huisnummer|no|n°)\.?[ \t]*)?(\d{1,4})(?!\d)"
+    rf"^\.?[ \t]*,?[ \t]*(?:(?:{_NUMBER_WORD})\.?[ \t]*)?(\d{{1,4}})(?!\d)"
     r"(?:[ \t]?([a-zA-Z])(?![a-zA-Z]))?"
     r"(?:[ \t]*(?:-|–|tot|t/m|/|en)[ \t]*(\d{1,4})(?!\d))?"
 )
@@ -47,7 +51,7 @@ def house_number(
         hi = int(found.group(3)) if found.group(3) else lo
         if lo < 1000 and hi < 1000 and hi >= lo and hi - lo <= 60:
             written = found.group(0).strip(" \t,.")
-            written = re.sub(r"^(?:nr|nummer|huisnummer|no|n°)\.?\s*", "", written, flags=re.I)
+            written = re.sub(rf"^(?:{_NUMBER_WORD})\.?\s*", "", written, flags=re.I)
             return (lo, hi, written), None
     # "tegenover nummer 7", "ter hoogte van nr 12": a number word in the same sentence, or in
     # the next ones before another street is named ("... in de Loofstraat? Thv nr 12 ...").

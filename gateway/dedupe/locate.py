@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, house_number
+from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, NUMBER_WORDS, house_number
 from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
 from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, name_tokens, words
@@ -60,7 +60,6 @@ _CUE_BEFORE = words(
     "in op aan langs de het hoek thv hoogte van tegenover tov bij naast achter nabij"
     " du au le la pres the near"
 )
-_NUMBER_WORDS = words("nr nummer huisnummer no")
 _CORNER = re.compile(r"\b(?:hoek|kruispunt|kruising|kruist|splitsing|rondpunt)\b", re.IGNORECASE)
 _OWN_ADDRESS = re.compile(
     r"(?:ik woon|wij wonen|we wonen|woonachtig|mijn adres|ons adres|adres\s*:|afzender)"
@@ -311,7 +310,7 @@ class Locator:
             cue = i > 0 and fold(tokens[i - 1].raw) in _CUE_BEFORE
             # "lamp dam 75 uit", "lamp dam nr 75": a street name (not a landmark's) and a house number.
             j = i + 1
-            if j + 1 < len(tokens) and fold(tokens[j].raw) in _NUMBER_WORDS and not tokens[j + 1].brk:
+            if j + 1 < len(tokens) and fold(tokens[j].raw) in NUMBER_WORDS and not tokens[j + 1].brk:
                 j += 1
             after = tokens[j] if j < len(tokens) else None
             unit = tokens[j + 1].raw if j + 1 < len(tokens) else ""

@@ -69,13 +69,7 @@ def place_fit(
             rough = _rough(d, reach, e if p_precise else p)
             options.append(PlaceFit(closeness(d, reach, pin_radius, radius), why, doubt=rough))
         elif street is not None and point[0] is not None and point[1] is not None:
-            sure = street.on_street(point[0], point[1])
-            rival = max(
-                (s for other, s in register.near(point[0], point[1]) if other.key != street.key),
-                default=0.0,
-            )
-            if rival > sure:
-                sure *= 0.4  # the pin lies on a street whose extent we know better
+            sure = _sure_on(register, street, point[0], point[1])
             if sure > 0:
                 on_it = f"map pin on {street.name}"
                 options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
@@ -100,21 +94,29 @@ def _landmark_on_street(register: StreetRegister, a: str, b: str) -> PlaceFit | 
         mark, street = _landmark(register, b), register.streets.get(a)
     if mark is None or street is None or street.kind != "street" or mark.lat is None or mark.lon is None:
         return None
-    sure = street.on_street(mark.lat, mark.lon)
-    rival = max(
-        (
-            s
-            for other, s in register.near(mark.lat, mark.lon)
-            if other.kind == "street" and other.key != street.key
-        ),
-        default=0.0,
-    )
-    if rival > sure:
-        sure *= 0.4  # the landmark stands on another street, as a pin would (see place_fit)
+    # Only streets are its rivals: the landmark's own extent claims its point too.
+    sure = _sure_on(register, street, mark.lat, mark.lon, rivals_are_streets=True)
     if sure <= 0:
         return None
     level = min(street_level(mark), street_level(street))
     return PlaceFit(level * sure, f"{mark.name} on {street.name}", street_level=True)
+
+
+def _sure_on(
+    register: StreetRegister, street: Street, lat: float, lon: float, *, rivals_are_streets: bool = False
+) -> float:
+    """How surely a point (a pin, a landmark) lies on `street`: by its extent, less so where another
+    entry of the register, known better there, claims the point more (then it lies on that one)."""
+    sure = street.on_street(lat, lon)
+    rival = max(
+        (
+            s
+            for other, s in register.near(lat, lon)
+            if other.key != street.key and (other.kind == "street" or not rivals_are_streets)
+        ),
+        default=0.0,
+    )
+    return sure * 0.4 if rival > sure else sure
 
 
 def _rough(d: float, reach: float, *sides: Place | Entry) -> str:
