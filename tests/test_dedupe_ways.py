@@ -42,8 +42,14 @@ def test_street_and_number_against_an_abbreviated_street_and_a_shop(deduper: Ded
     first = feed("Straatlamp brandt niet meer", "verlichting", street="Zwevegemsestraat", house_number="122")
     second = feed("lamp kapot zwevegemsestr. aan de apotheek", "verlichting", at=timedelta(days=2))
     assert linked(first) is None
-    assert linked(second) == "m1", second.best_reason
-    assert "same street Zwevegemsestraat" in (second.match.reason if second.match else "")
+    # The abbreviation is read as the Zwevegemsestraat; but that street is 433 m long and nothing
+    # places the shop at nr 122 (ninth round, gateway.dedupe.longstreet): offered to the desk.
+    assert linked(second) is None, second.best_reason
+    assert [s.candidate_id for s in second.suggestions] == ["m1"]
+    assert "same street Zwevegemsestraat" in (second.best_reason or "")
+    # The shop named again places the third report with the second.
+    third = feed("lamp stuk zwevegmsestraat, tegenover de apotheek", "verlichting", at=timedelta(days=5))
+    assert linked(third) == "m2", third.best_reason
 
 
 def test_a_french_report_near_the_bridge_three_weeks_after_a_dutch_one(deduper: Deduper) -> None:

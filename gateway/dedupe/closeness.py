@@ -15,6 +15,7 @@ class PlaceFit(NamedTuple):
     why: str
     street_level: bool = False
     doubt: str = ""  # why the fit, however high, is at most a suggestion ("": no doubt)
+    along: Street | None = None  # the street of a street-level fit (gateway.dedupe.longstreet)
 
 
 def closeness(d: float, reach: float, u1: float, u2: float) -> float:

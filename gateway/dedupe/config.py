@@ -53,6 +53,8 @@ class DedupeConfig:
     time_weight: float  # the text has the rest: 1 - space_weight - time_weight
     suggest_threshold: float  # from here up to `threshold`: a suggestion for the desk, no link
     max_suggestions: int
+    long_street_reaches: float  # a street longer than this many radii: "on it" is no spot
+    long_street_hours: float  # ... unless the two reports came this close together
     address_points: Path | None
     landmarks: Path | None
     deelgemeenten: dict[str, str]
@@ -112,6 +114,8 @@ class ScoringTable(_Table):
     time_weight: Annotated[float, _in(0.0, 1.0)] = 0.1
     suggest_threshold: Annotated[float, _in(0.0, 1.0)] = 0.45
     max_suggestions: Annotated[float, _in(0, 10)] = 3
+    long_street_reaches: Annotated[float, _in(1.0, 1000.0)] = 5.0
+    long_street_hours: Annotated[float, _in(0.0, 720.0)] = 12.0
 
     @model_validator(mode="after")
     def _weights_leave_room_for_the_text(self) -> ScoringTable:

@@ -34,11 +34,12 @@ from gateway.dedupe.geo import Grid
 from gateway.dedupe.hotspots import hotspot
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator
+from gateway.dedupe.longstreet import STILL, is_long, length_m, together
 from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.place import Place
 from gateway.dedupe.placing import NUMBER_M, PRECISE_M, pinned, place_fit
 from gateway.dedupe.records import CandidateIndex, Entry, Outcome, Probe, Scored
-from gateway.dedupe.register import StreetRegister
+from gateway.dedupe.register import Street, StreetRegister
 from gateway.dedupe.rival import elsewhere, rival
 from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
 from gateway.dedupe.text import AGAIN, content_string
@@ -88,6 +89,7 @@ class Deduper:
             window=window,
             another=ANOTHER.search(normalized) is not None,
             again=AGAIN.search(normalized) is not None,
+            still=STILL.search(normalized) is not None,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -350,6 +352,8 @@ class Deduper:
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
         if doubt is None and total >= self.config.threshold:
             doubt = fit.doubt or self.neighbours.apart(probe.place, entry)
+            if doubt is None and fit.along is not None:
+                reason, doubt = self._long_street(probe, entry, fit.along, apart, reason)
             if doubt is None and probe.again and apart > AGAIN_AFTER:
                 doubt = f"says broken again, {days:.0f} days on"
             if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:
@@ -364,6 +368,24 @@ class Deduper:
             # again? Somewhere on one street cannot tell: the desk decides.
             scored.cap(self.config.threshold, "says another one, place too vague to link")
         return scored
+
+    def _long_street(
+        self, probe: Probe, entry: Entry, street: Street, apart: timedelta, reason: str
+    ) -> tuple[str, str | None]:
+        """A pair that meets only "somewhere on" a street many times the dienst's reach long:
+        at most a suggestion unless something else places both together (gateway.dedupe.longstreet).
+        Returns the reason (told what placed them together) and the doubt, if any."""
+        policy = self.config.policy(probe.dienst)
+        assert policy is not None
+        if not is_long(street, policy.radius_m, self.config.long_street_reaches):
+            return reason, None
+        within = timedelta(hours=self.config.long_street_hours)
+        why = together(apart, within, probe.text, entry.text, probe.kinds & entry.kinds, probe.still)
+        reaches = f"{probe.dienst} reaches {policy.radius_m:.0f} m"
+        long = f"{street.name} is {length_m(street):.0f} m long ({reaches})"
+        if why:
+            return f"{reason}; {long}, but {why}", None
+        return reason, f"{long}, nothing places both near each other"
 
 
 def load_deduper(settings: Settings) -> Deduper:

@@ -38,7 +38,9 @@ def place_fit(
             if one_side or not (p_precise and e_precise):
                 options.append(PlaceFit(s, numbers))
         else:
-            options.append(PlaceFit(street_level(street), f"same street {name}", street_level=True))
+            options.append(
+                PlaceFit(street_level(street), f"same street {name}", street_level=True, along=street)
+            )
     if p_precise and e_precise:
         assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
@@ -72,7 +74,7 @@ def place_fit(
             sure = _sure_on(register, street, point[0], point[1])
             if sure > 0:
                 on_it = f"map pin on {street.name}"
-                options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True))
+                options.append(PlaceFit(street_level(street) * sure, on_it, street_level=True, along=street))
     elif not (p_precise or e_precise) and not same_street and p.street_key and e.street_key:
         on_it = _landmark_on_street(register, p.street_key, e.street_key)
         if on_it is not None:
@@ -99,7 +101,7 @@ def _landmark_on_street(register: StreetRegister, a: str, b: str) -> PlaceFit | 
     if sure <= 0:
         return None
     level = min(street_level(mark), street_level(street))
-    return PlaceFit(level * sure, f"{mark.name} on {street.name}", street_level=True)
+    return PlaceFit(level * sure, f"{mark.name} on {street.name}", street_level=True, along=street)
 
 
 def _sure_on(

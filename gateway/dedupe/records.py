@@ -25,6 +25,7 @@ class Probe:
     window: timedelta  # zero: not deduplicated (no dienst, or a dienst with window 0)
     another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
     again: bool = False  # "weer kapot", "broken again": repaired in between (see text.AGAIN)
+    still: bool = False  # "nog altijd niet hersteld", "still": a problem already reported (longstreet.STILL)
 
 
 @dataclass
