@@ -214,7 +214,7 @@ async def test_train_uses_the_corpus_and_the_desk_decisions_never_the_heldout(
     version = m.version_of([*rows, desk], SMALL)
     assert m.current_version(tmp_path / "models") == version
     meta = json.loads((tmp_path / "models" / version / m.META_FILE).read_text())
-    assert meta["examples"] == {"corpus": len(rows), "desk": 1}
+    assert meta["examples"] == {"corpus": len(rows), "desk": 1, "dev": 0}
     assert f"model {version} written" in capsys.readouterr().out
     # The same examples again: nothing to do.
     assert await _in_thread(main, ["train"]) == 0

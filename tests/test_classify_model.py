@@ -55,6 +55,33 @@ def test_training_refuses_a_corpus_without_every_dienst() -> None:
         m.train(rows, SMALL)
 
 
+def test_training_reads_the_dev_sets_but_never_the_calibration_file() -> None:
+    """Ninth round: the dev sets are training rows, all but the one the temperature is fitted on;
+    `gateway eval` no longer scores them by default (a score on training text says nothing)."""
+    dev = m.load_dev_training()
+    assert m.CALIBRATION_FILE in m.dev_files()
+    assert m.dev_training_files() == [p for p in m.dev_files() if p != m.CALIBRATION_FILE]
+    assert len(dev) >= 800 and {row.source for row in dev} == {"dev"}
+    assert not {row.text for row in m.load_jsonl(m.CALIBRATION_FILE)} & {row.text for row in dev}
+    assert m.CALIBRATION_FILE in m.evaluation_files()
+    assert not set(m.dev_training_files()) & set(m.evaluation_files())
+
+
+def test_a_model_trained_on_the_dev_sets_is_calibrated_on_the_file_left_out() -> None:
+    rows = subset(5)
+    config = m.TrainConfig(epochs=1, folds=2, length=2**12)
+    assert config.train_on_dev  # the default
+    trained = m.train(rows, config, rules(), processes=1)
+    dev = len(m.load_dev_training())
+    assert trained.meta["examples"] == {"corpus": len(rows), "desk": 0, "dev": dev}
+    assert trained.meta["temperature_dev_rows"] == len(m.load_jsonl(m.CALIBRATION_FILE))
+    assert trained.meta["cv"]["folds"] == 2  # the folds' own temperature includes the dev lines
+    # The version names the rows given and the configuration, which says the dev sets are read.
+    assert trained.version == m.version_of(rows, config)
+    without = m.TrainConfig(epochs=1, folds=2, length=2**12, train_on_dev=False)
+    assert m.version_of(rows, without) != trained.version
+
+
 # --------------------------------------------------------------------------- reproducibility
 
 

@@ -188,9 +188,9 @@ def train_and_save(
     m.save(trained, settings.model_dir)
     parallel.release()  # this process serves on: not with an idle copy of spaCy beside it
     log.info(
-        "trained routing model %s on %d examples in %.0f s",
+        "trained routing model %s on %d examples (dev lines included) in %.0f s",
         trained.version,
-        len(rows),
+        sum(trained.meta["examples"].values()),
         time.perf_counter() - started,
     )
     return m.load(settings.model_dir)

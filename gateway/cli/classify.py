@@ -66,7 +66,8 @@ def register(sub: Any) -> None:
         nargs="*",
         type=Path,
         help="JSON lines with text and dienst, optional subject/channel/lang "
-        "(default: the held-out split and the probe sets)",
+        "(default: the held-out split, the probe sets and the calibration dev set; "
+        "the other dev sets are training data)",
     )
     e.add_argument(
         "--png",
@@ -136,8 +137,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 0
         except m.ModelError as exc:
             print(f"gateway: {exc}; training it again", file=sys.stderr)
+    dev = len(m.load_dev_training()) if config.train_on_dev else 0
     print(
-        f"training {version}: {len(rows) - len(desk)} corpus examples + {len(desk)} desk decisions",
+        f"training {version}: {len(rows) - len(desk)} corpus examples + {len(desk)} desk decisions "
+        f"+ {dev} dev lines (all dev sets but {m.CALIBRATION_FILE.name}, kept for the temperature)",
         file=sys.stderr,
     )
     processes = settings.model_train_processes if args.processes is None else args.processes
@@ -154,8 +157,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     print(
         f"calibration: temperature {meta['temperature']} (the softer of {meta.get('temperature_dev')} on "
-        f"{meta.get('temperature_dev_rows', 0)} dev meldingen and {meta.get('temperature_folds')} on the "
-        "folds), rule decisions right "
+        f"{meta.get('temperature_dev_rows', 0)} dev meldingen never trained on and "
+        f"{meta.get('temperature_folds')} on the folds), rule decisions right "
         f"{meta['rules_agree_precision']:.3f} when the model agrees, "
         f"{meta['rules_disagree_precision']:.3f} when not"
     )
