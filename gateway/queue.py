@@ -36,6 +36,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from gateway.config import sentinel_target
+from gateway.queue_cohort import COHORTS, Cohort, form, release
 from gateway.queue_reclaim import (
     Heartbeat,
     Mark,
@@ -380,6 +381,9 @@ def _retried_on_outage(coroutine: Callable[..., Awaitable[Any]]) -> Callable[...
     return job
 
 
+_COHORT_PREFIX = f"{JOB_PROCESS}:"  # the jobs taken in one poll that set off together
+
+
 class Worker(arq_worker.Worker):
     """arq's worker, made to ride out a Redis outage: arq's own ends `main()` with the first
     ConnectionError of a poll (and `gateway worker` with it), and cannot start while Redis is down.
@@ -403,6 +407,8 @@ class Worker(arq_worker.Worker):
         self.ctx[WORKER_NAME] = self.name  # for mark_running: marks made inside a job are ours too
         self._marks_after: dict[str, list[Mark]] = {}
         self.ctx[MARKS_AFTER_JOB] = self._marks_after  # shared by every job's ctx (unmark_after_job)
+        self._cohorts: dict[str, Cohort] = {}
+        self.ctx[COHORTS] = self._cohorts  # the process jobs of a poll set off together (queue_cohort)
         self._beaten = False  # on the list of live workers at least once
         self._down_since: float | None = None
         self._down_tries = 0
@@ -500,6 +506,7 @@ class Worker(arq_worker.Worker):
             for _ in slots:
                 self._release_sem_dec_counter_on_complete()
             raise
+        started = []
         for job_id, score in zip(slots, scores, strict=True):
             if score is None:  # running elsewhere, finished, or deferred meanwhile
                 self._release_sem_dec_counter_on_complete()
@@ -507,6 +514,8 @@ class Worker(arq_worker.Worker):
             task = self.loop.create_task(self.run_job(job_id, score))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
+            started.append(job_id)
+        form(self._cohorts, [j for j in started if j.startswith(_COHORT_PREFIX)])
 
     async def run_job(self, job_id: str, score: int) -> None:
         """A job whose reading or finishing in Redis fails is not lost: it runs again when its
@@ -517,6 +526,7 @@ class Worker(arq_worker.Worker):
             self._note_down(exc)
         finally:
             marks = self._marks_after.pop(job_id, [])
+            release(self._cohorts, job_id)
         # Ended (or cut off by an outage: then its in-progress key expires as arq's would); a stale
         # member left by a failure here is harmless, as its in-progress key no longer names us.
         # The marks its steps made (unmark_after_job) go in the same round trip; after an outage
