@@ -36,7 +36,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from gateway.config import sentinel_target
-from gateway.queue_cohort import COHORTS, Cohort, form, release
+from gateway.queue_cohort import COHORTS, Cohort, form, let_slots_add_up, release
 from gateway.queue_reclaim import (
     Heartbeat,
     Mark,
@@ -381,9 +381,6 @@ def _retried_on_outage(coroutine: Callable[..., Awaitable[Any]]) -> Callable[...
     return job
 
 
-_COHORT_PREFIX = f"{JOB_PROCESS}:"  # the jobs taken in one poll that set off together
-
-
 class Worker(arq_worker.Worker):
     """arq's worker, made to ride out a Redis outage: arq's own ends `main()` with the first
     ConnectionError of a poll (and `gateway worker` with it), and cannot start while Redis is down.
@@ -407,8 +404,9 @@ class Worker(arq_worker.Worker):
         self.ctx[WORKER_NAME] = self.name  # for mark_running: marks made inside a job are ours too
         self._marks_after: dict[str, list[Mark]] = {}
         self.ctx[MARKS_AFTER_JOB] = self._marks_after  # shared by every job's ctx (unmark_after_job)
-        self._cohorts: dict[str, Cohort] = {}
-        self.ctx[COHORTS] = self._cohorts  # the process jobs of a poll set off together (queue_cohort)
+        self._cohorts: dict[str, Cohort] = {}  # the process jobs of a poll set off together
+        self.ctx[COHORTS] = self._cohorts
+        self._started_at = 0.0  # when a poll last started jobs
         self._beaten = False  # on the list of live workers at least once
         self._down_since: float | None = None
         self._down_tries = 0
@@ -483,9 +481,11 @@ class Worker(arq_worker.Worker):
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's `start_jobs`, but the jobs (as many as there are free slots) are taken in one
-        round trip, each marked as this worker's (gateway.queue_reclaim) as it is taken: a peer
-        can then free it the moment this worker dies, and never frees a job this worker did not
-        take. Started together, their store operations share transactions (Store.write_grouped)."""
+        round trip, each marked as this worker's (gateway.queue_reclaim): a peer frees it the
+        moment this worker dies, never a job it did not take. The process jobs among them set off
+        together (gateway.queue_cohort): their reads, routings and writes batch whole."""
+        if let_slots_add_up(self.job_counter, self.max_jobs, time.monotonic() - self._started_at):
+            return
         slots: list[str] = []
         for job_id in job_ids:
             if self.job_counter >= self.max_jobs:
@@ -498,6 +498,7 @@ class Worker(arq_worker.Worker):
             slots.append(job_id.decode())
         if not slots:
             return
+        self._started_at = time.monotonic()
         taker = Taker(self.queue_name, self.name, int(self.in_progress_timeout_s * 1000))
         try:
             scores = await take_jobs(self.pool, taker, slots, timestamp_ms())
@@ -515,7 +516,7 @@ class Worker(arq_worker.Worker):
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
             started.append(job_id)
-        form(self._cohorts, [j for j in started if j.startswith(_COHORT_PREFIX)])
+        form(self._cohorts, [j for j in started if j.startswith(f"{JOB_PROCESS}:")])
 
     async def run_job(self, job_id: str, score: int) -> None:
         """A job whose reading or finishing in Redis fails is not lost: it runs again when its

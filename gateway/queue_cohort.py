@@ -20,6 +20,9 @@ from typing import Any
 
 COHORTS = "gateway_cohorts"  # in a gateway Worker's ctx: job id -> the cohort it set off in
 PATIENCE = 0.5  # seconds the started jobs of a cohort wait at most for the others
+# A worker with jobs running starts more once this share of its slots is free, or WAIT seconds
+# after it last started some: taken a few at a time, jobs batch a few at a time.
+FREE_SHARE, WAIT = 0.5, 0.05
 
 
 class Cohort:
@@ -72,3 +75,8 @@ async def together(ctx: dict[str, Any]) -> None:
     cohort = registry.pop(job_id, None)
     if cohort is not None:
         await cohort.arrive(job_id)
+
+
+def let_slots_add_up(running: int, max_jobs: int, since_last_start: float) -> bool:
+    """Whether a worker's poll starts nothing yet, so that its next cohort is bigger."""
+    return bool(running) and max_jobs - running < max_jobs * FREE_SHARE and since_last_start < WAIT

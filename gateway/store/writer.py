@@ -44,6 +44,7 @@ class BatchWriter(Generic[Item, Result]):
         self._linger = linger
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._collecting = asyncio.Lock()
 
     @property
     def started(self) -> bool:
@@ -76,11 +77,15 @@ class BatchWriter(Generic[Item, Result]):
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            for _ in range(self._linger):
-                await asyncio.sleep(0)
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            # One task collects at a time: submissions of the same turn wake every idle task's
+            # get(), and the batch would go out split, one item a task (concurrency is for
+            # batches in flight, not for splitting one).
+            async with self._collecting:
+                batch = [await self._queue.get()]
+                for _ in range(self._linger):
+                    await asyncio.sleep(0)
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
             await self._write(batch)
 
     async def _write(self, batch: list[_Pending[Item, Result]]) -> None:
