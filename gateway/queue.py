@@ -468,6 +468,8 @@ class Worker(arq_worker.Worker):
     async def _poll_once(self) -> BaseException | None:
         try:
             await super()._poll_iteration()
+            if self._down_since is not None:  # a poll with every slot busy asks Redis nothing
+                await self.pool.ping()
         except _WORKER_DOWN as exc:
             return exc
         return None
