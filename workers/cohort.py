@@ -1,6 +1,6 @@
 """Batching by construction: the routing of the process jobs that run side by side, in one call.
 
-The gateway Worker starts the due jobs of a poll together (`queue_reclaim.take_jobs`), and their
+The process jobs a gateway Worker's poll takes set off together (gateway.queue_cohort), and their
 meldingen are read together (`Store.read_grouped`), so their routings are asked for within a
 turn or two of the event loop. `RoutingBatch` collects them and runs the classifier once for all
 (`HybridRouter.decide_many`: one tokenizer pass and one model predict for the batch, the same
