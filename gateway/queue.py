@@ -36,6 +36,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from gateway.config import sentinel_target
+from gateway.queue_cohort import COHORTS, Cohort, form, let_slots_add_up, release
 from gateway.queue_reclaim import (
     Heartbeat,
     Mark,
@@ -403,6 +404,9 @@ class Worker(arq_worker.Worker):
         self.ctx[WORKER_NAME] = self.name  # for mark_running: marks made inside a job are ours too
         self._marks_after: dict[str, list[Mark]] = {}
         self.ctx[MARKS_AFTER_JOB] = self._marks_after  # shared by every job's ctx (unmark_after_job)
+        self._cohorts: dict[str, Cohort] = {}  # the process jobs of a poll set off together
+        self.ctx[COHORTS] = self._cohorts
+        self._started_at = 0.0  # when a poll last started jobs
         self._beaten = False  # on the list of live workers at least once
         self._down_since: float | None = None
         self._down_tries = 0
@@ -464,6 +468,8 @@ class Worker(arq_worker.Worker):
     async def _poll_once(self) -> BaseException | None:
         try:
             await super()._poll_iteration()
+            if self._down_since is not None:  # a poll with every slot busy asks Redis nothing
+                await self.pool.ping()
         except _WORKER_DOWN as exc:
             return exc
         return None
@@ -477,9 +483,11 @@ class Worker(arq_worker.Worker):
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's `start_jobs`, but the jobs (as many as there are free slots) are taken in one
-        round trip, each marked as this worker's (gateway.queue_reclaim) as it is taken: a peer
-        can then free it the moment this worker dies, and never frees a job this worker did not
-        take. Started together, their store operations share transactions (Store.write_grouped)."""
+        round trip, each marked as this worker's (gateway.queue_reclaim): a peer frees it the
+        moment this worker dies, never a job it did not take. The process jobs among them set off
+        together (gateway.queue_cohort): their reads, routings and writes batch whole."""
+        if let_slots_add_up(self.job_counter, self.max_jobs, time.monotonic() - self._started_at):
+            return
         slots: list[str] = []
         for job_id in job_ids:
             if self.job_counter >= self.max_jobs:
@@ -492,6 +500,7 @@ class Worker(arq_worker.Worker):
             slots.append(job_id.decode())
         if not slots:
             return
+        self._started_at = time.monotonic()
         taker = Taker(self.queue_name, self.name, int(self.in_progress_timeout_s * 1000))
         try:
             scores = await take_jobs(self.pool, taker, slots, timestamp_ms())
@@ -500,6 +509,7 @@ class Worker(arq_worker.Worker):
             for _ in slots:
                 self._release_sem_dec_counter_on_complete()
             raise
+        started = []
         for job_id, score in zip(slots, scores, strict=True):
             if score is None:  # running elsewhere, finished, or deferred meanwhile
                 self._release_sem_dec_counter_on_complete()
@@ -507,6 +517,8 @@ class Worker(arq_worker.Worker):
             task = self.loop.create_task(self.run_job(job_id, score))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
+            started.append(job_id)
+        form(self._cohorts, [j for j in started if j.startswith(f"{JOB_PROCESS}:")])
 
     async def run_job(self, job_id: str, score: int) -> None:
         """A job whose reading or finishing in Redis fails is not lost: it runs again when its
@@ -517,6 +529,7 @@ class Worker(arq_worker.Worker):
             self._note_down(exc)
         finally:
             marks = self._marks_after.pop(job_id, [])
+            release(self._cohorts, job_id)
         # Ended (or cut off by an outage: then its in-progress key expires as arq's would); a stale
         # member left by a failure here is harmless, as its in-progress key no longer names us.
         # The marks its steps made (unmark_after_job) go in the same round trip; after an outage

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,10 +18,12 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from arq.worker import func
+from redis.asyncio import ConnectionPool
 
 from gateway.queue import Heartbeat, Worker, enqueue_many, live_workers, stop_worker
 from gateway.queue_reclaim import reclaim_dead_workers, running_key, workers_key
 from tests.conftest import REDIS_URL
+from tests.support.http import free_port
 from tests.support.worker import until
 
 QUEUE = "gateway:test-reclaim"
@@ -149,3 +152,33 @@ async def test_a_poll_answered_before_a_job_met_the_outage_does_not_end_it(
     told = [r.getMessage() for r in caplog.records]
     assert sum("redis unavailable" in m for m in told) == 1
     assert sum("reachable again" in m for m in told) == 1
+
+
+async def test_a_poll_with_every_slot_busy_does_not_end_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """A poll of a worker whose slots are all taken (arq then reads no due jobs) and whose
+    heartbeat is not due asks Redis nothing: its success must not say that Redis is back."""
+
+    async def noop(ctx: dict[str, Any]) -> None:
+        return None
+
+    worker = Worker(
+        functions=[func(noop, name="noop")],
+        redis_settings=RedisSettings.from_dsn(REDIS_URL),
+        queue_name=QUEUE,
+        handle_signals=False,
+        heartbeat=Heartbeat(60.0, 120.0),
+        max_jobs=2,
+    )
+    worker._pool = ArqRedis(ConnectionPool.from_url(f"redis://127.0.0.1:{free_port()}"))  # nobody there
+    try:
+        worker.job_counter = worker.max_jobs  # every slot busy
+        worker._last_health_check = time.time()  # arq's health record and our beat not due
+        worker._last_beat = time.monotonic()
+        worker._note_down(ConnectionError("Connect call failed"))  # a job met the outage
+        await asyncio.sleep(0.01)
+        with caplog.at_level(logging.INFO, logger="gateway"):
+            await worker._poll_iteration()
+        assert worker._down_since is not None
+        assert not any("reachable again" in r.getMessage() for r in caplog.records)
+    finally:
+        await worker._pool.aclose()

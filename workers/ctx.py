@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from gateway.dedupe import DuplicateFinder
 from gateway.queue import backoff
 from gateway.store import Store
 from workers.casesystem import CaseSystem
+from workers.cohort import RoutingBatch
 
 
 @dataclass
@@ -26,6 +27,10 @@ class WorkerState:
     case_system: CaseSystem
     session: aiohttp.ClientSession
     templates: Path
+    routing: RoutingBatch = field(init=False)  # the router, for the jobs that run side by side
+
+    def __post_init__(self) -> None:
+        self.routing = RoutingBatch(self.router)
 
 
 def state(ctx: dict[str, Any]) -> WorkerState:

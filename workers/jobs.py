@@ -37,6 +37,7 @@ from gateway.queue import (
     unmark_running,
 )
 from gateway.queue import enqueue_delivery as queue_delivery
+from gateway.queue_cohort import together
 from gateway.store import DeliveryRecord, attempts, deliveries, meldingen, notifications
 from gateway.store import duplicates as duplicates_store
 from gateway.store import media as media_store
@@ -74,7 +75,10 @@ async def process_through(ctx: dict[str, Any], melding_id: str) -> str:
     and its status change notified in this same job, as the deliver and notify jobs would.
     One arq job per melding instead of three: arq's own work per job (poll, in-progress key,
     job read, finish) is paid once. What cannot be done here (a retry, an extra reporter's
-    update that waits for its master's case) becomes the job it would have been (`_then`)."""
+    update that waits for its master's case) becomes the job it would have been (`_then`).
+    The process jobs a poll took set off together (`together`): their reads, routings and
+    writes then batch whole (gateway.queue_cohort, workers.cohort)."""
+    await together(ctx)
     stage, delivery, routed_now, routed = await _process(ctx, melding_id)
     if delivery is None:
         return stage
@@ -181,7 +185,7 @@ async def _route(ctx: dict[str, Any], melding: Melding) -> tuple[str, DeliveryRe
     if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
         decision = RoutingDecision(melding.dienst, 1.0, f"channel:{melding.channel}")
     else:
-        decision = s.router.route(melding.text, melding.subject).decision()
+        decision = await s.routing.route(melding.text, melding.subject)  # with its cohort's
     # Routing, location, duplicate link and the first delivery (a duplicate: its master's
     # melding.updated for the extra reporter, not a case of its own) in one store write.
     delivery, routed = await duplicates.route(ctx, melding, decision)

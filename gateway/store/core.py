@@ -180,9 +180,10 @@ class Store:
         self._grouped_writes: BatchWriter[GroupedOp, Any] = BatchWriter(
             self._write_group,
             concurrency=1 if self._sqlite is not None else 2,
+            whole=True,
         )
         self._grouped_reads: BatchWriter[GroupedOp, Any] = BatchWriter(
-            self._read_group, concurrency=2, linger=GROUP_LINGER if on_loop else 0
+            self._read_group, concurrency=2, linger=GROUP_LINGER if on_loop else 0, whole=True
         )
 
     @property

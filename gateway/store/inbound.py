@@ -183,14 +183,19 @@ def followups_of(conn: Connection, melding_id: str) -> list[Followup]:
 def followups_of_many(conn: Connection, melding_ids: list[str]) -> dict[str, list[Followup]]:
     """`followups_of` for a page of meldingen in one query."""
     found: dict[str, list[Followup]] = {melding_id: [] for melding_id in melding_ids}
-    query = select(followups).where(followups.c.melding_id.in_(melding_ids)).order_by(followups.c.id)
-    for r in conn.execute(query):
+    for r in conn.execute(_followups_of_many(), {"melding_ids": list(melding_ids)}):
         found[r.melding_id].append(_followup(r))
     return found
 
 
 def _followup(r: Row[Any]) -> Followup:
     return Followup(channel=r.channel, received_at=r.received_at, sender=r.sender, text=r.text)
+
+
+@functools.cache
+def _followups_of_many() -> Any:
+    ids = bindparam("melding_ids", expanding=True)
+    return select(followups).where(followups.c.melding_id.in_(ids)).order_by(followups.c.id)
 
 
 @functools.cache

@@ -327,9 +327,9 @@ def _whole_page(conn: Connection, rows: list[Row[Any]]) -> list[Melding]:
     if not ids:
         return []
     parts: list[dict[str, list[Row[Any]]]] = []
-    for table in (status_history, attachments, deliveries):
+    for query in _parts_of_page():
         grouped: dict[str, list[Row[Any]]] = {melding_id: [] for melding_id in ids}
-        for part in conn.execute(select(table).where(table.c.melding_id.in_(ids)).order_by(table.c.id)):
+        for part in conn.execute(query, {"melding_ids": ids}):
             grouped[part.melding_id].append(part)
         parts.append(grouped)
     followups = followups_of_many(conn, ids)
@@ -340,6 +340,17 @@ def _whole_page(conn: Connection, rows: list[Row[Any]]) -> list[Melding]:
         melding.followups = followups[row.id]
         page.append(melding)
     return page
+
+
+@functools.cache
+def _parts_of_page() -> tuple[Any, Any, Any]:
+    """`_parts` of a page of meldingen, built once (expanding IN): a worker's cohort reads its
+    meldingen whole in each batch, and building the IN clause anew was a tenth of that read."""
+    ids = bindparam("melding_ids", expanding=True)
+    return tuple(
+        select(table).where(table.c.melding_id.in_(ids)).order_by(table.c.id)
+        for table in (status_history, attachments, deliveries)
+    )
 
 
 def counts(conn: Connection) -> dict[str, dict[str, int]]:

@@ -33,17 +33,21 @@ class BatchWriter(Generic[Item, Result]):
         max_batch: int = 200,
         concurrency: int = 1,
         linger: int = 0,
+        whole: bool = False,
     ):
         """`concurrency`: batches in flight at once (a server database overlaps their round trips).
         `linger`: turns of the event loop to wait after the first submission before the batch is
         taken, so that the jobs woken in those turns join it (for a writer whose write does not
-        wait itself: SQLite on the loop)."""
+        wait itself: SQLite on the loop). `whole`: one task collects at a time, so that the
+        submissions of one turn (a worker's cohort) go out as one batch, not one item to each idle
+        task."""
         self._write_batch = write_batch
         self._max_batch = max_batch
         self._concurrency = concurrency
         self._linger = linger
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._collecting = asyncio.Lock() if whole else contextlib.nullcontext()
 
     @property
     def started(self) -> bool:
@@ -76,11 +80,12 @@ class BatchWriter(Generic[Item, Result]):
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            for _ in range(self._linger):
-                await asyncio.sleep(0)
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            async with self._collecting:  # `whole`: submissions of one turn wake every idle get()
+                batch = [await self._queue.get()]
+                for _ in range(self._linger):
+                    await asyncio.sleep(0)
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
             await self._write(batch)
 
     async def _write(self, batch: list[_Pending[Item, Result]]) -> None:
