@@ -1,6 +1,7 @@
 """Issue 14, tenth round: a report at a corner ("lamp uit in de Aalbeeksesteenweg aan t kruispunt
 met de Tacklaan") names which end of its street; a report of the kind pinned or numbered far from
-that crossing is another spot, so the two are at most a suggestion (gateway.dedupe.corner)."""
+that crossing is another spot, so the two are at most a suggestion (gateway.dedupe.corner). And
+English "near number 20" is a house number, as "near no. 20" is."""
 
 from __future__ import annotations
 
@@ -92,3 +93,27 @@ def test_the_crossing_is_kept_with_the_report(deduper: Deduper) -> None:
     assert entry.signature()["c"] == key
     plain = Entry("m2", "m2", "verlichting", T0, None, None, None, "x", None, frozenset(), "lamp", None)
     assert "c" not in plain.signature()
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Broken bench on the Volksplein near number 20", "20"),
+        ("Street light out on Volksplein, number 18", "18"),
+    ],
+)
+def test_english_number_before_a_house_number(deduper: Deduper, text: str, number: str) -> None:
+    """ "near number 20" says a house number as "near no. 20" does (stream_dev10's d10-111)."""
+    place = deduper.locator.from_text(text)
+    assert place.street == "Volksplein"
+    assert place.house_number == number
+
+
+def test_an_english_bench_by_number_links_by_its_number(
+    deduper: Deduper,
+) -> None:
+    feed = Feed(deduper)
+    feed("Bank is kapot, de zitplank is gebroken.", "wegen", street="Volksplein", house_number="18")
+    en = feed("Broken bench on the Volksplein near number 20", "wegen", at=timedelta(days=1))
+    assert linked(en) == "m1", en.best_reason
+    assert "nrs 20/18" in (en.best_reason or "")
