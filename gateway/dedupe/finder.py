@@ -30,6 +30,7 @@ from gateway.dedupe import DuplicateMatch, Suggestion, kinds
 from gateway.dedupe.closeness import closeness
 from gateway.dedupe.config import DedupeConfig, DedupeConfigError
 from gateway.dedupe.config import load as load_config
+from gateway.dedupe.corner import away_from_corner
 from gateway.dedupe.geo import Grid
 from gateway.dedupe.hotspots import hotspot
 from gateway.dedupe.landmarks import LandmarkError, Landmarks
@@ -108,6 +109,7 @@ class Deduper:
             kinds=probe.kinds,
             text=probe.text,
             cell=self.grid.cell(p.lat, p.lon) if p.lat is not None and p.lon is not None else None,
+            corner_key=p.corner_key,
         )
 
     # -- the whole step ------------------------------------------------------------------------------
@@ -183,6 +185,7 @@ class Deduper:
         count = len(fetched)
         self._placed_elsewhere(index, probe, found, (since, until))
         self._numbered_elsewhere(probe, found, fetched)
+        self._corner_elsewhere(probe, found, fetched)
         for shared, other in partners(probe.dienst, probe.kinds):
             count += self._across(index, probe, shared, other, found, blocks)
         return found, count
@@ -204,6 +207,26 @@ class Deduper:
             spot = elsewhere(p, [e for e in spots if e.master_id == s.entry.master_id], policy.radius_m)
             if spot is not None:
                 s.cap(self.config.threshold, f"its report {spot} is placed elsewhere: the desk decides")
+
+    def _corner_elsewhere(self, probe: Probe, found: list[Scored], fetched: list[Entry]) -> None:
+        """A report at a corner ("aan t kruispunt met de Tacklaan") that meets a problem only
+        "somewhere on this street", through a report as vague as itself, while another report of
+        that problem is pinned or numbered far from that corner (gateway.dedupe.corner): not
+        surely that problem, at most a suggestion."""
+        p, policy = probe.place, self.config.policy(probe.dienst)
+        street = self.register.streets.get(p.street_key or "")
+        if not p.corner_key or street is None or policy is None:
+            return
+        for s in found:
+            if not s.street_level or s.score < self.config.threshold:
+                continue
+            for e in fetched:
+                if e.master_id != s.entry.master_id:
+                    continue
+                why = away_from_corner(self.register, p, e, street, policy.radius_m)
+                if why is not None:
+                    s.cap(self.config.threshold, f"its report {e.id}: {why}; the desk decides")
+                    break
 
     def _numbered_elsewhere(self, probe: Probe, found: list[Scored], fetched: list[Entry]) -> None:
         """On one side of a street the house numbers decide (placing.place_fit): a report at nr 75
@@ -352,6 +375,8 @@ class Deduper:
         reason = f"{place_why}; {kind_why}; text {similarity:.2f}; {days:.1f} days apart"
         if doubt is None and total >= self.config.threshold:
             doubt = fit.doubt or self.neighbours.apart(probe.place, entry)
+            if doubt is None and fit.along is not None:
+                doubt = away_from_corner(self.register, probe.place, entry, fit.along, policy.radius_m)
             if doubt is None and fit.along is not None:
                 reason, doubt = self._long_street(probe, entry, fit.along, apart, reason)
             if doubt is None and probe.again and apart > AGAIN_AFTER:

@@ -16,11 +16,12 @@ NUM_AFTER = re.compile(
     r"(?:[ \t]?([a-zA-Z])(?![a-zA-Z]))?"
     r"(?:[ \t]*(?:-|–|tot|t/m|/|en)[ \t]*(\d{1,4})(?!\d))?"
 )
+# A number word before the number, Dutch, French or English ("near number 20" as "near no. 20").
 _NUM_CUE = re.compile(
     r"(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
     r"|voor|naast|aan|bij|achter|vlakbij|aan de overkant van)?"
     r"\s*(?:het |de )?(?:huis |woning |gebouw )?(?:met )?"
-    r"(?:nr|nummer|huisnummer|no|numero|numéro|n°)\.?\s*(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
+    r"(?:nr|nummer|huisnummer|number|no|numero|numéro|n°)\.?\s*(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
     re.IGNORECASE,
 )
 # "tegenover 80", "thv 16", "devant le 133", "in front of 54": these cues name a house number

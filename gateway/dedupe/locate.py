@@ -193,8 +193,25 @@ class Locator:
                 place,
                 confidence=place.confidence * factor,
                 detail=f"{place.detail}; {'corner with' if corner else 'also named'}: {', '.join(others)}",
+                corner_key=self._crossing(best, mentions) if corner else None,
             )
         return place
+
+    def _crossing(self, best: _Mention, mentions: list[_Mention]) -> str | None:
+        """ "Lamp uit in de Aalbeeksesteenweg aan t kruispunt met de Tacklaan": the one other street
+        named at a corner, known with a position (gateway.dedupe.corner judges a pin against it)."""
+        if best.number or len(best.keys) != 1:
+            return None  # a house number says where on the street better than a corner
+        others = {m.keys for m in mentions if m.keys and m.keys != best.keys}
+        if len(others) != 1:
+            return None
+        (keys,) = others
+        if len(keys) != 1:
+            return None
+        street = self.register.streets.get(next(iter(keys)))
+        if street is None or street.kind != "street" or not street.has_position:
+            return None
+        return street.key
 
     def _landmark_on(self, best: _Mention, mentions: list[_Mention]) -> _Mention:
         """ "Buurtcomité Veemarkt: aan de ingang van parking Veemarkt": a landmark named after the

@@ -25,6 +25,7 @@ class Place:
     lon: float | None = None
     radius_m: float | None = None  # uncertainty of (lat, lon)
     detail: str = ""  # what matched, or why nothing did
+    corner_key: str | None = None  # "aan het kruispunt met de X": the crossing street's key
 
     @property
     def has_point(self) -> bool:

@@ -44,6 +44,7 @@ class Entry:
     kinds: frozenset[str]
     text: str
     cell: str | None
+    corner_key: str | None = None  # "aan het kruispunt met de X" (Place.corner_key)
 
     @property
     def has_point(self) -> bool:
@@ -51,7 +52,10 @@ class Entry:
 
     def signature(self) -> dict[str, object]:
         """The compact part kept in the store (column `dedupe_sig`)."""
-        return {"k": sorted(self.kinds), "t": self.text}
+        sig: dict[str, object] = {"k": sorted(self.kinds), "t": self.text}
+        if self.corner_key:
+            sig["c"] = self.corner_key
+        return sig
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ def _entry(row: Row[Any]) -> Entry:
         kinds=frozenset(sig.get("k", ())),
         text=sig.get("t", ""),
         cell=row.geo_cell,
+        corner_key=sig.get("c"),
     )
 
 
