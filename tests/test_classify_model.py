@@ -245,6 +245,39 @@ def test_a_text_naming_two_diensten_is_never_a_sure_routing() -> None:
     assert hybrid({"wegen": 0.995, "groen": 0.005}, threshold=0.5).route(RULE_SURE).confidence == 0.995
 
 
+def test_an_info_question_about_a_service_still_not_come_is_never_a_sure_routing() -> None:
+    """A question ("vraagt wanneer") about a container still not delivered may be the waste
+    company's complaint rather than the desk's answer (tenth round: the one confident mistake on text
+    the model never saw). The routing is unchanged; only how sure it says it is."""
+    waiting = (
+        "Meneer belt: hij is pas verhuisd naar de Budastraat en heeft nog altijd geen "
+        "restafvalcontainer gekregen. Vraagt wanneer er een geleverd wordt."
+    )
+    plain = (
+        "Meneer belt: hij is pas verhuisd naar de Budastraat. "
+        "Vraagt wanneer de restafvalcontainer geleverd wordt."
+    )
+    sure_info = {"info": 0.995, "afvalophaling": 0.005}
+    [agreeing] = hybrid(sure_info, threshold=0.7).decide_many([(waiting, None)])
+    assert (agreeing.triage, agreeing.best) == (False, "info")
+    assert agreeing.rule is not None and agreeing.rule.startswith("rules:info:")
+    assert agreeing.confidence == r.TWO_THINGS_CONFIDENCE < 0.9
+    assert hybrid(sure_info, threshold=0.7).route(plain).confidence == 0.995
+    # The model alone, however sure, the same; English and French too.
+    for text in (
+        "Goeiemiddag, we wonen hier sinds de zomer en hebben nog steeds geen brief gekregen. Groetjes",
+        "Hello, we moved here in the summer and the letter has still not been delivered. Regards",
+        "Bonjour, nous habitons ici depuis l'été et nous n'avons toujours pas reçu la lettre. Merci",
+    ):
+        alone = hybrid({"info": 0.999, "afvalophaling": 0.001}, threshold=0.7).route(text)
+        assert (alone.dienst, alone.confidence) == ("info", r.TWO_THINGS_CONFIDENCE), text
+    # Only info: the waste company routed on the same words keeps its confidence.
+    kept = hybrid({"afvalophaling": 0.999, "info": 0.001}, threshold=0.7).route(
+        "Goeiemiddag, we wonen hier sinds de zomer en hebben nog steeds geen brief gekregen. Groetjes"
+    )
+    assert (kept.dienst, kept.confidence) == ("afvalophaling", 0.999)
+
+
 def test_an_unsure_model_against_where_the_keywords_lean_goes_to_triage() -> None:
     """The rules are undecided but lean to info ("vraagje"); the model, below 0.9, says overlast."""
     [against] = hybrid({"overlast": 0.85, "info": 0.15}, threshold=0.7).decide_many([(UNDECIDED, None)])
