@@ -117,6 +117,22 @@ async def _not_running(redis_client: aioredis.Redis, name: str) -> bool:
     return not await redis_client.smembers(running_key(QUEUE, name))
 
 
+async def _noop(ctx: dict[str, Any]) -> None:
+    return None
+
+
+def _noop_worker(heartbeat: Heartbeat, **options: Any) -> Worker:
+    """A gateway Worker with one no-op function on the test queue (its polls are what is tested)."""
+    return Worker(
+        functions=[func(_noop, name="noop")],
+        redis_settings=RedisSettings.from_dsn(REDIS_URL),
+        queue_name=QUEUE,
+        handle_signals=False,
+        heartbeat=heartbeat,
+        **options,
+    )
+
+
 async def test_a_poll_answered_before_a_job_met_the_outage_does_not_end_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -124,16 +140,7 @@ async def test_a_poll_answered_before_a_job_met_the_outage_does_not_end_it(
     poll's success says nothing of Redis now. The outage is told once and ends with a later poll,
     not at once ("reachable again after 0.0 s", then a second "unavailable")."""
 
-    async def noop(ctx: dict[str, Any]) -> None:
-        return None
-
-    worker = Worker(
-        functions=[func(noop, name="noop")],
-        redis_settings=RedisSettings.from_dsn(REDIS_URL),
-        queue_name=QUEUE,
-        handle_signals=False,
-        heartbeat=Heartbeat(1.0, 5.0),
-    )
+    worker = _noop_worker(Heartbeat(1.0, 5.0))
     calls = 0
 
     async def poll_once() -> BaseException | None:
@@ -158,17 +165,7 @@ async def test_a_poll_with_every_slot_busy_does_not_end_an_outage(caplog: pytest
     """A poll of a worker whose slots are all taken (arq then reads no due jobs) and whose
     heartbeat is not due asks Redis nothing: its success must not say that Redis is back."""
 
-    async def noop(ctx: dict[str, Any]) -> None:
-        return None
-
-    worker = Worker(
-        functions=[func(noop, name="noop")],
-        redis_settings=RedisSettings.from_dsn(REDIS_URL),
-        queue_name=QUEUE,
-        handle_signals=False,
-        heartbeat=Heartbeat(60.0, 120.0),
-        max_jobs=2,
-    )
+    worker = _noop_worker(Heartbeat(60.0, 120.0), max_jobs=2)
     worker._pool = ArqRedis(ConnectionPool.from_url(f"redis://127.0.0.1:{free_port()}"))  # nobody there
     try:
         worker.job_counter = worker.max_jobs  # every slot busy
