@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from gateway.dedupe.geo import distance_m
 from gateway.dedupe.place import Place
-from gateway.dedupe.placing import PRECISE_M
+from gateway.dedupe.placing import at_a_spot
 from gateway.dedupe.records import Entry
 from gateway.dedupe.register import Street, StreetRegister
 
@@ -27,9 +27,9 @@ def away_from_corner(
 ) -> str | None:
     """Why a street-level pair on `street` is doubtful because one report names a crossing its
     other report's point lies far from (None: no crossing named, no point, or near enough)."""
-    if p.corner_key and _precise(e.lat, e.lon, e.radius_m):
+    if p.corner_key and at_a_spot(e):
         corner, point = p.corner_key, (e.lat, e.lon)
-    elif e.corner_key and _precise(p.lat, p.lon, p.radius_m):
+    elif e.corner_key and at_a_spot(p):
         corner, point = e.corner_key, (p.lat, p.lon)
     else:
         return None
@@ -48,10 +48,6 @@ def away_from_corner(
         return None
     far = f"the other lies {pin:.0f} m from it ({street.name} comes within {comes:.0f} m)"
     return f"one names the corner with {crossing.name}, {far}"
-
-
-def _precise(lat: float | None, lon: float | None, radius: float | None) -> bool:
-    return lat is not None and lon is not None and (radius or 0.0) <= PRECISE_M
 
 
 def _distance_to(street: Street, lat: float, lon: float) -> float:

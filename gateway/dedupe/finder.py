@@ -377,8 +377,8 @@ class Deduper:
             doubt = fit.doubt or self.neighbours.apart(probe.place, entry)
             if doubt is None and fit.along is not None:
                 doubt = away_from_corner(self.register, probe.place, entry, fit.along, policy.radius_m)
-            if doubt is None and fit.along is not None:
-                reason, doubt = self._long_street(probe, entry, fit.along, apart, reason)
+                if doubt is None:
+                    reason, doubt = self._long_street(probe, entry, fit.along, apart, reason)
             if doubt is None and probe.again and apart > AGAIN_AFTER:
                 doubt = f"says broken again, {days:.0f} days on"
             if doubt is None and agreement is not None and agreement < 1.0 and apart > 0.5 * window:

@@ -20,8 +20,7 @@ def place_fit(
     """How likely two locations are one spot, for a problem of a dienst that reaches `reach` metres
     (`metres_per_number`: between consecutive house numbers)."""
     options: list[PlaceFit] = []
-    p_precise = p.lat is not None and p.lon is not None and (p.radius_m or 0) <= PRECISE_M
-    e_precise = e.has_point and (e.radius_m or 0) <= PRECISE_M
+    p_precise, e_precise = at_a_spot(p), at_a_spot(e)
     same_street = bool(p.street_key) and p.street_key == e.street_key
     if same_street:
         street = register.streets.get(p.street_key or "")
@@ -131,6 +130,11 @@ def _rough(d: float, reach: float, *sides: Place | Entry) -> str:
         if side.number is not None and (side.radius_m or 0.0) > reach:
             return f"nr {_n(side.number)} placed only roughly"
     return ""
+
+
+def at_a_spot(where: Place | Entry) -> bool:
+    """Placed this certainly, a location is a point; beyond PRECISE_M it is "somewhere on this street"."""
+    return where.has_point and (where.radius_m or 0) <= PRECISE_M
 
 
 def pinned(p: Place, e: Entry) -> bool:
