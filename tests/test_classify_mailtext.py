@@ -63,6 +63,40 @@ def test_an_answered_question_before_the_report_is_cut() -> None:
     assert routing_text(note) == "Meneer belt, " + REPORT
 
 
+@pytest.mark.parametrize(
+    "answered",
+    [
+        "Madame appelle, avait d'abord une question sur sa carte de stationnement, répondu. Ensuite : ",
+        "Monsieur a d'abord demandé les heures d'ouverture du recyparc, réglé. Puis ",
+        "Caller first had a question about her parking permit, answered. Then: ",
+        "Gentleman had a question first about the opening hours, dealt with. ",
+    ],
+)
+def test_an_answered_question_in_a_french_or_english_note_is_cut(answered: str) -> None:
+    cleaned = routing_text(answered + "the lamp in front of number 23 flickers.")
+    assert cleaned.endswith("the lamp in front of number 23 flickers.")
+    assert not any(word in cleaned for word in ("stationnement", "recyparc", "permit", "opening"))
+
+
+@pytest.mark.parametrize(
+    ("aside", "kept"),
+    [
+        (
+            "Il y a aussi des sacs à côté du poteau, mais ce n'est pas pour ça qu'elle appelle. ",
+            "La lampe devant le numéro 23 clignote.",
+        ),
+        ("Er liggen ook zakken aan de paal, maar dat is niet waarvoor ze belt. ", "De lamp flikkert."),
+        (
+            "There are bags dumped by the post as well, but that's not why she's calling. ",
+            "The lamp in front of number 23 flickers.",
+        ),
+        ("He mentions rats near the bins too; he is not calling about that. ", "The streetlight is out."),
+    ],
+)
+def test_a_remark_set_aside_in_any_language_is_not_read(aside: str, kept: str) -> None:
+    assert routing_text(aside + kept).strip() == kept
+
+
 def test_first_without_a_correction_is_kept() -> None:
     note = "Eerst was het een lamp, maar nu is de hele straat donker."
     assert routing_text(note) == note

@@ -63,8 +63,11 @@ _CORRECTION = re.compile(
     re.IGNORECASE,
 )
 _ANSWERED = re.compile(
-    r"\b(?:had|heeft|stelde|had eerst)?[ \t]*eerst een vraag\b[^.\n]{0,160}\.[ \t]*"
-    r"(?:daarna|dan|vervolgens|verder)?[ \t]*:?[ \t]*",
+    r"(?:\b(?:had|heeft|stelde|had eerst)?[ \t]*eerst een vraag|"
+    r"\b(?:avait|a)[ \t]+d'abord[ \t]+(?:une[ \t]+question|posé[ \t]+une[ \t]+question|demandé)|"
+    r"\b(?:first[ \t]+(?:had|asked)[ \t]+a[ \t]+question|had[ \t]+a[ \t]+question[ \t]+first))\b"
+    r"[^.\n]{0,160}\.[ \t]*"
+    r"(?:daarna|dan|vervolgens|verder|ensuite|puis|après|then|after that|next)?[ \t]*:?[ \t]*",
     re.IGNORECASE,
 )
 
@@ -72,8 +75,13 @@ _ANSWERED = re.compile(
 # the whole sentence names what is not the report (seventh round). Only words that say so, not
 # "terloops" alone: a report made in passing after an answered question is still the report.
 _SET_ASIDE = re.compile(
-    r"\b(?:(?:daar|daarvoor) belt (?:hij|ze|zij) niet|niet waarom (?:hij|ze|zij) belt|"
-    r"daar gaat het(?: nu| hem| haar)? niet om|maar (?:hij|ze|zij) belt (?:voor|over|om))\b",
+    r"\b(?:(?:daar|daarvoor) belt (?:hij|ze|zij) niet|niet (?:waarom|waarvoor) (?:hij|ze|zij) belt|"
+    r"daar gaat het(?: nu| hem| haar)? niet om|maar (?:hij|ze|zij) belt (?:voor|over|om)|"
+    # The same words in the French and English notes the desk writes for callers in those languages.
+    r"(?:ce n'est|c'est) pas pour (?:ça|cela) qu'(?:il|elle) appelle|"
+    r"(?:il|elle) n'appelle pas pour (?:ça|cela)|"
+    r"(?:that's|that is|it's|it is) not (?:why|what) (?:he|she)(?:'s| is)? (?:calling|calls|called|rang)|"
+    r"(?:he|she)(?:'s| is) not calling about (?:that|it))\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
