@@ -57,7 +57,7 @@ _NOT_A_STREET = words(
 # Words before a short name or a landmark's one-word alias that say it is a place ("aan het belfort";
 # French and English: "pres du beffroi", "near the belfry").
 _CUE_BEFORE = words(
-    "in op aan langs de het hoek thv hoogte van tegenover tov bij naast achter nabij"
+    "in op aan langs de het t den hoek thv hoogte van tegenover rechtover tov bij naast achter nabij"
     " du au le la pres the near"
 )
 _CORNER = re.compile(r"\b(?:hoek|kruispunt|kruising|kruist|splitsing|rondpunt)\b", re.IGNORECASE)
