@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.classify.rules import normalize_text
 from gateway.dedupe.finder import Deduper
+from gateway.dedupe.kinds import problem_diensten
 from gateway.dedupe.locate import Locator
-from tests.support.dedupe import shipped_deduper
+from tests.support.dedupe import kinds_of, shipped_deduper
 from tests.test_dedupe import Feed, linked
 
 
@@ -58,3 +60,34 @@ def test_a_west_flemish_sms_meets_the_form_report(deduper: Deduper) -> None:
     feed("Tegels liggen los op het voetpad.", "wegen", street="Toekomststraat", house_number="19")
     sms = feed("tegels los toekomststraete 21 al ne week", "wegen", at=timedelta(days=1))
     assert linked(sms) == "m1", sms.best_reason
+
+
+@pytest.mark.parametrize(
+    ("dienst", "text", "kind"),
+    [
+        ("wegen", "dikke putte in de boerderijstr thv 51", "wegen.put"),
+        ("groen", "dikke takke ligt op t voetpad", "groen.tak"),
+        ("afvalophaling", "blauwe zakken nie meegenomen", "afvalophaling.niet_opgehaald"),
+        ("nette_stad", "de zakjes puilen uit de vuilbak", "nette_stad.vuilbak_vol"),
+        ("wegen", "Railing on the bridge is bent and hanging loose", "wegen.hek"),
+        ("wegen", "la rambarde du pont est tordue", "wegen.hek"),
+    ],
+)
+def test_colloquial_french_and_english_problem_words(dienst: str, text: str, kind: str) -> None:
+    assert kind in kinds_of(dienst, text)
+
+
+def test_a_railing_is_a_place_until_it_is_damaged() -> None:
+    assert "wegen.hek" not in kinds_of("wegen", "pothole next to the railing of the bridge")
+
+
+@pytest.mark.parametrize(
+    ("text", "dienst"),
+    [
+        ("Bonjour, le réverbère en face du numéro 121 ne fonctionne plus depuis samedi.", "verlichting"),
+        ("dikke putte in de boerderijstr thv 51, me velo zat er bijna in", "wegen"),
+        ("Bonjour, la rambarde du pont est tordue et ne tient plus.", "wegen"),
+    ],
+)
+def test_the_words_decide_the_dienst_where_routing_does_not(text: str, dienst: str) -> None:
+    assert problem_diensten(normalize_text(text))[0][0] == dienst
