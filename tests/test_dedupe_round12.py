@@ -13,8 +13,10 @@ from gateway.classify.rules import normalize_text
 from gateway.dedupe.finder import Deduper
 from gateway.dedupe.kinds import problem_diensten
 from gateway.dedupe.locate import Locator
+from gateway.dedupe.ownwords import own_words
+from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status
 from tests.support.dedupe import kinds_of, shipped_deduper
-from tests.test_dedupe import Feed, linked
+from tests.test_dedupe import T0, Feed, linked
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +93,121 @@ def test_a_railing_is_a_place_until_it_is_damaged() -> None:
 )
 def test_the_words_decide_the_dienst_where_routing_does_not(text: str, dienst: str) -> None:
     assert problem_diensten(normalize_text(text))[0][0] == dienst
+
+
+def _mail(subject: str, text: str, dienst: str, at: timedelta) -> Melding:
+    return Melding(
+        id="mail",
+        reference="mail",
+        channel=Channel.EMAIL,
+        received_at=T0 + at,
+        reporter=Reporter(),
+        subject=subject,
+        text=text,
+        location=Location(),
+        dienst=dienst,
+        status=Status.ONTVANGEN,
+        stage=Stage.ROUTED,
+        tracking_token="t",
+    )
+
+
+LAMP_THREAD = (
+    "Beste,\n\nDe lamp brandt nog altijd niet.\n\nMvg,\nRia\n\n"
+    "Op 6 okt. 2031 om 07:15 schreef Ria Vercruysse:\n"
+    "> Straatlamp voor nummer 54 in de Kanonstraat brandt al drie avonden niet."
+)
+
+
+def test_a_reply_reads_its_problem_from_its_own_words_and_its_place_from_the_thread() -> None:
+    own = own_words("Re: Re: Lamp Kanonstraat", LAMP_THREAD)
+    assert own.subject is None and "Kanonstraat" not in own.text and "brandt nog altijd niet" in own.text
+    assert own.quoted
+
+
+def test_a_reply_that_reports_another_problem_is_not_the_quoted_one(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Lamp brandt niet.", "verlichting", street="Kanonstraat", house_number="2")
+    reply = _mail(
+        "Re: Lamp brandt niet",
+        "Beste,\n\nBedankt voor het snelle herstel. Ik wou nog melden dat er een hoop bouwpuin is gedumpt"
+        " tegenover nummer 2 in de Kanonstraat.\n\nGroeten,\nJohan\n\n"
+        "Op 7 okt. 2031 om 09:00 schreef Meldpunt 1777:\n> Uw melding over de lamp werd doorgegeven.",
+        "verlichting",
+        timedelta(days=2),
+    )
+    out = deduper.process(feed.index, reply)
+    assert linked(out) is None, out.best_reason
+    assert not out.kinds  # neither the subject's nor the quote's lamp
+
+
+def test_a_reply_about_the_same_problem_is_placed_by_its_thread(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Straatlamp brandt niet.", "verlichting", street="Kanonstraat", house_number="54")
+    out = deduper.process(
+        feed.index, _mail("Re: Re: Lamp Kanonstraat", LAMP_THREAD, "verlichting", timedelta(days=9))
+    )
+    assert out.place.street == "Kanonstraat"
+    assert "verlichting.uit" in out.kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("Bedankt om de matras zo snel weg te halen. Nu is er graffiti op de gevel.", "matras", "graffiti"),
+        ("Na de herstelling van de lamp vorige week ligt er nu een put.", "lamp", "put"),
+        ("Thanks for fixing the light, but now the bin is overflowing.", "light", "overflowing"),
+    ],
+)
+def test_what_was_fixed_or_thanked_for_is_no_problem_word(text: str, gone: str, kept: str) -> None:
+    own = own_words(None, text).text
+    assert gone not in own and kept in own
+
+
+def test_thanks_in_advance_asks_and_stays() -> None:
+    text = "Alvast bedankt om de kapotte lamp te herstellen."
+    assert "lamp" in own_words(None, text).text
+
+
+@pytest.mark.parametrize(
+    ("first", "dienst", "street", "number", "question"),
+    [
+        (
+            "Rioolkolk verstopt.",
+            "riolering",
+            "Loofstraat",
+            "61",
+            "Wanneer komt er iemand kijken in de Loofstraat 61?",
+        ),
+        (
+            "Lamp brandt niet.",
+            "verlichting",
+            "Kanonstraat",
+            "54",
+            "Is er al iets gebeurd met mijn melding over de Kanonstraat 54?",
+        ),
+        (
+            "Diepe put in de weg.",
+            "wegen",
+            "Boerderijstraat",
+            "49",
+            "Any update on what I reported at Boerderijstraat 49?",
+        ),
+    ],
+)
+def test_a_question_that_names_no_problem_is_a_suggestion_at_most(
+    deduper: Deduper, first: str, dienst: str, street: str, number: str, question: str
+) -> None:
+    feed = Feed(deduper)
+    feed(first, dienst, street=street, house_number=number)
+    ask = feed(question, dienst, at=timedelta(days=2))
+    assert linked(ask) is None, ask.best_reason
+    assert [s.candidate_id for s in ask.suggestions] == ["m1"]
+    assert "a question that names no problem" in (ask.best_reason or "")
+
+
+def test_a_question_that_names_its_problem_still_links(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed("Vuilbak zit propvol.", "nette_stad", street="Veemarkt", house_number="26")
+    ask = feed("Wie komt de volle vuilbak aan Veemarkt 26 leegmaken?", "nette_stad", at=timedelta(hours=20))
+    assert linked(ask) == "m1", ask.best_reason

@@ -37,6 +37,7 @@ from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator
 from gateway.dedupe.longstreet import STILL, is_long, length_m, together
 from gateway.dedupe.neighbours import Neighbours
+from gateway.dedupe.ownwords import asks, own_words
 from gateway.dedupe.place import Place
 from gateway.dedupe.placing import NUMBER_M, PRECISE_M, pinned, place_fit
 from gateway.dedupe.records import CandidateIndex, Entry, Outcome, Probe, Scored
@@ -74,23 +75,34 @@ class Deduper:
     def probe(self, melding: Melding, dienst: str | None = None) -> Probe:
         dienst = dienst or melding.dienst
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
-        place = self.landmarks.refine(self.locator.locate(melding), text[:4000])
-        normalized = normalize_text(text[:4000])
-        found = kinds.detect(dienst, normalized)
+        own = own_words(melding.subject, melding.text)
+        words = own.joined if own.quoted else text
+        place = self.locator.locate(melding)
+        if own.quoted:  # where the own words name a place, that one; else the thread's
+            mine = self.locator.locate(melding.model_copy(update={"subject": own.subject, "text": own.text}))
+            place = mine if mine.source != "none" else place
+        place = self.landmarks.refine(place, words[:4000])
+        normalized = normalize_text(text[:4000])  # "weer", "nog altijd", "na de herstelling": the whole text
+        mine = normalize_text(words[:4000])
+        found = kinds.detect(dienst, mine)
+        problems = {k for k in found if not kinds.BY_NAME[k].attribute} if found else set()
+        others = [d for d, _ in kinds.problem_diensten(mine)] if own.quoted and not problems else []
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
-        found |= twin_kinds(dienst, normalized, found)
+        found |= twin_kinds(dienst, mine, found)
         return Probe(
             id=melding.id,
             dienst=dienst,
             received_at=melding.received_at,
             place=place,
             kinds=found,
-            text=content_string(text[:4000]),
+            text=content_string(words[:4000]),
             window=window,
             another=ANOTHER.search(normalized) is not None,
             again=AGAIN.search(normalized) is not None,
             still=STILL.search(normalized) is not None,
+            elsewhere=others[0] if others and dienst not in others else None,
+            question=not problems and not kinds.problem_diensten(mine) and asks(own.text),
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -130,6 +142,12 @@ class Deduper:
                 if s.entry.master_id in (best.entry.master_id, other.entry.master_id):
                     s.cap(self.config.threshold)
             best.reason += f"; {other.entry.master_id} fits as well: the desk decides"
+        if probe.question:
+            for s in scored:
+                s.cap(self.config.threshold, "a question that names no problem")
+        if probe.elsewhere is not None:
+            for s in scored:
+                s.cap(self.config.threshold, f"its own words name a {probe.elsewhere} problem")
         if best is not None and best.score >= self.config.threshold:
             match = DuplicateMatch(best.entry.master_id, round(best.score, 3), best.reason)
         entry = self.entry(probe, match.master_id if match else None)
