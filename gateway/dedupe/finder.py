@@ -77,16 +77,20 @@ class Deduper:
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
         own = own_words(melding.subject, melding.text)
         words = own.joined if own.quoted else text
-        place = self.locator.locate(melding)
+        place = None
         if own.quoted:  # where the own words name a place, that one; else the thread's
-            mine = self.locator.locate(melding.model_copy(update={"subject": own.subject, "text": own.text}))
-            place = mine if mine.source != "none" else place
+            place = self.locator.locate(melding.model_copy(update={"subject": own.subject, "text": own.text}))
+        if place is None or place.source == "none":
+            place = self.locator.locate(melding)
         place = self.landmarks.refine(place, words[:4000])
         normalized = normalize_text(text[:4000])  # "weer", "nog altijd", "na de herstelling": the whole text
         mine = normalize_text(words[:4000])
         found = kinds.detect(dienst, mine)
         problems = {k for k in found if not kinds.BY_NAME[k].attribute} if found else set()
-        others = [d for d, _ in kinds.problem_diensten(mine)] if own.quoted and not problems else []
+        # Only a reply or a question is judged by what its own words name outside its dienst.
+        question = not problems and asks(own.text)
+        named = kinds.problem_diensten(mine) if not problems and (own.reply or question) else []
+        others = [d for d, _ in named] if own.reply else []
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
         found |= twin_kinds(dienst, mine, found)
@@ -102,7 +106,7 @@ class Deduper:
             again=AGAIN.search(normalized) is not None,
             still=STILL.search(normalized) is not None,
             elsewhere=others[0] if others and dienst not in others else None,
-            question=not problems and not kinds.problem_diensten(mine) and asks(own.text),
+            question=question and not named,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:

@@ -56,6 +56,7 @@ class OwnWords:
     subject: str | None  # None for a reply's or forward's subject: the thread's, not this report's
     text: str  # the body without quoted history and without what was fixed or thanked for
     quoted: bool  # something was cut: the whole mail may still say where
+    reply: bool = False  # a "Re:" or forward subject: the thread's problem may not be this one
 
     @property
     def joined(self) -> str:
@@ -69,4 +70,4 @@ def own_words(subject: str | None, text: str) -> OwnWords:
     if stripped.strip():
         body = stripped
     changed = reply or body != text
-    return OwnWords(subject=None if reply else subject, text=body, quoted=changed)
+    return OwnWords(subject=None if reply else subject, text=body, quoted=changed, reply=reply)
