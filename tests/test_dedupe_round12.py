@@ -11,6 +11,7 @@ import pytest
 
 from gateway.classify.rules import normalize_text
 from gateway.dedupe.finder import Deduper
+from gateway.dedupe.geo import distance_m
 from gateway.dedupe.kinds import problem_diensten
 from gateway.dedupe.locate import Locator
 from gateway.dedupe.ownwords import own_words
@@ -211,3 +212,30 @@ def test_a_question_that_names_its_problem_still_links(deduper: Deduper) -> None
     feed("Vuilbak zit propvol.", "nette_stad", street="Veemarkt", house_number="26")
     ask = feed("Wie komt de volle vuilbak aan Veemarkt 26 leegmaken?", "nette_stad", at=timedelta(hours=20))
     assert linked(ask) == "m1", ask.best_reason
+
+
+@pytest.mark.parametrize(
+    ("text", "near"),
+    [
+        # Across from 121 is the point of nr 122, not the odd range 91-121's point 130 m on.
+        (
+            "le réverbère en face du numéro 121 dans la Zwevegemsestraat ne fonctionne plus",
+            (50.823729, 3.274047),
+        ),
+        ("dikke tak st denijsestr tegenover 134", (50.819827, 3.274370)),  # nr 133
+        ("De straatkolk tegenover nummer 62 in de Loofstraat zit dicht.", (50.817106, 3.263345)),  # 61-63
+    ],
+)
+def test_across_from_a_number_is_the_other_sides_precise_point(
+    locator: Locator, text: str, near: tuple[float, float]
+) -> None:
+    place = locator.from_text(text)
+    assert place.lat is not None and place.lon is not None
+    assert distance_m(place.lat, place.lon, *near) < 5, place.detail
+
+
+def test_across_from_a_number_keeps_its_side_without_a_precise_point_there(locator: Locator) -> None:
+    # Zwevegemsestraat has only the coarse odd range 91-121 across from 122: the number's own point.
+    place = locator.from_text("de lampe in de zwevegemstraat rechtover 122 brandt nie meer")
+    assert place.lat is not None and place.lon is not None
+    assert distance_m(place.lat, place.lon, 50.823729, 3.274047) < 5, place.detail

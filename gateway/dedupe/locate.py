@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, NUMBER_WORDS, house_number
+from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, NUMBER_WORDS, OPPOSITE, house_number
 from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
 from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, name_tokens, words
@@ -445,7 +445,7 @@ class Locator:
         if street.has_position:
             lat, lon, radius = street.lat, street.lon, street.radius_m
             if number_lo is not None and street.kind == "street":
-                spot = street.position(number_lo, number_hi)
+                spot = street.position(number_lo, number_hi, opposite=m.qualifier in OPPOSITE)
                 if spot is not None:
                     lat, lon, radius = spot
                     detail += f", near nr {written_number}"
