@@ -114,7 +114,10 @@ def _mail(subject: str, text: str, dienst: str, at: timedelta) -> Melding:
 
 
 LAMP_THREAD = (
-    "Beste,\n\nDe lamp brandt nog altijd niet.\n\nMvg,\nRia\n\n"
+    "Beste,\n\nDe lamp brandt nog altijd niet. Het is nu al bijna drie weken.\n\nMvg,\nRia Vercruysse\n\n"
+    "Van: Meldpunt 1777 <meldpunt@kortrijk.be>\nVerzonden: maandag 6 oktober 2031 09:00\n"
+    "Aan: Ria Vercruysse\nOnderwerp: Re: Lamp Kanonstraat\n\n"
+    "Beste, bedankt voor uw melding. De dienst verlichting is op de hoogte.\n\n"
     "Op 6 okt. 2031 om 07:15 schreef Ria Vercruysse:\n"
     "> Straatlamp voor nummer 54 in de Kanonstraat brandt al drie avonden niet."
 )
@@ -148,8 +151,10 @@ def test_a_reply_about_the_same_problem_is_placed_by_its_thread(deduper: Deduper
     out = deduper.process(
         feed.index, _mail("Re: Re: Lamp Kanonstraat", LAMP_THREAD, "verlichting", timedelta(days=9))
     )
-    assert out.place.street == "Kanonstraat"
+    # The quoted mail's "nummer 54 in de Kanonstraat", not the "Re:" subject's bare street.
+    assert (out.place.street, out.place.house_number) == ("Kanonstraat", "54"), out.place.detail
     assert "verlichting.uit" in out.kinds
+    assert linked(out) == "m1", out.best_reason
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,9 @@ class Deduper:
         place = None
         if own.quoted:  # where the own words name a place, that one; else the thread's
             place = self.locator.locate(melding.model_copy(update={"subject": own.subject, "text": own.text}))
+        if (place is None or place.source == "none") and own.reply:
+            # The quoted mail, which says where: a "Re:" subject's street would win over it.
+            place = self.locator.locate(melding.model_copy(update={"subject": None}))
         if place is None or place.source == "none":
             place = self.locator.locate(melding)
         place = self.landmarks.refine(place, words[:4000])
