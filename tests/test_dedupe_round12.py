@@ -244,3 +244,9 @@ def test_across_from_a_number_keeps_its_side_without_a_precise_point_there(locat
     place = locator.from_text("de lampe in de zwevegemstraat rechtover 122 brandt nie meer")
     assert place.lat is not None and place.lon is not None
     assert distance_m(place.lat, place.lon, 50.823729, 3.274047) < 5, place.detail
+
+
+def test_a_street_the_register_places_beats_a_landmark_it_cannot(locator: Locator) -> None:
+    text = "There's a broken railing on the footbridge over the Leie near the Kasteelkaai"
+    assert locator.from_text(text).street == "Kasteelkaai"
+    assert locator.from_text("Zwerfvuil langs de Leie").street == "Leie"  # alone it is still the place

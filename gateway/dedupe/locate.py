@@ -182,7 +182,7 @@ class Locator:
                     detail=f"only the deelgemeente ({deelgemeente}) is named",
                 )
             return replace(NOWHERE, detail="no street, landmark or coordinates found in the text")
-        best = self._landmark_on(max(mentions, key=lambda m: m.score * m.weight), mentions)
+        best = self._landmark_on(max(mentions, key=self._rank), mentions)
         distinct = {m.keys for m in mentions if m.keys}
         place = self._place(best, postcode, deelgemeente)
         if len(distinct) > 1:
@@ -196,6 +196,13 @@ class Locator:
                 corner_key=self._crossing(best, mentions) if corner else None,
             )
         return place
+
+    def _rank(self, m: _Mention) -> float:
+        """How much a mention says where. A landmark the register cannot place ("the Leie", "het
+        station") says less than a street it can ("the footbridge over the Leie near the Kasteelkaai")."""
+        streets = [self.register.streets[k] for k in m.keys]
+        vague = bool(streets) and all(s.kind == "landmark" and not s.has_position for s in streets)
+        return m.score * m.weight * (0.75 if vague else 1.0)
 
     def _crossing(self, best: _Mention, mentions: list[_Mention]) -> str | None:
         """ "Lamp uit in de Aalbeeksesteenweg aan t kruispunt met de Tacklaan": the one other street
