@@ -250,3 +250,34 @@ def test_a_street_the_register_places_beats_a_landmark_it_cannot(locator: Locato
     text = "There's a broken railing on the footbridge over the Leie near the Kasteelkaai"
     assert locator.from_text(text).street == "Kasteelkaai"
     assert locator.from_text("Zwerfvuil langs de Leie").street == "Leie"  # alone it is still the place
+
+
+def test_other_objects_at_another_house_are_for_the_desk(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed(
+        "Matras en zetel gedumpt op het voetpad.", "nette_stad", street="Kortrijksestraat", house_number="21"
+    )
+    fridge = feed(
+        "Koelkast achtergelaten naast de oprit.",
+        "nette_stad",
+        street="Kortrijksestraat",
+        house_number="11",
+        at=timedelta(hours=20),
+    )
+    assert linked(fridge) is None, fridge.best_reason
+    assert "related only, at another house" in (fridge.best_reason or "")
+
+
+def test_other_objects_at_one_house_still_link(deduper: Deduper) -> None:
+    feed = Feed(deduper)
+    feed(
+        "Matras en zetel gedumpt op het voetpad.", "nette_stad", street="Kortrijksestraat", house_number="21"
+    )
+    more = feed(
+        "Er staat ook een koelkast bij de gedumpte rommel.",
+        "nette_stad",
+        street="Kortrijksestraat",
+        house_number="19",
+        at=timedelta(hours=20),
+    )
+    assert linked(more) == "m1", more.best_reason

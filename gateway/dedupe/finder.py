@@ -410,6 +410,9 @@ class Deduper:
                 # Only related (a mattress then cardboard and a carpet) and far into the window:
                 # a second pile as likely as the first one told again.
                 doubt = "related only, late in the window"
+            if doubt is None and agreement is not None and agreement < 1.0 and _other_house(probe, entry):
+                # A fridge at nr 11, a mattress and a couch at nr 21: two piles as likely as one.
+                doubt = "related only, at another house"
         scored = Scored(entry, total, reason, street_level=fit.street_level)
         if doubt is not None and total >= self.config.threshold:
             scored.cap(self.config.threshold, f"{doubt}: the desk decides")
@@ -457,6 +460,12 @@ def _numbered_on(e: Entry, p: Place) -> bool:
 def _best(scored: list[Scored]) -> Scored | None:
     """The highest score; on a tie the earliest report."""
     return min(scored, key=lambda s: (-s.score, s.entry.received_at), default=None)
+
+
+def _other_house(probe: Probe, entry: Entry) -> bool:
+    """Both give a house number, a few houses apart (more than three on one side)."""
+    mine, theirs = probe.place.number, entry.number
+    return mine is not None and theirs is not None and abs(mine - theirs) > 6
 
 
 def _reference_latitude(register: StreetRegister) -> float:
