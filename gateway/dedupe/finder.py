@@ -77,17 +77,19 @@ class Deduper:
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
         own = own_words(melding.subject, melding.text)
         words = own.joined if own.quoted else text
+        loc = melding.location
+        by_text = (loc.lat is None or loc.lon is None) and not (loc.street or loc.address)
         place = None
-        if own.quoted:  # where the own words name a place, that one; else the thread's
-            place = self.locator.locate(melding.model_copy(update={"subject": own.subject, "text": own.text}))
-        if (place is None or place.source == "none") and own.reply:
-            # The quoted mail, which says where: a "Re:" subject's street would win over it.
-            place = self.locator.locate(melding.model_copy(update={"subject": None}))
+        if by_text and own.quoted:  # where the own words name a place, that one; else the thread's
+            place = self.locator.from_text(words)
+            if place.source == "none" and own.reply:
+                # The quoted mail, which says where: a "Re:" subject's street would win over it.
+                place = self.locator.from_text(melding.text)
         if place is None or place.source == "none":
             place = self.locator.locate(melding)
         place = self.landmarks.refine(place, words[:4000])
         normalized = normalize_text(text[:4000])  # "weer", "nog altijd", "na de herstelling": the whole text
-        mine = normalize_text(words[:4000])
+        mine = normalize_text(words[:4000]) if words != text else normalized
         found = kinds.detect(dienst, mine)
         problems = {k for k in found if not kinds.BY_NAME[k].attribute} if found else set()
         # Only a reply or a question is judged by what its own words name outside its dienst.
