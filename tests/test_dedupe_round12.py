@@ -281,3 +281,13 @@ def test_other_objects_at_one_house_still_link(deduper: Deduper) -> None:
         at=timedelta(hours=20),
     )
     assert linked(more) == "m1", more.best_reason
+
+
+@pytest.mark.parametrize(
+    "text", ["matras ligt er nog kortryksestraat heule 22", "Kortrijksestraat, Heule nr 22"]
+)
+def test_a_deelgemeente_between_street_and_number(locator: Locator, text: str) -> None:
+    place = locator.from_text(text)
+    assert (place.street, place.house_number, place.deelgemeente) == ("Kortrijksestraat", "22", "Heule"), (
+        place.detail
+    )

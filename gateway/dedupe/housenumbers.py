@@ -11,8 +11,11 @@ from gateway.dedupe.text import fold
 _NUMBER_WORD = r"nr|nummer|huisnummer|no|n°"
 NUMBER_WORDS = frozenset(w for w in _NUMBER_WORD.split("|") if w.isalpha())  # as tokens ("n°" is none)
 
+# "Kortrijksestraat Heule 22": the deelgemeente between a street and its number.
+_PLACE_WORD = r"(?i:heule|bissegem|marke|aalbeke|bellegem|kooigem|rollegem)"
+
 NUM_AFTER = re.compile(
-    rf"^\.?[ \t]*,?[ \t]*(?:(?:{_NUMBER_WORD})\.?[ \t]*)?(\d{{1,4}})(?!\d)"
+    rf"^\.?[ \t]*,?[ \t]*(?:{_PLACE_WORD}[ \t]*,?[ \t]*)?(?:(?:{_NUMBER_WORD})\.?[ \t]*)?(\d{{1,4}})(?!\d)"
     r"(?:[ \t]?([a-zA-Z])(?![a-zA-Z]))?"
     r"(?:[ \t]*(?:-|–|tot|t/m|/|en)[ \t]*(\d{1,4})(?!\d))?"
 )
@@ -52,7 +55,9 @@ def house_number(
         hi = int(found.group(3)) if found.group(3) else lo
         if lo < 1000 and hi < 1000 and hi >= lo and hi - lo <= 60:
             written = found.group(0).strip(" \t,.")
-            written = re.sub(rf"^(?:{_NUMBER_WORD})\.?\s*", "", written, flags=re.I)
+            written = re.sub(
+                rf"^(?:{_PLACE_WORD}\s*,?\s*)?(?:(?:{_NUMBER_WORD})\.?\s*)?", "", written, flags=re.I
+            )
             return (lo, hi, written), None
     # "tegenover nummer 7", "ter hoogte van nr 12": a number word in the same sentence, or in
     # the next ones before another street is named ("... in de Loofstraat? Thv nr 12 ...").
