@@ -37,6 +37,7 @@ from gateway.dedupe.landmarks import LandmarkError, Landmarks
 from gateway.dedupe.locate import Locator
 from gateway.dedupe.longstreet import STILL, is_long, length_m, together
 from gateway.dedupe.neighbours import Neighbours
+from gateway.dedupe.ownwords import asks, own_words
 from gateway.dedupe.place import Place
 from gateway.dedupe.placing import NUMBER_M, PRECISE_M, pinned, place_fit
 from gateway.dedupe.records import CandidateIndex, Entry, Outcome, Probe, Scored
@@ -74,23 +75,43 @@ class Deduper:
     def probe(self, melding: Melding, dienst: str | None = None) -> Probe:
         dienst = dienst or melding.dienst
         text = "\n".join(t for t in (melding.subject, melding.text) if t)
-        place = self.landmarks.refine(self.locator.locate(melding), text[:4000])
-        normalized = normalize_text(text[:4000])
-        found = kinds.detect(dienst, normalized)
+        own = own_words(melding.subject, melding.text)
+        words = own.joined if own.quoted else text
+        loc = melding.location
+        by_text = (loc.lat is None or loc.lon is None) and not (loc.street or loc.address)
+        place = None
+        if by_text and own.quoted:  # where the own words name a place, that one; else the thread's
+            place = self.locator.from_text(words)
+            if place.source == "none" and own.reply:
+                # The quoted mail, which says where: a "Re:" subject's street would win over it.
+                place = self.locator.from_text(melding.text)
+        if place is None or place.source == "none":
+            place = self.locator.locate(melding)
+        place = self.landmarks.refine(place, words[:4000])
+        normalized = normalize_text(text[:4000])  # "weer", "nog altijd", "na de herstelling": the whole text
+        mine = normalize_text(words[:4000]) if words != text else normalized
+        found = kinds.detect(dienst, mine)
+        problems = {k for k in found if not kinds.BY_NAME[k].attribute} if found else set()
+        # Only a reply or a question is judged by what its own words name outside its dienst.
+        question = not problems and asks(own.text)
+        named = kinds.problem_diensten(mine) if not problems and (own.reply or question) else []
+        others = [d for d, _ in named] if own.reply else []
         policy = self.config.policy(dienst)
         window = self.config.window(dienst, found) if policy and dienst else timedelta(0)
-        found |= twin_kinds(dienst, normalized, found)
+        found |= twin_kinds(dienst, mine, found)
         return Probe(
             id=melding.id,
             dienst=dienst,
             received_at=melding.received_at,
             place=place,
             kinds=found,
-            text=content_string(text[:4000]),
+            text=content_string(words[:4000]),
             window=window,
             another=ANOTHER.search(normalized) is not None,
             again=AGAIN.search(normalized) is not None,
             still=STILL.search(normalized) is not None,
+            elsewhere=others[0] if others and dienst not in others else None,
+            question=question and not named,
         )
 
     def entry(self, probe: Probe, master_id: str | None = None) -> Entry:
@@ -130,6 +151,12 @@ class Deduper:
                 if s.entry.master_id in (best.entry.master_id, other.entry.master_id):
                     s.cap(self.config.threshold)
             best.reason += f"; {other.entry.master_id} fits as well: the desk decides"
+        if probe.question:
+            for s in scored:
+                s.cap(self.config.threshold, "a question that names no problem")
+        if probe.elsewhere is not None:
+            for s in scored:
+                s.cap(self.config.threshold, f"its own words name a {probe.elsewhere} problem")
         if best is not None and best.score >= self.config.threshold:
             match = DuplicateMatch(best.entry.master_id, round(best.score, 3), best.reason)
         entry = self.entry(probe, match.master_id if match else None)
@@ -385,6 +412,9 @@ class Deduper:
                 # Only related (a mattress then cardboard and a carpet) and far into the window:
                 # a second pile as likely as the first one told again.
                 doubt = "related only, late in the window"
+            if doubt is None and agreement is not None and agreement < 1.0 and _other_house(probe, entry):
+                # A fridge at nr 11, a mattress and a couch at nr 21: two piles as likely as one.
+                doubt = "related only, at another house"
         scored = Scored(entry, total, reason, street_level=fit.street_level)
         if doubt is not None and total >= self.config.threshold:
             scored.cap(self.config.threshold, f"{doubt}: the desk decides")
@@ -432,6 +462,12 @@ def _numbered_on(e: Entry, p: Place) -> bool:
 def _best(scored: list[Scored]) -> Scored | None:
     """The highest score; on a tie the earliest report."""
     return min(scored, key=lambda s: (-s.score, s.entry.received_at), default=None)
+
+
+def _other_house(probe: Probe, entry: Entry) -> bool:
+    """Both give a house number, a few houses apart (more than three on one side)."""
+    mine, theirs = probe.place.number, entry.number
+    return mine is not None and theirs is not None and abs(mine - theirs) > 6
 
 
 def _reference_latitude(register: StreetRegister) -> float:

@@ -37,6 +37,10 @@ FOREIGN: dict[str, str] = {
     r"|trottoirs? (?:\w+ )?(?:casse\w*|abime\w*|defonce\w*|souleve\w*|endommage\w*)|trebuch\w*"
     r"|(?:broken|cracked|damaged|sunken) (?:pavement|paving|footpath|sidewalk)"
     r"|tiles? (?:sloping|lifted|cracked)",
+    # A railing named with its damage, as the Dutch "leuning ... los" (a railing is also a place).
+    "wegen.hek": r"(?:railings?|handrails?|guard ?rails?|rambardes?|garde corps|balustrades?)\b[^.?]{0,40}"
+    r"\b(?:bent|broken|loose|damaged|hanging|missing|tordue?s?|cassee?s?|abimee?s?|ne tient plus|arrachee?s?)"
+    r"|(?:bent|broken|loose|damaged) (?:hand)?railings?",
     "wegen.olie": r"oil|huile|gasoil",
     "wegen.gladheid": r"ice|icy|verglas|slippery|glissant\w*|neige|snow",
     "verlichting.uit": r"ne s allume (?:toujours |encore )?(?:plus|pas)"

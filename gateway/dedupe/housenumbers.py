@@ -11,15 +11,18 @@ from gateway.dedupe.text import fold
 _NUMBER_WORD = r"nr|nummer|huisnummer|no|n°"
 NUMBER_WORDS = frozenset(w for w in _NUMBER_WORD.split("|") if w.isalpha())  # as tokens ("n°" is none)
 
+# "Kortrijksestraat Heule 22": the deelgemeente between a street and its number.
+_PLACE_WORD = r"(?i:heule|bissegem|marke|aalbeke|bellegem|kooigem|rollegem)"
+
 NUM_AFTER = re.compile(
-    rf"^\.?[ \t]*,?[ \t]*(?:(?:{_NUMBER_WORD})\.?[ \t]*)?(\d{{1,4}})(?!\d)"
+    rf"^\.?[ \t]*,?[ \t]*(?:{_PLACE_WORD}[ \t]*,?[ \t]*)?(?:(?:{_NUMBER_WORD})\.?[ \t]*)?(\d{{1,4}})(?!\d)"
     r"(?:[ \t]?([a-zA-Z])(?![a-zA-Z]))?"
     r"(?:[ \t]*(?:-|–|tot|t/m|/|en)[ \t]*(\d{1,4})(?!\d))?"
 )
 # A number word before the number, Dutch, French or English ("near number 20" as "near no. 20").
 _NUM_CUE = re.compile(
     r"(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
-    r"|voor|naast|aan|bij|achter|vlakbij|aan de overkant van)?"
+    r"|voor|naast|aan|bij|achter|vlakbij|aan de overkant van|en face du|en face de|opposite|across from)?"
     r"\s*(?:het |de )?(?:huis |woning |gebouw )?(?:met )?"
     r"(?:nr|nummer|huisnummer|number|no|numero|numéro|n°)\.?\s*(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?",
     re.IGNORECASE,
@@ -29,7 +32,7 @@ _NUM_CUE = re.compile(
 _NUM_CUE_BARE = re.compile(
     r"\b(?:(?P<cue>tegenover|rechtover|recht over|t\.?\s?o\.?\s?v\.?|ter hoogte van|t\.?\s?h\.?\s?v\.?"
     r"|aan de overkant van)\s+(?P<lo>\d{1,4})(?!\d)(?:\s*(?:-|–|tot|t/m)\s*(?P<hi>\d{1,4})(?!\d))?"
-    r"|(?:devant le|en face du|à hauteur du|a hauteur du|au niveau du|in front of|outside|opposite)"
+    r"|(?P<cue2>devant le|en face du|à hauteur du|a hauteur du|au niveau du|in front of|outside|opposite)"
     r"\s+(?P<lo2>\d{1,4})(?![\w/-]))",
     re.IGNORECASE,
 )
@@ -52,7 +55,9 @@ def house_number(
         hi = int(found.group(3)) if found.group(3) else lo
         if lo < 1000 and hi < 1000 and hi >= lo and hi - lo <= 60:
             written = found.group(0).strip(" \t,.")
-            written = re.sub(rf"^(?:{_NUMBER_WORD})\.?\s*", "", written, flags=re.I)
+            written = re.sub(
+                rf"^(?:{_PLACE_WORD}\s*,?\s*)?(?:(?:{_NUMBER_WORD})\.?\s*)?", "", written, flags=re.I
+            )
             return (lo, hi, written), None
     # "tegenover nummer 7", "ter hoogte van nr 12": a number word in the same sentence, or in
     # the next ones before another street is named ("... in de Loofstraat? Thv nr 12 ...").
@@ -66,11 +71,26 @@ def house_number(
         lo = int(groups.get("lo") or groups["lo2"])
         hi = int(groups["hi"]) if groups.get("hi") else lo
         if lo < 1000 and hi >= lo and hi - lo <= 60:
-            qualifier = fold(groups["cue"]).strip() if groups.get("cue") else None
+            said = groups.get("cue") or groups.get("cue2")
+            qualifier = fold(said).strip() if said else None
             written = f"{lo}-{hi}" if hi != lo else str(lo)
             return (lo, hi, written), qualifier
     return None, None
 
+
+# Cues that place the problem across the street from the number: on the other side's numbers.
+OPPOSITE = frozenset(
+    {
+        "tegenover",
+        "rechtover",
+        "recht over",
+        "aan de overkant van",
+        "en face du",
+        "en face de",
+        "opposite",
+        "across from",
+    }
+)
 
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s+[A-Z])|[!?]+|\n")
 

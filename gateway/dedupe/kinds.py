@@ -184,7 +184,7 @@ _ANCHORS = {
     ),
     "verlichting": re.compile(
         r"\b(?:\w*lamp\w*|\w*licht\w*|\w*verlichting\w*|lantaarn\w*|\w*paal|\w*palen|armatuur\w*|luchter\w*"
-        r"|lampadaire\w*|eclairage|light\w*|luminaire\w*)\b"
+        r"|lampadaire\w*|eclairage|light\w*|luminaire\w*|reverbere\w*)\b"
     ),
 }
 

@@ -74,7 +74,9 @@ LEXICON: dict[str, list[tuple[str, str, str]]] = {
             r"\b(?:vol|overvol|propvol|boordevol|stampvol|tjokvol|puil\w*|loopt over|lopen over"
             r"|niet geledig\w*|niet leeggemaakt)\b"
             r"|\b(?:volle|overvolle|propvolle|uitpuilende)"
-            r" (?:vuil(?:nis)?bak|afvalbak|afvalkorf|vuilbakje)\w*)",
+            r" (?:vuil(?:nis)?bak|afvalbak|afvalkorf|vuilbakje)\w*"
+            # "de zakjes puilen uit de vuilbak": the bin named after what bulges out of it.
+            r"|\bpuil\w* (?:\w+ ){0,2}uit\b[^.?]{0,30}\b(?:\w*vuil(?:nis)?bak\w*|afvalbak\w*|afvalkorf\w*))",
         ),
         # Full glass banks are a problem of their own: dumping beside them is another one.
         (
@@ -111,7 +113,8 @@ LEXICON: dict[str, list[tuple[str, str, str]]] = {
         (
             "niet_opgehaald",
             "ophaling",
-            r"\b(?:niet (?:\w+ )?(?:opgehaal\w*|meegenom\w*|geledig\w*|leeggemaakt|leeg gemaakt|gepasseerd"
+            r"\b(?:(?:niet|nie) (?:\w+ )?(?:opgehaal\w*|meegenom\w*|geledig\w*|leeggemaakt|leeg gemaakt"
+            r"|gepasseerd"
             r"|langsgekomen|langs gekomen|langsgeweest|langs geweest|opgepikt|leeg)"
             r"|vergeten|overgeslagen|laten staan|blijven staan|(?:staat|staan) (?:er )?(?:nog|nog steeds)"
             r"|niemand gepasseerd|geen ophaling)",
@@ -138,7 +141,7 @@ LEXICON: dict[str, list[tuple[str, str, str]]] = {
         (
             "put",
             "put",
-            r"\b(?:put|putten|putje\w*|gat|gaten|gaatje\w*|kuil\w*|verzakk\w*|verzakt|ingezakt\w*"
+            r"\b(?:put|putten|putte|putje\w*|gat|gaten|gaatje\w*|kuil\w*|verzakk\w*|verzakt|ingezakt\w*"
             r"|wegdek (?:kapot|beschadigd|stuk)|asfalt (?:kapot|stuk|los|beschadigd|brokkel\w*)"
             r"|pothole\w*|nid\w* de poule|trou\w*)\b",
         ),
@@ -251,7 +254,7 @@ LEXICON: dict[str, list[tuple[str, str, str]]] = {
         ("deksel", "deksel", r"\b(?:\w*deksel\w*|klepper\w*|rammel\w*|klapper\w*|klapt)"),
     ],
     "groen": [
-        ("tak", "boom", r"\b(?:tak|takken|\w+tak|afgebroken|afgewaaid\w*|afgescheurd)\b"),
+        ("tak", "boom", r"\b(?:tak|takken|takke|\w+tak|afgebroken|afgewaaid\w*|afgescheurd)\b"),
         (
             "omgevallen",
             "boom",

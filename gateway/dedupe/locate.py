@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, NUMBER_WORDS, house_number
+from gateway.dedupe.housenumbers import NOT_A_NUMBER_AFTER, NUM_AFTER, NUMBER_WORDS, OPPOSITE, house_number
 from gateway.dedupe.place import NOWHERE, Place
 from gateway.dedupe.register import NameMatch, Street, StreetRegister, parse_house_number
 from gateway.dedupe.text import ABBREVIATIONS, STOPWORDS, compact, fold, name_tokens, words
@@ -57,7 +57,7 @@ _NOT_A_STREET = words(
 # Words before a short name or a landmark's one-word alias that say it is a place ("aan het belfort";
 # French and English: "pres du beffroi", "near the belfry").
 _CUE_BEFORE = words(
-    "in op aan langs de het hoek thv hoogte van tegenover tov bij naast achter nabij"
+    "in op aan langs de het t den hoek thv hoogte van tegenover rechtover tov bij naast achter nabij"
     " du au le la pres the near"
 )
 _CORNER = re.compile(r"\b(?:hoek|kruispunt|kruising|kruist|splitsing|rondpunt)\b", re.IGNORECASE)
@@ -182,7 +182,7 @@ class Locator:
                     detail=f"only the deelgemeente ({deelgemeente}) is named",
                 )
             return replace(NOWHERE, detail="no street, landmark or coordinates found in the text")
-        best = self._landmark_on(max(mentions, key=lambda m: m.score * m.weight), mentions)
+        best = self._landmark_on(max(mentions, key=self._rank), mentions)
         distinct = {m.keys for m in mentions if m.keys}
         place = self._place(best, postcode, deelgemeente)
         if len(distinct) > 1:
@@ -196,6 +196,13 @@ class Locator:
                 corner_key=self._crossing(best, mentions) if corner else None,
             )
         return place
+
+    def _rank(self, m: _Mention) -> float:
+        """How much a mention says where. A landmark the register cannot place ("the Leie", "het
+        station") says less than a street it can ("the footbridge over the Leie near the Kasteelkaai")."""
+        streets = [self.register.streets[k] for k in m.keys]
+        vague = bool(streets) and all(s.kind == "landmark" and not s.has_position for s in streets)
+        return m.score * m.weight * (0.75 if vague else 1.0)
 
     def _crossing(self, best: _Mention, mentions: list[_Mention]) -> str | None:
         """ "Lamp uit in de Aalbeeksesteenweg aan t kruispunt met de Tacklaan": the one other street
@@ -445,7 +452,7 @@ class Locator:
         if street.has_position:
             lat, lon, radius = street.lat, street.lon, street.radius_m
             if number_lo is not None and street.kind == "street":
-                spot = street.position(number_lo, number_hi)
+                spot = street.position(number_lo, number_hi, opposite=m.qualifier in OPPOSITE)
                 if spot is not None:
                     lat, lon, radius = spot
                     detail += f", near nr {written_number}"

@@ -26,6 +26,12 @@ class Probe:
     another: bool = False  # "weer een tak", "another branch": perhaps a second one (see ANOTHER)
     again: bool = False  # "weer kapot", "broken again": repaired in between (see text.AGAIN)
     still: bool = False  # "nog altijd niet hersteld", "still": a problem already reported (longstreet.STILL)
+    # Its own words name no problem of its dienst but another dienst's (a reply in a lamp thread
+    # that reports dumped rubble): routed by the thread, so at most a suggestion.
+    elsewhere: str | None = None
+    question: bool = (
+        False  # a question that names no problem ("any news on my report?"): a suggestion at most
+    )
 
 
 @dataclass

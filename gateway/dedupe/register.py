@@ -129,14 +129,21 @@ class Street:
             return 0.0
         return 1.0 - 0.5 * (d - EXTENT_MARGIN_M) / max(self.radius_m - EXTENT_MARGIN_M, 1.0)
 
-    def position(self, lo: int, hi: int | None = None) -> tuple[float, float, float] | None:
-        """(lat, lon, uncertainty in metres) of house number(s) lo[-hi], from the address points."""
+    def position(
+        self, lo: int, hi: int | None = None, *, opposite: bool = False
+    ) -> tuple[float, float, float] | None:
+        """(lat, lon, uncertainty in metres) of house number(s) lo[-hi], from the address points;
+        `opposite` ("tegenover 121"): across the street, so the other side's numbers are preferred."""
         if not self.anchors:
             return None
         hi = lo if hi is None else hi
         mid = (lo + hi) / 2
         best: tuple[float, float, Anchor] | None = None
         side = lo % 2 if lo % 2 == hi % 2 else None
+        if opposite and side is not None:
+            across = self._across(lo, hi, side)
+            if across is not None:
+                return across
         for a in self.anchors:
             gap = 0.0 if a.lo <= mid <= a.hi else min(abs(mid - a.lo), abs(mid - a.hi))
             # Odd and even numbers face each other but need not run level: prefer this side.
@@ -152,6 +159,22 @@ class Street:
         spread = (anchor.hi - anchor.lo) + (hi - lo)
         uncertainty = min(20.0 + 2.0 * spread + 4.0 * gap, self.radius_m)
         return anchor.lat, anchor.lon, uncertainty
+
+    def _across(self, lo: int, hi: int, side: int) -> tuple[float, float, float] | None:
+        """The point of a house across from lo-hi: a precise one (a number or a short range) of the
+        other side within two numbers. Coarse range points can lie 100 m on, so without such a
+        point the number's own side is kept."""
+        best: tuple[float, Anchor] | None = None
+        for a in self.anchors:
+            if a.lo % 2 == side or a.lo % 2 != a.hi % 2 or a.hi - a.lo > 4:
+                continue
+            gap = 0.0 if a.lo <= lo and hi <= a.hi else min(abs(lo - a.hi), abs(hi - a.lo), abs(lo - a.lo))
+            if gap <= 2 and (best is None or gap < best[0]):
+                best = (gap, a)
+        if best is None:
+            return None
+        a = best[1]
+        return a.lat, a.lon, min(20.0 + 2.0 * ((a.hi - a.lo) + (hi - lo)), self.radius_m)
 
 
 @dataclass(frozen=True)

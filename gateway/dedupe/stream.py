@@ -33,6 +33,7 @@ from gateway.classify.rules import normalize_text
 from gateway.dedupe import kinds
 from gateway.dedupe.finder import Deduper
 from gateway.dedupe.memory import MemoryIndex
+from gateway.dedupe.ownwords import own_words
 from gateway.dedupe.records import Outcome
 from gateway.melding import DIENST_CODES, Channel, Location, Melding, Reporter, Stage, Status
 
@@ -142,7 +143,7 @@ def provisional_dienst(routing: Any, melding: Melding) -> tuple[str | None, str]
     """
     if routing.dienst:
         return routing.dienst, "router"
-    text = "\n".join(t for t in (melding.subject, melding.text) if t)
+    text = own_words(melding.subject, melding.text).joined  # not a quoted mail's problem
     counted = kinds.problem_diensten(normalize_text(text[:4000]))
     hinted = [d for d, _ in counted]
     alternatives = list(routing.alternatives or ())

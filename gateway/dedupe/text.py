@@ -104,6 +104,8 @@ ABBREVIATIONS: dict[str, str] = {
     "burgm": "burgemeester",
     "pres": "president",
     "min": "minister",
+    "fil": "filips",  # "Fil. vd Elzaslaan"
+    "ov": "over",  # "Ov. Leiestr."
     "mgr": "monseigneur",
     "mons": "monseigneur",
     "dr": "dokter",

@@ -28,7 +28,7 @@ def tokenize(text: str) -> list[Token]:
         raw = m.group()
         sep = text[last : m.start()]
         brk = bool(_BREAK.search(sep)) or ("." in sep and bool(tokens) and tokens[-1].norm not in _ABBREV_OUT)
-        folded = _SUFFIX_ABBREVIATION.sub(lambda s: _SUFFIXES[s.group(1)], fold(raw))
+        folded = _SUFFIX_ABBREVIATION.sub(lambda s: _SUFFIXES[s.group(1)], _spelling(fold(raw)))
         norm = ABBREVIATIONS.get(folded, folded)
         tokens.append(Token(m.start(), m.end(), raw, norm, bool(tokens) and brk))
         last = m.end()
@@ -50,6 +50,16 @@ _SUFFIXES = {
 }
 _SUFFIX_ABBREVIATION = re.compile(r"(?<=[a-z]{4})(str|stwg|stw|steenw|stnwg|ln)$")
 _ABBREV_OUT = frozenset(ABBREVIATIONS.values()) | {"o", "l", "v", "nr"}
+
+
+# West-Flemish and old spellings of a name: "toekomststraete", "doorniksewyk", "kortryksestraat".
+# A y between consonants is the old ij; a final one ("Lucky Lukestraat") is left alone.
+_OLD_TYPE = re.compile(r"(?<=[a-z]{3})(?:straete|stroate|straote|stroat)$")
+_OLD_IJ = re.compile(r"(?:(?<=^)|(?<=[bcdfghjklmnpqrstvwxz]))y(?=[bcdfghjklmnpqrstvwxz])")
+
+
+def _spelling(word: str) -> str:
+    return _OLD_IJ.sub("ij", _OLD_TYPE.sub("straat", word))
 
 
 def span_text(tokens: list[Token], i: int, n: int) -> str:
