@@ -7,7 +7,8 @@ trip per job and command, each about 150 µs of the worker's CPU on the developm
 (the socket write and read, the event loop's wake-up, redis-py's connection checkout); a worker
 spent about a tenth of its CPU on them. `send` collects what the jobs submit within a few turns
 of the event loop (`LINGER`) and sends it as one pipeline (not a transaction: each command is
-atomic on its own, as it was when sent alone; a script is one command).
+atomic on its own, as it was when sent alone; a script is one command; a caller's MULTI ... EXEC,
+arq's own transactions through gateway.queue_transactions, stays together and so atomic).
 
 Each caller gets the replies to its own commands, or the error of its own command, or the error
 that cut off the whole round trip (Redis down: every caller sees the ConnectionError it would
