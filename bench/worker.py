@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +34,9 @@ from aiohttp import web
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis.asyncio import ConnectionPool
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from bench.cpu_share import Shares, shares, snapshot
 from bench.intake import REDIS_URL, ROOT, free_port, peak_rss_mb
 from gateway.config import Settings
 from gateway.melding import Channel, MeldingDraft, Reporter, Stage
@@ -94,11 +95,21 @@ class PipelineRun:
     cpu_ms: float  # the workers' CPU time (user + system) per melding
     rss_mb: float  # the largest peak resident set of a worker process
     webhooks: int
+    shares: Shares = Shares()  # every process's CPU per melding, and the machine's idle share
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+def _redis_pids() -> list[int]:
+    """redis-server's pid, when it runs on this machine (its CPU is read from /proc)."""
+    pid = int(sync_redis.Redis.from_url(REDIS_URL).info("server").get("process_id", 0))
+    return [pid] if pid and Path(f"/proc/{pid}").exists() else []
+
+
+async def _backend_pids(store: Store) -> set[int]:
+    """The PostgreSQL backends connected to the bench database (the workers' and the bench's)."""
+    if store.dialect != "postgresql":
+        return set()
+    mine = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return set(await store.read(lambda conn: list(conn.execute(mine).scalars())))
 
 
 @asynccontextmanager
@@ -212,7 +223,9 @@ async def _run(
         while await done() < 1:
             check()
             await asyncio.sleep(0.05)
-        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
+        pids = [p.pid for p in procs]
+        backends, redis_pids = await _backend_pids(store), _redis_pids()
+        cpu_from = snapshot(pids, backends, redis_pids)
         started = time.perf_counter()
         for start in range(1, count + 1, 500):
             await enqueue_process_many(pool, QUEUE, ids[start : start + 500])
@@ -220,7 +233,8 @@ async def _run(
             check()
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
-        cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
+        backends |= await _backend_pids(store)
+        spent = shares(cpu_from, snapshot(pids, backends, redis_pids), finished - 1)
         rss = max(peak_rss_mb(p.pid) for p in procs)
     finally:
         for proc in procs:
@@ -229,7 +243,15 @@ async def _run(
             proc.wait(timeout=20)
         await pool.flushdb()
         await pool.aclose()
-    return PipelineRun((finished - 1) / elapsed, 1000 * cpu / (finished - 1), rss, received[0])
+    workers_ms = spent.per_melding_ms["worker"]
+    return PipelineRun((finished - 1) / elapsed, workers_ms, rss, received[0], spent)
+
+
+LABELS = (
+    ("sqlite_1w", "1 worker, SQLite"),
+    ("pg_1w", "1 worker, PostgreSQL"),
+    ("pg_2w", "2 workers, PostgreSQL"),
+)
 
 
 def main(
@@ -265,14 +287,20 @@ def main(
         runs[key] = asyncio.run(pipeline_run(meldingen_count, url, workers)) if url else None
     print(f"\npipeline, {meldingen_count} meldingen (route, locate, dedupe, deliver, status, notification):")
     print(f"{'':<28} {'meldingen/s':>12} {'CPU/melding':>12} {'peak RSS/worker':>16}")
-    for key, label in (
-        ("sqlite_1w", "1 worker, SQLite"),
-        ("pg_1w", "1 worker, PostgreSQL"),
-        ("pg_2w", "2 workers, PostgreSQL"),
-    ):
+    for key, label in LABELS:
         run = runs[key]
         if run is not None:
             print(f"{label:<28} {run.rate:12.0f} {run.cpu_ms:10.2f} ms {run.rss_mb:13.0f} MB")
+    print("\nCPU per melding by process (ms; the machine's idle share during the run):")
+    print(f"{'':<28} {'workers':>8} {'postgres':>9} {'redis':>6} {'bench':>6} {'all':>6} {'idle':>6}")
+    for key, label in LABELS:
+        run = runs[key]
+        if run is not None:
+            part = run.shares.per_melding_ms
+            print(
+                f"{label:<28} {part['worker']:8.2f} {part['postgres']:9.2f} {part['redis']:6.2f} "
+                f"{part['bench']:6.2f} {run.shares.all_ms:6.2f} {run.shares.idle_pct:5.0f} %"
+            )
     one, two = runs["pg_1w"], runs["pg_2w"]
     gain = 100 * (two.rate / one.rate - 1) if one and two else None
     if gain is not None:
@@ -282,6 +310,10 @@ def main(
     def figure(key: str, attr: str) -> float | None:
         run = runs[key]
         return round(getattr(run, attr), 2) if run is not None else None
+
+    def shared(key: str, of: Callable[[Shares], float]) -> float | None:
+        run = runs[key]
+        return round(of(run.shares), 2) if run is not None else None
 
     return {
         "arq_default_jobs_s": round(default),
@@ -295,5 +327,9 @@ def main(
         "worker_cpu_ms_sqlite_1w": figure("sqlite_1w", "cpu_ms"),
         "worker_cpu_ms_pg_1w": figure("pg_1w", "cpu_ms"),
         "worker_cpu_ms_pg_2w": figure("pg_2w", "cpu_ms"),
+        **{f"all_cpu_ms_{key}": shared(key, lambda s: s.all_ms) for key, _ in LABELS},
+        **{f"pg_cpu_ms_{key}": shared(key, lambda s: s.per_melding_ms["postgres"]) for key, _ in LABELS[1:]},
+        **{f"redis_cpu_ms_{key}": shared(key, lambda s: s.per_melding_ms["redis"]) for key, _ in LABELS},
+        **{f"idle_pct_{key}": shared(key, lambda s: s.idle_pct) for key, _ in LABELS},
         "worker_rss_mb": max((r.rss_mb for r in runs.values() if r is not None), default=None),
     }

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from arq import Retry
 from arq import worker as arq_worker
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import expires_extra_ms, in_progress_key_prefix, job_key_prefix
+from arq.constants import expires_extra_ms, job_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from redis import exceptions as redis_errors
@@ -48,6 +48,7 @@ from gateway.queue_reclaim import (
     take_mark,
     workers_key,
 )
+from gateway.queue_transactions import batched
 
 if TYPE_CHECKING:
     from gateway.store import DeliveryRecord
@@ -294,53 +295,6 @@ def unmark_after_job(ctx: dict[str, Any], marks: Sequence[Mark]) -> bool:
     return True
 
 
-# Make deliver jobs due now. Per job: one still in a worker's hands is left alone and reported
-# (it may be about to defer itself); one waiting in the queue is brought forward; one absent
-# (finished, dropped, lost) is enqueued as enqueue_many would.
-_RELEASE = """
-local busy = {}
-for i = 3, #ARGV, 2 do
-  local id = ARGV[i]
-  if redis.call('EXISTS', KEYS[3] .. id) == 1 then
-    table.insert(busy, id)
-  elseif redis.call('SET', KEYS[2] .. id, ARGV[i + 1], 'PX', ARGV[1], 'NX') then
-    redis.call('ZADD', KEYS[1], 'NX', ARGV[2], id)
-  else
-    local score = redis.call('ZSCORE', KEYS[1], id)
-    if score and tonumber(score) > tonumber(ARGV[2]) then
-      redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
-    end
-  end
-end
-return busy
-"""
-
-
-async def release_deliveries(
-    redis: ArqRedis, queue: str, deliveries: Sequence[DeliveryRecord], *, patience: float = 5.0
-) -> list[int]:
-    """Make the deliver jobs of these deliveries due now, whether they wait deferred in the queue
-    (arq's `enqueue_job` refuses a job id that exists, so enqueueing again would not hurry them)
-    or are not queued at all. A job a worker is running just then (it may be deferring itself
-    this instant) is tried again for up to `patience` seconds. Returns the ids of deliveries
-    still running after that (they are delivering, or their own backoff brings them)."""
-    pending = {d.job_id: d for d in deliveries}
-    script = redis.register_script(_RELEASE)
-    waited = 0.0
-    while pending:
-        now = timestamp_ms()
-        args: list[object] = [expires_extra_ms, now]
-        for job_id, d in pending.items():
-            args += [job_id, serialize_job(JOB_DELIVER, (d.id,), {}, None, now)]
-        busy = await script(keys=[queue, job_key_prefix, in_progress_key_prefix], args=args)
-        pending = {k.decode(): pending[k.decode()] for k in busy}
-        if not pending or waited >= patience:
-            break
-        await asyncio.sleep(0.05)
-        waited += 0.05
-    return [d.id for d in pending.values()]
-
-
 async def enqueue_push(
     redis: ArqRedis, queue: str, job_id: str, push_id: int, defer: float | None = None
 ) -> bool:
@@ -446,6 +400,8 @@ class Worker(arq_worker.Worker):
                 )
             except REDIS_DOWN as exc:
                 await self._wait_after(exc)
+        # arq's start and finish transactions of each job then share the jobs' round trip
+        self._pool = batched(self._pool)
         self._note_up()
         await super().main()
 

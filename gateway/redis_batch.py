@@ -7,7 +7,8 @@ trip per job and command, each about 150 µs of the worker's CPU on the developm
 (the socket write and read, the event loop's wake-up, redis-py's connection checkout); a worker
 spent about a tenth of its CPU on them. `send` collects what the jobs submit within a few turns
 of the event loop (`LINGER`) and sends it as one pipeline (not a transaction: each command is
-atomic on its own, as it was when sent alone; a script is one command).
+atomic on its own, as it was when sent alone; a script is one command; a caller's MULTI ... EXEC,
+arq's own transactions through gateway.queue_transactions, stays together and so atomic).
 
 Each caller gets the replies to its own commands, or the error of its own command, or the error
 that cut off the whole round trip (Redis down: every caller sees the ConnectionError it would
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 # Turns of the event loop a round trip waits for more callers to join it: the jobs woken by one
@@ -34,10 +36,13 @@ LINGER = 2
 
 @dataclass(frozen=True)
 class Command:
-    """One Redis command; `script`: for an EVALSHA, the script's text (to load on NOSCRIPT)."""
+    """One Redis command; `script`: for an EVALSHA, the script's text (to load on NOSCRIPT).
+    `raw`: its reply as Redis sent it, without redis-py's response callback (a command inside a
+    MULTI answers QUEUED: gateway.queue_transactions parses EXEC's replies itself)."""
 
     args: tuple[Any, ...]
     script: str | None = None
+    raw: bool = False
 
 
 def script_call(script: str, keys: Sequence[str], args: Sequence[Any]) -> Command:
@@ -123,10 +128,21 @@ async def _round_trip(redis: Redis, calls: list[_Call]) -> None:
 
 
 async def _execute(redis: Redis, commands: Sequence[Command]) -> list[Any]:
-    async with redis.pipeline(transaction=False) as pipe:
+    # What redis.pipeline(transaction=False) gives, but raw commands skip their callbacks.
+    async with _Pipeline(redis.connection_pool, redis.response_callbacks, False, None) as pipe:
         for command in commands:
-            pipe.execute_command(*command.args)
+            pipe.execute_command(*command.args, **({_RAW: True} if command.raw else {}))
         return list(await pipe.execute(raise_on_error=False))
+
+
+_RAW = "gateway_raw_reply"  # an option of a queued command: parse its reply without a callback
+
+
+class _Pipeline(Pipeline):
+    async def parse_response(self, connection: Any, command_name: Any, **options: Any) -> Any:
+        if options.pop(_RAW, False):
+            return await connection.read_response()  # an error reply raises, as the parent's does
+        return await super().parse_response(connection, command_name, **options)
 
 
 async def _again_without_noscript(redis: Redis, calls: list[_Call], replies: list[Any]) -> list[Any]:

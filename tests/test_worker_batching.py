@@ -15,13 +15,14 @@ from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from sqlalchemy import Connection, event, func, select, text
 
-from gateway.melding import EVENT_CREATED, Channel, MeldingDraft, Reporter
+from gateway.melding import EVENT_CREATED, Channel, MeldingDraft, Reporter, RoutingDecision
 from gateway.queue_reclaim import Taker, running_key, take_jobs
-from gateway.store import Store, deliveries
+from gateway.store import Store, deliveries, notifications
 from gateway.store import core as store_core
 from gateway.store import meldingen as meldingen_store
 from gateway.store.duplicates import dedupe_locks
-from gateway.store.schema import meldingen
+from gateway.store.schema import meldingen, status_history
+from gateway.store.schema import notifications as notifications_table
 
 QUEUE = "gateway:test-batching"
 
@@ -184,5 +185,113 @@ async def test_a_grouped_write_asks_for_each_dedupe_lock_once(pg_database: str) 
         locking = [s for s in statements if "pg_advisory_xact_lock" in s]
         assert len(locking) == 2  # the batch's two at once, then groen alone
         assert await store.write(route_like, ["wegen", "groen"]) == 2  # alone: taken as asked
+    finally:
+        await store.close()
+
+
+async def test_the_notification_decisions_of_a_batch_go_in_one_executemany(database_url: str) -> None:
+    """Each job records its decision; a batch sends them as one statement, and a decision on the
+    same (change, channel) later in the batch replaces the earlier one, as it would alone."""
+    store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
+    await store.open()
+    try:
+        ids = [(await store.intake(_draft(n))).id for n in range(3)]
+        history = await store.read(
+            lambda conn: {
+                r.melding_id: r.id
+                for r in conn.execute(select(status_history.c.melding_id, status_history.c.id))
+            }
+        )
+        await store.write(  # decided before: a later decision replaces it
+            notifications.record,
+            ids[0],
+            history[ids[0]],
+            "email",
+            recipient=None,
+            state="retrying",
+            detail="x",
+        )
+        executed: list[tuple[str, bool]] = []
+
+        def seen(
+            _conn: object, _cursor: object, statement: str, _params: object, _ctx: object, many: bool
+        ) -> None:
+            executed.append((statement, many))
+
+        engine = store._sqlite if store._sqlite is not None else store._async.sync_engine  # type: ignore[union-attr]
+        event.listen(engine, "before_cursor_execute", seen)
+
+        decisions = [
+            (ids[0], "email", "skipped", "no relay"),
+            (ids[1], "email", "retrying", "first"),
+            (ids[2], "sms", "skipped", "no phone"),
+            (ids[1], "email", "sent", "second"),  # the same change and channel: replaces 'first'
+            (ids[1], "sms", "skipped", "no phone"),
+        ]
+        await asyncio.gather(
+            *(
+                store.write_grouped(
+                    notifications.record, m, history[m], channel, recipient=None, state=state, detail=detail
+                )
+                for m, channel, state, detail in decisions
+            )
+        )
+
+        inserts = [(s, many) for s, many in executed if "INSERT INTO notifications" in s]
+        assert inserts and len(inserts) == 1 and inserts[0][1], inserts
+        rows = await store.read(
+            lambda conn: sorted(
+                (r.melding_id, r.channel, r.state, r.detail)
+                for r in conn.execute(select(notifications_table))
+            )
+        )
+        assert rows == sorted(
+            [
+                (ids[0], "email", "skipped", "no relay"),
+                (ids[1], "email", "sent", "second"),
+                (ids[1], "sms", "skipped", "no phone"),
+                (ids[2], "sms", "skipped", "no phone"),
+            ]
+        )
+    finally:
+        await store.close()
+
+
+async def test_a_routing_and_its_first_delivery_are_one_statement_on_postgresql(database_url: str) -> None:
+    """The worker's routing write: the melding's UPDATE and its first delivery's INSERT; on
+    PostgreSQL in one statement (a round trip), with what the two statements give on SQLite."""
+    store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
+    await store.open()
+    try:
+        stored = await store.intake(_draft(1))
+        statements: list[str] = []
+
+        def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        engine = store._sqlite if store._sqlite is not None else store._async.sync_engine  # type: ignore[union-attr]
+        event.listen(engine, "before_cursor_execute", seen)
+        decision = RoutingDecision("wegen", 0.91, "model", (("wegen", 0.91), ("groen", 0.05)))
+        located = {"located": {"street": "Grote Markt", "number": "1"}, "street_key": "grote markt"}
+
+        first = await store.write(
+            meldingen_store.route, stored.id, decision, also=located, reference=stored.reference
+        )
+        written = [s for s in statements if "meldingen" in s or "deliveries" in s]  # not BEGIN
+        assert len(written) == (1 if store.dialect == "postgresql" else 2), written
+        again = await store.write(meldingen_store.route, stored.id, decision, also=located, reference="x")
+        event.remove(engine, "before_cursor_execute", seen)
+
+        assert first is not None and again is not None
+        assert first.melding_id == stored.id and first.event == EVENT_CREATED and first.attempts == 0
+        assert first.idempotency_key == f"{stored.id}:{EVENT_CREATED}:created"
+        assert again.id == first.id  # the delivery is made once; the routing is written again
+        melding = await store.read(meldingen_store.get, stored.id)
+        assert melding is not None
+        assert (melding.dienst, melding.confidence, melding.routed_by) == ("wegen", 0.91, "model")
+        assert melding.alternatives == [("wegen", 0.91), ("groen", 0.05)]
+        assert melding.located == {"street": "Grote Markt", "number": "1"}
+        assert melding.stage == decision.stage
+        assert [d.event for d in melding.deliveries] == [EVENT_CREATED]
     finally:
         await store.close()

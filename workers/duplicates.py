@@ -21,7 +21,8 @@ from arq import Retry
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.service import StoreDuplicateFinder, reporter_payload
 from gateway.melding import EVENT_CREATED, EVENT_UPDATED, DeliveryState, Melding, RoutingDecision
-from gateway.queue import enqueue_notify, release_deliveries
+from gateway.queue import enqueue_notify
+from gateway.queue_release import release_deliveries
 from gateway.store import DeliveryRecord, deliveries, meldingen
 from gateway.store import duplicates as duplicates_store
 from gateway.store.duplicates import REPORTER_KEY

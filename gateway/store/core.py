@@ -42,7 +42,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.melding import Attachment, MeldingDraft
-from gateway.store import deliveries, meldingen, migrate
+from gateway.store import deliveries, meldingen, migrate, notifications
 from gateway.store.duplicates import dedupe_locks, holding_dedupe_locks
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
@@ -361,7 +361,26 @@ class GroupedOp:
 def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
     with holding_dedupe_locks(conn):  # an operation's own dedupe_locks then cost nothing
         dedupe_locks(conn, sorted({op.lock for op in ops if op.lock is not None}))  # one order for all
-        return [op.fn(conn, *op.args, **op.kwargs) for op in ops]
+        results: list[Any] = [None] * len(ops)
+        together: dict[Callable[..., Any], list[int]] = {}
+        for n, op in enumerate(ops):
+            if op.fn in _WRITE_MANY:
+                together.setdefault(op.fn, []).append(n)
+            else:
+                results[n] = op.fn(conn, *op.args, **op.kwargs)
+        for fn, positions in together.items():  # what they return is None: no result to hand out
+            if len(positions) == 1:
+                fn(conn, *ops[positions[0]].args, **ops[positions[0]].kwargs)
+            else:
+                _WRITE_MANY[fn](conn, [(ops[n].args, ops[n].kwargs) for n in positions])
+        return results
+
+
+# Writes that a group runs as one executemany: the function of one row -> that of many
+# ((args, kwargs) each). They return nothing, and no other write of a batch reads what they write.
+_WRITE_MANY: dict[Callable[..., Any], Callable[[Connection, list[Any]], None]] = {
+    notifications.record: notifications.record_many,
+}
 
 
 # Reads that a group reads at once: the function of one id -> that of a list of ids.

@@ -128,6 +128,12 @@ def _ensure_returning(dialect: str) -> Any:
     return _ensure_insert(dialect).returning(*deliveries.c)
 
 
+@functools.cache
+def _ensure_after(cte: Any) -> Any:
+    """`ensure`'s INSERT ... RETURNING with a data-modifying CTE before it (built once per CTE)."""
+    return _ensure_returning("postgresql").add_cte(cte)
+
+
 def ensure(
     conn: Connection,
     melding_id: str,
@@ -136,10 +142,13 @@ def ensure(
     key: str,
     payload: dict[str, Any] | None = None,
     reference: str | None = None,
+    along: tuple[Any, dict[str, Any]] | None = None,
 ) -> DeliveryRecord:
     """Create the delivery for (melding, event, key) once; return the existing one after that.
     `reference`: the melding's, when the caller knows it: a new row comes back from the INSERT
-    itself (RETURNING), one statement where reading it back is two (every routing makes one)."""
+    itself (RETURNING), one statement where reading it back is two (every routing makes one).
+    `along` (PostgreSQL, with `reference`): a data-modifying CTE and its parameters, run in the
+    INSERT's own statement (it runs whether or not the row is new): a round trip less."""
     idem = f"{melding_id}:{event_name}:{key}"
     now = utcnow()
     values = {
@@ -155,10 +164,14 @@ def ensure(
         "next_attempt_at": now,
     }
     if reference is not None:
-        made = conn.execute(_ensure_returning(conn.dialect.name), values).first()
+        statement, params = _ensure_returning(conn.dialect.name), values
+        if along is not None:
+            statement, params = _ensure_after(along[0]), {**values, **along[1]}
+        made = conn.execute(statement, params).first()
         if made is not None:  # nothing comes back when it existed: then it is read as below
             return record_of(made, reference)
     else:
+        assert along is None, "along needs reference (the RETURNING form)"
         conn.execute(_ensure_insert(conn.dialect.name), values)
     row = conn.execute(_by("idempotency_key"), {"key": idem}).first()
     assert row is not None

@@ -459,10 +459,15 @@ def set_routing(
     """Record the routing; the melding moves to `stage` (by default the decision's own: routed or
     triage; a channel that answers at once says `answered`). `also`: more columns set in the same
     UPDATE (the worker's location and duplicate link)."""
+    conn.execute(update_by_id(), {**_routing_values(decision, stage, also), "melding_id": melding_id})
+
+
+def _routing_values(
+    decision: RoutingDecision, stage: Stage | None, also: dict[str, Any] | None
+) -> dict[str, Any]:
     now = utcnow()
-    values = {
+    return {
         **(also or {}),
-        "melding_id": melding_id,
         "dienst": decision.dienst,
         "confidence": decision.confidence,
         "routed_by": decision.routed_by,
@@ -471,7 +476,6 @@ def set_routing(
         "processed_at": now,
         "updated_at": now,
     }
-    conn.execute(update_by_id(), values)
 
 
 @functools.cache
@@ -490,7 +494,23 @@ def route(
     reference: str | None = None,
 ) -> DeliveryRecord | None:
     """Record the routing (with the columns in `also`) and, for a routed melding, its first
-    delivery (idempotent): one transaction. `reference`: the melding's (`deliveries.ensure`)."""
-    set_routing(conn, melding_id, decision, also=also)
+    delivery (idempotent): one transaction. `reference`: the melding's (`deliveries.ensure`).
+    On PostgreSQL, with `reference`, both are one statement (the UPDATE a CTE of the delivery's
+    INSERT): every routing of the worker makes one, and each statement is a round trip."""
     event = decision.delivery_event
+    if event and reference is not None and conn.dialect.name == "postgresql":
+        values = _routing_values(decision, None, also)
+        along = (
+            _routing_cte(tuple(sorted(values))),
+            {"r_melding_id": melding_id} | {f"r_{k}": v for k, v in values.items()},
+        )
+        return ensure(conn, melding_id, event, key="created", reference=reference, along=along)
+    set_routing(conn, melding_id, decision, also=also)
     return ensure(conn, melding_id, event, key="created", reference=reference) if event else None
+
+
+@functools.cache
+def _routing_cte(columns: tuple[str, ...]) -> Any:
+    """`set_routing`'s UPDATE as a CTE, its parameters prefixed `r_` (apart from the INSERT's)."""
+    values = {c: bindparam(f"r_{c}", type_=meldingen.c[c].type) for c in columns}
+    return update(meldingen).where(meldingen.c.id == bindparam("r_melding_id")).values(values).cte("routed")

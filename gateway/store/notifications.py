@@ -4,6 +4,7 @@ reporter (sent, skipped and why, retrying, failed), and the status changes still
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,16 +31,34 @@ def record(
     detail: str,
 ) -> None:
     """One decision per (status change, channel); a later one replaces it (a retry that succeeded)."""
-    values = {
+    values = _row(melding_id, history_id, channel, recipient=recipient, state=state, detail=detail)
+    conn.execute(_upsert(conn.dialect.name), {**values, "created_at": utcnow()})
+
+
+def _row(
+    melding_id: str, history_id: int, channel: str, *, recipient: str | None, state: str, detail: str
+) -> dict[str, Any]:
+    return {
         "melding_id": melding_id,
         "history_id": history_id,
         "channel": channel,
         "recipient": recipient,
         "state": state,
         "detail": detail,
-        "created_at": utcnow(),
     }
-    conn.execute(_upsert(conn.dialect.name), values)
+
+
+def record_many(conn: Connection, decisions: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]) -> None:
+    """Many `record` calls ((args, kwargs) after the connection) as one executemany: a worker's
+    batch of jobs records a decision each, and a statement each cost a round trip on PostgreSQL.
+    Sorted by (status change, channel), so that two batches lock the rows they share in one order."""
+    at = utcnow()
+    latest = {}  # a second decision on one (change, channel) replaces the first, as it would alone
+    for args, kwargs in decisions:
+        row = _row(*args, **kwargs)  # as `record` takes them
+        latest[row["history_id"], row["channel"]] = row
+    rows = [{**latest[key], "created_at": at} for key in sorted(latest)]
+    conn.execute(_upsert(conn.dialect.name), rows)
 
 
 @functools.cache
