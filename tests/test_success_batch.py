@@ -5,6 +5,7 @@ each job with what it alone would get; on SQLite, and whatever cannot go togethe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -132,5 +133,34 @@ async def test_successes_that_cannot_go_together_run_one_by_one(database_url: st
         assert done[0].history_id is not None and done[1].history_id is None
         melding = await store.read(meldingen_store.get, b)
         assert melding is not None and [d.state.value for d in melding.deliveries] == ["delivered"]
+    finally:
+        await store.close()
+
+
+async def test_a_failing_success_in_a_batch_fails_alone(database_url: str) -> None:
+    """A success that the database refuses (its delivery is gone: the attempt's foreign key) makes
+    the batch's statement fail; the batch is run again one by one, and only that job sees an error."""
+    store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
+    await store.open()
+    try:
+        ids = [(await store.intake(_draft(n))).id for n in range(3)]
+        created = [await store.write(deliveries.ensure, m, EVENT_CREATED, key="created") for m in ids]
+        gone = dataclasses.replace(created[1], id=created[2].id + 1000)
+        ok = Attempt(clock.now(), attempts.OK, case_id="C")
+        statements = _statements(store)
+        done = await asyncio.gather(
+            *(
+                store.write_grouped(succeeded_and_waiting, d, "C", attempt=ok)
+                for d in (created[0], gone, created[2])
+            ),
+            return_exceptions=True,
+        )
+        assert isinstance(done[1], Exception)
+        # On PostgreSQL the batch's one statement was tried first, then each alone.
+        assert sum("unnest" in s for s in statements) == (1 if store.dialect == "postgresql" else 0)
+        assert not isinstance(done[0], Exception) and done[0].history_id is not None
+        assert not isinstance(done[2], Exception) and done[2].history_id is not None
+        statuses = [(await store.read(meldingen_store.get, m)).status for m in ids]  # type: ignore[union-attr]
+        assert statuses == [Status.GEREGISTREERD, Status.ONTVANGEN, Status.GEREGISTREERD]
     finally:
         await store.close()
