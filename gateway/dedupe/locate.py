@@ -155,7 +155,7 @@ class Locator:
     # -- text ------------------------------------------------------------------------------------
 
     def from_text(self, text: str, *, structured: bool = False) -> Place:
-        tokens = tokenize(text)
+        tokens = _Spans(tokenize(text))
         if not tokens:
             return replace(NOWHERE, detail="no text")
         mentions = self._mentions(text, tokens, structured)
@@ -307,9 +307,9 @@ class Locator:
         return out
 
     def _span_key(self, tokens: list[Token], i: int, n: int) -> str | None:
-        if any(tokens[j].brk for j in range(i + 1, i + n)):
-            return None
-        return "".join(tokens[j].norm.replace(" ", "") for j in range(i, i + n))
+        if isinstance(tokens, _Spans):
+            return tokens.key(i, n)
+        return _Spans(tokens).key(i, n)
 
     def _exact_at(self, tokens: list[Token], i: int) -> _Mention | None:
         for n in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
@@ -476,6 +476,34 @@ class Locator:
             radius_m=radius,
             detail=detail,
         )
+
+
+class _Spans(list[Token]):
+    """A text's tokens with the compact key of every span the finders try (up to MAX_NGRAM tokens
+    not crossing a separator), joined once a text: the three finders and the plausibility check ask
+    for the same spans again and again (cProfile: ~120,000 joins over the streams' 841 meldingen)."""
+
+    def __init__(self, tokens: list[Token]):
+        super().__init__(tokens)
+        parts = [t.norm.replace(" ", "") for t in tokens]
+        count = len(tokens)
+        self.keys: list[list[str]] = []
+        for i in range(count):
+            keys = [parts[i]]
+            j = i + 1
+            while j < count and j - i < MAX_NGRAM and not tokens[j].brk:
+                keys.append(keys[-1] + parts[j])
+                j += 1
+            self.keys.append(keys)
+
+    def key(self, i: int, n: int) -> str | None:
+        """The compact key of tokens i .. i+n-1, None when a separator comes between them."""
+        keys = self.keys[i]
+        if n <= len(keys):
+            return keys[n - 1]
+        if len(keys) < MAX_NGRAM or any(self[j].brk for j in range(i + 1, i + n)):
+            return None  # the run of tokens without a separator ends before i+n
+        return "".join(self[j].norm.replace(" ", "") for j in range(i, i + n))
 
 
 def _name_words(text: str) -> list[str]:

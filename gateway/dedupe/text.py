@@ -166,6 +166,8 @@ def compact(tokens: list[str] | tuple[str, ...]) -> str:
 
 def split_type(key: str) -> tuple[str, str] | None:
     """("loof", "straat") for "loofstraat"; None when the key has no street-type ending."""
+    if not key.endswith(STREET_TYPES):
+        return None  # most keys (every word of a text the locator tries) end in no type: one C call
     for street_type in STREET_TYPES:
         if key.endswith(street_type) and len(key) > len(street_type) + 2:
             return key[: -len(street_type)], street_type

@@ -43,7 +43,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from gateway.melding import Attachment, MeldingDraft
 from gateway.store import deliveries, meldingen, migrate, notifications
-from gateway.store.duplicates import dedupe_locks, holding_dedupe_locks
+from gateway.store.duplicates import (
+    dedupe_locks,
+    holding_dedupe_locks,
+    succeeded_and_waiting,
+    succeeded_and_waiting_many,
+)
 from gateway.store.meldingen import IntakeItem, StoredIntake, intake_batch
 from gateway.store.sql import utcnow
 from gateway.store.writer import BatchWriter
@@ -363,11 +368,27 @@ def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
         dedupe_locks(conn, sorted({op.lock for op in ops if op.lock is not None}))  # one order for all
         results: list[Any] = [None] * len(ops)
         together: dict[Callable[..., Any], list[int]] = {}
+        together_until = 0  # operations that a `_RUN_MANY` function ran together
+        tried_until = 0  # those of a run already tried together
         for n, op in enumerate(ops):
+            if n < together_until:
+                continue
             if op.fn in _WRITE_MANY:
                 together.setdefault(op.fn, []).append(n)
-            else:
-                results[n] = op.fn(conn, *op.args, **op.kwargs)
+                continue
+            if op.fn in _RUN_MANY and n >= tried_until:
+                end = n + 1
+                while end < len(ops) and ops[end].fn is op.fn:  # only a run: the batch's order kept
+                    end += 1
+                tried_until = end
+                done = (
+                    _RUN_MANY[op.fn](conn, [(o.args, o.kwargs) for o in ops[n:end]]) if end > n + 1 else None
+                )
+                if done is not None:
+                    results[n:end] = done
+                    together_until = end
+                    continue
+            results[n] = op.fn(conn, *op.args, **op.kwargs)
         for fn, positions in together.items():  # what they return is None: no result to hand out
             if len(positions) == 1:
                 fn(conn, *ops[positions[0]].args, **ops[positions[0]].kwargs)
@@ -380,6 +401,14 @@ def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
 # ((args, kwargs) each). They return nothing, and no other write of a batch reads what they write.
 _WRITE_MANY: dict[Callable[..., Any], Callable[[Connection, list[Any]], None]] = {
     notifications.record: notifications.record_many,
+}
+
+
+# Writes that a group runs together when they come one after the other, each with its result:
+# the function of one -> that of several ((args, kwargs) each), which returns their results in
+# order, or None when they cannot go together (then they run one by one).
+_RUN_MANY: dict[Callable[..., Any], Callable[[Connection, list[Any]], list[Any] | None]] = {
+    succeeded_and_waiting: succeeded_and_waiting_many,
 }
 
 

@@ -35,7 +35,7 @@ from gateway.store.meldingen import route, set_routing
 from gateway.store.notifications import ToNotify
 from gateway.store.schema import deliveries, duplicate_suggestions, hotspots, meldingen
 from gateway.store.sql import utcnow
-from gateway.store.success_pg import in_one_statement, succeeded_first_status
+from gateway.store.success_pg import in_one_statement, succeeded_first_status, succeeded_many
 
 REPORTER_KEY = "reporter:"  # delivery key of an extra reporter on the master: "reporter:<duplicate id>"
 _OPEN = [s.value for s in Status if is_open(s)]
@@ -386,6 +386,46 @@ def succeeded_and_waiting(
     if notify_from is not None:
         found = _notified_after(notify_from, delivery, change, case_id)
     return Succeeded(history_id, waiting, found)
+
+
+def succeeded_and_waiting_many(
+    conn: Connection, calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
+) -> list[Any] | None:
+    """`succeeded_and_waiting` of the calls ((args, kwargs) each, one after the other in a group
+    commit) in one statement on PostgreSQL (`success_pg.succeeded_many`): what each alone returns,
+    in order. None when they cannot go together (SQLite, an update's delivery, no attempt, two of
+    one melding): then the caller runs them one by one."""
+    if conn.dialect.name != "postgresql":
+        return None
+    bound: list[tuple[DeliveryRecord, str | None, Melding | None, Attempt]] = []
+    for args, kwargs in calls:
+        if set(kwargs) - {"notify_from", "attempt"}:
+            return None
+        delivery, case_id = args if len(args) == 2 else (None, None)
+        attempt = kwargs.get("attempt")
+        if not isinstance(delivery, DeliveryRecord) or delivery.event != EVENT_CREATED or attempt is None:
+            return None
+        bound.append((delivery, case_id, kwargs.get("notify_from"), attempt))
+    if len({d.melding_id for d, _, _, _ in bound}) != len(bound):
+        return None
+    done = succeeded_many(
+        conn,
+        [(d.id, d.melding_id, case_id, attempt) for d, case_id, _, attempt in bound],
+        stage=Stage.DELIVERED,
+        first_status=Status.GEREGISTREERD,
+        also=_reporter_deliveries(),
+        also_params=_reporter_params,
+    )
+    out: list[Any] = []
+    for (delivery, case_id, notify_from, _), (made, rows) in zip(bound, done, strict=True):
+        waiting = [record_of(r) for r in rows]
+        if made is None:
+            out.append(Succeeded(None, waiting, None))
+            continue
+        history_id, change = made
+        found = None if notify_from is None else _notified_after(notify_from, delivery, change, case_id)
+        out.append(Succeeded(history_id, waiting, found))
+    return out
 
 
 def _notified_after(
