@@ -96,7 +96,7 @@ def evaluation_files() -> list[Path]:
     return [HELDOUT_FILE, PROBE_FILE, *sorted(PROBE_DIR.glob("*.jsonl")), CALIBRATION_FILE]
 
 
-MODEL_FORMAT = 4  # bump when the stored layout or the text preparation changes
+MODEL_FORMAT = 5  # bump when the stored layout or the text preparation changes (5: fine statements marked)
 META_FILE = "gateway.json"
 POINTER_FILE = "current"
 KEEP_VERSIONS = 5  # older versions than this (besides the current one) are pruned after training
