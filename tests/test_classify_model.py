@@ -82,6 +82,24 @@ def test_a_model_trained_on_the_dev_sets_is_calibrated_on_the_file_left_out() ->
     assert m.version_of(rows, without) != trained.version
 
 
+def test_the_temperature_is_never_sharper_than_the_dev_lines_own_folds() -> None:
+    """Twelfth round: one calibration file fitted a sharper temperature once another dev set was
+    trained on; the dev lines' out-of-fold predictions (models that never saw those lines) are a
+    floor too, and the version names the choice."""
+    rows = subset(5)
+    config = m.TrainConfig(epochs=1, folds=2, length=2**12)
+    assert config.dev_folds_floor  # the default
+    meta = m.train(rows, config, rules(), processes=1).meta
+    assert isinstance(meta["temperature_dev_folds"], float)
+    floors = (meta["temperature_dev"], meta["temperature_folds"], meta["temperature_dev_folds"])
+    assert meta["temperature"] == max(floors)
+    without = m.TrainConfig(epochs=1, folds=2, length=2**12, dev_folds_floor=False)
+    assert m.version_of(rows, without) != m.version_of(rows, config)
+    plain = m.train(rows, without, rules(), processes=1).meta
+    assert plain["temperature_dev_folds"] is None
+    assert plain["temperature"] == max(plain["temperature_dev"], plain["temperature_folds"])
+
+
 # --------------------------------------------------------------------------- reproducibility
 
 
