@@ -86,6 +86,20 @@ _SET_ASIDE = re.compile(
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
+# The desk's note of what the call is really about, after what it names first ("er zit een dode rat in
+# de kolk, maar het gaat hem vooral om de verstopping", "..., but she's mainly calling about the
+# light"): the clause before it is cut like a correction (twelfth round).
+_MAIN_POINT = re.compile(
+    r"[^.;:?!\n]{0,200}?,?[ \t]*\b(?:maar|mais|but)[ \t]+(?:"
+    r"het[ \t]+gaat[ \t]+(?:hem|haar|hen)[ \t]+(?:(?:vooral|eigenlijk|hoofdzakelijk|echt)[ \t]+)?om"
+    r"|het[ \t]+gaat[ \t]+(?:vooral|eigenlijk|hoofdzakelijk)[ \t]+om"
+    r"|(?:hij|ze|zij)[ \t]+belt[ \t]+(?:vooral|eigenlijk|hoofdzakelijk)[ \t]+(?:voor|over|om)"
+    r"|(?:il|elle)[ \t]+appelle[ \t]+(?:surtout[ \t]+pour|en[ \t]+fait[ \t]+pour|surtout|pour)"
+    r"|(?:he|she)(?:'s|[ \t]+is)[ \t]+(?:really|mainly|actually)[ \t]+(?:calling[ \t]+)?about"
+    r"|it(?:'s|[ \t]+is)[ \t]+(?:really|mainly|actually)[ \t]+about)\b[ \t]*",
+    re.IGNORECASE,
+)
+
 
 def routing_text(text: str, subject: str | None = None) -> str:
     """`text` without quoted history, legal footer, signature, greeting and a desk note's aside;
@@ -139,6 +153,8 @@ def desk_text(text: str) -> str:
     body = text
     if re.search(r"eerst|abord|first", body, re.IGNORECASE):
         body = _ANSWERED.sub("", _CORRECTION.sub("", body))
+    if re.search(r"maar|mais|but", body, re.IGNORECASE):
+        body = _MAIN_POINT.sub(" ", body)
     if _SET_ASIDE.search(body):
         body = _SENTENCE.sub(lambda m: "" if _SET_ASIDE.search(m.group()) else m.group(), body)
     return body if body.strip() else text
