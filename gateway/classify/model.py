@@ -12,17 +12,12 @@ them on the held-out split):
   French/English stems the corpus has few examples of. Best on held-out and fast.
 
 Training rows: the corpus, the desk's decisions, and (since the ninth round of issue 14) the dev
-sets (`dev/`, citizens'-style text written unlike the corpus) but one, CALIBRATION_FILE: left out of
-each fold in turn, training on the other dev sets routed that one better than the corpus alone did
-(README, "Ninth round").
+sets (`dev/`, citizens'-style text written unlike the corpus) but one, CALIBRATION_FILE (README).
 
-Calibration: k-fold cross-validation on the training rows gives out-of-fold probabilities; the
-precision of a rule decision is measured on them when the model agrees and when it does not. The
-final model is trained on all rows, and its temperature is fitted on CALIBRATION_FILE, which no
-fit reads (until the ninth round: on all dev sets, none of them trained on): on its own corpus's
-folds the model looked surer than it is on citizens' text. The softer of the two is used; both are
-kept (`temperature_folds`, `temperature_dev`). The figures from the out-of-fold probabilities are
-computed in `calibration.py`.
+Calibration (`calibration.py`): k-fold cross-validation gives out-of-fold probabilities, on which the
+precision of a rule decision is measured (the model agreeing or not). The temperature is fitted on
+CALIBRATION_FILE, which no fit reads, never sharper than the folds' nor (twelfth round) the dev lines'
+own folds': the softest is used, all are kept (`temperature_dev`, `_folds`, `_dev_folds`).
 
 Reproducible: fixed seeds, a fixed row order and a fixed fold assignment; the same rows and
 configuration give the same weights. A model is stored as `<model_dir>/<version>/` (the spaCy
@@ -57,6 +52,7 @@ from gateway.classify.calibration import (
     calibrate,
     fit_temperature,
     stratified_folds,
+    subset_temperature,
 )
 from gateway.classify.mailtext import routing_text
 from gateway.classify.rules import RuleRouter
@@ -73,10 +69,8 @@ CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 HELDOUT_FILE = CORPUS_DIR / "heldout.jsonl"
 PROBE_DIR = Path(__file__).resolve().parent / "probes"  # sets written apart: never trained or tuned on
 PROBE_FILE = Path(__file__).resolve().parent / "probe.jsonl"
-# Sets whose errors were looked at while developing (issue 14). Training data since the ninth
-# round, all but CALIBRATION_FILE: never trained on, the model's temperature is fitted on it. That
-# one because it was written last, before the router, model or corpus was read, 15 lines of every
-# dienst, in voices the other sets lack (README, "Ninth round").
+# Sets whose errors were looked at while developing (issue 14); training data since the ninth round,
+# all but CALIBRATION_FILE, on which alone the temperature is fitted (README, "Ninth round": why that one).
 DEV_DIR = Path(__file__).resolve().parent / "dev"
 CALIBRATION_FILE = DEV_DIR / "issue14-dev8.jsonl"
 
@@ -212,9 +206,7 @@ class TrainConfig:
     # rather than the folds: on its own split the model is surer than on citizens' text (issue 14).
     calibrate_on_dev: bool = True
     train_on_dev: bool = True  # the dev sets but CALIBRATION_FILE are training rows (ninth round)
-    # Never sharper than the dev lines' own out-of-fold reading either (twelfth round): one file of
-    # 150 fitted 0.96 once dev11 was trained on, where a model without dev11 needed 1.33 on it.
-    dev_folds_floor: bool = True
+    dev_folds_floor: bool = True  # and never sharper than the dev lines' own folds (twelfth round)
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -435,9 +427,8 @@ def train(
             dev_rows = len(dev)
     dev_folds_temperature = None
     if config.dev_folds_floor and config.train_on_dev and folds:
-        is_dev = np.array([r.source == "dev" for r in rows])
-        gold_rows = np.array([DIENST_CODES.index(r.dienst) for r in rows])
-        dev_folds_temperature = fit_temperature(oof[is_dev], gold_rows[is_dev]) if is_dev.any() else None
+        is_dev = [r.source == "dev" for r in rows]
+        dev_folds_temperature = subset_temperature(oof, [r.dienst for r in rows], is_dev)
         temperature = max(temperature, dev_folds_temperature or 0.0)
     version = version_of(given, config)
     import spacy
