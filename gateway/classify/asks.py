@@ -11,7 +11,8 @@ names a rain-water tank and asks the desk about a premium. The router reads thre
   "pourriez-vous ..."), for the rules to say whose work it asks for.
 
 Each starts with one cheap search for its trigger words (`_MAY_ASK`), so the common text, which
-has none, costs one regex scan.
+has none, costs one regex scan. The patterns are lowercase and searched in lowercased text: Python's
+re runs these alternations about three times slower with IGNORECASE.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ _MAY_ASK = re.compile(
     r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
     r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
     r"|merci de|svp|s'il vous|vraagt",
-    re.IGNORECASE,
 )
 
 # ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
@@ -39,7 +39,6 @@ _EARLIER = re.compile(
     r"|\b(?:i|we|she|he)\s+(?:\w+\s+)?(?:reported|rang about|called about)\b"
     r"|\b(?:j'ai|nous avons|il a|elle a)\s+(?:\w+\s+)?(?:signalé|déclaré)"
     r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})",
-    re.IGNORECASE,
 )
 _HOW_IT_STANDS = re.compile(
     r"al iets (?:mee )?(?:gebeurd|gedaan)|iets mee gebeurd|al doorgegeven|doorgegeven is|behandeld"
@@ -49,7 +48,6 @@ _HOW_IT_STANDS = re.compile(
     r"|any news|an update|any update|whether it has|has it been|been passed on|passed on|heard back|no reply"
     r"|who is dealing|still on the list|what happened to|status of"
     r"|où en est|suivi de|des nouvelles|pas de (?:réponse|nouvelles)|a-t-elle été|a été transmis",
-    re.IGNORECASE,
 )
 
 # ---- a question about a premium, subsidy or permit: the desk answers it
@@ -64,17 +62,14 @@ _GRANT_ASKED = re.compile(
     r"|apply|demander|bestaat|existe|krijgen)\b"
     rf"|\b(?:krijg|krijgen|is\s+er|bestaat\s+er|geeft|is\s+there|are\s+there|any|existe|y\s+a-t-il|need|nodig)\b"
     rf"(?:\s+\S+){{0,3}}?\s+{_GRANT}\b",
-    re.IGNORECASE,
 )
 _QUESTION = re.compile(
     r"\?|\b(?:vraagt|vroeg|wil weten|wenst te weten|asks|asked|wants to know|demande|voudrait savoir"
     r"|bestaat er|is er|krijg ik|heb ik|hebben we|moet ik|mag ik|is there|do i|do we|can i|existe|faut-il)\b",
-    re.IGNORECASE,
 )
 # A question the desk already answered is an aside ("vroeg eerst naar de premie, doorverwezen").
 _ANSWERED = re.compile(
     r"\b(?:eerst|first|d'abord|doorverwezen|uitgelegd|beantwoord|answered|explained|referred|renvoy\w*|expliqu\w*)\b",
-    re.IGNORECASE,
 )
 
 # ---- the words of a request: from the request verb to the end of its sentence
@@ -84,24 +79,19 @@ _REQUEST = re.compile(
     r"|\b(?:graag|gelieve|vraagt\s+(?:om|dat)|verzoekt)\b|\bvraagt\b(?=\s+\w+ing\b)"
     r"|\b(?:could|can|would|will)\s+(?:you|someone|somebody|anyone|the\s+council|the\s+city)\b|\bplease\b"
     r"|\b(?:pourriez|pouvez|pourrait|pourraient|voudriez)[- ](?:vous|on|ils)\b|\bmerci\s+de\b|\bveuillez\b",
-    re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.?!\n]")
 # "Ik wil graag ...", "ik hoor graag ...": the writer's own wish, no request for work.
-_WISH = re.compile(
-    r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$", re.IGNORECASE
-)
+_WISH = re.compile(r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$")
 # "Could you let me know when ..." asks the desk for an answer, not a dienst for work.
 _ASKS_TO_BE_TOLD = re.compile(
     r"^(?:(?:me|mij|ons|us|moi|nous)\s+)?(?:(?:had|zou)\s+ik\s+(?:\w+\s+)?(?:geweten|weten)|weten|know|savoir|let\s+(?:me|us)\s+know|tell\s+(?:me|us)|inform|laten\s+weten|zeggen|informeren"
     r"|uitleggen|explain|dire|faire\s+savoir|indiquer|expliquer|confirm|bevestigen)\b",
-    re.IGNORECASE,
 )
 # Emptying is the waste company's work (a household container) and Nette Stad's (a public bin): in
 # the corpus "lediging" is in 9 afvalophaling lines and 2 of Nette Stad ("vraagt lediging").
 _EMPTYING = re.compile(
     r"\b(?:lediging|ledigen|geledigd|leegmaken|leeg\s+maken|empty|emptied|emptying|vider|vidé|vidange)\b",
-    re.IGNORECASE,
 )
 EMPTYING_WORK = ("afvalophaling", "nette_stad")
 SUPPORTING = 2.0  # the rules' weight for supporting evidence (config/diensten.toml); a hint is less
@@ -110,17 +100,19 @@ _MIN_ASKED_CHARS = 8  # "graag." or "please!" alone asks for nothing in particul
 
 def may_ask(text: str) -> bool:
     """The cheap pre-test: without one of its words none of the checks below can hold."""
-    return _MAY_ASK.search(text) is not None
+    return _MAY_ASK.search(text.lower()) is not None
 
 
 def earlier_report(text: str) -> bool:
     """The text asks how an earlier report stands ("mijn melding van vorige week: al iets gebeurd?")."""
+    text = text.lower()
     return _EARLIER.search(text) is not None and _HOW_IT_STANDS.search(text) is not None
 
 
 def asks_about_a_grant(text: str) -> bool:
     """A question about a premium, subsidy or permit ("bestaat er een premie voor ...?"): the word
     and the question in one sentence ("hij heeft geen vergunning voor die werf" asks nothing)."""
+    text = text.lower()
     for grant in _GRANT_ASKED.finditer(text):
         start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, grant.start())), default=0)
         end = _SENTENCE_END.search(text, grant.end())
@@ -132,7 +124,8 @@ def asks_about_a_grant(text: str) -> bool:
 
 def asked_words(text: str) -> str | None:
     """The words of the text's last request, from its verb to the end of the sentence; None when
-    there is no request or it asks for nothing in particular."""
+    there is no request or it asks for nothing in particular (lowercased)."""
+    text = text.lower()
     last = None
     for match in _REQUEST.finditer(text):
         if not _WISH.search(text, max(0, match.start() - 16), match.start()):
@@ -156,7 +149,7 @@ def asked_work(asked: str, rules: RuleRouter) -> tuple[set[str], set[str]]:
             weights[dienst] = weights.get(dienst, 0.0) + weight
     named = {dienst for dienst, weight in weights.items() if weight > 0}
     work = {dienst for dienst, weight in weights.items() if weight >= SUPPORTING}
-    if _EMPTYING.search(asked):
+    if _EMPTYING.search(asked.lower()):
         work |= set(EMPTYING_WORK)
         named |= set(EMPTYING_WORK)
     return work, named
