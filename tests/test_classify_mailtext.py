@@ -177,3 +177,27 @@ def test_a_report_made_in_passing_is_still_read() -> None:
     """After an answered question, "terloops" may introduce the only report: it is kept."""
     note = "Mevrouw vroeg naar de uren van het zwembad, beantwoord. Meldt terloops: " + REPORT
     assert routing_text(note) == note
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Beller: er ligt een dode duif in de straatkolk, maar het gaat hem vooral om de verstopping.",
+        "Caller mentions litter by the bench, but she's mainly calling about the broken street light.",
+        "Madame parle des pigeons sur la place, mais elle appelle surtout pour le trottoir cassé.",
+    ],
+)
+def test_what_the_note_says_the_call_is_really_about_is_what_is_read(note: str) -> None:
+    """Twelfth round: "..., maar het gaat hem vooral om X": the clause before names something else."""
+    text = routing_text(note)
+    for named_first in ("duif", "litter", "pigeons"):
+        assert named_first not in text, text
+    assert any(word in text for word in ("verstopping", "street light", "trottoir")), text
+
+
+def test_a_plain_but_is_no_main_point() -> None:
+    for note in (
+        "De lamp is kapot, maar het gaat snel donker worden.",
+        "Er ligt afval, maar het gaat om veel afval.",
+    ):
+        assert routing_text(note) == note

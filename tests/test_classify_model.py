@@ -82,6 +82,52 @@ def test_a_model_trained_on_the_dev_sets_is_calibrated_on_the_file_left_out() ->
     assert m.version_of(rows, without) != trained.version
 
 
+def test_the_temperature_is_never_sharper_than_the_dev_lines_own_folds() -> None:
+    """Twelfth round: one calibration file fitted a sharper temperature once another dev set was
+    trained on; the dev lines' out-of-fold predictions (models that never saw those lines) are a
+    floor too, and the version names the choice."""
+    rows = subset(5)
+    config = m.TrainConfig(epochs=1, folds=2, length=2**12)
+    assert config.dev_folds_floor  # the default
+    meta = m.train(rows, config, rules(), processes=1).meta
+    assert isinstance(meta["temperature_dev_folds"], float)
+    floors = (meta["temperature_dev"], meta["temperature_folds"], meta["temperature_dev_folds"])
+    assert meta["temperature"] == max(*floors, meta["temperature_fresh_dev"])
+    without = m.TrainConfig(epochs=1, folds=2, length=2**12, dev_folds_floor=False, fresh_dev_file="")
+    assert m.version_of(rows, without) != m.version_of(rows, config)
+    plain = m.train(rows, without, rules(), processes=1).meta
+    assert plain["temperature_dev_folds"] is None
+    assert plain["temperature"] == max(plain["temperature_dev"], plain["temperature_folds"])
+
+
+def test_the_temperature_is_never_sharper_than_the_newest_dev_set_needs_unseen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twelfth round: a model that never saw dev11 needed 1.33 on it, where dev8 alone gave 0.96 once
+    dev11 was trained on. One more fit leaves the newest dev set out whole; its scores of that set
+    are the fresh floor."""
+    held_out: list[list[int]] = []
+    original = m._fold_scores
+
+    def spy(rows: Any, config: m.TrainConfig, fold: list[int], n: int, tick: Any) -> Any:
+        held_out.append(list(fold))
+        return original(rows, config, fold, n, tick)
+
+    monkeypatch.setattr(m, "_fold_scores", spy)
+    config = m.TrainConfig(epochs=1, folds=2, length=2**12)
+    assert config.fresh_dev_file == "issue14-dev11.jsonl"  # the default: the dev set written last
+    rows = [*subset(5), *m.load_dev_training()]
+    fresh = [i for i, row in enumerate(rows) if row.group == config.fresh_dev_file]
+    assert len(fresh) == len(m.load_jsonl(m.DEV_DIR / config.fresh_dev_file))
+    meta = m.train(subset(5), config, rules(), processes=1).meta
+    assert held_out[-1] == fresh  # one fit saw none of its lines, and its scores of them stand
+    assert len(held_out) == config.folds + 1
+    assert isinstance(meta["temperature_fresh_dev"], float)
+    assert meta["temperature"] >= meta["temperature_fresh_dev"]
+    other = m.TrainConfig(epochs=1, folds=2, length=2**12, fresh_dev_file="")
+    assert m.version_of(subset(5), other) != m.version_of(subset(5), config)
+
+
 # --------------------------------------------------------------------------- reproducibility
 
 

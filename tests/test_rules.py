@@ -360,6 +360,30 @@ def test_a_keyword_that_only_names_a_place_or_an_earlier_job_is_no_evidence(rout
     assert [e for e in long_thanks if e[0] == "verlichting" and isinstance(e[3], float) and e[3] > 0] == []
 
 
+def positive(
+    explained: list[tuple[str, str, str, float | str]], dienst: str
+) -> list[tuple[str, str, str, float | str]]:
+    return [e for e in explained if e[0] == dienst and isinstance(e[3], float) and e[3] > 0]
+
+
+def test_a_statement_that_something_is_fine_is_no_evidence_for_its_dienst(router: RuleRouter) -> None:
+    # Twelfth round: "the lamp itself still burns" says the lamp is not what is wrong.
+    for text, dienst in (
+        ("Een grote tak hangt tegen de straatlamp. De straatlamp zelf brandt nog.", "verlichting"),
+        ("The road sign itself is fine, someone chained a rusty bike to it.", "signalisatie"),
+        ("L'éclairage public fonctionne, mais une grosse branche pend au-dessus.", "verlichting"),
+        ("Dank u, de straatlamp brandt weer. Maar nu ligt er een matras op het voetpad.", "verlichting"),
+    ):
+        assert positive(router.explain(text), dienst) == [], text
+    # Negated it is the complaint itself, and "still" without "itself" may be one too.
+    for text, dienst in (
+        ("De straatlamp brandt weer niet, al de derde keer deze maand.", "verlichting"),
+        ("Le lampadaire ne fonctionne plus depuis lundi.", "verlichting"),
+        ("De straatlamp brandt nog overdag, de hele dag.", "verlichting"),
+    ):
+        assert positive(router.explain(text), dienst) != [], text
+
+
 def test_normalization() -> None:
     assert normalize_text("  Éclairage  PUBLIC\n\tdéfectueux!!! ") == "eclairage public defectueux ."
     assert normalize_text("Wanneer? Nu.") == "wanneer ? nu ."

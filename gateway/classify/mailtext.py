@@ -85,6 +85,25 @@ _SET_ASIDE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# The words _MAIN_POINT needs, searched first (in lowercased text): its scan from every position is dear.
+_MAIN_POINT_HINT = re.compile(
+    r"gaat (?:hem|haar|hen|vooral|eigenlijk|hoofdzakelijk) |belt (?:vooral|eigenlijk|hoofdzakelijk) "
+    r"|appelle (?:surtout|en fait|pour) |(?:really|mainly|actually) (?:calling )?about"
+)
+
+# The desk's note of what the call is really about, after what it names first ("er zit een dode rat in
+# de kolk, maar het gaat hem vooral om de verstopping", "..., but she's mainly calling about the
+# light"): the clause before it is cut like a correction (twelfth round).
+_MAIN_POINT = re.compile(
+    r"[^.;:?!\n]{0,200}?,?[ \t]*\b(?:maar|mais|but)[ \t]+(?:"
+    r"het[ \t]+gaat[ \t]+(?:hem|haar|hen)[ \t]+(?:(?:vooral|eigenlijk|hoofdzakelijk|echt)[ \t]+)?om"
+    r"|het[ \t]+gaat[ \t]+(?:vooral|eigenlijk|hoofdzakelijk)[ \t]+om"
+    r"|(?:hij|ze|zij)[ \t]+belt[ \t]+(?:vooral|eigenlijk|hoofdzakelijk)[ \t]+(?:voor|over|om)"
+    r"|(?:il|elle)[ \t]+appelle[ \t]+(?:surtout[ \t]+pour|en[ \t]+fait[ \t]+pour|surtout|pour)"
+    r"|(?:he|she)(?:'s|[ \t]+is)[ \t]+(?:really|mainly|actually)[ \t]+(?:calling[ \t]+)?about"
+    r"|it(?:'s|[ \t]+is)[ \t]+(?:really|mainly|actually)[ \t]+about)\b[ \t]*",
+    re.IGNORECASE,
+)
 
 
 def routing_text(text: str, subject: str | None = None) -> str:
@@ -139,6 +158,8 @@ def desk_text(text: str) -> str:
     body = text
     if re.search(r"eerst|abord|first", body, re.IGNORECASE):
         body = _ANSWERED.sub("", _CORRECTION.sub("", body))
+    if _MAIN_POINT_HINT.search(body.lower()):
+        body = _MAIN_POINT.sub(" ", body)
     if _SET_ASIDE.search(body):
         body = _SENTENCE.sub(lambda m: "" if _SET_ASIDE.search(m.group()) else m.group(), body)
     return body if body.strip() else text

@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -133,3 +134,21 @@ def _end_children(executor: ProcessPoolExecutor) -> None:
     # No public way before Python 3.14 (terminate_workers); _processes maps pid to process.
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         process.terminate()
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc="training", unit="batch", file=sys.stderr, dynamic_ncols=True, mininterval=1.0
+    )

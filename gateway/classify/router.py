@@ -40,8 +40,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from gateway.classify import asks, parallel
 from gateway.classify import model as m
-from gateway.classify import parallel
 from gateway.classify.mailtext import routing_text
 from gateway.classify.rules import Routing, RuleRouter
 from gateway.classify.textcat import join_subject
@@ -176,7 +176,37 @@ class HybridRouter:
             else:
                 rule_p = round(float(p[DIENST_CODES.index(r.dienst)]), 4)
                 out.append(Decision(r.dienst, rule_p, r.rule, alternatives, triage=True))
+            out[-1] = self._what_it_asks(out[-1], text, subject, p)
         return out
+
+    def _what_it_asks(self, decision: Decision, text: str, subject: str | None, p: Any) -> Decision:
+        """The decision, unless the text asks for something else than the dienst it names (`asks`):
+        a question about an earlier report or about a premium or permit is the desk's (info), a
+        request for another dienst's work goes to triage with that dienst as the best guess."""
+        full = f"{subject}\n{text}" if subject else text
+        if decision.best is None or not asks.may_ask(full):
+            return decision
+        if asks.earlier_report(full) or asks.asks_about_a_grant(full):
+            return decision if decision.best == "info" else self._to_triage(decision, "info", p)
+        asked = asks.asked_words(full) if not decision.triage else None
+        if asked is not None:
+            work, named = asks.asked_work(asked, self.rules)
+            if work and decision.best not in named | _same_work(decision.best):
+                # The request names another dienst's work and not this one's: the desk decides,
+                # shown the likeliest of the diensten it asks.
+                best = max(sorted(work), key=lambda code: float(p[DIENST_CODES.index(code)]))
+                return self._to_triage(decision, best, p)
+        return decision
+
+    def _to_triage(self, decision: Decision, best: str, p: Any) -> Decision:
+        confidence = round(float(p[DIENST_CODES.index(best)]), 4)
+        return Decision(best, confidence, self.model_rule, decision.alternatives, triage=True)
+
+
+def _same_work(dienst: str) -> set[str]:
+    """Emptying is both the waste company's work and Nette Stad's: asking it of either is no
+    request for another dienst's work."""
+    return set(asks.EMPTYING_WORK) if dienst in asks.EMPTYING_WORK else set()
 
 
 def _leans_elsewhere(by_rules: Routing, dienst: str) -> bool:

@@ -106,6 +106,41 @@ _ASIDE_RE = re.compile(
     r"(?: (?!maar\b|but\b|mais\b|nu\b|now\b)[a-z0-9]+){1,12})"
 )
 
+# A statement that something is fine is no evidence for its dienst ("een boom rust op de lantaarnpaal,
+# de lamp zelf brandt nog", "the sign itself is fine", "l'eclairage fonctionne"): the thing and what
+# is said of it are aside words (twelfth round). Without "zelf"/"itself" only where the statement
+# ends there ("de lamp brandt weer ." and not "de lamp brandt nog overdag"), never when negated.
+_FINE_STATE = (
+    r"(?:is|zijn|are|est|sont) (?:nog |wel |still |toujours |encore )?"
+    r"(?:in orde|ok|oke|okay|intact|intacte|fine|goed|en ordre|en bon etat)"
+    r"|(?:brandt|branden|doet het|doen het|werkt|werken) (?:nog|wel)|(?:staat|staan) (?:nog )?(?:goed|recht)"
+    r"|(?:still )?(?:works|burns|is on)|fonctionne(?:nt)?(?: encore| toujours| bien)?"
+    r"|marche(?:nt)?(?: encore| bien)?"
+)
+_FINE_AGAIN = (
+    r"(?:brandt|branden|doet het|doen het|werkt|werken) weer|(?:is|zijn) weer (?:in orde|ok|oke)"
+    r"|works again|(?:is|are) (?:fine|ok|okay) now|(?:is )?back on"
+    r"|fonctionne(?:nt)?(?: a nouveau| de nouveau| bien)?"
+)
+_FINE_RE = re.compile(
+    rf"\b(?:[a-z]+ ){{0,2}}(?:zelf|zelve|itself|themselves|lui meme|elle meme|self) (?:{_FINE_STATE})\b"
+    rf"|\b(?:[a-z]+ ){{1,2}}(?:{_FINE_AGAIN})(?= \.| \?| maar\b| but\b| mais\b| en\b| and\b| et\b|$)"
+)
+# The cheap pre-test: the words _FINE_RE needs; most texts have none.
+_MAY_BE_FINE = re.compile(r"\b(?:zelf|zelve|itself|themselves|meme|self|weer|again|now|back on|fonctionne)")
+_NEGATED_RE = re.compile(r" (?:niet|nie|ni|not|pas|plus|mal|nooit|never|geen)\b| (?:ne|n)$")
+
+
+def _fine_statements(norm: str) -> list[tuple[int, int]]:
+    """Spans of statements that something is fine (see _FINE_RE), negated ones left out."""
+    spans = []
+    for m in _FINE_RE.finditer(norm):
+        after = norm[m.end() : m.end() + 6]
+        before = norm[max(0, m.start() - 3) : m.start()]
+        if not _NEGATED_RE.match(after) and not _NEGATED_RE.search(before) and " ne " not in m.group():
+            spans.append((m.start(), m.end()))
+    return spans
+
 
 def aside_words(norm: str) -> set[int]:
     """Start positions of the words of normalized text that are not the subject: a word right after
@@ -118,11 +153,14 @@ def aside_words(norm: str) -> set[int]:
             complement = _COMPLEMENT_RE.match(norm, m.end())
             if complement:
                 starts.add(complement.end())
-    for m in _ASIDE_RE.finditer(norm):
-        pos = m.start()
-        while pos != -1 and pos < m.end():
+    spans = [(m.start(), m.end()) for m in _ASIDE_RE.finditer(norm)]
+    if _MAY_BE_FINE.search(norm):
+        spans += _fine_statements(norm)
+    for start, end in spans:
+        pos = start
+        while pos != -1 and pos < end:
             starts.add(pos)
-            pos = norm.find(" ", pos, m.end())
+            pos = norm.find(" ", pos, end)
             pos = pos + 1 if pos != -1 else -1
     return starts
 

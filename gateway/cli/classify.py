@@ -156,9 +156,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{cv['model_macro_f1']:.4f}, rules + model {cv['hybrid_macro_f1']:.4f}"
         )
     print(
-        f"calibration: temperature {meta['temperature']} (the softer of {meta.get('temperature_dev')} on "
-        f"{meta.get('temperature_dev_rows', 0)} dev meldingen never trained on and "
-        f"{meta.get('temperature_folds')} on the folds), rule decisions right "
+        f"calibration: temperature {meta['temperature']} (the softest of {meta.get('temperature_dev')} on "
+        f"{meta.get('temperature_dev_rows', 0)} dev meldingen never trained on, "
+        f"{meta.get('temperature_folds')} on the folds, {meta.get('temperature_dev_folds')} on the "
+        f"dev lines' folds and {meta.get('temperature_fresh_dev')} on the newest dev set, unseen), "
+        f"rule decisions right "
         f"{meta['rules_agree_precision']:.3f} when the model agrees, "
         f"{meta['rules_disagree_precision']:.3f} when not"
     )

@@ -1,0 +1,155 @@
+"""What a melding asks for, beside what it names (issue 14, twelfth round).
+
+A keyword says what a text names, not what it asks: "de bak zit vol en er zitten wespen in, kunnen
+ze die komen ledigen?" names wasps and asks for an emptying; "any news on my report about the rats?"
+names rats and asks how an earlier report stands; "krijg ik een premie voor een regenwaterput?"
+names a rain-water tank and asks the desk about a premium. The router reads three things here:
+
+- `earlier_report`: the text asks how an earlier report stands (the desk's answer: info);
+- `asks_about_a_grant`: a question about a premium, subsidy or permit (info);
+- `asked_words`: the words of the request ("kunnen jullie ... komen", "graag ...", "could you ...",
+  "pourriez-vous ..."), for the rules to say whose work it asks for.
+
+Each starts with one cheap search for its trigger words (`_MAY_ASK`), so the common text, which
+has none, costs one regex scan. The patterns are lowercase and searched in lowercased text: Python's
+re runs these alternations about three times slower with IGNORECASE.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.classify.rules import RuleRouter
+
+# Any of the three needs one of these words; most texts have none and are done after one scan.
+_MAY_ASK = re.compile(
+    r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
+    r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
+    r"|merci de|svp|s'il vous|vraagt",
+)
+
+# ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
+_REPORT = r"(?:melding|meldingen|report|complaint|klacht|signalement|demande|plainte)"
+_EARLIER = re.compile(
+    rf"\b(?:mijn|haar|zijn|onze|uw|ons|my|her|his|our|ma|mon|sa|son|notre)\s+(?:\w+\s+)?{_REPORT}\b"
+    r"|\b(?:heb|had|hebben|hadden|heeft)\s+(?:\S+\s+){0,10}?(?:gemeld|doorgegeven|gesignaleerd)\b"
+    r"|\b(?:ik|we|wij|hij|ze|zij)\s+(?:\w+\s+)?meldde\w*\b"
+    r"|\b(?:i|we|she|he)\s+(?:\w+\s+)?(?:reported|rang about|called about)\b"
+    r"|\b(?:j'ai|nous avons|il a|elle a)\s+(?:\w+\s+)?(?:signalé|déclaré)"
+    r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})",
+)
+_HOW_IT_STANDS = re.compile(
+    r"al iets (?:mee )?(?:gebeurd|gedaan)|iets mee gebeurd|al doorgegeven|doorgegeven is|behandeld"
+    r"|opgevolgd|stand van zaken|nog (?:niks|niets) (?:gehoord|gezien|vernomen)"
+    r"|nooit (?:\w+ )?(?:bevestiging|antwoord|reactie)"
+    r"|staat nog (?:altijd |steeds )?op|wie volgt|al (?:iets )?gepland|hoe ver|wat er met .{0,30}gebeurd"
+    r"|any news|an update|any update|whether it has|has it been|been passed on|passed on|heard back|no reply"
+    r"|who is dealing|still on the list|what happened to|status of"
+    r"|où en est|suivi de|des nouvelles|pas de (?:réponse|nouvelles)|a-t-elle été|a été transmis",
+)
+
+# ---- a question about a premium, subsidy or permit: the desk answers it
+_GRANT = (
+    r"(?:\w*premie|\w*subsidie|subsidi\w*|\w*vergunning|toelating|prime|primes|permis|grant|grants"
+    r"|permit|permits|subsid\w*)"
+)
+# The premium or permit is what is asked for ("een premie voor ...", "vergunning nodig?", "is there a
+# grant"), not a word in a complaint ("ze vraagt wie de vergunning van die werf controleert").
+_GRANT_ASKED = re.compile(
+    rf"\b{_GRANT}\b(?:\s+\S+){{0,3}}?\s+(?:voor|om|pour|for|to|nodig|need\w*|required|aan\s+te\s+vragen|aanvra\w*"
+    r"|apply|demander|bestaat|existe|krijgen)\b"
+    rf"|\b(?:krijg|krijgen|is\s+er|bestaat\s+er|geeft|is\s+there|are\s+there|any|existe|y\s+a-t-il|need|nodig)\b"
+    rf"(?:\s+\S+){{0,3}}?\s+{_GRANT}\b",
+)
+_QUESTION = re.compile(
+    r"\?|\b(?:vraagt|vroeg|wil weten|wenst te weten|asks|asked|wants to know|demande|voudrait savoir"
+    r"|bestaat er|is er|krijg ik|heb ik|hebben we|moet ik|mag ik|is there|do i|do we|can i|existe|faut-il)\b",
+)
+# A question the desk already answered is an aside ("vroeg eerst naar de premie, doorverwezen").
+_ANSWERED = re.compile(
+    r"\b(?:eerst|first|d'abord|doorverwezen|uitgelegd|beantwoord|answered|explained|referred|renvoy\w*|expliqu\w*)\b",
+)
+
+# ---- the words of a request: from the request verb to the end of its sentence
+_REQUEST = re.compile(
+    r"\b(?:kunnen|kunne|kunt|kan|zou|zouden|willen|wil)\s+(?:jullie|julder|u|ge|gij|iemand|er\s+iemand|ze|zij"
+    r"|de\s+stad|de\s+dienst)\b"
+    r"|\b(?:graag|gelieve|vraagt\s+(?:om|dat)|verzoekt)\b|\bvraagt\b(?=\s+\w+ing\b)"
+    r"|\b(?:could|can|would|will)\s+(?:you|someone|somebody|anyone|the\s+council|the\s+city)\b|\bplease\b"
+    r"|\b(?:pourriez|pouvez|pourrait|pourraient|voudriez)[- ](?:vous|on|ils)\b|\bmerci\s+de\b|\bveuillez\b",
+)
+_SENTENCE_END = re.compile(r"[.?!\n]")
+# "Ik wil graag ...", "ik hoor graag ...": the writer's own wish, no request for work.
+_WISH = re.compile(r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$")
+# "Could you let me know when ..." asks the desk for an answer, not a dienst for work.
+_ASKS_TO_BE_TOLD = re.compile(
+    r"^(?:(?:me|mij|ons|us|moi|nous)\s+)?(?:(?:had|zou)\s+ik\s+(?:\w+\s+)?(?:geweten|weten)|weten|know|savoir|let\s+(?:me|us)\s+know|tell\s+(?:me|us)|inform|laten\s+weten|zeggen|informeren"
+    r"|uitleggen|explain|dire|faire\s+savoir|indiquer|expliquer|confirm|bevestigen)\b",
+)
+# Emptying is the waste company's work (a household container) and Nette Stad's (a public bin): in
+# the corpus "lediging" is in 9 afvalophaling lines and 2 of Nette Stad ("vraagt lediging").
+_EMPTYING = re.compile(
+    r"\b(?:lediging|ledigen|geledigd|leegmaken|leeg\s+maken|empty|emptied|emptying|vider|vidé|vidange)\b",
+)
+EMPTYING_WORK = ("afvalophaling", "nette_stad")
+SUPPORTING = 2.0  # the rules' weight for supporting evidence (config/diensten.toml); a hint is less
+_MIN_ASKED_CHARS = 8  # "graag." or "please!" alone asks for nothing in particular
+
+
+def may_ask(text: str) -> bool:
+    """The cheap pre-test: without one of its words none of the checks below can hold."""
+    return _MAY_ASK.search(text.lower()) is not None
+
+
+def earlier_report(text: str) -> bool:
+    """The text asks how an earlier report stands ("mijn melding van vorige week: al iets gebeurd?")."""
+    text = text.lower()
+    return _EARLIER.search(text) is not None and _HOW_IT_STANDS.search(text) is not None
+
+
+def asks_about_a_grant(text: str) -> bool:
+    """A question about a premium, subsidy or permit ("bestaat er een premie voor ...?"): the word
+    and the question in one sentence ("hij heeft geen vergunning voor die werf" asks nothing)."""
+    text = text.lower()
+    for grant in _GRANT_ASKED.finditer(text):
+        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, grant.start())), default=0)
+        end = _SENTENCE_END.search(text, grant.end())
+        sentence = text[start : end.end() if end else len(text)]
+        if _QUESTION.search(sentence) and not _ANSWERED.search(sentence):
+            return True
+    return False
+
+
+def asked_words(text: str) -> str | None:
+    """The words of the text's last request, from its verb to the end of the sentence; None when
+    there is no request or it asks for nothing in particular (lowercased)."""
+    text = text.lower()
+    last = None
+    for match in _REQUEST.finditer(text):
+        if not _WISH.search(text, max(0, match.start() - 16), match.start()):
+            last = match  # the last request is the one the text ends on
+    if last is None:
+        return None
+    end = _SENTENCE_END.search(text, last.end())
+    asked = text[last.end() : end.start() if end else len(text)].strip(" ,:;")
+    if len(asked) < _MIN_ASKED_CHARS or _ASKS_TO_BE_TOLD.match(asked):
+        return None
+    return asked
+
+
+def asked_work(asked: str, rules: RuleRouter) -> tuple[set[str], set[str]]:
+    """Whose work the words of a request name: (the diensten with at least supporting evidence in
+    the rules, or emptying's; every dienst with any evidence there). A hint (a place word, "wanneer")
+    names no one's work."""
+    weights: dict[str, float] = {}
+    for dienst, _kind, _term, weight in rules.explain(asked):
+        if isinstance(weight, float | int):
+            weights[dienst] = weights.get(dienst, 0.0) + weight
+    named = {dienst for dienst, weight in weights.items() if weight > 0}
+    work = {dienst for dienst, weight in weights.items() if weight >= SUPPORTING}
+    if _EMPTYING.search(asked.lower()):
+        work |= set(EMPTYING_WORK)
+        named |= set(EMPTYING_WORK)
+    return work, named

@@ -1,0 +1,145 @@
+"""What a melding asks, beside what it names (issue 14, twelfth round: gateway/classify/asks.py).
+
+The texts are written for this test, not copied from the corpus, the dev sets or the probes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gateway.classify import asks
+from gateway.classify.router import HybridRouter
+from gateway.melding import DIENST_CODES
+from tests.support.classify import rules
+
+
+class FixedModel:
+    """Stands in for a DienstModel: the same probabilities for every text."""
+
+    def __init__(self, probs: dict[str, float]) -> None:
+        self.row = np.array([probs.get(c, 0.0) for c in DIENST_CODES])
+        self.meta = {"version": "charbow-test", "rules_agree_precision": 0.995}
+        self.version = "charbow-test"
+
+    def predict(self, texts: list[str]) -> Any:
+        return np.tile(self.row, (len(texts), 1))
+
+
+def decide(probs: dict[str, float], text: str, subject: str | None = None) -> Any:
+    router = HybridRouter(rules(), FixedModel(probs), 0.7)  # type: ignore[arg-type]
+    [decision] = router.decide_many([(text, subject)])
+    return decision
+
+
+# --------------------------------------------------------------------------- an earlier report
+
+EARLIER = [
+    "Ik meldde drie weken geleden een losliggende stoeptegel voor de apotheek. Is daar al iets mee gebeurd?",
+    "Mevrouw belt over haar melding van de kapotte straatlamp aan de kerk: ze heeft nog niets gehoord.",
+    "Any news on my report about the overflowing gully on Mill Lane? No reply so far.",
+    "J'ai signalé un feu rouge en panne le mois dernier. Où en est ma demande ?",
+]
+
+
+@pytest.mark.parametrize("text", EARLIER)
+def test_a_question_about_an_earlier_report_is_read_as_one(text: str) -> None:
+    assert asks.earlier_report(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A report that thanks for an earlier one asks nothing about it.
+        "Bedankt voor de snelle opvolging vorige keer. Nu ligt er een matras aan de glasbol.",
+        "The street light outside number 4 has been out for a week.",
+        "Aanvulling bij mijn melding: het zijn geen muizen maar ratten, bij de composthoop.",
+    ],
+)
+def test_a_report_is_no_question_about_an_earlier_one(text: str) -> None:
+    assert not asks.earlier_report(text)
+
+
+def test_a_question_about_an_earlier_report_is_not_routed_on_its_keyword() -> None:
+    """ "any news on my report about the rats" names rats; the answer is the desk's (info)."""
+    text = "any news on my report about the rats behind the sports hall? sent it two weeks ago, no reply"
+    assert rules().route(text).dienst == "dieren"  # the keyword is there, the rules are sure
+    decision = decide({"dieren": 0.97, "info": 0.03}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+    # Routed to info it stays routed.
+    assert not decide({"info": 0.97, "dieren": 0.03}, text).triage
+
+
+# --------------------------------------------------------------------------- a premium or permit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Krijg ik een premie voor een regenwaterput als ik mijn dak vernieuw?",
+        "Hebben we een vergunning nodig om de grote linde in onze tuin te vellen?",
+        "Is there a grant for people who disconnect their rain pipes from the sewer?",
+        "Existe-t-il une prime pour planter une haie ?",
+    ],
+)
+def test_a_question_about_a_premium_or_permit_is_the_desks(text: str) -> None:
+    assert asks.asks_about_a_grant(text)
+    decision = decide({"groen": 0.9, "riolering": 0.05, "info": 0.05}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The permit is a word in a complaint, not what is asked for.
+        "De werf begint om zes uur met boren. Ze vraagt wie de vergunning van die werf controleert.",
+        # An answered question before the report.
+        "Vroeg eerst naar de premie voor een regenput, doorverwezen. De kolk voor zijn deur is verstopt.",
+        "Hij heeft een vergunning voor zijn container, maar die staat al drie weken op het voetpad.",
+    ],
+)
+def test_a_premium_or_permit_named_in_passing_asks_nothing(text: str) -> None:
+    assert not asks.asks_about_a_grant(text)
+
+
+# --------------------------------------------------------------------------- a request for work
+
+
+def test_the_words_of_a_request_run_from_its_verb_to_the_end_of_the_sentence() -> None:
+    text = "De bak aan het plein zit vol en er zitten wespen in, kunnen jullie die komen ledigen? Dank"
+    assert asks.asked_words(text) == "die komen ledigen"
+    assert asks.asked_words("Mevrouw belt: de vuilbak aan de bushalte is vol. Vraagt lediging.") == "lediging"
+    assert asks.asked_words("Could you send someone to free the cat from the drain?") == (
+        "send someone to free the cat from the drain"
+    )
+    # No request, a request to be told, the writer's own wish.
+    assert asks.asked_words("De lamp aan de kerk brandt niet meer.") is None
+    assert asks.asked_words("Kunt u mij zeggen wanneer het PMD opgehaald wordt?") is None
+    assert asks.asked_words("Ik hoor graag wanneer dit hersteld wordt.") is None
+
+
+def test_a_request_for_another_diensts_work_is_not_routed_on_a_word_in_passing() -> None:
+    """The wasps are in the bin; emptying it is what is asked (Nette Stad or the waste company)."""
+    text = "De vuilbak aan de speeltuin zit vol en er zitten wespen in. Kunnen jullie die komen ledigen?"
+    decision = decide({"dieren": 0.97, "nette_stad": 0.02, "afvalophaling": 0.01}, text)
+    assert (decision.triage, decision.best) == (True, "nette_stad")
+
+
+def test_a_request_for_the_routed_diensts_work_routes_as_before() -> None:
+    text = "Er zit een wespennest onder de dakgoot van de school. Kunnen jullie het nest komen weghalen?"
+    decision = decide({"dieren": 0.97, "groen": 0.03}, text)
+    assert (decision.triage, decision.best) == (False, "dieren")
+    # Emptying asked of the waste company in a Nette Stad routing (or the other way round) is no
+    # request for another dienst's work.
+    bin_text = "De openbare vuilbak aan de bushalte puilt uit, er liggen zakjes naast. Graag lediging."
+    assert not decide({"nette_stad": 0.97, "afvalophaling": 0.03}, bin_text).triage
+    # A request whose words are only a hint names no one's work.
+    hint = "Er ligt een matras gedumpt op het voetpad. Kunnen jullie laten weten wanneer dat weg is?"
+    assert not decide({"nette_stad": 0.97, "info": 0.03}, hint).triage
+
+
+def test_most_texts_are_done_after_one_cheap_search() -> None:
+    assert not asks.may_ask("lamp kapot aan de kerk, al drie dagen donker")
+    assert not asks.may_ask("Dead fox on the cycle path near the ring road.")
