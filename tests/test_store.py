@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -17,10 +16,7 @@ from gateway.config import Settings
 from gateway.melding import (
     EVENT_CREATED,
     EVENT_UPDATED,
-    Channel,
     DeliveryState,
-    MeldingDraft,
-    Reporter,
     Stage,
     Status,
     StatusUpdate,
@@ -33,6 +29,7 @@ from gateway.store.duplicates import REPORTER_KEY, succeeded_and_waiting
 from gateway.store.history import add_status
 from gateway.store.migrate import head_revisions
 from gateway.store.schema import is_search_index, metadata
+from tests.support.data import web_draft
 
 
 async def test_migrations_build_exactly_the_declared_schema(database_url: str) -> None:
@@ -83,7 +80,7 @@ async def test_a_deliverys_first_status_is_recorded_alike_on_both_stores(databas
         statements = _pg_statements(store)
         made = []
         for n in range(2):
-            stored = await store.intake(_draft(n))
+            stored = await store.intake(web_draft(n, "a@example.be"))
             delivery = await store.write(deliveries.ensure, stored.id, EVENT_CREATED, key="created")
             failed = Attempt(clock.now(), attempts.TRANSIENT, http_status=503, error="busy")
             await store.write(
@@ -140,15 +137,6 @@ def _pg_statements(store: Store) -> list[str]:
     return statements
 
 
-def _draft(n: int) -> MeldingDraft:
-    return MeldingDraft(
-        channel=Channel.WEB,
-        received_at=datetime.now(UTC),
-        text=f"Losliggende tegel {n}",
-        reporter=Reporter(email="a@example.be"),
-    )
-
-
 async def test_a_success_reads_the_extra_reporters_waiting_for_its_case(database_url: str) -> None:
     """`succeeded_and_waiting` (the worker's deliver step): the updates that wait for the master's
     case come back with the success; on PostgreSQL from the one statement that records it."""
@@ -156,7 +144,7 @@ async def test_a_success_reads_the_extra_reporters_waiting_for_its_case(database
     await store.open()
     try:
         statements = _pg_statements(store)
-        master, other, duplicate = [(await store.intake(_draft(n))).id for n in range(3)]
+        master, other, duplicate = [(await store.intake(web_draft(n, "a@example.be"))).id for n in range(3)]
         waiting = await store.write(
             deliveries.ensure, master, EVENT_UPDATED, key=REPORTER_KEY + duplicate, payload={"n": 1}
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, select
@@ -15,9 +14,6 @@ from gateway import clock
 from gateway.melding import (
     EVENT_CREATED,
     EVENT_UPDATED,
-    Channel,
-    MeldingDraft,
-    Reporter,
     Stage,
     Status,
     StatusUpdate,
@@ -28,15 +24,7 @@ from gateway.store.attempts import Attempt
 from gateway.store.duplicates import REPORTER_KEY, succeeded_and_waiting
 from gateway.store.history import add_status
 from gateway.store.schema import delivery_attempts, status_history
-
-
-def _draft(n: int) -> MeldingDraft:
-    return MeldingDraft(
-        channel=Channel.WEB,
-        received_at=datetime.now(UTC),
-        text=f"Losliggende tegel {n}",
-        reporter=Reporter(email="an@example.be"),
-    )
+from tests.support.data import web_draft
 
 
 def _statements(store: Store) -> list[str]:
@@ -50,7 +38,7 @@ async def test_a_batch_of_successes_is_one_statement_with_each_jobs_own_result(d
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        ids = [(await store.intake(_draft(n))).id for n in range(4)]
+        ids = [(await store.intake(web_draft(n))).id for n in range(4)]
         master, plain, moved_on, tried = ids
         waiting = await store.write(
             deliveries.ensure, master, EVENT_UPDATED, key=REPORTER_KEY + "x", payload={"n": 1}
@@ -120,7 +108,7 @@ async def test_successes_that_cannot_go_together_run_one_by_one(database_url: st
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        a, b = [(await store.intake(_draft(n))).id for n in range(2)]
+        a, b = [(await store.intake(web_draft(n))).id for n in range(2)]
         first = await store.write(deliveries.ensure, a, EVENT_CREATED, key="created")
         update = await store.write(deliveries.ensure, b, EVENT_UPDATED, key="split:1", payload={})
         statements = _statements(store)
@@ -143,7 +131,7 @@ async def test_a_failing_success_in_a_batch_fails_alone(database_url: str) -> No
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        ids = [(await store.intake(_draft(n))).id for n in range(3)]
+        ids = [(await store.intake(web_draft(n))).id for n in range(3)]
         created = [await store.write(deliveries.ensure, m, EVENT_CREATED, key="created") for m in ids]
         gone = dataclasses.replace(created[1], id=created[2].id + 1000)
         ok = Attempt(clock.now(), attempts.OK, case_id="C")

@@ -6,7 +6,6 @@ worker`, never asserted here."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -15,7 +14,7 @@ from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from sqlalchemy import Connection, event, func, select, text
 
-from gateway.melding import EVENT_CREATED, Channel, MeldingDraft, Reporter, RoutingDecision
+from gateway.melding import EVENT_CREATED, RoutingDecision
 from gateway.queue_reclaim import Taker, running_key, take_jobs
 from gateway.store import Store, deliveries, notifications
 from gateway.store import core as store_core
@@ -23,6 +22,7 @@ from gateway.store import meldingen as meldingen_store
 from gateway.store.duplicates import dedupe_locks
 from gateway.store.schema import meldingen, status_history
 from gateway.store.schema import notifications as notifications_table
+from tests.support.data import web_draft
 
 QUEUE = "gateway:test-batching"
 
@@ -50,15 +50,6 @@ async def test_jobs_are_taken_at_once_and_marked_as_the_workers_own(redis_client
     ]
 
 
-def _draft(n: int) -> MeldingDraft:
-    return MeldingDraft(
-        channel=Channel.WEB,
-        received_at=datetime.now(UTC),
-        text=f"Losliggende tegel {n}",
-        reporter=Reporter(email="an@example.be"),
-    )
-
-
 def _rename(conn: Connection, melding_id: str, subject: str) -> str:
     conn.execute(meldingen.update().where(meldingen.c.id == melding_id).values(subject=subject))
     return subject
@@ -77,7 +68,7 @@ async def test_grouped_writes_commit_together_and_a_failing_one_undoes_only_itse
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        ids = [(await store.intake(_draft(n))).id for n in range(6)]
+        ids = [(await store.intake(web_draft(n))).id for n in range(6)]
         batches: list[int] = []
         run_grouped = store_core._run_grouped
 
@@ -133,7 +124,7 @@ async def test_grouped_reads_give_what_each_read_gives(database_url: str) -> Non
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        ids = [(await store.intake(_draft(n))).id for n in range(3)]
+        ids = [(await store.intake(web_draft(n))).id for n in range(3)]
         created = [
             await store.write(deliveries.ensure, melding_id, EVENT_CREATED, key="created")
             for melding_id in ids
@@ -195,7 +186,7 @@ async def test_the_notification_decisions_of_a_batch_go_in_one_executemany(datab
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        ids = [(await store.intake(_draft(n))).id for n in range(3)]
+        ids = [(await store.intake(web_draft(n))).id for n in range(3)]
         history = await store.read(
             lambda conn: {
                 r.melding_id: r.id
@@ -263,7 +254,7 @@ async def test_a_routing_and_its_first_delivery_are_one_statement_on_postgresql(
     store = Store(database_url, durable=False, on_loop=database_url.startswith("sqlite"))
     await store.open()
     try:
-        stored = await store.intake(_draft(1))
+        stored = await store.intake(web_draft(1))
         statements: list[str] = []
 
         def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+
+from gateway.melding import Channel, MeldingDraft, Reporter
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Public corpora copied into the project (tests/corpora/README.md): a clone runs its tests alone.
@@ -33,3 +36,13 @@ LAMP_PIN = {
     "reporter": {"name": "Bert Maes", "email": "bert@example.be"},
     "location": {"lat": 50.81713, "lon": 3.26342},
 }
+
+
+def web_draft(n: int, email: str = "an@example.be") -> MeldingDraft:
+    """The n-th of a run of distinct web meldingen from one reporter, as the store tests take them."""
+    return MeldingDraft(
+        channel=Channel.WEB,
+        received_at=datetime.now(UTC),
+        text=f"Losliggende tegel {n}",
+        reporter=Reporter(email=email),
+    )
