@@ -444,8 +444,8 @@ class Worker(arq_worker.Worker):
         together (gateway.queue_cohort): their reads, routings and writes batch whole."""
         if let_slots_add_up(self.job_counter, self.max_jobs, time.monotonic() - self._started_at):
             return
-        slots: list[str] = []
-        for job_id in job_ids:
+        slots = 0
+        for _ in job_ids:
             if self.job_counter >= self.max_jobs:
                 break  # every slot taken: do not wait for one with the others held unstarted
             await self.sem.acquire()
@@ -453,27 +453,31 @@ class Worker(arq_worker.Worker):
                 self.sem.release()
                 break
             self.job_counter += 1  # arq's slot accounting, as its start_jobs does
-            slots.append(job_id.decode())
+            slots += 1
         if not slots:
             return
         self._started_at = time.monotonic()
         taker = Taker(self.queue_name, self.name, int(self.in_progress_timeout_s * 1000))
+        # Every id the poll read is offered, `slots` taken: a peer's running jobs are still at the
+        # queue's head, and offering only the first `slots` ids left a second worker idle.
+        read = [job_id.decode() for job_id in job_ids]
         try:
-            scores = await take_jobs(self.pool, taker, slots, timestamp_ms())
+            scores = await take_jobs(self.pool, taker, read, timestamp_ms(), limit=slots)
         except _WORKER_DOWN:
             # arq gives slots back only when a job's task ends: give these back here.
-            for _ in slots:
+            for _ in range(slots):
                 self._release_sem_dec_counter_on_complete()
             raise
         started = []
-        for job_id, score in zip(slots, scores, strict=True):
-            if score is None:  # running elsewhere, finished, or deferred meanwhile
-                self._release_sem_dec_counter_on_complete()
+        for job_id, score in zip(read, scores, strict=True):
+            if score is None:  # not taken: running elsewhere, finished, deferred, or past the slots
                 continue
             task = self.loop.create_task(self.run_job(job_id, score))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
             started.append(job_id)
+        for _ in range(slots - len(started)):
+            self._release_sem_dec_counter_on_complete()  # the slots no job was taken for
         form(self._cohorts, [j for j in started if j.startswith(f"{JOB_PROCESS}:")])
 
     async def run_job(self, job_id: str, score: int) -> None:

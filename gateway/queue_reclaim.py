@@ -75,24 +75,29 @@ async def reclaim_dead_workers(redis: Redis, queue: str, cutoff_ms: int) -> dict
 
 
 # KEYS[1]: the queue's sorted set, KEYS[2]: the worker's running set. ARGV: now (ms), the
-# in-progress timeout (ms), the worker's name, arq's in-progress prefix, then the job ids. Per job,
-# as arq takes one (due, and not in progress elsewhere), but marked as this worker's: its name in
-# the in-progress key, its id in the running set. Atomic, so no WATCH is needed. Returns each
-# job's score, or false for one not taken.
+# in-progress timeout (ms), the worker's name, arq's in-progress prefix, how many to take at most,
+# then the job ids in queue order. Per job, as arq takes one (due, and not in progress elsewhere),
+# but marked as this worker's: its name in the in-progress key, its id in the running set; a job
+# in progress elsewhere is passed over and the next one tried, until the limit is taken. Atomic, so
+# no WATCH is needed. Returns each job's score, or false for one not taken (or not reached).
 _TAKE = """
 local out = {}
 local taken = 0
-for i = 5, #ARGV do
+local limit = tonumber(ARGV[5])
+for i = 6, #ARGV do
   local id = ARGV[i]
-  local score = redis.call('ZSCORE', KEYS[1], id)
-  if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', ARGV[4] .. id) == 0 then
-    redis.call('SET', ARGV[4] .. id, ARGV[3], 'PX', ARGV[2])
-    redis.call('SADD', KEYS[2], id)
-    taken = taken + 1
-    out[#out + 1] = score
-  else
-    out[#out + 1] = false
+  local score = false
+  if taken < limit then
+    score = redis.call('ZSCORE', KEYS[1], id)
+    if score and tonumber(score) <= tonumber(ARGV[1]) and redis.call('EXISTS', ARGV[4] .. id) == 0 then
+      redis.call('SET', ARGV[4] .. id, ARGV[3], 'PX', ARGV[2])
+      redis.call('SADD', KEYS[2], id)
+      taken = taken + 1
+    else
+      score = false
+    end
   end
+  out[#out + 1] = score
 end
 if taken > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -110,12 +115,17 @@ class Taker:
     timeout_ms: int
 
 
-async def take_jobs(redis: Redis, taker: Taker, job_ids: list[str], now_ms: int) -> list[int | None]:
+async def take_jobs(
+    redis: Redis, taker: Taker, job_ids: list[str], now_ms: int, limit: int | None = None
+) -> list[int | None]:
     """Take the due jobs among `job_ids` for `taker` in one round trip (arq takes one job per
-    WATCH/MULTI transaction: four round trips a job): each one's score, None for a job running
-    elsewhere, finished or deferred meanwhile."""
+    WATCH/MULTI transaction: four round trips a job), at most `limit` (default: all), passing over
+    the jobs running elsewhere: each one's score, None for a job not taken (running elsewhere,
+    finished, deferred meanwhile, or past the limit). A job stays in the queue while it runs, so
+    two workers polling together read the same head; each must take past the other's."""
     script = redis.register_script(_TAKE)
-    args = [now_ms, taker.timeout_ms, taker.worker, in_progress_key_prefix, *job_ids]
+    wanted = len(job_ids) if limit is None else limit
+    args = [now_ms, taker.timeout_ms, taker.worker, in_progress_key_prefix, wanted, *job_ids]
     scores = await script(keys=[taker.queue, running_key(taker.queue, taker.worker)], args=args)
     return [None if score is None else int(float(score)) for score in scores]
 
