@@ -242,7 +242,7 @@ class Locator:
                 return m
         return best
 
-    def _prefer_street(self, tokens: list[Token], m: _Mention) -> None:
+    def _prefer_street(self, tokens: _Spans, m: _Mention) -> None:
         """ "parking Veemarkt nr 26": a house number belongs to the street inside a landmark's name."""
         if not m.keys or any(self.register.streets[k].kind == "street" for k in m.keys):
             return
@@ -261,7 +261,7 @@ class Locator:
                 return self.register.streets[key].name
         return m.written
 
-    def _mentions(self, text: str, tokens: list[Token], structured: bool) -> list[_Mention]:
+    def _mentions(self, text: str, tokens: _Spans, structured: bool) -> list[_Mention]:
         reg = self.register
         out: list[_Mention] = []
         # Exact names first, over the whole text; then typos and names without their type in what
@@ -306,12 +306,10 @@ class Locator:
                     out.append(_Mention(start, i + 1, frozenset(), "unregistered", 0.4, written))
         return out
 
-    def _span_key(self, tokens: list[Token], i: int, n: int) -> str | None:
-        if isinstance(tokens, _Spans):
-            return tokens.key(i, n)
-        return _Spans(tokens).key(i, n)
+    def _span_key(self, tokens: _Spans, i: int, n: int) -> str | None:
+        return tokens.key(i, n)
 
-    def _exact_at(self, tokens: list[Token], i: int) -> _Mention | None:
+    def _exact_at(self, tokens: _Spans, i: int) -> _Mention | None:
         for n in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
             key = self._span_key(tokens, i, n)
             if key is None or len(key) < 3:
@@ -325,7 +323,7 @@ class Locator:
             return _Mention(i, i + n, match.keys, match.how, score, span_text(tokens, i, n))
         return None
 
-    def _plausible(self, tokens: list[Token], i: int, n: int, match: NameMatch) -> bool:
+    def _plausible(self, tokens: _Spans, i: int, n: int, match: NameMatch) -> bool:
         """Short one-word names and landmark aliases are common words: ask for context."""
         streets = [self.register.streets[k] for k in match.keys]
         key = self._span_key(tokens, i, n) or ""
@@ -344,7 +342,7 @@ class Locator:
             return raw[:1].isupper() or cue or numbered
         return True
 
-    def _fuzzy_at(self, tokens: list[Token], i: int, structured: bool) -> _Mention | None:
+    def _fuzzy_at(self, tokens: _Spans, i: int, structured: bool) -> _Mention | None:
         """Typos: an n-gram ending in a street-like word, scored against the register's names."""
         best: tuple[float, int, str, list[tuple[str, float, int]]] | None = None
         for n in range(1, min(4, len(tokens) - i) + 1):
@@ -371,7 +369,7 @@ class Locator:
         confidence = 0.55 + 0.35 * (score - FUZZY_CUTOFF) / (100 - FUZZY_CUTOFF)
         return _Mention(i, i + n, frozenset(keys), "fuzzy", confidence, span_text(tokens, i, n))
 
-    def _base_at(self, text: str, tokens: list[Token], i: int, structured: bool) -> _Mention | None:
+    def _base_at(self, text: str, tokens: _Spans, i: int, structured: bool) -> _Mention | None:
         """ "in de Minister Tack", "aan de Filips van de Elzas": the name without its type word."""
         for n in range(min(4, len(tokens) - i), 0, -1):
             key = self._span_key(tokens, i, n)
