@@ -368,27 +368,27 @@ def _run_grouped(conn: Connection, ops: Sequence[GroupedOp]) -> list[Any]:
         dedupe_locks(conn, sorted({op.lock for op in ops if op.lock is not None}))  # one order for all
         results: list[Any] = [None] * len(ops)
         together: dict[Callable[..., Any], list[int]] = {}
-        together_until = 0  # operations that a `_RUN_MANY` function ran together
-        tried_until = 0  # those of a run already tried together
-        for n, op in enumerate(ops):
-            if n < together_until:
-                continue
+        n = 0
+        while n < len(ops):
+            op = ops[n]
             if op.fn in _WRITE_MANY:
                 together.setdefault(op.fn, []).append(n)
+                n += 1
                 continue
-            if op.fn in _RUN_MANY and n >= tried_until:
-                end = n + 1
+            end = n + 1
+            if op.fn in _RUN_MANY:
                 while end < len(ops) and ops[end].fn is op.fn:  # only a run: the batch's order kept
                     end += 1
-                tried_until = end
                 done = (
                     _RUN_MANY[op.fn](conn, [(o.args, o.kwargs) for o in ops[n:end]]) if end > n + 1 else None
                 )
                 if done is not None:
                     results[n:end] = done
-                    together_until = end
+                    n = end
                     continue
-            results[n] = op.fn(conn, *op.args, **op.kwargs)
+            for k in range(n, end):  # one by one: alone, or a run that cannot go together
+                results[k] = ops[k].fn(conn, *ops[k].args, **ops[k].kwargs)
+            n = end
         for fn, positions in together.items():  # what they return is None: no result to hand out
             if len(positions) == 1:
                 fn(conn, *ops[positions[0]].args, **ops[positions[0]].kwargs)

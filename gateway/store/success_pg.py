@@ -218,16 +218,13 @@ def succeeded_many(
     if len({m for _, m, _, _ in successes}) != len(successes):
         raise ValueError("succeeded_many: one success a melding")  # each reads its own snapshot
     rows: dict[str, list[Any]] = {name: [] for name, _ in _ROW}
-    nows = []
     for delivery_id, melding_id, case_id, attempt in successes:
         logged = attempts.bind_values(delivery_id, attempt)
-        now = utcnow()
-        nows.append(now)
         for name, value in (
             ("delivery_id", delivery_id),
             ("melding_id", melding_id),
             ("case_id", case_id),
-            ("now", now),
+            ("now", utcnow()),
             ("a_case_id", logged["case_id"]),
             *((k, logged[k]) for k in ("started_at", "finished_at", "outcome", "http_status", "error")),
         ):
@@ -259,7 +256,7 @@ def succeeded_many(
             set_stage(conn, melding_id, stage)
             out.append((None, found[n]))
         else:
-            change = StatusChange(status=first_status, at=nows[n - 1], source=SOURCE)
+            change = StatusChange(status=first_status, at=rows["now"][n - 1], source=SOURCE)
             out.append(((int(history_id), change), found[n]))
     return out
 
