@@ -410,7 +410,8 @@ def train(
     started = time.perf_counter()
     logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-fit "Created vocabulary" lines are noise
     folds = stratified_folds([r.dienst for r in rows], config.folds, config.seed) if config.folds >= 2 else []
-    fresh = [i for i, r in enumerate(rows) if r.group == config.fresh_dev_file] if folds else []
+    is_fresh = [bool(folds) and r.group == config.fresh_dev_file for r in rows]
+    fresh = [i for i, f in enumerate(is_fresh) if f]
     fits = [*folds, fresh] if fresh else folds  # the last fit's scores stand: the fresh file's unseen
     sizes = [len(rows)] + [len(rows) - len(f) for f in fits]
     bar = parallel.progress_bar(
@@ -439,7 +440,6 @@ def train(
         is_dev = [r.source == "dev" for r in rows]
         dev_folds_temperature = subset_temperature(oof, [r.dienst for r in rows], is_dev)
         temperature = max(temperature, dev_folds_temperature or 0.0)
-    is_fresh = [r.group == config.fresh_dev_file for r in rows]
     fresh_temperature = subset_temperature(oof, [r.dienst for r in rows], is_fresh) if fresh else None
     temperature = max(temperature, fresh_temperature or 0.0)
     version = version_of(given, config)

@@ -29,9 +29,8 @@ class Probe:
     # Its own words name no problem of its dienst but another dienst's (a reply in a lamp thread
     # that reports dumped rubble): routed by the thread, so at most a suggestion.
     elsewhere: str | None = None
-    question: bool = (
-        False  # a question that names no problem ("any news on my report?"): a suggestion at most
-    )
+    # A question that names no problem ("any news on my report?"): a suggestion at most.
+    question: bool = False
 
 
 @dataclass
