@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 
+from bench.cpu_share import process_cpu
 from bench.load import LoadResult, median_result, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +51,7 @@ def wait_http(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (Linux /proc): robust to other load on the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu(Path(f"/proc/{pid}/stat").read_text())
 
 
 def peak_rss_mb(pid: int) -> float:
