@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.worker import func
 from redis.asyncio import ConnectionPool
 from redis.exceptions import ResponseError, WatchError
 
 from gateway import redis_batch
-from gateway.queue import Heartbeat, Worker, enqueue_many, stop_worker
+from gateway.queue import enqueue_many
 from gateway.queue_transactions import BatchedArqRedis, batched
 from tests.conftest import REDIS_URL
-from tests.support.worker import until
+from tests.support.worker import queue_worker, until
 
 QUEUE = "gateway:test-transactions"
 
@@ -138,21 +138,10 @@ async def test_a_gateway_worker_starts_and_finishes_its_jobs_in_shared_round_tri
 ) -> None:
     queue = ArqRedis(ConnectionPool.from_url(REDIS_URL))
     await enqueue_many(queue, QUEUE, [(f"j{n}", "job", (n,)) for n in range(20)])
-    worker = Worker(
-        functions=[func(_job, name="job")],
-        redis_settings=RedisSettings.from_dsn(REDIS_URL),
-        queue_name=QUEUE,
-        poll_delay=0.02,
-        max_jobs=50,
-        keep_result=0,
-        handle_signals=False,
-        heartbeat=Heartbeat(1.0, 5.0),
-    )
-    main = asyncio.create_task(worker.main())
     try:
-        assert await until(lambda: _queue_empty(redis_client), timeout=10)
+        async with queue_worker([func(_job, name="job")], QUEUE, max_jobs=50) as worker:
+            assert await until(lambda: _queue_empty(redis_client), timeout=10)
     finally:
-        await stop_worker(worker, main, grace=5.0)
         await queue.aclose(close_connection_pool=True)
     assert worker.jobs_complete == 20 and worker.jobs_failed == 0
     for n in range(20):  # finished as arq finishes a job: nothing of it left

@@ -20,11 +20,11 @@ from arq.utils import timestamp_ms
 from arq.worker import func
 from redis.asyncio import ConnectionPool
 
-from gateway.queue import Heartbeat, Worker, enqueue_many, live_workers, stop_worker
+from gateway.queue import Heartbeat, Worker, enqueue_many, live_workers
 from gateway.queue_reclaim import reclaim_dead_workers, running_key, workers_key
 from tests.conftest import REDIS_URL
 from tests.support.http import free_port
-from tests.support.worker import until
+from tests.support.worker import queue_worker, until
 
 QUEUE = "gateway:test-reclaim"
 IN_PROGRESS_MS = 70_000  # arq's: job_timeout (60 s) + 10 s
@@ -54,21 +54,8 @@ async def test_reclaim_frees_only_what_a_dead_worker_still_holds(redis_client: a
 
 @asynccontextmanager
 async def gateway_worker(functions: list[Any], heartbeat: Heartbeat) -> AsyncIterator[Worker]:
-    worker = Worker(
-        functions=functions,
-        redis_settings=RedisSettings.from_dsn(REDIS_URL),
-        queue_name=QUEUE,
-        poll_delay=0.02,
-        job_timeout=60,
-        keep_result=0,
-        handle_signals=False,
-        heartbeat=heartbeat,
-    )
-    main = asyncio.create_task(worker.main())
-    try:
+    async with queue_worker(functions, QUEUE, job_timeout=60, heartbeat=heartbeat) as worker:
         yield worker
-    finally:
-        await stop_worker(worker, main, grace=5.0)
 
 
 async def test_a_worker_marks_its_jobs_and_runs_a_dead_peers_jobs_at_once(

@@ -3,20 +3,19 @@ each takes past the jobs the other runs instead of waiting for them (issue 11: a
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import redis.asyncio as aioredis
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from arq.worker import func
 from redis.asyncio import ConnectionPool
 
-from gateway.queue import Heartbeat, Worker, enqueue_many, stop_worker
+from gateway.queue import enqueue_many
 from gateway.queue_reclaim import Taker, running_key, take_jobs
 from tests.conftest import REDIS_URL
-from tests.support.worker import until
+from tests.support.worker import queue_worker, until
 
 QUEUE = "gateway:test-take"
 IN_PROGRESS_MS = 60_000
@@ -49,21 +48,11 @@ async def test_a_worker_starts_the_jobs_behind_a_peers_running_ones(redis_client
     head = [job_id.decode() for job_id in await redis_client.zrange(QUEUE, 0, -1)]
     peer = Taker(QUEUE, "host:peer", IN_PROGRESS_MS)  # a peer runs the first three, long jobs
     assert None not in await take_jobs(redis_client, peer, head[:3], timestamp_ms())
-    worker = Worker(
-        functions=[func(_job, name="job")],
-        redis_settings=RedisSettings.from_dsn(REDIS_URL),
-        queue_name=QUEUE,
-        poll_delay=0.02,
-        max_jobs=3,  # as many slots as the peer's jobs at the head: it used to offer only those
-        keep_result=0,
-        handle_signals=False,
-        heartbeat=Heartbeat(1.0, 5.0),
-    )
-    main = asyncio.create_task(worker.main())
+    # as many slots as the peer's jobs at the head: it used to offer only those
     try:
-        assert await until(lambda: _left(redis_client, 3), timeout=10)
+        async with queue_worker([func(_job, name="job")], QUEUE, max_jobs=3) as worker:
+            assert await until(lambda: _left(redis_client, 3), timeout=10)
     finally:
-        await stop_worker(worker, main, grace=5.0)
         await queue.aclose(close_connection_pool=True)
     assert worker.jobs_complete == 3 and worker.jobs_failed == 0
     assert [job_id.decode() for job_id in await redis_client.zrange(QUEUE, 0, -1)] == head[:3]  # the peer's

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from arq.connections import ArqRedis
+from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from arq.worker import Worker
@@ -19,6 +19,7 @@ from redis.asyncio import ConnectionPool
 from gateway.config import Settings
 from gateway.queue import Heartbeat, stop_worker
 from gateway.queue import Worker as QueueWorker
+from tests.conftest import REDIS_URL
 from tests.support.data import ROOT
 from workers import jobs
 from workers.settings import worker_options
@@ -47,6 +48,29 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     main = asyncio.create_task(worker.main())
     try:
         yield
+    finally:
+        await stop_worker(worker, main, grace=5.0)
+
+
+@asynccontextmanager
+async def queue_worker(functions: list[Any], queue: str, **options: Any) -> AsyncIterator[QueueWorker]:
+    """A gateway Worker running `functions` from `queue` on the test Redis, in this process, until
+    the block ends (`options` over the defaults: a quick poll, no results kept, a 1 s beat)."""
+    defaults: dict[str, Any] = {
+        "poll_delay": 0.02,
+        "keep_result": 0,
+        "handle_signals": False,
+        "heartbeat": Heartbeat(1.0, 5.0),
+    }
+    worker = QueueWorker(
+        functions=functions,
+        redis_settings=RedisSettings.from_dsn(REDIS_URL),
+        queue_name=queue,
+        **(defaults | options),
+    )
+    main = asyncio.create_task(worker.main())
+    try:
+        yield worker
     finally:
         await stop_worker(worker, main, grace=5.0)
 
