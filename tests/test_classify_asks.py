@@ -41,6 +41,10 @@ EARLIER = [
     "Mevrouw belt over haar melding van de kapotte straatlamp aan de kerk: ze heeft nog niets gehoord.",
     "Any news on my report about the overflowing gully on Mill Lane? No reply so far.",
     "J'ai signalé un feu rouge en panne le mois dernier. Où en est ma demande ?",
+    # When the repair comes (thirteenth round).
+    "Meneer heeft in mei een kapotte zitbank gemeld en vraagt of er al een datum is voor het herstel.",
+    "I reported the loose kerb outside the school in June. Is a repair planned yet?",
+    "Nous avons signalé un avaloir bouché rue de Gand. Une intervention est-elle prévue ?",
 ]
 
 
@@ -70,6 +74,16 @@ def test_a_question_about_an_earlier_report_is_not_routed_on_its_keyword() -> No
     assert (decision.triage, decision.best) == (True, "info")
     # Routed to info it stays routed.
     assert not decide({"info": 0.97, "dieren": 0.03}, text).triage
+
+
+def test_a_question_the_unsure_model_reads_as_the_desks_is_routed_there() -> None:
+    """The model's best guess is info but below the threshold; the text asks the desk: both agree."""
+    text = "Krijgen we een premie als we een groendak laten leggen op de garage?"
+    decision = decide({"info": 0.45, "groen": 0.35, "wegen": 0.2}, text)
+    assert (decision.triage, decision.best) == (False, "info")
+    assert decision.confidence < 0.9
+    # An unsure info guess that asks nothing of the desk still goes to triage.
+    assert decide({"info": 0.45, "groen": 0.35, "wegen": 0.2}, "Het gras aan de kerk staat hoog.").triage
 
 
 # --------------------------------------------------------------------------- a premium or permit

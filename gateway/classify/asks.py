@@ -45,9 +45,15 @@ _HOW_IT_STANDS = re.compile(
     r"|opgevolgd|stand van zaken|nog (?:niks|niets) (?:gehoord|gezien|vernomen)"
     r"|nooit (?:\w+ )?(?:bevestiging|antwoord|reactie)"
     r"|staat nog (?:altijd |steeds )?op|wie volgt|al (?:iets )?gepland|hoe ver|wat er met .{0,30}gebeurd"
+    # When the repair comes (thirteenth round: "wil weten of er al een datum is voor de herstelling").
+    r"|al een (?:datum|planning)|(?:herstelling|herstel) (?:is )?(?:gepland|voorzien)"
+    r"|wanneer (?:het|dat|die|dit|de herstelling|ze) (?:\w+ )?(?:hersteld|gerepareerd|opgelost|komen|komt)"
     r"|any news|an update|any update|whether it has|has it been|been passed on|passed on|heard back|no reply"
     r"|who is dealing|still on the list|what happened to|status of"
-    r"|où en est|suivi de|des nouvelles|pas de (?:réponse|nouvelles)|a-t-elle été|a été transmis",
+    r"|(?:repair|fix) (?:is |has been )?(?:planned|scheduled)"
+    r"|when (?:it|this|that) will be (?:fixed|repaired|done)"
+    r"|où en est|suivi de|des nouvelles|pas de (?:réponse|nouvelles)|a-t-elle été|a été transmis"
+    r"|(?:réparation|intervention)[^.?!\n]{0,20}(?:prévue|planifiée)",
 )
 
 # ---- a question about a premium, subsidy or permit: the desk answers it
