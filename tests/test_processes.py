@@ -25,7 +25,7 @@ from tests.support.processes import assert_clean_shutdown, process, settings_env
 @pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="`make run` and `.ci/run` install redis-server"
 )
-@pytest.mark.timeout(660)  # the first-start training below may take up to its own 540 s bound
+@pytest.mark.timeout(720)  # the first-start training below may take up to its own 540 s bound
 async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_path: Path) -> None:
     """README's first steps: `gateway up` (starting its own Redis), `gateway receiver`, curl."""
     http_port, redis_port, receiver_port, smtp_port = free_port(), free_port(), free_port(), free_port()
