@@ -21,6 +21,10 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 def clean_text(value: str) -> str:
     """`value` without C0 controls (but \\t \\n \\r), its lone surrogates replaced by U+FFFD."""
+    if value.isprintable():
+        # No control (Cc) and no surrogate (Cs) in it: nothing to change. One C loop instead of
+        # the regex searches, for the texts of every request and every column intake writes.
+        return value
     if _CONTROLS.search(value):
         value = _CONTROLS.sub("", value)
     if not value.isascii() and _SURROGATE.search(value):

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from gateway.channels.twilio.signature import signature_valid
 from gateway.channels.twilio.sms import e164, keyword, twiml
 from gateway.config import Settings
 from gateway.http.app import create_app
@@ -42,6 +43,31 @@ def test_validator_refuses_forgeries() -> None:
     assert not validator.validate(form["url"], {**form["params"], "Digits": "9999"}, form["signature"])
     assert not validator.validate(form["url"].replace("foo=1", "foo=2"), form["params"], form["signature"])
     assert not RequestValidator("54321").validate(form["url"], form["params"], form["signature"])
+
+
+def _gateway_accepts(url: str, params: Any, signature: str, token: str = VECTORS["auth_token"]) -> bool:
+    """The gateway's own check (`signature_valid`), with the vector's URL as public URL + path."""
+    public_url, slash, path = url.partition("://")[2].partition("/")
+    settings = Settings(twilio_auth_token=token, public_url=url.partition("://")[0] + "://" + public_url)
+    return signature_valid(settings, slash + path, params, signature)
+
+
+def test_gateway_check_accepts_what_the_validator_accepts() -> None:
+    """signature_valid stops at the first URL form that matches; it accepts the same vectors, the
+    port given or dropped, and refuses the same forgeries."""
+    form = VECTORS["form"]
+    assert _gateway_accepts(form["url"], form["params"], form["signature"])
+    for url, signature in form["with_explicit_port"].items():
+        assert _gateway_accepts(url, form["params"], signature)
+    # The port-less URL Twilio signed, the gateway configured with :443 (and the other way round).
+    assert _gateway_accepts(form["url"].replace(".com/", ".com:443/"), form["params"], form["signature"])
+    port_443 = form["with_explicit_port"]["https://mycompany.com:443/myapp.php?foo=1&bar=2"]
+    assert _gateway_accepts(form["url"], form["params"], port_443)
+    assert not _gateway_accepts(form["url"], {**form["params"], "Digits": "9999"}, form["signature"])
+    assert not _gateway_accepts(form["url"].replace("foo=1", "foo=2"), form["params"], form["signature"])
+    assert not _gateway_accepts(form["url"], form["params"], form["signature"], token="54321")
+    for forged in ("", "é", "\udcff", form["signature"][:-1]):
+        assert not _gateway_accepts(form["url"], form["params"], forged)
 
 
 def test_numbers_and_keywords() -> None:

@@ -17,7 +17,7 @@ from gateway.store.deliveries import DeliveryRecord, ensure
 from gateway.store.history import add_status
 from gateway.store.media import record_media, take_media
 from gateway.store.schema import attachments, followups, inbound_messages, meldingen
-from gateway.store.sql import dialect_insert, insert, utcnow
+from gateway.store.sql import dialect_insert, insert, select_rows, utcnow
 
 
 def record_inbound(conn: Connection, row: dict[str, Any]) -> bool:
@@ -63,8 +63,8 @@ _OUTCOME = select(inbound_messages.c.kind, inbound_messages.c.melding_id).where(
 def inbound_outcome(conn: Connection, channel: str, dedupe_key: str) -> tuple[str, str | None] | None:
     """(kind, melding id) of a message recorded before under this key, else None (a channel's
     retry of a webhook it got no answer to is answered as the first time)."""
-    row = conn.execute(_OUTCOME, {"channel": channel, "dedupe_key": dedupe_key}).first()
-    return (row.kind, row.melding_id) if row is not None else None
+    rows = select_rows(conn, _OUTCOME, {"channel": channel, "dedupe_key": dedupe_key})
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def set_outcome(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from gateway.melding import Channel, Status
 from gateway.store import notifications
 from gateway.store.schema import meldingen, sms_messages, sms_optouts
-from gateway.store.sql import insert, row_as, utcnow
+from gateway.store.sql import insert, row_as, select_rows, utcnow
 
 # Twilio's error for a recipient who unsubscribed (replied STOP to our number), whether a send is
 # refused with it or a delivery receipt reports it; the opt-out is then recorded with this keyword.
@@ -69,7 +69,8 @@ _CONVERSATION = (
 def conversation(conn: Connection, number: str, since: datetime) -> str | None:
     """The number's latest melding texted by SMS (came by SMS, or its reporter chose SMS) received
     since `since`, or still waiting for its answer."""
-    return conn.execute(_CONVERSATION, {"number": number, "since": since}).scalar()
+    rows = select_rows(conn, _CONVERSATION, {"number": number, "since": since})
+    return rows[0][0] if rows else None
 
 
 # -- messages sent and their delivery receipts ----------------------------------------------------

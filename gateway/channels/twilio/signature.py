@@ -7,12 +7,15 @@ public URL (what Twilio signed; a proxy changes the URL the gateway sees), never
 
 from __future__ import annotations
 
+import functools
+import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from aiohttp import web
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from gateway.appkeys import METRICS, SETTINGS
 from gateway.config import Settings
@@ -23,9 +26,22 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
+@functools.lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
+
+
 def signature_valid(settings: Settings, path_qs: str, params: Mapping[str, str], signature: str) -> bool:
-    return RequestValidator(settings.twilio_auth_token).validate(
-        settings.public_url + path_qs, params, signature
+    """What twilio's `RequestValidator.validate` decides for a form: valid when the signature is
+    that of the URL without its port or with it (Twilio signs either). `validate` always computes
+    both; this stops at the first that matches, usually the URL as configured: one HMAC over the
+    sorted form instead of two on the SMS webhook's hot path."""
+    validator = _validator(settings.twilio_auth_token)
+    parsed = urlparse(settings.public_url + path_qs)
+    given = signature.encode("utf-8", "surrogatepass")  # whatever the header holds: never a TypeError
+    return any(
+        hmac.compare_digest(validator.compute_signature(uri, params).encode(), given)
+        for uri in (remove_port(parsed), add_port(parsed))
     )
 
 
