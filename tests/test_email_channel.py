@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import smtplib
 import socket
 import ssl
 import subprocess
 import threading
+import warnings
 from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes as _message_from_bytes
 from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -24,6 +26,7 @@ from sqlalchemy import select
 
 from gateway.appkeys import STORE
 from gateway.channels.email.imap import ImapPoller, MailboxConfig
+from gateway.channels.email.mailintake import MailIntake
 from gateway.channels.email.service import mail_intake
 from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
@@ -496,6 +499,53 @@ async def test_imap_idle_picks_up_new_mail_without_waiting_for_a_poll(
         await wait_until(lambda: poller.imported == 1, timeout=10)
     finally:
         await asyncio.to_thread(poller.stop)
+
+
+# The IMAP poller's behaviour does not depend on the store: on SQLite only.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_stopping_a_poller_ends_its_idle_round_and_logs_no_fault(
+    client: TestClient[Any, Any], dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from gateway.channels.email.imap import IDLE_SECONDS, start_pollers
+
+    idling = threading.Event()
+    poll = IdleManager.poll
+
+    def observed_poll(self: IdleManager, timeout: float | None) -> list[bytes]:
+        idling.set()
+        return poll(self, timeout)
+
+    monkeypatch.setattr(IdleManager, "poll", observed_poll)
+    [poller] = start_pollers(
+        dovecot.url(), mail_intake(client.app), processed_folder="Processed", poll_interval=3600
+    )
+    await wait_until(idling.is_set)
+    with caplog.at_level("INFO", logger="gateway.channels.email.imap"):
+        # a third of a round: a stop that waited for the round to end would leave the thread running
+        await asyncio.to_thread(poller.stop, IDLE_SECONDS / 3)
+    assert not poller.thread.is_alive()
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")], caplog.text
+
+
+def test_a_refused_login_leaves_no_connection_open(dovecot: Dovecot) -> None:
+    from imap_tools import MailboxLoginError
+
+    loop = asyncio.new_event_loop()
+    poller = ImapPoller(
+        MailboxConfig.from_url(dovecot.url(password="wrong")), cast(MailIntake, None), loop,
+        processed_folder="Processed", poll_interval=1,
+    )  # fmt: skip
+    gc.collect()  # what earlier tests left is not this test's
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            with pytest.raises(MailboxLoginError):
+                poller._connect()  # what each retry of a broken mailbox does
+            gc.collect()  # an unclosed socket warns as it is collected
+    finally:
+        loop.close()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:

@@ -112,7 +112,7 @@ async def worker_ctx(settings: Settings) -> AsyncIterator[dict[str, Any]]:
         yield ctx
     finally:
         await opts["on_shutdown"](ctx)
-        await ctx["redis"].aclose()
+        await ctx["redis"].aclose(close_connection_pool=True)  # the pool is the ctx's own
 
 
 async def sweep(settings: Settings) -> dict[str, int]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -24,7 +26,7 @@ from gateway.config import ConfigError
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 15.0  # short IDLE rounds keep shutdown prompt; servers allow up to 29 minutes
+IDLE_SECONDS = 15.0  # servers allow up to 29 minutes; a shorter round notices a dead connection sooner
 MAX_BACKOFF = 300.0
 
 
@@ -71,29 +73,48 @@ class ImapPoller:
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"imap-{config.name}", daemon=True)
         self.imported = 0
+        # The socket of the IDLE round under way (None between rounds), under `_idle_lock`: `stop`
+        # shuts it down, so that shutting the gateway down never waits out the round.
+        self._idle_socket: socket.socket | None = None
+        self._idle_lock = threading.Lock()
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stop_event.set()
+        with self._idle_lock:
+            if self._idle_socket is not None:
+                with suppress(OSError):
+                    self._idle_socket.shutdown(socket.SHUT_RDWR)
         self.thread.join(timeout)
 
     def _connect(self) -> BaseMailBox:
         c = self.config
         box = MailBox(c.host, c.port) if c.secure else MailBoxUnencrypted(c.host, c.port)
-        return box.login(c.user, c.password, initial_folder=c.folder)
+        try:
+            return box.login(c.user, c.password, initial_folder=c.folder)
+        except BaseException:
+            # A refused login leaves the connection open: closed here, or every retry leaks a socket.
+            with suppress(OSError):
+                box.client.shutdown()
+            raise
 
     def _run(self) -> None:
         backoff = 1.0
         while not self.stop_event.is_set():
             try:
-                with self._connect() as box:
+                box = self._connect()
+                try:
                     log.info("IMAP connected", extra={"mailbox": self.config.name})
                     backoff = 1.0
                     self._ensure_folder(box)
                     self._serve(box)
+                finally:
+                    _close(box)
             except Exception as exc:  # a broken mailbox waits and tries again; the others go on
+                if self.stop_event.is_set():
+                    break  # the connection `stop` cut short: no fault of the mailbox's
                 log.warning(
                     "IMAP mailbox unavailable (%s: %s); retrying in %.0f s", type(exc).__name__, exc, backoff,
                     extra={"mailbox": self.config.name},
@@ -106,9 +127,20 @@ class ImapPoller:
         while not self.stop_event.is_set():
             self.drain(box)
             if idle:
-                box.idle.wait(timeout=IDLE_SECONDS)
+                self._idle_round(box)
             else:
                 self.stop_event.wait(self.poll_interval)
+
+    def _idle_round(self, box: BaseMailBox) -> None:
+        with self._idle_lock:
+            if self.stop_event.is_set():
+                return
+            self._idle_socket = box.client.sock
+        try:
+            box.idle.wait(timeout=IDLE_SECONDS)
+        finally:
+            with self._idle_lock:
+                self._idle_socket = None
 
     def _ensure_folder(self, box: BaseMailBox) -> None:
         if not box.folder.exists(self.processed_folder):
@@ -139,6 +171,16 @@ class ImapPoller:
             moved += 1
             self.imported += outcome.kind != "duplicate"
         return moved
+
+
+def _close(box: BaseMailBox) -> None:
+    """LOGOUT; where the connection is cut already (a stop, a dead server), imaplib's LOGOUT fails
+    before it closes the socket: closed all the same, or it would linger until collected."""
+    try:
+        box.logout()
+    except Exception:
+        with suppress(OSError):
+            box.client.shutdown()
 
 
 def start_pollers(
