@@ -104,10 +104,13 @@ def run_beside(
         if failures:
             raise _Stop
         return [f.result() for f in futures], mine
-    except _Stop:
-        raise _failure(failures[0]) from failures[0]
+    except (_Stop, BrokenProcessPool) as stop:  # the pool may break while jobs are still submitted
+        cause = failures[0] if failures else stop
+        raise _failure(cause) from cause
     finally:
-        if not all(f.done() for f in futures):
+        if failures or not all(f.done() for f in futures):
+            # After a failure too: a pool that broke while it was still starting a child can have
+            # that child waiting for work for ever, and shutdown would wait for it (seen in CI).
             _end_children(executor)
         executor.shutdown(wait=True, cancel_futures=True)
 
