@@ -481,15 +481,7 @@ async def test_imap_idle_picks_up_new_mail_without_waiting_for_a_poll(
 ) -> None:
     from gateway.channels.email.imap import start_pollers
 
-    # imap_tools polls for the server's answer only once IDLE is on: seen, the poller is idling.
-    idling = threading.Event()
-    poll = IdleManager.poll
-
-    def observed_poll(self: IdleManager, timeout: float | None) -> list[bytes]:
-        idling.set()
-        return poll(self, timeout)
-
-    monkeypatch.setattr(IdleManager, "poll", observed_poll)
+    idling = watch_idle(monkeypatch)
     [poller] = start_pollers(
         dovecot.url(), mail_intake(client.app), processed_folder="Processed", poll_interval=3600
     )
@@ -509,14 +501,7 @@ async def test_stopping_a_poller_ends_its_idle_round_and_logs_no_fault(
 ) -> None:  # fmt: skip
     from gateway.channels.email.imap import IDLE_SECONDS, start_pollers
 
-    idling = threading.Event()
-    poll = IdleManager.poll
-
-    def observed_poll(self: IdleManager, timeout: float | None) -> list[bytes]:
-        idling.set()
-        return poll(self, timeout)
-
-    monkeypatch.setattr(IdleManager, "poll", observed_poll)
+    idling = watch_idle(monkeypatch)
     [poller] = start_pollers(
         dovecot.url(), mail_intake(client.app), processed_folder="Processed", poll_interval=3600
     )
@@ -546,6 +531,19 @@ def test_a_refused_login_leaves_no_connection_open(dovecot: Dovecot) -> None:
     finally:
         loop.close()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def watch_idle(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set once a poller idles: imap_tools polls for the server's answer only once IDLE is on."""
+    idling = threading.Event()
+    poll = IdleManager.poll
+
+    def observed_poll(self: IdleManager, timeout: float | None) -> list[bytes]:
+        idling.set()
+        return poll(self, timeout)
+
+    monkeypatch.setattr(IdleManager, "poll", observed_poll)
+    return idling
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
