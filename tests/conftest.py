@@ -109,14 +109,10 @@ async def _reset_pg(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         leftovers = await conn.fetch(
-            "SELECT pid, application_name, state, left(query, 120) AS query FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid, application_name, state, left(query, 120) AS query, pg_terminate_backend(pid)"
+            " AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         if leftovers:
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
             warnings.warn(
                 f"connections left open by an earlier test: {[dict(r) for r in leftovers]}", stacklevel=1
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -47,9 +48,10 @@ def test_validator_refuses_forgeries() -> None:
 
 def _gateway_accepts(url: str, params: Any, signature: str, token: str = VECTORS["auth_token"]) -> bool:
     """The gateway's own check (`signature_valid`), with the vector's URL as public URL + path."""
-    public_url, slash, path = url.partition("://")[2].partition("/")
-    settings = Settings(twilio_auth_token=token, public_url=url.partition("://")[0] + "://" + public_url)
-    return signature_valid(settings, slash + path, params, signature)
+    parts = urlsplit(url)
+    public_url = f"{parts.scheme}://{parts.netloc}"
+    settings = Settings(twilio_auth_token=token, public_url=public_url)
+    return signature_valid(settings, url.removeprefix(public_url), params, signature)
 
 
 def test_gateway_check_accepts_what_the_validator_accepts() -> None:

@@ -34,7 +34,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -196,7 +196,7 @@ class HybridRouter:
             if decision.best != "info":
                 return self._to_triage(decision, "info", p)
             if decision.triage:  # the model, unsure, and what the text asks both say the desk's
-                return Decision("info", ASKS_INFO_CONFIDENCE, decision.rule, decision.alternatives, False)
+                return replace(decision, confidence=ASKS_INFO_CONFIDENCE, triage=False)
             return decision
         asked = asks.asked_words(full) if not decision.triage else None
         if asked is not None:

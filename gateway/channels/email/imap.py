@@ -95,9 +95,7 @@ class ImapPoller:
         try:
             return box.login(c.user, c.password, initial_folder=c.folder)
         except BaseException:
-            # A refused login leaves the connection open: closed here, or every retry leaks a socket.
-            with suppress(OSError):
-                box.client.shutdown()
+            _shut(box)  # a refused login leaves the connection open: or every retry leaks a socket
             raise
 
     def _run(self) -> None:
@@ -179,8 +177,13 @@ def _close(box: BaseMailBox) -> None:
     try:
         box.logout()
     except Exception:
-        with suppress(OSError):
-            box.client.shutdown()
+        _shut(box)
+
+
+def _shut(box: BaseMailBox) -> None:
+    """The connection's socket closed, without a word to the server."""
+    with suppress(OSError):
+        box.client.shutdown()
 
 
 def start_pollers(
