@@ -88,6 +88,14 @@ async def test_a_worker_killed_mid_burst_loses_nothing_and_delivers_once(
             await until_drained(
                 redis_client, settings.queue_name, timeout=10, what="the survivor to finish every job"
             )
+
+            # Waited for, not read at once: when the victim died holding only jobs that needed no
+            # second run (marks, a job between its finish and its unmark), the burst can drain
+            # before the survivor's next beat past the victim's TTL, and the shutdown beat it to it.
+            async def victim_found_dead() -> bool:
+                return "stopped beating" in logs["survivor"].read_text()
+
+            await wait_for(victim_found_dead, timeout=15, what="the survivor to find the victim dead")
             assert serve.poll() is None and survivor.poll() is None
     store = Store(settings.database_url)
     await store.open()
