@@ -117,7 +117,7 @@ async def test_a_desk_decision_routes_the_melding_and_it_is_delivered(
         "id": created["id"],
         "reference": created["reference"],
         "dienst": "info",
-        "stage": "routed",
+        "stage": "received",  # back to the worker, which compares it with the open meldingen first
         "changed": True,
     }
     got = await get(client, created["id"])
@@ -125,7 +125,7 @@ async def test_a_desk_decision_routes_the_melding_and_it_is_delivered(
         "info",
         "desk",
         1.0,
-        "routed",
+        "received",
     )
 
     await run_worker(settings)  # the process job the desk enqueued hands it to delivery

@@ -158,6 +158,53 @@ async def test_triage_meldingen_keep_their_location_but_are_not_compared(
     assert located["source"] == "none" and "no street" in located["detail"]
 
 
+# no keyword of any dienst: the rules leave it in triage, where it is not compared (no dienst)
+DARK = {
+    "text": "Het is al een week pikdonker voor onze deur",
+    "reporter": {"name": "Cis Claes", "email": "cis@example.be"},
+    "location": LAMP_TEXT["location"],
+}
+
+
+async def desk_routes(client: TestClient[Any, Any], melding_id: str, dienst: str) -> dict[str, Any]:
+    raw, headers = signed({"dienst": dienst})
+    resp = await client.post(f"/api/v1/meldingen/{melding_id}/dienst", data=raw, headers=headers)
+    assert resp.status == 200, await resp.text()
+    return dict(await resp.json())
+
+
+async def test_a_melding_the_desk_routes_out_of_triage_is_compared_like_any_other(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    first = await post(client, LAMP_TEXT)
+    dark = await post(client, DARK)
+    await run_worker(settings)
+    assert (await melding(client, dark["id"]))["stage"] == "triage"
+    # back to the worker with the desk's dienst: it compares, links and delivers
+    assert (await desk_routes(client, dark["id"], "verlichting"))["stage"] == "received"
+    await run_worker(settings)
+    got = await melding(client, dark["id"])
+    assert (got["duplicate_of"], got["routed_by"], got["stage"]) == (first["id"], "desk", "delivered")
+    assert "same verlichting.uit" in got["duplicate_reason"]
+    assert [r["body"]["melding"]["reference"] for r in receiver.created] == [first["reference"]]
+    [update] = [r for r in receiver.received if r["ok"] and r["body"]["event"] == "melding.updated"]
+    assert update["body"]["reporter_added"]["reference"] == dark["reference"]
+
+
+async def test_a_later_report_is_linked_to_a_melding_the_desk_routed(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    dark = await post(client, DARK)
+    await run_worker(settings)
+    await desk_routes(client, dark["id"], "verlichting")
+    await run_worker(settings)  # its own case: nothing to link it to
+    assert (await melding(client, dark["id"]))["duplicate_of"] is None
+    pin = await post(client, LAMP_PIN)  # the same lamp, a map pin, the next report
+    await run_worker(settings)
+    assert (await melding(client, pin["id"]))["duplicate_of"] == dark["id"]
+    assert [r["body"]["melding"]["reference"] for r in receiver.created] == [dark["reference"]]
+
+
 async def test_a_hotspot_is_raised_for_the_desk(client: TestClient[Any, Any], settings: Settings) -> None:
     """Three different sewer problems in one street within half a year (riolering: 3 in 180 days)."""
     texts = [

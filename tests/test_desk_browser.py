@@ -104,7 +104,7 @@ async def test_an_operator_logs_in_routes_from_triage_and_answers_a_question(
     assert f"{oldest['reference']} doorgestuurd naar nette_stad." in await page.inner_text(".flash")
     assert await page.locator("li.item").count() == 1  # the next one
     routed = await melding(site, oldest["id"])
-    assert (routed["stage"], routed["routed_by"]) == ("routed", "desk:an")
+    assert (routed["stage"], routed["routed_by"]) == ("received", "desk:an")  # the worker's turn
 
     await page.click(f"text={question['reference']}")
     await page.wait_for_url(f"**/desk/meldingen/{question['id']}")

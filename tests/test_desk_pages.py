@@ -99,7 +99,7 @@ async def test_a_route_button_routes_it_under_the_operators_name_enqueues_it_and
     assert f"{first['reference']} doorgestuurd naar nette_stad." in page  # said once, then the next one
     assert first["reference"] not in page.split("</p>", 2)[-1] and second["reference"] in page
     routed = await melding(desk_client, first["id"])
-    assert (routed["stage"], routed["dienst"], routed["routed_by"]) == ("routed", "nette_stad", "desk:an")
+    assert (routed["stage"], routed["dienst"], routed["routed_by"]) == ("received", "nette_stad", "desk:an")
     assert who(routed["routed_by"]) == "1777-balie: an"  # as the dossier shows it
     await run_worker(on)  # the enqueued process job delivers it
     [created] = [r for r in receiver.created if r["body"]["melding"]["id"] == first["id"]]

@@ -159,6 +159,9 @@ async def live_a_life(store: Store, files: AttachmentStore) -> Life:
     )
     await store.write(duplicates.route_dedupe, mid, undecided, located={})
     assert (await store.write(desk.route, mid, "wegen"))[0] == "routed"
+    # ... and the worker routes it with the desk's dienst, as it keeps a dienst already chosen
+    chosen = RoutingDecision("wegen", 1.0, desk.DESK, undecided.alternatives)
+    await store.write(duplicates.route_dedupe, mid, chosen, located={})
     [created_id] = [d.id for d in await store.read(deliveries.in_states, [DeliveryState.PENDING])]
     for outcome, http_status, error, _ in CREATED_TRIES[:-1]:
         await store.write(

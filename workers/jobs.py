@@ -182,8 +182,10 @@ async def _settle_media(ctx: dict[str, Any], melding: Melding) -> bool:
 
 async def _route(ctx: dict[str, Any], melding: Melding) -> tuple[str, DeliveryRecord | None, Melding | None]:
     s = state(ctx)
-    if melding.dienst:  # the channel knew (an IVR choice, an info call): keep it
-        decision = RoutingDecision(melding.dienst, 1.0, f"channel:{melding.channel}")
+    if melding.dienst:  # the channel knew (an IVR choice, an info call) or the desk chose: keep it
+        # the desk's routed_by ("desk:<name>") and the model's top three it chose from stay
+        by = melding.routed_by or f"channel:{melding.channel}"
+        decision = RoutingDecision(melding.dienst, 1.0, by, tuple(melding.alternatives))
     else:
         decision = await s.routing.route(melding.text, melding.subject)  # with its cohort's
     # Routing, location, duplicate link and the first delivery (a duplicate: its master's

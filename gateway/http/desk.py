@@ -2,9 +2,10 @@
 
 Signed like the status callbacks (GATEWAY_CASE_SYSTEM_SECRET, see gateway.signing): the triage
 view sits behind the same trust boundary as the case system. JSON `{"dienst": "<code>"}`. The
-melding gets that dienst with routed_by "desk", moves from stage triage to routed, and its
-`process` job is enqueued again, which hands it to delivery. `gateway train` reads these
-decisions back as labelled examples. `{id}` is the melding id (its reference works too).
+melding gets that dienst with routed_by "desk" and moves from stage triage back to received; its
+`process` job, enqueued again, compares it with the open meldingen of that dienst (duplicates, as
+for any routed melding) and hands it to delivery (gateway.store.desk.route). `gateway train` reads
+these decisions back as labelled examples. `{id}` is the melding id (its reference works too).
 """
 
 from __future__ import annotations

@@ -381,7 +381,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The desk routes a melding waiting in triage (signed)",
         "desk",
         {
-            200: _ok("routed, or already so", ref(DeskAnswer)),
+            200: _ok("routed (stage received: the worker takes it on), or already so", ref(DeskAnswer)),
             **_BODY_ERRORS,
             **_SIGNATURE_ERRORS,
             404: _error("no melding with this id or reference"),

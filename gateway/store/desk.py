@@ -13,8 +13,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
-from gateway.melding import Channel, RoutingDecision, Stage, Status
-from gateway.store.deliveries import ensure
+from gateway.melding import Channel, Stage, Status
 from gateway.store.schema import meldingen, status_history
 from gateway.store.sql import utcnow
 
@@ -32,29 +31,30 @@ def _chosen_by_desk() -> ColumnElement[bool]:
 
 
 def route(conn: Connection, melding_id: str, dienst: str, routed_by: str = DESK) -> tuple[str, str | None]:
-    """The desk routes a melding that waits in triage, and its first delivery is created.
+    """The desk routes a melding that waits in triage: the dienst is recorded and the melding goes
+    back to stage received, so that the worker's process job (the caller enqueues it; the sweep does
+    again should it be lost) routes it as it routes every melding: compared with the open meldingen
+    of that dienst (a duplicate is linked to the problem's first report, a plausible one suggested to
+    the desk), located, and then its first delivery. A melding in triage was never compared (it had
+    no dienst), nor could a later report be linked to it.
 
     Returns (outcome, stage): "routed"; "unchanged" (the desk chose this dienst before: a repeat);
     "not_in_triage" with the current stage; "missing". The stage condition is in the UPDATE, so two
     desk decisions at once cannot both win.
     """
-    decision = RoutingDecision(dienst, 1.0, routed_by)
     done = conn.execute(
         update(meldingen)
         .where(meldingen.c.id == melding_id, meldingen.c.stage == Stage.TRIAGE.value)
         .values(
-            dienst=decision.dienst,
-            confidence=decision.confidence,
-            routed_by=decision.routed_by,
-            stage=decision.stage.value,
+            dienst=dienst,
+            confidence=1.0,
+            routed_by=routed_by,
+            stage=Stage.RECEIVED.value,
             updated_at=utcnow(),
         )
     )
     if done.rowcount == 1:
-        # Created here, not only by the process job: the sweep resends it if that job is lost.
-        assert decision.delivery_event is not None
-        ensure(conn, melding_id, decision.delivery_event, key="created")
-        return "routed", decision.stage.value
+        return "routed", Stage.RECEIVED.value
     columns = (meldingen.c.stage, meldingen.c.dienst, meldingen.c.routed_by)
     row = conn.execute(select(*columns).where(meldingen.c.id == melding_id)).first()
     if row is None:
