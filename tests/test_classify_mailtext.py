@@ -97,6 +97,67 @@ def test_a_remark_set_aside_in_any_language_is_not_read(aside: str, kept: str) -
     assert routing_text(aside + kept).strip() == kept
 
 
+@pytest.mark.parametrize(
+    ("note", "kept"),
+    [
+        # Fourteenth round: the desk's own remarks around the report are not read.
+        ("Mevr. Peeters, klant boos: " + REPORT + " Wil teruggebeld worden.", "Mevr. Peeters, " + REPORT),
+        (REPORT + " Klant vraagt wanneer iemand komt, terug te bellen door de dienst.", REPORT),
+        (REPORT + " Doorverbonden met Fluvius, niet bereikt, genoteerd.", REPORT),
+        (REPORT + " Doorgegeven aan de afvalintercommunale.", REPORT),
+        (
+            "The lamp in front of number 23 flickers. Caller angry, wants a call back.",
+            "The lamp in front of number 23 flickers.",
+        ),
+        (
+            "La lampe devant le numéro 23 clignote. Client très fâché, à rappeler.",
+            "La lampe devant le numéro 23 clignote.",
+        ),
+    ],
+)
+def test_the_desks_own_remarks_are_not_read(note: str, kept: str) -> None:
+    assert routing_text(note).strip() == kept
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # What the desk did that says it answered itself (info) stays, and so does a report's own "terug".
+        "Vraagt wanneer het recyclagepark open is. Uitgelegd, doorverwezen naar de website.",
+        "De pmd-container werd na de ophaling niet teruggezet, staat op de rijweg.",
+        "De vuilkar komt maar niet terug voor de blauwe zakken.",
+    ],
+)
+def test_remarks_that_say_something_are_kept(note: str) -> None:
+    assert routing_text(note) == note
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "Mevr. vertelt dat de buurvrouw vorige week haar haag snoeide en alles op straat veegde. Nu: ",
+        "Dhr. belde eerst over de lamp in zijn straat (gemeld, nog niet hersteld). Eigenlijk om dit: ",
+        "Mevr. belde eerst voor een afvalkalender (uitgelegd), daarna: ",
+        "Caller first told about the works in his street last year. In the end: ",
+    ],
+)
+def test_a_desk_note_is_read_from_its_pointer_to_the_report(story: str) -> None:
+    assert routing_text(story + "de straatkolk voor nummer 23 zit vol bladeren.") == (
+        "de straatkolk voor nummer 23 zit vol bladeren."
+    )
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "De lamp is stuk. Nu: 3 dagen.",  # a pointer to nothing much: no report follows
+        "De lamp was even aan, nu is ze weer uit, al drie nachten.",  # "nu" without a colon points at nothing
+    ],
+)
+def test_a_pointer_without_a_report_after_it_is_not_followed(note: str) -> None:
+    assert routing_text(note) == note
+
+
 def test_first_without_a_correction_is_kept() -> None:
     note = "Eerst was het een lamp, maar nu is de hele straat donker."
     assert routing_text(note) == note

@@ -373,6 +373,9 @@ def test_a_statement_that_something_is_fine_is_no_evidence_for_its_dienst(router
         ("The road sign itself is fine, someone chained a rusty bike to it.", "signalisatie"),
         ("L'éclairage public fonctionne, mais une grosse branche pend au-dessus.", "verlichting"),
         ("Dank u, de straatlamp brandt weer. Maar nu ligt er een matras op het voetpad.", "verlichting"),
+        # Fourteenth round: "works as usual" after what is wrong beside it.
+        ("Een zwerm bijen hangt aan de paal op het plein. De lamp werkt gewoon.", "verlichting"),
+        ("A swarm of bees hangs from the pole on the square; the lamp works fine.", "verlichting"),
     ):
         assert positive(router.explain(text), dienst) == [], text
     # Negated it is the complaint itself, and "still" without "itself" may be one too.
@@ -380,6 +383,7 @@ def test_a_statement_that_something_is_fine_is_no_evidence_for_its_dienst(router
         ("De straatlamp brandt weer niet, al de derde keer deze maand.", "verlichting"),
         ("Le lampadaire ne fonctionne plus depuis lundi.", "verlichting"),
         ("De straatlamp brandt nog overdag, de hele dag.", "verlichting"),
+        ("De straatlamp werkt gewoon niet meer sinds zondag.", "verlichting"),
     ):
         assert positive(router.explain(text), dienst) != [], text
 

@@ -106,6 +106,66 @@ _MAIN_POINT = re.compile(
 )
 
 
+# The desk's own wrapping around a phone note (issue 14, fourteenth round): how the caller was (klant
+# boos), what the desk did or must do (doorgegeven, doorverbonden met ..., terug te bellen, "klant vraagt
+# wanneer iemand komt"). dev13's desk notes showed these words taken for the report: "vraagt wanneer"
+# and "vraagt afspraak" are the info rules' words, a call-back and an angry customer the waste
+# company's repeat complaints. A clause that is only such a remark is cut; "doorverwezen naar ..." and
+# "uitgelegd" stay: they say the desk answered itself (info, 46 of 66 corpus and dev lines).
+_WHO = r"(?:(?:de[ \t]+)?(?:klant|beller|melder|mevr\.?|mevrouw|dhr\.?|meneer|hij|ze|zij)[ \t]+)?"
+_DESK_REMARK = re.compile(
+    rf"{_WHO}(?:is[ \t]+|was[ \t]+)?(?:(?:wat|erg|zeer|heel|nogal|echt|behoorlijk|zichtbaar)[ \t]+)?"
+    r"(?:boos|kwaad|ongeduldig|geïrriteerd|ontevreden"
+    r"|niet[ \t]+(?:blij|tevreden|content)|ten[ \t]+einde[ \t]+raad)"
+    rf"|{_WHO}(?:wil[ \t]+(?:graag[ \t]+)?|vraagt[ \t]+(?:om[ \t]+)?)?(?:(?:graag|snel|dringend)[ \t]+)?"
+    r"(?:terug(?:ge)?bel(?:d|len)(?:[ \t]+(?:te[ \t]+)?worden)?|terug[ \t]+te[ \t]+bellen"
+    r"|teruggebeld[ \t]+(?:te[ \t]+)?worden)"
+    r"(?:[ \t]+(?:door|als|wanneer|zodra|na)\b[^.;\n]*)?"
+    rf"|{_WHO}vraagt[ \t]+wanneer[ \t]+(?:er[ \t]+)?(?:iemand|ze|men|de[ \t]+dienst)[ \t]+"
+    r"(?:komt|komen|langs[ \t]*komt|langs[ \t]*komen)(?:[ \t]+kijken)?"
+    r"|(?:doorverbonden|doorgeschakeld)[ \t]+(?:met|naar)\b[^.;\n]*|doorgegeven(?:[ \t]+aan\b[^.;\n]*)?"
+    r"|niet[ \t]+bereikt|niet[ \t]+gelukt|genoteerd(?:[ \t]+(?:als|voor)\b[^.;\n]*)?"
+    # The same remarks in the notes the desk writes in English and French.
+    r"|(?:(?:the[ \t]+)?(?:caller|customer|he|she)[ \t]+)?(?:was[ \t]+|is[ \t]+)?"
+    r"(?:(?:very|quite|rather)[ \t]+)?(?:angry|upset|annoyed|impatient)"
+    r"|(?:(?:caller|he|she)[ \t]+)?(?:wants|asks|asked)[ \t]+(?:a[ \t]+|to[ \t]+be[ \t]+)?"
+    r"call(?:ed)?[ \t]*back"
+    r"|call[ \t]*back(?:[ \t]+(?:tomorrow|later|requested))?"
+    r"|à[ \t]+rappeler"
+    r"|(?:client|cliente|monsieur|madame|il|elle)[ \t]+(?:très[ \t]+)?(?:fâché|fâchée|mécontent|mécontente)",
+    re.IGNORECASE,
+)
+_REMARK_HINT = re.compile(
+    r"boos|kwaad|ongeduld|geïrrit|ontevreden|niet (?:blij|tevreden|content)|einde raad|terug|vraagt wanneer"
+    r"|doorverbonden|doorgeschakeld|doorgegeven|niet bereikt|niet gelukt|genoteerd"
+    r"|angry|upset|annoyed|impatient|call ?back|called back|rappeler|fâché|mécontent"
+)
+# A desk note that first tells the caller's story or an earlier call, then points at the report with a
+# word and a colon ("vertelt dat de buurvrouw haar haag snoeide ... Nu: de straatkolk zit vol",
+# "belde eerst over de lamp (...). Eigenlijk om dit: dode vos op het fietspad"): read from the last
+# such pointer on (fourteenth round). The colon is required: "nu" and "dan" in a sentence point at nothing.
+_NOW_THE_REPORT = re.compile(
+    r"(?:^|(?<=[\s.,;(]))(?:nu|daarna|dan|vervolgens|uiteindelijk"
+    r"|eigenlijk(?:[ \t]+(?:om[ \t]+dit|gaat[ \t]+het[ \t]+om"
+    r"|belt[ \t]+(?:hij|ze|zij)[ \t]+(?:voor|om|over)))?"
+    r"|(?:de[ \t]+)?eigenlijke[ \t]+melding|reden[ \t]+(?:van[ \t]+de[ \t]+)?oproep"
+    r"|now|then|in[ \t]+the[ \t]+end|actually|maintenant|ensuite|finalement|en[ \t]+fait)[ \t]*:[ \t]*",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[^.,;:!?\n]+[.,;:!?]*")
+_CLAUSE_END = ".,;:!? \t"
+
+
+def _drop_desk_remarks(text: str) -> str:
+    """`text` without the clauses that are only the desk's remarks (_DESK_REMARK)."""
+
+    def keep(m: re.Match[str]) -> str:
+        clause = m.group().strip(_CLAUSE_END)
+        return "" if clause and _DESK_REMARK.fullmatch(clause) else m.group()
+
+    return _CLAUSE.sub(keep, text)
+
+
 def routing_text(text: str, subject: str | None = None) -> str:
     """`text` without quoted history, legal footer, signature, greeting and a desk note's aside;
     `text` if nothing is left. A forward is read as the message it forwards."""
@@ -153,8 +213,9 @@ def _drop_leave_taking(text: str) -> str:
 
 
 def desk_text(text: str) -> str:
-    """A desk note without what the caller first thought or asked, or set aside (`text` if nothing
-    is left)."""
+    """A desk note without what the caller first thought or asked, or set aside, without the story
+    told before the pointer to the report, and without the desk's own remarks (`text` if nothing is
+    left)."""
     body = text
     if re.search(r"eerst|abord|first", body, re.IGNORECASE):
         body = _ANSWERED.sub("", _CORRECTION.sub("", body))
@@ -162,4 +223,10 @@ def desk_text(text: str) -> str:
         body = _MAIN_POINT.sub(" ", body)
     if _SET_ASIDE.search(body):
         body = _SENTENCE.sub(lambda m: "" if _SET_ASIDE.search(m.group()) else m.group(), body)
+    if ":" in body:
+        pointers = list(_NOW_THE_REPORT.finditer(body))
+        if pointers and len(body[pointers[-1].end() :].split()) >= 3:  # a report follows, not a word
+            body = body[pointers[-1].end() :]
+    if _REMARK_HINT.search(body.lower()):
+        body = _drop_desk_remarks(body)
     return body if body.strip() else text

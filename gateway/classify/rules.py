@@ -120,14 +120,20 @@ _FINE_STATE = (
 _FINE_AGAIN = (
     r"(?:brandt|branden|doet het|doen het|werkt|werken) weer|(?:is|zijn) weer (?:in orde|ok|oke)"
     r"|works again|(?:is|are) (?:fine|ok|okay) now|(?:is )?back on"
-    r"|fonctionne(?:nt)?(?: a nouveau| de nouveau| bien)?"
+    r"|fonctionne(?:nt)?(?: a nouveau| de nouveau| bien| normalement)?"
+    # Fourteenth round: "lamp werkt gewoon" under a bee swarm hanging from the light pole (dev13).
+    r"|(?:brandt|branden|doet het|doen het|werkt|werken) (?:gewoon|normaal)"
+    r"|(?:works|burns|is on) (?:fine|normally)"
 )
 _FINE_RE = re.compile(
     rf"\b(?:[a-z]+ ){{0,2}}(?:zelf|zelve|itself|themselves|lui meme|elle meme|self) (?:{_FINE_STATE})\b"
     rf"|\b(?:[a-z]+ ){{1,2}}(?:{_FINE_AGAIN})(?= \.| \?| maar\b| but\b| mais\b| en\b| and\b| et\b|$)"
 )
 # The cheap pre-test: the words _FINE_RE needs; most texts have none.
-_MAY_BE_FINE = re.compile(r"\b(?:zelf|zelve|itself|themselves|meme|self|weer|again|now|back on|fonctionne)")
+_MAY_BE_FINE = re.compile(
+    r"\b(?:zelf|zelve|itself|themselves|meme|self|weer|again|now|back on|fonctionne"
+    r"|gewoon|normaal|fine|normally)"
+)
 _NEGATED_RE = re.compile(r" (?:niet|nie|ni|not|pas|plus|mal|nooit|never|geen)\b| (?:ne|n)$")
 
 
