@@ -40,7 +40,7 @@ from gateway.dedupe.neighbours import Neighbours
 from gateway.dedupe.ownwords import asks, own_words
 from gateway.dedupe.place import Place
 from gateway.dedupe.placing import NUMBER_M, PRECISE_M, pinned, place_fit
-from gateway.dedupe.records import CandidateIndex, Entry, Outcome, Probe, Scored
+from gateway.dedupe.records import CandidateIndex, CandidateQuery, Entry, Outcome, Probe, Scored
 from gateway.dedupe.register import Street, StreetRegister
 from gateway.dedupe.rival import elsewhere, rival
 from gateway.dedupe.shared import KEPT_FOR_TWIN, Shared, partners, twin_kinds
@@ -204,7 +204,8 @@ class Deduper:
         reach = max(probe.window, self.config.longest_window(probe.dienst))
         since, until = probe.received_at - reach, probe.received_at + reach
         found: list[Scored] = []
-        fetched = list(index.candidates(probe.dienst, cells, keys, since, until, probe.id))
+        query = CandidateQuery(probe.dienst, cells, keys, since=since, until=until, exclude=probe.id)
+        fetched = list(index.candidates(query))
         for entry in fetched:
             scored = self.score(probe, entry)
             if scored is not None:
@@ -229,7 +230,8 @@ class Deduper:
             return
         # The problem's pinned reports lie beyond the cells searched for this pin: look wider.
         cells = self.grid.cells_around(p.lat, p.lon, ELSEWHERE_M)
-        spots = [e for e in index.candidates(probe.dienst, cells, [], *span, probe.id) if e.has_point]
+        wider = CandidateQuery(probe.dienst, cells, [], since=span[0], until=span[1], exclude=probe.id)
+        spots = [e for e in index.candidates(wider) if e.has_point]
         for s in vague:
             spot = elsewhere(p, [e for e in spots if e.master_id == s.entry.master_id], policy.radius_m)
             if spot is not None:
@@ -304,7 +306,8 @@ class Deduper:
         reach = max(as_owner.window, self.config.longest_window(shared.owner))
         since, until = probe.received_at - reach, probe.received_at + reach
         count = 0
-        for entry in index.candidates(other, *blocks, since, until, probe.id):
+        query = CandidateQuery(other, *blocks, since=since, until=until, exclude=probe.id)
+        for entry in index.candidates(query):
             count += 1
             theirs = frozenset(k for k in entry.kinds if k.startswith(shared.owner + "."))
             if not theirs & shared.kinds or (other == shared.other and shared.gate not in entry.kinds):

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.dedupe.records import Entry, Hotspot
+from gateway.dedupe.records import CandidateQuery, Entry, Hotspot
 
 
 @dataclass
@@ -44,19 +44,11 @@ class MemoryIndex:
             horizon = entry.received_at - self.keep
             bucket[:] = [e for e in bucket if e.received_at >= horizon]
 
-    def candidates(
-        self,
-        dienst: str,
-        cells: Sequence[str],
-        keys: Sequence[str],
-        since: datetime,
-        until: datetime,
-        exclude: str,
-    ) -> Iterable[Entry]:
-        seen: set[str] = {exclude}
-        closed = self.closed
-        buckets = [self.by_cell.get((dienst, c)) for c in cells]
-        buckets += [self.by_key.get((dienst, k)) for k in keys]
+    def candidates(self, query: CandidateQuery) -> Iterable[Entry]:
+        seen: set[str] = {query.exclude}
+        closed, dienst, since, until = self.closed, query.dienst, query.since, query.until
+        buckets = [self.by_cell.get((dienst, c)) for c in query.cells]
+        buckets += [self.by_key.get((dienst, k)) for k in query.keys]
         for bucket in buckets:
             for e in bucket or ():
                 if e.id not in seen and since <= e.received_at <= until:

@@ -90,16 +90,21 @@ class Outcome:
     suggestions: tuple[Suggestion, ...] = ()  # only when not linked: plausible problems, best first
 
 
+@dataclass(frozen=True)
+class CandidateQuery:
+    """The open meldingen a probe is compared with: a dienst's, in these grid cells or on these
+    streets (street keys), received within [since, until], the probe itself left out."""
+
+    dienst: str
+    cells: Sequence[str]
+    keys: Sequence[str]
+    since: datetime
+    until: datetime
+    exclude: str
+
+
 class CandidateIndex(Protocol):
-    def candidates(
-        self,
-        dienst: str,
-        cells: Sequence[str],
-        keys: Sequence[str],
-        since: datetime,
-        until: datetime,
-        exclude: str,
-    ) -> Iterable[Entry]: ...
+    def candidates(self, query: CandidateQuery) -> Iterable[Entry]: ...
 
     def add(self, entry: Entry) -> None: ...
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Row
 from gateway.cleantext import clean
 from gateway.dedupe import DuplicateMatch
 from gateway.dedupe.finder import Deduper
-from gateway.dedupe.records import Entry, Hotspot, Outcome, Probe
+from gateway.dedupe.records import CandidateQuery, Entry, Hotspot, Outcome, Probe
 from gateway.dedupe.shared import partners
 from gateway.melding import Melding, RoutingDecision, Stage
 from gateway.store import DeliveryRecord, Store
@@ -38,16 +38,17 @@ class StoreIndex:
     def __init__(self, conn: Connection):
         self.conn = conn
 
-    def candidates(
-        self,
-        dienst: str,
-        cells: Sequence[str],
-        keys: Sequence[str],
-        since: datetime,
-        until: datetime,
-        exclude: str,
-    ) -> Iterable[Entry]:
-        return [_entry(r) for r in q.dedupe_candidates(self.conn, dienst, cells, keys, since, until, exclude)]
+    def candidates(self, query: CandidateQuery) -> Iterable[Entry]:
+        found = q.dedupe_candidates(
+            self.conn,
+            dienst=query.dienst,
+            cells=query.cells,
+            keys=query.keys,
+            since=query.since,
+            until=query.until,
+            exclude=query.exclude,
+        )
+        return [_entry(r) for r in found]
 
     def add(self, entry: Entry) -> None:
         pass  # written with the routing by q.route_dedupe, in the same transaction

@@ -97,6 +97,7 @@ def _lock_key(dienst: str) -> int:
 
 def dedupe_candidates(
     conn: Connection,
+    *,
     dienst: str,
     cells: Sequence[str],
     keys: Sequence[str],
