@@ -438,7 +438,7 @@ class Deduper:
         if not is_long(street, policy.radius_m, self.config.long_street_reaches):
             return reason, None
         within = timedelta(hours=self.config.long_street_hours)
-        why = together(apart, within, probe.text, entry.text, probe.kinds & entry.kinds, probe.still)
+        why = together(probe, entry, apart, within)
         reaches = f"{probe.dienst} reaches {policy.radius_m:.0f} m"
         long = f"{street.name} is {length_m(street):.0f} m long ({reaches})"
         if why:

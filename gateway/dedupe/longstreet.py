@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from gateway.dedupe.records import Entry, Probe
 from gateway.dedupe.register import Street
 from gateway.dedupe.text import content_tokens
 
@@ -80,24 +81,17 @@ def spots(text: str) -> frozenset[str]:
     return frozenset(SPOT_NAMES[t] for t in text.split() if t in SPOT_NAMES)
 
 
-def together(
-    apart: timedelta,
-    within: timedelta,
-    mine: str,
-    theirs: str,
-    kinds: frozenset[str],
-    still: bool,
-) -> str:
-    """What places two reports on one long street together ("" when nothing does): `apart`,
-    their time apart (within `within` counts); `mine`, `theirs`: their content strings;
-    `kinds`: the kinds they share; `still`: the new report says the problem is still there."""
+def together(probe: Probe, entry: Entry, apart: timedelta, within: timedelta) -> str:
+    """What places a new report and an earlier one on one long street together ("" when nothing
+    does): `apart`, their time apart (within `within` counts); the spots their words name; the new
+    report saying the problem is still there; a kind they share that stands at few spots."""
     if apart <= within:
         return f"reported {apart.total_seconds() / 3600:.0f} h apart"
-    shared = spots(mine) & spots(theirs)
+    shared = spots(probe.text) & spots(entry.text)
     if shared:
         return f"both at the {min(shared)}"
-    if still:
+    if probe.still:
         return "says still"
-    if kinds & WHOLE_STREET_KINDS:
+    if probe.kinds & entry.kinds & WHOLE_STREET_KINDS:
         return "its kind stands at few spots of a street"
     return ""
