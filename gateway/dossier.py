@@ -37,6 +37,15 @@ SOURCES = {
     "desk": "1777-balie",
     "reporter": "melder (reactie)",
 }
+# Where a melding is in the gateway's own pipeline (gateway.melding.Stage), for the staff.
+STAGES = {
+    "received": "ontvangen, wacht op verwerking",
+    "triage": "triage: wacht op de 1777-balie",
+    "routed": "gerouteerd, wordt aan het dossiersysteem gegeven",
+    "delivered": "in het dossiersysteem",
+    "dead": "aflevering aan het dossiersysteem opgegeven",
+    "answered": "afgehandeld door de balie, niet doorgegeven",
+}
 OUTCOMES = {  # gateway.store.attempts
     "ok": "gelukt",
     "transient": "tijdelijk mislukt",
@@ -56,6 +65,11 @@ class Photo:
 class RenderedDossier:
     pdf: bytes
     pages: int
+
+
+def stage_label(stage: str) -> str:
+    """A pipeline stage in the staff's words (the code stays beside it for whoever searches logs)."""
+    return f"{STAGES[stage]} ({stage})" if stage in STAGES else stage
 
 
 def who(source: str | None) -> str:
@@ -93,6 +107,7 @@ def _environment(timezone: ZoneInfo) -> jinja2.Environment:
     env.filters["size"] = _size
     env.filters["status"] = lambda status: texts.status_label(status, "nl")
     env.filters["outcome"] = lambda outcome: OUTCOMES.get(outcome, outcome)
+    env.filters["stage"] = stage_label
     return env
 
 

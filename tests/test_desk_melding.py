@@ -75,6 +75,7 @@ async def test_the_page_shows_everything_about_the_melding(
     assert (await desk_client.get(f"/t/{token}/photos/1")).content_type == "image/jpeg"
     assert '<svg id="map"' in page and "Budastraat" in page  # the street map, no tile server
     assert 'id="why"' in page and ("regel:" in page or "model" in page)
+    assert '<dd id="stage">in het dossiersysteem (delivered)</dd>' in page  # the stage in the desk's words
     assert "Geregistreerd" in page.split('id="history"', 1)[1]
     assert 'data-state="delivered"' in page  # its melding.created and the attempt that did it
     assert "an@example.be" in page  # the acknowledgement e-mail among the messages

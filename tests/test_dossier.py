@@ -29,7 +29,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from gateway.attachments import AttachmentStore
-from gateway.dossier import html
+from gateway.dossier import STAGES, html
 from gateway.melding import (
     Channel,
     DeliveryState,
@@ -362,6 +362,7 @@ async def test_dossier_holds_everything_about_a_melding(
         assert shown(message), message
     # The routing: the classifier's proposal and the desk's decision.
     assert shown("wegen (0.41), groen (0.33), info (0.10)") and shown("Beslist door 1777-balie (desk)")
+    assert shown(f"Verwerkingsfase {STAGES[dossier.melding.stage.value]} ({dossier.melding.stage.value})")
     # Every delivery with its attempts, the case id and the error of the dead one.
     assert [(d.event, d.state, d.attempts) for d in dossier.deliveries] == [
         ("melding.created", "delivered", 3),

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from gateway import clock, texts
 from gateway.config import Settings
-from gateway.dossier import who
+from gateway.dossier import stage_label, who
 from gateway.http.desk_pages import (
     auth,
     directory_views,
@@ -52,6 +52,7 @@ def create_desk_app(settings: Settings) -> web.Application:
         {
             "when": lambda moment: _local(moment, zone),
             "who": who,
+            "stage": stage_label,
             "status": lambda status: texts.status_label(status, "nl"),
             "dienst": dienst_label,
             "ago": _ago,
