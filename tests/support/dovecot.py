@@ -45,9 +45,12 @@ def running_dovecot() -> Iterator[Dovecot]:
     (base / "passwd").write_text("meldpunt:{PLAIN}geheim\n")
     port = free_port()
     (base / "dovecot.conf").write_text(DOVECOT_CONF.format(base=base, port=port))
-    proc = subprocess.Popen(
-        [binary, "-F", "-c", str(base / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    # Its output to a file, not a pipe nobody reads (a full pipe would stop dovecot; an open one leaks).
+    output = base / "output.log"
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            [binary, "-F", "-c", str(base / "dovecot.conf")], stdout=out, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -55,7 +58,8 @@ def running_dovecot() -> Iterator[Dovecot]:
         time.sleep(0.05)
     else:
         proc.kill()
-        pytest.fail(f"dovecot did not start: {proc.stdout.read() if proc.stdout else ''}")
+        proc.wait()
+        pytest.fail(f"dovecot did not start: {output.read_text(errors='replace')}")
     try:
         yield Dovecot("127.0.0.1", port, "meldpunt", "geheim")
     finally:
