@@ -197,7 +197,7 @@ class HybridRouter:
             return decision
         if decision.best == "info" and asks.complains_by_asking(full):
             # "Vraagt of dat toegelaten is": the info rules' question words fire on a complaint (none
-            # of the 33 corpus and dev texts with such a question is info): the desk decides, shown the
+            # of the 41 corpus and dev texts with such a question is info): the desk decides, shown the
             # likeliest dienst that must act.
             acting = (code for code in DIENST_CODES if code != "info")
             best = max(acting, key=lambda code: float(p[DIENST_CODES.index(code)]))
