@@ -191,7 +191,9 @@ class HybridRouter:
     def _what_it_asks(self, decision: Decision, text: str, subject: str | None, p: Any) -> Decision:
         """The decision, unless the text asks for something else than the dienst it names (`asks`):
         a question about an earlier report or about a premium or permit is the desk's (info), a
-        request for another dienst's work goes to triage with that dienst as the best guess."""
+        request for another dienst's work goes to triage with that dienst as the best guess. A
+        complaint asked as a question ("is dat toegelaten?") is not routed to info, and an unsure
+        routing elsewhere of the writer's own permission question ("mag mijn hond ...") is triaged."""
         full = f"{subject}\n{text}" if subject else text
         if decision.best is None:
             return decision
