@@ -157,3 +157,66 @@ def test_a_request_for_the_routed_diensts_work_routes_as_before() -> None:
 def test_most_texts_are_done_after_one_cheap_search() -> None:
     assert not asks.may_ask("lamp kapot aan de kerk, al drie dagen donker")
     assert not asks.may_ask("Dead fox on the cycle path near the ring road.")
+
+
+# --------------------------------------------------------------------------- a complaint asked as a question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dhr. belt: de werf naast hem in de Peperstraat draait al om vijf uur. Vraagt of dat toegestaan is.",
+        "De bestelwagen van de slager staat elke dag op het fietspad, mag dat zomaar?",
+        "A lorry idles under our window all night on Rose Lane. Is that allowed? We want it stopped.",
+        "Le fossé derrière l'école sent très mauvais depuis une semaine. Est-ce normal ?",
+    ],
+)
+def test_a_complaint_asked_as_a_question_is_read_as_one(text: str) -> None:
+    assert asks.complains_by_asking(text)
+    assert not asks.asks_permission(text)
+
+
+def test_a_complaint_asked_as_a_question_is_not_routed_to_info_on_its_question_words() -> None:
+    """ "Vraagt of dat toegestaan is" fires the info rules; the text complains (fifteenth round)."""
+    text = "Dhr. belt: de werf naast hem in de Peperstraat draait om vijf uur. Vraagt of dat toegestaan is."
+    decision = decide({"info": 0.9, "overlast": 0.08, "wegen": 0.02}, text)
+    assert (decision.triage, decision.best) == (True, "overlast")
+    # Routed to the dienst that must act it stays routed.
+    assert not decide({"overlast": 0.97, "info": 0.03}, text).triage
+
+
+# --------------------------------------------------------------------------- the writer's own permission
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mag ik mijn konijn in het park laten rondlopen?",
+        "mag mijn hond los in t stadspark",
+        "Is it allowed to leave our caravan in front of my house for a week?",
+        "Est-il permis de nourrir les canards au bord de la Lys ?",
+    ],
+)
+def test_a_question_whether_the_writer_may_do_something_is_read_as_one(text: str) -> None:
+    assert asks.asks_permission(text)
+    assert not asks.complains_by_asking(text)
+
+
+def test_an_unsure_routing_elsewhere_of_a_permission_question_goes_to_the_desk() -> None:
+    text = "Mag ik mijn konijn in het park laten rondlopen of is dat verboden?"
+    decision = decide({"dieren": 0.93, "info": 0.07}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+    # The same reading of a report stays routed; a routing to info stays as it was.
+    report = "Er loopt al dagen een verwilderd konijn rond in het park aan de kerk, het lijkt ziek."
+    assert not decide({"dieren": 0.93, "info": 0.07}, report).triage
+    assert (decide({"info": 0.93, "dieren": 0.07}, text).best, decide({"info": 0.93}, text).triage) == (
+        "info",
+        False,
+    )
+    # Asking whether one may report something is no permission question.
+    assert not asks.asks_permission("Iemand trok de spiegels van de auto's af. Mag ik dat bij jullie melden?")
+
+
+def test_most_texts_have_no_permission_or_complaint_question() -> None:
+    assert not asks.complains_by_asking("lamp kapot aan de kerk, al drie dagen donker")
+    assert not asks.asks_permission("Dead fox on the cycle path near the ring road.")

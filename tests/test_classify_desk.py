@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.appkeys import STORE
 from gateway.classify import model as m
+from gateway.classify import router
 from gateway.config import Settings
 from gateway.signing import sign
 from gateway.store import desk
@@ -18,7 +19,11 @@ from tests.support.http import SECRET, Receiver
 from tests.support.worker import run_worker
 
 UNDECIDED = {"text": "Goeiemiddag, ik had een vraagje. Groetjes"}  # the rules decide nothing here
-TILE = {"text": "Er ligt een losliggende tegel op het voetpad voor nummer 12."}
+# Two sentences: the small test model (its temperature fitted on every dev set) gave the one-sentence
+# report 0.549 once dev14 was added, under the AGREE_MIN a keyword needs; the rules' decision is the point.
+TILE = {
+    "text": "Er ligt een losliggende tegel op het voetpad voor nummer 12, mijn moeder is erover gestruikeld."
+}
 
 
 async def post(client: TestClient[Any, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -75,13 +80,14 @@ async def test_sure_rules_still_decide_in_the_worker(
     assert sent["routed_by"].startswith("rules:wegen:")
     meta = m.load(small_model_dir()).meta
     # Rules route only with the model's agreement; their precision is the confidence when the model
-    # is sure itself, else the model's probability with half its doubt taken away.
+    # is sure itself (AGREE_SURE), else the model's probability with half its doubt taken away, kept
+    # below 0.9 (TWO_THINGS_CONFIDENCE, the router's rule since the seventh round).
     [(best, p)] = sent["alternatives"][:1]
     assert best == "wegen"
     expected = (
         meta["rules_agree_precision"]
-        if p >= 0.9
-        else min(meta["rules_agree_precision"], round((1 + p) / 2, 4))
+        if p >= router.AGREE_SURE
+        else min(round((1 + p) / 2, 4), router.TWO_THINGS_CONFIDENCE)
     )
     assert sent["confidence"] == expected
 
