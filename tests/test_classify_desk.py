@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -11,9 +10,9 @@ from gateway.appkeys import STORE
 from gateway.classify import model as m
 from gateway.classify import router
 from gateway.config import Settings
-from gateway.signing import sign
 from gateway.store import desk
 from tests.support.api import api_get
+from tests.support.api import desk_decision as decide
 from tests.support.classify import small_model_dir
 from tests.support.http import SECRET, Receiver
 from tests.support.worker import run_worker
@@ -34,16 +33,6 @@ async def post(client: TestClient[Any, Any], body: dict[str, Any]) -> dict[str, 
 
 async def get(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:
     return await (await api_get(client, f"/api/v1/meldingen/{melding_id}")).json()
-
-
-def signed(body: Any, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
-    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
-    return raw, {"Content-Type": "application/json", **sign(secret, raw)}
-
-
-async def decide(client: TestClient[Any, Any], key: str, body: Any, secret: str = SECRET) -> Any:
-    raw, headers = signed(body, secret)
-    return await client.post(f"/api/v1/meldingen/{key}/dienst", data=raw, headers=headers)
 
 
 def with_model(settings: Settings, threshold: float) -> Settings:

@@ -20,7 +20,7 @@ from gateway.store import meldingen
 from gateway.store.duplicates import save_suggestions, suggestions_of
 from gateway.store.retention import anonymise
 from gateway.store.schema import deliveries
-from tests.support.api import melding, post, signed
+from tests.support.api import desk_decision, melding, post, signed
 from tests.support.data import LAMP_PIN, LAMP_TEXT
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import gateway_cli, run_worker, worker_ctx
@@ -167,8 +167,7 @@ DARK = {
 
 
 async def desk_routes(client: TestClient[Any, Any], melding_id: str, dienst: str) -> dict[str, Any]:
-    raw, headers = signed({"dienst": dienst})
-    resp = await client.post(f"/api/v1/meldingen/{melding_id}/dienst", data=raw, headers=headers)
+    resp = await desk_decision(client, melding_id, {"dienst": dienst})
     assert resp.status == 200, await resp.text()
     return dict(await resp.json())
 

@@ -201,9 +201,8 @@ class HybridRouter:
             # "Vraagt of dat toegelaten is": the info rules' question words fire on a complaint (none
             # of the 41 corpus and dev texts with such a question is info): the desk decides, shown the
             # likeliest dienst that must act.
-            acting = (code for code in DIENST_CODES if code != "info")
-            best = max(acting, key=lambda code: float(p[DIENST_CODES.index(code)]))
-            return self._to_triage(decision, best, p)
+            acting = [code for code in DIENST_CODES if code != "info"]
+            return self._to_triage(decision, _likeliest(acting, p), p)
         if (
             decision.best != "info"
             and not decision.triage
@@ -228,13 +227,18 @@ class HybridRouter:
             if work and decision.best not in named | _same_work(decision.best):
                 # The request names another dienst's work and not this one's: the desk decides,
                 # shown the likeliest of the diensten it asks.
-                best = max(sorted(work), key=lambda code: float(p[DIENST_CODES.index(code)]))
-                return self._to_triage(decision, best, p)
+                return self._to_triage(decision, _likeliest(sorted(work), p), p)
         return decision
 
     def _to_triage(self, decision: Decision, best: str, p: Any) -> Decision:
         confidence = round(float(p[DIENST_CODES.index(best)]), 4)
         return Decision(best, confidence, self.model_rule, decision.alternatives, triage=True)
+
+
+def _likeliest(codes: Sequence[str], p: Any) -> str:
+    """The dienst among `codes` the model finds likeliest (`p`: its probabilities in DIENST_CODES
+    order); of equals, the first in `codes`."""
+    return max(codes, key=lambda code: float(p[DIENST_CODES.index(code)]))
 
 
 def _same_work(dienst: str) -> set[str]:

@@ -24,6 +24,13 @@ async def post(client: TestClient[Any, Any], body: dict[str, Any] | None = None)
     return await resp.json()
 
 
+async def desk_decision(client: TestClient[Any, Any], key: str, body: Any, secret: str = SECRET) -> Any:
+    """The desk's signed `POST /api/v1/meldingen/{key}/dienst` (`body` as bytes too: a malformed one)."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **sign(secret, raw)}
+    return await client.post(f"/api/v1/meldingen/{key}/dienst", data=raw, headers=headers)
+
+
 async def melding(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:
     return await (await api_get(client, f"/api/v1/meldingen/{melding_id}")).json()
 
