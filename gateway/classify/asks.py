@@ -3,16 +3,21 @@
 A keyword says what a text names, not what it asks: "de bak zit vol en er zitten wespen in, kunnen
 ze die komen ledigen?" names wasps and asks for an emptying; "any news on my report about the rats?"
 names rats and asks how an earlier report stands; "krijg ik een premie voor een regenwaterput?"
-names a rain-water tank and asks the desk about a premium. The router reads three things here:
+names a rain-water tank and asks the desk about a premium. The router reads these here:
 
 - `earlier_report`: the text asks how an earlier report stands (the desk's answer: info);
 - `asks_about_a_grant`: a question about a premium, subsidy or permit (info);
 - `asked_words`: the words of the request ("kunnen jullie ... komen", "graag ...", "could you ...",
-  "pourriez-vous ..."), for the rules to say whose work it asks for.
+  "pourriez-vous ..."), for the rules to say whose work it asks for;
+- `complains_by_asking` and `asks_permission` (fifteenth round): a complaint asked as a question ("is
+  dat toegelaten?"), the writer's own permission question ("mag ik ...?");
+- `fine_objects` (sixteenth round): the diensten whose object the text says is fine ("de lamp zelf
+  brandt wel"), named to say they are not what is reported.
 
-Each starts with one cheap search for its trigger words (`_MAY_ASK`), so the common text, which
-has none, costs one regex scan. The patterns are lowercase and searched in lowercased text: Python's
-re runs these alternations about three times slower with IGNORECASE.
+Each starts with one cheap search for its trigger words (`_MAY_ASK`, `_MAY_QUESTION`,
+`_MAY_BE_FINE`), so the common text, which has none, costs one regex scan. The patterns are lowercase
+and searched in lowercased text: Python's re runs these alternations about three times slower with
+IGNORECASE.
 """
 
 from __future__ import annotations
