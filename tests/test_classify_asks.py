@@ -258,6 +258,14 @@ def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> 
         "Le lampadaire devant l'école ne fonctionne plus.",
         "lamp brandt al een week niet, Kerkstraat 4",
         "The traffic light is stuck on red.",
+        # "It works" followed by how it fails: the object is not fine after all.
+        "De lamp brandt maar half, Kerkstraat 4.",
+        "in de tunnel: het licht werkt maar af en toe",
+        "De straatlamp brandt. Ook overdag, al een week lang.",
+        "The street light works, but it flickers all night.",
+        "le lampadaire marche, mais il clignote sans arrêt",
+        # "heel" is "intact" only where the sentence ends; "heel scheef" is "very crooked".
+        "Het verkeersbord is heel scheef gereden.",
     ],
 )
 def test_an_object_that_is_not_fine_is_no_such_reading(text: str) -> None:

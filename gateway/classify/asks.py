@@ -147,8 +147,8 @@ _FINE_OBJECTS = {
 }
 _FINE = (
     r"(?:\s+(?:zelf|itself|themselves|lui-même|elle-même|ernaast|next\s+to\s+it|à\s+côté))?\s+(?:"
-    r"(?:is|zijn|lijkt|lijken|staat)(?:\s+(?:zelf|nog|gewoon|wel|nochtans))*\s+(?:in\s+orde|ok|oké|intact|heel"
-    r"|niet\s+(?:kapot|beschadigd|stuk)|nog\s+leesbaar|leesbaar)"
+    r"(?:is|zijn|lijkt|lijken|staat)(?:\s+(?:zelf|nog|gewoon|wel|nochtans))*\s+(?:in\s+orde|ok|oké|intact"
+    r"|heel(?=\s*(?:[.,;!\n]|maar\b|$))|niet\s+(?:kapot|beschadigd|stuk)|nog\s+leesbaar|leesbaar)"
     r"|(?:brandt|werkt)(?:\s+(?:wel|gewoon|nog|normaal))*(?=\s*(?:[.,;!\n]|maar\b|$))"
     r"|(?:is|are|looks|seems)(?:\s+(?:still|otherwise|perfectly))?\s+(?:fine|ok|okay|intact|undamaged|not\s+damaged)"
     r"|(?:still\s+)?works(?:\s+(?:fine|normally))?(?=\s*(?:[.,;!\n]|but\b|$))|can\s+still\s+be\s+read"
@@ -160,6 +160,16 @@ _FINE_OBJECT = re.compile(
 )
 # "Geen enkele lamp brandt", "no light works": the object's dienst is the one to act.
 _NOT_ONE = re.compile(r"\b(?:geen|no|not\s+a|aucun|aucune|nul|nulle)\s+(?:enkele\s+|single\s+|seule\s+)?$")
+# "De lamp brandt maar half", "the light works, but it flickers", "brandt, ook overdag": what follows
+# the words "it works" says how it fails, so the object is not fine after all (its dienst is the one to
+# act). Looked for in the stretch after the reading; a fault word there drops it.
+_FAULT_AFTER = re.compile(
+    r"flikker|knipper|flicker|blink|clignot|overdag|daytime|during\s+the\s+day|en\s+(?:pleine\s+)?journée"
+    r"|en\s+plein\s+jour|\bhalf\b|\ba\s+moitié|af\s+en\s+toe|\bsoms\b|sometimes|\bzwak|\bdim\b|faible"
+    r"|niet\s+altijd|not\s+always|pas\s+toujours|\bmal\b|intermittent|aan\s+en\s+uit|uit\s+en\s+aan"
+    r"|on\s+and\s+off|off\s+and\s+on|scheef|schuin|leans|leaning|penche|tilted"
+)
+_FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
 _MAY_BE_FINE = re.compile(
     r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|werkt|fine|damaged"
     r"|works|be read|fonctionne|marche|abîm|cassé|endommag|lisible"
@@ -174,7 +184,9 @@ def fine_objects(text: str) -> set[str]:
     return {
         match.lastgroup
         for match in _FINE_OBJECT.finditer(text)
-        if match.lastgroup and not _NOT_ONE.search(text, max(0, match.start() - 16), match.start())
+        if match.lastgroup
+        and not _NOT_ONE.search(text, max(0, match.start() - 16), match.start())
+        and not _FAULT_AFTER.search(text, match.end(), match.end() + _FAULT_REACH)
     }
 
 
