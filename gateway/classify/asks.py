@@ -196,8 +196,9 @@ def fine_objects(text: str) -> set[str]:
 # ---- tree roots named as the cause of a broken surface (seventeenth round): "tree roots pushing up the
 # bike path", "les racines ont soulevé les dalles du trottoir". The tree is the cause; the broken
 # pavement or cycle path the consequence reported, and the road's repair the work asked. In the corpus
-# and dev sets (held-out excluded) 23 of the 24 texts with roots and a surface word in one sentence
-# are labelled wegen; the other is a crack in the trunk "vooral de boom zelf".
+# and dev sets (held-out excluded) 24 of the 25 texts with roots and a surface word in one sentence
+# are labelled wegen (this round's corpus line included); the other is a crack in the trunk ("vooral de
+# boom zelf"), which goes to the desk shown wegen.
 _ROOTS = re.compile(r"\b(?:roots?|\w*wortels?|racines?)\b")
 _SURFACE = re.compile(
     r"\b(?:voetpad\w*|fietspad\w*|stoep\w*|\w*tegels?|asfalt|kasseien|trottoir\w*|dalles?|pavés?|chaussée"

@@ -212,7 +212,7 @@ class HybridRouter:
             return self._to_triage(decision, _likeliest(others, p), p)
         if decision.best == "groen" and asks.roots_lift_surface(full):
             # "Tree roots pushing up the bike path": the tree is the cause, the broken surface what is
-            # reported (23 of the 24 corpus and dev texts with it are wegen): the desk decides, shown wegen.
+            # reported (24 of the 25 corpus and dev texts with it are wegen): the desk decides, shown wegen.
             return self._to_triage(decision, "wegen", p)
         if decision.best == "info" and asks.complains_by_asking(full):
             # "Vraagt of dat toegelaten is": the info rules' question words fire on a complaint (none
