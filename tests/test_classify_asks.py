@@ -303,6 +303,9 @@ def test_roots_that_lift_a_surface_are_read_as_the_roads_damage(text: str) -> No
         "De wortels van de populier komen boven de grond en de boom helt over.",
         "Tree roots are pushing over our garden wall. The pavement out front is fine.",
         "Het voetpad ligt vol bladeren van de linden.",
+        # a tree blown over onto the path, "roots and all": the tree is what is reported (groen)
+        "Fallen tree across the cycle path, roots and all, after the storm last night.",
+        "boom omgewaaid met wortels en al, ligt over het fietspad",
     ],
 )
 def test_roots_without_a_surface_in_their_sentence_are_no_such_reading(text: str) -> None:

@@ -205,15 +205,21 @@ _SURFACE = re.compile(
     r"|piste\s+cyclable|pavement|paving|slabs?|tiles?|bike\s+path|cycle\s+path|cycle\s+lane|footpath|asphalt)\b"
 )
 _CLAUSE_END = re.compile(r"[.?!\n;]")
+# ... and what the roots did to it: a tree blown over onto the cycle path "roots and all" is the tree's.
+_LIFTED = re.compile(
+    r"omhoog|opgebroken|opgeduwd|opgedrukt|gedrukt|\bduw|bulten|schuin|schots|scheur|opstaand|hobbel|struikel"
+    r"|lift|push|crack|broken|hump|tilt|trip|soulev|cass|fissur|bomb|trébuch"
+)
 
 
 def roots_lift_surface(text: str) -> bool:
-    """Tree roots and a pavement, cycle path or road surface in one sentence: the road's damage."""
+    """Tree roots, a pavement, cycle path or road surface and its damage in one sentence: the road's."""
     text = text.lower()
     for roots in _ROOTS.finditer(text):
         start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, roots.start())), default=0)
         end = _CLAUSE_END.search(text, roots.end())
-        if _SURFACE.search(text, start, end.start() if end else len(text)):
+        stop = end.start() if end else len(text)
+        if _SURFACE.search(text, start, stop) and _LIFTED.search(text, start, stop):
             return True
     return False
 
