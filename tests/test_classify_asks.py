@@ -281,3 +281,78 @@ def test_a_routing_to_the_dienst_of_an_object_said_to_be_fine_goes_to_the_desk()
     assert not decide({"nette_stad": 0.97, "verlichting": 0.03}, text).triage
     out = decide({"verlichting": 0.97, "nette_stad": 0.03}, "The lamp post on Mill Lane is out since Monday.")
     assert (out.triage, out.best) == (False, "verlichting")
+
+
+# ------------------------------------------------------- roots and the calendar (seventeenth round)
+
+ROOTS_LIFT = [
+    "cracks across the cycle path by the sports hall, tree roots pushing it up",
+    "De wortels van de linden hebben de tegels van het voetpad omhooggeduwd.",
+    "Les racines ont soulevé les dalles du trottoir devant l'école.",
+]
+
+
+@pytest.mark.parametrize("text", ROOTS_LIFT)
+def test_roots_that_lift_a_surface_are_read_as_the_roads_damage(text: str) -> None:
+    assert asks.roots_lift_surface(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "De wortels van de populier komen boven de grond en de boom helt over.",
+        "Tree roots are pushing over our garden wall. The pavement out front is fine.",
+        "Het voetpad ligt vol bladeren van de linden.",
+        # a tree blown over onto the path, "roots and all": the tree is what is reported (groen)
+        "Fallen tree across the cycle path, roots and all, after the storm last night.",
+        "boom omgewaaid met wortels en al, ligt over het fietspad",
+    ],
+)
+def test_roots_without_a_surface_in_their_sentence_are_no_such_reading(text: str) -> None:
+    assert not asks.roots_lift_surface(text)
+
+
+def test_a_groen_routing_of_roots_that_broke_a_cycle_path_goes_to_the_desk_shown_wegen() -> None:
+    """The tree is the cause; the broken cycle path is what is reported (the road's repair)."""
+    text = "big crack across the cycle path near the sports hall, tree roots pushing it up, dangerous"
+    decision = decide({"groen": 0.97, "wegen": 0.03}, text)
+    assert (decision.triage, decision.best) == (True, "wegen")
+    # Routed to wegen it stays routed; a leaning tree with roots out of the ground stays groen's.
+    assert (decide({"wegen": 0.97, "groen": 0.03}, text).triage, decide({"wegen": 0.97}, text).best) == (
+        False,
+        "wegen",
+    )
+    tree = "The poplar leans over the houses, its roots half out of the ground."
+    assert (decide({"groen": 0.97, "wegen": 0.03}, tree).triage, decide({"groen": 0.97}, tree).best) == (
+        False,
+        "groen",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Où puis-je trouver le calendrier de ramassage pour ma rue ?",
+        "waar haal ik een afvalkalender als ik geen internet heb?",
+        "Where can I find the bin collection calendar for Mill Lane?",
+        "where is the waste collection calendar for Heule?",
+    ],
+)
+def test_a_question_where_the_collection_calendar_is_is_the_desks(text: str) -> None:
+    assert asks.asks_for_the_calendar(text)
+    decision = decide({"afvalophaling": 0.93, "info": 0.07}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The calendar said paper today but the lorry never came, the boxes are still out on Mill Lane.",
+        # "where" asks for the lorry, not for the calendar
+        "waar blijft de ophaling, volgens de kalender was het vandaag",
+        "Where is the bin lorry, the calendar said today and our bags are still out",
+    ],
+)
+def test_a_calendar_named_in_a_missed_collection_asks_nothing(text: str) -> None:
+    assert not asks.asks_for_the_calendar(text)
+    assert decide({"afvalophaling": 0.97, "info": 0.03}, text).best == "afvalophaling"

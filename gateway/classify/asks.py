@@ -12,7 +12,10 @@ names a rain-water tank and asks the desk about a premium. The router reads thes
 - `complains_by_asking` and `asks_permission` (fifteenth round): a complaint asked as a question ("is
   dat toegelaten?"), the writer's own permission question ("mag ik ...?");
 - `fine_objects` (sixteenth round): the diensten whose object the text says is fine ("de lamp zelf
-  brandt wel"), named to say they are not what is reported.
+  brandt wel"), named to say they are not what is reported;
+- `roots_lift_surface` and `asks_for_the_calendar` (seventeenth round): tree roots named as the cause
+  of a broken pavement or cycle path (the road's damage is what is reported), a question where to find
+  the collection calendar (the desk's answer).
 
 Each starts with one cheap search for its trigger words (`_MAY_ASK`, `_MAY_QUESTION`,
 `_MAY_BE_FINE`), so the common text, which has none, costs one regex scan. The patterns are lowercase
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 _MAY_ASK = re.compile(
     r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
     r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
-    r"|merci de|svp|s'il vous|vraagt",
+    r"|merci de|svp|s'il vous|vraagt|kalender|calendar|calendrier",
 )
 
 # ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
@@ -188,6 +191,59 @@ def fine_objects(text: str) -> set[str]:
         and not _NOT_ONE.search(text, max(0, match.start() - 16), match.start())
         and not _FAULT_AFTER.search(text, match.end(), match.end() + _FAULT_REACH)
     }
+
+
+# ---- tree roots named as the cause of a broken surface (seventeenth round): "tree roots pushing up the
+# bike path", "les racines ont soulevé les dalles du trottoir". The tree is the cause; the broken
+# pavement or cycle path the consequence reported, and the road's repair the work asked. In the corpus
+# and dev sets (held-out excluded) 24 of the 25 texts with roots and a surface word in one sentence
+# are labelled wegen (this round's corpus line included); the other is a crack in the trunk ("vooral de
+# boom zelf"), which goes to the desk shown wegen.
+_ROOTS = re.compile(r"\b(?:roots?|\w*wortels?|racines?)\b")
+_SURFACE = re.compile(
+    r"\b(?:voetpad\w*|fietspad\w*|stoep\w*|\w*tegels?|asfalt|kasseien|trottoir\w*|dalles?|pavés?|chaussée"
+    r"|piste\s+cyclable|pavement|paving|slabs?|tiles?|bike\s+path|cycle\s+path|cycle\s+lane|footpath|asphalt)\b"
+)
+_CLAUSE_END = re.compile(r"[.?!\n;]")
+# ... and what the roots did to it: a tree blown over onto the cycle path "roots and all" is the tree's.
+_LIFTED = re.compile(
+    r"omhoog|opgebroken|opgeduwd|opgedrukt|gedrukt|\bduw|bulten|schuin|schots|scheur|opstaand|hobbel|struikel"
+    r"|lift|push|crack|broken|hump|tilt|trip|soulev|cass|fissur|bomb|trébuch"
+)
+
+
+def roots_lift_surface(text: str) -> bool:
+    """Tree roots, a pavement, cycle path or road surface and its damage in one sentence: the road's."""
+    text = text.lower()
+    for roots in _ROOTS.finditer(text):
+        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, roots.start())), default=0)
+        end = _CLAUSE_END.search(text, roots.end())
+        stop = end.start() if end else len(text)
+        if _SURFACE.search(text, start, stop) and _LIFTED.search(text, start, stop):
+            return True
+    return False
+
+
+# ---- where to find the collection calendar (seventeenth round): "où puis-je trouver le calendrier",
+# "waar haal ik een afvalkalender". The calendar also names the waste company's complaint ("the
+# calendar said today"), but asked where it is, the question is the desk's: all 8 corpus and dev texts
+# with it are labelled info (7 in info.jsonl, 1 in dev16).
+# "Waar kan/haal/vind ik", "where can/do I", "où puis-je/trouver": asked where it is to be had; "waar
+# is/where is/où est" only with the calendar right after ("where is the waste calendar"), not "where is
+# the bin lorry, the calendar said today" nor "waar blijft de ophaling, volgens de kalender ..."
+# (a missed collection).
+_CALENDAR_WORD = r"\b(?:\w*kalender|calendar|calendrier)\b"
+_CALENDAR_ASKED = re.compile(
+    r"\b(?:waar\s+(?:kan|kun|haal|vind|krijg|te)|where\s+(?:can|could|do|does|to)"
+    rf"|où\s+(?:puis|peut|peux|trouver|obtenir|avoir))\b[^.?!\n]{{0,60}}{_CALENDAR_WORD}"
+    r"|\b(?:waar\s+(?:is|staat|zit|vind\s+ik)|where\s+(?:is|are)|où\s+(?:est|se\s+trouve))"
+    rf"(?:\s+\S+){{0,3}}?\s+{_CALENDAR_WORD}"
+)
+
+
+def asks_for_the_calendar(text: str) -> bool:
+    """The text asks where to find the collection calendar ("waar kan ik de afvalkalender afhalen?")."""
+    return _CALENDAR_ASKED.search(text.lower()) is not None
 
 
 # Both need one of these words: the common text, which has none, costs one scan.

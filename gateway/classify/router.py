@@ -193,11 +193,13 @@ class HybridRouter:
 
     def _what_it_asks(self, decision: Decision, text: str, subject: str | None, p: Any) -> Decision:
         """The decision, unless the text asks for something else than the dienst it names (`asks`):
-        a question about an earlier report or about a premium or permit is the desk's (info), a
+        a question about an earlier report, a premium or permit or where the collection calendar is
+        is the desk's (info), a
         request for another dienst's work goes to triage with that dienst as the best guess. A
         complaint asked as a question ("is dat toegelaten?") is not routed to info, an unsure routing
         elsewhere of the writer's own permission question ("mag mijn hond ...") is triaged, and so is a
-        routing to the dienst of an object the text says is fine ("de lamp zelf brandt wel")."""
+        routing to the dienst of an object the text says is fine ("de lamp zelf brandt wel"), and a
+        groen routing of tree roots that broke a pavement or cycle path (the road's damage)."""
         full = f"{subject}\n{text}" if subject else text
         if decision.best is None:
             return decision
@@ -208,6 +210,10 @@ class HybridRouter:
             # decides, shown the likeliest other dienst.
             others = [code for code in DIENST_CODES if code not in fine]
             return self._to_triage(decision, _likeliest(others, p), p)
+        if decision.best == "groen" and asks.roots_lift_surface(full):
+            # "Tree roots pushing up the bike path": the tree is the cause, the broken surface what is
+            # reported (24 of the 25 corpus and dev texts with it are wegen): the desk decides, shown wegen.
+            return self._to_triage(decision, "wegen", p)
         if decision.best == "info" and asks.complains_by_asking(full):
             # "Vraagt of dat toegelaten is": the info rules' question words fire on a complaint (none
             # of the 41 corpus and dev texts with such a question is info): the desk decides, shown the
@@ -227,7 +233,7 @@ class HybridRouter:
             return self._to_triage(decision, "info", p)
         if not asks.may_ask(full):
             return decision
-        if asks.earlier_report(full) or asks.asks_about_a_grant(full):
+        if asks.earlier_report(full) or asks.asks_about_a_grant(full) or asks.asks_for_the_calendar(full):
             if decision.best != "info":
                 return self._to_triage(decision, "info", p)
             if decision.triage:  # the model, unsure, and what the text asks both say the desk's
