@@ -245,6 +245,10 @@ def test_a_permission_question_the_model_alone_is_sure_of_elsewhere_stays_routed
         ("Des affiches sur le poteau. L'éclairage fonctionne.", {"verlichting"}),
         ("Un essaim sur le panneau. Le panneau n'est pas abîmé.", {"signalisatie"}),
         ("De takken hangen over de lamp. De boom zelf is in orde, de lamp brandt niet meer.", {"groen"}),
+        # A damaged pole named only as the place of another dienst's damage leaves the lamp fine.
+        ("De tak van de linde naast de lichtpaal is afgebroken. De lamp zelf werkt nog.", {"verlichting"}),
+        ("De boom naast de lantaarnpaal is omver gewaaid, de lamp brandt nog.", {"verlichting"}),
+        ("Een zwerm aan de lantaarnpaal, die is scheef maar dat was al zo; de lamp werkt.", {"verlichting"}),
     ],
 )
 def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> None:
@@ -266,6 +270,10 @@ def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> 
         "le lampadaire marche, mais il clignote sans arrêt",
         # "heel" is "intact" only where the sentence ends; "heel scheef" is "very crooked".
         "Het verkeersbord is heel scheef gereden.",
+        # The lamp works but its own pole is what is damaged: verlichting's to act after all.
+        "De lichtmast aan het zwembad is scheef gezakt na een aanrijding, de lamp brandt nog wel.",
+        "The lamp post is bent after a van hit it, the light still works.",
+        "Le lampadaire est penché depuis l'accident, mais la lampe fonctionne.",
     ],
 )
 def test_an_object_that_is_not_fine_is_no_such_reading(text: str) -> None:

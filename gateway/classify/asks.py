@@ -172,7 +172,20 @@ _FAULT_AFTER = re.compile(
     r"|niet\s+altijd|not\s+always|pas\s+toujours|\bmal\b|intermittent|aan\s+en\s+uit|uit\s+en\s+aan"
     r"|on\s+and\s+off|off\s+and\s+on|scheef|schuin|leans|leaning|penche|tilted"
 )
+_SENTENCE_STOP = re.compile(r"[.?!\n;]")
 _FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
+# "De lichtmast is scheef gezakt na een aanrijding, de lamp brandt nog wel" (eighteenth round): the lamp
+# works but its own pole, named as the subject of the damage earlier in the sentence, is what is
+# reported, so verlichting is the one to act after all. Not a pole named as a place ("de tak naast de
+# lichtpaal is afgebroken", "the poplar next to the lamp post is leaning"): that damage is the tree's.
+_POLE_DAMAGED = re.compile(
+    r"(?<!naast de )(?<!tegen de )(?<!bij de )(?<!aan de )(?<!op de )(?<!next to the )(?<!near the )"
+    r"(?<!beside the )(?<!on the )(?<!à côté du )(?<!près du )(?<!sur le )"
+    r"\b(?:lichtmast|lantaarnpaal|lichtpaal|verlichtingspaal|lamp\s*post|light\s*pole|lampadaire"
+    r"|poteau\s+d'éclairage)\b(?:\s+[\w'-]+){0,6}?\s+(?:is|was|werd|staat|has\s+been|is\s+now|est|a\s+été)"
+    r"\s+(?:\w+\s+)?(?:scheef|schuin|gezakt|omver|aangereden|geknakt|geplooid|leaning|bent|knocked|tilted"
+    r"|penche|penché|renversé|tordu|plié)"
+)
 _MAY_BE_FINE = re.compile(
     r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|werkt|fine|damaged"
     r"|works|be read|fonctionne|marche|abîm|cassé|endommag|lisible"
@@ -190,7 +203,14 @@ def fine_objects(text: str) -> set[str]:
         if match.lastgroup
         and not _NOT_ONE.search(text, max(0, match.start() - 16), match.start())
         and not _FAULT_AFTER.search(text, match.end(), match.end() + _FAULT_REACH)
+        and not (match.lastgroup == "verlichting" and _pole_damaged_before(text, match.start()))
     }
+
+
+def _pole_damaged_before(text: str, end: int) -> bool:
+    """The lamp's own pole said damaged earlier in the sentence that ends at `end` (lowercased text)."""
+    start = max((m.end() for m in _SENTENCE_STOP.finditer(text, 0, end)), default=0)
+    return _POLE_DAMAGED.search(text, start, end) is not None
 
 
 # ---- tree roots named as the cause of a broken surface (seventeenth round): "tree roots pushing up the
