@@ -274,6 +274,7 @@ def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> 
         "De lichtmast aan het zwembad is scheef gezakt na een aanrijding, de lamp brandt nog wel.",
         "The lamp post is bent after a van hit it, the light still works.",
         "Le lampadaire est penché depuis l'accident, mais la lampe fonctionne.",
+        "De lantaarnpaal aan de sporthal is door een bestelwagen aangereden. Licht brandt nog.",
     ],
 )
 def test_an_object_that_is_not_fine_is_no_such_reading(text: str) -> None:

@@ -175,7 +175,7 @@ _FAULT_AFTER = re.compile(
 _SENTENCE_STOP = re.compile(r"[.?!\n;]")
 _FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
 # "De lichtmast is scheef gezakt na een aanrijding, de lamp brandt nog wel" (eighteenth round): the lamp
-# works but its own pole, named as the subject of the damage earlier in the sentence, is what is
+# works but its own pole, named as the subject of the damage in that sentence or the one before, is what is
 # reported, so verlichting is the one to act after all. Not a pole named as a place ("de tak naast de
 # lichtpaal is afgebroken", "the poplar next to the lamp post is leaning"): that damage is the tree's.
 _POLE_DAMAGED = re.compile(
@@ -183,7 +183,7 @@ _POLE_DAMAGED = re.compile(
     r"(?<!beside the )(?<!on the )(?<!à côté du )(?<!près du )(?<!sur le )"
     r"\b(?:lichtmast|lantaarnpaal|lichtpaal|verlichtingspaal|lamp\s*post|light\s*pole|lampadaire"
     r"|poteau\s+d'éclairage)\b(?:\s+[\w'-]+){0,6}?\s+(?:is|was|werd|staat|has\s+been|is\s+now|est|a\s+été)"
-    r"\s+(?:\w+\s+)?(?:scheef|schuin|gezakt|omver|aangereden|geknakt|geplooid|leaning|bent|knocked|tilted"
+    r"\s+(?:\w+\s+){0,3}?(?:scheef|schuin|gezakt|omver|aangereden|geknakt|geplooid|leaning|bent|knocked|tilted"
     r"|penche|penché|renversé|tordu|plié)"
 )
 _MAY_BE_FINE = re.compile(
@@ -208,8 +208,9 @@ def fine_objects(text: str) -> set[str]:
 
 
 def _pole_damaged_before(text: str, end: int) -> bool:
-    """The lamp's own pole said damaged earlier in the sentence that ends at `end` (lowercased text)."""
-    start = max((m.end() for m in _SENTENCE_STOP.finditer(text, 0, end)), default=0)
+    """The lamp's own pole said damaged before `end` in its sentence or the one before (lowercased)."""
+    stops = [m.end() for m in _SENTENCE_STOP.finditer(text, 0, end)]
+    start = stops[-2] if len(stops) >= 2 else 0
     return _POLE_DAMAGED.search(text, start, end) is not None
 
 
