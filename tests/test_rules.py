@@ -388,6 +388,25 @@ def test_a_statement_that_something_is_fine_is_no_evidence_for_its_dienst(router
         assert positive(router.explain(text), dienst) != [], text
 
 
+def test_a_request_for_speed_checks_is_overlast_but_a_sign_or_lamp_named_so_is_not(
+    router: RuleRouter,
+) -> None:
+    # Nineteenth round: asking for speed checks is police enforcement (overlast).
+    for text in (
+        "Could you set up speed checks? Cars race down our street at night.",
+        "ze rijden hier 80 in de zone 30, kan de politie eens komen flitsen",
+        "Monsieur demande un contrôle de vitesse rue de Courtrai, ça roule trop vite.",
+    ):
+        assert router.route(text).dienst == "overlast", text
+    # The same words naming a thing to repair, or a lamp that flickers, are not the request.
+    for text in (
+        "the speed check camera pole was knocked over by a lorry",
+        "het snelheidscontrole bord aan de school is stuk",
+        "de straatlamp blijft flitsen de hele nacht",
+    ):
+        assert router.route(text).dienst != "overlast", text
+
+
 def test_normalization() -> None:
     assert normalize_text("  Éclairage  PUBLIC\n\tdéfectueux!!! ") == "eclairage public defectueux ."
     assert normalize_text("Wanneer? Nu.") == "wanneer ? nu ."
