@@ -172,7 +172,7 @@ _FAULT_AFTER = re.compile(
     r"|niet\s+altijd|not\s+always|pas\s+toujours|\bmal\b|intermittent|aan\s+en\s+uit|uit\s+en\s+aan"
     r"|on\s+and\s+off|off\s+and\s+on|scheef|schuin|leans|leaning|penche|tilted"
 )
-_SENTENCE_STOP = re.compile(r"[.?!\n;]")
+_CLAUSE_END = re.compile(r"[.?!\n;]")  # a sentence or a clause after ";": the readings below stay inside one
 _FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
 # "De lichtmast is scheef gezakt na een aanrijding, de lamp brandt nog wel" (eighteenth round): the lamp
 # works but its own pole, named as the subject of the damage in that sentence or the one before, is what is
@@ -209,7 +209,7 @@ def fine_objects(text: str) -> set[str]:
 
 def _pole_damaged_before(text: str, end: int) -> bool:
     """The lamp's own pole said damaged before `end` in its sentence or the one before (lowercased)."""
-    stops = [m.end() for m in _SENTENCE_STOP.finditer(text, 0, end)]
+    stops = [m.end() for m in _CLAUSE_END.finditer(text, 0, end)]
     start = stops[-2] if len(stops) >= 2 else 0
     return _POLE_DAMAGED.search(text, start, end) is not None
 
@@ -225,7 +225,6 @@ _SURFACE = re.compile(
     r"\b(?:voetpad\w*|fietspad\w*|stoep\w*|\w*tegels?|asfalt|kasseien|trottoir\w*|dalles?|pavés?|chaussée"
     r"|piste\s+cyclable|pavement|paving|slabs?|tiles?|bike\s+path|cycle\s+path|cycle\s+lane|footpath|asphalt)\b"
 )
-_CLAUSE_END = re.compile(r"[.?!\n;]")
 # ... and what the roots did to it: a tree blown over onto the cycle path "roots and all" is the tree's.
 _LIFTED = re.compile(
     r"omhoog|opgebroken|opgeduwd|opgedrukt|gedrukt|\bduw|bulten|schuin|schots|scheur|opstaand|hobbel|struikel"
