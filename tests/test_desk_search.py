@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from gateway.config import Settings
 from gateway.directory import read_csv
@@ -81,12 +81,16 @@ async def seeded(site: TestClient[Any, Any]) -> dict[str, dict[str, Any]]:
         "bin": datetime(2026, 5, 20, 9, tzinfo=UTC),
         "portal": datetime(2026, 6, 1, 9, tzinfo=UTC),
     }
-    settle = {"tile": ("wegen", "in_behandeling"), "lamp": ("verlichting", "geregistreerd")}
+    # Two past the worker (in SQLite's index), two still waiting for it (matched outside the index).
+    settle = {
+        "tile": ("wegen", "in_behandeling", "delivered"),
+        "lamp": ("verlichting", "geregistreerd", "routed"),
+    }
 
     def shape(conn: Any) -> None:
         for key, m in made.items():
-            dienst, status = settle.get(key, ("nette_stad", "ontvangen"))
-            values = {"received_at": dates[key], "dienst": dienst, "status": status}
+            dienst, status, stage = settle.get(key, ("nette_stad", "ontvangen", "received"))
+            values = {"received_at": dates[key], "dienst": dienst, "status": status, "stage": stage}
             conn.execute(update(meldingen).where(meldingen.c.id == m["id"]).values(**values))
 
     await store_of(site).write(shape)
@@ -238,3 +242,57 @@ async def test_past_the_count_cap_the_newest_come_first_and_the_page_says_more(
     assert walked == exact
     only_late, _ = await _search(site, street="groeninge", status="ontvangen", **{"from": "2026-01-16"})
     assert only_late == [m["reference"] for m in made[:5]]
+
+
+def _indexed(conn: Any) -> set[str]:
+    if conn.dialect.name != "sqlite":
+        return set()
+    return {row.melding_id for row in conn.execute(text("SELECT melding_id FROM meldingen_search"))}
+
+
+async def test_a_melding_waiting_for_the_worker_is_found_and_indexed_once_it_leaves_received(
+    site: TestClient[Any, Any],
+) -> None:
+    """SQLite indexes a melding when it leaves stage received (the worker's transaction, not the
+    intake's: migration 0020); before that the search matches it outside the index, as FTS5 would
+    (accents and case folded, a word's beginning), and counts it once either way."""
+    store = store_of(site)
+    made = [
+        await post(site, _melding("Een gevaarlijke put in het fietspad, café ernaast.", "Sint-Jansstraat")),
+        await post(
+            site, _melding("Nog een put in het fietspad.", "Sint-Jansstraat", {"name": "Eléonore Dubois"})
+        ),
+    ]
+    refs = [m["reference"] for m in reversed(made)]  # newest first
+    sqlite = (await store.read(lambda conn: conn.dialect.name)) == "sqlite"
+    if sqlite:
+        assert not {m["id"] for m in made} & await store.read(_indexed)  # the intake left the index alone
+    cases: list[tuple[dict[str, str], list[str]]] = [
+        ({"street": "sint jans"}, refs),
+        ({"text": "fiets"}, refs),
+        ({"text": "put", "street": "sint-jansstraat"}, refs),
+        ({"reporter": "dubois"}, refs[:1]),
+        ({"text": "putdeksel"}, []),  # a longer word is no beginning of "put"
+    ]
+    if sqlite:  # FTS5 folds accents (PostgreSQL's 'simple' configuration does not)
+        cases += [({"text": "CAFE fiets"}, refs[1:]), ({"reporter": "eleonore"}, refs[:1])]
+    for params, expected in cases:
+        found, page = await _search(site, **params)
+        assert found == expected, params
+        assert expected == [] or f"{len(expected)} melding" in page
+
+    def route(conn: Any, stage: str) -> None:
+        conn.execute(
+            update(meldingen).where(meldingen.c.id == made[0]["id"]).values(stage=stage, dienst="wegen")
+        )
+
+    await store.write(route, "routed")
+    if sqlite:
+        assert made[0]["id"] in await store.read(_indexed) and made[1]["id"] not in await store.read(_indexed)
+    found, page = await _search(site, street="sint jans")
+    assert found == refs and "2 meldingen" in page  # one from the index, one waiting: each once
+    assert (await _search(site, text="gevaarlijke"))[0] == refs[1:]
+    await store.write(route, "received")  # the desk routed it from triage: the worker takes it again
+    if sqlite:
+        assert made[0]["id"] not in await store.read(_indexed)
+    assert (await _search(site, text="gevaarlijke"))[0] == refs[1:]

@@ -162,3 +162,41 @@ async def test_a_success_reads_the_extra_reporters_waiting_for_its_case(database
                 assert len(statements) == 1
     finally:
         await store.close()
+
+
+def test_migration_0020_indexes_a_melding_once_it_leaves_received_and_back(tmp_path: Any) -> None:
+    """SQLite: 0020 takes the meldingen waiting for a worker out of the FTS index (the intake no
+    longer indexes); its downgrade puts them back, as 0018's triggers would have kept them."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from gateway.store.migrate import alembic_config
+
+    def indexed(conn: Any) -> set[str]:
+        return {r.melding_id for r in conn.execute(text("SELECT melding_id FROM meldingen_search"))}
+
+    engine = create_engine(f"sqlite:///{tmp_path}/m.db")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0019")
+        for n, stage in enumerate(("received", "routed")):
+            conn.execute(
+                text(
+                    "INSERT INTO meldingen (id, reference, channel, received_at, text, status, stage,"
+                    " tracking_token, updated_at) VALUES (:id, :ref, 'web', '2026-12-05 01:00:00',"
+                    " 'Losse tegel', 'ontvangen', :stage, :token, '2026-12-05 01:00:00')"
+                ),
+                {"id": stage, "ref": f"1777-2026-00000{n}", "stage": stage, "token": f"t{n}"},
+            )
+        assert indexed(conn) == {"received", "routed"}
+        command.upgrade(alembic_config(conn), "0020")
+        assert indexed(conn) == {"routed"}
+        conn.execute(text("UPDATE meldingen SET stage = 'delivered' WHERE id = 'routed'"))
+        conn.execute(text("UPDATE meldingen SET text = 'Losse stoeptegel' WHERE id = 'received'"))
+        assert indexed(conn) == {"routed"}  # still waiting: a new text stays out too
+        command.downgrade(alembic_config(conn), "0019")
+        assert indexed(conn) == {"received", "routed"}
+        hits = conn.execute(
+            text("SELECT count(*) FROM meldingen_search WHERE meldingen_search MATCH 'stoeptegel'")
+        )
+        assert hits.scalar_one() == 1
+    engine.dispose()

@@ -1,13 +1,17 @@
 """The desk's search (README "Desk workplace", /desk/search): meldingen by reference, street, reporter,
 text, dienst, status and date range, newest first, a page at a time.
 
-Text, street and reporter go through a full-text index the database keeps in step itself (migration
-0018), so no store function that writes meldingen (the intake's bulk insert, retention's
+Text, street and reporter go through a full-text index the database keeps in step itself (migrations
+0018, 0020), so no store function that writes meldingen (the worker's routing, retention's
 anonymisation, a test's UPDATE) can forget it:
 - SQLite: the FTS5 table `meldingen_search` (columns `body` = subject and text, `street` = street and
   address, `reporter` = name and e-mail; accents and case folded), filled by triggers on meldingen,
   its rowid the melding's rowid. Only a VACUUM could renumber meldingen's rowids, and the gateway never
-  runs one (after a manual VACUUM, rebuild the table as migration 0018 fills it).
+  runs one (after a manual VACUUM, rebuild the table as migration 0018 fills it). A melding enters it
+  when it leaves stage received, in the worker's transaction (0020: indexing cost the intake as much
+  CPU as the rest of its insert); the meldingen still waiting for a worker are matched here, word
+  by word as FTS5 would, read from the table (`_waiting`): a handful, thousands only while no
+  worker runs.
 - PostgreSQL: the generated column `meldingen.search_document` (tsvector: street and address weight
   A and reporter weight B with the 'simple' configuration, subject and text weight C with 'dutch'),
   with the GIN index `ix_meldingen_search_document`; a word matches as a prefix ("buda" finds
@@ -19,6 +23,8 @@ exactly, through their indexes.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +33,7 @@ from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, s
 from sqlalchemy import column as sa_column
 from sqlalchemy.sql import ColumnElement
 
-from gateway.melding import Channel
+from gateway.melding import Channel, Stage
 from gateway.store.schema import meldingen
 
 EXCERPT = 200
@@ -94,33 +100,105 @@ def _fts_phrase(tokens: tuple[str, ...], prefix: bool = True, last_only: bool = 
     )
 
 
-def _sqlite_match(column: str, expression: str, name: str, walk: bool) -> ColumnElement[bool]:
-    """The meldingen whose FTS row matches: rowid IN (the FTS table's rowids), the cheapest join. In
-    `walk` mode written `+meldingen.rowid` so SQLite cannot look the matches up by rowid and walks
-    ix_meldingen_received newest first instead, stopping at the page's end."""
+def _sqlite_match(
+    column: str, expression: str, name: str, walk: bool, waiting: Sequence[str] = ()
+) -> ColumnElement[bool]:
+    """The meldingen whose FTS row matches: rowid IN (the FTS table's rowids), the cheapest join, or
+    one of the `waiting` ids (matched outside the index). In `walk` mode written `+meldingen.rowid`
+    so SQLite cannot look the matches up by rowid and walks ix_meldingen_received newest first
+    instead, stopping at the page's end."""
     sql = f"SELECT rowid FROM meldingen_search WHERE meldingen_search MATCH :{name}"
     matching = text(sql).bindparams(bindparam(name, f"{column} : ({expression})"))
     rowid = literal_column("+meldingen.rowid" if walk else "meldingen.rowid")
-    return rowid.in_(matching.columns(sa_column("rowid")))
+    indexed = rowid.in_(matching.columns(sa_column("rowid")))
+    if not waiting:
+        return indexed
+    return or_(indexed, _plain("id", walk).in_(list(waiting)))
 
 
-def _sqlite_conditions(query: SearchQuery, walk: bool) -> list[ColumnElement[bool]]:
+# The FTS5 phrases the desk's words make: (words, every word a beginning?, only the last one?).
+_Phrase = tuple[tuple[str, ...], bool, bool]
+
+
+def _reporter_phrases(query: SearchQuery) -> list[_Phrase]:
+    # An address as all of its words, not a phrase: FTS5 then skips along its rarest word (the
+    # mailbox) instead of checking the positions of "example" and "be" in every row.
+    phrases: list[_Phrase] = [(query.reporter, True, True)] if query.reporter else []
+    return phrases + [(words(e), False, False) for e in query.reporter_emails if words(e)]
+
+
+def _sqlite_conditions(query: SearchQuery, walk: bool, waiting: Waiting) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if query.street:
-        found.append(_sqlite_match("street", _fts_phrase(query.street, last_only=True), "q_street", walk))
+        street = _fts_phrase(query.street, last_only=True)
+        found.append(_sqlite_match("street", street, "q_street", walk, waiting.street))
     if query.text:
-        found.append(_sqlite_match("body", _fts_phrase(query.text), "q_text", walk))
+        found.append(_sqlite_match("body", _fts_phrase(query.text), "q_text", walk, waiting.body))
     if query.by_reporter:
-        phrases = [_fts_phrase(query.reporter, last_only=True)] if query.reporter else []
-        # An address as all of its words, not a phrase: FTS5 then skips along its rarest word (the
-        # mailbox) instead of checking the positions of "example" and "be" in every row.
-        phrases += [_fts_phrase(words(e), prefix=False) for e in query.reporter_emails if words(e)]
+        phrases = [_fts_phrase(w, prefix, last_only) for w, prefix, last_only in _reporter_phrases(query)]
         either = []
         if phrases:
             expression = " OR ".join(f"({p})" for p in phrases)
-            either.append(_sqlite_match("reporter", expression, "q_reporter", walk))
+            either.append(_sqlite_match("reporter", expression, "q_reporter", walk, waiting.reporter))
         found.append(or_(*either, *_exact_reporter(query)))
     return found
+
+
+# -- SQLite: the meldingen not yet in the index ---------------------------------------------------
+
+
+def _fold(value: str) -> tuple[str, ...]:
+    """Words as FTS5's unicode61 tokenizer (remove_diacritics 2) sees them: lower case, no accents."""
+    decomposed = unicodedata.normalize("NFKD", value.lower())
+    return tuple(_WORD.findall("".join(c for c in decomposed if not unicodedata.combining(c))))
+
+
+def _has(phrase: _Phrase, document: tuple[str, ...]) -> bool:
+    """FTS5's `"a"* AND "b"*` on one column's words: every word there, whole or as a beginning."""
+    typed, prefix, last_only = phrase
+    for n, word in enumerate(typed):
+        folded = "".join(_fold(word))
+        beginning = prefix and (not last_only or n == len(typed) - 1)
+        if not any(w.startswith(folded) if beginning else w == folded for w in document):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The ids of meldingen at stage received (not indexed yet) that match each word criterion."""
+
+    street: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    reporter: tuple[str, ...] = ()
+    every: tuple[str, ...] = ()  # matching all the word criteria given
+
+
+def _waiting(conn: Connection, query: SearchQuery) -> Waiting:
+    if not (query.street or query.text or query.reporter or query.reporter_emails):
+        return Waiting()
+    columns = (meldingen.c[name] for name in ("id", "subject", "text", "street", "address"))
+    rows = conn.execute(
+        select(*columns, meldingen.c.reporter_name, meldingen.c.reporter_email).where(
+            meldingen.c.stage == Stage.RECEIVED.value  # ix_meldingen_stage_received
+        )
+    )
+    street, body, reporter, every = [], [], [], []
+    reporter_phrases = _reporter_phrases(query)
+    for row in rows:
+        hits = []
+        if query.street:
+            hits.append(_has((query.street, True, True), _fold(f"{row.street or ''} {row.address or ''}")))
+            street += [row.id] if hits[-1] else []
+        if query.text:
+            hits.append(_has((query.text, True, False), _fold(f"{row.subject or ''} {row.text}")))
+            body += [row.id] if hits[-1] else []
+        if reporter_phrases:
+            document = _fold(f"{row.reporter_name or ''} {row.reporter_email or ''}")
+            hits.append(any(_has(p, document) for p in reporter_phrases))
+            reporter += [row.id] if hits[-1] else []
+        every += [row.id] if all(hits) else []
+    return Waiting(tuple(street), tuple(body), tuple(reporter), tuple(every))
 
 
 # -- PostgreSQL: tsvector ---------------------------------------------------------------------------
@@ -172,9 +250,11 @@ def _plain(name: str, walk: bool) -> Any:
     return literal_column(f"+meldingen.{name}") if walk else meldingen.c[name]
 
 
-def _conditions(conn: Connection, query: SearchQuery, walk: bool = False) -> list[ColumnElement[bool]]:
+def _conditions(
+    conn: Connection, query: SearchQuery, waiting: Waiting, walk: bool = False
+) -> list[ColumnElement[bool]]:
     postgresql = conn.dialect.name == "postgresql"
-    found = _pg_conditions(query) if postgresql else _sqlite_conditions(query, walk)
+    found = _pg_conditions(query) if postgresql else _sqlite_conditions(query, walk, waiting)
     if query.reference:
         typed = query.reference.strip().upper()
         # The whole reference, or its beginning ("1777-2026-0001"): a range, so the unique index serves.
@@ -230,13 +310,15 @@ def _fts_alone(query: SearchQuery) -> str | None:
     return " AND ".join(parts) or None
 
 
-def _count(conn: Connection, query: SearchQuery, sqlite: bool) -> int:
+def _count(conn: Connection, query: SearchQuery, sqlite: bool, waiting: Waiting) -> int:
     """How many match, up to COUNT_CAP + 1."""
     alone = _fts_alone(query) if sqlite else None
     if alone is not None:
         sql = "SELECT count(*) FROM (SELECT 1 FROM meldingen_search WHERE meldingen_search MATCH :q LIMIT :n)"
-        return int(conn.execute(text(sql), {"q": alone, "n": COUNT_CAP + 1}).scalar_one())
-    matching = select(literal_column("1")).select_from(meldingen).where(and_(*_conditions(conn, query)))
+        indexed = int(conn.execute(text(sql), {"q": alone, "n": COUNT_CAP + 1}).scalar_one())
+        return min(indexed + len(waiting.every), COUNT_CAP + 1)  # the waiting are never in the index
+    found = _conditions(conn, query, waiting)
+    matching = select(literal_column("1")).select_from(meldingen).where(and_(*found))
     return int(
         conn.execute(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())).scalar_one()
     )
@@ -260,14 +342,15 @@ def search(conn: Connection, query: SearchQuery, offset: int, limit: int) -> Res
     if query.is_empty():
         return Results([], 0, False)
     sqlite = conn.dialect.name == "sqlite"
-    counted = _count(conn, query, sqlite)
+    waiting = _waiting(conn, query) if sqlite else Waiting()
+    counted = _count(conn, query, sqlite, waiting)
     walk = counted > COUNT_CAP and sqlite
     # Few matches on SQLite: `+received_at` keeps it from walking the index for the order (it would
     # pass most of the store to find them); it finds them by their own criteria, then sorts.
     newest = literal_column("+meldingen.received_at") if sqlite and not walk else meldingen.c.received_at
     rows = conn.execute(
         select(*_HIT)
-        .where(and_(*_conditions(conn, query, walk)))
+        .where(and_(*_conditions(conn, query, waiting, walk)))
         .order_by(newest.desc(), meldingen.c.id.desc())
         .offset(offset)
         .limit(limit)
