@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -200,3 +201,68 @@ def test_migration_0020_indexes_a_melding_once_it_leaves_received_and_back(tmp_p
         )
         assert hits.scalar_one() == 1
     engine.dispose()
+
+
+async def test_the_meldingen_indexes_of_optional_columns_hold_only_rows_that_have_them(
+    database_url: str,
+) -> None:
+    """Migration 0021: the intake's insert skips the b-trees of columns it leaves NULL, and the
+    queries those indexes serve still use them (SQLite's plans; PostgreSQL's definitions)."""
+    from sqlalchemy import text
+
+    from gateway.store.duplicates import _candidates
+    from gateway.store.sms import _CONVERSATION
+
+    partial = {
+        "ix_meldingen_dedupe_cell": "dienst",
+        "ix_meldingen_dedupe_street": "dienst",
+        "ix_meldingen_duplicate_of": "duplicate_of",
+        "ix_meldingen_reporter_phone": "reporter_phone",
+        "ix_meldingen_reporter_email": "reporter_email",
+        "ix_meldingen_nrn": "national_register_number",
+    }
+    store = Store(database_url)
+    await store.open()
+    try:
+
+        def definitions(conn: Any) -> dict[str, str]:
+            if conn.dialect.name == "sqlite":
+                sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'meldingen'"
+            else:
+                sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'meldingen'"
+            return {name: " ".join(ddl.split()) for name, ddl in conn.execute(text(sql)) if ddl}
+
+        found = await store.read(definitions)
+        for name, column in partial.items():
+            assert found[name].replace("(", "").replace(")", "").endswith(f"WHERE {column} IS NOT NULL"), (
+                found[name]
+            )
+        assert "WHERE" not in found["ix_meldingen_received"]
+
+        def plans(conn: Any) -> list[str]:
+            if conn.dialect.name != "sqlite":
+                return []
+            out, when = [], datetime(2026, 1, 1, tzinfo=UTC)
+            for statement, params in (
+                (_CONVERSATION, {"number": "+32470000000", "since": when}),
+                (
+                    _candidates(True, True),
+                    {
+                        "dienst": "wegen",
+                        "cells": ["a"],
+                        "keys": ["b"],
+                        "since": when,
+                        "until": when,
+                        "exclude": "x",
+                    },
+                ),
+            ):
+                bound = statement.params(**params).compile(conn, compile_kwargs={"literal_binds": True})
+                plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {bound}")
+                out.append(" | ".join(str(r[-1]) for r in plan))
+            return out
+
+        for plan in await store.read(plans):
+            assert "SCAN meldingen" not in plan and "USING INDEX ix_meldingen_" in plan, plan
+    finally:
+        await store.close()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -74,6 +75,13 @@ class CleanJSON(TypeDecorator[Any]):
 
 metadata = MetaData()
 
+
+def _partial_index(name: str, *columns: str) -> Index:
+    """An index of the rows whose first column is not NULL (both dialects)."""
+    where = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
 meldingen = Table(
     "meldingen",
     metadata,
@@ -127,14 +135,17 @@ meldingen = Table(
     Column("reporter_feedback", CleanString(8), nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_meldingen_channel_external_id"),
     Index("ix_meldingen_stage_received", "stage", "received_at"),
-    Index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
-    Index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
-    Index("ix_meldingen_duplicate_of", "duplicate_of"),
-    Index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
+    # Partial (migration 0021): a row whose first column is NULL (no dienst before routing, no phone
+    # on a web form, ...) is no entry, so the intake's insert skips those b-trees. Every query these
+    # serve compares the column with `=` or IN, which implies IS NOT NULL to both planners.
+    _partial_index("ix_meldingen_dedupe_cell", "dienst", "geo_cell", "received_at"),
+    _partial_index("ix_meldingen_dedupe_street", "dienst", "street_key", "received_at"),
+    _partial_index("ix_meldingen_duplicate_of", "duplicate_of"),
+    _partial_index("ix_meldingen_reporter_phone", "reporter_phone", "received_at"),  # SMS threading (0004)
     Index("ix_meldingen_status_updated_id", "status", "updated_at", "id"),  # the desk's waiting list (0019)
-    Index("ix_meldingen_reporter_email", "reporter_email", "received_at"),  # the reporter's others (0017)
+    _partial_index("ix_meldingen_reporter_email", "reporter_email", "received_at"),  # same reporter (0017)
     Index("ix_meldingen_received", "received_at"),  # the desk's search, newest first (0018)
-    Index("ix_meldingen_nrn", "national_register_number"),  # search by a directory person (0018)
+    _partial_index("ix_meldingen_nrn", "national_register_number"),  # search by a directory person (0018)
 )
 
 # The desk's full-text search (migration 0018, gateway/store/search.py) is dialect-specific DDL the
