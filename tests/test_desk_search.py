@@ -296,3 +296,44 @@ async def test_a_melding_waiting_for_the_worker_is_found_and_indexed_once_it_lea
     if sqlite:
         assert made[0]["id"] not in await store.read(_indexed)
     assert (await _search(site, text="gevaarlijke"))[0] == refs[1:]
+
+
+async def test_more_waiting_meldingen_than_sqlite_binds_variables_are_still_searched(tmp_path: Any) -> None:
+    """After a long worker outage the waiting matches may outnumber the variables SQLite binds in
+    one statement (999 before 3.32, 32,766 since, more in some builds): they reach the query as
+    one JSON parameter. The limit is set to 999 here, whatever this build's."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from gateway.store import Store
+    from gateway.store.search import SearchQuery, search
+
+    store = Store(f"sqlite:///{tmp_path}/many.db")
+    limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    event.listen(store._sqlite, "connect", lambda dbapi, _record: dbapi.setlimit(limit, 999))
+    await store.open()
+    try:
+
+        def fill(conn: Any) -> None:
+            for first in range(0, 3000, 100):
+                rows = [
+                    (f"m{n}", f"1777-2026-{n:06d}", f"2026-12-0{1 + n % 4} 09:00:00.000000", f"t{n}")
+                    for n in range(first, first + 100)
+                ]
+                conn.exec_driver_sql(
+                    "INSERT INTO meldingen (id, reference, channel, received_at, text, status, stage,"
+                    " tracking_token, updated_at) VALUES (?, ?, 'web', ?, 'Losse tegel in de Budastraat',"
+                    " 'ontvangen', 'received', ?, '2026-12-04 09:00:00')",
+                    rows,
+                )
+
+        await store.write(fill)
+        found = await store.read(search, SearchQuery(text=("tegel",), status="ontvangen"), 0, 25)
+        assert found.more and found.total == 1000 and len(found.hits) == 25
+        assert all(hit.received_at.day == 4 for hit in found.hits)  # newest first
+        few = await store.read(search, SearchQuery(text=("tegel",), reference="1777-2026-00299"), 0, 25)
+        assert {hit.reference for hit in few.hits} == {f"1777-2026-00299{n}" for n in range(10)}
+        assert few.total == 10 and not few.more
+    finally:
+        await store.close()

@@ -22,6 +22,7 @@ exactly, through their indexes.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -113,7 +114,11 @@ def _sqlite_match(
     indexed = rowid.in_(matching.columns(sa_column("rowid")))
     if not waiting:
         return indexed
-    return or_(indexed, _plain("id", walk).in_(list(waiting)))
+    # One JSON parameter, not one per id: after a long worker outage they may pass SQLite's limit
+    # of bound variables.
+    ids = text(f"SELECT value FROM json_each(:{name}_waiting)")
+    ids = ids.bindparams(bindparam(f"{name}_waiting", json.dumps(list(waiting))))
+    return or_(indexed, _plain("id", walk).in_(ids.columns(sa_column("value"))))
 
 
 # The FTS5 phrases the desk's words make: (words, every word a beginning?, only the last one?).
