@@ -45,6 +45,8 @@ EARLIER = [
     "Meneer heeft in mei een kapotte zitbank gemeld en vraagt of er al een datum is voor het herstel.",
     "I reported the loose kerb outside the school in June. Is a repair planned yet?",
     "Nous avons signalé un avaloir bouché rue de Gand. Une intervention est-elle prévue ?",
+    # The verb before its subject after a time word (twenty-first round).
+    "Mevrouw belt: gisteren meldde ze een omgewaaid verkeersbord, ze wil weten hoe ver het staat.",
 ]
 
 

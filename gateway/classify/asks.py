@@ -44,6 +44,8 @@ _EARLIER = re.compile(
     rf"\b(?:mijn|haar|zijn|onze|uw|ons|my|her|his|our|ma|mon|sa|son|notre)\s+(?:\w+\s+)?{_REPORT}\b"
     r"|\b(?:heb|had|hebben|hadden|heeft)\s+(?:\S+\s+){0,10}?(?:gemeld|doorgegeven|gesignaleerd)\b"
     r"|\b(?:ik|we|wij|hij|ze|zij)\s+(?:\w+\s+)?meldde\w*\b"
+    # Twenty-first round: the verb before its subject after a time word ("vorige week meldde hij").
+    r"|\bmeldde\w*\s+(?:ik|we|wij|hij|ze|zij)\b"
     r"|\b(?:i|we|she|he)\s+(?:\w+\s+)?(?:reported|rang about|called about)\b"
     r"|\b(?:j'ai|nous avons|il a|elle a)\s+(?:\w+\s+)?(?:signalé|déclaré)"
     r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})",
