@@ -12,7 +12,8 @@ names a rain-water tank and asks the desk about a premium. The router reads thes
 - `complains_by_asking` and `asks_permission` (fifteenth round): a complaint asked as a question ("is
   dat toegelaten?"), the writer's own permission question ("mag ik ...?");
 - `fine_objects` (sixteenth round): the diensten whose object the text says is fine ("de lamp zelf
-  brandt wel"), named to say they are not what is reported;
+  brandt wel"), named to say they are not what is reported; since the twenty-first round any dienst's
+  object ("the drain is not blocked", "les bancs sont en bon état");
 - `roots_lift_surface` and `asks_for_the_calendar` (seventeenth round): tree roots named as the cause
   of a broken pavement or cycle path (the road's damage is what is reported), a question where to find
   the collection calendar (the desk's answer).
