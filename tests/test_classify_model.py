@@ -115,7 +115,7 @@ def test_the_temperature_is_never_sharper_than_the_newest_dev_set_needs_unseen(
 
     monkeypatch.setattr(m, "_fold_scores", spy)
     config = m.TrainConfig(epochs=1, folds=2, length=2**12)
-    assert config.fresh_dev_file == "issue14-dev18.jsonl"  # the default: the dev set written last
+    assert config.fresh_dev_file == "issue14-dev19.jsonl"  # the default: the dev set written last
     rows = [*subset(5), *m.load_dev_training()]
     fresh = [i for i, row in enumerate(rows) if row.group == config.fresh_dev_file]
     assert len(fresh) == len(m.load_jsonl(m.DEV_DIR / config.fresh_dev_file))

@@ -12,7 +12,8 @@ names a rain-water tank and asks the desk about a premium. The router reads thes
 - `complains_by_asking` and `asks_permission` (fifteenth round): a complaint asked as a question ("is
   dat toegelaten?"), the writer's own permission question ("mag ik ...?");
 - `fine_objects` (sixteenth round): the diensten whose object the text says is fine ("de lamp zelf
-  brandt wel"), named to say they are not what is reported;
+  brandt wel"), named to say they are not what is reported; since the twenty-first round any dienst's
+  object ("the drain is not blocked", "les bancs sont en bon état");
 - `roots_lift_surface` and `asks_for_the_calendar` (seventeenth round): tree roots named as the cause
   of a broken pavement or cycle path (the road's damage is what is reported), a question where to find
   the collection calendar (the desk's answer).
@@ -44,6 +45,8 @@ _EARLIER = re.compile(
     rf"\b(?:mijn|haar|zijn|onze|uw|ons|my|her|his|our|ma|mon|sa|son|notre)\s+(?:\w+\s+)?{_REPORT}\b"
     r"|\b(?:heb|had|hebben|hadden|heeft)\s+(?:\S+\s+){0,10}?(?:gemeld|doorgegeven|gesignaleerd)\b"
     r"|\b(?:ik|we|wij|hij|ze|zij)\s+(?:\w+\s+)?meldde\w*\b"
+    # Twenty-first round: the verb before its subject after a time word ("vorige week meldde hij").
+    r"|\bmeldde\w*\s+(?:ik|we|wij|hij|ze|zij)\b"
     r"|\b(?:i|we|she|he)\s+(?:\w+\s+)?(?:reported|rang about|called about)\b"
     r"|\b(?:j'ai|nous avons|il a|elle a)\s+(?:\w+\s+)?(?:signalé|déclaré)"
     r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})",
@@ -142,21 +145,43 @@ _OWN_PERMISSION = re.compile(
 _FINE_OBJECTS = {
     "verlichting": r"lamp|lampe|licht|light|street\s+light|straatlamp|lantaarnpaal|lichtpaal|verlichting"
     r"|éclairage|lampadaire",
-    "signalisatie": r"bord|verkeersbord|sign|panneau|feu",
-    "groen": r"boom|tree|arbre",
-    "wegen": r"wegdek|road|bank|banken|bench|chaussée",
-    "afvalophaling": r"glasbol|bottle\s+bank|bulle\s+à\s+verre",
-    "riolering": r"gracht|ditch|fossé",
+    # Twenty-first round: every dienst's objects, not only lamps and signs (a mirror, road markings,
+    # grass and hedges, pavements, a container, a drain or grate, the fish in the water).
+    "signalisatie": r"bord|verkeersbord|sign|panneau|feu|\w*spiegel|mirror|miroir|markering\w*|markings?"
+    r"|marquages?",
+    "groen": r"boom|bomen|tree|trees|arbre|arbres|gras|grass|herbe|haag|hedge|haie",
+    "wegen": r"wegdek|road|bank|banken|bench|benches|bancs?|chaussée|voetpad|stoep|trottoir|pavement"
+    r"|footpath|fietspad|bike\s+path|piste\s+cyclable",
+    "afvalophaling": r"glasbol|bottle\s+bank|bulle\s+à\s+verre|container|conteneur",
+    "riolering": r"gracht|ditch|fossé|\w*kolk|rooster|riool|drain|grate|gully|égout|avaloir|grille",
+    "dieren": r"vissen|fish|poissons|eenden|ducks|canards|vogels|birds|oiseaux",
 }
+# A complement may say whose object it is ("l'éclairage de la passerelle est en ordre").
+_OF_WHAT = r"(?:\s+(?:van\s+de|van\s+het|of\s+the|de\s+la|du|des|de\s+l')\s*[\w-]+)?"
+_END = r"(?=\s*(?:[.,;!\n]|maar\b|but\b|mais\b|$))"  # the statement ends: "brandt weer niet" is no reading
 _FINE = (
-    r"(?:\s+(?:zelf|itself|themselves|lui-même|elle-même|ernaast|next\s+to\s+it|à\s+côté))?\s+(?:"
-    r"(?:is|zijn|lijkt|lijken|staat)(?:\s+(?:zelf|nog|gewoon|wel|nochtans))*\s+(?:in\s+orde|ok|oké|intact"
-    r"|heel(?=\s*(?:[.,;!\n]|maar\b|$))|niet\s+(?:kapot|beschadigd|stuk)|nog\s+leesbaar|leesbaar)"
-    r"|(?:brandt|werkt)(?:\s+(?:wel|gewoon|nog|normaal))*(?=\s*(?:[.,;!\n]|maar\b|$))"
-    r"|(?:is|are|looks|seems)(?:\s+(?:still|otherwise|perfectly))?\s+(?:fine|ok|okay|intact|undamaged|not\s+damaged)"
-    r"|(?:still\s+)?works(?:\s+(?:fine|normally))?(?=\s*(?:[.,;!\n]|but\b|$))|can\s+still\s+be\s+read"
-    r"|(?:fonctionne|marche)(?:\s+(?:bien|normalement|encore))?(?=\s*(?:[.,;!\n]|mais\b|$))"
-    r"|n'est\s+pas\s+(?:abîmé|abîmée|cassé|cassée|endommagé|endommagée)|est\s+intacte?|(?:reste|est\s+encore)\s+lisible)"
+    rf"{_OF_WHAT}(?:\s+(?:zelf|itself|themselves|lui-même|elle-même|eux-mêmes|ernaast|next\s+to\s+it"
+    r"|à\s+côté))?\s+(?:"
+    r"(?:is|zijn|lijkt|lijken|staat|staan)(?:\s+(?:zelf|nog|gewoon|wel|nochtans|trouwens|overigens))*\s+"
+    r"(?:in\s+orde|ok|oké|intact|heel(?=\s*(?:[.,;!\n]|maar\b|$))|niet\s+(?:kapot|beschadigd|stuk)"
+    rf"|nog\s+leesbaar|leesbaar|in\s+goede\s+staat|recht(?:op)?{_END})"
+    rf"|(?:brandt|werkt|branden|werken)(?:\s+(?:wel|gewoon|nog|normaal|weer|opnieuw))*{_END}"
+    r"|(?:is|are|looks?|seems?)(?:\s+(?:still|otherwise|perfectly))?\s+(?:fine|ok|okay|intact|undamaged"
+    r"|not\s+damaged|in\s+good\s+(?:condition|shape|order))|(?:is|are)\s+still\s+(?:standing|upright)"
+    rf"|(?:still\s+)?works?(?:\s+(?:fine|normally|again))?{_END}|can\s+still\s+be\s+read"
+    r"|(?:fonctionnent|fonctionne|marchent|marche)(?:\s+(?:bien|normalement|encore|à\s+nouveau"
+    rf"|de\s+nouveau))?{_END}"
+    r"|n'est\s+pas\s+(?:abîmé|abîmée|cassé|cassée|endommagé|endommagée)|est\s+intacte?"
+    r"|(?:reste|est\s+encore)\s+lisible"
+    r"|(?:est|sont)(?:\s+(?:toujours|encore|bien))?\s+(?:en\s+ordre|en\s+bon\s+état|intacts?|intactes?|debout)"
+    # Not blocked (a drain, a ditch): "niet verstopt, maar het rooster ligt los" is its dienst's fault.
+    rf"|(?:is|zijn)\s+niet\s+verstopt{_END}(?!\s*,?\s*maar)"
+    r"|loopt(?:\s+(?:goed|vlot|normaal|nog))*\s+door"
+    rf"|(?:is|are)\s+not\s+(?:blocked|clogged){_END}(?!\s*,?\s*but)"
+    rf"|n'est\s+pas\s+bouchée?{_END}(?!\s*,?\s*mais)"
+    # "Het gras is net gemaaid, dat is in orde": a word on the object, then that it is fine.
+    r"|(?:is|zijn|are|est|sont)\s+[^.;,!?\n]{1,30},\s+(?:dat|that|ça|cela|c'est)\s+(?:is\s+|'s\s+|est\s+)?"
+    r"(?:in\s+orde|ok|fine|en\s+ordre))"
 )
 _FINE_OBJECT = re.compile(
     "|".join(rf"\b(?P<{dienst}>{words}){_FINE}" for dienst, words in _FINE_OBJECTS.items())
@@ -171,6 +196,8 @@ _FAULT_AFTER = re.compile(
     r"|en\s+plein\s+jour|\bhalf\b|\ba\s+moitié|af\s+en\s+toe|\bsoms\b|sometimes|\bzwak|\bdim\b|faible"
     r"|niet\s+altijd|not\s+always|pas\s+toujours|\bmal\b|intermittent|aan\s+en\s+uit|uit\s+en\s+aan"
     r"|on\s+and\s+off|off\s+and\s+on|scheef|schuin|leans|leaning|penche|tilted"
+    # "Brandt weer, maar valt na een uur uit" (twenty-first round: "werkt weer" is read as fine).
+    r"|(?:valt|gaat)\s+(?:\w+\s+){0,4}?uit\b|goes\s+(?:out|off)|cuts\s+out|s'éteint|s'éteignent"
 )
 _CLAUSE_END = re.compile(r"[.?!\n;]")  # a sentence or a clause after ";": the readings below stay inside one
 _FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
@@ -187,8 +214,9 @@ _POLE_DAMAGED = re.compile(
     r"|penche|penché|renversé|tordu|plié)"
 )
 _MAY_BE_FINE = re.compile(
-    r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|werkt|fine|damaged"
-    r"|works|be read|fonctionne|marche|abîm|cassé|endommag|lisible"
+    r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|branden|werkt|werken|fine|damaged"
+    r"|work|be read|fonctionne|marche|abîm|cassé|endommag|lisible|staat|recht|verstopt|door\b|blocked"
+    r"|clogged|standing|upright|debout|bouch|état|condition|shape|order|ordre"
 )
 
 

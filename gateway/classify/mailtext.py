@@ -53,11 +53,17 @@ _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip th
 # "had eerst een vraag over zijn parkeerkaart, beantwoord. Daarna: ..."). The aside names another
 # dienst than the report (issue 14, sixth round), so it is cut like a greeting: the correction
 # up to its "maar", and an answered question up to what follows it.
-_THOUGHT = r"(?:dacht|vroeg|wilde|meende|vermoedde|sprak)"
+# Twenty-first round: callers who correct themselves in French and English as in Dutch ("a d'abord parlé
+# de sa plainte, puis précisé ...", "il a commencé par dire ..., puis s'est repris", "first asked about
+# permits, then said ..."), and a note that names what was first reported ("meldt eerst een rat, maar").
+_THOUGHT = r"(?:dacht|vroeg|wilde|meende|vermoedde|sprak|meldt|meldde)"
 _CORRECTION = re.compile(
     rf"\b(?:eerst[ \t]+(?:{_THOUGHT}|over)|{_THOUGHT}[ \t]+(?:hij[ \t]+|ze[ \t]+|zij[ \t]+)?eerst|"
-    r"d'abord[ \t]+(?:cru|pensé|demandé|parlé)|at first|first (?:thought|asked))\b"
-    r"[^.;:?!\n]{0,160}?,?[ \t]*\b(?:maar|mais|but)\b[ \t]*(?:eigenlijk[ \t]*|en fait[ \t]*|actually[ \t]*)?"
+    r"d'abord[ \t]+(?:pour[ \t]+)?(?:cru|pensé|demandé|parlé|dit|dire|signalé|signaler|voulu)"
+    r"|(?:a|avait)[ \t]+commencé[ \t]+par"
+    r"|at first|first (?:thought|asked|said|mentioned|talked|spoke|called))\b"
+    r"[^.;:?!\n]{0,160}?,?[ \t]*\b(?:maar|mais|but|puis|then)\b[ \t]*"
+    r"(?:eigenlijk[ \t]*|en fait[ \t]*|actually[ \t]*)?"
     r"(?:(?:gaat het|het gaat)[ \t]*(?:er)?om(?:[ \t]+dat)?|(?:haar|zijn) vraag is(?:[ \t]+dat)?|"
     r"il s'agit d[e']|it(?:'s| is) about)?[ \t]*",
     re.IGNORECASE,
@@ -217,7 +223,7 @@ def desk_text(text: str) -> str:
     told before the pointer to the report, and without the desk's own remarks (`text` if nothing is
     left)."""
     body = text
-    if re.search(r"eerst|abord|first", body, re.IGNORECASE):
+    if re.search(r"eerst|abord|first|commencé", body, re.IGNORECASE):
         body = _ANSWERED.sub("", _CORRECTION.sub("", body))
     if _MAIN_POINT_HINT.search(body.lower()):
         body = _MAIN_POINT.sub(" ", body)
