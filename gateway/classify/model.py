@@ -207,7 +207,9 @@ class TrainConfig:
     # The temperature from dev text (unlike the corpus; with train_on_dev CALIBRATION_FILE alone)
     # rather than the folds: on its own split the model is surer than on citizens' text (issue 14).
     calibrate_on_dev: bool = True
-    train_on_dev: bool = True  # the dev sets but CALIBRATION_FILE are training rows (ninth round)
+    # The dev sets but CALIBRATION_FILE are training rows (ninth round); since the twenty-second round
+    # they include the nine older probes, moved to dev/ (README "Twenty-second round").
+    train_on_dev: bool = True
     dev_folds_floor: bool = True  # and never sharper than the dev lines' own folds (twelfth round)
     # Nor than the newest dev set needs, scored by a fit that never saw it, as each dev set was when
     # it was written: new writers' text (dev11 needed 1.33 where dev8 alone gave 0.96; "" for none;
