@@ -158,13 +158,19 @@ def _fold(value: str) -> tuple[str, ...]:
     return tuple(_WORD.findall("".join(c for c in decomposed if not unicodedata.combining(c))))
 
 
+def _folded(phrase: _Phrase) -> _Phrase:
+    """The phrase with its words as the index holds them: folded once a search, not once a row."""
+    typed, prefix, last_only = phrase
+    return tuple("".join(_fold(word)) for word in typed), prefix, last_only
+
+
 def _has(phrase: _Phrase, document: tuple[str, ...]) -> bool:
-    """FTS5's `"a"* AND "b"*` on one column's words: every word there, whole or as a beginning."""
+    """FTS5's `"a"* AND "b"*` on one column's words: every word there, whole or as a beginning.
+    `phrase` is `_folded`."""
     typed, prefix, last_only = phrase
     for n, word in enumerate(typed):
-        folded = "".join(_fold(word))
         beginning = prefix and (not last_only or n == len(typed) - 1)
-        if not any(w.startswith(folded) if beginning else w == folded for w in document):
+        if not any(w.startswith(word) if beginning else w == word for w in document):
             return False
     return True
 
@@ -189,14 +195,16 @@ def _waiting(conn: Connection, query: SearchQuery) -> Waiting:
         )
     )
     street, body, reporter, every = [], [], [], []
-    reporter_phrases = _reporter_phrases(query)
+    street_phrase = _folded((query.street, True, True))
+    text_phrase = _folded((query.text, True, False))
+    reporter_phrases = [_folded(p) for p in _reporter_phrases(query)]
     for row in rows:
         hits = []
         if query.street:
-            hits.append(_has((query.street, True, True), _fold(f"{row.street or ''} {row.address or ''}")))
+            hits.append(_has(street_phrase, _fold(f"{row.street or ''} {row.address or ''}")))
             street += [row.id] if hits[-1] else []
         if query.text:
-            hits.append(_has((query.text, True, False), _fold(f"{row.subject or ''} {row.text}")))
+            hits.append(_has(text_phrase, _fold(f"{row.subject or ''} {row.text}")))
             body += [row.id] if hits[-1] else []
         if reporter_phrases:
             document = _fold(f"{row.reporter_name or ''} {row.reporter_email or ''}")
