@@ -64,9 +64,9 @@ async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_p
             return bool(delivered())
 
         # accepted at once; routed once the first-start training is done: four calibration folds
-        # and the model fitted side by side, about 90 s of CPU over both cores, minutes beside the
-        # rest of the suite (a bound on how long, generous)
-        await wait_for(arrived, timeout=540, what="the webhook at the receiver")
+        # and the model fitted side by side, 2 to 6 minutes on two cores (the machines vary twofold),
+        # longer beside the rest of the suite. Only a bound against a hang: speed is bench's to say.
+        await wait_for(arrived, timeout=1200, what="the webhook at the receiver")
         [hit] = delivered()
         assert hit["event"] == "melding.created"
         assert hit["reference"] == created["reference"]
