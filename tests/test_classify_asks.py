@@ -421,3 +421,51 @@ def test_a_question_where_the_collection_calendar_is_is_the_desks(text: str) -> 
 def test_a_calendar_named_in_a_missed_collection_asks_nothing(text: str) -> None:
     assert not asks.asks_for_the_calendar(text)
     assert decide({"afvalophaling": 0.97, "info": 0.03}, text).best == "afvalophaling"
+
+
+# ------------------------------------------- twenty-sixth round: readings that fired on fresh text
+
+
+def test_west_flemish_not_one_lamp_is_no_lamp_said_to_be_fine() -> None:
+    assert asks.fine_objects("t is ier stikdonker in de Beekstraat, gin enkele lampe brandt") == set()
+
+
+def test_a_lamp_that_works_beside_bare_wiring_in_its_pole_is_not_fine() -> None:
+    text = "Het luikje onderaan de lichtpaal aan de school hangt open, de kabels liggen bloot. Lamp brandt."
+    assert asks.fine_objects(text) == set()
+
+
+def test_asking_what_can_be_done_is_no_permission_question() -> None:
+    assert not asks.asks_permission("Les voisins font la fête chaque soir jusqu'à 3 h. Que peut-on faire ?")
+    assert asks.asks_permission("Peut-on laisser son chien sans laisse au parc Astrid ?")
+
+
+def test_the_writers_own_doubt_whether_he_may_is_no_complaint() -> None:
+    text = "Ik heb een oude zetel en ik weet niet of dat mag in het recyclagepark, tot hoe laat is het open?"
+    assert not asks.complains_by_asking(text)
+    assert asks.complains_by_asking("De buren stoken elke avond afval in de tuin, ik vraag me af of dat mag.")
+
+
+def test_a_wish_that_something_is_left_alone_asks_for_no_work() -> None:
+    text = "Could someone prune the hedge along the path? Please leave the leaves underneath for hedgehogs."
+    assert asks.asked_words(text) == "prune the hedge along the path"
+
+
+@pytest.mark.parametrize(
+    ("text", "fine"),
+    [
+        ("Het bord zit achter de takken. De boom mag van mij blijven, maar verplaats het bord.", {"groen"}),
+        ("Zakken afval in de gracht gegooid, de gracht loopt wel door, maar ze moeten weg.", {"riolering"}),
+        ("Afval naast de containers, de containers zelf zijn niet vol.", {"afvalophaling"}),
+        ("Bags dumped by the bottle banks; the bottle banks are not full.", {"afvalophaling"}),
+        ("Une bicyclette abandonnée au poteau des feux, les feux fonctionnent.", {"signalisatie"}),
+        ("Een fietswrak aan de paal van het verkeerslicht, de verkeerslichten werken nog.", {"signalisatie"}),
+    ],
+)
+def test_more_objects_said_to_be_fine(text: str, fine: set[str]) -> None:
+    assert asks.fine_objects(text) == fine
+
+
+@pytest.mark.parametrize("text", ["De glasbol is vol, kan die geledigd worden?", "The bottle bank is full."])
+def test_a_full_container_is_not_fine(text: str) -> None:
+    assert asks.fine_objects(text) == set()

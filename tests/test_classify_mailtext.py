@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.classify.mailtext import routing_text
+from gateway.classify.mailtext import routing_parts, routing_text
 from gateway.classify.router import HybridRouter
 from tests.support.classify import rules
 
@@ -269,3 +269,137 @@ def test_a_plain_but_is_no_main_point() -> None:
         "Er ligt afval, maar het gaat om veel afval.",
     ):
         assert routing_text(note) == note
+
+
+# ---- twenty-sixth round: what the writer says was done, and what the caller took back --------------
+# The texts are written for these tests, not copied from the corpus, the dev sets or the probes.
+NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt en het water blijft staan."
+
+
+@pytest.mark.parametrize(
+    "done",
+    [
+        "Bedankt, de straatlamp in onze straat brandt weer. Maar nu: ",
+        "Het omgewaaide verkeersbord is intussen vervangen, waarvoor dank.\n\nIets anders: ",
+        "Mijn vorige melding over de gesneuvelde zitbank is opgelost. Nu ",
+        "Thanks for repairing the street light so quickly! Different thing: ",
+        "Merci pour votre réponse, le panneau fonctionne de nouveau. Par contre ",
+    ],
+)
+def test_a_clause_saying_earlier_work_was_done_is_not_read(done: str) -> None:
+    cleaned = routing_text(done + NEW_REPORT)
+    assert NEW_REPORT in cleaned
+    for earlier in ("straatlamp", "verkeersbord", "zitbank", "street light", "panneau"):
+        assert earlier not in cleaned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thanks in advance, a clause that says it is not done, "merci de" (French "please"), a status
+        # complained about, and a thank-you with nothing after it
+        "Alvast bedankt om de straatlamp te herstellen, ze brandt al een week niet meer in onze straat.",
+        "Bedankt voor uw antwoord, maar de straatlamp is nog altijd niet hersteld, al drie weken donker.",
+        "Le lampadaire devant le numéro 5 de la rue du Moulin est cassé. Merci de le réparer rapidement.",
+        "Mijn melding over de straatlamp staat op 'behandeld' maar ze brandt nog steeds niet, al weken.",
+        "Bedankt, de lamp brandt weer!",
+    ],
+)
+def test_thanks_that_ask_or_say_it_is_not_done_stay(text: str) -> None:
+    assert routing_text(text) == text
+
+
+def test_a_reply_whose_thread_is_over_is_routed_on_its_own_words_not_its_subject() -> None:
+    router = HybridRouter(rules(), None, 0.7)
+    body = "Beste,\n\nBedankt, de straatlamp brandt weer.\n\nMaar nu: " + NEW_REPORT + "\n\nGroeten,\nEls"
+    assert routing_parts(body, "Re: straatlamp Kapelstraat")[1] is None
+    assert router.route(body, "Re: straatlamp Kapelstraat").dienst == "riolering"
+    # a reply that says the thread's problem is still there keeps its subject
+    still = "Beste,\n\nDe lamp brandt nog altijd niet, al drie weken.\n\nEls"
+    assert routing_parts(still, "Re: straatlamp Kapelstraat")[1] == "Re: straatlamp Kapelstraat"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Dhr. belt over 'een kapot verkeersbord' in de Kapelstraat. Bij doorvragen blijkt: ",
+        "Madame signale d'abord « un panneau tombé » ; en fait ",
+        "Caller first mentioned a 'broken road sign'; it turns out that ",
+    ],
+)
+def test_a_first_naming_taken_back_after_the_desk_asked_on_is_not_read(note: str) -> None:
+    cleaned = routing_text(note + NEW_REPORT)
+    assert cleaned.endswith(NEW_REPORT)
+    for first in ("verkeersbord", "panneau", "road sign"):
+        assert first not in cleaned
+
+
+def test_en_fait_without_a_first_naming_is_a_filler() -> None:
+    text = "Bonjour, en fait le lampadaire devant chez moi penche dangereusement depuis la tempête."
+    assert routing_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("said", "kept", "gone"),
+    [
+        # the correction replaces the words before it that start the same way
+        ("ik bel over de boom nee sorry over de rioolput aan de kerk, die zit verstopt", "rioolput", "boom"),
+        ("wespen in de brievenbus, nee sorry, in de paal van het verkeersbord", "wespen", "brievenbus"),
+        # what the caller says it is not is dropped, and so are its earlier mentions
+        (
+            "ja ik bel voor het verkeerslicht aan de hoek nee sorry het is niet het verkeerslicht allee "
+            "het is de straatlamp ernaast die uit is",
+            "straatlamp",
+            "verkeerslicht",
+        ),
+    ],
+)
+def test_a_self_correction_replaces_what_it_corrects(said: str, kept: str, gone: str) -> None:
+    cleaned = routing_text(said)
+    assert kept in cleaned and gone not in cleaned
+
+
+@pytest.mark.parametrize(
+    "done",
+    [
+        # an earlier report named, then said done, without thanks; and the sentence before a done clause
+        "Vorige keer meldde ik een scheef verkeersbord, dat is ondertussen hersteld. Nu: ",
+        "Mijn buurman meldde vorige week een kapot verkeersbord. Dat is intussen vervangen, dank daarvoor. ",
+    ],
+)
+def test_an_earlier_report_said_done_is_not_read(done: str) -> None:
+    cleaned = routing_text(done + NEW_REPORT)
+    assert "verkeersbord" not in cleaned and cleaned.endswith(NEW_REPORT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "vorige keer X, nu Y" in one sentence: the new problem is in it
+        "Vorige keer bleef de zetel staan, nu hebben ze de kast laten staan en de zetel meegenomen!",
+        # "staat er weer water" is "again", not "back in order"
+        "Vorige keer werd de kolk gereinigd, toch staat er weer water in onze kelder na elke bui.",
+    ],
+)
+def test_an_earlier_time_that_is_not_said_done_stays(text: str) -> None:
+    assert routing_text(text) == text
+
+
+def test_a_forward_whose_note_reports_something_new_is_read_as_the_note() -> None:
+    note = (
+        "Dag,\n\nDe lamp die mijn buurvrouw meldde (zie hieronder) brandt weer, waarvoor dank. Maar nu: "
+        + NEW_REPORT
+        + "\n\nGroeten,\nLeen\n\n---------- Forwarded message ---------\nVan: An\nOnderwerp: lamp\n\n"
+        "De straatlamp voor nummer 14 brandt niet meer.\n"
+    )
+    cleaned = routing_text(note, "Fwd: lamp")
+    assert cleaned == NEW_REPORT
+
+
+def test_a_note_that_says_what_the_caller_did_not_mean_drops_it() -> None:
+    note = (
+        "Mevrouw belt over 'de lamp van het zebrapad'. Bij navragen bedoelt ze niet de straatverlichting "
+        "(die brandt), maar de oranje knipperlichten van de schoolzone: die knipperen niet meer."
+    )
+    cleaned = routing_text(note)
+    assert "straatverlichting" not in cleaned and "knipperlichten" in cleaned

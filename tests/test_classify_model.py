@@ -161,10 +161,12 @@ def test_the_version_follows_the_text_training_reads(monkeypatch: pytest.MonkeyP
     itself (the sixth round's retrain once kept main's name); one that changes nothing is not."""
     rows = subset(15)
     base = m.version_of(rows, SMALL)
-    prepare = m.routing_text
-    monkeypatch.setattr(m, "routing_text", lambda text, subject=None: prepare(text, subject))
+    prepare = m.routing_parts
+    monkeypatch.setattr(m, "routing_parts", lambda text, subject=None: prepare(text, subject))
     assert m.version_of(rows, SMALL) == base
-    monkeypatch.setattr(m, "routing_text", lambda text, subject=None: prepare(text, subject)[:40])
+    monkeypatch.setattr(
+        m, "routing_parts", lambda text, subject=None: (prepare(text, subject)[0][:40], subject)
+    )
     assert m.version_of(rows, SMALL) != base
 
 

@@ -107,6 +107,9 @@ _ASKS_TO_BE_TOLD = re.compile(
 )
 # Emptying is the waste company's work (a household container) and Nette Stad's (a public bin): in
 # the corpus "lediging" is in 9 afvalophaling lines and 2 of Nette Stad ("vraagt lediging").
+# "Please leave the leaf litter underneath", "laat de bladeren liggen": a wish that something is not done,
+# no request for anyone's work (twenty-sixth round).
+_LEAVE_IT = re.compile(r"\s*(?:leave|laat|laten|laissez|laisser|do\s+not|don't|niet)\b")
 _EMPTYING = re.compile(
     r"\b(?:lediging|ledigen|geledigd|leegmaken|leeg\s+maken|empty|emptied|emptying|vider|vidé|vidange)\b",
 )
@@ -120,6 +123,8 @@ _MIN_ASKED_CHARS = 8  # "graag." or "please!" alone asks for nothing in particul
 # asks about what the writer sees, not what the desk knows: none of the 41 corpus and dev texts that
 # have it is labelled info (23 of them in dev14, 18 elsewhere, this round's corpus lines included).
 _COMPLAINT_QUESTION = re.compile(
+    # "Ik weet niet of dat mag": the writer's own doubt about what he may do, no complaint (26th round).
+    r"(?<!weet niet )(?<!weet ik niet )(?<!not sure )(?<!ne sais pas )"
     r"\b(?:of|whether|if|si)\s+(?:dat|dit|da|that|this|it|ça|cela|c'est)\s+(?:\w+\s+)?"
     r"(?:mag|toegelaten|toegestaan|normaal|allowed|legal|normal|permis|autorisé)\b"
     r"|\b(?:mag|mogen)\s+(?:dat|da|dit)\s*(?:zomaar|zo|eigenlijk|wel)?\s*\?"
@@ -135,7 +140,8 @@ _OWN_PERMISSION = re.compile(
     r"\b(?:mag|mogen)\s+(?:ik|wij|we|mijn|onze|men)\b(?![^.?!\n]*\bmelden)"
     r"|\bis het (?:toegelaten|toegestaan) om\b"
     r"|\b(?:am i|are we) allowed\b|\bmay i\b|\bis it (?:allowed|legal|permitted) to\b[^.?!\n]*\b(?:my|our)\b"
-    r"|\best-il (?:permis|autorisé) de\b|\bai-je le droit\b|\bpeut-on\b",
+    # "Que peut-on faire ?" asks what can be done about it, not whether the writer may (twenty-sixth round).
+    r"|\best-il (?:permis|autorisé) de\b|\bai-je le droit\b|(?<!que )(?<!qu'est-ce qu'on )\bpeut-on\b",
 )
 # ---- the writer says the object of one dienst is fine (sixteenth round): "de lamp zelf brandt wel",
 # "het bord is nog leesbaar", "the lamp is fine", "l'éclairage fonctionne", "le panneau n'est pas
@@ -147,13 +153,15 @@ _FINE_OBJECTS = {
     r"|éclairage|lampadaire",
     # Twenty-first round: every dienst's objects, not only lamps and signs (a mirror, road markings,
     # grass and hedges, pavements, a container, a drain or grate, the fish in the water).
-    "signalisatie": r"bord|verkeersbord|sign|panneau|feu|\w*spiegel|mirror|miroir|markering\w*|markings?"
+    "signalisatie": r"bord|verkeersbord|sign|panneau|feu|feux|verkeerslicht\w*|traffic\s+lights?|\w*spiegel"
+    r"|mirror|miroir|markering\w*|markings?"
     r"|marquages?",
     "groen": r"boom|bomen|tree|trees|arbre|arbres|gras|grass|herbe|haag|hedge|haie",
     "wegen": r"wegdek|road|bank|banken|bench|benches|bancs?|chaussée|voetpad|stoep|trottoir|pavement"
     r"|footpath|fietspad|bike\s+path|piste\s+cyclable",
-    "afvalophaling": r"glasbol|bottle\s+bank|bulle\s+à\s+verre|container|conteneur",
-    "riolering": r"gracht|ditch|fossé|\w*kolk|rooster|riool|drain|grate|gully|égout|avaloir|grille",
+    "afvalophaling": r"glasbol\w*|bottle\s+banks?|bulles?(?:\s+à\s+verre)?|containers?|conteneurs?",
+    "riolering": r"gracht|ditch|fossé|\w*kolk|rooster|riool|rioolput\w*|\w*putje|drain|grate|gully"
+    r"|égout|avaloir|grille",
     "dieren": r"vissen|fish|poissons|eenden|ducks|canards|vogels|birds|oiseaux",
 }
 # A complement may say whose object it is ("l'éclairage de la passerelle est en ordre").
@@ -176,7 +184,13 @@ _FINE = (
     r"|(?:est|sont)(?:\s+(?:toujours|encore|bien))?\s+(?:en\s+ordre|en\s+bon\s+état|intacts?|intactes?|debout)"
     # Not blocked (a drain, a ditch): "niet verstopt, maar het rooster ligt los" is its dienst's fault.
     rf"|(?:is|zijn)\s+niet\s+verstopt{_END}(?!\s*,?\s*maar)"
-    r"|loopt(?:\s+(?:goed|vlot|normaal|nog))*\s+door"
+    # Not full (a container, a bottle bank: what is dumped beside it is another dienst's; 26th round).
+    rf"|(?:is|zijn)\s+(?:nog\s+)?niet\s+vol{_END}|(?:is|are)\s+(?:still\s+)?not\s+full{_END}"
+    rf"|(?:isn't|aren't)\s+full{_END}"
+    rf"|(?:n'est|ne\s+sont)\s+pas\s+(?:plein|pleine|pleins|pleines){_END}"
+    r"|loopt(?:\s+(?:goed|vlot|normaal|nog|wel))*\s+door"
+    # "De boom mag van mij blijven", "the tree can stay" (twenty-sixth round)
+    r"|mag(?:\s+(?:van\s+mij|gerust|wel))*\s+blijven|(?:may|can)\s+stay|peut\s+rester"
     rf"|(?:is|are)\s+not\s+(?:blocked|clogged){_END}(?!\s*,?\s*but)"
     rf"|n'est\s+pas\s+bouchée?{_END}(?!\s*,?\s*mais)"
     # "Het gras is net gemaaid, dat is in orde": a word on the object, then that it is fine.
@@ -187,7 +201,10 @@ _FINE_OBJECT = re.compile(
     "|".join(rf"\b(?P<{dienst}>{words}){_FINE}" for dienst, words in _FINE_OBJECTS.items())
 )
 # "Geen enkele lamp brandt", "no light works": the object's dienst is the one to act.
-_NOT_ONE = re.compile(r"\b(?:geen|no|not\s+a|aucun|aucune|nul|nulle)\s+(?:enkele\s+|single\s+|seule\s+)?$")
+# Twenty-sixth round: West-Flemish "gin enkele lampe brandt", "gene lamp".
+_NOT_ONE = re.compile(
+    r"\b(?:geen|gin|gene|no|not\s+a|aucun|aucune|nul|nulle)\s+(?:enkele\s+|single\s+|seule\s+)?$"
+)
 # "De lamp brandt maar half", "the light works, but it flickers", "brandt, ook overdag": what follows
 # the words "it works" says how it fails, so the object is not fine after all (its dienst is the one to
 # act). Looked for in the stretch after the reading; a fault word there drops it.
@@ -213,10 +230,17 @@ _POLE_DAMAGED = re.compile(
     r"\s+(?:\w+\s+){0,3}?(?:scheef|schuin|gezakt|omver|aangereden|geknakt|geplooid|leaning|bent|knocked|tilted"
     r"|penche|penché|renversé|tordu|plié)"
 )
+# "Het deurtje onderaan de paal hangt open, je ziet de kabels; de lamp zelf brandt nog" (twenty-sixth
+# round): the lamp works, but its pole's open hatch or bare wiring is the lighting's own fault.
+_POLE_OPEN = re.compile(
+    r"\b(?:kabels?|bedrading|draden|stroomdraden|cables?|wires|wiring|câbles?|fils\s+électriques"
+    r"|deurtje|luikje|klepje|hatch|trappe|portillon)\b"
+)
 _MAY_BE_FINE = re.compile(
     r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|branden|werkt|werken|fine|damaged"
     r"|work|be read|fonctionne|marche|abîm|cassé|endommag|lisible|staat|recht|verstopt|door\b|blocked"
-    r"|clogged|standing|upright|debout|bouch|état|condition|shape|order|ordre"
+    r"|clogged|standing|upright|debout|bouch|état|condition|shape|order|ordre|\bvol\b|full|plein|blijven|stay"
+    r"|rester"
 )
 
 
@@ -231,7 +255,10 @@ def fine_objects(text: str) -> set[str]:
         if match.lastgroup
         and not _NOT_ONE.search(text, max(0, match.start() - 16), match.start())
         and not _FAULT_AFTER.search(text, match.end(), match.end() + _FAULT_REACH)
-        and not (match.lastgroup == "verlichting" and _pole_damaged_before(text, match.start()))
+        and not (
+            match.lastgroup == "verlichting"
+            and (_pole_damaged_before(text, match.start()) or _POLE_OPEN.search(text) is not None)
+        )
     }
 
 
@@ -342,7 +369,9 @@ def asked_words(text: str) -> str | None:
     text = text.lower()
     last = None
     for match in _REQUEST.finditer(text):
-        if not _WISH.search(text, max(0, match.start() - 16), match.start()):
+        if not _WISH.search(text, max(0, match.start() - 16), match.start()) and not _LEAVE_IT.match(
+            text, match.end()
+        ):
             last = match  # the last request is the one the text ends on
     if last is None:
         return None

@@ -55,7 +55,7 @@ from gateway.classify.calibration import (
     stratified_folds,
     subset_temperature,
 )
-from gateway.classify.mailtext import routing_text
+from gateway.classify.mailtext import routing_parts
 from gateway.classify.rules import RuleRouter
 from gateway.classify.textcat import join_subject, register_spacy_functions
 from gateway.config import ConfigError
@@ -126,10 +126,10 @@ class LabelledText:
     @property
     def full_text(self) -> str:
         """What the model reads: the subject and the body without greeting, quotes and footer."""
-        return join_subject(routing_text(self.text, self.subject), self.subject)
+        return join_subject(*routing_parts(self.text, self.subject))
 
     def route_by(self, rules: RuleRouter) -> str | None:
-        return rules.route(routing_text(self.text, self.subject), self.subject).dienst
+        return rules.route(*routing_parts(self.text, self.subject)).dienst
 
 
 def _labelled(obj: Any) -> LabelledText:
@@ -273,7 +273,7 @@ class TrainConfig:
 def corpus_hash(rows: Sequence[LabelledText], config: TrainConfig) -> str:
     """Keys the model version: the rows in training order, the configuration, the format, and the
     text the model reads of each row (and of each dev row): a change of the text preparation
-    (`routing_text`) that changes what training reads names a new version by itself, one that
+    (`routing_parts`) that changes what training reads names a new version by itself, one that
     changes nothing keeps the name. The tokenizer's own code is covered by MODEL_FORMAT."""
     h = hashlib.sha256()
     h.update(json.dumps({"format": MODEL_FORMAT, "config": asdict(config)}, sort_keys=True).encode())

@@ -1,7 +1,8 @@
 """Rules + model: the router the worker and `gateway classify` use.
 
-Both layers read the same cleaned text (`mailtext.routing_text`: no greeting, quoted history,
-signature or legal footer; the subject kept).
+Both layers read the same cleaned text (`mailtext.routing_parts`: no greeting, quoted history,
+signature, legal footer, what the caller took back or what the writer says was done; the subject
+kept, but for a reply whose own words say the thread's problem is over).
 
 1. The keyword rules decide when they are sure AND the model's best guess is the same dienst
    with at least AGREE_MIN: `rule` = "rules:<dienst>:<kind>:<term>". A rule sees a keyword,
@@ -42,7 +43,7 @@ import numpy as np
 
 from gateway.classify import asks, parallel
 from gateway.classify import model as m
-from gateway.classify.mailtext import routing_text
+from gateway.classify.mailtext import routing_parts
 from gateway.classify.rules import Routing, RuleRouter
 from gateway.classify.textcat import join_subject
 from gateway.config import Settings
@@ -150,7 +151,7 @@ class HybridRouter:
         return self.decide_many([(text, subject)])[0].routing()
 
     def decide_many(self, items: Sequence[tuple[str, str | None]]) -> list[Decision]:
-        items = [(routing_text(text, subject), subject) for text, subject in items]
+        items = [routing_parts(text, subject) for text, subject in items]
         by_rules = [self.rules.route(text, subject) for text, subject in items]
         if self.model is None:
             return [

@@ -3,8 +3,8 @@
 A reply carries the thread it answers: "Re: Lamp Kanonstraat" and the quoted earlier mail name the
 earlier problem, while the new text may report another one ("bedankt voor de lamp; nu ligt er
 puin"). The quoted history, greeting and signature are cut as routing cuts them
-(`gateway.classify.mailtext.routing_text`); a thank-you or "na de herstelling van vorige week"
-names what was fixed, not what is wrong.
+(`gateway.classify.mailtext.routing_text`), and so is a thank-you for work done or "na de
+herstelling van vorige week" (`mailtext.drop_done`): they name what was fixed, not what is wrong.
 Problem kinds and content words are read from the own words only; where those name no place, the
 place is still read from the whole mail (a reply about the same thread is about its place).
 """
@@ -18,24 +18,6 @@ from gateway.classify.mailtext import routing_text
 
 # "Re:", "RE: RE:", "Antw:", "TR:", "Fwd:" in front of a subject: a reply or a forward.
 _REPLY = re.compile(r"^\s*(?:(?:re|antw|aw|tr|fw|fwd|wg|sv)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
-
-# What was dealt with: a thank-you for work done (up to "maar"/"but"/"mais" or the sentence's end)
-# and "na de herstelling van vorige week" name the earlier problem, not this one. "Alvast bedankt
-# om de lamp te herstellen" thanks in advance and asks: it stays.
-_THANKS = re.compile(
-    r"(?<!alvast )(?<!voorbaat )\b(?:bedankt|dank (?:u|je|jullie)|merci|thanks|thank you)\b"
-    r"(?! (?:alvast|in advance|d avance|d'avance|bij voorbaat))"
-    r"(?=[^.!?\n]*?\b(?:herstel\w*|hersteld|opgeruimd|opruim\w*|weg te halen|weggehaald|snel\w*|fix\w*"
-    r"|repair\w*|remov\w*|clean\w*|repar\w*|répar\w*|enlev\w*|nettoy\w*))"
-    r"[^.!?\n]*?(?=\b(?:maar|but|mais)\b|[.!?\n]|$)",
-    re.IGNORECASE,
-)
-_FIXED = re.compile(
-    r"\b(?:na|sinds|since|after|apres|après) (?:de|het|the|la|le|l) ?(?:herstelling|reparatie|opruiming"
-    r"|vervanging|repair|fix|clean ?up|reparation|réparation|nettoyage)(?: (?:van|of|de|du))?"
-    r"(?: (?:de|het|the|la|le|vorige|last))? \w+(?: (?:week|maand|keer|week|month|semaine))?",
-    re.IGNORECASE,
-)
 
 # A question about a report rather than a report: "is er al iets gebeurd met mijn melding?", "any
 # update on what I reported?". Without a problem named it can only point the desk to one.
@@ -65,9 +47,7 @@ class OwnWords:
 
 def own_words(subject: str | None, text: str) -> OwnWords:
     reply = bool(subject and _REPLY.match(subject))
-    body = routing_text(text, subject)  # routing's cut: no quoted history, greeting or signature
-    stripped = _FIXED.sub(" ", _THANKS.sub(" ", body))
-    if stripped.strip():
-        body = stripped
+    # routing's cut: no quoted history, greeting or signature, nor what the writer says was done
+    body = routing_text(text, subject)
     changed = reply or body != text
     return OwnWords(subject=None if reply else subject, text=body, quoted=changed, reply=reply)
