@@ -314,6 +314,13 @@ def test_a_routing_to_the_dienst_of_an_object_said_to_be_fine_goes_to_the_desk()
         ("Merci, le lampadaire fonctionne à nouveau. Mais le miroir est tordu.", {"verlichting"}),
         ("L'éclairage du tunnel est en ordre, ce sont les tags qui dérangent.", {"verlichting"}),
         ("De straatlamp brandt weer. Nu ligt er glas op het fietspad.", {"verlichting"}),
+        # Twenty-sixth round: a tree that may stay, a ditch that drains, containers not full, traffic lights.
+        ("Het bord zit achter de takken. De boom mag van mij blijven, maar verplaats het bord.", {"groen"}),
+        ("Zakken afval in de gracht gegooid, de gracht loopt wel door, maar ze moeten weg.", {"riolering"}),
+        ("Afval naast de containers, de containers zelf zijn niet vol.", {"afvalophaling"}),
+        ("Bags dumped by the bottle banks; the bottle banks are not full.", {"afvalophaling"}),
+        ("Une bicyclette abandonnée au poteau des feux, les feux fonctionnent.", {"signalisatie"}),
+        ("Een fietswrak aan de paal van het verkeerslicht, de verkeerslichten werken nog.", {"signalisatie"}),
     ],
 )
 def test_any_diensts_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> None:
@@ -335,6 +342,9 @@ def test_any_diensts_object_said_to_be_fine_is_read_as_one(text: str, fine: set[
         # A word on the object that says it is not fine.
         "Het gras is veel te hoog, dat is niet in orde.",
         "the fish are dying in the pond",
+        # A full container is its dienst's to empty.
+        "De glasbol is vol, kan die geledigd worden?",
+        "The bottle bank is full.",
     ],
 )
 def test_any_diensts_object_that_is_not_fine_is_no_such_reading(text: str) -> None:
@@ -449,23 +459,3 @@ def test_the_writers_own_doubt_whether_he_may_is_no_complaint() -> None:
 def test_a_wish_that_something_is_left_alone_asks_for_no_work() -> None:
     text = "Could someone prune the hedge along the path? Please leave the leaves underneath for hedgehogs."
     assert asks.asked_words(text) == "prune the hedge along the path"
-
-
-@pytest.mark.parametrize(
-    ("text", "fine"),
-    [
-        ("Het bord zit achter de takken. De boom mag van mij blijven, maar verplaats het bord.", {"groen"}),
-        ("Zakken afval in de gracht gegooid, de gracht loopt wel door, maar ze moeten weg.", {"riolering"}),
-        ("Afval naast de containers, de containers zelf zijn niet vol.", {"afvalophaling"}),
-        ("Bags dumped by the bottle banks; the bottle banks are not full.", {"afvalophaling"}),
-        ("Une bicyclette abandonnée au poteau des feux, les feux fonctionnent.", {"signalisatie"}),
-        ("Een fietswrak aan de paal van het verkeerslicht, de verkeerslichten werken nog.", {"signalisatie"}),
-    ],
-)
-def test_more_objects_said_to_be_fine(text: str, fine: set[str]) -> None:
-    assert asks.fine_objects(text) == fine
-
-
-@pytest.mark.parametrize("text", ["De glasbol is vol, kan die geledigd worden?", "The bottle bank is full."])
-def test_a_full_container_is_not_fine(text: str) -> None:
-    assert asks.fine_objects(text) == set()
