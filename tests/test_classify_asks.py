@@ -459,3 +459,23 @@ def test_the_writers_own_doubt_whether_he_may_is_no_complaint() -> None:
 def test_a_wish_that_something_is_left_alone_asks_for_no_work() -> None:
     text = "Could someone prune the hedge along the path? Please leave the leaves underneath for hedgehogs."
     assert asks.asked_words(text) == "prune the hedge along the path"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wa kost da nen extra gft-bak? den onze is te klein",
+        "Combien coûte un enlèvement d'encombrants à domicile ?",
+        "How much does it cost to have a bulky sofa picked up?",
+        "Hoeveel kost een vergunning voor een container op straat?",
+    ],
+)
+def test_a_question_what_something_costs_is_the_desks(text: str) -> None:
+    assert asks.asks_the_price(text)
+    decision = decide({"afvalophaling": 0.7, "info": 0.3}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+    assert decide({"info": 0.6, "afvalophaling": 0.4}, text).routing().dienst == "info"
+
+
+def test_a_cost_named_in_a_complaint_asks_no_price() -> None:
+    assert not asks.asks_the_price("Die sluikstort kost de stad elk jaar handenvol geld, ruim het op.")

@@ -16,7 +16,7 @@ names a rain-water tank and asks the desk about a premium. The router reads thes
   object ("the drain is not blocked", "les bancs sont en bon état");
 - `roots_lift_surface` and `asks_for_the_calendar` (seventeenth round): tree roots named as the cause
   of a broken pavement or cycle path (the road's damage is what is reported), a question where to find
-  the collection calendar (the desk's answer).
+  the collection calendar (the desk's answer); `asks_the_price` (twenty-sixth round): what something costs.
 
 Each starts with one cheap search for its trigger words (`_MAY_ASK`, `_MAY_QUESTION`,
 `_MAY_BE_FINE`), so the common text, which has none, costs one regex scan. The patterns are lowercase
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 _MAY_ASK = re.compile(
     r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
     r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
-    r"|merci de|svp|s'il vous|vraagt|kalender|calendar|calendrier",
+    r"|merci de|svp|s'il vous|vraagt|kalender|calendar|calendrier|kost|betaal|combien|how much|cost|price|fee"
+    r"|prix|tarif",
 )
 
 # ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
@@ -314,6 +315,22 @@ _CALENDAR_ASKED = re.compile(
     r"|\b(?:waar\s+(?:is|staat|zit|vind\s+ik)|where\s+(?:is|are)|où\s+(?:est|se\s+trouve))"
     rf"(?:\s+\S+){{0,3}}?\s+{_CALENDAR_WORD}"
 )
+
+
+# ---- what something costs (twenty-sixth round): "wa kost nen grofvuilophaling?", "combien coûte un badge
+# pour le parc à conteneurs ?", "how much does a bulky waste pick-up cost?". The price names the service, but
+# asked, the question is the desk's: all 50 corpus, dev and read-probe texts with it are labelled info.
+_PRICE_ASKED = re.compile(
+    r"\b(?:wa+t?\s+kost|hoeveel\s+kost|hoeveel\s+betaal|wat\s+betaal|kostprijs"
+    r"|combien\s+(?:coûte|coute|ça\s+coûte|ça\s+coute|faut-il\s+payer|dois-je\s+payer)"
+    r"|how\s+much\s+(?:does|is|do|will|would)|what\s+does\s+it\s+cost|what\s+is\s+the\s+(?:price|fee|cost)"
+    r"|quel\s+est\s+le\s+(?:prix|tarif|coût|cout))\b"
+)
+
+
+def asks_the_price(text: str) -> bool:
+    """The text asks what something costs ("hoeveel kost een extra gft-container?")."""
+    return _PRICE_ASKED.search(text.lower()) is not None
 
 
 def asks_for_the_calendar(text: str) -> bool:

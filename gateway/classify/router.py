@@ -194,8 +194,8 @@ class HybridRouter:
 
     def _what_it_asks(self, decision: Decision, text: str, subject: str | None, p: Any) -> Decision:
         """The decision, unless the text asks for something else than the dienst it names (`asks`):
-        a question about an earlier report, a premium or permit or where the collection calendar is
-        is the desk's (info), a
+        a question about an earlier report, a premium or permit, where the collection calendar is or what
+        something costs is the desk's (info), a
         request for another dienst's work goes to triage with that dienst as the best guess. A
         complaint asked as a question ("is dat toegelaten?") is not routed to info, an unsure routing
         elsewhere of the writer's own permission question ("mag mijn hond ...") is triaged, and so is a
@@ -234,7 +234,12 @@ class HybridRouter:
             return self._to_triage(decision, "info", p)
         if not asks.may_ask(full):
             return decision
-        if asks.earlier_report(full) or asks.asks_about_a_grant(full) or asks.asks_for_the_calendar(full):
+        if (
+            asks.earlier_report(full)
+            or asks.asks_about_a_grant(full)
+            or asks.asks_for_the_calendar(full)
+            or asks.asks_the_price(full)
+        ):
             if decision.best != "info":
                 return self._to_triage(decision, "info", p)
             if decision.triage:  # the model, unsure, and what the text asks both say the desk's
