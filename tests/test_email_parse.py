@@ -343,6 +343,35 @@ def test_inline_forward_as_the_whole_body(marker: str) -> None:
     assert parsed.forward_note is None
 
 
+NEW_PROBLEM = "Maar nu ligt het voetpad ervoor open, de tegels liggen los en scheef."
+DONE_NOTE = "Dag,\n\nDe lamp die mijn buurvrouw meldde (zie hieronder) brandt weer, waarvoor dank. " + NEW_PROBLEM
+
+
+def test_a_forward_whose_note_says_the_forwarded_problem_is_over_is_the_forwarders_report() -> None:
+    """The twenty-sixth round: the note reports a problem of its own; the forward is history."""
+    body = (
+        f"{DONE_NOTE}\n\nGroeten,\nJan\n\n---------- Forwarded message ---------\n"
+        "Van: Lotte Claeys <lotte.claeys@gmail.com>\nOnderwerp: Lamp kapot\n\n"
+        "De straatlamp voor nummer 3 brandt niet meer.\n"
+    )
+    msg = citizen_mail(body)
+    msg.replace_header("Subject", "Fwd: Lamp kapot")
+    parsed = parse_mail(msg.as_bytes())
+    assert (parsed.forwarded_by, parsed.from_address) == (None, "jan.peeters@telenet.be")
+    assert NEW_PROBLEM in parsed.text and "nummer 3" not in parsed.text
+    # attached, the same
+    inner = citizen_mail("De straatlamp voor nummer 3 brandt niet meer.")
+    inner.replace_header("From", "Lotte Claeys <lotte.claeys@gmail.com>")
+    outer = EmailMessage()
+    outer["From"] = "Jan Peeters <jan.peeters@telenet.be>"
+    outer["Subject"] = "Fwd: Lamp kapot"
+    outer.set_content(DONE_NOTE + "\n\nJan")
+    outer.add_attachment(inner)
+    attached = parse_mail(outer.as_bytes())
+    assert (attached.forwarded_by, attached.from_address) == (None, "jan.peeters@telenet.be")
+    assert NEW_PROBLEM in attached.text
+
+
 def test_outlook_forward_with_only_a_name_keeps_the_forwarders_address() -> None:
     body = (
         "\n\nVan: Lotte Claeys\nVerzonden: dinsdag 2 april 2024 10:15\nAan: Schepen\n"

@@ -1,9 +1,8 @@
 """Raw mail bytes -> `ParsedMail`: headers, the report text, attachments, and what kind of mail it is.
 
-Pure and I/O-free: the SMTP listener and the IMAP poller call `parse_mail` and decide
-what to do with the result. `parse_mail` never raises: whatever cannot be read is
-replaced, skipped or guessed, and noted in `defects` for the audit log (a lost mail
-is worse than a badly decoded one).
+Pure and I/O-free: the SMTP listener and the IMAP poller call `parse_mail` and decide what to do with
+the result. `parse_mail` never raises: whatever cannot be read is replaced, skipped or guessed, and
+noted in `defects` for the audit log (a lost mail is worse than a badly decoded one).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from gateway.channels.email.automated import (
 from gateway.channels.email.html import html_to_text
 from gateway.channels.email.quotes import find_phone, split_forward, split_signature, strip_reply
 from gateway.cleantext import clean_text
+from gateway.followups import says_done
 from gateway.language import detect_language
 
 __all__ = ["Automated", "MailAttachment", "ParsedMail", "RefusedAttachment", "html_to_text", "parse_mail"]
@@ -151,10 +151,9 @@ class _Report:
     forward_note: str | None = None
 
 
-# compat32 builds the tree about three times faster than policy.default, which re-parses
-# Content-Type on each of the ~30 accesses the feed parser and a walk make per message;
-# every header is read through `automated.first_header`/`header_values`/`mime_view`,
-# which decode what they need. (SMTP listener: 144 -> 323 messages/s.)
+# compat32 builds the tree about three times faster than policy.default, which re-parses Content-Type
+# on each of the ~30 accesses the feed parser and a walk make per message; every header is read through
+# `automated.first_header`/`header_values`/`mime_view`, which decode what they need (SMTP 144 -> 323/s).
 _PARSER = BytesParser(policy=policy.compat32)
 _HEADER_PARSER = BytesHeaderParser(policy=policy.compat32)
 _MAX_DEPTH = 20  # MIME nesting; deeper is an attack or a broken generator
@@ -528,13 +527,16 @@ def _forwarded_report(
     if depth >= _MAX_FORWARDS:
         return report
     inner = _attached_message(content.messages[0], defects) if content.messages else None
+    # A note saying the forwarded problem is over and reporting another is the forwarder's own report.
     if inner is not None:
+        if says_done(report.full_text):
+            return report
         inner_content = _collect(inner, limits)
         defects.extend(inner_content.defects)
         forwarded = _from_attached(report, inner, inner_content, defects)
     else:
         inline = split_forward(report.full_text, quotes.subject_says_forward(report.subject))
-        if inline is None:
+        if inline is None or says_done(inline[0]):
             return report
         inner_content = _Content()
         forwarded = _from_inline(report, *inline, defects)
