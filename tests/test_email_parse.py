@@ -344,7 +344,9 @@ def test_inline_forward_as_the_whole_body(marker: str) -> None:
 
 
 NEW_PROBLEM = "Maar nu ligt het voetpad ervoor open, de tegels liggen los en scheef."
-DONE_NOTE = "Dag,\n\nDe lamp die mijn buurvrouw meldde (zie hieronder) brandt weer, waarvoor dank. " + NEW_PROBLEM
+DONE_NOTE = (
+    "Dag,\n\nDe lamp die mijn buurvrouw meldde (zie hieronder) brandt weer, waarvoor dank. " + NEW_PROBLEM
+)
 
 
 def test_a_forward_whose_note_says_the_forwarded_problem_is_over_is_the_forwarders_report() -> None:
