@@ -319,6 +319,17 @@ def test_attached_message_is_the_report() -> None:
     assert parsed.message_id == "fwd-1@kortrijk.be"  # threading stays with the mail we received
 
 
+def inline_forward(note: str, marker: str, subject: str, text: str) -> bytes:
+    """Jan's mail forwarding Lotte's inline under `marker`, his `note` above it."""
+    body = (
+        f"{note}{marker}\nVan: Lotte Claeys <lotte.claeys@gmail.com>\nDatum: 2 april 2024 om 10:15:00 CEST\n"
+        f"Onderwerp: {subject}\nAan: schepen@kortrijk.be\n\n{text}\n\nGroetjes\nLotte\n"
+    )
+    msg = citizen_mail(body)
+    msg.replace_header("Subject", f"Fwd: {subject}")
+    return msg.as_bytes()
+
+
 @pytest.mark.parametrize(
     "marker",
     [
@@ -329,14 +340,9 @@ def test_attached_message_is_the_report() -> None:
     ],
 )
 def test_inline_forward_as_the_whole_body(marker: str) -> None:
-    body = (
-        f"{marker}\nVan: Lotte Claeys <lotte.claeys@gmail.com>\nDatum: 2 april 2024 om 10:15:00 CEST\n"
-        "Onderwerp: Afval niet opgehaald\nAan: schepen@kortrijk.be\n\n"
-        "De vuilniszakken zijn niet opgehaald.\n\nGroetjes\nLotte\n"
+    parsed = parse_mail(
+        inline_forward("", marker, "Afval niet opgehaald", "De vuilniszakken zijn niet opgehaald.")
     )
-    msg = citizen_mail(body)
-    msg.replace_header("Subject", "Fwd: Afval niet opgehaald")
-    parsed = parse_mail(msg.as_bytes())
     assert parsed.forwarded_by == "jan.peeters@telenet.be"
     assert (parsed.from_address, parsed.subject) == ("lotte.claeys@gmail.com", "Afval niet opgehaald")
     assert parsed.text == "De vuilniszakken zijn niet opgehaald."
@@ -351,14 +357,11 @@ DONE_NOTE = (
 
 def test_a_forward_whose_note_says_the_forwarded_problem_is_over_is_the_forwarders_report() -> None:
     """The twenty-sixth round: the note reports a problem of its own; the forward is history."""
-    body = (
-        f"{DONE_NOTE}\n\nGroeten,\nJan\n\n---------- Forwarded message ---------\n"
-        "Van: Lotte Claeys <lotte.claeys@gmail.com>\nOnderwerp: Lamp kapot\n\n"
-        "De straatlamp voor nummer 3 brandt niet meer.\n"
+    marker = "---------- Forwarded message ---------"
+    note = f"{DONE_NOTE}\n\nGroeten,\nJan\n\n"
+    parsed = parse_mail(
+        inline_forward(note, marker, "Lamp kapot", "De straatlamp voor nummer 3 brandt niet meer.")
     )
-    msg = citizen_mail(body)
-    msg.replace_header("Subject", "Fwd: Lamp kapot")
-    parsed = parse_mail(msg.as_bytes())
     assert (parsed.forwarded_by, parsed.from_address) == (None, "jan.peeters@telenet.be")
     assert NEW_PROBLEM in parsed.text and "nummer 3" not in parsed.text
     # attached, the same
