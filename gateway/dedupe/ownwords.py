@@ -4,7 +4,7 @@ A reply carries the thread it answers: "Re: Lamp Kanonstraat" and the quoted ear
 earlier problem, while the new text may report another one ("bedankt voor de lamp; nu ligt er
 puin"). The quoted history, greeting and signature are cut as routing cuts them
 (`gateway.classify.mailtext.routing_text`), and so is a thank-you for work done or "na de
-herstelling van vorige week" (`mailtext.drop_done`): they name what was fixed, not what is wrong.
+herstelling van vorige week" (`gateway.followups.drop_done`): they name what was fixed, not what is wrong.
 Problem kinds and content words are read from the own words only; where those name no place, the
 place is still read from the whole mail (a reply about the same thread is about its place).
 """
