@@ -100,16 +100,24 @@ def says_done(text: str) -> bool:
 
 
 def drop_done(text: str) -> str:
-    """`text` without the clauses that say earlier work was done (`text` if too little is left)."""
+    """`text` without the clauses that say earlier work was done; `text` itself, untouched, when
+    there is none or too little would be left."""
     lowered = text.lower()
-    if _ABOUT_EARLIER_HINT.search(lowered) is None:  # no clause can hold: at most "na de herstelling"
-        if _AFTER_HINT.search(lowered) is None:
+    if _ABOUT_EARLIER_HINT.search(lowered) is not None:
+        if _DONE_HINT.search(lowered) is None:
             return text
-        own = _AFTER_REPAIR.sub(" ", text)
-        return own.strip() if own != text and len(own.split()) >= _MIN_REPORT_WORDS else text
-    if _DONE_HINT.search(lowered) is None:
+        kept = _without_done_clauses(text)
+    elif _AFTER_HINT.search(lowered) is not None:  # no clause can hold: at most "na de herstelling"
+        kept = text
+    else:
         return text
+    own = _AFTER_REPAIR.sub(" ", kept)
+    if own == text:  # nothing cut: not even surrounding blanks may make it look otherwise (`says_done`)
+        return text
+    return own.strip() if len(own.split()) >= _MIN_REPORT_WORDS else text
 
+
+def _without_done_clauses(text: str) -> str:
     parts: list[str] = []
     end = 0
     for sentence in _SENTENCE.finditer(text):
@@ -126,5 +134,4 @@ def drop_done(text: str) -> str:
         parts.append(before[: earlier.start()] if earlier else before)
         parts.append(" ")
         end = m.end()
-    own = _AFTER_REPAIR.sub(" ", "".join(parts) + text[end:])
-    return own.strip() if len(own.split()) >= _MIN_REPORT_WORDS else text
+    return "".join(parts) + text[end:]

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.classify.mailtext import routing_parts, routing_text
 from gateway.classify.router import HybridRouter
+from gateway.followups import drop_done, says_done
 from tests.support.classify import rules
 
 REPORT = "De straatlamp voor nummer 23 flikkert al een week de hele nacht."
@@ -327,6 +328,13 @@ def test_a_reply_whose_thread_is_over_is_routed_on_its_own_words_not_its_subject
     # a reply that says the thread's problem is still there keeps its subject
     still = "Beste,\n\nDe lamp brandt nog altijd niet, al drie weken.\n\nEls"
     assert routing_parts(still, "Re: straatlamp Kapelstraat")[1] == "Re: straatlamp Kapelstraat"
+
+
+def test_a_text_that_says_nothing_was_done_is_left_whole_blanks_and_all() -> None:
+    """Only a cut counts as "said done": a trailing newline is no reason to drop a reply's subject."""
+    text = "Ik meldde de lamp vorige week al, ze brandt weer niet.\n"
+    assert drop_done(text) == text and not says_done(text)
+    assert routing_parts(text, "Re: lamp Kapelstraat")[1] == "Re: lamp Kapelstraat"
 
 
 def test_en_fait_without_a_first_naming_is_a_filler() -> None:
