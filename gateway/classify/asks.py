@@ -106,11 +106,11 @@ _ASKS_TO_BE_TOLD = re.compile(
     r"^(?:(?:me|mij|ons|us|moi|nous)\s+)?(?:(?:had|zou)\s+ik\s+(?:\w+\s+)?(?:geweten|weten)|weten|know|savoir|let\s+(?:me|us)\s+know|tell\s+(?:me|us)|inform|laten\s+weten|zeggen|informeren"
     r"|uitleggen|explain|dire|faire\s+savoir|indiquer|expliquer|confirm|bevestigen)\b",
 )
-# Emptying is the waste company's work (a household container) and Nette Stad's (a public bin): in
-# the corpus "lediging" is in 9 afvalophaling lines and 2 of Nette Stad ("vraagt lediging").
 # "Please leave the leaf litter underneath", "laat de bladeren liggen": a wish that something is not done,
 # no request for anyone's work (twenty-sixth round).
 _LEAVE_IT = re.compile(r"\s*(?:leave|laat|laten|laissez|laisser|do\s+not|don't|niet)\b")
+# Emptying is the waste company's work (a household container) and Nette Stad's (a public bin): in
+# the corpus "lediging" is in 9 afvalophaling lines and 2 of Nette Stad ("vraagt lediging").
 _EMPTYING = re.compile(
     r"\b(?:lediging|ledigen|geledigd|leegmaken|leeg\s+maken|empty|emptied|emptying|vider|vidé|vidange)\b",
 )
