@@ -26,7 +26,9 @@ _THANKS = (
     r"(?<!alvast )(?<!voorbaat )\b(?:bedankt|dank\s+(?:u|je|jullie)|dankuwel|dankjewel|waarvoor\s+dank"
     r"|dank\s+(?:daarvoor|ervoor|voor)|met\s+dank|merci|thanks|thank\s+you)\b"
     r"(?!\s+(?:alvast|in\s+advance|d'avance|bij\s+voorbaat))"
-    r"(?!\s*d(?:e\b|'))"  # "merci de l'enlever" asks: it is French for "please"
+    # "merci de l'enlever" asks: it is French for "please"; "merci d'avoir nettoyé" thanks for what was
+    # done (twenty-seventh round, read in issue14r)
+    r"(?!\s*d(?:e\b|'(?!avoir\b)))"
 )
 _EARLIER = (
     r"\b(?:mijn|onze|my|our|ma|mon|notre)\s+(?:\w+\s+)?"

@@ -68,6 +68,33 @@ def test_a_report_is_no_question_about_an_earlier_one(text: str) -> None:
     assert not asks.earlier_report(text)
 
 
+# A reply to the city's own status mail: its subject names the report and the status, its body is the
+# writer's (twenty-seventh round). The texts are written for this test.
+STATUS_SUBJECT = "Re: Uw melding - Behandeld (losse stoeptegel Kapelstraat)"
+NEW_IN_REPLY = (
+    "De tegel ligt er weer mooi in. Maar sindsdien zit er een wespennest in de voet van de vuilbak "
+    "ernaast, er vliegen er tientallen in en uit. Kan dat nest weggehaald worden?"
+)
+
+
+def test_the_status_word_of_a_replys_subject_asks_nothing_of_the_report() -> None:
+    full = f"{STATUS_SUBJECT}\n{NEW_IN_REPLY}"
+    assert asks.earlier_report(full)  # read as one text, the city's words look like a question
+    assert not asks.earlier_report(full, own=NEW_IN_REPLY)
+    # the writer's own words can still ask how it stands, the report named in the subject
+    asking = "Is daar al iets mee gebeurd? Ik zie nog niemand."
+    assert asks.earlier_report(f"{STATUS_SUBJECT}\n{asking}", own=asking)
+
+
+def test_a_reply_to_a_status_mail_that_reports_something_new_is_not_sent_to_the_desk_as_info() -> None:
+    decision = decide({"dieren": 0.95, "info": 0.03, "wegen": 0.02}, NEW_IN_REPLY, STATUS_SUBJECT)
+    assert (decision.triage, decision.best) == (False, "dieren")
+    # the same words in a subject of the writer's own still read as a question about that report
+    own_subject = "Uw melding - Behandeld?"
+    decision = decide({"dieren": 0.95, "info": 0.03, "wegen": 0.02}, NEW_IN_REPLY, own_subject)
+    assert (decision.triage, decision.best) == (True, "info")
+
+
 def test_a_question_about_an_earlier_report_is_not_routed_on_its_keyword() -> None:
     """ "any news on my report about the rats" names rats; the answer is the desk's (info)."""
     text = "any news on my report about the rats behind the sports hall? sent it two weeks ago, no reply"
@@ -251,6 +278,9 @@ def test_a_permission_question_the_model_alone_is_sure_of_elsewhere_stays_routed
         ("De tak van de linde naast de lichtpaal is afgebroken. De lamp zelf werkt nog.", {"verlichting"}),
         ("De boom naast de lantaarnpaal is omver gewaaid, de lamp brandt nog.", {"verlichting"}),
         ("Een zwerm aan de lantaarnpaal, die is scheef maar dat was al zo; de lamp werkt.", {"verlichting"}),
+        # twenty-seventh round: "werkt wel prima", a gully that drains away
+        ("De kasseien zijn verzakt. De rioolkolk ernaast werkt wel prima.", {"riolering"}),
+        ("Het putdeksel ligt vast en de kolk loopt goed af, maar de klinkers zijn verzakt.", {"riolering"}),
     ],
 )
 def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> None:
@@ -277,6 +307,9 @@ def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> 
         "The lamp post is bent after a van hit it, the light still works.",
         "Le lampadaire est penché depuis l'accident, mais la lampe fonctionne.",
         "De lantaarnpaal aan de sporthal is door een bestelwagen aangereden. Licht brandt nog.",
+        # a subordinate clause puts the verb last, and a ";" is no sentence's end (twenty-seventh round)
+        "Mevrouw meldt dat de lantaarnpaal op het plein scheef staat sinds een aanrijding; de kap hangt los. "
+        "De lamp brandt nog.",
     ],
 )
 def test_an_object_that_is_not_fine_is_no_such_reading(text: str) -> None:

@@ -285,6 +285,8 @@ NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt
         "Mijn vorige melding over de gesneuvelde zitbank is opgelost. Nu ",
         "Thanks for repairing the street light so quickly! Different thing: ",
         "Merci pour votre réponse, le panneau fonctionne de nouveau. Par contre ",
+        # "merci d'avoir" thanks for what was done, where "merci de" asks (twenty-seventh round)
+        "Merci d'avoir réparé le panneau si vite, c'était rapide.\n\nPar contre ",
         # an earlier report named, then said done, without thanks; and the sentence before a done clause
         "Vorige keer meldde ik een scheef verkeersbord, dat is ondertussen hersteld. Nu: ",
         "Mijn buurman meldde vorige week een kapot verkeersbord. Dat is intussen vervangen, dank daarvoor. ",

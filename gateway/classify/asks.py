@@ -174,7 +174,9 @@ _FINE = (
     r"(?:is|zijn|lijkt|lijken|staat|staan)(?:\s+(?:zelf|nog|gewoon|wel|nochtans|trouwens|overigens))*\s+"
     r"(?:in\s+orde|ok|oké|intact|heel(?=\s*(?:[.,;!\n]|maar\b|$))|niet\s+(?:kapot|beschadigd|stuk)"
     rf"|nog\s+leesbaar|leesbaar|in\s+goede\s+staat|recht(?:op)?{_END})"
-    rf"|(?:brandt|werkt|branden|werken)(?:\s+(?:wel|gewoon|nog|normaal|weer|opnieuw))*{_END}"
+    # "werkt wel prima" (twenty-seventh round, read in issue14r)
+    r"|(?:brandt|werkt|branden|werken)(?:\s+(?:wel|gewoon|nog|normaal|weer|opnieuw|prima|perfect|goed))*"
+    rf"{_END}"
     r"|(?:is|are|looks?|seems?)(?:\s+(?:still|otherwise|perfectly))?\s+(?:fine|ok|okay|intact|undamaged"
     r"|not\s+damaged|in\s+good\s+(?:condition|shape|order))|(?:is|are)\s+still\s+(?:standing|upright)"
     rf"|(?:still\s+)?works?(?:\s+(?:fine|normally|again))?{_END}|can\s+still\s+be\s+read"
@@ -189,7 +191,8 @@ _FINE = (
     rf"|(?:is|zijn)\s+(?:nog\s+)?niet\s+vol{_END}|(?:is|are)\s+(?:still\s+)?not\s+full{_END}"
     rf"|(?:isn't|aren't)\s+full{_END}"
     rf"|(?:n'est|ne\s+sont)\s+pas\s+(?:plein|pleine|pleins|pleines){_END}"
-    r"|loopt(?:\s+(?:goed|vlot|normaal|nog|wel))*\s+door"
+    # a drain that drains: "loopt goed door", "loopt goed af" (twenty-seventh round)
+    r"|loopt(?:\s+(?:goed|vlot|normaal|nog|wel))*\s+(?:door|af)"
     # "De boom mag van mij blijven", "the tree can stay" (twenty-sixth round)
     r"|mag(?:\s+(?:van\s+mij|gerust|wel))*\s+blijven|(?:may|can)\s+stay|peut\s+rester"
     rf"|(?:is|are)\s+not\s+(?:blocked|clogged){_END}(?!\s*,?\s*but)"
@@ -230,6 +233,11 @@ _POLE_DAMAGED = re.compile(
     r"|poteau\s+d'éclairage)\b(?:\s+[\w'-]+){0,6}?\s+(?:is|was|werd|staat|has\s+been|is\s+now|est|a\s+été)"
     r"\s+(?:\w+\s+){0,3}?(?:scheef|schuin|gezakt|omver|aangereden|geknakt|geplooid|leaning|bent|knocked|tilted"
     r"|penche|penché|renversé|tordu|plié)"
+    # a Dutch subordinate clause puts the verb last: "meldt dat de lantaarnpaal ... scheef staat"
+    # (twenty-seventh round, read in issue14r)
+    r"|(?<!naast de )(?<!tegen de )(?<!bij de )(?<!aan de )(?<!op de )"
+    r"\b(?:lichtmast|lantaarnpaal|lichtpaal|verlichtingspaal)\b(?:\s+[\w'-]+){0,6}?"
+    r"\s+(?:scheef|schuin|omver)\s+(?:staat|hangt|is\s+gezakt|gezakt\s+is)\b"
 )
 # "Het deurtje onderaan de paal hangt open, je ziet de kabels; de lamp zelf brandt nog" (twenty-sixth
 # round): the lamp works, but its pole's open hatch or bare wiring is the lighting's own fault.
@@ -241,6 +249,7 @@ _MAY_BE_FINE = re.compile(
     r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|branden|werkt|werken|fine|damaged"
     r"|work|be read|fonctionne|marche|abîm|cassé|endommag|lisible|staat|recht|verstopt|door\b|blocked"
     r"|clogged|standing|upright|debout|bouch|état|condition|shape|order|ordre|\bvol\b|full|plein|blijven|stay"
+    r"|loopt"
     r"|rester"
 )
 
@@ -264,8 +273,10 @@ def fine_objects(text: str) -> set[str]:
 
 
 def _pole_damaged_before(text: str, end: int) -> bool:
-    """The lamp's own pole said damaged before `end` in its sentence or the one before (lowercased)."""
-    stops = [m.end() for m in _CLAUSE_END.finditer(text, 0, end)]
+    """The lamp's own pole said damaged before `end` in its sentence or the one before (lowercased):
+    whole sentences, a clause after ";" included ("... scheef staat; de kap hangt los. De lamp brandt
+    nog", twenty-seventh round)."""
+    stops = [m.end() for m in _SENTENCE_END.finditer(text, 0, end)]
     start = stops[-2] if len(stops) >= 2 else 0
     return _POLE_DAMAGED.search(text, start, end) is not None
 
@@ -361,10 +372,14 @@ def may_ask(text: str) -> bool:
     return _MAY_ASK.search(text.lower()) is not None
 
 
-def earlier_report(text: str) -> bool:
-    """The text asks how an earlier report stands ("mijn melding van vorige week: al iets gebeurd?")."""
+def earlier_report(text: str, own: str | None = None) -> bool:
+    """The text asks how an earlier report stands ("mijn melding van vorige week: al iets gebeurd?").
+    `own`: the writer's own words, where the asking must be, when `text` also holds words that are
+    not theirs: a reply's subject is the city's status mail's ("Re: Uw melding - Behandeld (...)"),
+    and names the report without asking anything of it."""
     text = text.lower()
-    return _EARLIER.search(text) is not None and _HOW_IT_STANDS.search(text) is not None
+    asking = text if own is None else own.lower()
+    return _EARLIER.search(text) is not None and _HOW_IT_STANDS.search(asking) is not None
 
 
 def asks_about_a_grant(text: str) -> bool:

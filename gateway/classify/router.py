@@ -47,6 +47,7 @@ from gateway.classify.mailtext import routing_parts
 from gateway.classify.rules import Routing, RuleRouter
 from gateway.classify.textcat import join_subject
 from gateway.config import Settings
+from gateway.followups import is_reply
 from gateway.melding import DIENST_CODES
 
 log = logging.getLogger("gateway.classify")
@@ -235,7 +236,7 @@ class HybridRouter:
         if not asks.may_ask(full):
             return decision
         if (
-            asks.earlier_report(full)
+            asks.earlier_report(full, own=text if is_reply(subject) else None)
             or asks.asks_about_a_grant(full)
             or asks.asks_for_the_calendar(full)
             or asks.asks_the_price(full)
