@@ -43,7 +43,9 @@ _EARLIER_SENTENCE = re.compile(rf"[^.!?\n]*(?:{_EARLIER})[^.!?\n]*[.!?)]*\s*$", 
 _DONE = (
     r"\b(?:herstel\w*|hersteld|opgelost|opgeruimd|opruim\w*|weg\s+te\s+(?:halen|nemen|doen)|weggehaald"
     r"|weggenomen|verwijder\w*|behandeld|vervangen|opgehaald|meegenomen|collected|picked\s+up|ramass\w*"
-    r"|gerepareerd|gemaaid|gesnoeid|geledigd|leeggemaakt|(?:weer|terug)\s+in\s+orde"
+    r"|gerepareerd|gemaaid|gesnoeid|geledigd|leeggemaakt|(?:weer|terug)\s+in\s+orde|ontstopt|ontstoppen"
+    # a drain that drains again: "het water loopt weer weg" (twenty-eighth round)
+    r"|(?:loopt|lopen)\s+(?:\w+\s+)?(?:weer|terug|opnieuw)\s+(?:weg|door|af)"
     # "brandt weer" is done; "staat er weer water" is again: standing only when back in place
     r"|(?:brandt|branden|werkt|werken)\s+(?:\w+\s+)?(?:weer|terug|opnieuw)"
     r"|(?:staat|staan|ligt|liggen|hangt|hangen)\s+(?:\w+\s+)?(?:weer|terug)\s+(?:recht|goed|vast|op\s+(?:zijn|haar)\s+plaats)"
@@ -61,6 +63,17 @@ _DONE_CLAUSE = re.compile(
     rf"|[^.!?\n]*?(?:{_EARLIER}){_NO_TURN}*?{_DONE}{_NO_TURN}*(?:[.!?]+|(?=\n)|$)",
     re.IGNORECASE,
 )
+# Twenty-eighth round: the thanks and what was done in sentences of their own, side by side ("Bedankt! Het
+# voetpad is mooi hersteld.", "De kolk is ontstopt. Merci!"): the thanks a few words at most.
+# Not in a quoted line: "> Uw melding werd behandeld. Dank voor uw melding." is the city's own mail.
+_BARE_THANKS = rf"[ \t]*(?:{_THANKS})[^.!?\n]{{0,25}}?(?:[.!]+|(?=\n))"
+_DONE_SENTENCE = rf"[ \t]*(?!>){_NO_TURN}*?{_DONE}{_NO_TURN}*(?:[.!]+|(?=\n)|$)"
+_SIDE_BY_SIDE = re.compile(
+    rf"(?:^|(?<=[.!?\n]))(?:{_BARE_THANKS}[ \t]*\n?{_DONE_SENTENCE}|{_DONE_SENTENCE}[ \t]*\n?{_BARE_THANKS})",
+    re.IGNORECASE,
+)
+# ... looked for only where a short thanks stands alone (a lazy scan from every sentence is dear)
+_BARE_THANKS_ALONE = re.compile(rf"(?:^|(?<=[.!?\n])){_BARE_THANKS}", re.IGNORECASE)
 _DONE_WORD = re.compile(_DONE, re.IGNORECASE)
 _THANKS_WORD = re.compile(_THANKS, re.IGNORECASE)
 _EARLIER_WORD = re.compile(_EARLIER, re.IGNORECASE)
@@ -79,8 +92,8 @@ _MIN_REPORT_WORDS = 5  # what is left must say something: "bedankt, de lamp bran
 _DONE_HINT = re.compile(  # every clause above has one of these (lowercased text, no IGNORECASE: cheap)
     r"herstel|opgelost|opgeruimd|opruim|weg te|weggehaald|weggenomen|verwijder|behandeld|vervangen|opgehaald"
     r"|meegenomen|gerepareerd|gemaaid|gesnoeid|geledigd|leeggemaakt|in orde|weer|terug|opnieuw|fix|repair"
-    r"|remov|clean|cleared|handled|sorted|resolved|replaced|again|back on|répar|repar|enlev|nettoy|résolu"
-    r"|traité|remplac|nouveau|remarche|collected|picked|ramass|reparatie|vervanging|réparation|nettoyage"
+    r"|ontstop|remov|clean|cleared|handled|sorted|resolved|replaced|again|back on|répar|repar|enlev|nettoy"
+    r"|résolu|traité|remplac|nouveau|remarche|collected|picked|ramass|reparatie|vervanging|réparation|nettoyage"
 )
 
 # ... and a thanks or an earlier report (_THANKS, _EARLIER), as these words; searched first, being the
@@ -109,6 +122,8 @@ def drop_done(text: str) -> str:
         if _DONE_HINT.search(lowered) is None:
             return text
         kept = _without_done_clauses(text)
+        if _BARE_THANKS_ALONE.search(kept) is not None:
+            kept = _SIDE_BY_SIDE.sub(_unless_not_done, kept)
     elif _AFTER_HINT.search(lowered) is not None:  # no clause can hold: at most "na de herstelling"
         kept = text
     else:
@@ -117,6 +132,10 @@ def drop_done(text: str) -> str:
     if own == text:  # nothing cut: not even surrounding blanks may make it look otherwise (`says_done`)
         return text
     return own.strip() if len(own.split()) >= _MIN_REPORT_WORDS else text
+
+
+def _unless_not_done(m: re.Match[str]) -> str:
+    return m.group() if _NOT_DONE.search(m.group()) else " "
 
 
 def _without_done_clauses(text: str) -> str:

@@ -47,6 +47,10 @@ EARLIER = [
     "Nous avons signalé un avaloir bouché rue de Gand. Une intervention est-elle prévue ?",
     # The verb before its subject after a time word (twenty-first round).
     "Mevrouw belt: gisteren meldde ze een omgewaaid verkeersbord, ze wil weten hoe ver het staat.",
+    # Whether word will still come, in West-Flemish too; telegraphic English (twenty-eighth round).
+    "k heb vorige week gemeld da de lamp kapot was, krijgk nog bericht of nie?",
+    "Ik heb een verzakte stoep gemeld maar nog altijd geen antwoord gekregen.",
+    "Reported a broken bench in the park last week. Is it fixed or not?",
 ]
 
 
@@ -124,6 +128,8 @@ def test_a_question_the_unsure_model_reads_as_the_desks_is_routed_there() -> Non
         "Krijg ik een premie voor een regenwaterput als ik mijn dak vernieuw?",
         "Hebben we een vergunning nodig om de grote linde in onze tuin te vellen?",
         "Is there a grant for people who disconnect their rain pipes from the sewer?",
+        # a desk note of a question asked beforehand (twenty-eighth round)
+        "Caller plans a street barbecue next month and we ask whether they need a permit for it.",
         "Existe-t-il une prime pour planter une haie ?",
     ],
 )
@@ -178,6 +184,9 @@ def test_a_request_for_the_routed_diensts_work_routes_as_before() -> None:
     # request for another dienst's work.
     bin_text = "De openbare vuilbak aan de bushalte puilt uit, er liggen zakjes naast. Graag lediging."
     assert not decide({"nette_stad": 0.97, "afvalophaling": 0.03}, bin_text).triage
+    # Emptying a drain is the sewer service's own work (twenty-eighth round).
+    drain = "Er ligt zand en gruis in het rioolputje voor de deur. Kunnen jullie dat putje laten leegmaken?"
+    assert not decide({"riolering": 0.97, "afvalophaling": 0.03}, drain).triage
     # A request whose words are only a hint names no one's work.
     hint = "Er ligt een matras gedumpt op het voetpad. Kunnen jullie laten weten wanneer dat weg is?"
     assert not decide({"nette_stad": 0.97, "info": 0.03}, hint).triage

@@ -294,12 +294,18 @@ NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt
         "Dhr. belt over 'een kapot verkeersbord' in de Kapelstraat. Bij doorvragen blijkt: ",
         "Madame signale d'abord « un panneau tombé » ; en fait ",
         "Caller first mentioned a 'broken road sign'; it turns out that ",
+        # twenty-eighth round: the thanks and the repair side by side, either way round; a drain that
+        # drains again; "on asking" in an English desk note
+        "Bedankt! Het verkeersbord staat er weer recht.\n\nMaar ",
+        "Het verkeersbord is vervangen. Merci!\n\n",
+        "Dank voor het ontstoppen van de kolk, het water loopt weer weg. Maar nu ",
+        "Caller first says there's 'a broken road sign'. On asking: ",
     ],
 )
 def test_what_was_done_or_taken_back_is_not_read(done: str) -> None:
     cleaned = routing_text(done + NEW_REPORT)
     assert cleaned.endswith(NEW_REPORT)
-    for earlier in ("straatlamp", "verkeersbord", "zitbank", "street light", "panneau", "road sign"):
+    for earlier in ("straatlamp", "verkeersbord", "zitbank", "street light", "panneau", "road sign", "kolk"):
         assert earlier not in cleaned
 
 
@@ -313,6 +319,8 @@ def test_what_was_done_or_taken_back_is_not_read(done: str) -> None:
         "Le lampadaire devant le numéro 5 de la rue du Moulin est cassé. Merci de le réparer rapidement.",
         "Mijn melding over de straatlamp staat op 'behandeld' maar ze brandt nog steeds niet, al weken.",
         "Bedankt, de lamp brandt weer!",
+        # a thanks beside a sentence that says it is not done (twenty-eighth round)
+        "Bedankt! Maar de straatlamp is nog altijd niet hersteld, al drie weken donker in onze straat.",
         # "vorige keer X, nu Y" in one sentence: the new problem is in it; "staat er weer water" is "again"
         "Vorige keer bleef de zetel staan, nu hebben ze de kast laten staan en de zetel meegenomen!",
         "Vorige keer werd de kolk gereinigd, toch staat er weer water in onze kelder na elke bui.",
@@ -330,6 +338,13 @@ def test_a_reply_whose_thread_is_over_is_routed_on_its_own_words_not_its_subject
     # a reply that says the thread's problem is still there keeps its subject
     still = "Beste,\n\nDe lamp brandt nog altijd niet, al drie weken.\n\nEls"
     assert routing_parts(still, "Re: straatlamp Kapelstraat")[1] == "Re: straatlamp Kapelstraat"
+
+
+def test_the_citys_own_quoted_status_mail_says_nothing_was_done() -> None:
+    """ "> Uw melding werd behandeld. Dank voor uw melding." is the city's, not the writer's thanks."""
+    text = "De straatlamp brandt nog altijd niet, al drie weken.\n\n> Uw melding werd behandeld. Dank u."
+    assert not says_done(text)
+    assert routing_parts(text, "Re: Uw melding - Behandeld")[1] == "Re: Uw melding - Behandeld"
 
 
 def test_a_text_that_says_nothing_was_done_is_left_whole_blanks_and_all() -> None:

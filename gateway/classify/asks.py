@@ -49,6 +49,7 @@ _EARLIER = re.compile(
     # Twenty-first round: the verb before its subject after a time word ("vorige week meldde hij").
     r"|\bmeldde\w*\s+(?:ik|we|wij|hij|ze|zij)\b"
     r"|\b(?:i|we|she|he)\s+(?:\w+\s+)?(?:reported|rang about|called about)\b"
+    r"|\breported(?<!\w\sreported)\s+(?:a|an|the)\b"  # telegraphic: "Reported a pothole ..." (28th round)
     r"|\b(?:j'ai|nous avons|il a|elle a)\s+(?:\w+\s+)?(?:signalé|déclaré)"
     r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})",
 )
@@ -65,7 +66,12 @@ _HOW_IT_STANDS = re.compile(
     r"|(?:repair|fix) (?:is |has been )?(?:planned|scheduled)"
     r"|when (?:it|this|that) will be (?:fixed|repaired|done)"
     r"|où en est|suivi de|des nouvelles|pas de (?:réponse|nouvelles)|a-t-elle été|a été transmis"
-    r"|(?:réparation|intervention)[^.?!\n]{0,20}(?:prévue|planifiée)",
+    r"|(?:réparation|intervention)[^.?!\n]{0,20}(?:prévue|planifiée)"
+    # Twenty-eighth round: whether word will still come ("krijgk nog bericht of nie?", "nog geen antwoord"),
+    # "is it fixed or not?", "still says Geregistreerd".
+    r"|krijg\w*\s+(?:\w+\s+)?nog\s+(?:een\s+)?(?:bericht|antwoord|nieuws|reactie)"
+    r"|nog\s+(?:altijd\s+|steeds\s+)?(?:geen|gin|niks|niets|nix)\s+(?:bericht|antwoord|nieuws|reactie)"
+    r"|(?:fixed|repaired|done)\s+(?:yet|or\s+not)|still\s+(?:says|shows)\b",
 )
 
 # ---- a question about a premium, subsidy or permit: the desk answers it
@@ -82,7 +88,8 @@ _GRANT_ASKED = re.compile(
     rf"(?:\s+\S+){{0,3}}?\s+{_GRANT}\b",
 )
 _QUESTION = re.compile(
-    r"\?|\b(?:vraagt|vroeg|wil weten|wenst te weten|asks|asked|wants to know|demande|voudrait savoir"
+    r"\?|\bask(?:s|ed|ing)?\s+(?:whether|if)\b"  # "and ask whether they need a permit" (28th round)
+    r"|\b(?:vraagt|vroeg|wil weten|wenst te weten|asks|asked|wants to know|demande|voudrait savoir"
     r"|bestaat er|is er|krijg ik|heb ik|hebben we|moet ik|mag ik|is there|do i|do we|can i|existe|faut-il)\b",
 )
 # A question the desk already answered is an aside ("vroeg eerst naar de premie, doorverwezen").
@@ -115,6 +122,9 @@ _EMPTYING = re.compile(
     r"\b(?:lediging|ledigen|geledigd|leegmaken|leeg\s+maken|empty|emptied|emptying|vider|vidé|vidange)\b",
 )
 EMPTYING_WORK = ("afvalophaling", "nette_stad")
+_DRAIN = re.compile(
+    r"\b(?:\w*kolke?n?|\w*putjes?|rioolput\w*|riool|gull(?:y|ies)|drains?|avaloirs?|égouts?)\b"
+)
 SUPPORTING = 2.0  # the rules' weight for supporting evidence (config/diensten.toml); a hint is less
 _MIN_ASKED_CHARS = 8  # "graag." or "please!" alone asks for nothing in particular
 
@@ -424,7 +434,9 @@ def asked_work(asked: str, rules: RuleRouter) -> tuple[set[str], set[str]]:
             weights[dienst] = weights.get(dienst, 0.0) + weight
     named = {dienst for dienst, weight in weights.items() if weight > 0}
     work = {dienst for dienst, weight in weights.items() if weight >= SUPPORTING}
-    if _EMPTYING.search(asked.lower()):
+    # Emptying is the bins' and bottle banks' work, but a drain's ("dat putje laten leegmaken") is the
+    # sewer service's own (twenty-eighth round)
+    if _EMPTYING.search(asked.lower()) and not _DRAIN.search(asked.lower()):
         work |= set(EMPTYING_WORK)
         named |= set(EMPTYING_WORK)
     return work, named

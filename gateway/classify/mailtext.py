@@ -265,7 +265,9 @@ _RECONSIDERED = re.compile(
     r"\b(?:bij|na)[ \t]+(?:verder[ \t]+)?(?:doorvragen|navragen|navraag|nader[ \t]+inzien)\b"
     r"|\bpuis[ \t]+(?:précise|précisé|se[ \t]+reprend|corrige)\b|\ben[ \t]+fait\b|\bin[ \t]+feite\b"
     r"|\bin[ \t]+werkelijkheid\b|\b(?:it[ \t]+)?turn(?:s|ed)[ \t]+out(?:[ \t]+(?:to[ \t]+be|that))?\b"
-    r"|\bon[ \t]+closer[ \t]+(?:questioning|look)\b|\bwhen[ \t]+asked[ \t]+(?:further|again|more)\b",
+    r"|\bon[ \t]+closer[ \t]+(?:questioning|look)\b|\bwhen[ \t]+asked[ \t]+(?:further|again|more)\b"
+    # "first says there's 'a hole in the road'. On asking: a manhole cover" (twenty-eighth round)
+    r"|\bon[ \t]+(?:further[ \t]+)?(?:asking|questioning)\b",
     re.IGNORECASE,
 )
 _FIRST_NAMED = re.compile(
@@ -301,7 +303,7 @@ _NOT_THIS = re.compile(
 # common text, which has none, costs one cheap scan).
 _TAKEN_BACK_HINT = re.compile(
     r"doorvragen|navragen|navraag|nader|précis|reprend|corrige|en fait|in feite|werkelijkheid|turn"
-    r"|closer|asked|sorry|pardon"
+    r"|closer|asked|asking|questioning|sorry|pardon"
 )
 
 
