@@ -99,6 +99,27 @@ def test_a_reply_to_a_status_mail_that_reports_something_new_is_not_sent_to_the_
     assert (decision.triage, decision.best) == (True, "info")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # twenty-eighth round: a closed report asked to be reopened, nothing changed, the problem back
+        "Behandeld, staat er. De lamp brandt nog altijd niet. Graag mijn melding opnieuw openen.",
+        "Mon signalement a été transmis, mais rien n'a changé : je signale donc de nouveau le bruit.",
+        "Mijn melding is behandeld, staat er. Graag nu echt herstellen, het gat wordt groter.",
+        "Mijn melding werd al doorgegeven, maar vandaag is het GFT opnieuw niet opgehaald.",
+    ],
+)
+def test_a_request_to_reopen_an_earlier_report_asks_for_the_work_not_how_it_stands(text: str) -> None:
+    assert asks.earlier_report(text) and asks.asks_to_reopen(text)
+    decision = decide({"verlichting": 0.95, "info": 0.05}, text)
+    assert (decision.triage, decision.best) == (False, "verlichting")
+
+
+def test_a_question_how_a_report_stands_asks_to_reopen_nothing() -> None:
+    for text in EARLIER:
+        assert not asks.asks_to_reopen(text), text
+
+
 def test_a_question_about_an_earlier_report_is_not_routed_on_its_keyword() -> None:
     """ "any news on my report about the rats" names rats; the answer is the desk's (info)."""
     text = "any news on my report about the rats behind the sports hall? sent it two weeks ago, no reply"

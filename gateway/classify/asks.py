@@ -382,6 +382,24 @@ def may_ask(text: str) -> bool:
     return _MAY_ASK.search(text.lower()) is not None
 
 
+# A writer who asks to reopen a report the city closed, or says nothing changed since or the problem is
+# back, asks for the work again, not how the report stands (twenty-eighth round: "Behandeld?? ... Graag
+# opnieuw openen", "Gepland voor week 18 ... Graag nu echt herstellen", "rien n'a changé, je signale donc
+# de nouveau").
+_REOPEN = re.compile(
+    r"opnieuw\s+(?:te\s+)?openen|heropen\w*|\breopen\s+(?:it|this|the|my|our)\b|please\s+reopen|\brouvrir\b"
+    r"|rien\s+n'a\s+changé|nothing\s+has\s+changed|niets\s+(?:is\s+)?veranderd|signale\s+(?:donc\s+)?de\s+nouveau"
+    r"|\bnu\s+(?:eens\s+)?(?:echt|écht)\s+(?:\w+\s+){0,2}?(?:herstellen|opruimen|oplossen|vervangen|repareren)\b"
+    # the problem is back: "vandaag is het opnieuw niet opgehaald", "ze brandt alweer niet"
+    r"|\b(?:opnieuw|alweer|weer)\s+niet\b"
+)
+
+
+def asks_to_reopen(text: str) -> bool:
+    """The writer asks again for work the city said was done or planned ("graag opnieuw openen")."""
+    return _REOPEN.search(text.lower()) is not None
+
+
 def earlier_report(text: str, own: str | None = None) -> bool:
     """The text asks how an earlier report stands ("mijn melding van vorige week: al iets gebeurd?").
     `own`: the writer's own words, where the asking must be, when `text` also holds words that are

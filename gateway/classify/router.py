@@ -195,9 +195,9 @@ class HybridRouter:
 
     def _what_it_asks(self, decision: Decision, text: str, subject: str | None, p: Any) -> Decision:
         """The decision, unless the text asks for something else than the dienst it names (`asks`):
-        a question about an earlier report, a premium or permit, where the collection calendar is or what
-        something costs is the desk's (info), a
-        request for another dienst's work goes to triage with that dienst as the best guess. A
+        a question about an earlier report (not a request to reopen it), a premium or permit, where
+        the collection calendar is or what something costs is the desk's (info), a request for
+        another dienst's work goes to triage with that dienst as the best guess. A
         complaint asked as a question ("is dat toegelaten?") is not routed to info, an unsure routing
         elsewhere of the writer's own permission question ("mag mijn hond ...") is triaged, and so is a
         routing to the dienst of an object the text says is fine ("de lamp zelf brandt wel"), and a
@@ -235,8 +235,9 @@ class HybridRouter:
             return self._to_triage(decision, "info", p)
         if not asks.may_ask(full):
             return decision
+        own = text if is_reply(subject) else None
         if (
-            asks.earlier_report(full, own=text if is_reply(subject) else None)
+            (asks.earlier_report(full, own=own) and not asks.asks_to_reopen(text))
             or asks.asks_about_a_grant(full)
             or asks.asks_for_the_calendar(full)
             or asks.asks_the_price(full)
