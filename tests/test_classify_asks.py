@@ -311,6 +311,9 @@ def test_a_permission_question_the_model_alone_is_sure_of_elsewhere_stays_routed
         # twenty-seventh round: "werkt wel prima", a gully that drains away
         ("De kasseien zijn verzakt. De rioolkolk ernaast werkt wel prima.", {"riolering"}),
         ("Het putdeksel ligt vast en de kolk loopt goed af, maar de klinkers zijn verzakt.", {"riolering"}),
+        # twenty-eighth round: two objects at once, "daar", what lies around
+        ("Een put in de fietsstrook. Verkeersborden en markering zijn daar in orde.", {"signalisatie"}),
+        ("The manhole cover has sunk and rocks. The asphalt around it is fine.", {"wegen"}),
     ],
 )
 def test_an_object_said_to_be_fine_is_read_as_one(text: str, fine: set[str]) -> None:
@@ -531,6 +534,7 @@ def test_a_wish_that_something_is_left_alone_asks_for_no_work() -> None:
         "Combien coûte un enlèvement d'encombrants à domicile ?",
         "How much does it cost to have a bulky sofa picked up?",
         "Hoeveel kost een vergunning voor een container op straat?",
+        "Existe-t-il un parking vélo avec abonnement à la gare, et quel en est le prix ?",
     ],
 )
 def test_a_question_what_something_costs_is_the_desks(text: str) -> None:

@@ -169,7 +169,7 @@ _FINE_OBJECTS = {
     r"|marquages?",
     "groen": r"boom|bomen|tree|trees|arbre|arbres|gras|grass|herbe|haag|hedge|haie",
     "wegen": r"wegdek|road|bank|banken|bench|benches|bancs?|chaussée|voetpad|stoep|trottoir|pavement"
-    r"|footpath|fietspad|bike\s+path|piste\s+cyclable",
+    r"|footpath|fietspad|bike\s+path|piste\s+cyclable|asfalt|asphalt|tarmac|klinkers|kasseien|bestrating",
     "afvalophaling": r"glasbol\w*|bottle\s+banks?|bulles?(?:\s+à\s+verre)?|containers?|conteneurs?",
     "riolering": r"gracht|ditch|fossé|\w*kolk|rooster|riool|rioolput\w*|\w*putje|drain|grate|gully"
     r"|égout|avaloir|grille",
@@ -178,10 +178,13 @@ _FINE_OBJECTS = {
 # A complement may say whose object it is ("l'éclairage de la passerelle est en ordre").
 _OF_WHAT = r"(?:\s+(?:van\s+de|van\s+het|of\s+the|de\s+la|du|des|de\s+l')\s*[\w-]+)?"
 _END = r"(?=\s*(?:[.,;!\n]|maar\b|but\b|mais\b|$))"  # the statement ends: "brandt weer niet" is no reading
+# Twenty-eighth round (read in issue14y and z): two objects at once ("verkeersborden en markering zijn daar
+# in orde"), the place ("daar", "hier") and what surrounds ("the asphalt around it is fine").
+_AND_ONE_MORE = r"(?:\s+(?:en|and|et)\s+(?:(?:de|het|the|la|le|les)\s+)?[\w-]+)?"
 _FINE = (
-    rf"{_OF_WHAT}(?:\s+(?:zelf|itself|themselves|lui-même|elle-même|eux-mêmes|ernaast|next\s+to\s+it"
-    r"|à\s+côté))?\s+(?:"
-    r"(?:is|zijn|lijkt|lijken|staat|staan)(?:\s+(?:zelf|nog|gewoon|wel|nochtans|trouwens|overigens))*\s+"
+    rf"{_AND_ONE_MORE}{_OF_WHAT}(?:\s+(?:zelf|itself|themselves|lui-même|elle-même|eux-mêmes|ernaast|next\s+to\s+it"
+    r"|à\s+côté|around\s+it|errond|eromheen|rondom))?\s+(?:"
+    r"(?:is|zijn|lijkt|lijken|staat|staan)(?:\s+(?:zelf|nog|gewoon|wel|nochtans|trouwens|overigens|daar|hier))*\s+"
     r"(?:in\s+orde|ok|oké|intact|heel(?=\s*(?:[.,;!\n]|maar\b|$))|niet\s+(?:kapot|beschadigd|stuk)"
     rf"|nog\s+leesbaar|leesbaar|in\s+goede\s+staat|recht(?:op)?{_END})"
     # "werkt wel prima" (twenty-seventh round, read in issue14r)
@@ -345,7 +348,7 @@ _PRICE_ASKED = re.compile(
     r"\b(?:wa+t?\s+kost|hoeveel\s+kost|hoeveel\s+betaal|wat\s+betaal|kostprijs"
     r"|combien\s+(?:coûte|coute|ça\s+coûte|ça\s+coute|faut-il\s+payer|dois-je\s+payer)"
     r"|how\s+much\s+(?:does|is|do|will|would)|what\s+does\s+it\s+cost|what\s+is\s+the\s+(?:price|fee|cost)"
-    r"|quel\s+est\s+le\s+(?:prix|tarif|coût|cout))\b"
+    r"|quel\s+(?:en\s+)?est\s+le\s+(?:prix|tarif|coût|cout))\b"
 )
 
 
