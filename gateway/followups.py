@@ -66,14 +66,15 @@ _DONE_CLAUSE = re.compile(
 # Twenty-eighth round: the thanks and what was done in sentences of their own, side by side ("Bedankt! Het
 # voetpad is mooi hersteld.", "De kolk is ontstopt. Merci!"): the thanks a few words at most.
 # Not in a quoted line: "> Uw melding werd behandeld. Dank voor uw melding." is the city's own mail.
+_SENTENCE_START = r"(?:^|(?<=[.!?\n]))"
 _BARE_THANKS = rf"[ \t]*(?:{_THANKS})[^.!?\n]{{0,25}}?(?:[.!]+|(?=\n))"
 _DONE_SENTENCE = rf"[ \t]*(?!>){_NO_TURN}*?{_DONE}{_NO_TURN}*(?:[.!]+|(?=\n)|$)"
 _SIDE_BY_SIDE = re.compile(
-    rf"(?:^|(?<=[.!?\n]))(?:{_BARE_THANKS}[ \t]*\n?{_DONE_SENTENCE}|{_DONE_SENTENCE}[ \t]*\n?{_BARE_THANKS})",
+    rf"{_SENTENCE_START}(?:{_BARE_THANKS}[ \t]*\n?{_DONE_SENTENCE}|{_DONE_SENTENCE}[ \t]*\n?{_BARE_THANKS})",
     re.IGNORECASE,
 )
 # ... looked for only where a short thanks stands alone (a lazy scan from every sentence is dear)
-_BARE_THANKS_ALONE = re.compile(rf"(?:^|(?<=[.!?\n])){_BARE_THANKS}", re.IGNORECASE)
+_BARE_THANKS_ALONE = re.compile(rf"{_SENTENCE_START}{_BARE_THANKS}", re.IGNORECASE)
 _DONE_WORD = re.compile(_DONE, re.IGNORECASE)
 _THANKS_WORD = re.compile(_THANKS, re.IGNORECASE)
 _EARLIER_WORD = re.compile(_EARLIER, re.IGNORECASE)

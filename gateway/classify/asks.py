@@ -262,8 +262,7 @@ _MAY_BE_FINE = re.compile(
     r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|branden|werkt|werken|fine|damaged"
     r"|work|be read|fonctionne|marche|abîm|cassé|endommag|lisible|staat|recht|verstopt|door\b|blocked"
     r"|clogged|standing|upright|debout|bouch|état|condition|shape|order|ordre|\bvol\b|full|plein|blijven|stay"
-    r"|loopt"
-    r"|rester"
+    r"|rester|loopt"
 )
 
 
