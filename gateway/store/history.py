@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 
 from gateway.melding import Stage, Status, StatusChange, StatusUpdate, can_transition
 from gateway.store.schema import meldingen, status_history
-from gateway.store.sql import utcnow
+from gateway.store.sql import still, utcnow
 
 
 class InvalidTransition(Exception):
@@ -111,7 +111,7 @@ def _statements() -> tuple[Any, Any, Any]:
 def _set_status_from() -> Any:
     """The UPDATE of `_statements`, only while the status is still bind `current`."""
     by_id = meldingen.c.id == bindparam("melding_id")
-    return update(meldingen).where(by_id, meldingen.c.status == bindparam("current"))
+    return update(meldingen).where(by_id, still(meldingen.c.status, bindparam("current")))
 
 
 @functools.cache

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Select, Table
+from sqlalchemy import ColumnElement, Connection, Dialect, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -20,6 +20,16 @@ R = TypeVar("R")
 
 def utcnow() -> datetime:
     return clock.now()
+
+
+def still(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    """`column = value` as a check on a row found by its key, never a way to find rows.
+
+    A plain equality on `meldingen.status` lets PostgreSQL plan by its statistics, and those are
+    stale right after a burst (autovacuum analyses a minute later): "no row is `ontvangen`", so it
+    walks the status index over the whole backlog, per melding moved, instead of taking the row by
+    its primary key. `(...) IS TRUE` has no statistics to misread and is the same test."""
+    return (column == value).is_(True)
 
 
 def insert(conn: Connection, table: Table) -> Any:

@@ -38,7 +38,7 @@ from gateway.melding import DeliveryState, Stage, Status, StatusChange, can_tran
 from gateway.store import attempts
 from gateway.store.history import InvalidTransition, set_stage
 from gateway.store.schema import deliveries, delivery_attempts, meldingen, status_history
-from gateway.store.sql import utcnow
+from gateway.store.sql import still, utcnow
 
 SOURCE = "worker"  # the history source of a first status set by a delivery's success
 
@@ -147,7 +147,7 @@ def _parts() -> tuple[tuple[Any, ...], Any]:
     )
     moved = (
         update(meldingen)
-        .where(meldingen.c.id == bindparam("s_melding_id"), meldingen.c.status == bindparam("s_current"))
+        .where(meldingen.c.id == bindparam("s_melding_id"), still(meldingen.c.status, bindparam("s_current")))
         .values(status=bindparam("s_status"), stage=bindparam("s_stage"), updated_at=_at("s_now"))
         .returning(meldingen.c.id)
         .cte("moved")
@@ -307,7 +307,7 @@ def _many_statement(also: Any) -> Any:
     )
     moved = (
         update(meldingen)
-        .where(meldingen.c.id == v.c.melding_id, meldingen.c.status == bindparam("s_current"))
+        .where(meldingen.c.id == v.c.melding_id, still(meldingen.c.status, bindparam("s_current")))
         .values(status=bindparam("s_status"), stage=bindparam("s_stage"), updated_at=v.c.now)
         .returning(meldingen.c.id)
         .cte("moved")
