@@ -66,6 +66,8 @@ def test_a_question_about_an_earlier_report_is_read_as_one(text: str) -> None:
         "Bedankt voor de snelle opvolging vorige keer. Nu ligt er een matras aan de glasbol.",
         "The street light outside number 4 has been out for a week.",
         "Aanvulling bij mijn melding: het zijn geen muizen maar ratten, bij de composthoop.",
+        # The thing of last week named again, nothing asked about the report (twenty-ninth round).
+        "De lamp van vorige week brandt alweer niet, graag nog eens herstellen.",
     ],
 )
 def test_a_report_is_no_question_about_an_earlier_one(text: str) -> None:
@@ -128,6 +130,16 @@ def test_a_question_about_an_earlier_report_is_not_routed_on_its_keyword() -> No
     assert (decision.triage, decision.best) == (True, "info")
     # Routed to info it stays routed.
     assert not decide({"info": 0.97, "dieren": 0.03}, text).triage
+
+
+def test_a_voice_mail_asking_whether_a_thing_of_last_week_was_passed_on_is_the_desks() -> None:
+    """No "melding", no question mark: the thing reported, dated, and whether it was passed on
+    (twenty-ninth round; written for this test)."""
+    text = "ja goeiendag met Paula uit Bissegem is die omgewaaide boom van gisteren al doorgegeven of niet"
+    assert asks.may_ask(text) and asks.earlier_report(text)
+    decision = decide({"groen": 0.9, "info": 0.1}, text)
+    assert decision.triage or decision.best == "info"
+    assert decision.best == "info"
 
 
 def test_a_question_the_unsure_model_reads_as_the_desks_is_routed_there() -> None:

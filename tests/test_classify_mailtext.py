@@ -300,6 +300,10 @@ NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt
         "Het verkeersbord is vervangen. Merci!\n\n",
         "Dank voor het ontstoppen van de kolk, het water loopt weer weg. Maar nu ",
         "Caller first says there's 'a broken road sign'. On asking: ",
+        # twenty-ninth round: a note that says what the caller began with, then what it is about; a
+        # caller who "says" first
+        "Meneer begint over het verkeersbord aan de school, maar dat staat recht; het gaat om ",
+        "Mevrouw zegt eerst dat het verkeersbord omver ligt, maar ",
     ],
 )
 def test_what_was_done_or_taken_back_is_not_read(done: str) -> None:

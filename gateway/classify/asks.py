@@ -37,7 +37,7 @@ _MAY_ASK = re.compile(
     r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
     r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
     r"|merci de|svp|s'il vous|vraagt|kalender|calendar|calendrier|kost|betaal|combien|how much|cost|price|fee"
-    r"|prix|tarif",
+    r"|prix|tarif|doorgegeven",
 )
 
 # ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
@@ -51,7 +51,10 @@ _EARLIER = re.compile(
     r"|\b(?:i|we|she|he)\s+(?:\w+\s+)?(?:reported|rang about|called about)\b"
     r"|\breported(?<!\w\sreported)\s+(?:a|an|the)\b"  # telegraphic: "Reported a pothole ..." (28th round)
     r"|\b(?:j'ai|nous avons|il a|elle a)\s+(?:\w+\s+)?(?:signalé|déclaré)"
-    r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})",
+    r"|\b(?:referentie|reference|référence|ref\.?|nummer|number|numéro)\s*:?\s*(?:1777|\d{4,})"
+    # "is die lamp van vorige week al doorgegeven?": the thing reported, dated (twenty-ninth round)
+    r"|\b(?:die|dat|de|het|the|that|ce|cette|la|le)\s+(?:\w+\s+){1,2}?(?:van|from|de)\s+(?:vorige\s+week|gisteren"
+    r"|eergisteren|last\s+week|yesterday|la\s+semaine\s+(?:dernière|passée)|hier)\b",
 )
 _HOW_IT_STANDS = re.compile(
     r"al iets (?:mee )?(?:gebeurd|gedaan)|iets mee gebeurd|al doorgegeven|doorgegeven is|behandeld"

@@ -57,7 +57,7 @@ _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip th
 # Twenty-first round: callers who correct themselves in French and English as in Dutch ("a d'abord parlé
 # de sa plainte, puis précisé ...", "il a commencé par dire ..., puis s'est repris", "first asked about
 # permits, then said ..."), and a note that names what was first reported ("meldt eerst een rat, maar").
-_THOUGHT = r"(?:dacht|vroeg|wilde|meende|vermoedde|sprak|meldt|meldde)"
+_THOUGHT = r"(?:dacht|vroeg|wilde|meende|vermoedde|sprak|meldt|meldde|zegt|zei)"
 _CORRECTION = re.compile(
     rf"\b(?:eerst[ \t]+(?:{_THOUGHT}|over)|{_THOUGHT}[ \t]+(?:hij[ \t]+|ze[ \t]+|zij[ \t]+)?eerst|"
     r"d'abord[ \t]+(?:pour[ \t]+)?(?:cru|pensé|demandé|parlé|dit|dire|signalé|signaler|voulu)"
@@ -267,7 +267,9 @@ _RECONSIDERED = re.compile(
     r"|\bin[ \t]+werkelijkheid\b|\b(?:it[ \t]+)?turn(?:s|ed)[ \t]+out(?:[ \t]+(?:to[ \t]+be|that))?\b"
     r"|\bon[ \t]+closer[ \t]+(?:questioning|look)\b|\bwhen[ \t]+asked[ \t]+(?:further|again|more)\b"
     # "first says there's 'a hole in the road'. On asking: a manhole cover" (twenty-eighth round)
-    r"|\bon[ \t]+(?:further[ \t]+)?(?:asking|questioning)\b",
+    r"|\bon[ \t]+(?:further[ \t]+)?(?:asking|questioning)\b"
+    # "Beller begint over de straatlamp, maar die brandt wel; het gaat om het fietsenrek" (29th round)
+    r"|\b(?:het[ \t]+gaat|gaat[ \t]+het)[ \t]+(?:(?:eigenlijk|wel|dus)[ \t]+)?om\b",
     re.IGNORECASE,
 )
 _FIRST_NAMED = re.compile(
@@ -303,7 +305,7 @@ _NOT_THIS = re.compile(
 # common text, which has none, costs one cheap scan).
 _TAKEN_BACK_HINT = re.compile(
     r"doorvragen|navragen|navraag|nader|précis|reprend|corrige|en fait|in feite|werkelijkheid|turn"
-    r"|closer|asked|asking|questioning|sorry|pardon"
+    r"|closer|asked|asking|questioning|sorry|pardon|gaat het|het gaat"
 )
 
 
