@@ -304,6 +304,11 @@ NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt
         # caller who "says" first
         "Meneer begint over het verkeersbord aan de school, maar dat staat recht; het gaat om ",
         "Mevrouw zegt eerst dat het verkeersbord omver ligt, maar ",
+        # what the note says the caller really wants to report, after a first naming
+        "Meneer belt eerst voor de straatlamp, maar die blijkt al hersteld. Wat hij eigenlijk wil melden: ",
+        "Mevrouw begint over het verkeersbord aan de school dat scheef hangt. Haar eigenlijke vraag: ",
+        "Caller first mentions the street light, which works. What she actually wants to report: ",
+        "Madame parle d'abord du panneau tombé, qui est déjà relevé. Ce qu'elle veut signaler : ",
     ],
 )
 def test_what_was_done_or_taken_back_is_not_read(done: str) -> None:

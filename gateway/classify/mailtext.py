@@ -59,7 +59,7 @@ _MAIL_HINT = re.compile(r"\n|>|@")  # a one-line SMS has nothing to cut: skip th
 # permits, then said ..."), and a note that names what was first reported ("meldt eerst een rat, maar").
 _THOUGHT = r"(?:dacht|vroeg|wilde|meende|vermoedde|sprak|meldt|meldde|zegt|zei)"
 _CORRECTION = re.compile(
-    rf"\b(?:eerst[ \t]+(?:{_THOUGHT}|over)|{_THOUGHT}[ \t]+(?:hij[ \t]+|ze[ \t]+|zij[ \t]+)?eerst|"
+    rf"\b(?:eerst[ \t]+(?:{_THOUGHT}|over|voor)|{_THOUGHT}[ \t]+(?:hij[ \t]+|ze[ \t]+|zij[ \t]+)?eerst|"
     r"d'abord[ \t]+(?:pour[ \t]+)?(?:cru|pensé|demandé|parlé|dit|dire|signalé|signaler|voulu)"
     r"|(?:a|avait)[ \t]+commencé[ \t]+par"
     r"|at first|first (?:thought|asked|said|mentioned|talked|spoke|called))\b"
@@ -268,8 +268,17 @@ _RECONSIDERED = re.compile(
     r"|\bon[ \t]+closer[ \t]+(?:questioning|look)\b|\bwhen[ \t]+asked[ \t]+(?:further|again|more)\b"
     # "first says there's 'a hole in the road'. On asking: a manhole cover" (twenty-eighth round)
     r"|\bon[ \t]+(?:further[ \t]+)?(?:asking|questioning)\b"
-    # "Beller begint over de straatlamp, maar die brandt wel; het gaat om het fietsenrek" (29th round)
-    r"|\b(?:het[ \t]+gaat|gaat[ \t]+het)[ \t]+(?:(?:eigenlijk|wel|dus)[ \t]+)?om\b",
+    # "Beller begint over de straatlamp, maar die brandt wel; het gaat om het fietsenrek", "Wat hij
+    # eigenlijk wil melden: ...", "Haar eigenlijke vraag: ..." (twenty-ninth round)
+    r"|\b(?:het[ \t]+gaat|gaat[ \t]+het)[ \t]+(?:(?:eigenlijk|wel|dus)[ \t]+)?om\b"
+    r"|\bwat[ \t]+(?:hij|ze|zij|meneer|mevrouw|de[ \t]+beller)[ \t]+(?:(?:eigenlijk|echt|wel)[ \t]+)?"
+    r"wil[ \t]+(?:melden|vragen|weten|signaleren)\b"
+    r"|\b(?:haar|zijn)[ \t]+(?:eigenlijke|echte)[ \t]+(?:vraag|melding)\b"
+    r"|\bwhat[ \t]+(?:he|she)[ \t]+(?:(?:actually|really)[ \t]+)?wants[ \t]+to[ \t]+"
+    r"(?:report|ask|know)\b"
+    r"|\bce[ \t]+qu'(?:il|elle)[ \t]+veut[ \t]+(?:(?:vraiment|en[ \t]+fait)[ \t]+)?"
+    r"(?:signaler|demander|savoir)\b"
+    r"|\b(?:sa|leur)[ \t]+(?:vraie|véritable)[ \t]+question\b",
     re.IGNORECASE,
 )
 _FIRST_NAMED = re.compile(
@@ -305,7 +314,8 @@ _NOT_THIS = re.compile(
 # common text, which has none, costs one cheap scan).
 _TAKEN_BACK_HINT = re.compile(
     r"doorvragen|navragen|navraag|nader|précis|reprend|corrige|en fait|in feite|werkelijkheid|turn"
-    r"|closer|asked|asking|questioning|sorry|pardon|gaat het|het gaat"
+    r"|closer|asked|asking|questioning|sorry|pardon|gaat het|het gaat|wil melden|wil vragen|wil weten"
+    r"|wil signaleren|eigenlijke|echte|wants to|veut|vraie|véritable"
 )
 
 
