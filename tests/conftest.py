@@ -67,6 +67,24 @@ def _own_databases_per_xdist_worker() -> None:
 
 
 _own_databases_per_xdist_worker()
+
+# The files that train full routing models, slowest first: `make test` hands whole files to its two
+# processes in collection order (`--no-loadscope-reorder` in pyproject), so these start at once, side
+# by side, instead of the newcomer's first-start training starting last and running alone at the end.
+SLOW_FIRST = (
+    "test_processes.py",
+    "test_classify_traps.py",
+    "test_classify_model.py",
+    "test_classify_parallel.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(SLOW_FIRST)}
+    # A stable sort: the other files keep their order.
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))
+
+
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_TEST_DB = os.environ.get("GATEWAY_TEST_PG_DB", "gateway_test")
