@@ -309,6 +309,8 @@ NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt
         "Mevrouw begint over het verkeersbord aan de school dat scheef hangt. Haar eigenlijke vraag: ",
         "Caller first mentions the street light, which works. What she actually wants to report: ",
         "Madame parle d'abord du panneau tombé, qui est déjà relevé. Ce qu'elle veut signaler : ",
+        # thirtieth round: what the caller "comes to report"
+        "Meneer begint over het verkeersbord dat 'altijd scheef' staat, maar wat hij eigenlijk komt melden: ",
     ],
 )
 def test_what_was_done_or_taken_back_is_not_read(done: str) -> None:

@@ -109,6 +109,8 @@ _REQUEST = re.compile(
     r"|\b(?:pourriez|pouvez|pourrait|pourraient|voudriez)[- ](?:vous|on|ils)\b|\bmerci\s+de\b|\bveuillez\b",
 )
 _SENTENCE_END = re.compile(r"[.?!\n]")
+# A request ends at its clause: "graag verwijderen; de boom zelf mag blijven staan" asks no bin work.
+_ASKED_END = re.compile(r"[.?!\n;]")
 # "Ik wil graag ...", "ik hoor graag ...": the writer's own wish, no request for work.
 _WISH = re.compile(r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$")
 # "Could you let me know when ..." asks the desk for an answer, not a dienst for work.
@@ -259,7 +261,15 @@ _POLE_DAMAGED = re.compile(
 # round): the lamp works, but its pole's open hatch or bare wiring is the lighting's own fault.
 _POLE_OPEN = re.compile(
     r"\b(?:kabels?|bedrading|draden|stroomdraden|cables?|wires|wiring|câbles?|fils\s+électriques"
-    r"|deurtje|luikje|klepje|hatch|trappe|portillon)\b"
+    r"|deurtje|luikje|klepje|hatch|trappe|portillon"
+    # "la porte de la boîte électrique au pied est arrachée et les fils sont visibles" (thirtieth round)
+    r"|boîtier|boîte\s+électrique|fils\s+(?:dénudés|nus|visibles|sont\s+visibles))\b"
+)
+# "The containers are fine, they just weren't emptied" (thirtieth round): the containers are fine, their
+# emptying is the waste company's work all the same.
+_NOT_EMPTIED = re.compile(
+    r"\b(?:niet|not|never|pas|jamais)\s+(?:\w+\s+){0,2}?(?:geledigd|leeggemaakt|opgehaald|emptied|collected"
+    r"|vidés?|vidées?|ramassés?|ramassées?)\b|\b(?:weren't|wasn't|haven't\s+been|hasn't\s+been)\s+emptied\b"
 )
 _MAY_BE_FINE = re.compile(
     r"orde|\bok|oké|intact|heel|kapot|beschadigd|stuk|leesbaar|brandt|branden|werkt|werken|fine|damaged"
@@ -284,6 +294,7 @@ def fine_objects(text: str) -> set[str]:
             match.lastgroup == "verlichting"
             and (_pole_damaged_before(text, match.start()) or _POLE_OPEN.search(text) is not None)
         )
+        and not (match.lastgroup == "afvalophaling" and _NOT_EMPTIED.search(text) is not None)
     }
 
 
@@ -322,6 +333,35 @@ def roots_lift_surface(text: str) -> bool:
         end = _CLAUSE_END.search(text, roots.end())
         stop = end.start() if end else len(text)
         if _SURFACE.search(text, start, stop) and _LIFTED.search(text, start, stop):
+            return True
+    return False
+
+
+# ---- leaves or branches that block a drain, a ditch or a culvert (thirtieth round): "le passage busé est
+# obstrué par des branches". The green is what blocks; clearing the drain is the sewer service's work. In
+# the corpus, the dev sets and the read probes all 93 texts with a drain, a blocking word and leaves or
+# branches in one sentence are labelled riolering.
+_DRAIN_OBJECT = re.compile(
+    r"\b(?:\w*kolke?n?|\w*putje?s?|rioolput\w*|riool\w*|roosters?|gull(?:y|ies)|drains?|avaloirs?|égouts?"
+    r"|grilles?|fossés?|\w*grachte?n?|sloten|sloot|ditch\w*|duikers?|culverts?|passage\s+busé|inbuizing)\b"
+)
+_BLOCKED = re.compile(
+    r"verstopt|verstopping|dichtgeslibd|obstru|bouch|blocked|clogged|choked|zit\s+vol|full\s+of|rempli|plein"
+)
+_GREEN_WASTE = re.compile(
+    r"\b(?:takken|tak|twigs?|branch\w*|bladeren|blad|bladafval|leaves|feuilles|snoeiafval|snoeihout|gras"
+    r"|grass|herbe|wortels?|roots?|racines?)\b"
+)
+
+
+def green_blocks_drain(text: str) -> bool:
+    """A drain, ditch or culvert said blocked, and leaves or branches, in one sentence: the sewer's."""
+    text = text.lower()
+    for drain in _DRAIN_OBJECT.finditer(text):
+        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, drain.start())), default=0)
+        end = _CLAUSE_END.search(text, drain.end())
+        stop = end.start() if end else len(text)
+        if _BLOCKED.search(text, start, stop) and _GREEN_WASTE.search(text, start, stop):
             return True
     return False
 
@@ -370,10 +410,23 @@ _MAY_QUESTION = re.compile(
 )
 
 
+# "Ik heb da formulier ingevuld en nog niks gehoord, is da normaal?" (thirtieth round): the question is
+# about the writer's own wait for an answer, which the desk answers, not a complaint about what he sees.
+_HEARD_NOTHING = re.compile(
+    r"\b(?:niets|niks|nog\s+geen|geen)\s+(?:\w+\s+)?(?:gehoord|antwoord|reactie|nieuws)\b"
+    r"|\b(?:not|never|haven't|hasn't)\s+(?:\w+\s+)?heard\b|\bno\s+(?:answer|reply|response)\b"
+    r"|\b(?:pas|sans|aucune?)\s+(?:eu\s+(?:de\s+)?)?(?:réponse|nouvelles)\b"
+)
+
+
 def complains_by_asking(text: str) -> bool:
     """The text's question is a complaint about what the writer sees ("is dat toegelaten?")."""
     text = text.lower()
-    return _MAY_QUESTION.search(text) is not None and _COMPLAINT_QUESTION.search(text) is not None
+    return (
+        _MAY_QUESTION.search(text) is not None
+        and _COMPLAINT_QUESTION.search(text) is not None
+        and _HEARD_NOTHING.search(text) is None
+    )
 
 
 def asks_permission(text: str) -> bool:
@@ -397,6 +450,9 @@ _REOPEN = re.compile(
     r"|\bnu\s+(?:eens\s+)?(?:echt|écht)\s+(?:\w+\s+){0,2}?(?:herstellen|opruimen|oplossen|vervangen|repareren)\b"
     # the problem is back: "vandaag is het opnieuw niet opgehaald", "ze brandt alweer niet"
     r"|\b(?:opnieuw|alweer|weer)\s+niet\b"
+    # "il est revenu, plus profond ... Merci de le refaire correctement" (thirtieth round)
+    r"|\b(?:il|elle)\s+est\s+revenue?\b|\bde\s+nouveau\s+là\b|\brefaire\b|\b(?:is|it's)\s+back\b"
+    r"|\bcame\s+back\b|\bis\s+(?:weer\s+)?teruggekomen\b|\bkwam\s+(?:weer\s+)?terug\b"
 )
 
 
@@ -440,7 +496,7 @@ def asked_words(text: str) -> str | None:
             last = match  # the last request is the one the text ends on
     if last is None:
         return None
-    end = _SENTENCE_END.search(text, last.end())
+    end = _ASKED_END.search(text, last.end())
     asked = text[last.end() : end.start() if end else len(text)].strip(" ,:;")
     if len(asked) < _MIN_ASKED_CHARS or _ASKS_TO_BE_TOLD.match(asked):
         return None

@@ -269,10 +269,11 @@ _RECONSIDERED = re.compile(
     # "first says there's 'a hole in the road'. On asking: a manhole cover" (twenty-eighth round)
     r"|\bon[ \t]+(?:further[ \t]+)?(?:asking|questioning)\b"
     # "Beller begint over de straatlamp, maar die brandt wel; het gaat om het fietsenrek", "Wat hij
-    # eigenlijk wil melden: ...", "Haar eigenlijke vraag: ..." (twenty-ninth round)
+    # eigenlijk wil melden: ...", "Haar eigenlijke vraag: ..." (twenty-ninth round), "wat ze eigenlijk
+    # komt melden" (thirtieth)
     r"|\b(?:het[ \t]+gaat|gaat[ \t]+het)[ \t]+(?:(?:eigenlijk|wel|dus)[ \t]+)?om\b"
     r"|\bwat[ \t]+(?:hij|ze|zij|meneer|mevrouw|de[ \t]+beller)[ \t]+(?:(?:eigenlijk|echt|wel)[ \t]+)?"
-    r"wil[ \t]+(?:melden|vragen|weten|signaleren)\b"
+    r"(?:wil|komt)[ \t]+(?:melden|vragen|weten|signaleren)\b"
     r"|\b(?:haar|zijn)[ \t]+(?:eigenlijke|echte)[ \t]+(?:vraag|melding)\b"
     r"|\bwhat[ \t]+(?:he|she)[ \t]+(?:(?:actually|really)[ \t]+)?wants[ \t]+to[ \t]+"
     r"(?:report|ask|know)\b"
@@ -315,7 +316,7 @@ _NOT_THIS = re.compile(
 _TAKEN_BACK_HINT = re.compile(
     r"doorvragen|navragen|navraag|nader|précis|reprend|corrige|en fait|in feite|werkelijkheid|turn"
     r"|closer|asked|asking|questioning|sorry|pardon|gaat het|het gaat|wil melden|wil vragen|wil weten"
-    r"|wil signaleren|eigenlijke|echte|wants to|veut|vraie|véritable"
+    r"|wil signaleren|komt melden|komt vragen|eigenlijke|echte|wants to|veut|vraie|véritable"
 )
 
 

@@ -216,6 +216,11 @@ class HybridRouter:
             # "Tree roots pushing up the bike path": the tree is the cause, the broken surface what is
             # reported (24 of the 25 corpus and dev texts with it are wegen): the desk decides, shown wegen.
             return self._to_triage(decision, "wegen", p)
+        if decision.best == "groen" and asks.green_blocks_drain(full):
+            # "Le passage busé est obstrué par des branches": the green blocks, the drain is what is
+            # reported (all 93 corpus, dev and read-probe texts with it are riolering): the desk
+            # decides, shown riolering.
+            return self._to_triage(decision, "riolering", p)
         if decision.best == "info" and asks.complains_by_asking(full):
             # "Vraagt of dat toegelaten is": the info rules' question words fire on a complaint (none
             # of the 41 corpus and dev texts with such a question is info): the desk decides, shown the

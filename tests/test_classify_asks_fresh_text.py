@@ -1,0 +1,100 @@
+"""Readings corrected on the thirtieth round's read probes (issue 14: gateway/classify/asks.py, the
+routing rules of config/diensten.toml).
+
+The texts are written for this test, not copied from the corpus, the dev sets or the probes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.classify import asks
+from tests.support.classify import rules
+from tests.test_classify_asks import decide
+
+BLOCKED_BY_GREEN = [
+    "Le fossé le long de la rue de Rollegem est obstrué par des branches, l'eau passe sur la route.",
+    "De duiker onder de oprit is helemaal verstopt door takken en bladeren.",
+    "The culvert under the farm lane is choked with branches after the storm.",
+    "het rooster aan de bushalte zit vol bladeren, overal plassen",
+]
+
+
+@pytest.mark.parametrize("text", BLOCKED_BY_GREEN)
+def test_a_drain_blocked_by_leaves_or_branches_is_the_sewers(text: str) -> None:
+    assert asks.green_blocks_drain(text)
+    # a groen routing goes to the desk, shown riolering; a riolering routing stays
+    decision = decide({"groen": 0.96, "riolering": 0.04}, text)
+    assert (decision.triage, decision.best) == (True, "riolering")
+    assert decide({"riolering": 0.96, "groen": 0.04}, text).routing().dienst == "riolering"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the branches and the drain in different sentences: the tree's
+        "Er hangen takken over de gracht. De gracht zelf is verstopt, maar dat is al gemeld.",
+        "A big branch broke off the lime tree and lies across the footpath by the drain.",
+        "De kolk is verstopt. Kan de stad ook de takken van de linde snoeien?",
+    ],
+)
+def test_branches_without_a_blocked_drain_in_their_sentence_are_no_such_reading(text: str) -> None:
+    assert not asks.green_blocks_drain(text)
+
+
+def test_a_lamp_that_works_beside_an_open_electric_box_is_not_fine() -> None:
+    text = "La porte de la boîte électrique au pied du lampadaire est arrachée. La lampe fonctionne encore."
+    assert asks.fine_objects(text) == set()
+    assert asks.fine_objects("Le lampadaire fonctionne, c'est le panneau qui est tombé.") == {"verlichting"}
+
+
+def test_containers_that_are_fine_but_not_emptied_are_the_waste_companys() -> None:
+    text = "The containers are fine, they just weren't emptied on Tuesday. Please come back for them."
+    assert asks.fine_objects(text) == set()
+    decision = decide({"afvalophaling": 0.95, "nette_stad": 0.05}, text)
+    assert (decision.triage, decision.best) == (False, "afvalophaling")
+    # not full and not emptied are different things: waste dumped beside a fine container stays Nette Stad's
+    assert asks.fine_objects("De glasbol is niet vol, maar er staan vuilzakken naast.") == {"afvalophaling"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le nid-de-poule rebouché en mars est revenu. Merci de le refaire correctement.",
+        "The pothole you filled in May is back, deeper than before.",
+        "Het gat in de weg dat vorige maand hersteld werd, is teruggekomen.",
+    ],
+)
+def test_a_repaired_problem_that_came_back_asks_for_the_work_again(text: str) -> None:
+    assert asks.asks_to_reopen(text)
+
+
+def test_a_question_whether_a_wait_for_an_answer_is_normal_is_no_complaint() -> None:
+    text = "Ik heb het formulier voor een bewonerskaart ingevuld en nog niks gehoord, is dat normaal?"
+    assert not asks.complains_by_asking(text)
+    decision = decide({"info": 0.99, "nette_stad": 0.01}, text)
+    assert (decision.triage, decision.best) == (False, "info")
+    assert asks.complains_by_asking("De buren zetten hun afval elke dag op straat, is dat normaal?")
+
+
+def test_a_request_ends_at_its_clause() -> None:
+    text = "Er zit een wespennest in de holle wilg. Graag verwijderen; de boom zelf mag blijven staan."
+    assert asks.asked_words(text) == "verwijderen"
+    decision = decide({"dieren": 0.97, "groen": 0.03}, text)
+    assert (decision.triage, decision.best) == (False, "dieren")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sorry nog vergeten, moet ik een afspraak maken voor het recyclagepark?",
+        "ik was het vergeten te vragen: wanneer is het recyclagepark open op zaterdag?",
+    ],
+)
+def test_a_writer_who_forgot_to_ask_names_no_forgotten_collection(text: str) -> None:
+    assert rules().route(text).dienst != "afvalophaling"
+
+
+def test_a_forgotten_collection_stays_the_waste_companys() -> None:
+    text = "De PMD-zakken zijn vergeten, ze staan nog altijd aan de deur."
+    assert rules().route(text).dienst == "afvalophaling"
