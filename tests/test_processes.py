@@ -63,7 +63,7 @@ async def test_newcomer_runs_gateway_up_and_sees_a_tile_reach_the_receiver(tmp_p
         async def arrived() -> bool:
             return bool(delivered())
 
-        # accepted at once; routed once the first-start training is done: four calibration folds
+        # accepted at once; routed once the first-start training is done: three calibration folds
         # and the model fitted side by side, 2 to 6 minutes on two cores (the machines vary twofold),
         # longer beside the rest of the suite. Only a bound against a hang: speed is bench's to say.
         await wait_for(arrived, timeout=1200, what="the webhook at the receiver")
