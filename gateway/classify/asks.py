@@ -325,16 +325,20 @@ _LIFTED = re.compile(
 )
 
 
-def roots_lift_surface(text: str) -> bool:
-    """Tree roots, a pavement, cycle path or road surface and its damage in one sentence: the road's."""
-    text = text.lower()
-    for roots in _ROOTS.finditer(text):
-        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, roots.start())), default=0)
-        end = _CLAUSE_END.search(text, roots.end())
+def _in_one_clause(text: str, anchor: re.Pattern[str], *others: re.Pattern[str]) -> bool:
+    """Some clause of `text` (lowercased) holds `anchor` and each of `others`."""
+    for found in anchor.finditer(text):
+        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, found.start())), default=0)
+        end = _CLAUSE_END.search(text, found.end())
         stop = end.start() if end else len(text)
-        if _SURFACE.search(text, start, stop) and _LIFTED.search(text, start, stop):
+        if all(other.search(text, start, stop) for other in others):
             return True
     return False
+
+
+def roots_lift_surface(text: str) -> bool:
+    """Tree roots, a pavement, cycle path or road surface and its damage in one sentence: the road's."""
+    return _in_one_clause(text.lower(), _ROOTS, _SURFACE, _LIFTED)
 
 
 # ---- leaves or branches that block a drain, a ditch or a culvert (thirtieth round): "le passage busé est
@@ -356,14 +360,7 @@ _GREEN_WASTE = re.compile(
 
 def green_blocks_drain(text: str) -> bool:
     """A drain, ditch or culvert said blocked, and leaves or branches, in one sentence: the sewer's."""
-    text = text.lower()
-    for drain in _DRAIN_OBJECT.finditer(text):
-        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, drain.start())), default=0)
-        end = _CLAUSE_END.search(text, drain.end())
-        stop = end.start() if end else len(text)
-        if _BLOCKED.search(text, start, stop) and _GREEN_WASTE.search(text, start, stop):
-            return True
-    return False
+    return _in_one_clause(text.lower(), _DRAIN_OBJECT, _BLOCKED, _GREEN_WASTE)
 
 
 # ---- where to find the collection calendar (seventeenth round): "où puis-je trouver le calendrier",

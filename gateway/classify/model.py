@@ -203,9 +203,7 @@ class TrainConfig:
     char_min: int = 3
     char_max: int = 5
     length: int = 2**18  # hashed feature rows: 2^18 x 10 labels x 4 bytes = 10 MB of weights
-    # Cross-validation folds for the calibration; 0 = none (temperature 1). Three since the thirtieth round:
-    # the final fit does not depend on them and four cost a fifth more training for the same routings.
-    folds: int = 3
+    folds: int = 3  # calibration folds, 0 = none (temperature 1); 3 since round 30: 4 cost a fifth more
     # The temperature from dev text (unlike the corpus; with train_on_dev CALIBRATION_FILE alone)
     # rather than the folds: on its own split the model is surer than on citizens' text (issue 14).
     calibrate_on_dev: bool = True
