@@ -98,3 +98,38 @@ def test_a_writer_who_forgot_to_ask_names_no_forgotten_collection(text: str) -> 
 def test_a_forgotten_collection_stays_the_waste_companys() -> None:
     text = "De PMD-zakken zijn vergeten, ze staan nog altijd aan de deur."
     assert rules().route(text).dienst == "afvalophaling"
+
+
+# ----------------------------------------------------- read in issue14ba (animals as cause and subject)
+
+
+def test_a_request_ends_before_its_reason() -> None:
+    text = "The deer warning sign lies in the ditch. Could you put it back up because deer cross at night?"
+    assert asks.asked_words(text) == "put it back up"
+    decision = decide({"signalisatie": 0.95, "dieren": 0.05}, text)
+    assert (decision.triage, decision.best) == (False, "signalisatie")
+
+
+def test_english_put_is_no_pothole() -> None:
+    assert "wegen" not in {code for code, _ in rules().route("Could you put them back, please?").alternatives}
+    assert rules().route("Er zit een diepe put in de weg voor nummer 12.").dienst == "wegen"
+
+
+def test_a_bins_lid_is_no_drain_cover() -> None:
+    asked = "de rommel opgeruimd wordt en of er een vuilbak met een deksel kan komen"
+    assert "riolering" not in asks.asked_work(asked, rules())[0]
+    cover = "Het deksel van de rioolput ligt ernaast, open gat in de straat."
+    assert rules().route(cover).dienst == "riolering"
+
+
+def test_merci_de_with_elision_is_a_request() -> None:
+    assert asks.asked_words("Un dépôt de sacs derrière le parking. Merci d'enlever ce dépôt sauvage.") == (
+        "enlever ce dépôt sauvage"
+    )
+
+
+def test_a_question_the_writer_says_is_no_complaint_is_none() -> None:
+    text = "Zijn moeder voedert duiven, hij vraagt of dat mag. Geen melding, hij wil enkel de regel weten."
+    assert not asks.complains_by_asking(text)
+    decision = decide({"info": 0.99, "dieren": 0.01}, text)
+    assert (decision.triage, decision.best) == (False, "info")

@@ -311,6 +311,7 @@ NEW_REPORT = "de rioolput voor nummer 14 in de Kapelstraat zit helemaal verstopt
         "Madame parle d'abord du panneau tombé, qui est déjà relevé. Ce qu'elle veut signaler : ",
         # thirtieth round: what the caller "comes to report"
         "Meneer begint over het verkeersbord dat 'altijd scheef' staat, maar wat hij eigenlijk komt melden: ",
+        "Mevrouw begint over het verkeersbord aan de school, maar dat is in orde. Waar het haar om gaat: ",
     ],
 )
 def test_what_was_done_or_taken_back_is_not_read(done: str) -> None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 _MAY_ASK = re.compile(
     r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
     r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
-    r"|merci de|svp|s'il vous|vraagt|kalender|calendar|calendrier|kost|betaal|combien|how much|cost|price|fee"
+    r"|merci d|svp|s'il vous|vraagt|kalender|calendar|calendrier|kost|betaal|combien|how much|cost|price|fee"
     r"|prix|tarif|doorgegeven",
 )
 
@@ -106,11 +106,13 @@ _REQUEST = re.compile(
     r"|de\s+stad|de\s+dienst)\b"
     r"|\b(?:graag|gelieve|vraagt\s+(?:om|dat)|verzoekt)\b|\bvraagt\b(?=\s+\w+ing\b)"
     r"|\b(?:could|can|would|will)\s+(?:you|someone|somebody|anyone|the\s+council|the\s+city)\b|\bplease\b"
-    r"|\b(?:pourriez|pouvez|pourrait|pourraient|voudriez)[- ](?:vous|on|ils)\b|\bmerci\s+de\b|\bveuillez\b",
+    r"|\b(?:pourriez|pouvez|pourrait|pourraient|voudriez)[- ](?:vous|on|ils)\b|\bmerci\s+d(?:e\b|')"
+    r"|\bveuillez\b",
 )
 _SENTENCE_END = re.compile(r"[.?!\n]")
-# A request ends at its clause: "graag verwijderen; de boom zelf mag blijven staan" asks no bin work.
-_ASKED_END = re.compile(r"[.?!\n;]")
+# A request ends at its clause: "graag verwijderen; de boom zelf mag blijven staan" asks no bin work, and
+# "could you put it back up because there are a lot of deer there" gives a reason, no other work.
+_ASKED_END = re.compile(r"[.?!\n;]|\b(?:because|omdat|aangezien|parce\s+que|puisque)\b")
 # "Ik wil graag ...", "ik hoor graag ...": the writer's own wish, no request for work.
 _WISH = re.compile(r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$")
 # "Could you let me know when ..." asks the desk for an answer, not a dienst for work.
@@ -408,11 +410,15 @@ _MAY_QUESTION = re.compile(
 
 
 # "Ik heb da formulier ingevuld en nog niks gehoord, is da normaal?" (thirtieth round): the question is
-# about the writer's own wait for an answer, which the desk answers, not a complaint about what he sees.
-_HEARD_NOTHING = re.compile(
+# about the writer's own wait for an answer, which the desk answers, not a complaint about what he sees;
+# nor is it one where the text says so ("Geen melding, hij wil enkel de regel weten", read in issue14ba).
+_NO_COMPLAINT_MEANT = re.compile(
     r"\b(?:niets|niks|nog\s+geen|geen)\s+(?:\w+\s+)?(?:gehoord|antwoord|reactie|nieuws)\b"
     r"|\b(?:not|never|haven't|hasn't)\s+(?:\w+\s+)?heard\b|\bno\s+(?:answer|reply|response)\b"
     r"|\b(?:pas|sans|aucune?)\s+(?:eu\s+(?:de\s+)?)?(?:réponse|nouvelles)\b"
+    r"|\bgeen\s+(?:melding|klacht)\b|\b(?:not|no)\s+(?:a\s+)?complaint\b|\bpas\s+une\s+plainte\b"
+    r"|\bwil\s+(?:enkel|alleen|gewoon|maar)\s+(?:\w+\s+){0,3}?weten\b|\bjust\s+(?:want|wants|wanted)\s+to\s+know\b"
+    r"|\bveu(?:t|x)\s+(?:juste|seulement|simplement)\s+savoir\b"
 )
 
 
@@ -422,7 +428,7 @@ def complains_by_asking(text: str) -> bool:
     return (
         _MAY_QUESTION.search(text) is not None
         and _COMPLAINT_QUESTION.search(text) is not None
-        and _HEARD_NOTHING.search(text) is None
+        and _NO_COMPLAINT_MEANT.search(text) is None
     )
 
 

@@ -272,6 +272,8 @@ _RECONSIDERED = re.compile(
     # eigenlijk wil melden: ...", "Haar eigenlijke vraag: ..." (twenty-ninth round), "wat ze eigenlijk
     # komt melden" (thirtieth)
     r"|\b(?:het[ \t]+gaat|gaat[ \t]+het)[ \t]+(?:(?:eigenlijk|wel|dus)[ \t]+)?om\b"
+    # "Waar het hem om gaat: de vuilbak ..." (thirtieth round, read in issue14ba)
+    r"|\bwaar[ \t]+het[ \t]+(?:hem|haar|hen)[ \t]+(?:(?:eigenlijk|echt|wel)[ \t]+)?om[ \t]+gaat\b"
     r"|\bwat[ \t]+(?:hij|ze|zij|meneer|mevrouw|de[ \t]+beller)[ \t]+(?:(?:eigenlijk|echt|wel)[ \t]+)?"
     r"(?:wil|komt)[ \t]+(?:melden|vragen|weten|signaleren)\b"
     r"|\b(?:haar|zijn)[ \t]+(?:eigenlijke|echte)[ \t]+(?:vraag|melding)\b"
@@ -316,7 +318,7 @@ _NOT_THIS = re.compile(
 _TAKEN_BACK_HINT = re.compile(
     r"doorvragen|navragen|navraag|nader|précis|reprend|corrige|en fait|in feite|werkelijkheid|turn"
     r"|closer|asked|asking|questioning|sorry|pardon|gaat het|het gaat|wil melden|wil vragen|wil weten"
-    r"|wil signaleren|komt melden|komt vragen|eigenlijke|echte|wants to|veut|vraie|véritable"
+    r"|wil signaleren|komt melden|komt vragen|om gaat|eigenlijke|echte|wants to|veut|vraie|véritable"
 )
 
 
