@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -113,6 +116,60 @@ def test_release_stops_the_server_of_children_and_a_later_run_starts_another() -
     assert not _forkservers()
     assert run() == [2]
     parallel.release()
+
+
+# A training run killed with SIGTERM (a service manager stopping it, `kill`): its fits in other processes.
+_KILLED_RUN = """
+import sys, time
+from gateway.classify import parallel
+from tests.support import fits
+
+def own(tick):
+    while True:
+        tick()
+        time.sleep(0.05)
+
+parallel.run_beside([(fits.sleeps, (sys.argv[1],))], own, processes=1, progress=lambda n: None)
+"""
+
+
+def test_a_run_killed_with_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    run = subprocess.Popen(  # its own session: whatever it leaves behind keeps that session's id
+        [sys.executable, "-c", _KILLED_RUN, str(pid_file)], start_new_session=True, cwd=Path.cwd()
+    )
+    try:
+        for _ in range(600):  # a bound on a hang: the child writes its pid once it fits
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        child = int(pid_file.read_text())
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+        assert not _alive(child)
+        assert _in_session(run.pid) == []
+    finally:
+        _kill(pid_file)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+
+
+def _in_session(sid: int) -> list[int]:
+    """The running processes of session `sid` (zombies not yet reaped count as gone)."""
+    found = []
+    for _ in range(50):
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if entry.name.isdigit() and int(fields[3]) == sid and fields[0] != "Z":
+                found.append(int(entry.name))
+        if not found:
+            return []
+        time.sleep(0.1)
+    return found
 
 
 def _forkservers() -> list[int]:

@@ -14,10 +14,13 @@ failure stops the parent's own fit at its next batch and ends the children: FitF
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -93,26 +96,48 @@ def run_beside(
         min(processes, len(jobs)), mp_context=context, initializer=_start_child, initargs=(slots,)
     )
     futures: list[Future[Any]] = []
-    try:
-        for n, (fn, args) in enumerate(jobs):
-            futures.append(executor.submit(_run_job, n, fn, args))
-            futures[-1].add_done_callback(note)
-        mine = own(own_tick)
-        while concurrent.futures.wait(futures, timeout=POLL_SECONDS).not_done and not failures:
+    with _terminate_ends_children():  # a killed training leaves no child behind
+        try:
+            for n, (fn, args) in enumerate(jobs):
+                futures.append(executor.submit(_run_job, n, fn, args))
+                futures[-1].add_done_callback(note)
+            mine = own(own_tick)
+            while concurrent.futures.wait(futures, timeout=POLL_SECONDS).not_done and not failures:
+                forward()
             forward()
-        forward()
-        if failures:
-            raise _Stop
-        return [f.result() for f in futures], mine
-    except (_Stop, BrokenProcessPool) as stop:  # the pool may break while jobs are still submitted
-        cause = failures[0] if failures else stop
-        raise _failure(cause) from cause
+            if failures:
+                raise _Stop
+            return [f.result() for f in futures], mine
+        except (_Stop, BrokenProcessPool) as stop:  # the pool may break while jobs are still submitted
+            cause = failures[0] if failures else stop
+            raise _failure(cause) from cause
+        finally:
+            if failures or not all(f.done() for f in futures):
+                # After a failure too: a pool that broke while it was still starting a child can have
+                # that child waiting for work for ever, and shutdown would wait for it (seen in CI).
+                _end_children(executor)
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _terminate_ends_children() -> Iterator[None]:
+    """SIGTERM ends a run as Ctrl-C does, as an exception, so the `finally` above ends the children.
+    By default SIGTERM kills the parent alone and leaves the pool's children and the forkserver
+    waiting for work for ever (seen when a `gateway train` was killed). Only the main thread can
+    take a signal: a run in another thread (`gateway up` trains beside its event loop) keeps the
+    process's own handling."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_)
+    try:
+        yield
     finally:
-        if failures or not all(f.done() for f in futures):
-            # After a failure too: a pool that broke while it was still starting a child can have
-            # that child waiting for work for ever, and shutdown would wait for it (seen in CI).
-            _end_children(executor)
-        executor.shutdown(wait=True, cancel_futures=True)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def release() -> None:
