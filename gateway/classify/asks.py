@@ -110,9 +110,10 @@ _REQUEST = re.compile(
     r"|\bveuillez\b",
 )
 _SENTENCE_END = re.compile(r"[.?!\n]")
+_CLAUSE_END = re.compile(r"[.?!\n;]")  # a sentence or a clause after ";": the readings below stay inside one
 # A request ends at its clause: "graag verwijderen; de boom zelf mag blijven staan" asks no bin work, and
 # "could you put it back up because there are a lot of deer there" gives a reason, no other work.
-_ASKED_END = re.compile(r"[.?!\n;]|\b(?:because|omdat|aangezien|parce\s+que|puisque)\b")
+_ASKED_END = re.compile(rf"{_CLAUSE_END.pattern}|\b(?:because|omdat|aangezien|parce\s+que|puisque)\b")
 # "Ik wil graag ...", "ik hoor graag ...": the writer's own wish, no request for work.
 _WISH = re.compile(r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$")
 # "Could you let me know when ..." asks the desk for an answer, not a dienst for work.
@@ -240,7 +241,6 @@ _FAULT_AFTER = re.compile(
     # "Brandt weer, maar valt na een uur uit" (twenty-first round: "werkt weer" is read as fine).
     r"|(?:valt|gaat)\s+(?:\w+\s+){0,4}?uit\b|goes\s+(?:out|off)|cuts\s+out|s'éteint|s'éteignent"
 )
-_CLAUSE_END = re.compile(r"[.?!\n;]")  # a sentence or a clause after ";": the readings below stay inside one
 _FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
 # "De lichtmast is scheef gezakt na een aanrijding, de lamp brandt nog wel" (eighteenth round): the lamp
 # works but its own pole, named as the subject of the damage in that sentence or the one before, is what is
