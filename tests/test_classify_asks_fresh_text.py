@@ -133,3 +133,25 @@ def test_a_question_the_writer_says_is_no_complaint_is_none() -> None:
     assert not asks.complains_by_asking(text)
     decision = decide({"info": 0.99, "dieren": 0.01}, text)
     assert (decision.triage, decision.best) == (False, "info")
+
+
+@pytest.mark.parametrize(
+    ("text", "dienst"),
+    [
+        (
+            "Het verkeersbord zelf is in orde, het is de paal die na een aanrijding scheef staat.",
+            "signalisatie",
+        ),
+        ("The street light still works but the pole's base is rusted through and it wobbles.", "verlichting"),
+        ("Le lampadaire fonctionne, mais le poteau est fendu au pied.", "verlichting"),
+    ],
+)
+def test_an_object_fine_but_for_its_own_pole_is_its_diensts(text: str, dienst: str) -> None:
+    # the thirty-first round's reading: the pole or base of the object said to be fine is at fault
+    assert dienst not in asks.fine_objects(text)
+    assert decide({dienst: 0.97, "wegen": 0.03}, text).routing().dienst == dienst
+
+
+def test_an_object_fine_beside_another_things_pole_stays_fine() -> None:
+    text = "De lamp brandt gewoon. Er hangt een bijennest aan de paal van het bord ernaast."
+    assert "verlichting" in asks.fine_objects(text)

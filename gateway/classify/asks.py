@@ -240,6 +240,10 @@ _FAULT_AFTER = re.compile(
     r"|on\s+and\s+off|off\s+and\s+on|scheef|schuin|leans|leaning|penche|tilted"
     # "Brandt weer, maar valt na een uur uit" (twenty-first round: "werkt weer" is read as fine).
     r"|(?:valt|gaat)\s+(?:\w+\s+){0,4}?uit\b|goes\s+(?:out|off)|cuts\s+out|s'éteint|s'éteignent"
+    # Thirty-first round (read in issue14at and au): "the lamp still works but the base is cracked", "the
+    # sign itself is fine, it's the pole": the object's own pole or base is at fault, its dienst acts.
+    r"|(?:\bmaar|\bbut|\bmais|,\s*(?:it's|it\s+is|het\s+is|c'est))\s+(?:\w+\s+){0,2}?"
+    r"(?:base|foot|pole|post|mast|voet|sokkel|paal|pied|socle|poteau|mât)\b"
 )
 _FAULT_REACH = 60  # characters after the reading: the rest of its sentence and the start of the next
 # "De lichtmast is scheef gezakt na een aanrijding, de lamp brandt nog wel" (eighteenth round): the lamp
