@@ -155,3 +155,21 @@ def test_an_object_fine_but_for_its_own_pole_is_its_diensts(text: str, dienst: s
 def test_an_object_fine_beside_another_things_pole_stays_fine() -> None:
     text = "De lamp brandt gewoon. Er hangt een bijennest aan de paal van het bord ernaast."
     assert "verlichting" in asks.fine_objects(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Aan de lichtpaal voor de school hangt het deurtje open, je ziet de kabels.",
+        "Au pied du lampadaire de la place, la trappe a disparu et des fils pendent.",
+        "The hatch at the bottom of the street light outside no. 4 is missing, wires showing.",
+    ],
+)
+def test_a_lamp_posts_open_hatch_or_bare_wires_is_the_lightings(text: str) -> None:
+    # the post is named as the place of the fault, so its keyword adds nothing; the pattern does
+    assert rules().route(text).dienst == "verlichting"
+
+
+def test_wasps_in_a_lamp_posts_hatch_are_not_left_to_the_lighting() -> None:
+    text = "Er zitten wespen in het luikje van de lichtpaal aan de speeltuin, graag een wespennest verwijderen."
+    assert rules().route(text).dienst != "verlichting"
