@@ -171,5 +171,39 @@ def test_a_lamp_posts_open_hatch_or_bare_wires_is_the_lightings(text: str) -> No
 
 
 def test_wasps_in_a_lamp_posts_hatch_are_not_left_to_the_lighting() -> None:
-    text = "Er zitten wespen in het luikje van de lichtpaal aan de speeltuin, graag een wespennest verwijderen."
+    text = (
+        "Er zitten wespen in het luikje van de lichtpaal aan de speeltuin, graag een wespennest verwijderen."
+    )
     assert rules().route(text).dienst != "verlichting"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hij wil voor zijn huis zelf twee bloembakken op de stoep zetten en vraagt of dat mag.",
+        "We would like to put a bench in front of our house. Is this allowed?",
+        "Nous allons installer un échafaudage devant la maison en mars. Est-ce permis ?",
+    ],
+)
+def test_a_question_about_the_writers_own_plan_is_no_complaint(text: str) -> None:
+    assert not asks.complains_by_asking(text)
+    decision = decide({"info": 0.97, "wegen": 0.03}, text)
+    assert (decision.triage, decision.best) == (False, "info")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "De buren zetten elke avond hun container op de stoep, is dat toegelaten?",
+        "We want to know whether that is allowed: a van has been parked on the pavement for a week.",
+    ],
+)
+def test_a_question_about_what_others_do_is_still_a_complaint(text: str) -> None:
+    assert asks.complains_by_asking(text)
+
+
+def test_a_desk_notes_vraagt_een_names_what_is_asked() -> None:
+    text = "Meneer begint over een scheef bord. Vraagt een extra lichtpunt aan de fietsenstalling."
+    assert asks.asked_words(text) == "een extra lichtpunt aan de fietsenstalling"
+    decision = decide({"signalisatie": 0.99, "verlichting": 0.01}, text)
+    assert (decision.triage, decision.best) == (True, "verlichting")

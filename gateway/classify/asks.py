@@ -107,7 +107,10 @@ _REQUEST = re.compile(
     r"|\b(?:graag|gelieve|vraagt\s+(?:om|dat)|verzoekt)\b|\bvraagt\b(?=\s+\w+ing\b)"
     r"|\b(?:could|can|would|will)\s+(?:you|someone|somebody|anyone|the\s+council|the\s+city)\b|\bplease\b"
     r"|\b(?:pourriez|pouvez|pourrait|pourraient|voudriez)[- ](?:vous|on|ils)\b|\bmerci\s+d(?:e\b|')"
-    r"|\bveuillez\b",
+    r"|\bveuillez\b"
+    # A desk note's "Vraagt een extra lichtpunt" (thirty-first round, read in issue14bi): the thing asked
+    # for, named right after the verb.
+    r"|\b(?:vraagt|vroeg)\b(?=\s+(?:een|extra|nieuwe?)\b)",
 )
 _SENTENCE_END = re.compile(r"[.?!\n]")
 _CLAUSE_END = re.compile(r"[.?!\n;]")  # a sentence or a clause after ";": the readings below stay inside one
@@ -423,6 +426,15 @@ _NO_COMPLAINT_MEANT = re.compile(
     r"|\bgeen\s+(?:melding|klacht)\b|\b(?:not|no)\s+(?:a\s+)?complaint\b|\bpas\s+une\s+plainte\b"
     r"|\bwil\s+(?:enkel|alleen|gewoon|maar)\s+(?:\w+\s+){0,3}?weten\b|\bjust\s+(?:want|wants|wanted)\s+to\s+know\b"
     r"|\bveu(?:t|x)\s+(?:juste|seulement|simplement)\s+savoir\b"
+    # Thirty-first round (read in issue14bi): the writer's or caller's own plan, then "mag dat?", "is this
+    # allowed?", "est-ce permis ?" ("ze wil een geveltuintje aanleggen en wil weten of dat mag", "we want to
+    # put two planters on the pavement", "nous allons rénover"): a question about what he may do himself.
+    r"|\b(?:ik|we|wij|hij|ze|zij)\s+(?:\w+\s+){0,2}?(?:wil|wilt|willen|zou\s+graag|zouden\s+graag)\b"
+    r"[^.?!\n]{0,100}\b(?:zelf|aanleggen|planten|plaatsen|zetten|hangen|leggen|bouwen|organiseren)\b"
+    r"|\b(?:i|we|she|he|they)\s+(?:\w+\s+){0,3}?(?:want|wants|would\s+(?:love|like)|plan|plans|are\s+planning"
+    r"|is\s+planning)\s+to\s+(?!know|ask|report|complain)"
+    r"|\b(?:je|nous|il|elle)\s+(?:\w+\s+)?(?:voudrais|voudrions|souhaite|souhaitons|aimerais|aimerions|allons"
+    r"|comptons|voulons)\s+(?:\w+\s+){0,2}?(?:placer|installer|planter|mettre|poser|organiser|rénover|construire)\b"
 )
 
 
