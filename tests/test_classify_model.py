@@ -16,7 +16,14 @@ from gateway.classify import router as r
 from gateway.classify.router import HybridRouter, ensure_model
 from gateway.config import Settings
 from gateway.melding import DIENST_CODES
-from tests.support.classify import SMALL, copy_of_small_model, rules, small_model_dir, subset
+from tests.support.classify import (
+    SMALL,
+    copy_of_small_model,
+    rules,
+    small_model_dir,
+    subset,
+    use_few_dev_sets,
+)
 
 RULE_SURE = "Er ligt een losliggende tegel op het voetpad voor nummer 12, ik ben er bijna over gestruikeld."
 UNDECIDED = "Goeiemiddag, ik had een vraagje. Groetjes"
@@ -67,7 +74,10 @@ def test_training_reads_the_dev_sets_but_never_the_calibration_file() -> None:
     assert not set(m.dev_training_files()) & set(m.evaluation_files())
 
 
-def test_a_model_trained_on_the_dev_sets_is_calibrated_on_the_file_left_out() -> None:
+def test_a_model_trained_on_the_dev_sets_is_calibrated_on_the_file_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_few_dev_sets(monkeypatch)
     rows = subset(5)
     config = m.TrainConfig(epochs=1, folds=2, length=2**12)
     assert config.train_on_dev  # the default
@@ -82,10 +92,13 @@ def test_a_model_trained_on_the_dev_sets_is_calibrated_on_the_file_left_out() ->
     assert m.version_of(rows, without) != trained.version
 
 
-def test_the_temperature_is_never_sharper_than_the_dev_lines_own_folds() -> None:
+def test_the_temperature_is_never_sharper_than_the_dev_lines_own_folds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Twelfth round: one calibration file fitted a sharper temperature once another dev set was
     trained on; the dev lines' out-of-fold predictions (models that never saw those lines) are a
     floor too, and the version names the choice."""
+    use_few_dev_sets(monkeypatch)
     rows = subset(5)
     config = m.TrainConfig(epochs=1, folds=2, length=2**12)
     assert config.dev_folds_floor  # the default
@@ -114,6 +127,7 @@ def test_the_temperature_is_never_sharper_than_the_newest_dev_set_needs_unseen(
         return original(rows, config, fold, n, tick)
 
     monkeypatch.setattr(m, "_fold_scores", spy)
+    use_few_dev_sets(monkeypatch)
     config = m.TrainConfig(epochs=1, folds=2, length=2**12)
     assert config.fresh_dev_file == "issue14-dev19.jsonl"  # the default: the dev set written last
     rows = [*subset(5), *m.load_dev_training()]
@@ -132,7 +146,10 @@ def test_the_temperature_is_never_sharper_than_the_newest_dev_set_needs_unseen(
 
 
 @pytest.mark.parametrize("architecture", ["charbow", "ensemble"])  # the ensemble starts from random weights
-def test_the_same_corpus_gives_the_same_model_and_version(tmp_path: Path, architecture: str) -> None:
+def test_the_same_corpus_gives_the_same_model_and_version(
+    tmp_path: Path, architecture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_few_dev_sets(monkeypatch)
     rows = subset(15)
     # charbow with the dev lines (their folds and the fresh fit too); the ensemble, whose question is
     # its random initial weights, on the corpus rows alone: its CNN costs minutes on 8,000 dev lines.

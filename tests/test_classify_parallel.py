@@ -21,7 +21,7 @@ import pytest
 from gateway.classify import model as m
 from gateway.classify import parallel
 from tests.support import fits
-from tests.support.classify import SMALL, rules, subset
+from tests.support.classify import SMALL, rules, subset, use_few_dev_sets
 
 
 def _fingerprint(trained: m.TrainedModel) -> dict[str, Any]:
@@ -35,7 +35,8 @@ def _fingerprint(trained: m.TrainedModel) -> dict[str, Any]:
     }
 
 
-def test_parallel_training_gives_the_model_of_sequential_training() -> None:
+def test_parallel_training_gives_the_model_of_sequential_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_few_dev_sets(monkeypatch)
     rows = subset()
     config = m.TrainConfig(epochs=2, folds=3, length=2**14)  # the same either way: two epochs show it
     one_by_one = _fingerprint(m.train(rows, config, rules(), processes=1))

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from gateway.classify import model as m
 from gateway.classify.rules import RuleRouter
 from tests.support.data import ROOT
@@ -20,6 +22,10 @@ from tests.support.data import ROOT
 RULES_FILE = ROOT / "config" / "diensten.toml"
 SMALL = m.TrainConfig(epochs=4, folds=2, length=2**14, train_on_dev=False)  # small: not the 800 dev lines
 PER_DIENST = 40
+# Four real dev sets, the calibration file and the newest-unseen one (TrainConfig.fresh_dev_file) among
+# them: enough for the mechanics of training with dev lines (their folds, the temperature floors,
+# determinism), some 560 lines where all the dev sets are over 13,000 and grow every round.
+FEW_DEV_SETS = ("issue14-dev.jsonl", "issue14-dev3.jsonl", "issue14-dev8.jsonl", "issue14-dev19.jsonl")
 
 
 @functools.cache
@@ -66,3 +72,12 @@ def full_model_dir() -> Path:
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     m.save(m.train(m.load_corpus(), m.TrainConfig(folds=2, train_on_dev=False), rules()), directory)
     return directory
+
+
+def use_few_dev_sets(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Training in this test reads FEW_DEV_SETS as the dev sets (in the parent: the fits in other
+    processes get their rows from it)."""
+    files = [m.DEV_DIR / name for name in FEW_DEV_SETS]
+    assert m.CALIBRATION_FILE in files and all(path.exists() for path in files)
+    monkeypatch.setattr(m, "dev_files", lambda: files)
+    return files
