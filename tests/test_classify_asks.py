@@ -51,6 +51,12 @@ EARLIER = [
     "k heb vorige week gemeld da de lamp kapot was, krijgk nog bericht of nie?",
     "Ik heb een verzakte stoep gemeld maar nog altijd geen antwoord gekregen.",
     "Reported a broken bench in the park last week. Is it fixed or not?",
+    # A past participle asked in English, West-Flemish "myn melding ... of nie?", a decision asked
+    # about (thirty-second round).
+    "I reported a fox caught in the fence at the playground on Monday. Was it freed?",
+    "over myn melding van de kapotte bank in t park, is da nu hersteld of nie?",
+    "k'en e gat in de stroate gemeld, mo k'en niks mi gehoord",
+    "Re mijn melding van een extra zitbank: kunt u laten weten of die nu goedgekeurd is of niet?",
 ]
 
 
@@ -68,6 +74,8 @@ def test_a_question_about_an_earlier_report_is_read_as_one(text: str) -> None:
         "Aanvulling bij mijn melding: het zijn geen muizen maar ratten, bij de composthoop.",
         # The thing of last week named again, nothing asked about the report (twenty-ninth round).
         "De lamp van vorige week brandt alweer niet, graag nog eens herstellen.",
+        # A question of the writer's own, no report named (thirty-second round).
+        "Was it removed? The bench by the pond is gone and we liked it.",
     ],
 )
 def test_a_report_is_no_question_about_an_earlier_one(text: str) -> None:

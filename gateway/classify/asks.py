@@ -43,8 +43,9 @@ _MAY_ASK = re.compile(
 # ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
 _REPORT = r"(?:melding|meldingen|report|complaint|klacht|signalement|demande|plainte)"
 _EARLIER = re.compile(
-    rf"\b(?:mijn|haar|zijn|onze|uw|ons|my|her|his|our|ma|mon|sa|son|notre)\s+(?:\w+\s+)?{_REPORT}\b"
-    r"|\b(?:heb|had|hebben|hadden|heeft)\s+(?:\S+\s+){0,10}?(?:gemeld|doorgegeven|gesignaleerd)\b"
+    # West-Flemish "myn melding" and informal "m'n melding" too (thirty-second round, read in issue14bp).
+    rf"\b(?:mijn|myn|m'n|haar|zijn|onze|uw|ons|my|her|his|our|ma|mon|sa|son|notre)\s+(?:\w+\s+)?{_REPORT}\b"
+    r"|\b(?:heb|had|hebben|hadden|heeft|k'en|k'ee)\s+(?:\S+\s+){0,10}?(?:gemeld|doorgegeven|gesignaleerd)\b"
     r"|\b(?:ik|we|wij|hij|ze|zij)\s+(?:\w+\s+)?meldde\w*\b"
     # Twenty-first round: the verb before its subject after a time word ("vorige week meldde hij").
     r"|\bmeldde\w*\s+(?:ik|we|wij|hij|ze|zij)\b"
@@ -74,7 +75,12 @@ _HOW_IT_STANDS = re.compile(
     # "is it fixed or not?", "still says Geregistreerd".
     r"|krijg\w*\s+(?:\w+\s+)?nog\s+(?:een\s+)?(?:bericht|antwoord|nieuws|reactie)"
     r"|nog\s+(?:altijd\s+|steeds\s+)?(?:geen|gin|niks|niets|nix)\s+(?:bericht|antwoord|nieuws|reactie)"
-    r"|(?:fixed|repaired|done)\s+(?:yet|or\s+not)|still\s+(?:says|shows)\b",
+    r"|(?:fixed|repaired|done)\s+(?:yet|or\s+not)|still\s+(?:says|shows)\b"
+    # Thirty-second round (read in issue14be, bk and bp): "was it rescued?", "is da nu weggehoald of nie?",
+    # "k'en niks mi gehoord", "of die verlichting nu gepland is, afgewezen, of nog onderzocht wordt".
+    r"|\b(?:was|were|has|have)\s+(?:it|they|he|she|that|this)\s+(?:been\s+|already\s+|ever\s+)?\w+ed\s*\?"
+    r"|\bof\s+nie[t]?\s*\?|\bor\s+not\s*\?|\b(?:niks|niets|nix)\s+(?:meer|mi|mier)\s+(?:gehoord|vernomen)"
+    r"|\b(?:nu|intussen)\s+(?:al\s+)?(?:gepland|goedgekeurd|afgewezen|beslist)\b",
 )
 
 # ---- a question about a premium, subsidy or permit: the desk answers it
