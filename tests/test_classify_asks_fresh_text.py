@@ -115,6 +115,20 @@ def test_english_put_is_no_pothole() -> None:
     assert rules().route("Er zit een diepe put in de weg voor nummer 12.").dienst == "wegen"
 
 
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "put brighter lamps along the canal path",
+        "this corner be put on a weekly round",
+        "put more bins there",
+    ],
+)
+def test_english_put_after_a_modal_or_before_an_english_word_is_no_pothole(asked: str) -> None:
+    # Thirty-second round (read in issue14bk): the request's words named wegen on "put" alone.
+    assert "wegen" not in asks.asked_work(asked, rules())[1]
+    assert rules().route("Kan de put voor de deur van nummer 4 gevuld worden?").alternatives[0][0] == "wegen"
+
+
 def test_a_bins_lid_is_no_drain_cover() -> None:
     asked = "de rommel opgeruimd wordt en of er een vuilbak met een deksel kan komen"
     assert "riolering" not in asks.asked_work(asked, rules())[0]
@@ -183,6 +197,9 @@ def test_wasps_in_a_lamp_posts_hatch_are_not_left_to_the_lighting() -> None:
         "Hij wil voor zijn huis zelf twee bloembakken op de stoep zetten en vraagt of dat mag.",
         "We would like to put a bench in front of our house. Is this allowed?",
         "Nous allons installer un échafaudage devant la maison en mars. Est-ce permis ?",
+        # Thirty-second round (read in issue14bk): the neighbours' plan, how to get the permission.
+        "Des voisins aimeraient planter des fleurs au pied des arbres. Est-ce permis ? Comment le demander ?",
+        "Our street would hold a party in June: is that allowed? How do we apply?",
     ],
 )
 def test_a_question_about_the_writers_own_plan_is_no_complaint(text: str) -> None:

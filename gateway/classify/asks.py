@@ -439,8 +439,12 @@ _NO_COMPLAINT_MEANT = re.compile(
     r"[^.?!\n]{0,100}\b(?:zelf|aanleggen|planten|plaatsen|zetten|hangen|leggen|bouwen|organiseren)\b"
     r"|\b(?:i|we|she|he|they)\s+(?:\w+\s+){0,3}?(?:want|wants|would\s+(?:love|like)|plan|plans|are\s+planning"
     r"|is\s+planning)\s+to\s+(?!know|ask|report|complain)"
-    r"|\b(?:je|nous|il|elle)\s+(?:\w+\s+)?(?:voudrais|voudrions|souhaite|souhaitons|aimerais|aimerions|allons"
-    r"|comptons|voulons)\s+(?:\w+\s+){0,2}?(?:placer|installer|planter|mettre|poser|organiser|rénover|construire)\b"
+    r"|\b(?:je|nous|il|elle|ils|elles|voisins|habitants)\s+(?:\w+\s+)?(?:voudrais|voudrions|souhaite|souhaitons"
+    r"|aimerais|aimerions|aimeraient|voudraient|souhaitent|allons|comptons|voulons|veulent)\s+(?:\w+\s+){0,2}?"
+    r"(?:placer|installer|planter|mettre|poser|organiser|rénover|construire)\b"
+    # Thirty-second round (read in issue14bk): how to get the permission ("si oui, comment l'obtenir ?").
+    r"|\bcomment\s+(?:l'|la\s+|le\s+)?(?:obtenir|demander)\b|\bhow\s+(?:do|can|should)\s+(?:i|we)\s+apply\b"
+    r"|\bhoe\s+(?:vraag|vragen)\s+(?:ik|we|wij)\s+(?:\w+\s+){0,2}?aan\b"
 )
 
 
