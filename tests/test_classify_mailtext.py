@@ -86,28 +86,6 @@ def test_an_answered_question_in_a_french_or_english_note_is_cut(answered: str) 
     assert not any(word in cleaned for word in ("stationnement", "recyparc", "permit", "opening"))
 
 
-# Thirty-second round: a first question in any wording, when the note says it was answered.
-@pytest.mark.parametrize(
-    "answered",
-    [
-        "Caller first asks about the opening hours of the library (answered). Then the real reason: ",
-        "Mevrouw vraagt eerst naar de openingsuren van het stadhuis (gegeven). ",
-        "Meneer vroeg eerst of hij een premie kan krijgen, doorverwezen naar de website. Daarna: ",
-        "Madame demande d'abord les horaires du recyparc, renseigné. Puis ",
-    ],
-)
-def test_a_first_question_the_note_says_was_answered_is_cut(answered: str) -> None:
-    cleaned = routing_text(answered + "the lamp in front of number 23 flickers.")
-    assert cleaned.endswith("the lamp in front of number 23 flickers.")
-    assert not any(word in cleaned for word in ("opening", "openingsuren", "premie", "recyparc"))
-
-
-def test_a_first_question_not_said_to_be_answered_is_kept() -> None:
-    # Without a word that says it was answered, the first question may be what the call is about.
-    note = "Meneer vraagt eerst of de kolk in zijn straat al geruimd is. Hij hoorde niets."
-    assert "kolk" in routing_text(note)
-
-
 @pytest.mark.parametrize(
     ("aside", "kept"),
     [

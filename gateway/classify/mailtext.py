@@ -69,24 +69,12 @@ _CORRECTION = re.compile(
     r"il s'agit d[e']|it(?:'s| is) about)?[ \t]*",
     re.IGNORECASE,
 )
-_NEXT = r"(?:daarna|dan|vervolgens|verder|ensuite|puis|après|then|after that|next)?[ \t]*:?[ \t]*"
 _ANSWERED = re.compile(
     r"(?:\b(?:had|heeft|stelde|had eerst)?[ \t]*eerst een vraag|"
     r"\b(?:avait|a)[ \t]+d'abord[ \t]+(?:une[ \t]+question|posé[ \t]+une[ \t]+question|demandé)|"
     r"\b(?:first[ \t]+(?:had|asked)[ \t]+a[ \t]+question|had[ \t]+a[ \t]+question[ \t]+first))\b"
     r"[^.\n]{0,160}\.[ \t]*"
-    rf"{_NEXT}",
-    re.IGNORECASE,
-)
-# Thirty-second round (read in issue14bk): "first asks about the opening hours (answered). Then the real
-# reason: ...", "vraagt eerst naar de kalender, uitgelegd.": a first question the note says was answered,
-# whatever its wording. The word that says so is required: "vraagt eerst of ..." alone may be the report.
-_ASKED_FIRST_ANSWERED = re.compile(
-    r"\b(?:(?:vraagt|vroeg|stelt|stelde)[ \t]+eerst|first[ \t]+ask(?:s|ed)"
-    r"|(?:demande|a[ \t]+demandé)[ \t]+d'abord)\b"
-    r"[^.\n]{0,160}?\b(?:beantwoord|gegeven|uitgelegd|doorverwezen|verwezen|geantwoord|answered|explained|told"
-    r"|referred|répondu|expliqué|renseigné)\b[^.\n]{0,40}\.[ \t]*"
-    rf"{_NEXT}",
+    r"(?:daarna|dan|vervolgens|verder|ensuite|puis|après|then|after that|next)?[ \t]*:?[ \t]*",
     re.IGNORECASE,
 )
 
@@ -252,7 +240,7 @@ def desk_text(text: str) -> str:
     left)."""
     body = text
     if re.search(r"eerst|abord|first|commencé", body, re.IGNORECASE):
-        body = _ASKED_FIRST_ANSWERED.sub("", _ANSWERED.sub("", _CORRECTION.sub("", body)))
+        body = _ANSWERED.sub("", _CORRECTION.sub("", body))
     if _MAIN_POINT_HINT.search(body.lower()):
         body = _MAIN_POINT.sub(" ", body)
     if _SET_ASIDE.search(body):
