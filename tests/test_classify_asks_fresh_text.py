@@ -126,6 +126,9 @@ def test_english_put_is_no_pothole() -> None:
 def test_english_put_after_a_modal_or_before_an_english_word_is_no_pothole(asked: str) -> None:
     # Thirty-second round (read in issue14bk): the request's words named wegen on "put" alone.
     assert "wegen" not in asks.asked_work(asked, rules())[1]
+
+
+def test_dutch_put_in_a_request_is_still_a_pothole() -> None:
     assert rules().route("Kan de put voor de deur van nummer 4 gevuld worden?").alternatives[0][0] == "wegen"
 
 

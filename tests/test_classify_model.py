@@ -152,7 +152,7 @@ def test_the_same_corpus_gives_the_same_model_and_version(
     use_few_dev_sets(monkeypatch)
     rows = subset(15)
     # charbow with the dev lines (their folds and the fresh fit too); the ensemble, whose question is
-    # its random initial weights, on the corpus rows alone: its CNN costs minutes on 8,000 dev lines.
+    # its random initial weights, on the corpus rows alone: its CNN costs minutes on dev lines.
     config = m.TrainConfig(
         architecture=architecture, epochs=2, folds=2, length=2**12, train_on_dev=architecture == "charbow"
     )

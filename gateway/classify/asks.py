@@ -79,7 +79,7 @@ _HOW_IT_STANDS = re.compile(
     # Thirty-second round (read in issue14be, bk and bp): "was it rescued?", "is da nu weggehoald of nie?",
     # "k'en niks mi gehoord", "of die verlichting nu gepland is, afgewezen, of nog onderzocht wordt".
     r"|\b(?:was|were|has|have)\s+(?:it|they|he|she|that|this)\s+(?:been\s+|already\s+|ever\s+)?\w+ed\s*\?"
-    r"|\bof\s+nie[t]?\s*\?|\bor\s+not\s*\?|\b(?:niks|niets|nix)\s+(?:meer|mi|mier)\s+(?:gehoord|vernomen)"
+    r"|\bof\s+niet?\s*\?|\bor\s+not\s*\?|\b(?:niks|niets|nix)\s+(?:meer|mi|mier)\s+(?:gehoord|vernomen)"
     r"|\b(?:nu|intussen)\s+(?:al\s+)?(?:gepland|goedgekeurd|afgewezen|beslist)\b",
 )
 
