@@ -227,3 +227,70 @@ def test_a_desk_notes_vraagt_een_names_what_is_asked() -> None:
     assert asks.asked_words(text) == "een extra lichtpunt aan de fietsenstalling"
     decision = decide({"signalisatie": 0.99, "verlichting": 0.01}, text)
     assert (decision.triage, decision.best) == (True, "verlichting")
+
+
+# --------------------------------------------------------------------------- thirty-third round (bu, bv, bw)
+
+SCHEDULE_ASKED = [
+    "Hoe vaak wordt de goot in de Beekstraat geveegd? Ik wil weten wanneer ik mijn auto moet verzetten.",
+    "Is there a sweeping schedule for the Grote Markt on Sunday mornings?",
+    "Bonjour, à quelle heure passe la balayeuse dans notre rue le samedi ?",
+    "When will the hedges along the Kanaalweg be trimmed this year?",
+]
+
+
+@pytest.mark.parametrize("text", SCHEDULE_ASKED)
+def test_when_or_how_often_a_service_passes_is_the_desks_question(text: str) -> None:
+    assert asks.asks_the_schedule(text)
+    decision = decide({"nette_stad": 0.9, "info": 0.1}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # when someone comes at last: the work is asked
+        "Onze zakken staan er nog altijd. Quand passera le camion ?",
+        # asked first and answered, then the real report
+        "Monsieur demande d'abord à quelle heure ouvre le parc (répondu), puis signale un trottoir affaissé.",
+        "How often do I have to report this broken lamp before someone comes?",
+    ],
+)
+def test_a_schedule_named_in_a_complaint_or_answered_first_is_no_question(text: str) -> None:
+    assert not asks.asks_the_schedule(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We'd like to plant flowers in the tree pit in front of our house. Is that allowed?",
+        "Elle voudrait savoir si elle a le droit de tailler elle-même la haie de la ville. Est-ce permis ?",
+        "Bonjour, est-ce permis de laisser son vélo contre un arbre de la place ?",
+    ],
+)
+def test_the_writers_own_permission_in_other_words_is_no_complaint(text: str) -> None:
+    assert not asks.complains_by_asking(text)
+    decision = decide({"info": 0.98, "groen": 0.02}, text)
+    assert (decision.triage, decision.best) == (False, "info")
+
+
+def test_a_complaint_asked_as_est_ce_normal_de_stays_a_complaint() -> None:
+    assert asks.complains_by_asking("Est-ce normal de laisser ces sacs une semaine sur le trottoir ?")
+
+
+def test_a_west_flemish_moag_ik_asks_the_writers_own_permission() -> None:
+    text = "moag ik die tak van de stadsboom boven min oprit zelf afzoagn?"
+    assert asks.asks_permission(text)
+    decision = decide({"groen": 0.6, "info": 0.4}, text)
+    assert (decision.triage, decision.best) == (True, "info")
+
+
+def test_a_lamp_post_hit_and_leaning_is_the_lightings_though_the_lamp_works() -> None:
+    text = "Le poteau d'éclairage devant le n° 8 a été percuté par un camion. La lampe fonctionne encore."
+    assert "verlichting" not in asks.fine_objects(text)
+    assert decide({"verlichting": 0.99, "wegen": 0.01}, text).routing().dienst == "verlichting"
+
+
+@pytest.mark.parametrize("text", ["de lantoarn an de kerke is uut", "lanteirn kapot in ons stroatje"])
+def test_a_west_flemish_lantoarn_is_the_lightings_keyword(text: str) -> None:
+    assert rules().route(text).dienst == "verlichting"

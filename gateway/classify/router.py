@@ -246,6 +246,7 @@ class HybridRouter:
             or asks.asks_about_a_grant(full)
             or asks.asks_for_the_calendar(full)
             or asks.asks_the_price(full)
+            or asks.asks_the_schedule(full)
         ):
             if decision.best != "info":
                 return self._to_triage(decision, "info", p)
