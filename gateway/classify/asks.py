@@ -16,7 +16,8 @@ names a rain-water tank and asks the desk about a premium. The router reads thes
   object ("the drain is not blocked", "les bancs sont en bon état");
 - `roots_lift_surface` and `asks_for_the_calendar` (seventeenth round): tree roots named as the cause
   of a broken pavement or cycle path (the road's damage is what is reported), a question where to find
-  the collection calendar (the desk's answer); `asks_the_price` (twenty-sixth round): what something costs.
+  the collection calendar (the desk's answer); `asks_the_price` (twenty-sixth round): what something costs;
+  `asks_the_schedule` (thirty-third round): when or how often a service passes.
 
 Each starts with one cheap search for its trigger words (`_MAY_ASK`, `_MAY_QUESTION`,
 `_MAY_BE_FINE`), so the common text, which has none, costs one regex scan. The patterns are lowercase
@@ -37,7 +38,7 @@ _MAY_ASK = re.compile(
     r"melding|gemeld|report|signal|demande|suivi|premie|subsid|vergunning|toelating|prime|permis|grant"
     r"|permit|kunnen|kunne|kunt|\bkan\b|graag|gelieve|a\.?u\.?b|could|\bcan\b|please|pls|pourr|pouvez"
     r"|merci d|svp|s'il vous|vraagt|kalender|calendar|calendrier|kost|betaal|combien|how much|cost|price|fee"
-    r"|prix|tarif|doorgegeven|schedule|timetable|rota|hoe vaak|how often|quelle|combien|quand|when",
+    r"|prix|tarif|doorgegeven|schedule|timetable|rota|hoe vaak|how often|quelle|quand|when",
 )
 
 # ---- a question about an earlier report ("mijn melding van vorige week", "any news on my report")
@@ -409,6 +410,13 @@ _PRICE_ASKED = re.compile(
 )
 
 
+def _sentence_of(text: str, match: re.Match[str]) -> str:
+    """The sentence of `text` that holds `match`, its end mark included."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, match.start())), default=0)
+    end = _SENTENCE_END.search(text, match.end())
+    return text[start : end.end() if end else len(text)]
+
+
 # ---- when or how often a service passes (thirty-third round, read in issue14bv): "is there a mowing
 # schedule for the verges?", "hoe vaak worden de kolken gereinigd?", "à quelle heure s'allument les
 # lampadaires ?", "when will the street trees be pruned this year?". The service is named, but the question
@@ -430,12 +438,7 @@ def asks_the_schedule(text: str) -> bool:
     """The text asks when or how often a service passes ("hoe vaak worden de kolken gereinigd?"), in
     a sentence that does not say the question was asked first or answered."""
     text = text.lower()
-    for asked in _SCHEDULE_ASKED.finditer(text):
-        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, asked.start())), default=0)
-        end = _SENTENCE_END.search(text, asked.end())
-        if not _ANSWERED.search(text[start : end.end() if end else len(text)]):
-            return True
-    return False
+    return any(not _ANSWERED.search(_sentence_of(text, asked)) for asked in _SCHEDULE_ASKED.finditer(text))
 
 
 def asks_the_price(text: str) -> bool:
@@ -543,9 +546,7 @@ def asks_about_a_grant(text: str) -> bool:
     and the question in one sentence ("hij heeft geen vergunning voor die werf" asks nothing)."""
     text = text.lower()
     for grant in _GRANT_ASKED.finditer(text):
-        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, grant.start())), default=0)
-        end = _SENTENCE_END.search(text, grant.end())
-        sentence = text[start : end.end() if end else len(text)]
+        sentence = _sentence_of(text, grant)
         if _QUESTION.search(sentence) and not _ANSWERED.search(sentence):
             return True
     return False
