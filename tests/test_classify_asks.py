@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gateway.classify import asks
+from gateway.classify import asks, causes
 from gateway.classify.router import HybridRouter
 from gateway.melding import DIENST_CODES
 from tests.support.classify import rules
@@ -455,7 +455,7 @@ ROOTS_LIFT = [
 
 @pytest.mark.parametrize("text", ROOTS_LIFT)
 def test_roots_that_lift_a_surface_are_read_as_the_roads_damage(text: str) -> None:
-    assert asks.roots_lift_surface(text)
+    assert causes.roots_lift_surface(text)
 
 
 @pytest.mark.parametrize(
@@ -470,7 +470,7 @@ def test_roots_that_lift_a_surface_are_read_as_the_roads_damage(text: str) -> No
     ],
 )
 def test_roots_without_a_surface_in_their_sentence_are_no_such_reading(text: str) -> None:
-    assert not asks.roots_lift_surface(text)
+    assert not causes.roots_lift_surface(text)
 
 
 def test_a_groen_routing_of_roots_that_broke_a_cycle_path_goes_to_the_desk_shown_wegen() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.classify import asks
+from gateway.classify import asks, causes
 from tests.support.classify import rules
 from tests.test_classify_asks import decide
 
@@ -22,7 +22,7 @@ BLOCKED_BY_GREEN = [
 
 @pytest.mark.parametrize("text", BLOCKED_BY_GREEN)
 def test_a_drain_blocked_by_leaves_or_branches_is_the_sewers(text: str) -> None:
-    assert asks.green_blocks_drain(text)
+    assert causes.green_blocks_drain(text)
     # a groen routing goes to the desk, shown riolering; a riolering routing stays
     decision = decide({"groen": 0.96, "riolering": 0.04}, text)
     assert (decision.triage, decision.best) == (True, "riolering")
@@ -39,7 +39,7 @@ def test_a_drain_blocked_by_leaves_or_branches_is_the_sewers(text: str) -> None:
     ],
 )
 def test_branches_without_a_blocked_drain_in_their_sentence_are_no_such_reading(text: str) -> None:
-    assert not asks.green_blocks_drain(text)
+    assert not causes.green_blocks_drain(text)
 
 
 def test_a_lamp_that_works_beside_an_open_electric_box_is_not_fine() -> None:

@@ -14,10 +14,12 @@ names a rain-water tank and asks the desk about a premium. The router reads thes
 - `fine_objects` (sixteenth round): the diensten whose object the text says is fine ("de lamp zelf
   brandt wel"), named to say they are not what is reported; since the twenty-first round any dienst's
   object ("the drain is not blocked", "les bancs sont en bon état");
-- `roots_lift_surface` and `asks_for_the_calendar` (seventeenth round): tree roots named as the cause
-  of a broken pavement or cycle path (the road's damage is what is reported), a question where to find
-  the collection calendar (the desk's answer); `asks_the_price` (twenty-sixth round): what something costs;
-  `asks_the_schedule` (thirty-third round): when or how often a service passes.
+- `asks_for_the_calendar` (seventeenth round): a question where to find the collection calendar (the
+  desk's answer); `asks_the_price` (twenty-sixth round): what something costs; `asks_the_schedule`
+  (thirty-third round): when or how often a service passes;
+- `after_first_question` (thirty-fourth round): what a caller asked after first asking something else.
+
+Green named as the cause of another dienst's problem (roots that lifted a pavement) is read in `causes`.
 
 Each starts with one cheap search for its trigger words (`_MAY_ASK`, `_MAY_QUESTION`,
 `_MAY_BE_FINE`), so the common text, which has none, costs one regex scan. The patterns are lowercase
@@ -29,6 +31,8 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+from gateway.classify.causes import CLAUSE_END
 
 if TYPE_CHECKING:
     from gateway.classify.rules import RuleRouter
@@ -120,10 +124,9 @@ _REQUEST = re.compile(
     r"|\b(?:vraagt|vroeg)\b(?=\s+(?:een|extra|nieuwe?)\b)",
 )
 _SENTENCE_END = re.compile(r"[.?!\n]")
-_CLAUSE_END = re.compile(r"[.?!\n;]")  # a sentence or a clause after ";": the readings below stay inside one
 # A request ends at its clause: "graag verwijderen; de boom zelf mag blijven staan" asks no bin work, and
 # "could you put it back up because there are a lot of deer there" gives a reason, no other work.
-_ASKED_END = re.compile(rf"{_CLAUSE_END.pattern}|\b(?:because|omdat|aangezien|parce\s+que|puisque)\b")
+_ASKED_END = re.compile(rf"{CLAUSE_END.pattern}|\b(?:because|omdat|aangezien|parce\s+que|puisque)\b")
 # "Ik wil graag ...", "ik hoor graag ...": the writer's own wish, no request for work.
 _WISH = re.compile(r"\b(?:ik|we|wij|i|hoor|horen|wil|willen|zou|zouden|had|hadden)\s+(?:\w+\s+)?$")
 # "Could you let me know when ..." asks the desk for an answer, not a dienst for work.
@@ -326,62 +329,6 @@ def _pole_damaged_before(text: str, end: int) -> bool:
     return _POLE_DAMAGED.search(text, start, end) is not None
 
 
-# ---- tree roots named as the cause of a broken surface (seventeenth round): "tree roots pushing up the
-# bike path", "les racines ont soulevé les dalles du trottoir". The tree is the cause; the broken
-# pavement or cycle path the consequence reported, and the road's repair the work asked. In the corpus
-# and dev sets (held-out excluded) 24 of the 25 texts with roots and a surface word in one sentence
-# are labelled wegen (this round's corpus line included); the other is a crack in the trunk ("vooral de
-# boom zelf"), which goes to the desk shown wegen.
-_ROOTS = re.compile(r"\b(?:roots?|\w*wortels?|racines?)\b")
-_SURFACE = re.compile(
-    r"\b(?:voetpad\w*|fietspad\w*|stoep\w*|\w*tegels?|asfalt|kasseien|trottoir\w*|dalles?|pavés?|chaussée"
-    r"|piste\s+cyclable|pavement|paving|slabs?|tiles?|bike\s+path|cycle\s+path|cycle\s+lane|footpath|asphalt)\b"
-)
-# ... and what the roots did to it: a tree blown over onto the cycle path "roots and all" is the tree's.
-_LIFTED = re.compile(
-    r"omhoog|opgebroken|opgeduwd|opgedrukt|gedrukt|\bduw|bulten|schuin|schots|scheur|opstaand|hobbel|struikel"
-    r"|lift|push|crack|broken|hump|tilt|trip|soulev|cass|fissur|bomb|trébuch"
-)
-
-
-def _in_one_clause(text: str, anchor: re.Pattern[str], *others: re.Pattern[str]) -> bool:
-    """Some clause of `text` (lowercased) holds `anchor` and each of `others`."""
-    for found in anchor.finditer(text):
-        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, found.start())), default=0)
-        end = _CLAUSE_END.search(text, found.end())
-        stop = end.start() if end else len(text)
-        if all(other.search(text, start, stop) for other in others):
-            return True
-    return False
-
-
-def roots_lift_surface(text: str) -> bool:
-    """Tree roots, a pavement, cycle path or road surface and its damage in one sentence: the road's."""
-    return _in_one_clause(text.lower(), _ROOTS, _SURFACE, _LIFTED)
-
-
-# ---- leaves or branches that block a drain, a ditch or a culvert (thirtieth round): "le passage busé est
-# obstrué par des branches". The green is what blocks; clearing the drain is the sewer service's work. In
-# the corpus, the dev sets and the read probes all 93 texts with a drain, a blocking word and leaves or
-# branches in one sentence are labelled riolering.
-_DRAIN_OBJECT = re.compile(
-    r"\b(?:\w*kolke?n?|\w*putje?s?|rioolput\w*|riool\w*|roosters?|gull(?:y|ies)|drains?|avaloirs?|égouts?"
-    r"|grilles?|fossés?|\w*grachte?n?|sloten|sloot|ditch\w*|duikers?|culverts?|passage\s+busé|inbuizing)\b"
-)
-_BLOCKED = re.compile(
-    r"verstopt|verstopping|dichtgeslibd|obstru|bouch|blocked|clogged|choked|zit\s+vol|full\s+of|rempli|plein"
-)
-_GREEN_WASTE = re.compile(
-    r"\b(?:takken|tak|twigs?|branch\w*|bladeren|blad|bladafval|leaves|feuilles|snoeiafval|snoeihout|gras"
-    r"|grass|herbe|wortels?|roots?|racines?)\b"
-)
-
-
-def green_blocks_drain(text: str) -> bool:
-    """A drain, ditch or culvert said blocked, and leaves or branches, in one sentence: the sewer's."""
-    return _in_one_clause(text.lower(), _DRAIN_OBJECT, _BLOCKED, _GREEN_WASTE)
-
-
 # ---- where to find the collection calendar (seventeenth round): "où puis-je trouver le calendrier",
 # "waar haal ik een afvalkalender". The calendar also names the waste company's complaint ("the
 # calendar said today"), but asked where it is, the question is the desk's: all 8 corpus and dev texts
@@ -489,6 +436,41 @@ _NO_COMPLAINT_MEANT = re.compile(
 )
 
 
+# ---- a desk note whose caller first asked something else (thirty-fourth round, read in issue14bz, cc and
+# ce): "Mevrouw vraagt eerst of de bibliotheek maandag open is (nee). Dan het eigenlijke: ...", "Monsieur
+# appelle d'abord pour savoir quand ... Sa vraie demande: ...". The first question is the desk's and often
+# answered on the spot; what the call is for comes after the turn.
+_FIRST = re.compile(
+    r"\b(?:eerst|first|d'abord|begint\s+(?:met|over)|begins?\s+(?:with|by)|starts?\s+(?:with|by)|commence)\b"
+)
+_TURN = re.compile(
+    r"\b(?:dan|daarna|nadien|vervolgens)\b[^.:]{0,30}(?:eigenlijk\w*|echte|reden|melding|waarvoor)"
+    r"|eigenlijk\w*\s+(?:belt|vraag|reden|melding|voor)|waarvoor\s+(?:hij|ze|zij|meneer|mevrouw)\s+(?:eigenlijk|belt)"
+    r"|(?:sa|la)\s+vraie|vraiment|en\s+fait|real\s+(?:reason|question|report|issue|call)"
+    r"|actually\s+(?:calls?|rings?|rang|called|wants|about)|(?:really|actually)\s+(?:calls?|calling|rang|about)"
+    r"|the\s+reason\s+(?:for|of)\s+(?:the|her|his)\s+call|reden\s+van\s+(?:haar|zijn|de)\s+oproep"
+    r"|raison\s+de\s+son\s+appel|l'objet\s+de\s+son\s+appel|appelle\s+en\s+fait"
+    r"|then\s+(?:the|her|his)\s+(?:real|actual|report)"
+)
+
+_TURN_COLON = re.compile(r"[^.?!\n:]{0,30}:")
+
+
+def after_first_question(text: str) -> str | None:
+    """What a caller asked after first asking something else, or None without that turn."""
+    lowered = text.lower()
+    first = _FIRST.search(lowered)
+    if first is None:
+        return None
+    turn = _TURN.search(lowered, first.end())
+    if turn is None:
+        return None
+    start = turn.end()
+    colon = _TURN_COLON.match(lowered, start)  # "sa vraie demande : ...", "the real reason for the call: ..."
+    tail = text[colon.end() if colon else start :].lstrip(" :,-")
+    return tail if len(tail.split()) >= 3 else None
+
+
 def complains_by_asking(text: str) -> bool:
     """The text's question is a complaint about what the writer sees ("is dat toegelaten?")."""
     text = text.lower()
@@ -523,6 +505,12 @@ _REOPEN = re.compile(
     # "il est revenu, plus profond ... Merci de le refaire correctement" (thirtieth round)
     r"|\b(?:il|elle)\s+est\s+revenue?\b|\bde\s+nouveau\s+là\b|\brefaire\b|\b(?:is|it's)\s+back\b"
     r"|\bcame\s+back\b|\bis\s+(?:weer\s+)?teruggekomen\b|\bkwam\s+(?:weer\s+)?terug\b"
+    # Thirty-fourth round (read in issue14bz): asked again in other words ("graag opnieuw laten bekijken",
+    # "ik vraag opnieuw om", "graag alsnog laten ophalen"), said unsolved, or what was reported still there.
+    r"|\bopnieuw\s+(?:te\s+)?laten\s+\w+|\balsnog\b|\bvra\w*\s+(?:\w+\s+)?opnieuw\s+om\b"
+    r"|\bniet\s+opgelost\b|\bnot\s+(?:been\s+)?(?:fixed|solved|resolved)\b"
+    r"|\b(?:staat|stoat|staan|ligt|liggen|hangt|hangen)\s+(?:er|der|d'r)\s+(?:\w+\s+)?nog\b|\b(?:is|are)\s+still\s+there\b"
+    r"|\b(?:est|sont)\s+toujours\s+là\b"
 )
 
 
