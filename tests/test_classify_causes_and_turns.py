@@ -76,6 +76,29 @@ def test_a_tree_not_cleared_or_nothing_damaged_is_no_such_reading(text: str) -> 
     assert not causes.green_cleared_object_damaged(text)
 
 
+# --------------------------------------------------------------------------- the city's work as a nuisance
+
+CITY_NUISANCE = [
+    "Het pompstation aan de Leiekant bromt al een week dag en nacht, vroeger hoorde je het nooit.",
+    "Sinds de nieuwe verkeersdrempel er ligt, dreunt elke vrachtwagen door ons huis.",
+    "The city mowers start at six on Saturdays right under our windows, the noise is unbearable.",
+    "Les ouvriers communaux passent le souffleur à feuilles à sept heures du matin.",
+]
+
+
+@pytest.mark.parametrize("text", CITY_NUISANCE)
+def test_a_nuisance_from_the_citys_own_crew_or_installation_is_not_overlasts(text: str) -> None:
+    assert causes.city_work_makes_nuisance(text)
+    decision = decide({"overlast": 0.97, "groen": 0.02, "riolering": 0.01}, text)
+    assert (decision.triage, decision.best) == (True, "groen")  # the likeliest dienst but overlast
+
+
+def test_a_neighbours_noise_stays_overlasts() -> None:
+    text = "De buren spelen elke nacht luide muziek tot drie uur, het lawaai is niet te harden."
+    assert not causes.city_work_makes_nuisance(text)
+    assert decide({"overlast": 0.97, "groen": 0.03}, text).routing().dienst == "overlast"
+
+
 # --------------------------------------------------------------------------- a first question, then the call
 
 FIRST_THEN = [

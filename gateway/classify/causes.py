@@ -8,7 +8,9 @@ these here, each inside one clause (a sentence, or a part after ";"):
 - `roots_lift_surface` (seventeenth round): tree roots and a broken pavement or cycle path;
 - `green_blocks_drain` (thirtieth round): leaves or branches blocking a drain, ditch or culvert;
 - `green_cleared_object_damaged` (thirty-fourth round): the fallen tree or branch already cleared,
-  and the object it hit still damaged.
+  and the object it hit still damaged;
+- `city_work_makes_nuisance` (thirty-fourth round): the city's own crew or installation named as the
+  source of a noise or a smell (the nuisance is the text's word, the crew's dienst the one to act).
 
 The patterns are lowercase and searched in lowercased text (as in `asks`).
 """
@@ -118,3 +120,28 @@ def green_cleared_object_damaged(text: str) -> bool:
     return any(
         _FALLEN.search(c) and _CLEARED.search(c) and not _NOT_CLEARED.search(c) for c in clauses
     ) and any(_HIT_OBJECT.search(c) and _DAMAGED.search(c) for c in clauses)
+
+
+# ---- the city's own crew or installation as the source of a nuisance (thirty-fourth round, read in
+# issue14cc): "de ploeg van de groendienst blaast elke ochtend om zeven uur met een luide bladblazer",
+# "la station de pompage fait un bourdonnement continu", "new speed cushions ... a loud bang". The noise
+# words are Overlast's, but what is asked is the crew's or the installation's dienst's work: none of the
+# 11 read texts that name both is labelled overlast.
+_CITY_SOURCE = re.compile(
+    r"\b(?:groendienst|de\s+mannen\s+van\s+(?:het\s+groen|de\s+stad)|stadsdiensten?|city\s+(?:crews?|workers"
+    r"|mowers?|gardeners|services?)|(?:the\s+)?council(?:'s)?\s+(?:crews?|workers|mowers?)|(?:crews?|workers)\s+of"
+    r"\s+the\s+city|services?\s+(?:communaux|de\s+la\s+ville)|ouvriers\s+(?:communaux|de\s+la\s+ville)"
+    r"|stadsarbeiders|ploeg\s+van\s+de\s+(?:stad|groendienst)|pompstation|station\s+de\s+pompage|pumping\s+station"
+    r"|verkeersdrempel\w*|speed\s+(?:cushion|bump|hump)s?|ralentisseurs?|dos\s+d'âne)\b"
+)
+_NUISANCE = re.compile(
+    r"lawaai|herrie|geluid|bruit|bourdonn|noise|noisy|loud|bang|hum\b|brom|dreun|trill|vibra|stink|stank|odeur"
+    r"|smell|spuit|spray|pulvéris|leaf\s*blower|bladblazer|souffleur"
+)
+
+
+def city_work_makes_nuisance(text: str) -> bool:
+    """The city's own crew or installation and a noise, smell or spraying named in the text: the
+    crew's or installation's dienst's work, not Overlast's."""
+    lowered = text.lower()
+    return _CITY_SOURCE.search(lowered) is not None and _NUISANCE.search(lowered) is not None

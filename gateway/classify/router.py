@@ -230,6 +230,11 @@ class HybridRouter:
             # what is reported (all 11 corpus, dev and read-probe texts with it): the desk decides,
             # shown the likeliest other dienst.
             return self._to_triage(decision, _likeliest([c for c in DIENST_CODES if c != "groen"], p), p)
+        if decision.best == "overlast" and causes.city_work_makes_nuisance(full):
+            # "La station de pompage fait un bourdonnement continu": the noise is the city's own
+            # installation's or crew's (none of the 11 read texts with both is overlast): the desk
+            # decides, shown the likeliest other dienst.
+            return self._to_triage(decision, _likeliest([c for c in DIENST_CODES if c != "overlast"], p), p)
         if decision.best == "info" and self.model is not None and (tail := asks.after_first_question(full)):
             # "Vraagt eerst of de bibliotheek open is. Dan het eigenlijke: ...": the first question is
             # the desk's; what the call is for comes after. Read alone, when that part is surely
