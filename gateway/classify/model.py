@@ -63,7 +63,6 @@ from gateway.melding import DIENST_CODES
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
 
 log = logging.getLogger("gateway.classify")
 
@@ -314,28 +313,22 @@ def _fit(rows: Sequence[LabelledText], config: TrainConfig, seed: int, tick: Cal
 
     fix_random_seed(seed)
     nlp = new_pipeline(config)
-    examples = [_example(Example, nlp.make_doc(r.full_text), r.dienst) for r in rows]
+    docs = [nlp.make_doc(r.full_text) for r in rows]
+    for doc, r in zip(docs, rows, strict=True):  # each its own reference: the loss reads only the cats
+        doc.cats = {c: float(c == r.dienst) for c in DIENST_CODES}
+    examples = [Example(doc, doc) for doc in docs]  # `from_dict` would align a copy of every token
     optimizer = nlp.initialize(lambda: examples)
     textcat = nlp.get_pipe("textcat")
-    rng = random.Random(seed)
-    order = list(examples)
+    rng, order = random.Random(seed), list(examples)
     for _ in range(config.epochs):
         rng.shuffle(order)
         for batch in minibatch(order, size=config.batch_size):
-            # What `nlp.update` does for a lone textcat, without its copy of every doc of the batch
-            # (a third of a step's time): the textcat reads the docs and never changes them. The
-            # optimizer step stays outside `update`, as there, so the weights come out the same.
+            # `nlp.update` for a lone textcat without its copy of every doc (the textcat never changes
+            # them); the optimizer step outside `update`, as there, so the weights come out the same.
             textcat.update(batch, sgd=None, drop=config.dropout)  # type: ignore[attr-defined]
             textcat.finish_update(optimizer)  # type: ignore[attr-defined]
             tick()
     return nlp
-
-
-def _example(example_type: Any, doc: Doc, dienst: str) -> Any:
-    """A training example whose reference is the doc itself with the gold cats: the textcat's loss
-    reads only those, and `Example.from_dict` would rebuild and align a copy of every token."""
-    doc.cats = {c: float(c == dienst) for c in DIENST_CODES}
-    return example_type(doc, doc)
 
 
 def raw_scores(nlp: Language, texts: Sequence[str], batch_size: int = 256) -> Any:
