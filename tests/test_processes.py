@@ -19,7 +19,14 @@ from gateway.config import Settings
 from tests.support.api import api_get
 from tests.support.data import MELDPUNT, TILE
 from tests.support.http import SECRET, Receiver, free_port
-from tests.support.processes import assert_clean_shutdown, process, settings_env, wait_for, wait_healthy
+from tests.support.processes import (
+    assert_clean_shutdown,
+    process,
+    settings_env,
+    wait_for,
+    wait_healthy,
+    wait_logged,
+)
 
 
 @pytest.mark.skipif(
@@ -107,10 +114,14 @@ async def test_serve_and_two_workers_share_one_redis_and_one_store(
     base = f"http://127.0.0.1:{port}"
     with (
         process(["serve"], env, tmp_path / "serve.log") as serve,
-        process(["worker"], env, tmp_path / "worker1.log"),
-        process(["worker"], env, tmp_path / "worker2.log"),
+        process(["worker"], env, tmp_path / "worker1.log") as worker1,
+        process(["worker"], env, tmp_path / "worker2.log") as worker2,
     ):
         await wait_healthy(base, serve, tmp_path / "serve.log")
+        # Both take jobs before the burst: on a busy machine one worker could otherwise deliver all 30
+        # while the other is still starting, and be stopped before it ever ran.
+        for n, worker in ((1, worker1), (2, worker2)):
+            await wait_logged(tmp_path / f"worker{n}.log", "worker consuming", worker)
         texts = ["losliggende tegel op het voetpad", "de straatlamp brandt niet", "sluikstort aan de glasbol"]
         async with aiohttp.ClientSession() as session:
             posts = [
