@@ -84,8 +84,7 @@ def green_blocks_drain(text: str) -> bool:
 # corpus, the dev sets and the read probes all 11 texts that say both are labelled with the object's
 # dienst; three of them were routed to groen.
 _FALLEN = re.compile(
-    r"\b(?:\w*bom(?:en)?|boom\w*|tak(?:ken)?|\w*takk?e?n?|branch\w*|tree\w*|arbres?|branches?|limb|stam|tronc"
-    r"|trunk)\b"
+    r"\b(?:\w*bom(?:en)?|boom\w*|\w*takk?e?n?|branch\w*|tree\w*|arbres?|limb|stam|tronc|trunk)\b"
 )
 _CLEARED = re.compile(
     r"\b(?:is|zijn|werd|werden|was|were|has\s+been|have\s+been|had\s+been|al|reeds|already|a\s+été|ont\s+été|est"

@@ -34,7 +34,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -214,8 +214,7 @@ class HybridRouter:
             # "De lamp zelf brandt wel": the object named is said to be fine, so its dienst is not the
             # one to act (none of the 33 corpus, dev and held-out texts with it is labelled so): the desk
             # decides, shown the likeliest other dienst.
-            others = [code for code in DIENST_CODES if code not in fine]
-            return self._to_triage(decision, _likeliest(others, p), p)
+            return self._to_triage(decision, _likeliest_but(fine, p), p)
         if decision.best == "groen" and causes.roots_lift_surface(full):
             # "Tree roots pushing up the bike path": the tree is the cause, the broken surface what is
             # reported (24 of the 25 corpus and dev texts with it are wegen): the desk decides, shown wegen.
@@ -229,12 +228,12 @@ class HybridRouter:
             # "Branche dégagée, mais le mât est plié": the tree's work is done, the object it hit is
             # what is reported (all 11 corpus, dev and read-probe texts with it): the desk decides,
             # shown the likeliest other dienst.
-            return self._to_triage(decision, _likeliest([c for c in DIENST_CODES if c != "groen"], p), p)
+            return self._to_triage(decision, _likeliest_but({"groen"}, p), p)
         if decision.best == "overlast" and causes.city_work_makes_nuisance(full):
             # "La station de pompage fait un bourdonnement continu": the noise is the city's own
             # installation's or crew's (none of the 11 read texts with both is overlast): the desk
             # decides, shown the likeliest other dienst.
-            return self._to_triage(decision, _likeliest([c for c in DIENST_CODES if c != "overlast"], p), p)
+            return self._to_triage(decision, _likeliest_but({"overlast"}, p), p)
         if decision.best == "info" and self.model is not None and (tail := asks.after_first_question(full)):
             # "Vraagt eerst of de bibliotheek open is. Dan het eigenlijke: ...": the first question is
             # the desk's; what the call is for comes after. Read alone, when that part is surely
@@ -247,8 +246,7 @@ class HybridRouter:
             # "Vraagt of dat toegelaten is": the info rules' question words fire on a complaint (none
             # of the 41 corpus and dev texts with such a question is info): the desk decides, shown the
             # likeliest dienst that must act.
-            acting = [code for code in DIENST_CODES if code != "info"]
-            return self._to_triage(decision, _likeliest(acting, p), p)
+            return self._to_triage(decision, _likeliest_but({"info"}, p), p)
         if (
             decision.best != "info"
             and not decision.triage
@@ -296,6 +294,11 @@ def _likeliest(codes: Sequence[str], p: Any) -> str:
     """The dienst among `codes` the model finds likeliest (`p`: its probabilities in DIENST_CODES
     order); of equals, the first in `codes`."""
     return max(codes, key=lambda code: float(p[DIENST_CODES.index(code)]))
+
+
+def _likeliest_but(excluded: Collection[str], p: Any) -> str:
+    """The dienst the model finds likeliest among all but `excluded` (in DIENST_CODES order for equals)."""
+    return _likeliest([code for code in DIENST_CODES if code not in excluded], p)
 
 
 def _leans_elsewhere(by_rules: Routing, dienst: str) -> bool:

@@ -70,13 +70,12 @@ async def wait_healthy(url: str, proc: subprocess.Popen[str], log: Path, timeout
 
 async def wait_logged(log: Path, text: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     """Until the process has logged `text` (a worker's "worker consuming": it takes jobs from then on)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in log.read_text():
-            return
+
+    async def logged() -> bool:
         assert proc.poll() is None, f"{log.name}: exited before logging {text!r}:\n{log.read_text()}"
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{log.name}: no {text!r} within {timeout:.0f} s:\n{log.read_text()}")
+        return text in log.read_text()
+
+    await wait_for(logged, timeout, what=f"{log.name} to log {text!r}")
 
 
 TEXTS = ("losliggende tegel op het voetpad", "de straatlamp brandt niet", "sluikstort aan de glasbol")
