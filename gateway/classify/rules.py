@@ -13,16 +13,16 @@ regex per candidate phrase, and the few raw patterns.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gateway.classify import diensten_file
 from gateway.classify.diensten_file import VETO, DienstenConfigError, DienstTable, RoutingSettings
+from gateway.classify.prefilter import Prefilter, trie_regex
 from gateway.melding import DIENST_CODES, RoutingDecision
 
 __all__ = [
@@ -148,9 +148,11 @@ def _fine_statements(norm: str) -> list[tuple[int, int]]:
     return spans
 
 
-def aside_words(norm: str) -> set[int]:
+@functools.lru_cache(maxsize=4096)
+def aside_words(norm: str) -> frozenset[int]:
     """Start positions of the words of normalized text that are not the subject: a word right after
-    a preposition of place, and the words of an "after the pruning" / "thanks for" clause."""
+    a preposition of place, and the words of an "after the pruning" / "thanks for" clause.
+    Remembered, as `normalized`: the rules and then the model (`mark_places`) read each text."""
     starts: set[int] = set()
     for m in _PLACE_RE.finditer(norm):
         if not _NOT_PLACED_RE.search(norm, max(0, m.start() - 6), m.end()):
@@ -168,7 +170,7 @@ def aside_words(norm: str) -> set[int]:
             starts.add(pos)
             pos = norm.find(" ", pos, end)
             pos = pos + 1 if pos != -1 else -1
-    return starts
+    return frozenset(starts)
 
 
 def mark_places(norm: str) -> str:
@@ -206,6 +208,13 @@ def drop_names(text: str) -> str:
     if closing is not None and closing.start() >= 40 and len(text) - closing.end() <= SIGNATURE_MAX:
         text = text[: closing.start()]
     return text
+
+
+@functools.lru_cache(maxsize=4096)
+def normalized(text: str) -> str:
+    """`normalize_text(drop_names(text))`, remembered: the rules and then the model read each text
+    (`textcat.prepare`), a batch at a time; computed once, it is a tenth of a melding's routing."""
+    return normalize_text(drop_names(text))
 
 
 def _sentence_mark(m: re.Match[str]) -> str:
@@ -271,26 +280,6 @@ class _Pattern:
     effects: list[_Effect] = field(default_factory=list)
 
 
-def _trie_regex(stems: Iterable[str]) -> str:
-    """One alternation factored by common prefixes, preferring the longest stem at a position."""
-    trie: dict[str, Any] = {}
-    for stem in stems:
-        node = trie
-        for ch in stem:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        # Greedy optional: the longer stems are tried first, this shorter one is the fallback.
-        return "(?:" + body + ")?" if "" in node else body
-
-    return emit(trie)
-
-
 def _phrase_regex(words: tuple[_Word, ...]) -> re.Pattern[str]:
     parts: list[str] = []
     for i, w in enumerate(words):
@@ -324,6 +313,7 @@ class RuleRouter:
         self.settings = settings
         self.source = source
         self._patterns = patterns
+        self._prefilter = Prefilter([(p.regex, p) for p in patterns])  # which are worth searching
         # First stem -> entries starting with it; at a word start every entry applies, inside a
         # word only those whose first word is marked "*".
         self._at_start: dict[str, list[_Entry]] = {}
@@ -340,9 +330,9 @@ class RuleRouter:
         # One scan finds every candidate position: the longest first stem at each word start, and
         # at each position inside a word the longest "*" stem. Shorter stems at the same position
         # are recovered by dict lookups of the prefixes of what was captured.
-        alternatives = [rf"\b(?=({_trie_regex(self._at_start)}))"] if self._at_start else []
+        alternatives = [rf"\b(?=({trie_regex(self._at_start)}))"] if self._at_start else []
         if self._inside:
-            alternatives.append(rf"\B(?=({_trie_regex(self._inside)}))")
+            alternatives.append(rf"\B(?=({trie_regex(self._inside)}))")
         self._scan = re.compile("|".join(alternatives)) if alternatives else None
 
     # ----------------------------------------------------------------- loading
@@ -385,7 +375,7 @@ class RuleRouter:
     def _normalize(self, text: str, subject: str | None) -> str:
         if subject and subject.strip():
             text = f"{subject} .\n{text}"  # a sentence break: phrases do not run from subject into body
-        return normalize_text(drop_names(text[: self.settings.max_chars]))
+        return normalized(text[: self.settings.max_chars])
 
     def _effects(self, norm: str) -> list[_Effect]:
         word_hits: list[tuple[int, int, _Entry]] = []
@@ -434,7 +424,7 @@ class RuleRouter:
             for eff in entry.effects
             if eff.veto or eff.weight < 0
         ]
-        for pattern in self._patterns:
+        for pattern in self._prefilter.candidates(norm):
             if pattern.regex.search(norm):
                 effects.extend(pattern.effects)
         return effects

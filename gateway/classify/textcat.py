@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gateway.classify.rules import drop_names, mark_places, normalize_text
+from gateway.classify.rules import mark_places, normalized
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -36,7 +36,7 @@ def join_subject(text: str, subject: str | None) -> str:
 def prepare(text: str) -> list[str]:
     """The words the model sees: the rules' normalization, so both layers read the same text; a
     word after a preposition of place is marked ("@lantaarnpaal"), as the rules discount it."""
-    return mark_places(normalize_text(drop_names(text[:MAX_CHARS]))).split()
+    return mark_places(normalized(text[:MAX_CHARS])).split()
 
 
 class NormalizingTokenizer:
