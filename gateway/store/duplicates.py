@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, select, union_all, update
 from sqlalchemy.engine import Row
 
 from gateway.melding import (
@@ -113,20 +113,30 @@ def dedupe_candidates(
         return []
     params = {"dienst": dienst, "since": since, "until": until, "exclude": exclude}
     query = _candidates(bool(cells), bool(keys))
-    return list(conn.execute(query, {**params, "cells": list(cells), "keys": list(keys)}))
+    rows = conn.execute(query, {**params, "cells": list(cells), "keys": list(keys)})
+    found: dict[str, Row[Any]] = {}  # a melding in a cell and on a street comes from both SELECTs
+    for row in rows:
+        found.setdefault(row.id, row)
+    return list(found.values())
 
 
 @functools.cache
 def _candidates(by_cell: bool, by_street: bool) -> Any:
-    """Built once per shape (the worker's hot path: SQLAlchemy memoizes a statement's cache key)."""
-    blocks = []
-    if by_cell:
-        blocks.append(meldingen.c.geo_cell.in_(bindparam("cells", expanding=True)))
-    if by_street:
-        blocks.append(meldingen.c.street_key.in_(bindparam("keys", expanding=True)))
+    """Built once per shape (the worker's hot path: SQLAlchemy memoizes a statement's cache key).
+    Cells and streets together are two SELECTs in a UNION ALL, each served by its own index (UNION
+    would compare rows, and PostgreSQL has no equality for a json column): as one
+    WHERE with an OR, SQLite walked `ix_meldingen_stage_received`, every melding of every dienst in
+    the time window (bench dedupe, 100,000 open: p95 254 ms against 1.5 ms at p50)."""
+    if by_cell and by_street:
+        return union_all(_candidates(True, False), _candidates(False, True))
+    block = (
+        meldingen.c.geo_cell.in_(bindparam("cells", expanding=True))
+        if by_cell
+        else meldingen.c.street_key.in_(bindparam("keys", expanding=True))
+    )
     return select(*_CANDIDATE_COLUMNS).where(
         meldingen.c.dienst == bindparam("dienst"),
-        or_(*blocks),
+        block,
         meldingen.c.received_at >= bindparam("since"),
         meldingen.c.received_at <= bindparam("until"),
         meldingen.c.id != bindparam("exclude"),
