@@ -109,13 +109,15 @@ def load(path: Path, expected_dienst: str | None, errors: list[str]) -> list[dic
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
-    return len(a & b) / len(a | b)
+    shared = len(a & b)  # the union's size follows: no third set built (millions of pairs)
+    return shared / (len(a) + len(b) - shared)
 
 
 def near_duplicates(rows: list[dict]) -> list[tuple[float, dict, dict]]:
     """Pairs above the applicable threshold, found through a token index."""
     df = Counter(tok for r in rows for tok in r["_tokens"])
     index: dict[str, list[int]] = defaultdict(list)
+    sizes = [len(r["_tokens"]) for r in rows]
     found = []
     for i, r in enumerate(rows):
         toks = r["_tokens"]
@@ -125,12 +127,18 @@ def near_duplicates(rows: list[dict]) -> list[tuple[float, dict, dict]]:
         # len - ceil(t*len) + 1 tokens of each text (prefix filtering).
         ordered = sorted(toks, key=lambda t: (df[t], t))
         keep = len(ordered) - int(NEAR_HELDOUT * len(ordered)) + 1
+        # Jaccard is at most the smaller set's size over the larger's: a text under NEAR_HELDOUT of
+        # this one's length, or this one under NEAR_HELDOUT of its, cannot be a near duplicate.
+        shortest, longest = NEAR_HELDOUT * len(toks), len(toks) / NEAR_HELDOUT
         seen: set[int] = set()
         for tok in ordered[:keep]:
             for j in index[tok]:
                 if j in seen:
                     continue
                 seen.add(j)
+                size = sizes[j]
+                if size < shortest or size > longest:
+                    continue
                 other = rows[j]
                 cross = r["_split"] != other["_split"]
                 limit = NEAR_HELDOUT if cross else NEAR
