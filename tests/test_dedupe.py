@@ -324,3 +324,16 @@ def test_gateway_dedupe_command(tmp_path: Path) -> None:
     found = score(lines, out)
     assert found.precision >= 0.95 and found.recall >= 0.85, "\n".join(found.errors)
     assert not store.parent.exists()
+
+
+def test_the_longest_window_of_a_dienst_is_its_own_or_its_longest_kinds() -> None:
+    config = load(ROOT / "config" / "dedupe.toml")
+    assert config.longest_window("groen") == timedelta(days=90)  # groen.haag, over groen's own 30 days
+    assert config.longest_window("overlast") == timedelta(days=45)  # overlast.wrak, over its own 3 days
+    assert config.longest_window("wegen") == timedelta(days=90)  # its own; its kinds are shorter
+    assert config.longest_window("info") == timedelta(0)
+    for dienst, policy in config.diensten.items():  # worked out once, as the kinds say
+        kinds_of = [w for k, w in config.kind_windows.items() if k.startswith(dienst + ".")]
+        assert config.longest_window(dienst) == max([policy.window, *kinds_of])
+    with pytest.raises(KeyError):
+        config.longest_window("onbekend")

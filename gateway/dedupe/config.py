@@ -8,7 +8,7 @@ with days as timedeltas and every dienst's hotspot thresholds filled in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,6 +60,18 @@ class DedupeConfig:
     deelgemeenten: dict[str, str]
     diensten: dict[str, DienstPolicy]
     kind_windows: dict[str, timedelta]
+    # `longest_window` of every dienst, worked out once: asked twice a melding, it went through every
+    # kind's window each time (a fifth of an in-memory lookup).
+    _longest: dict[str, timedelta] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        longest = {
+            dienst: max(
+                [policy.window, *(w for k, w in self.kind_windows.items() if k.startswith(dienst + "."))]
+            )
+            for dienst, policy in self.diensten.items()
+        }
+        object.__setattr__(self, "_longest", longest)
 
     def policy(self, dienst: str | None) -> DienstPolicy | None:
         return self.diensten.get(dienst or "")
@@ -75,9 +87,7 @@ class DedupeConfig:
 
     def longest_window(self, dienst: str) -> timedelta:
         """How far back any pair of this dienst may reach (the dienst's and its kinds' windows)."""
-        windows = [self.diensten[dienst].window]
-        windows += [w for k, w in self.kind_windows.items() if k.startswith(dienst + ".")]
-        return max(windows)
+        return self._longest[dienst]
 
     @property
     def max_window(self) -> timedelta:
