@@ -21,7 +21,14 @@ from gateway.cli import main
 from gateway.melding import DIENST_CODES, Channel, MeldingDraft, RoutingDecision
 from gateway.store import Store, meldingen
 from gateway.store import desk as desk_store
-from tests.support.classify import SMALL, copy_of_small_model, rules, small_model_dir, subset
+from tests.support.classify import (
+    SMALL,
+    copy_of_small_model,
+    rules,
+    small_model_dir,
+    subset,
+    use_few_dev_sets,
+)
 from tests.support.data import ROOT
 from tests.support.http import free_port
 
@@ -205,6 +212,7 @@ async def test_train_uses_the_corpus_and_the_desk_decisions_never_the_heldout(
     await store.close()
 
     rows = subset(20)
+    use_few_dev_sets(monkeypatch)  # SMALL calibrates on dev lines: a few sets, not all 15,000 lines
     monkeypatch.setattr(m, "load_corpus", lambda: list(rows))
     monkeypatch.setattr(m, "TrainConfig", lambda architecture="charbow": SMALL)
     for key, value in _env(tmp_path / "models", GATEWAY_DATABASE_URL=database).items():

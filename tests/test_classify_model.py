@@ -205,7 +205,8 @@ def test_training_fits_the_weights_spacys_own_update_loop_would() -> None:
     )
 
 
-def test_the_version_follows_the_examples_and_the_configuration() -> None:
+def test_the_version_follows_the_examples_and_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_few_dev_sets(monkeypatch)  # SMALL calibrates on dev lines, which the version counts: not all 15,000
     rows = subset(15)
     base = m.version_of(rows, SMALL)
     assert base.startswith("charbow-")
@@ -218,6 +219,7 @@ def test_the_version_follows_the_examples_and_the_configuration() -> None:
 def test_the_version_follows_the_text_training_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """A change of the text preparation that changes what training reads is a new version by
     itself (the sixth round's retrain once kept main's name); one that changes nothing is not."""
+    use_few_dev_sets(monkeypatch)
     rows = subset(15)
     base = m.version_of(rows, SMALL)
     prepare = m.routing_parts
@@ -508,7 +510,8 @@ def test_corrupt_model_without_autotrain_stops(tmp_path: Path) -> None:
 async def test_first_use_trains_a_model_when_none_is_usable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, state: str
 ) -> None:
-    # The real training on the small configuration, so that it takes seconds.
+    # The real training on the small configuration and a few dev sets, so that it takes seconds.
+    use_few_dev_sets(monkeypatch)
     rows = subset(20)
     monkeypatch.setattr(m, "load_corpus", lambda: list(rows))
     monkeypatch.setattr(m, "TrainConfig", lambda: SMALL)
