@@ -49,17 +49,11 @@ def required_strings(pattern: re.Pattern[str]) -> frozenset[str] | None:
 
 def _of_sequence(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
     """The first item of a sequence whose required strings can be read: every item of a sequence is
-    required, so any one of them will do. A run of literals is read as one string, with what the
-    group after it begins with (the parser factors "mag|moet" into "m" and a group)."""
-    run: list[str] = []
-    for op, av in [*items, (None, None)]:
+    required, so any one of them will do. A run of literals is read with what follows it
+    (`_leading`: the parser factors "mag|moet" into "m" and a group)."""
+    for n, (op, av) in enumerate(items):
         if op is sre.LITERAL:
-            run.append(chr(av).lower())
-            continue
-        if run:
-            text = "".join(run)
-            after = _leading([(op, av)]) if op is not None else None
-            return frozenset(text + rest for rest in after) if after else frozenset({text})
+            return _leading(items[n:])
         found = _of_item(op, av)
         if found is not None:
             return found
@@ -107,7 +101,7 @@ class Prefilter(Generic[T]):
         owners: dict[str, set[int]] = {}
         for n, (pattern, _) in enumerate(items):
             strings = required_strings(pattern)
-            if not strings or "" in strings:
+            if not strings:
                 self._always.append(n)
                 continue
             for string in strings:
