@@ -89,11 +89,6 @@ class DedupeConfig:
         """How far back any pair of this dienst may reach (the dienst's and its kinds' windows)."""
         return self._longest[dienst]
 
-    @property
-    def max_window(self) -> timedelta:
-        windows = [p.window for p in self.diensten.values()] + list(self.kind_windows.values())
-        return max(windows, default=timedelta(0))
-
 
 def _in(low: float, high: float) -> PlainValidator:
     """A number (not a boolean, not a string) from low to high; the message says which."""
