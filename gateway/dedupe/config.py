@@ -63,6 +63,8 @@ class DedupeConfig:
     # `longest_window` of every dienst, worked out once: asked twice a melding, it went through every
     # kind's window each time (a fifth of an in-memory lookup).
     _longest: dict[str, timedelta] = field(init=False, repr=False, compare=False)
+    # `window` per (dienst, kinds): asked for every candidate pair, and kinds come in few sets.
+    _windows: dict[tuple[str, frozenset[str]], timedelta] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         longest = {
@@ -72,18 +74,25 @@ class DedupeConfig:
             for dienst, policy in self.diensten.items()
         }
         object.__setattr__(self, "_longest", longest)
+        object.__setattr__(self, "_windows", {})
 
     def policy(self, dienst: str | None) -> DienstPolicy | None:
         return self.diensten.get(dienst or "")
 
     def window(self, dienst: str, kind_names: frozenset[str]) -> timedelta:
         """The dienst's window, or the shortest window of the melding's kinds that has one."""
-        policy = self.diensten[dienst]
+        key = (dienst, kind_names)
+        known = self._windows.get(key)
+        if known is not None:
+            return known
         # Only its own dienst's kinds: a wegen report about a bin also carries nette_stad's kinds.
         own = [
             self.kind_windows[k] for k in kind_names if k in self.kind_windows and k.startswith(dienst + ".")
         ]
-        return min(own) if own else policy.window
+        window = min(own) if own else self.diensten[dienst].window
+        if len(self._windows) < 10_000:  # bounded for a long-running worker (kinds come in few sets)
+            self._windows[key] = window
+        return window
 
     def longest_window(self, dienst: str) -> timedelta:
         """How far back any pair of this dienst may reach (the dienst's and its kinds' windows)."""

@@ -211,9 +211,10 @@ class Deduper:
             if scored is not None:
                 found.append(scored)
         count = len(fetched)
-        self._placed_elsewhere(index, probe, found, (since, until))
-        self._numbered_elsewhere(probe, found, fetched)
-        self._corner_elsewhere(probe, found, fetched)
+        if found:  # each only doubts what was found
+            self._placed_elsewhere(index, probe, found, (since, until))
+            self._numbered_elsewhere(probe, found, fetched)
+            self._corner_elsewhere(probe, found, fetched)
         for shared, other in partners(probe.dienst, probe.kinds):
             count += self._across(index, probe, shared, other, found, blocks)
         return found, count
@@ -366,12 +367,13 @@ class Deduper:
     # -- scoring ---------------------------------------------------------------------------------
 
     def score(self, probe: Probe, entry: Entry) -> Scored | None:
-        policy = self.config.policy(probe.dienst)
-        assert policy is not None and probe.dienst is not None
+        assert probe.dienst is not None
         window = max(probe.window, self.config.window(probe.dienst, entry.kinds))
         apart = abs(probe.received_at - entry.received_at)
         if apart > window:
             return None
+        policy = self.config.policy(probe.dienst)
+        assert policy is not None
         per_number = self.config.metres_per_house_number
         fit = place_fit(self.register, per_number, probe.place, entry, policy.radius_m)
         place, place_why = fit.score, fit.why

@@ -12,15 +12,19 @@ from gateway.dedupe.register import Street, StreetRegister
 PRECISE_M = 80.0  # a location this certain is a point; beyond it, "somewhere on this street"
 NUMBERED_M = 150.0  # a house number placed within this is compared with a pin by distance
 NUMBER_M = 10.0  # the uncertainty of a house number's place along its street, against another's
+TOO_FAR = PlaceFit(0.0, "too far apart")
 
 
 def place_fit(
     register: StreetRegister, metres_per_number: float, p: Place, e: Entry, reach: float
 ) -> PlaceFit:
     """How likely two locations are one spot, for a problem of a dienst that reaches `reach` metres
-    (`metres_per_number`: between consecutive house numbers)."""
+    (`metres_per_number`: between consecutive house numbers). A fit of 0 says only "not one spot":
+    its reason may be TOO_FAR's whatever was compared."""
     options: list[PlaceFit] = []
-    p_precise, e_precise = at_a_spot(p), at_a_spot(e)
+    # at_a_spot, written out: this runs for every candidate pair
+    p_precise = p.lat is not None and p.lon is not None and (p.radius_m or 0) <= PRECISE_M
+    e_precise = e.lat is not None and e.lon is not None and (e.radius_m or 0) <= PRECISE_M
     same_street = bool(p.street_key) and p.street_key == e.street_key
     if same_street:
         street = register.streets.get(p.street_key or "")
@@ -44,8 +48,8 @@ def place_fit(
         assert p.lat is not None and p.lon is not None and e.lat is not None and e.lon is not None
         d = distance_m(p.lat, p.lon, e.lat, e.lon)
         closer = closeness(d, reach, p.radius_m or 0.0, e.radius_m or 0.0)
-        rough = _rough(d, reach, p, e)
-        options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=rough))
+        if closer > 0.0:  # a fit of 0 never wins (the finder drops it): most pairs end here, unworded
+            options.append(PlaceFit(closer, f"{d:.0f} m apart", doubt=_rough(d, reach, p, e)))
     elif (
         (p_precise or e_precise)
         and not same_street
@@ -78,7 +82,7 @@ def place_fit(
         on_it = _landmark_on_street(register, p.street_key, e.street_key)
         if on_it is not None:
             options.append(on_it)
-    return max(options, default=PlaceFit(0.0, "too far apart"))
+    return max(options, default=TOO_FAR)
 
 
 def _landmark(register: StreetRegister, key: str | None) -> Street | None:

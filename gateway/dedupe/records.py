@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from gateway.dedupe import DuplicateMatch, Suggestion
 from gateway.dedupe.place import Place
@@ -90,10 +90,10 @@ class Outcome:
     suggestions: tuple[Suggestion, ...] = ()  # only when not linked: plausible problems, best first
 
 
-@dataclass(frozen=True)
-class CandidateQuery:
+class CandidateQuery(NamedTuple):
     """The open meldingen a probe is compared with: a dienst's, in these grid cells or on these
-    streets (street keys), received within [since, until], the probe itself left out."""
+    streets (street keys), received within [since, until], the probe itself left out. (A named
+    tuple: made once or twice for every melding, and a frozen dataclass costs more to make.)"""
 
     dienst: str
     cells: Sequence[str]
