@@ -334,6 +334,9 @@ class RuleRouter:
         if self._inside:
             alternatives.append(rf"\B(?=({trie_regex(self._inside)}))")
         self._scan = re.compile("|".join(alternatives)) if alternatives else None
+        # ... worked out once per stem: (length, entry) of every stem that begins it, shortest first.
+        self._start_prefixes = {stem: _prefixed(self._at_start, stem) for stem in self._at_start}
+        self._inside_prefixes = {stem: _prefixed(self._inside, stem) for stem in self._inside}
 
     # ----------------------------------------------------------------- loading
 
@@ -385,20 +388,24 @@ class RuleRouter:
         if self._scan is not None:
             for m in self._scan.finditer(norm):
                 pos = m.start()
-                captured, index = (m.group(1), self._at_start) if m.group(1) else (m.group(2), self._inside)
-                for n in range(1, len(captured) + 1):
-                    for entry in index.get(captured[:n], ()):
-                        if entry.single:
-                            end = pos + n
-                            if entry.words[0].whole and end < len(norm) and norm[end].isalnum():
-                                continue
-                            word_hits.append((pos, end, entry))
-                        else:
-                            assert entry.regex is not None
-                            if entry.regex.match(norm, pos):
-                                word_start = norm.rfind(" ", 0, pos) + 1
-                                aside_hit = entry.positive and word_start in aside
-                                (hidden if aside_hit else matched)[id(entry)] = entry
+                captured, index, table = (
+                    (m.group(1), self._at_start, self._start_prefixes)
+                    if m.group(1)
+                    else (m.group(2), self._inside, self._inside_prefixes)
+                )
+                prefixed = table.get(captured)
+                for n, entry in _prefixed(index, captured) if prefixed is None else prefixed:
+                    if entry.single:
+                        end = pos + n
+                        if entry.words[0].whole and end < len(norm) and norm[end].isalnum():
+                            continue
+                        word_hits.append((pos, end, entry))
+                    else:
+                        assert entry.regex is not None
+                        if entry.regex.match(norm, pos):
+                            word_start = norm.rfind(" ", 0, pos) + 1
+                            aside_hit = entry.positive and word_start in aside
+                            (hidden if aside_hit else matched)[id(entry)] = entry
         # A word hit inside a longer word hit that adds weight loses its own positive weight:
         # "straatlamp" hides "*lamp", a listed compound means what it says rather than what its
         # parts say. Negative weights and vetoes always apply ("wesp" inside "wespennest").
@@ -406,9 +413,11 @@ class RuleRouter:
         for start, end, entry in word_hits:
             if entry.positive and end > reach.get(start, -1):
                 reach[start] = end
+        longest = self._longest_stem
         for start, end, entry in word_hits:
+            # (a hit a few letters before this one that reaches as far: the few hits, not the letters)
             if reach.get(start, -1) > end or any(
-                reach.get(s, -1) >= end for s in range(max(0, start - self._longest_stem), start)
+                start - longest <= s < start and e >= end for s, e in reach.items()
             ):
                 hidden[id(entry)] = entry
             elif entry.positive and norm.rfind(" ", 0, start) + 1 in aside:
@@ -445,6 +454,11 @@ class RuleRouter:
                     best[eff.dienst] = eff
         rules = {code: f"rules:{code}:{eff.kind}:{_short(eff.label)}" for code, eff in best.items()}
         return scores, vetoed, rules
+
+
+def _prefixed(index: dict[str, list[_Entry]], stem: str) -> tuple[tuple[int, _Entry], ...]:
+    """(length, entry) of every stem of `index` that begins `stem` (itself too), shortest first."""
+    return tuple((n, entry) for n in range(1, len(stem) + 1) for entry in index.get(stem[:n], ()))
 
 
 def _short(label: str, limit: int = 80) -> str:
