@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from tests.support import phone, sms
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, new_page, screenshot_path
 from tests.support.data import ROOT
 from tests.support.dovecot import Dovecot, running_dovecot
+from tests.support.fresh_store import copy_sqlite, migrated_sqlite_file, reset_postgres
 from tests.support.http import READ_TOKEN, SECRET, Receiver, RelayHandler, free_port, serve_receiver
 from tests.support.topdesk import FakeTopdesk, fake_topdesk, known_from
 from tests.support.twilio import FakeTwilio, fake_twilio
@@ -120,32 +120,29 @@ def pg_database() -> Iterator[str]:
     admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)")
 
 
-async def _reset_pg(url: str) -> None:
-    """An empty schema for the next test. A connection an earlier test left open (a process it
-    started, an engine it did not dispose of) would hold its locks and keep the DROP waiting for
-    ever, so such connections are ended first, and named in a warning: a leak to look into."""
-    conn = await asyncpg.connect(url)
-    try:
-        leftovers = await conn.fetch(
-            "SELECT pid, application_name, state, left(query, 120) AS query, pg_terminate_backend(pid)"
-            " AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        if leftovers:
-            warnings.warn(
-                f"connections left open by an earlier test: {[dict(r) for r in leftovers]}", stacklevel=1
-            )
-        await conn.execute("SET lock_timeout = '30s'")  # a lock still held fails the test, never hangs it
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
+async def _reset_pg(url: str, *, empty: bool = False, rebuild: bool = False) -> None:
+    """The test database as a first start leaves it: migrated, no rows (tests/support/fresh_store.py)."""
+    await reset_postgres(url, empty=empty, rebuild=rebuild)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # In a thread of its own: this fixture may be first requested from inside a running loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(migrated_sqlite_file, tmp_path_factory.mktemp("migrated-sqlite")).result()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store as a first start leaves it (marked `empty_store`: with no schema at all)."""
+    empty = request.node.get_closest_marker("empty_store") is not None
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'gateway.db'}"
+        path = tmp_path / "gateway.db"
+        if not empty:
+            copy_sqlite(request.getfixturevalue("migrated_sqlite"), path)
+        return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_database")
-    await _reset_pg(url)
+    await _reset_pg(url, empty=empty)
     return url
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -33,6 +34,7 @@ from gateway.store.schema import is_search_index, metadata
 from tests.support.data import web_draft
 
 
+@pytest.mark.empty_store
 async def test_migrations_build_exactly_the_declared_schema(database_url: str) -> None:
     store = Store(database_url)
     await store.open()

@@ -47,7 +47,7 @@ def _plans(conn: Connection, statements: list[tuple[str, Any]]) -> list[str]:
 
 @pytest.fixture
 async def pg_store(pg_database: str) -> Any:
-    await _reset_pg(pg_database)
+    await _reset_pg(pg_database, rebuild=True)  # new tables: no statistics but the test's own
     store = Store(pg_database, durable=False, on_loop=False)
     await store.open()
     yield store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -22,7 +23,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return set(_heads())
+
+
+@cache  # the revisions ship with the code: read once a process (Alembic parses every file to say)
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def upgrade(conn: Connection) -> None:
@@ -33,6 +39,8 @@ def upgrade(conn: Connection) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
+    if current_revisions(conn) == head_revisions():
+        return  # at head, as at every start but the first: nothing for Alembic to load and run
     # "heads": should two lines of migrations exist (parallel work), apply both.
     command.upgrade(alembic_config(conn), "heads")
 
