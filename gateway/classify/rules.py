@@ -388,13 +388,12 @@ class RuleRouter:
         if self._scan is not None:
             for m in self._scan.finditer(norm):
                 pos = m.start()
-                captured, index, table = (
-                    (m.group(1), self._at_start, self._start_prefixes)
-                    if m.group(1)
-                    else (m.group(2), self._inside, self._inside_prefixes)
-                )
-                prefixed = table.get(captured)
-                for n, entry in _prefixed(index, captured) if prefixed is None else prefixed:
+                # The scan's tries hold whole stems only: what it captured is always a key.
+                if m.group(1):
+                    prefixed = self._start_prefixes[m.group(1)]
+                else:
+                    prefixed = self._inside_prefixes[m.group(2)]
+                for n, entry in prefixed:
                     if entry.single:
                         end = pos + n
                         if entry.words[0].whole and end < len(norm) and norm[end].isalnum():
