@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from tests.support import phone, sms
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, new_page, screenshot_path
 from tests.support.data import ROOT
 from tests.support.dovecot import Dovecot, running_dovecot
-from tests.support.fresh_store import copy_sqlite, migrated_sqlite_file, reset_postgres
+from tests.support.fresh_store import migrated_sqlite_file, reset_postgres
 from tests.support.http import READ_TOKEN, SECRET, Receiver, RelayHandler, free_port, serve_receiver
 from tests.support.topdesk import FakeTopdesk, fake_topdesk, known_from
 from tests.support.twilio import FakeTwilio, fake_twilio
@@ -120,11 +121,6 @@ def pg_database() -> Iterator[str]:
     admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)")
 
 
-async def _reset_pg(url: str, *, empty: bool = False, rebuild: bool = False) -> None:
-    """The test database as a first start leaves it: migrated, no rows (tests/support/fresh_store.py)."""
-    await reset_postgres(url, empty=empty, rebuild=rebuild)
-
-
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # In a thread of its own: this fixture may be first requested from inside a running loop.
@@ -139,10 +135,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "gateway.db"
         if not empty:
-            copy_sqlite(request.getfixturevalue("migrated_sqlite"), path)
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_database")
-    await _reset_pg(url, empty=empty)
+    await reset_postgres(url, empty=empty)
     return url
 
 

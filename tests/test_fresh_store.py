@@ -9,9 +9,8 @@ import asyncpg
 import pytest
 
 from gateway.store import Store
-from tests.conftest import _reset_pg
 from tests.support.data import web_draft
-from tests.support.fresh_store import _fingerprint
+from tests.support.fresh_store import _fingerprint, reset_postgres
 
 
 async def _fetch(url: str, sql: str) -> list[asyncpg.Record]:
@@ -34,7 +33,7 @@ async def test_no_row_and_no_used_sequence_is_left_for_the_next_test(database_ur
             await store.close()
         if database_url.startswith("sqlite"):
             return  # a copy of the migrated file each test: nothing to reset within one
-        await _reset_pg(database_url)
+        await reset_postgres(database_url)
 
 
 async def _fingerprint_of(url: str, change: str | None = None) -> str:
@@ -48,7 +47,7 @@ async def _fingerprint_of(url: str, change: str | None = None) -> str:
 
 
 async def test_a_changed_schema_or_analysed_table_is_built_again(pg_database: str) -> None:
-    await _reset_pg(pg_database)
+    await reset_postgres(pg_database)
     migrated = await _fingerprint_of(pg_database)
     seen = [migrated]
     for change in (  # each on top of the last, each seen: one rebuild for all (a rebuild migrates)
@@ -59,7 +58,7 @@ async def test_a_changed_schema_or_analysed_table_is_built_again(pg_database: st
     ):
         seen.append(await _fingerprint_of(pg_database, change))
         assert seen[-1] not in seen[:-1], change
-    await _reset_pg(pg_database)
+    await reset_postgres(pg_database)
     assert await _fingerprint_of(pg_database) == migrated
     sql = "SELECT column_name FROM information_schema.columns WHERE table_name = 'meldingen'"
     assert "left_behind" not in {r["column_name"] for r in await _fetch(pg_database, sql)}

@@ -17,8 +17,8 @@ from gateway.store import Store, attempts, deliveries
 from gateway.store.attempts import Attempt
 from gateway.store.duplicates import succeeded_and_waiting
 from gateway.store.history import first_status
-from tests.conftest import _reset_pg
 from tests.support.data import web_draft
+from tests.support.fresh_store import reset_postgres
 
 BACKLOG = 2000
 _COPY = (
@@ -47,7 +47,7 @@ def _plans(conn: Connection, statements: list[tuple[str, Any]]) -> list[str]:
 
 @pytest.fixture
 async def pg_store(pg_database: str) -> Any:
-    await _reset_pg(pg_database, rebuild=True)  # new tables: no statistics but the test's own
+    await reset_postgres(pg_database, rebuild=True)  # new tables: no statistics but the test's own
     store = Store(pg_database, durable=False, on_loop=False)
     await store.open()
     yield store

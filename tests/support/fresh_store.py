@@ -18,7 +18,6 @@ must see the store empty (what the migrations build from nothing) is marked `emp
 from __future__ import annotations
 
 import asyncio
-import shutil
 import warnings
 from pathlib import Path
 
@@ -134,7 +133,3 @@ def migrated_sqlite_file(directory: Path) -> Path:
     leftovers = [p for p in directory.iterdir() if p != path]
     assert not leftovers, f"the migrated SQLite store left {leftovers}: a copy would miss them"
     return path
-
-
-def copy_sqlite(template: Path, target: Path) -> None:
-    shutil.copyfile(template, target)
