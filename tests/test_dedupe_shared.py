@@ -1,5 +1,5 @@
 """Issue 14 item 2/3, fourth round: problems two diensten both receive, parts of an object, full
-glass banks, more names of landmarks (see README "Fourth round")."""
+glass banks, more names of landmarks (see docs/duplicates-rounds.md, "Fourth round")."""
 
 from __future__ import annotations
 

@@ -182,7 +182,8 @@ _OWN_PERMISSION = re.compile(
 # "het bord is nog leesbaar", "the lamp is fine", "l'éclairage fonctionne", "le panneau n'est pas
 # abîmé". He names it to say it is not what he reports (stickers on the lamp post, a bee swarm on the
 # sign, a tree over the lamp): that dienst is the one not to act. None of the corpus and dev texts the
-# reading finds is labelled with the dienst of the object said to be fine (README, "Sixteenth round").
+# reading finds is labelled with the dienst of the object said to be fine (docs/routing-rounds.md,
+# "Sixteenth round").
 _FINE_OBJECTS = {
     "verlichting": r"lamp|lampe|licht|light|street\s+light|straatlamp|lantaarnpaal|lichtpaal|verlichting"
     r"|éclairage|lampadaire",

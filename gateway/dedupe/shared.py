@@ -1,6 +1,6 @@
 """Problems two diensten both receive (a lamp at a crossing, a branch on the road, full glass
 banks): which kinds a report keeps for its twin in the other dienst, and which dienst it also
-searches (gateway.dedupe.finder; README "Fourth round")."""
+searches (gateway.dedupe.finder; docs/duplicates-rounds.md, "Fourth round")."""
 
 from __future__ import annotations
 
