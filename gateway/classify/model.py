@@ -34,7 +34,6 @@ import json
 import logging
 import math
 import os
-import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -46,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gateway import clock
-from gateway.classify import parallel
+from gateway.classify import fitting, parallel
 from gateway.classify.calibration import (
     Calibration,
     apply_temperature,
@@ -70,8 +69,8 @@ CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 HELDOUT_FILE = CORPUS_DIR / "heldout.jsonl"
 PROBE_DIR = Path(__file__).resolve().parent / "probes"  # sets written apart: never trained or tuned on
 PROBE_FILE = Path(__file__).resolve().parent / "probe.jsonl"
-# Sets whose errors were looked at while developing (issue 14); training data since the ninth round,
-# all but CALIBRATION_FILE, on which alone the temperature is fitted (README, "Ninth round": why that one).
+# Sets whose errors were looked at while developing (issue 14); training data since the ninth round, all
+# but CALIBRATION_FILE, on which alone the temperature is fitted (docs/routing-rounds.md, "Ninth round").
 DEV_DIR = Path(__file__).resolve().parent / "dev"
 CALIBRATION_FILE = DEV_DIR / "issue14-dev8.jsonl"
 
@@ -196,8 +195,11 @@ def load_dev_training() -> list[LabelledText]:
 class TrainConfig:
     architecture: str = "charbow"
     epochs: int = 10
-    batch_size: int = 32  # fixed batches: each step updates the whole weight table, so few big steps
+    batch_size: int = 32
     dropout: float = 0.2
+    # The calibration folds, which only measure, step only the columns a batch touches (fitting.py); the model
+    # that routes and the fit that sets the temperature step every column as spaCy does (fitting.py: why).
+    lazy_folds: bool = True
     seed: int = 1777
     ngram_size: int = 2  # word uni- and bigrams
     char_min: int = 3
@@ -208,7 +210,7 @@ class TrainConfig:
     # rather than the folds: on its own split the model is surer than on citizens' text (issue 14).
     calibrate_on_dev: bool = True
     # The dev sets but CALIBRATION_FILE are training rows (ninth round); since the twenty-second round
-    # they include the nine older probes, moved to dev/ (README "Twenty-second round").
+    # they include the nine older probes, moved to dev/ (docs/routing-rounds.md, "Twenty-second round").
     train_on_dev: bool = True
     dev_folds_floor: bool = True  # and never sharper than the dev lines' own folds (twelfth round)
     # Nor than the newest dev set needs, scored by a fit that never saw it, as each dev set was when
@@ -307,27 +309,21 @@ def new_pipeline(config: TrainConfig) -> Language:
     return nlp
 
 
-def _fit(rows: Sequence[LabelledText], config: TrainConfig, seed: int, tick: Callable[[], None]) -> Language:
-    from spacy.training import Example
-    from spacy.util import fix_random_seed, minibatch
+def _fit(
+    rows: Sequence[LabelledText],
+    config: TrainConfig,
+    seed: int,
+    tick: Callable[[], None],
+    *,
+    lazy: bool = False,
+) -> Language:
+    from spacy.util import fix_random_seed
 
     fix_random_seed(seed)
     nlp = new_pipeline(config)
-    docs = [nlp.make_doc(r.full_text) for r in rows]
-    for doc, r in zip(docs, rows, strict=True):  # each its own reference: the loss reads only the cats
-        doc.cats = {c: float(c == r.dienst) for c in DIENST_CODES}
-    examples = [Example(doc, doc) for doc in docs]  # `from_dict` would align a copy of every token
-    optimizer = nlp.initialize(lambda: examples)
-    textcat = nlp.get_pipe("textcat")
-    rng, order = random.Random(seed), list(examples)
-    for _ in range(config.epochs):
-        rng.shuffle(order)
-        for batch in minibatch(order, size=config.batch_size):
-            # `nlp.update` for a lone textcat without its copy of every doc (the textcat never changes
-            # them); the optimizer step outside `update`, as there, so the weights come out the same.
-            textcat.update(batch, sgd=None, drop=config.dropout)  # type: ignore[attr-defined]
-            textcat.finish_update(optimizer)  # type: ignore[attr-defined]
-            tick()
+    plan = fitting.FitPlan(config.batch_size, config.epochs, seed, config.dropout)
+    labelled = [(r.full_text, r.dienst) for r in rows]
+    fitting.fit(nlp, labelled, plan, tick, lazy=lazy and config.architecture == "charbow")
     return nlp
 
 
@@ -347,9 +343,11 @@ def raw_scores(nlp: Language, texts: Sequence[str], batch_size: int = 256) -> An
 def _fold_scores(
     rows: Sequence[LabelledText], config: TrainConfig, fold: list[int], n: int, tick: Callable[[], None]
 ) -> Any:
-    """Raw scores of the rows of fold `n` by a model fitted on the other folds."""
+    """Raw scores of the rows of fold `n` by a model fitted on the other folds (past the calibration
+    folds: the fit that leaves the newest dev set out)."""
     held = set(fold)
-    nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick)
+    lazy = config.lazy_folds and n < config.folds
+    nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick, lazy=lazy)
     return raw_scores(nlp, [rows[i].full_text for i in fold])
 
 
