@@ -114,39 +114,43 @@ def jaccard(a: frozenset, b: frozenset) -> float:
 
 
 def near_duplicates(rows: list[dict]) -> list[tuple[float, dict, dict]]:
-    """Pairs above the applicable threshold, found through a token index."""
+    """Pairs above the applicable threshold, found through token indexes, in the order of the rows.
+
+    A pair with Jaccard >= t shares at least one of the rarest len - ceil(t*len) + 1 tokens of each
+    text (prefix filtering). Texts of one split must stay under NEAR, a held-out text and a training
+    text under NEAR_HELDOUT: each threshold has its own prefixes and its own index per split, so the
+    many held-out-against-held-out pairs are searched through the short prefixes of NEAR.
+    """
     df = Counter(tok for r in rows for tok in r["_tokens"])
-    index: dict[str, list[int]] = defaultdict(list)
+    index: dict[tuple[str, float], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     sizes = [len(r["_tokens"]) for r in rows]
-    found = []
+    found: list[tuple[int, int, float]] = []
     for i, r in enumerate(rows):
         toks = r["_tokens"]
         if len(toks) < MIN_TOKENS_NEAR:
             continue
-        # Any pair with Jaccard >= t shares at least one of the rarest
-        # len - ceil(t*len) + 1 tokens of each text (prefix filtering).
         ordered = sorted(toks, key=lambda t: (df[t], t))
-        keep = len(ordered) - int(NEAR_HELDOUT * len(ordered)) + 1
-        # Jaccard is at most the smaller set's size over the larger's: a text under NEAR_HELDOUT of
-        # this one's length, or this one under NEAR_HELDOUT of its, cannot be a near duplicate.
-        shortest, longest = NEAR_HELDOUT * len(toks), len(toks) / NEAR_HELDOUT
-        seen: set[int] = set()
-        for tok in ordered[:keep]:
-            for j in index[tok]:
-                if j in seen:
-                    continue
-                seen.add(j)
-                size = sizes[j]
-                if size < shortest or size > longest:
-                    continue
-                other = rows[j]
-                cross = r["_split"] != other["_split"]
-                limit = NEAR_HELDOUT if cross else NEAR
-                score = jaccard(toks, other["_tokens"])
-                if score >= limit and r["_norm"] != other["_norm"]:
-                    found.append((score, other, r))
-            index[tok].append(i)
-    return found
+        for split in ("train", "heldout"):
+            limit = NEAR if split == r["_split"] else NEAR_HELDOUT
+            prefix = ordered[: len(ordered) - int(limit * len(ordered)) + 1]
+            # Jaccard is at most the smaller set's size over the larger's.
+            shortest, longest = limit * len(toks), len(toks) / limit
+            candidates = index[(split, limit)]
+            seen: set[int] = set()
+            for tok in prefix:
+                for j in candidates.get(tok, ()):
+                    if j in seen:
+                        continue
+                    seen.add(j)
+                    if not shortest <= sizes[j] <= longest:
+                        continue
+                    score = jaccard(toks, rows[j]["_tokens"])
+                    if score >= limit and r["_norm"] != rows[j]["_norm"]:
+                        found.append((i, j, score))
+        for limit in {NEAR, NEAR_HELDOUT}:  # this row, as a candidate for the rows after it
+            for tok in ordered[: len(ordered) - int(limit * len(ordered)) + 1]:
+                index[(r["_split"], limit)][tok].append(i)
+    return [(score, rows[j], rows[i]) for i, j, score in sorted(found)]
 
 
 def table(title: str, rows: list[dict]) -> None:
