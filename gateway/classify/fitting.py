@@ -225,7 +225,7 @@ def _doc_columns(features: Any, docs: Sequence[Any], length: int) -> list[np.nda
     for start in range(0, len(docs), 512):
         keys, _values, lengths = features.predict(list(docs[start : start + 512]))  # values: all 1
         both = np.stack(
-            [(murmur_u64(keys, seed) % _U32(length)).astype(np.int64) for seed in (0, 1)], axis=1
+            [(murmur_u64(keys, seed) % _U32(length)).astype(np.int32) for seed in (0, 1)], axis=1
         ).ravel()
         ends = np.cumsum(lengths) * 2
         out.extend(np.split(both, ends[:-1]))
