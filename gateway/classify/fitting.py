@@ -58,7 +58,7 @@ def fit(
     nlp: Language, labelled: Sequence[tuple[str, str]], plan: FitPlan, tick: Callable[[], None], *, lazy: bool
 ) -> None:
     """Fit `nlp`'s textcat on (text, label) pairs; `lazy`: stepping touched columns only, where the
-    optimizer is one `fit_columns` reproduces."""
+    model is charbow (its features all count 1) and the optimizer one `fit_columns` reproduces."""
     from spacy.training import Example
 
     docs = [nlp.make_doc(text) for text, _ in labelled]
@@ -68,7 +68,8 @@ def fit(
         doc.cats = {c: float(c == label) for c in DIENST_CODES}
     examples = [Example(doc, doc) for doc in docs]  # `from_dict` would align a copy of every token
     optimizer = nlp.initialize(lambda: examples)
-    if lazy and supports(optimizer):
+    charbow = nlp.get_pipe("textcat").model.layers[0].name == "gateway_ngram_features"  # type: ignore[attr-defined]
+    if lazy and charbow and supports(optimizer):
         labels = list(nlp.get_pipe("textcat").labels)  # type: ignore[attr-defined]
         fit_columns(nlp, docs, [labels.index(label) for _, label in labelled], optimizer, plan, tick)
     else:

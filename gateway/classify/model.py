@@ -322,8 +322,7 @@ def _fit(
     fix_random_seed(seed)
     nlp = new_pipeline(config)
     plan = fitting.FitPlan(config.batch_size, config.epochs, seed, config.dropout)
-    labelled = [(r.full_text, r.dienst) for r in rows]
-    fitting.fit(nlp, labelled, plan, tick, lazy=lazy and config.architecture == "charbow")
+    fitting.fit(nlp, [(r.full_text, r.dienst) for r in rows], plan, tick, lazy=lazy)
     return nlp
 
 
@@ -372,12 +371,15 @@ def _fit_all(
     result is the same as fitting them one after the other here."""
     oof = np.zeros((len(rows), len(DIENST_CODES)))
     if processes > 1 and folds:
-        jobs = [(_fold_scores_in_child, (rows, asdict(config), fold, n)) for n, fold in enumerate(folds)]
+        # spaCy's loop (past the calibration folds) first, beside the final fit: no core idle at the end
+        order = sorted(range(len(folds)), key=lambda n: config.lazy_folds and n < config.folds)
+        jobs = [(_fold_scores_in_child, (rows, asdict(config), folds[n], n)) for n in order]
         final = partial(_fit, rows, config, config.seed)
         try:
-            scores, nlp = parallel.run_beside(jobs, final, processes=processes, progress=tick)
+            done, nlp = parallel.run_beside(jobs, final, processes=processes, progress=tick)
         except parallel.FitFailed as exc:
             raise ModelError(f"training failed: {exc}") from exc
+        scores = [dict(zip(order, done, strict=True))[n] for n in range(len(folds))]
     else:
         scores = [_fold_scores(rows, config, fold, n, tick) for n, fold in enumerate(folds)]
         nlp = _fit(rows, config, config.seed, tick)
