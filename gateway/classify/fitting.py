@@ -15,10 +15,10 @@ thinc's bias correction, spaCy's textcat loss (prediction minus truth, through t
 batches and their order. What differs: in the momentum tail eps is held where thinc lets it grow by
 up to a tenth, terms beyond `TAIL_STEPS` (0.9^200) are left out, and floats are summed in another
 order. After a few hundred steps the weights are within about 1e-4 of the dense loop's (relative,
-tests/test_classify_fitting.py), at four times its speed. Over thousands of steps such float differences
-grow, as training does with any, into a model as different as another seed's: good for measuring a
-calibration, not for replacing the model that was measured. Plain numpy without BLAS: a batch's products
-are too small for threads to pay.
+tests/test_classify_fitting.py), in about a third of its CPU time. Over thousands of steps such float
+differences grow, as training does with any, into a model as different as another seed's: good for
+measuring a calibration, not for replacing the model that was measured. Plain numpy without BLAS: a
+batch's products are too small for threads to pay.
 """
 
 from __future__ import annotations
