@@ -62,15 +62,15 @@ def fit(
     from spacy.training import Example
 
     docs = [nlp.make_doc(text) for text, _ in labelled]
-    for doc, (_, label) in zip(
-        docs, labelled, strict=True
-    ):  # its own reference: the loss reads only the cats
+    # Each doc its own reference: the loss reads only the cats.
+    for doc, (_, label) in zip(docs, labelled, strict=True):
         doc.cats = {c: float(c == label) for c in DIENST_CODES}
     examples = [Example(doc, doc) for doc in docs]  # `from_dict` would align a copy of every token
     optimizer = nlp.initialize(lambda: examples)
-    charbow = nlp.get_pipe("textcat").model.layers[0].name == "gateway_ngram_features"  # type: ignore[attr-defined]
+    textcat: Any = nlp.get_pipe("textcat")
+    charbow = textcat.model.layers[0].name == "gateway_ngram_features"
     if lazy and charbow and supports(optimizer):
-        labels = list(nlp.get_pipe("textcat").labels)  # type: ignore[attr-defined]
+        labels = list(textcat.labels)
         fit_columns(nlp, docs, [labels.index(label) for _, label in labelled], optimizer, plan, tick)
     else:
         fit_dense(nlp, examples, optimizer, plan, tick)
@@ -154,7 +154,7 @@ class _Tail:
     sum over j = 1..k of rate[s+j] * (b1 / sqrt(b2))^j * decay^(k-j+1), times its last m / (sqrt(v) + eps)."""
 
     def __init__(self, adam: _Adam, steps: int) -> None:
-        rates = adam.rates(steps + TAIL_STEPS)
+        self.rates = rates = adam.rates(steps + TAIL_STEPS)  # the steps' own too: [1..steps]
         q = adam.b1 / math.sqrt(adam.b2) / adam.decay
         j = np.arange(1, TAIL_STEPS + 1)
         sums = np.cumsum(rates[np.arange(steps + 1)[:, None] + j[None, :]] * q ** j[None, :], axis=1)
@@ -192,7 +192,7 @@ def fit_columns(
     columns = _doc_columns(model.layers[0], docs, length)
     adam = _Adam.of(optimizer)
     steps = plan.epochs * math.ceil(len(docs) / plan.batch_size)
-    tail, rates = _Tail(adam, steps), adam.rates(steps)
+    tail = _Tail(adam, steps)
     state = np.zeros((length, 3, n_labels), dtype="float32")  # a column's weights, m, v side by side
     last = np.zeros((length,), dtype=np.int64)
     bias = np.zeros((3, n_labels), dtype="float32")
@@ -208,8 +208,9 @@ def fit_columns(
             rows = state[used]
             tail.catch_up(rows, last[used], t - 1)
             d_weights, d_bias = _gradients(rows[:, 0], bias[0], at, doc_of, labels[batch])
-            _adam_step(adam, rows, _clipped(d_weights, adam.clip), float(rates[t]))
-            _adam_step(adam, bias[None], _clipped(d_bias, adam.clip)[None], float(rates[t]))
+            rate = float(tail.rates[t])
+            _adam_step(adam, rows, _clipped(d_weights, adam.clip), rate)
+            _adam_step(adam, bias[None], _clipped(d_bias, adam.clip)[None], rate)
             state[used] = rows
             last[used] = t
             tick()

@@ -36,7 +36,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -224,6 +224,10 @@ class TrainConfig:
                 f"unknown architecture {self.architecture!r}; choose from {', '.join(ARCHITECTURES)}"
             )
 
+    def lazy_fit(self, n: int) -> bool:
+        """Whether fit `n` of `_fit_all` steps touched columns only: a calibration fold, not a later fit."""
+        return self.lazy_folds and n < self.folds
+
     def textcat_config(self) -> dict[str, Any]:
         bow = {
             "@architectures": "spacy.TextCatBOW.v3",
@@ -290,8 +294,9 @@ def corpus_hash(rows: Sequence[LabelledText], config: TrainConfig) -> str:
     return h.hexdigest()
 
 
-def version_of(rows: Sequence[LabelledText], config: TrainConfig) -> str:
-    return f"{config.architecture}-{corpus_hash(rows, config)[:12]}"
+def version_of(rows: Sequence[LabelledText], config: TrainConfig, digest: str | None = None) -> str:
+    """`<architecture>-<hash>`; `digest`: the rows' `corpus_hash`, when it was taken already."""
+    return f"{config.architecture}-{(digest or corpus_hash(rows, config))[:12]}"
 
 
 # --------------------------------------------------------------------------- training
@@ -309,12 +314,7 @@ def new_pipeline(config: TrainConfig) -> Language:
 
 
 def _fit(
-    rows: Sequence[LabelledText],
-    config: TrainConfig,
-    seed: int,
-    tick: Callable[[], None],
-    *,
-    lazy: bool = False,
+    rows: Sequence[LabelledText], config: TrainConfig, seed: int, tick: parallel.Tick, *, lazy: bool = False
 ) -> Language:
     from spacy.util import fix_random_seed
 
@@ -339,18 +339,18 @@ def raw_scores(nlp: Language, texts: Sequence[str], batch_size: int = 256) -> An
 
 
 def _fold_scores(
-    rows: Sequence[LabelledText], config: TrainConfig, fold: list[int], n: int, tick: Callable[[], None]
+    rows: Sequence[LabelledText], config: TrainConfig, fold: list[int], n: int, tick: parallel.Tick
 ) -> Any:
     """Raw scores of the rows of fold `n` by a model fitted on the other folds (past the calibration
     folds: the fit that leaves the newest dev set out)."""
     held = set(fold)
-    lazy = config.lazy_folds and n < config.folds
-    nlp = _fit([r for i, r in enumerate(rows) if i not in held], config, config.seed + 1 + n, tick, lazy=lazy)
+    rest = [r for i, r in enumerate(rows) if i not in held]
+    nlp = _fit(rest, config, config.seed + 1 + n, tick, lazy=config.lazy_fit(n))
     return raw_scores(nlp, [rows[i].full_text for i in fold])
 
 
 def _fold_scores_in_child(
-    rows: Sequence[LabelledText], fields: dict[str, Any], fold: list[int], n: int, tick: Callable[[], None]
+    rows: Sequence[LabelledText], fields: dict[str, Any], fold: list[int], n: int, tick: parallel.Tick
 ) -> Any:
     # The configuration travels as a dict: a TrainConfig pickles by its class's name, which the
     # tests replace in the parent.
@@ -363,7 +363,7 @@ def _fit_all(
     config: TrainConfig,
     folds: list[list[int]],
     processes: int,
-    tick: Callable[[], None],
+    tick: parallel.Tick,
 ) -> tuple[Any, Language]:
     """The out-of-fold scores and the model on all rows. With `processes` > 1 the folds are fitted
     in child processes while this one fits the final model: each fit is seeded on its own, so the
@@ -371,14 +371,14 @@ def _fit_all(
     oof = np.zeros((len(rows), len(DIENST_CODES)))
     if processes > 1 and folds:
         # spaCy's loop (past the calibration folds) first, beside the final fit: no core idle at the end
-        order = sorted(range(len(folds)), key=lambda n: config.lazy_folds and n < config.folds)
+        order = sorted(range(len(folds)), key=config.lazy_fit)
         jobs = [(_fold_scores_in_child, (rows, asdict(config), folds[n], n)) for n in order]
         final = partial(_fit, rows, config, config.seed)
         try:
             done, nlp = parallel.run_beside(jobs, final, processes=processes, progress=tick)
         except parallel.FitFailed as exc:
             raise ModelError(f"training failed: {exc}") from exc
-        scores = [dict(zip(order, done, strict=True))[n] for n in range(len(folds))]
+        scores = [s for _, s in sorted(zip(order, done, strict=True), key=lambda fit: fit[0])]  # folds' order
     else:
         scores = [_fold_scores(rows, config, fold, n, tick) for n, fold in enumerate(folds)]
         nlp = _fit(rows, config, config.seed, tick)
@@ -447,7 +447,7 @@ def train(
     fresh_temperature = subset_temperature(oof, [r.dienst for r in rows], is_fresh) if fresh else None
     temperature = max(temperature, fresh_temperature or 0.0)
     digest = corpus_hash(given, config)  # reads every dev line's text: once (3 s)
-    version = f"{config.architecture}-{digest[:12]}"  # version_of's, without hashing again
+    version = version_of(given, config, digest)
     import spacy
 
     meta: dict[str, Any] = {
