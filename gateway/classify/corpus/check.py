@@ -130,14 +130,16 @@ def near_duplicates(rows: list[dict]) -> list[tuple[float, dict, dict]]:
         if len(toks) < MIN_TOKENS_NEAR:
             continue
         ordered = sorted(toks, key=lambda t: (df[t], t))
+        prefixes = {
+            limit: ordered[: len(ordered) - int(limit * len(ordered)) + 1] for limit in (NEAR, NEAR_HELDOUT)
+        }
         for split in ("train", "heldout"):
             limit = NEAR if split == r["_split"] else NEAR_HELDOUT
-            prefix = ordered[: len(ordered) - int(limit * len(ordered)) + 1]
             # Jaccard is at most the smaller set's size over the larger's.
             shortest, longest = limit * len(toks), len(toks) / limit
             candidates = index[(split, limit)]
             seen: set[int] = set()
-            for tok in prefix:
+            for tok in prefixes[limit]:
                 for j in candidates.get(tok, ()):
                     if j in seen:
                         continue
@@ -147,8 +149,8 @@ def near_duplicates(rows: list[dict]) -> list[tuple[float, dict, dict]]:
                     score = jaccard(toks, rows[j]["_tokens"])
                     if score >= limit and r["_norm"] != rows[j]["_norm"]:
                         found.append((i, j, score))
-        for limit in {NEAR, NEAR_HELDOUT}:  # this row, as a candidate for the rows after it
-            for tok in ordered[: len(ordered) - int(limit * len(ordered)) + 1]:
+        for limit, prefix in prefixes.items():  # this row, as a candidate for the rows after it
+            for tok in prefix:
                 index[(r["_split"], limit)][tok].append(i)
     return [(score, rows[j], rows[i]) for i, j, score in sorted(found)]
 
