@@ -8,6 +8,7 @@ refused instead of silently rewriting history.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -164,6 +165,21 @@ class Attachment(BaseModel):
     error: str | None = None  # why it was not stored
 
 
+# Notes written for the reporter: the case system's (a webhook callback's note, TOPdesk's newest
+# caller-visible action) and the desk's (its question to the reporter, a named operator's note;
+# the name is never shown). The gateway's own notes ("worker", "intake", "reporter") are
+# bookkeeping in the desk's language, as is the note of a duplicate link, whoever confirmed it:
+# the reporter reads that link in their own language instead (`StatusChange.links_duplicate`).
+CITIZEN_NOTE_SOURCES = frozenset({"case_system", "desk"})
+_LINK_NOTE = "Gekoppeld aan melding {reference} over hetzelfde probleem."
+_LINK_NOTE_PATTERN = re.compile(r"Gekoppeld aan melding \S+ over hetzelfde probleem\.")
+
+
+def link_note(master_reference: str) -> str:
+    """The history note of a duplicate taking its master's status (for the desk, in Dutch)."""
+    return _LINK_NOTE.format(reference=master_reference)
+
+
 class StatusChange(BaseModel):
     status: Status
     at: datetime
@@ -171,6 +187,17 @@ class StatusChange(BaseModel):
     planned_date: date | None = None
     external_partner: str | None = None
     source: str  # "intake", "worker", "case_system", "desk", "desk:<operator>" (the desk's pages)
+
+    @property
+    def links_duplicate(self) -> bool:
+        """This change made the melding follow an earlier report of the same problem."""
+        return bool(self.note and _LINK_NOTE_PATTERN.fullmatch(self.note))
+
+    @property
+    def citizen_note(self) -> str | None:
+        """The note as the reporter may read it (mails, SMS, tracking, Open311, portals), else None."""
+        written_for_reporter = self.source in CITIZEN_NOTE_SOURCES or self.source.startswith("desk:")
+        return self.note if self.note and written_for_reporter and not self.links_duplicate else None
 
 
 class Followup(BaseModel):

@@ -5,6 +5,7 @@ Both store backends, real Redis, the webhook receiver and the SMTP relay of conf
 
 from __future__ import annotations
 
+import email.policy
 import json
 from email import message_from_bytes
 from pathlib import Path
@@ -265,3 +266,30 @@ async def test_suggestions_are_replaced_when_judged_again_and_found_ones_always(
     assert await suggested() == [second]  # nothing found, never judged: nothing deleted
     await store.write(save_suggestions, third, [])
     assert await suggested() == []  # judged again: replaced by nothing
+
+
+async def test_the_extra_reporter_reads_the_link_in_their_own_language_and_no_bookkeeping(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver, smtp_relay: tuple[str, RelayHandler]
+) -> None:
+    relay, handler = smtp_relay
+    with_relay = settings.model_copy(update={"smtp_relay": relay})
+    first = await post(client, LAMP_TEXT)
+    await run_worker(with_relay)
+    second = await post(client, {**LAMP_PIN, "language": "fr"})
+    await run_worker(with_relay)
+    dup = await melding(client, second["id"])
+    assert dup["duplicate_of"] == first["id"]
+    assert first["reference"] in dup["status_history"][-1]["note"]  # the desk still reads the link
+
+    [mail] = [
+        message_from_bytes(e.original_content, policy=email.policy.default)
+        for e in handler.messages
+        if e.rcpt_tos == ["bert@example.be"]
+    ]
+    body = mail.get_content()  # type: ignore[attr-defined]
+    assert "Enregistré" in body and "déjà été signalé" in body
+    assert "Gekoppeld" not in body and first["reference"] not in body
+
+    token = second["tracking_url"].rsplit("/", 1)[1]
+    tracked = await (await client.get(f"/t/{token}.json")).json()
+    assert tracked["notes"] == []  # the link's bookkeeping note is the desk's, not the reporter's

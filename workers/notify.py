@@ -130,10 +130,13 @@ RULES: tuple[Rule, ...] = (
 
 
 def details(change: StatusChange, lang: str) -> list[str]:
-    """The note, planned date and partner of a status change, as lines of a message."""
+    """The note written for the reporter, planned date and partner of a status change, as lines of a
+    message; a duplicate link said in the reporter's language."""
     lines = []
-    if change.note:
-        lines.append(change.note)
+    if change.citizen_note:
+        lines.append(change.citizen_note)
+    if change.links_duplicate:
+        lines.append(texts.text("notification.linked", lang))
     if change.planned_date:
         lines.append(texts.text("notification.planned", lang, date=change.planned_date.strftime("%d/%m/%Y")))
     if change.external_partner:

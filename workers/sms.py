@@ -76,7 +76,7 @@ def render_sms(m: Melding, change: StatusChange, settings: Settings, templates: 
         reference=m.reference,
         status=texts.status_label(change.status, lang),
         details="".join(f" {d.rstrip('.')}." for d in details(change, lang)),
-        question=(change.note or "").strip() or texts.text("sms.no_question", lang),
+        question=(change.citizen_note or "").strip() or texts.text("sms.no_question", lang),
         tracking_url=f"{settings.public_url}/t/{m.tracking_token}",
     )
     return " ".join(text.split())  # one paragraph: line breaks in a template are for its readers

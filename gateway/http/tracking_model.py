@@ -24,18 +24,6 @@ MAIN_LINE: tuple[Status, ...] = (
     Status.GEPLAND,
     Status.BEHANDELD,
 )
-# Notes written for the reporter: the case system's (a webhook callback's note, TOPdesk's newest
-# caller-visible action) and the desk's (its question to the reporter); both are mailed to the
-# reporter as they are. The gateway's own notes ("worker": a duplicate link naming another
-# melding, "intake", "reporter") are bookkeeping and stay internal. A named operator's note
-# ("desk:<name>", the desk's pages) is the desk's: the note is shown, never the name.
-CITIZEN_NOTE_SOURCES = frozenset({"case_system", "desk"})
-
-
-def for_citizen(source: str) -> bool:
-    """Whether a note of this source is written for the reporter (the tracking page shows it)."""
-    return source in CITIZEN_NOTE_SOURCES or source.startswith("desk:")
-
 
 # Only files a browser can show as a photo; thumbnails are made from these alone.
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"})
@@ -134,9 +122,9 @@ def public_json(melding: Melding, lang: str, photo_url: str) -> dict[str, Any]:
         "planned_date": planned.isoformat() if planned else None,
         "external_partner": next((c.external_partner for c in reversed(history) if c.external_partner), None),
         "notes": [
-            {"at": _iso(c.at), "status": c.status.value, "text": c.note}
+            {"at": _iso(c.at), "status": c.status.value, "text": c.citizen_note}
             for c in history
-            if c.note and for_citizen(c.source)
+            if c.citizen_note
         ],
         "place": None if where is None else vars(where),
         "photos": [{"url": f"{photo_url}{n}"} for n in range(1, len(photos(melding)) + 1)],

@@ -26,6 +26,7 @@ from gateway.melding import (
     StatusUpdate,
     can_transition,
     is_open,
+    link_note,
 )
 from gateway.store import desk_actions
 from gateway.store.attempts import Attempt
@@ -309,7 +310,7 @@ def acknowledge_duplicate(conn: Connection, duplicate_id: str) -> int | None:
     status = Status(master.status)
     if status == Status.ONTVANGEN:
         status = Status.GEREGISTREERD
-    note = f"Gekoppeld aan melding {master.reference} over hetzelfde probleem."
+    note = link_note(master.reference)
     if Status(row.status) == Status.ONTVANGEN:
         return add_status(conn, duplicate_id, StatusUpdate(status, source="worker", note=note))
     # A link the desk confirmed after the melding had its own status: it takes the master's now,

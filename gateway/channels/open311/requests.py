@@ -1,7 +1,8 @@
 """A melding as an Open311 service request (GET requests, GET requests/{id}).
 
 `service_request_id` is our reference; our statuses map to `open` / `closed`, with the status as the
-reporter reads it (in the melding's language) and the case system's last note as `status_notes`.
+reporter reads it (in the melding's language) and the last change's note written for the reporter
+(`StatusChange.citizen_note`, as the tracking page) as `status_notes`.
 GET requests needs no api_key (the spec's choice), so what it shows is public: the reporter's own
 words (`description`, `media_url`) only for meldingen an app filed through Open311, whose users
 post to a public API; a mail, SMS or call stays private (null). Personal data never leaves here.
@@ -37,7 +38,8 @@ def _submitted(melding: Melding, raw: str | None) -> dict[str, object]:
 def status_notes(melding: Melding) -> str:
     label = status_label(melding.status, melding.language)
     last = melding.status_history[-1] if melding.status_history else None
-    return f"{label}: {last.note}" if last is not None and last.note else label
+    note = last.citizen_note if last is not None else None  # what the tracking page shows, no more
+    return f"{label}: {note}" if note else label
 
 
 def _expected(melding: Melding, tz: ZoneInfo) -> str | None:
