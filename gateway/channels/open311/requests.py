@@ -1,8 +1,8 @@
 """A melding as an Open311 service request (GET requests, GET requests/{id}).
 
 `service_request_id` is our reference; our statuses map to `open` / `closed`, with the status as the
-reporter reads it (in the melding's language) and the last change's note written for the reporter
-(`StatusChange.citizen_note`, as the tracking page) as `status_notes`.
+reporter reads it (in the melding's language) and the case system's note of the last change as
+`status_notes` (never the desk's question to a reporter, never the gateway's bookkeeping).
 GET requests needs no api_key (the spec's choice), so what it shows is public: the reporter's own
 words (`description`, `media_url`) only for meldingen an app filed through Open311, whose users
 post to a public API; a mail, SMS or call stays private (null). Personal data never leaves here.
@@ -38,7 +38,9 @@ def _submitted(melding: Melding, raw: str | None) -> dict[str, object]:
 def status_notes(melding: Melding) -> str:
     label = status_label(melding.status, melding.language)
     last = melding.status_history[-1] if melding.status_history else None
-    note = last.citizen_note if last is not None else None  # what the tracking page shows, no more
+    # GET requests is public (no key, every channel's meldingen): only the case system's notes, which
+    # say what was done; the desk's questions to a reporter are for the token's holder alone.
+    note = last.citizen_note if last is not None and last.source == "case_system" else None
     return f"{label}: {note}" if note else label
 
 
