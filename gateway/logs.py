@@ -19,6 +19,9 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
 # Phone numbers start with +, 00 or 0 (national); references (1777-2026-000123),
 # dates and ids do not, so they stay readable.
 _PHONE = re.compile(r"(?<![\w+])((?:\+|0)\d[\d ./-]{6,}\d)(?![\w])")
+# A melding's id is a UUID: "…-0512-4600-…" inside one looked like a phone number and was masked,
+# so the log could not be searched for the id. UUIDs are left whole.
+_UUID = re.compile(r"(?<![\w-])([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})(?![\w-])")
 
 
 def mask_email(value: str) -> str:
@@ -30,7 +33,8 @@ def mask_phone(value: str) -> str:
         digits = re.sub(r"\D", "", m.group(1))
         return ("+" if m.group(1).startswith("+") else "") + "*" * (len(digits) - 2) + digits[-2:]
 
-    return _PHONE.sub(hide, value)
+    parts = _UUID.split(value)  # odd items are the UUIDs
+    return "".join(part if n % 2 else _PHONE.sub(hide, part) for n, part in enumerate(parts))
 
 
 def mask(value: Any) -> Any:

@@ -85,6 +85,9 @@ def test_logs_are_json_with_contact_details_masked() -> None:
     assert entry["reporter_phone"].endswith("56") and "470" not in entry["reporter_phone"]
     assert "peeters" not in entry["msg"] and "12 34" not in entry["msg"]
     assert mask("1777-2026-000001") == "1777-2026-000001"  # references are not phone numbers
+    path = "/desk/meldingen/1e9002e8-0512-4600-8cae-0470123456ab/status"
+    assert mask(path) == path  # a melding's id stays searchable
+    assert mask(f"{path} by 0470 12 34 56") == f"{path} by ********56"
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
