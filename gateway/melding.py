@@ -14,9 +14,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.cleantext import clean
+from gateway.phonenumber import e164
 
 # The routing labels of PRODUCT.md, in its order. Other systems rely on these exact codes.
 DIENST_CODES: tuple[str, ...] = (
@@ -127,6 +128,7 @@ class CleanInput(BaseModel):
         return clean(data) if isinstance(data, dict) else data
 
 
+_E164 = re.compile(r"\+[1-9]\d{5,14}")  # already one: most numbers, and every one read back from the store
 # How a reporter wants to hear of their melding (the web form's choice, optional on the API).
 Feedback = Literal["email", "sms", "none"]
 
@@ -139,6 +141,14 @@ class Reporter(CleanInput):
     # None: the channel's own way (a mail is answered by mail, an SMS by SMS), as before the choice
     # existed; "none": no messages at all, the reporter follows the tracking page (workers/notify.py).
     feedback: Feedback | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_in_e164(cls, v: str | None) -> str | None:
+        """One writing of a number for every channel, so that the desk's search, the directory and a
+        reply SMS find the melding by it ("0470/12.34.56" is +32470123456; what does not parse as a
+        number stays as written)."""
+        return v if v is None or _E164.fullmatch(v) else e164(v)[:40]
 
 
 class Location(CleanInput):

@@ -65,7 +65,13 @@ async def seeded(site: TestClient[Any, Any]) -> dict[str, dict[str, Any]]:
                 {"phone": "0486 11 22 33", "feedback": "sms"},  # news by SMS: stored in E.164
             ),
         ),
-        "bin": await post(site, _melding("Sluikstort naast de glasbol.", "Gentsesteenweg", {"name": "Tom"})),
+        # A number as the client wrote it, no SMS asked: stored in E.164 all the same.
+        "bin": await post(
+            site,
+            _melding(
+                "Sluikstort naast de glasbol.", "Gentsesteenweg", {"name": "Tom", "phone": "0470123456"}
+            ),
+        ),
         # No name, e-mail or phone: only the national register number ties it to Pieter Claes.
         "portal": await post(
             site,
@@ -148,10 +154,14 @@ async def test_search_by_text_and_an_updated_text_is_found_by_its_new_words(
 async def test_search_by_reporter_name_email_phone_and_through_the_directory(
     site: TestClient[Any, Any], seeded: dict[str, dict[str, Any]]
 ) -> None:
-    assert (await _search(site, reporter="peeters"))[0] == _refs(seeded, "tile")
+    # Jan Peeters: by name and e-mail on the tile; by the directory's phone on the bin, whose number
+    # the API was given as "0470123456" (the directory has "0470 12 34 56").
+    assert (await _search(site, reporter="peeters"))[0] == _refs(seeded, "tile", "bin")
     assert (await _search(site, reporter="Jan.Peeters@example.be"))[0] == _refs(seeded, "tile")
     assert (await _search(site, reporter="+32 486 11 22 33"))[0] == _refs(seeded, "lamp")
     assert (await _search(site, reporter="0486/11.22.33"))[0] == _refs(seeded, "lamp")
+    for writing in ("0470123456", "0470/12.34.56", "0470 12 34 56", "+32470123456"):
+        assert (await _search(site, reporter=writing))[0] == _refs(seeded, "bin"), writing
     # Mohamed El Amrani's phone is on the lamp melding, which carries no name: the directory finds it.
     found, page = await _search(site, reporter="El Amrani")
     assert found == _refs(seeded, "lamp")

@@ -113,7 +113,7 @@ async def test_mail_becomes_a_melding_with_the_reporter_from_the_signature(
     assert melding["reporter"] == {
         "name": "An Peeters",
         "email": "an@example.be",
-        "phone": "0470 12 34 56",
+        "phone": "+32470123456",  # from the signature, stored in E.164 as every channel's
         "feedback": None,
     }
     assert melding["language"] == "nl"

@@ -205,6 +205,42 @@ def test_migration_0020_indexes_a_melding_once_it_leaves_received_and_back(tmp_p
     engine.dispose()
 
 
+def test_migration_0022_writes_every_stored_reporter_phone_in_e164(tmp_path: Any) -> None:
+    """Numbers stored as their reporters wrote them (the API and e-mail did) become E.164, so that
+    search and the directory find them; what is no number stays as it was."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from gateway.store.migrate import alembic_config
+
+    written = {"a": "0470/12.34.56", "b": "+32486112233", "c": "anonymous", "d": None, "e": "056 27 77 77"}
+    engine = create_engine(f"sqlite:///{tmp_path}/m.db")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0021")
+        for n, (key, phone) in enumerate(written.items()):
+            conn.execute(
+                text(
+                    "INSERT INTO meldingen (id, reference, channel, received_at, text, status, stage,"
+                    " tracking_token, updated_at, reporter_phone) VALUES (:id, :ref, 'api',"
+                    " '2026-12-05 01:00:00', 'Losse tegel', 'ontvangen', 'received', :token,"
+                    " '2026-12-05 01:00:00', :phone)"
+                ),
+                {"id": key, "ref": f"1777-2026-00000{n}", "token": f"t{n}", "phone": phone},
+            )
+        command.upgrade(alembic_config(conn), "0022")
+        stored = {
+            r.id: r.reporter_phone for r in conn.execute(text("SELECT id, reporter_phone FROM meldingen"))
+        }
+    engine.dispose()
+    assert stored == {
+        "a": "+32470123456",
+        "b": "+32486112233",
+        "c": "anonymous",
+        "d": None,
+        "e": "+3256277777",
+    }
+
+
 async def test_the_meldingen_indexes_of_optional_columns_hold_only_rows_that_have_them(
     database_url: str,
 ) -> None:
