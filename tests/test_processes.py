@@ -172,3 +172,67 @@ async def test_sigterm_lets_a_running_delivery_finish(
     got = await (await api_get(client, f"/api/v1/meldingen/{created['id']}")).json()
     assert got["stage"] == "delivered", (tmp_path / "worker.log").read_text()
     assert [r["body"]["melding"]["reference"] for r in receiver.created] == [created["reference"]]
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below `pid` (its children, theirs...), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        kids = {child for child, ppid in parents.items() if ppid == parent}
+        found |= kids
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.timeout(300)
+async def test_sigterm_during_the_first_start_training_stops_it(settings: Settings, tmp_path: Path) -> None:
+    """`gateway up` on a fresh checkout trains first; stopped meanwhile (systemd, Ctrl-C) it ends
+    within its grace with the training's processes, instead of training on for minutes."""
+    port = free_port()
+    env = settings_env(
+        settings.model_copy(
+            update={
+                "http_port": port,
+                "http_host": "127.0.0.1",
+                "model_autotrain": True,
+                "model_dir": tmp_path / "models",
+            }
+        )
+    )
+    log = tmp_path / "up.log"
+    with process(["up"], env, log) as up:
+        await wait_logged(log, "training one from the corpus first", up, timeout=120)
+
+        async def fitting_beside() -> bool:  # the forkserver and at least one fitting child
+            assert up.poll() is None, log.read_text()
+            return len(_descendants(up.pid)) >= 2
+
+        await wait_for(fitting_beside, timeout=120, what="the training's child processes")
+        children = _descendants(up.pid)
+        up.terminate()
+        # A bound against training on for minutes (the fit takes several), not a speed.
+        await asyncio.get_running_loop().run_in_executor(None, up.wait, 60)
+    assert_clean_shutdown(log)
+    assert "training stopped" in log.read_text()
+    assert not (tmp_path / "models" / "current").exists()  # nothing half-trained was saved
+
+    async def children_gone() -> bool:
+        return not any(_alive(pid) for pid in children)
+
+    await wait_for(children_gone, timeout=30, what="the training's child processes to end")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gateway.classify import parallel
 from gateway.melding import DIENST_CODES
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def fit(
     model is charbow (its features all count 1) and the optimizer one `fit_columns` reproduces."""
     from spacy.training import Example
 
-    docs = [nlp.make_doc(text) for text, _ in labelled]
+    docs = [nlp.make_doc(text) for text, _ in parallel.checked(labelled)]
     # Each doc its own reference: the loss reads only the cats.
     for doc, (_, label) in zip(docs, labelled, strict=True):
         doc.cats = {c: float(c == label) for c in DIENST_CODES}

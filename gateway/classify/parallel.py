@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import multiprocessing
 import os
 import signal
@@ -38,6 +39,42 @@ _slots: Any = None  # in a child: the shared batch counters
 
 class FitFailed(Exception):
     """A fit in a child process failed or the child died; the message says which and why."""
+
+
+class TrainingCancelled(Exception):
+    """The process that trains is shutting down (`gateway up` stopped during its first-start
+    training): the run stops at its next batch, its children ended, nothing saved."""
+
+
+# A thread cannot be interrupted from outside: a training run in one (`gateway up`) checks this
+# event, set by whoever runs it (`cancellable`), at every batch and while it prepares its texts.
+_cancel: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "training_cancel", default=None
+)
+
+
+@contextlib.contextmanager
+def cancellable(cancel: threading.Event) -> Iterator[None]:
+    """Trainings run inside stop with TrainingCancelled at their next check once `cancel` is set."""
+    token = _cancel.set(cancel)
+    try:
+        yield
+    finally:
+        _cancel.reset(token)
+
+
+def check_cancelled() -> None:
+    cancel = _cancel.get()
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("training stopped: the process is shutting down")
+
+
+def checked(items: Sequence[T], every: int = 256) -> Iterator[T]:
+    """`items`, with `check_cancelled` every `every` of them (a long preparation stops too)."""
+    for n, item in enumerate(items):
+        if n % every == 0:
+            check_cancelled()
+        yield item
 
 
 class _Stop(Exception):
@@ -172,11 +209,27 @@ class _NoBar:
         pass
 
 
+class _CheckedBar:
+    """Every batch, the parent's own and its children's, is counted here: where a run can stop."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def update(self, n: int = 1) -> None:
+        check_cancelled()
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def progress_bar(total: int, enabled: bool) -> Any:
+    """A bar for `total` batches on stderr (none unless `enabled`); its `update` checks whether the
+    run was cancelled."""
     if not enabled:
-        return _NoBar()
+        return _CheckedBar(_NoBar())
     from tqdm import tqdm
 
-    return tqdm(
-        total=total, desc="training", unit="batch", file=sys.stderr, dynamic_ncols=True, mininterval=1.0
+    return _CheckedBar(
+        tqdm(total=total, desc="training", unit="batch", file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
     )

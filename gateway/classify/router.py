@@ -31,8 +31,10 @@ triage, `confidence` is the probability of the model's best guess (the desk sees
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -367,10 +369,27 @@ def ensure_model(
 async def build_router(settings: Settings) -> HybridRouter:
     """The worker's router: the rules of `diensten_file` plus the current model (trained if need be).
 
-    Loading or training runs in a thread: `gateway up` keeps serving HTTP meanwhile.
+    Loading or training runs in a thread: `gateway up` keeps serving HTTP meanwhile. A thread
+    cannot be cancelled: a worker stopped meanwhile (SIGTERM) tells the training to stop at its
+    next check and waits for that; otherwise the process would live on until the training ended.
     """
     rules = RuleRouter.from_file(settings.diensten_file)
-    model = await asyncio.to_thread(ensure_model, settings, rules)
+    cancel = threading.Event()
+
+    def load() -> m.DienstModel | None:
+        with parallel.cancellable(cancel):
+            return ensure_model(settings, rules)
+
+    loading = asyncio.ensure_future(asyncio.to_thread(load))
+    try:
+        model = await asyncio.shield(loading)
+    except asyncio.CancelledError:
+        cancel.set()
+        with contextlib.suppress(Exception):  # TrainingCancelled, or whatever ended it first
+            await loading
+        if isinstance(loading.exception(), parallel.TrainingCancelled):
+            log.info("training stopped: shutting down; the next start trains again")
+        raise
     if model is not None:
         log.info(
             "routing with rules + model %s (triage below %.2f, loaded in %.2f s)",
