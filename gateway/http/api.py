@@ -125,6 +125,15 @@ async def post_status(request: web.Request) -> web.Response:
     melding = await store.read(meldingen.by_reference, request.match_info["reference"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this reference")
+    if melding.duplicate_of is None and not melding.has_case:
+        # A status for a case never handed over (in triage, not yet delivered) would close a
+        # melding the case system is only told of later. A duplicate follows its master's case.
+        return error_body(
+            409,
+            "not_delivered",
+            f"melding {melding.reference} has not been handed to the case system (stage "
+            f"{melding.stage.value}); a status can only follow its melding.created",
+        )
     change = StatusUpdate(
         callback.status,
         source="case_system",
