@@ -12,6 +12,8 @@
   <CR>.<CR>) is refused with 554: another server may read it as the end of the data
   and a second, forged message after it. Other bare LFs are accepted: ordinary
   clients (Python's smtplib with bytes, scripts) send them.
+- Every permanent refusal (550, 552, 554, 500) counts in
+  `gateway_intake_rejected_total{channel="email",code}`.
 - STARTTLS when a certificate is configured.
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from gateway.channels.email.mailintake import MailIntake
+from gateway.channels.email.mailintake import CHANNEL, MailIntake
 from gateway.channels.email.smtp_data import SMUGGLED, read_data
 from gateway.config import ConfigError, Settings
 from gateway.logs import mask_email
@@ -45,11 +47,16 @@ class MeldpuntHandler:
     ) -> str:
         if address.lower() not in self.addresses:
             log.info("recipient refused", extra={"recipient": mask_email(address), "peer": str(session.peer)})
+            self.refused("550")
             return (
                 f"550 5.1.1 <{address}>: no such mailbox here; this server takes mail for the meldpunt only"
             )
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
+
+    def refused(self, code: str) -> None:
+        """A permanent refusal, counted as the HTTP channels count theirs (by its reply code)."""
+        self.mail.intake.metrics.rejected(CHANNEL, code)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
@@ -97,6 +104,7 @@ class MeldpuntSMTP(SMTP):
                     "message refused: end-of-data with bare LF/CR inside",
                     extra={"peer": str(self.session.peer)},
                 )
+            self.meldpunt.refused(data.refused[:3])
             status = data.refused
         else:
             self.envelope.original_content = data.content
