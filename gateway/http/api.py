@@ -13,6 +13,7 @@ from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, read_token_refusal, signed_body
 from gateway.intake import IntakeRejected, apply_case_status, invalid, json_object
+from gateway.language import text_language
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
 from gateway.queue import live_workers
 from gateway.store import InvalidTransition, meldingen
@@ -36,6 +37,8 @@ async def post_melding(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     try:
         draft, files = await parse_request(request, settings.max_text_chars, settings.max_body_bytes)
+        if draft.language is None:  # an explicit `language` wins; else as mail and SMS do
+            draft = draft.model_copy(update={"language": text_language(draft.text, draft.subject)})
         stored = await request.app[INTAKE].submit(draft, files)
     except IntakeRejected as exc:
         request.app[METRICS].rejected("web", exc.code)
