@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["detect_language"]
+__all__ = ["detect_language", "text_language"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -51,3 +51,9 @@ def detect_language(text: str) -> str | None:
     if hits < _MIN_HITS or hits < runner_up * _MARGIN:
         return None
     return best
+
+
+def text_language(text: str, subject: str | None = None) -> str | None:
+    """A report's language: its text alone first, with the subject when the text is too short to
+    tell (the e-mail channel's order; a subject is often a bare "Melding")."""
+    return detect_language(text) or (detect_language(f"{subject}\n{text}") if subject else None)

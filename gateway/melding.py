@@ -276,6 +276,12 @@ class Melding(BaseModel):
     followups: list[Followup] = Field(default_factory=list)
     tracking_token: str
 
+    @property
+    def has_case(self) -> bool:
+        """The case system accepted its `melding.created` (the same test as the desk's reroute).
+        Not the stage: a split duplicate or a dead delivery revived passes through `routed` again."""
+        return any(d.event == EVENT_CREATED and d.state == DeliveryState.DELIVERED for d in self.deliveries)
+
     def case_payload(self) -> dict[str, object]:
         """The melding as the case system sees it: no tracking token, no raw payload."""
         data = self.model_dump(mode="json", exclude={"tracking_token", "deliveries", "stage"})

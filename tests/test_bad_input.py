@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from gateway.config import Settings
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.support import phone, sms
-from tests.support.api import api_get, melding, signed, store_of
+from tests.support.api import api_get, delivered, melding, signed, store_of
 from tests.support.data import TILE
 from tests.support.http import SECRET
 from tests.support.twilio import jpeg
@@ -90,6 +90,7 @@ async def test_nul_in_multipart_text_with_photo(
 
 async def test_nul_in_status_note(every_channel: TestClient[Any, Any]) -> None:
     created = await (await every_channel.post("/api/v1/meldingen", json=TILE)).json()
+    await delivered(every_channel, created["id"])  # a callback needs a case
     raw, headers = signed({"status": "in_behandeling", "note": f"ploeg{NUL} onderweg"})
     resp = await every_channel.post(
         f"/api/v1/meldingen/{created['reference']}/status", data=raw, headers=headers

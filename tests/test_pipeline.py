@@ -22,7 +22,7 @@ from gateway.store import inbound
 from gateway.store import meldingen as meldingen_store
 from gateway.store import notifications as notifications_store
 from gateway.store.schema import deliveries, notifications, status_history
-from tests.support.api import TILE, api_get, melding, post, signed
+from tests.support.api import TILE, api_get, desk_decision, melding, post, signed
 from tests.support.http import Receiver, RelayHandler, free_port
 from tests.support.worker import gateway_cli, run_worker, sweep, worker_ctx
 from workers import jobs
@@ -216,6 +216,7 @@ async def test_status_callback_records_history_and_notifies_by_email(
 
 async def test_status_callback_refusals(client: TestClient[Any, Any], settings: Settings) -> None:
     created = await post(client)
+    await run_worker(settings)  # delivered: the case system has it
     url = f"/api/v1/meldingen/{created['reference']}/status"
     raw, headers = signed({"status": "behandeld"}, secret="wrong")
     assert (await client.post(url, data=raw, headers=headers)).status == 401
@@ -236,6 +237,40 @@ async def test_status_callback_refusals(client: TestClient[Any, Any], settings: 
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "invalid_transition"
     assert (await melding(client, created["id"]))["status"] == "behandeld"
+
+
+async def test_a_status_for_a_melding_the_case_system_never_got_is_refused(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    """A melding in triage (or not yet processed) has no case: a callback closing it is refused,
+    and once the desk routes it the case system gets an open melding and may close it."""
+    waiting = await post(client, {"text": "Goeiemiddag, ik had een vraagje. Groetjes"})
+    fresh = await post(client)
+    url = f"/api/v1/meldingen/{waiting['reference']}/status"
+    raw, headers = signed({"status": "behandeld"})
+    resp = await client.post(url, data=raw, headers=headers)  # not yet processed
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "not_delivered"
+    await run_worker(settings)
+    assert (await melding(client, waiting["id"]))["stage"] == "triage"
+    resp = await client.post(url, data=raw, headers=headers)
+    assert resp.status == 409
+    error = (await resp.json())["error"]
+    assert error["code"] == "not_delivered" and "triage" in error["message"]
+    got = await melding(client, waiting["id"])
+    assert got["status"] == "ontvangen" and [h["status"] for h in got["status_history"]] == ["ontvangen"]
+
+    resp = await desk_decision(client, waiting["id"], {"dienst": "wegen"})
+    assert resp.status == 200, await resp.text()
+    await run_worker(settings)
+    created = [r["body"]["melding"] for r in receiver.received if r["body"]["event"] == "melding.created"]
+    assert {m["reference"]: m["status"] for m in created}[waiting["reference"]] == "ontvangen"
+    raw, headers = signed({"status": "behandeld"})
+    resp = await client.post(url, data=raw, headers=headers)
+    assert resp.status == 200 and (await resp.json())["changed"] is True
+    # a melding delivered straight away takes its statuses as before
+    raw, headers = signed({"status": "in_behandeling"})
+    resp = await client.post(f"/api/v1/meldingen/{fresh['reference']}/status", data=raw, headers=headers)
+    assert resp.status == 200 and (await resp.json())["changed"] is True
 
 
 async def test_notification_without_relay_is_recorded_as_skipped(

@@ -19,7 +19,7 @@ from gateway.channels.email.smtp import start_smtp
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.signing import sign
-from tests.support.api import api_get, melding
+from tests.support.api import api_get, delivered, melding
 from tests.support.data import TILE
 from tests.support.http import SECRET, free_port
 
@@ -79,6 +79,7 @@ async def test_health_says_503_while_redis_hangs(hung: TestClient[Any, Any]) -> 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_what_needs_the_queue_answers_503_with_retry_after(hung: TestClient[Any, Any]) -> None:
     created = await (await asyncio.wait_for(hung.post("/api/v1/meldingen", json=TILE), BOUND)).json()
+    await delivered(hung, created["id"])  # a callback needs a case; no worker runs on this Redis
     raw = json.dumps({"status": "in_behandeling"}).encode()
     headers = {"Content-Type": "application/json", **sign(SECRET, raw)}
     resp = await asyncio.wait_for(

@@ -13,6 +13,7 @@ from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS, STORE
 from gateway.channels.web.parse import parse_request
 from gateway.handling import error_body, read_token_refusal, signed_body
 from gateway.intake import IntakeRejected, apply_case_status, invalid, json_object
+from gateway.language import text_language
 from gateway.melding import CleanInput, Melding, Stage, Status, StatusUpdate
 from gateway.queue import live_workers
 from gateway.store import InvalidTransition, meldingen
@@ -36,6 +37,8 @@ async def post_melding(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     try:
         draft, files = await parse_request(request, settings.max_text_chars, settings.max_body_bytes)
+        if draft.language is None:  # an explicit `language` wins; else as mail and SMS do
+            draft = draft.model_copy(update={"language": text_language(draft.text, draft.subject)})
         stored = await request.app[INTAKE].submit(draft, files)
     except IntakeRejected as exc:
         request.app[METRICS].rejected("web", exc.code)
@@ -125,6 +128,15 @@ async def post_status(request: web.Request) -> web.Response:
     melding = await store.read(meldingen.by_reference, request.match_info["reference"])
     if melding is None:
         return error_body(404, "not_found", "no melding with this reference")
+    if melding.duplicate_of is None and not melding.has_case:
+        # A status for a case never handed over (in triage, not yet delivered) would close a
+        # melding the case system is only told of later. A duplicate follows its master's case.
+        return error_body(
+            409,
+            "not_delivered",
+            f"melding {melding.reference} has not been handed to the case system (stage "
+            f"{melding.stage.value}); a status can only follow its melding.created",
+        )
     change = StatusUpdate(
         callback.status,
         source="case_system",

@@ -368,7 +368,7 @@ OPERATIONS: tuple[Operation, ...] = (
             **_BODY_ERRORS,
             **_SIGNATURE_ERRORS,
             404: _error("no melding with this reference"),
-            409: _error("a transition the status table refuses"),
+            409: _error("a transition the status table refuses, or a melding not handed to the case system"),
             422: _error("an invalid field"),
             **_STORE_DOWN,
         },

@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from gateway.appkeys import REDIS, SETTINGS, STORE
-from gateway.melding import Attachment
+from gateway.melding import EVENT_CREATED, Attachment, Stage
 from gateway.queue import enqueue_delivery
 from gateway.signing import sign
-from gateway.store import Store, inbound
+from gateway.store import Store, deliveries, inbound, meldingen
 from tests.support.data import TILE
 from tests.support.http import SECRET
 
@@ -29,6 +29,22 @@ async def desk_decision(client: TestClient[Any, Any], key: str, body: Any, secre
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json", **sign(secret, raw)}
     return await client.post(f"/api/v1/meldingen/{key}/dienst", data=raw, headers=headers)
+
+
+async def delivered(client: TestClient[Any, Any], key: str) -> None:
+    """The melding (id or reference) recorded as accepted by the case system, when it was not yet:
+    a status callback needs a case. For tests about what a status does, not how a melding gets
+    there (one left in triage, one whose Redis hangs). No status is set: nothing to notify."""
+
+    def accept(conn: Any) -> None:
+        found = meldingen.by_id_or_reference(conn, key)
+        assert found is not None, key
+        if found.has_case:
+            return
+        made = deliveries.ensure(conn, found.id, EVENT_CREATED, key="created")
+        deliveries.succeeded(conn, made.id, case_id="C1", stage=Stage.DELIVERED)
+
+    await store_of(client).write(accept)
 
 
 async def melding(client: TestClient[Any, Any], melding_id: str) -> dict[str, Any]:

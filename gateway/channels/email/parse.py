@@ -32,7 +32,7 @@ from gateway.channels.email.html import html_to_text
 from gateway.channels.email.quotes import find_phone, split_forward, split_signature, strip_reply
 from gateway.cleantext import clean_text
 from gateway.followups import says_done
-from gateway.language import detect_language
+from gateway.language import text_language
 
 __all__ = ["Automated", "MailAttachment", "ParsedMail", "RefusedAttachment", "html_to_text", "parse_mail"]
 
@@ -186,7 +186,7 @@ def _parse(raw: bytes, own: tuple[str, ...], envelope_from: str | None, limits: 
         date=report.date,
         text=text,
         full_text=report.full_text,
-        language=detect_language(text) or detect_language(f"{report.subject}\n{text}"),
+        language=text_language(text, report.subject),
         phone=find_phone(signature or "") or find_phone(text),
         attachments=report.attachments,
         refused=report.refused,

@@ -36,6 +36,7 @@ from gateway.channels.open311.formats import Open311Error
 from gateway.channels.open311.services import Service
 from gateway.cleantext import clean_text
 from gateway.config import Settings
+from gateway.language import detect_language
 from gateway.melding import Channel, Location, MeldingDraft, Reporter
 from gateway.phonenumber import DEFAULT_REGION
 
@@ -164,6 +165,8 @@ def submission(form: Mapping[str, str], service: Service, settings: Settings) ->
         text=text,
         location=where,
         dienst=service.code,
+        # GeoReport v2 has no language field: the citizen's own words tell (not the service's name)
+        language=detect_language(description) if description else None,
         raw=json.dumps(kept, ensure_ascii=False),
     )
     return Submission(draft, token)

@@ -38,6 +38,14 @@ _STATUS_FILTER = {"open": _OPEN_STATUSES, "closed": tuple(s.value for s in CLOSE
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
+def _refused(request: web.Request, status: int) -> int:
+    """Count a refused POST (a new request) as an intake rejection; a read that finds nothing
+    (GET of an unknown service or request) is no intake."""
+    if request.method == "POST":
+        request.app[METRICS].rejected("open311", str(status))
+    return status
+
+
 def spec_errors(handler: Handler) -> Handler:
     """Refusals and outages in the spec's error format, in the format the path asked for."""
 
@@ -47,14 +55,14 @@ def spec_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Open311Error as exc:
-            request.app[METRICS].rejected("open311", str(exc.status))
-            return error_answer(fmt, exc.status, exc.description)
+            return error_answer(fmt, _refused(request, exc.status), exc.description)
         except IntakeRejected as exc:  # what intake itself refuses (a body too large, ...)
-            return error_answer(fmt, exc.status if exc.status in (403, 404, 413) else 400, exc.message)
+            status = exc.status if exc.status in (403, 404, 413) else 400
+            return error_answer(fmt, _refused(request, status), exc.message)
         except web.HTTPException as exc:  # aiohttp's own refusals (a body over the size limit)
             if exc.status < 400:
                 raise
-            return error_answer(fmt, exc.status, exc.reason)
+            return error_answer(fmt, _refused(request, exc.status), exc.reason)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc, extra={"path": request.path})
             retry = {"Retry-After": str(request.app[SETTINGS].store_retry_after)}
