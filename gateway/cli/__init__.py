@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--retry", action="store_true", help="resend dead deliveries (all, or those of --reference)"
     )
-    d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    d.add_argument(
+        "--reference", action="append", help="only this melding's deliveries (repeatable); unknown: exit 1"
+    )
     d.add_argument(
         "--attempts",
         metavar="REFERENCE",
@@ -148,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dead", action="store_true", help="only pushes that gave up")
     p.add_argument("--retry", action="store_true", help="resend dead pushes (all, or those of --reference)")
-    p.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    p.add_argument(
+        "--reference", action="append", help="only this melding's pushes (repeatable); unknown: exit 1"
+    )
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=cmd_pushes)
     r = sub.add_parser("receiver", help="a development webhook receiver that prints what it gets")
