@@ -23,12 +23,19 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -37,6 +44,23 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+# Re-exported (`X as X`): the value types are used where the settings are.
+from gateway.config_values import CHECKED_ATTACHMENT_TYPES as CHECKED_ATTACHMENT_TYPES
+from gateway.config_values import SENTINEL_SCHEME as SENTINEL_SCHEME
+from gateway.config_values import (
+    CommaList,
+    EmailAddress,
+    HostPortOrOff,
+    HttpUrl,
+    HttpUrlOrOff,
+    LogLevel,
+    comma_list,
+    email_check,
+    sentinel_target,
+    url_check,
+)
+from gateway.config_values import SentinelTarget as SentinelTarget
 
 ENV_PREFIX = "GATEWAY_"
 DEFAULT_CONFIG = Path("config/gateway.toml")
@@ -47,80 +71,13 @@ class ConfigError(Exception):
     pass
 
 
-SENTINEL_SCHEME = "redis+sentinel"
-_REDIS_SCHEMES = ("redis", "rediss", "unix", SENTINEL_SCHEME)
+class SettingsConflict(ValueError):
+    """A model validator's complaint about settings that only together are wrong: `fields` names
+    them, so the error can say which variables (and where they were set) to change."""
 
-
-@dataclass(frozen=True)
-class SentinelTarget:
-    """A Redis reached through Sentinel: `redis+sentinel://[[user]:password@]host:port[,host:port...]/
-    master[/db]`. The password is the Redis master's (Sentinels themselves are reached without one)."""
-
-    sentinels: tuple[tuple[str, int], ...]
-    master: str
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-
-
-def sentinel_target(url: str) -> SentinelTarget | None:
-    """The Sentinel form of `redis_url` parsed (None for a plain redis:// URL); ValueError naming
-    what is wrong. Parsed by hand: urllib cannot read a netloc holding several host:port pairs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in _REDIS_SCHEMES:
-        raise ValueError(
-            f"{url!r}: use redis://host:port/db, rediss://..., unix:///path or "
-            f"{SENTINEL_SCHEME}://host:port[,host:port...]/master[/db]"
-        )
-    if scheme != SENTINEL_SCHEME:
-        return None
-    netloc, _, path = rest.partition("/")
-    username = password = None
-    if "@" in netloc:
-        credentials, netloc = netloc.rsplit("@", 1)
-        user, colon, secret = credentials.partition(":")
-        username, password = unquote(user) or None, (unquote(secret) if colon else None) or None
-    sentinels: list[tuple[str, int]] = []
-    for entry in netloc.split(","):
-        host, colon, port = entry.strip().rpartition(":")
-        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(
-                f"{SENTINEL_SCHEME}: {entry.strip()!r} is not host:port (Sentinels listen on 26379)"
-            )
-        sentinels.append((host.strip("[]"), int(port)))
-    parts = [p for p in path.split("/") if p]
-    if not parts or len(parts) > 2:
-        raise ValueError(
-            f"{SENTINEL_SCHEME}: name the master after the hosts: .../mymaster or .../mymaster/0"
-        )
-    if len(parts) == 2 and not parts[1].isdigit():
-        raise ValueError(
-            f"{SENTINEL_SCHEME}: the database after the master must be a number, not {parts[1]!r}"
-        )
-    return SentinelTarget(
-        tuple(sentinels), parts[0], int(parts[1]) if len(parts) == 2 else 0, username, password
-    )
-
-
-def _comma_list(value: Any) -> Any:
-    """A list from a variable: `a, b` as well as pydantic-settings' JSON `["a", "b"]`."""
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not a JSON list: {exc}") from None
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-# NoDecode: the variable reaches `_comma_list` as the string it is, not parsed as JSON first.
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
-# logging accepts any case (`setup_logging` upper-cases); these are the names it knows.
-LogLevel = Annotated[
-    Literal["CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG", "NOTSET"],
-    BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
-]
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 # Statuses a citizen sees (gateway.melding.Status, without `ontvangen`): what a feed pushes by default.
@@ -146,11 +103,11 @@ class StatusFeed(BaseModel):
     model_config = {"extra": "forbid", "frozen": True}
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["dosis", "signed_json"]
-    url: str = Field(min_length=1)  # dosis: the API's base URL; signed_json: where to POST
+    url: HttpUrl  # dosis: the API's base URL; signed_json: where to POST
     statuses: list[Literal[_PORTAL_STATUSES]] = Field(default_factory=lambda: list(_PORTAL_STATUSES))  # type: ignore[valid-type]
     timeout: float = Field(default=10.0, gt=0)
     secret: str = Field(default="", repr=False)  # signed_json: the HMAC key
-    token_url: str = ""  # dosis: the OAuth2 token endpoint (Vlaamse overheid ACM/IDM)
+    token_url: HttpUrlOrOff = ""  # dosis: the OAuth2 token endpoint (Vlaamse overheid ACM/IDM)
     client_id: str = ""
     client_secret: str = Field(default="", repr=False)
     scope: str = ""
@@ -191,7 +148,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     # The URL citizens and Twilio see (behind a proxy it differs from what the gateway sees);
     # tracking links and webhook signatures use it. Empty: http://localhost:<http_port>.
-    public_url: str = ""
+    public_url: HttpUrlOrOff = ""
     max_body_bytes: int = 25 * 1024 * 1024  # per request (413 above)
     # Slow clients: a connection must send a request's complete headers within http_header_timeout
     # seconds of opening (or of the previous answer: also how long an idle kept-alive connection
@@ -205,16 +162,7 @@ class Settings(BaseSettings):
     max_text_chars: int = 20_000
     max_attachments: int = 10
     max_attachment_bytes: int = 10 * 1024 * 1024  # per file
-    attachment_types: CommaList = Field(
-        default_factory=lambda: [
-            "image/jpeg",
-            "image/png",
-            "image/gif",
-            "image/webp",
-            "image/heic",
-            "application/pdf",
-        ]
-    )
+    attachment_types: CommaList = Field(default_factory=lambda: list(CHECKED_ATTACHMENT_TYPES))
 
     # Store, queue, files
     # redis://host:port/db, or through Sentinel: redis+sentinel://host1:26379,host2:26379/mymaster/0
@@ -236,7 +184,7 @@ class Settings(BaseSettings):
 
     # Case system: one of the adapters in workers/casesystem (ADAPTERS)
     case_system: Literal["webhook", "topdesk"] = "webhook"
-    case_system_url: str = "http://127.0.0.1:8099/case-system"  # `gateway receiver` listens here
+    case_system_url: HttpUrlOrOff = "http://127.0.0.1:8099/case-system"  # `gateway receiver` listens here
     # HMAC key for our webhooks and for the status callbacks we accept; the gateway warns at
     # start while this development default is in use.
     case_system_secret: str = DEV_SECRET
@@ -249,7 +197,7 @@ class Settings(BaseSettings):
     # TOPdesk (workers/casesystem/topdesk.py): the instance (https://kortrijk.topdesk.net), an
     # operator's login name and one of its application passwords; what a melding becomes there
     # (categories, operator groups, status names) is in topdesk_file
-    topdesk_url: str = ""
+    topdesk_url: HttpUrlOrOff = ""
     topdesk_user: str = ""
     topdesk_app_password: str = ""
     topdesk_file: Path = Path("config/topdesk.toml")
@@ -282,11 +230,15 @@ class Settings(BaseSettings):
     smtp_tls_cert: str = ""  # PEM certificate (chain): offers STARTTLS when set
     smtp_tls_key: str = ""
     max_mail_bytes: int = 30 * 1024 * 1024  # per message (552 above)
-    email_address: str = "1777@kortrijk.be"
-    email_aliases: CommaList = Field(default_factory=list)
-    smtp_relay: str = ""  # host:port for acknowledgements and status notifications
+    email_address: EmailAddress = "1777@kortrijk.be"
+    email_aliases: Annotated[CommaList, AfterValidator(lambda v: [email_check(a) for a in v])] = Field(
+        default_factory=list
+    )
+    smtp_relay: HostPortOrOff = ""  # host:port for acknowledgements and status notifications
     ack_rate_limit: int = Field(default=5, ge=0)  # acknowledgements per sender per hour
-    imap_url: str = ""  # one or more, comma-separated
+    imap_url: Annotated[str, url_check("imap", "imaps", empty=True, several=True)] = (
+        ""  # one or more, comma-separated
+    )
     imap_processed_folder: str = "Processed"
     imap_poll_interval: float = Field(default=60.0, gt=0)  # when the server has no IDLE
 
@@ -294,7 +246,7 @@ class Settings(BaseSettings):
     twilio_auth_token: str = ""
     twilio_account_sid: str = ""
     twilio_number: str = ""
-    twilio_api_url: str = "https://api.twilio.com"
+    twilio_api_url: HttpUrl = "https://api.twilio.com"
     phone_secret: str = ""  # HMAC key of call records; empty: every call record is refused (401)
     ivr_file: Path = Path("config/ivr.toml")  # IVR digits -> dienst hint for call records
     # Twilio Voice callbacks (gateway/channels/twilio/voice.py): a call without callbacks for this many
@@ -352,7 +304,8 @@ class Settings(BaseSettings):
     def _feed_names_unique(self) -> Settings:
         names = [f.name for f in self.status_feeds]
         if len(names) != len(set(names)):
-            raise ValueError("status_feeds: two feeds have the same name")
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise SettingsConflict(f"two feeds are named {', '.join(map(repr, twice))}", "status_feeds")
         return self
 
     # Citizen web form at / (gateway/http/form.py): submissions per client IP and hour (Redis counter;
@@ -362,7 +315,7 @@ class Settings(BaseSettings):
     # Proxies in front of the gateway that append to X-Forwarded-For: the client IP is the entry this
     # many from the right. 0: the connection's own peer (no proxy; a forged header is ignored).
     forwarded_for_hops: int = Field(default=0, ge=0, le=5)
-    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tile_url: HttpUrlOrOff = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
 
     # The desk workplace at /desk (gateway/http/desk_pages, README "Desk workplace"): the key of its
@@ -384,7 +337,7 @@ class Settings(BaseSettings):
     open311_api_keys: CommaList = Field(default_factory=list)
     open311_jurisdiction_id: str = "kortrijk.be"
     open311_rate_limit: int = Field(default=60, ge=0)  # POSTs per api_key per minute (403 above); 0: none
-    open311_area: Annotated[list[float], NoDecode, BeforeValidator(_comma_list)] = Field(
+    open311_area: Annotated[list[float], NoDecode, BeforeValidator(comma_list)] = Field(
         default_factory=lambda: [50.72, 3.16, 50.88, 3.37], min_length=4, max_length=4
     )
 
@@ -402,6 +355,27 @@ class Settings(BaseSettings):
             raise ValueError("south, west, north, east: south < north and west < east, in degrees")
         return v
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        # References and dates are made in it; an unknown zone would only fail once serving.
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a known time zone (an IANA name, e.g. Europe/Brussels)") from None
+        return v
+
+    @field_validator("attachment_types")
+    @classmethod
+    def _checkable_types(cls, v: list[str]) -> list[str]:
+        unchecked = [t for t in v if t not in CHECKED_ATTACHMENT_TYPES]
+        if unchecked:
+            raise ValueError(
+                f"{', '.join(unchecked)}: no whole-file check exists for it, so every upload of it "
+                f"would be refused; choose from {', '.join(CHECKED_ATTACHMENT_TYPES)}"
+            )
+        return v
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -412,9 +386,11 @@ class Settings(BaseSettings):
         # A TTL within one interval would declare live workers dead between two beats (and rerun
         # their jobs while they still run them).
         if self.worker_heartbeat_ttl < 2 * self.worker_heartbeat_interval:
-            raise ValueError(
+            raise SettingsConflict(
                 "worker_heartbeat_ttl must be at least twice worker_heartbeat_interval "
-                f"({self.worker_heartbeat_ttl} < 2 x {self.worker_heartbeat_interval})"
+                f"({self.worker_heartbeat_ttl} < 2 x {self.worker_heartbeat_interval})",
+                "worker_heartbeat_ttl",
+                "worker_heartbeat_interval",
             )
         return self
 
@@ -423,7 +399,9 @@ class Settings(BaseSettings):
     def _local_public_url(cls, data: Any) -> Any:
         # On one machine the links must point at the port actually served, whatever it is set to.
         if isinstance(data, dict) and not data.get("public_url"):
-            data = {**data, "public_url": f"http://localhost:{data.get('http_port') or 8080}"}
+            port = str(data.get("http_port") or 8080)
+            # a bad http_port is reported as itself, not again as a bad public_url
+            data = {**data, "public_url": f"http://localhost:{port if port.isdigit() else 8080}"}
         return data
 
     @classmethod
@@ -501,11 +479,41 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])} ({env_name(str(err['loc'][0]))}): {_message(err)}"
-            for err in exc.errors()
+        raise _invalid(file, environ, exc) from exc
+
+
+def _invalid(file: Path, environ: Mapping[str, str], exc: ValidationError) -> ConfigError:
+    """Every problem, grouped by where the values at fault were set: `GATEWAY_HTTP_PORT=abc` is
+    not the file's fault. A problem of several settings together names each of them."""
+    variables = {name.lower() for name in environ}
+    try:
+        in_file = set(tomllib.loads(file.read_text(encoding="utf-8"))) if file.exists() else set()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        in_file = set()
+    groups: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = err["loc"]
+        error = err.get("ctx", {}).get("error")
+        fields = [str(loc[0])] if loc else list(getattr(error, "fields", ()))
+        if loc:
+            problem = f"{'.'.join(str(p) for p in loc)} ({env_name(fields[0])}): {_message(err)}"
+        else:  # a model validator's: no location, the settings it names
+            named = ", ".join(f"{f} ({env_name(f)})" for f in fields)
+            problem = f"{named}: {_message(err)}" if named else _message(err)
+        places = []
+        if any(env_name(f).lower() in variables for f in fields):
+            places.append("the environment")
+        if any(f in in_file for f in fields) or not places:
+            places.append(str(file))  # not from a variable: the file's (or its defaults')
+        groups.setdefault(" and ".join(places), []).append(problem)
+    return ConfigError(
+        "; ".join(
+            f"{place}: invalid settings: {'; '.join(problems)}"
+            if place == str(file)
+            else f"invalid settings in {place}: {'; '.join(problems)}"
+            for place, problems in groups.items()
         )
-        raise ConfigError(f"{file}: invalid settings: {problems}") from exc
+    )
 
 
 def _message(err: Any) -> str:

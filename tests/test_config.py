@@ -9,8 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.attachments import content_refusal
 from gateway.channels.phone import calls as phone
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.config import ConfigError, Settings, env_name, load_settings
 from gateway.dedupe.config import DedupeConfigError
 from gateway.dedupe.config import load as load_dedupe
 from workers.casesystem import build_case_system
@@ -62,10 +63,13 @@ def test_settings_in_code_read_neither_environment_nor_file(
 
 
 def test_lists_from_variables_comma_separated_or_json(tmp_path: Path) -> None:
-    env = {"GATEWAY_EMAIL_ALIASES": " a@x.be,b@x.be , ", "GATEWAY_ATTACHMENT_TYPES": '["image/png", "a/b"]'}
+    env = {
+        "GATEWAY_EMAIL_ALIASES": " a@x.be,b@x.be , ",
+        "GATEWAY_ATTACHMENT_TYPES": '["image/png", "image/gif"]',
+    }
     settings = load_settings(write(tmp_path, ""), env)
     assert settings.email_aliases == ["a@x.be", "b@x.be"]
-    assert settings.attachment_types == ["image/png", "a/b"]
+    assert settings.attachment_types == ["image/png", "image/gif"]
     assert load_settings(write(tmp_path, ""), {"GATEWAY_EMAIL_ALIASES": ""}).email_aliases == []
     in_file = load_settings(write(tmp_path, 'email_aliases = ["c@x.be"]\n'), {})
     assert in_file.email_aliases == ["c@x.be"]
@@ -94,6 +98,96 @@ def test_choices_are_checked(tmp_path: Path) -> None:
     assert load_settings(file, {"GATEWAY_LOG_LEVEL": "debug"}).log_level == "DEBUG"  # any case, as logging
     with pytest.raises(ConfigError, match=r"http_port \(GATEWAY_HTTP_PORT\): Input should be less than"):
         load_settings(write(tmp_path, "http_port = 70000\n"), {})
+
+
+def test_settings_wrong_together_name_each_of_them(tmp_path: Path) -> None:
+    # a model validator's error has no location: it used to end in an IndexError traceback
+    with pytest.raises(ConfigError) as exc:
+        load_settings(write(tmp_path, ""), {"GATEWAY_WORKER_HEARTBEAT_TTL": "1"})
+    assert str(exc.value) == (
+        "invalid settings in the environment: worker_heartbeat_ttl (GATEWAY_WORKER_HEARTBEAT_TTL), "
+        "worker_heartbeat_interval (GATEWAY_WORKER_HEARTBEAT_INTERVAL): worker_heartbeat_ttl must be "
+        "at least twice worker_heartbeat_interval (1.0 < 2 x 2.0)"
+    )
+    feed = '{"name": "portaal", "kind": "signed_json", "url": "https://p.example/in", "secret": "s"}'
+    with pytest.raises(
+        ConfigError, match=r"status_feeds \(GATEWAY_STATUS_FEEDS\): two feeds are named 'portaal'$"
+    ):
+        load_settings(write(tmp_path, ""), {"GATEWAY_STATUS_FEEDS": f"[{feed}, {feed}]"})
+    file = write(tmp_path, "worker_heartbeat_interval = 6.0\n")
+    with pytest.raises(
+        ConfigError, match=rf"^{re.escape(str(file))}: invalid settings: worker_heartbeat_ttl"
+    ):
+        load_settings(file, {})
+
+
+def test_the_error_says_where_the_bad_value_was_set(tmp_path: Path) -> None:
+    file = write(tmp_path, "smtp_port = 2600\n")  # a good file
+    with pytest.raises(ConfigError) as exc:
+        load_settings(file, {"GATEWAY_HTTP_PORT": "abc"})
+    assert str(exc.value).startswith("invalid settings in the environment: http_port (GATEWAY_HTTP_PORT): ")
+    assert str(file) not in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(write(tmp_path, 'http_port = "abc"\n'), {"GATEWAY_SMTP_PORT": "2700"})
+    assert str(exc.value).startswith(f"{file}: invalid settings: http_port (GATEWAY_HTTP_PORT): ")
+    assert "public_url" not in str(exc.value)  # a bad port is not a second, bad public_url
+    with pytest.raises(ConfigError) as exc:  # the variable worsens what the file sets
+        load_settings(
+            write(tmp_path, "worker_heartbeat_ttl = 10.0\n"), {"GATEWAY_WORKER_HEARTBEAT_INTERVAL": "6"}
+        )
+    assert str(exc.value).startswith(f"invalid settings in the environment and {file}: worker_heartbeat_ttl")
+
+
+def test_time_zone_is_checked_at_load(tmp_path: Path) -> None:
+    # an unknown zone used to pass here and crash `gateway serve` without naming the setting
+    for bad in ("Mars/Olympus", "../../etc/passwd", ""):
+        with pytest.raises(ConfigError, match=r"timezone \(GATEWAY_TIMEZONE\): .*not a known time zone"):
+            load_settings(write(tmp_path, ""), {"GATEWAY_TIMEZONE": bad})
+    assert load_settings(write(tmp_path, ""), {"GATEWAY_TIMEZONE": "UTC"}).timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "said"),
+    [
+        ("public_url", "not a url", "not an http:// or https:// URL"),
+        ("public_url", "https://meldpunt.example:99999", "not an http:// or https:// URL: its port"),
+        ("case_system_url", "ftp://x", "not an http:// or https:// URL"),
+        ("topdesk_url", "kortrijk.topdesk.net", "not an http:// or https:// URL"),
+        ("twilio_api_url", "", "required: an http:// or https:// URL"),
+        ("map_tile_url", "tile.example/{z}/{x}/{y}.png", "not an http:// or https:// URL"),
+        ("imap_url", "imaps://u:p@mail.example/INBOX, pop3://u:p@mail.example", "not an imap:// or imaps://"),
+        ("email_address", "notanemail", "'notanemail' is not an e-mail address"),
+        ("email_aliases", "meldpunt@kortrijk.be, meldpunt", "'meldpunt' is not an e-mail address"),
+        ("smtp_relay", "smtp.example", "'smtp.example' is not host:port"),
+        ("attachment_types", "image/png, text/html", "text/html: no whole-file check exists"),
+    ],
+)
+def test_addresses_and_types_are_checked_at_load(tmp_path: Path, name: str, bad: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=rf"{name} \({env_name(name)}\): {re.escape(said)}") as exc:
+        load_settings(write(tmp_path, ""), {env_name(name): bad})
+    assert ":p@" not in str(exc.value)  # a URL's password is never repeated
+
+
+def test_addresses_that_mean_off_may_be_empty(tmp_path: Path) -> None:
+    off = ("public_url", "case_system_url", "topdesk_url", "map_tile_url", "imap_url", "smtp_relay")
+    settings = load_settings(write(tmp_path, ""), {env_name(name): "" for name in off})
+    assert settings.public_url == "http://localhost:8080"  # empty: this machine
+    assert [getattr(settings, name) for name in off[1:]] == ["", "", "", "", ""]
+    good = {
+        "GATEWAY_PUBLIC_URL": "https://meldpunt.kortrijk.be/",
+        "GATEWAY_IMAP_URL": "imaps://u:p@mail.example/INBOX, imap://v:q@[::1]:143",
+        "GATEWAY_SMTP_RELAY": "[::1]:25",
+        "GATEWAY_EMAIL_ALIASES": "meldpunt@kortrijk.be",
+    }
+    assert load_settings(write(tmp_path, ""), good).public_url == "https://meldpunt.kortrijk.be"
+
+
+def test_every_attachment_type_allowed_has_a_whole_file_check() -> None:
+    from gateway.config import CHECKED_ATTACHMENT_TYPES
+
+    for kind in CHECKED_ATTACHMENT_TYPES:
+        assert "no whole-file check" not in (content_refusal(b"nothing", kind) or "")
+    assert "no whole-file check" in (content_refusal(b"<html>", "text/html") or "")
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

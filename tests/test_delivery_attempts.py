@@ -184,6 +184,26 @@ async def test_the_command_prints_every_attempt(
     assert unknown.returncode == 1 and "no melding with reference or id '1777-2026-999999'" in unknown.stderr
 
 
+async def test_a_reference_filters_or_is_refused_when_no_melding_has_it(
+    client: TestClient[Any, Any], settings: Settings, receiver: Receiver
+) -> None:
+    receiver.responses = [422, 422]  # both dead at once
+    first = await post(client)
+    second = await post(client, {**TILE, "text": "De straatlamp aan de Budastraat 40 brandt niet meer."})
+    await run_worker(settings)
+    listed = gateway_cli(settings, "deliveries", "--dead", "--reference", second["reference"], "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["reference"] for line in listed.stdout.splitlines()] == [second["reference"]]
+    for command in ("deliveries", "pushes"):  # used to say "0 dead ... sent again" and exit 0
+        for retry in (["--retry"], []):
+            typo = gateway_cli(
+                settings, command, *retry, "--reference", first["reference"], "--reference", "nope"
+            )
+            assert typo.returncode == 1 and typo.stdout == ""
+            assert typo.stderr.splitlines()[-1] == f"gateway {command}: no melding with reference 'nope'"
+    assert (await melding(client, first["id"]))["deliveries"][0]["state"] == "dead"  # nothing sent again
+
+
 async def test_retention_empties_the_error_texts_of_attempts(
     app: TestClient[Any, Any], fed: Settings, tmp_path: Any
 ) -> None:

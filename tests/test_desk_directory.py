@@ -99,6 +99,44 @@ async def test_import_loads_good_lines_reports_bad_ones_by_line_and_replace_star
         await store.close()
 
 
+async def test_importing_a_file_again_adds_nobody_twice(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # people without a national register number used to be added again at every import
+    people = tmp_path / "people.csv"
+    lines = [
+        "Els Maes,Budastraat 1,8500,Kortrijk,Els.Maes@example.be,0470 00 00 01,\n",
+        "Wim Maes,,,,,,\n",  # neither e-mail nor phone
+        "Wim Maes,Budastraat 9,8500,Kortrijk,,,\n",  # a namesake elsewhere: another person
+        "Jan Peeters,Budastraat 12,8500,Kortrijk,jan.peeters@example.be,,85.07.30-033.28\n",
+    ]
+    people.write_text(HEADER + "".join(lines), encoding="utf-8")
+    said = []
+    for _ in range(3):
+        assert await _import(settings, monkeypatch, str(people)) == 0
+        said.append(capsys.readouterr().out.strip())
+    assert said[0] == "4 imported, 0 refused; 4 people in the directory: 4 new, 0 updated, 0 unchanged"
+    assert (
+        said[1]
+        == said[2]
+        == "4 imported, 0 refused; 4 people in the directory: 0 new, 0 updated, 4 unchanged"
+    )
+    # the same Els written otherwise (e-mail case, phone in E.164) with a new address: updated
+    lines[0] = "Els Maes,Budastraat 2,8500,Kortrijk,els.maes@example.be,+32470000001,\n"
+    people.write_text(HEADER + "".join(lines), encoding="utf-8")
+    assert await _import(settings, monkeypatch, str(people)) == 0
+    assert (
+        capsys.readouterr().out.strip().endswith("4 people in the directory: 0 new, 1 updated, 3 unchanged")
+    )
+    store = Store(settings.database_url)
+    await store.open()
+    try:
+        [els] = (await store.read(store_directory.by_phones, ["+32470000001"]))["+32470000001"]
+        assert els.street_address == "Budastraat 2"
+    finally:
+        await store.close()
+
+
 async def test_a_file_without_the_columns_imports_nothing(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -443,6 +443,20 @@ async def test_unknown_reference(store: Store, database_url: str, tmp_path: Path
     assert not out.exists()
 
 
+def test_an_out_that_cannot_be_written_is_said_before_any_work(tmp_path: Path) -> None:
+    # used to end in a FileNotFoundError traceback, after reading the store and making the PDF
+    for out, why in [
+        (tmp_path / "nowhere" / "x.pdf", f"there is no directory '{tmp_path / 'nowhere'}'"),
+        (tmp_path, "it is a directory"),
+    ]:
+        done = run_dossier(
+            "sqlite:///unused.db", tmp_path, "1777-2026-000001", "--out", str(out), cwd=tmp_path
+        )
+        assert done.returncode == 1
+        assert done.stderr == f"gateway dossier: cannot write '{out}': {why}; choose another --out\n"
+    assert not (tmp_path / "unused.db").exists()  # the store was not even opened
+
+
 async def test_photo_gone_or_undecodable_is_listed_with_why(store: Store, tmp_path: Path) -> None:
     files = AttachmentStore(tmp_path / "attachments")
     gone = files.save(photo_jpeg(), filename="weg.jpg", content_type="image/jpeg")

@@ -15,6 +15,7 @@ from gateway.cli import directory as directory_command
 from gateway.cli import dossier as dossier_command
 from gateway.cli import operators as operator_commands
 from gateway.cli import retention as retention_command
+from gateway.cli.argtypes import port
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
 from gateway.store import StoreError
@@ -99,15 +100,10 @@ def cmd_pushes(args: argparse.Namespace) -> int:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from gateway.cli.receiver import create_receiver
+    from gateway.cli.receiver import serve
 
     settings = load_settings(args.config)
-    print(f"receiving webhooks on http://127.0.0.1:{args.port}{args.path}", file=sys.stderr, flush=True)
-    web.run_app(
-        create_receiver(settings.case_system_secret, args.path), host="127.0.0.1", port=args.port, print=None
-    )
+    asyncio.run(serve(settings.case_system_secret, args.path, args.port))
     return 0
 
 
@@ -135,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--retry", action="store_true", help="resend dead deliveries (all, or those of --reference)"
     )
-    d.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    d.add_argument(
+        "--reference", action="append", help="only this melding's deliveries (repeatable); unknown: exit 1"
+    )
     d.add_argument(
         "--attempts",
         metavar="REFERENCE",
@@ -148,11 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dead", action="store_true", help="only pushes that gave up")
     p.add_argument("--retry", action="store_true", help="resend dead pushes (all, or those of --reference)")
-    p.add_argument("--reference", action="append", help="a melding reference (repeatable)")
+    p.add_argument(
+        "--reference", action="append", help="only this melding's pushes (repeatable); unknown: exit 1"
+    )
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=cmd_pushes)
     r = sub.add_parser("receiver", help="a development webhook receiver that prints what it gets")
-    r.add_argument("--port", type=int, default=8099)
+    r.add_argument("--port", type=port, default=8099, help="1 to 65535 (default 8099)")
     r.add_argument("--path", default="/case-system")
     r.set_defaults(func=cmd_receiver)
     __import__("gateway.cli.dedupe", fromlist=["register"]).register(sub)  # dedupe, hotspots

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from gateway.cli.argtypes import probability, whole
 from gateway.config import Settings, load_settings
 from gateway.logs import setup_logging
 from gateway.store import desk as desk_store
@@ -37,7 +38,7 @@ def register(sub: Any) -> None:
     t.add_argument("--force", action="store_true", help="train even when the current model is this version")
     t.add_argument(
         "--processes",
-        type=int,
+        type=whole(0),
         help="fit the folds and the model in this many processes at once (default: model_train_processes)",
     )
     t.set_defaults(func=cmd_train)
@@ -47,12 +48,15 @@ def register(sub: Any) -> None:
         help="route JSON lines from stdin ({id, text, subject?}); one JSON line out per line in",
     )
     c.add_argument(
-        "--threshold", type=float, default=None, help="triage threshold (default: triage_threshold)"
+        "--threshold",
+        type=probability,
+        default=None,
+        help="triage threshold, 0 to 1 (default: triage_threshold)",
     )
-    c.add_argument("--batch-size", type=int, default=512, help="lines per model batch")
+    c.add_argument("--batch-size", type=whole(1), default=512, help="lines per model batch")
     c.add_argument(
         "--jobs",
-        type=int,
+        type=whole(1),
         default=min(4, os.cpu_count() or 1),
         help="processes for inputs of more than one batch (default: the cores, at most 4)",
     )
@@ -76,7 +80,10 @@ def register(sub: Any) -> None:
         help="confusion matrix image (default: next to the model; with several files, one each there)",
     )
     e.add_argument(
-        "--threshold", type=float, default=None, help="triage threshold (default: triage_threshold)"
+        "--threshold",
+        type=probability,
+        default=None,
+        help="triage threshold, 0 to 1 (default: triage_threshold)",
     )
     e.add_argument(
         "--compare",

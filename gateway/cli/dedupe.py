@@ -24,6 +24,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from gateway import clock
+from gateway.cli.argtypes import positive
 from gateway.config import load_settings
 from gateway.dedupe.finder import load_deduper
 from gateway.dedupe.stream import Router, run_stream
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
     )
     d.set_defaults(func=cmd_dedupe)
     h = subparsers.add_parser("hotspots", help="hotspots raised for the desk (from the store)")
-    h.add_argument("--days", type=float, default=60.0, help="hotspots active in the last DAYS days")
+    h.add_argument("--days", type=positive, default=60.0, help="hotspots active in the last DAYS days")
     h.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     h.set_defaults(func=cmd_hotspots)
 

@@ -19,6 +19,13 @@ async def list_or_retry(
     )
     await store.open()
     try:
+        if references and (unknown := await store.read(attempts.unknown_references, references)):
+            # a mistyped reference would otherwise read as "nothing dead there" (exit 0)
+            print(
+                f"gateway deliveries: no melding with reference {', '.join(map(repr, unknown))}",
+                file=sys.stderr,
+            )
+            return 1
         if retry:
             revived = await store.write(deliveries.revive_dead, references)
             redis = connect(
@@ -45,7 +52,7 @@ async def list_or_retry(
             if dead_only
             else [DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DEAD]
         )
-        rows = await store.read(deliveries.in_states, states)
+        rows = await store.read(deliveries.in_states, states, references=references)
         for d in rows:
             if as_json:
                 print(

@@ -35,18 +35,21 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     for error in errors:
         print(f"gateway directory: {args.file}: {error}", file=sys.stderr)
-    total = asyncio.run(_save(args, people))
+    done, total = asyncio.run(_save(args, people))
     replaced = " (directory replaced)" if args.replace else ""
-    print(f"{len(people)} imported, {len(errors)} refused{replaced}; {total} people in the directory")
+    print(
+        f"{len(people)} imported, {len(errors)} refused{replaced}; {total} people in the directory: "
+        f"{done.new} new, {done.updated} updated, {done.unchanged} unchanged"
+    )
     return 1 if errors else 0
 
 
-async def _save(args: argparse.Namespace, people: list[PersonIn]) -> int:
+async def _save(args: argparse.Namespace, people: list[PersonIn]) -> tuple[store_directory.Imported, int]:
     settings = load_settings(args.config)
     store = Store(settings.database_url, timezone=settings.timezone)
     await store.open()
     try:
-        await store.write(store_directory.save, people, replace=args.replace)
-        return await store.read(store_directory.count)
+        done = await store.write(store_directory.save, people, replace=args.replace)
+        return done, await store.read(store_directory.count)
     finally:
         await store.close()

@@ -24,7 +24,23 @@ def register(subparsers: Any) -> None:
     d.set_defaults(func=cmd_dossier)
 
 
+def _unwritable(out: Path) -> str | None:
+    """Why the PDF cannot be written there, known before the store is read and the PDF made."""
+    if out.is_dir():
+        return "it is a directory"
+    if not out.parent.is_dir():
+        return f"there is no directory {str(out.parent)!r}"
+    return None
+
+
+def _refuse(out: Path, why: str) -> int:
+    print(f"gateway dossier: cannot write {str(out)!r}: {why}; choose another --out", file=sys.stderr)
+    return 1
+
+
 def cmd_dossier(args: argparse.Namespace) -> int:
+    if args.out is not None and (why := _unwritable(args.out)):
+        return _refuse(args.out, why)
     settings = load_settings(args.config)
 
     async def read() -> Dossier | None:
@@ -50,7 +66,10 @@ def cmd_dossier(args: argparse.Namespace) -> int:
         generated_at=clock.now(),
     )
     out = args.out or Path(f"{dossier.melding.reference}.pdf")
-    out.write_bytes(rendered.pdf)
+    try:
+        out.write_bytes(rendered.pdf)
+    except OSError as exc:  # no permission, a full disk: said in a line, not a traceback
+        return _refuse(out, exc.strerror or str(exc))
     print(
         f"dossier {dossier.melding.reference}: {rendered.pages} pages, {len(rendered.pdf)} bytes, {out}",
         file=sys.stderr,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.queue import connect, enqueue_push
-from gateway.store import Store, pushes
+from gateway.store import Store, attempts, pushes
 
 
 async def list_or_retry(
@@ -18,6 +19,12 @@ async def list_or_retry(
     )
     await store.open()
     try:
+        if references and (unknown := await store.read(attempts.unknown_references, references)):
+            # a mistyped reference would otherwise read as "nothing dead there" (exit 0)
+            print(
+                f"gateway pushes: no melding with reference {', '.join(map(repr, unknown))}", file=sys.stderr
+            )
+            return 1
         if retry:
             return await _retry(settings, store, references, as_json)
         states = (
@@ -25,7 +32,7 @@ async def list_or_retry(
             if dead_only
             else [DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DEAD]
         )
-        rows = await store.read(pushes.in_states, states)
+        rows = await store.read(pushes.in_states, states, references=references)
         for p in rows:
             shown = {
                 "reference": p.reference,

@@ -6,12 +6,14 @@ one line, and answers with a case id. Not for production.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import sys
 
 from aiohttp import web
 
+from gateway.config import ConfigError
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 
 
@@ -49,3 +51,20 @@ def create_receiver(secret: str, path: str = "/case-system") -> web.Application:
     app = web.Application()
     app.router.add_post(path, receive)
     return app
+
+
+async def serve(secret: str, path: str, port: int) -> None:
+    """Listen on 127.0.0.1:`port` until interrupted; a port that cannot be had is a ConfigError
+    naming it and why, as `gateway serve` says it for GATEWAY_HTTP_PORT."""
+    runner = web.AppRunner(create_receiver(secret, path))
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+        except OSError as exc:
+            why = f"cannot listen on 127.0.0.1:{port} ({exc.strerror})"
+            raise ConfigError(f"{why}; choose another --port") from exc
+        print(f"receiving webhooks on http://127.0.0.1:{port}{path}", file=sys.stderr, flush=True)
+        await asyncio.Event().wait()  # until Ctrl-C
+    finally:
+        await runner.cleanup()

@@ -110,6 +110,14 @@ def of_reference(conn: Connection, key: str) -> list[AttemptRecord] | None:
     return None if melding_id is None else of_melding(conn, melding_id)
 
 
+def unknown_references(conn: Connection, references: list[str]) -> list[str]:
+    """Those of `references` no melding has, in the order given (`gateway deliveries --reference`)."""
+    known = set(
+        conn.execute(select(meldingen.c.reference).where(meldingen.c.reference.in_(references))).scalars()
+    )
+    return [r for r in references if r not in known]
+
+
 def _record(row: Any) -> AttemptRecord:
     return AttemptRecord(
         id=row.id,

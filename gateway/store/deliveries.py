@@ -285,13 +285,17 @@ def succeeded_change(
     return history_first_status(conn, melding_id, first_status, source="worker", stage=stage)
 
 
-def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 1000) -> list[DeliveryRecord]:
-    rows = conn.execute(
-        records_query()
-        .where(deliveries.c.state.in_([s.value for s in states]))
-        .order_by(deliveries.c.id)
-        .limit(limit)
-    )
+def in_states(
+    conn: Connection,
+    states: Sequence[DeliveryState],
+    limit: int = 1000,
+    references: Sequence[str] | None = None,
+) -> list[DeliveryRecord]:
+    """Those in these states (of these melding references only, if given), oldest first."""
+    query = records_query().where(deliveries.c.state.in_([s.value for s in states]))
+    if references is not None:
+        query = query.where(meldingen.c.reference.in_(list(references)))
+    rows = conn.execute(query.order_by(deliveries.c.id).limit(limit))
     return [record_of(r) for r in rows]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, true
+from sqlalchemy import Connection, and_, delete, func, select, true, update
 from sqlalchemy.engine import Row
 
 from gateway.national_number import NationalRegisterNumber
@@ -78,22 +78,55 @@ def _person(row: Row[Any]) -> Person:
     )
 
 
-def save(conn: Connection, people: list[PersonIn], *, replace: bool) -> int:
+@dataclass(frozen=True)
+class Imported:
+    """What an import did to the directory: people added, changed, already there as they are."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+# Without a national register number a person is known by name, e-mail and phone (normalised as
+# stored); with neither e-mail nor phone also by the address: two namesakes stay two people.
+_NATURAL_KEY = ("name_folded", "email", "phone")
+_ADDRESS_KEY = ("street_address", "postcode")
+
+
+def _same_person(person: PersonIn) -> Any:
+    if person.national_register_number:
+        return directory_people.c.national_register_number == person.national_register_number
+    key = _NATURAL_KEY + (_ADDRESS_KEY if person.email is None and person.phone is None else ())
+    return and_(
+        directory_people.c.national_register_number.is_(None),
+        *(directory_people.c[k].is_not_distinct_from(getattr(person, k)) for k in key),
+    )
+
+
+def save(conn: Connection, people: list[PersonIn], *, replace: bool) -> Imported:
     """Load people; `replace` empties the directory first (in the same transaction: a failed import
-    leaves the old directory). A person whose national register number is known already is updated."""
+    leaves the old directory). A person known already (by national register number, or else by name,
+    e-mail and phone) is updated, never added twice: importing a file again changes nothing."""
     if replace:
         conn.execute(delete(directory_people))
     now = utcnow()
+    new = updated = unchanged = 0
     for person in people:
-        values = {**person.__dict__, "imported_at": now}
-        statement = insert(conn, directory_people).values(**values)
-        if person.national_register_number:
-            statement = statement.on_conflict_do_update(
-                index_elements=[directory_people.c.national_register_number],
-                set_={k: v for k, v in values.items() if k != "national_register_number"},
+        values = dict(person.__dict__)
+        known = conn.execute(select(directory_people).where(_same_person(person)).limit(1)).first()
+        if known is None:
+            conn.execute(insert(conn, directory_people).values(**values, imported_at=now))
+            new += 1
+        elif all(getattr(known, k) == v for k, v in values.items()):
+            unchanged += 1
+        else:
+            conn.execute(
+                update(directory_people)
+                .where(directory_people.c.id == known.id)
+                .values(**values, imported_at=now)
             )
-        conn.execute(statement)
-    return len(people)
+            updated += 1
+    return Imported(new, updated, unchanged)
 
 
 def count(conn: Connection) -> int:

@@ -235,13 +235,17 @@ def waiting(conn: Connection, due_before: datetime, limit: int = 1000) -> list[P
     return [_record(r) for r in rows]
 
 
-def in_states(conn: Connection, states: Sequence[DeliveryState], limit: int = 1000) -> list[PushRecord]:
-    rows = conn.execute(
-        _query()
-        .where(status_pushes.c.state.in_([s.value for s in states]))
-        .order_by(status_pushes.c.id)
-        .limit(limit)
-    )
+def in_states(
+    conn: Connection,
+    states: Sequence[DeliveryState],
+    limit: int = 1000,
+    references: Sequence[str] | None = None,
+) -> list[PushRecord]:
+    """Those in these states (of these melding references only, if given), oldest first."""
+    query = _query().where(status_pushes.c.state.in_([s.value for s in states]))
+    if references is not None:
+        query = query.where(meldingen.c.reference.in_(list(references)))
+    rows = conn.execute(query.order_by(status_pushes.c.id).limit(limit))
     return [_record(r) for r in rows]
 
 
