@@ -21,7 +21,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from tests.support.api import api_get, store_of
 from tests.support.data import ROOT
-from tests.support.webform import BIG_PNG, PHOTO, SCRIPT, form_data, thanks_token
+from tests.support.webform import BIG_PNG, PHOTO, SCRIPT, citizen_client, form_data, thanks_token
 
 Client = TestClient[Any, Any]
 
@@ -29,7 +29,7 @@ Client = TestClient[Any, Any]
 @pytest.fixture
 async def site(settings: Settings) -> AsyncIterator[Client]:
     on = settings.model_copy(update={"form_rate_limit": 5})
-    async with TestClient(TestServer(create_app(on))) as c:
+    async with citizen_client(create_app(on)) as c:
         yield c
 
 
