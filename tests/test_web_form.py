@@ -7,6 +7,7 @@ the address suggestions in test_web_form_addresses.py.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import Settings
 from gateway.http.app import create_app
+from gateway.texts import text
 from tests.support.api import api_get, store_of
 from tests.support.data import ROOT
 from tests.support.webform import BIG_PNG, PHOTO, SCRIPT, citizen_client, form_data, thanks_token
@@ -44,6 +46,11 @@ def error_of(html: str, field: str) -> str:
     assert found, f"no error shown for {field}"
     assert re.search(rf'aria-describedby="[^"]*{field}-error"[^>]*aria-invalid="true"', html), field
     return re.sub(r"<[^>]+>", "", found[1])
+
+
+def message_of(page: str, field: str, lang: str) -> str:
+    """A field's one error message as a sighted reader sees it (the "Error:" for screen readers off)."""
+    return error_of(html.unescape(page), field).removeprefix(text("form.error_prefix", lang) + " ")
 
 
 async def test_the_form_is_served_in_the_browsers_language_and_switches(site: Client) -> None:
@@ -146,6 +153,74 @@ async def test_sms_feedback_needs_a_mobile_number_and_email_feedback_an_address(
     nonsense = await site.post("/", data=form_data(description="Put", reporter_phone="bel me maar"))
     assert nonsense.status == 422 and "telefoonnummer" in error_of(await nonsense.text(), "reporter_phone")
     assert await count_meldingen(site) == 0
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+async def test_every_field_error_is_told_at_once_in_the_pages_language(site: Client, lang: str) -> None:
+    data = form_data(
+        description="Losse tegel",
+        reporter_name="A" * 201,
+        reporter_email="pas-un-email",
+        lat="abc",
+        lon="3.26",
+        lang=lang,
+    )
+    answer = await site.post("/", data=data)
+    page = await answer.text()
+    assert answer.status == 422
+    assert message_of(page, "reporter_name", lang) == text("form.error.name_too_long", lang, max=200)
+    assert message_of(page, "reporter_email", lang) == text("form.error.email_invalid", lang)
+    assert message_of(page, "address", lang) == text("form.error.place_invalid", lang)
+    for english in ("Value error", "String should", "unable to parse", "reporter.email"):
+        assert english not in html.unescape(page), english
+
+
+async def test_each_limit_of_a_field_has_its_own_message(site: Client) -> None:
+    for fields, field, expected in (
+        (
+            {"reporter_email": "a" * 310 + "@example.be"},
+            "reporter_email",
+            text("form.error.email_too_long", "fr", max=320),
+        ),
+        ({"address": "Grote Markt " * 42}, "address", text("form.error.address_too_long", "fr", max=500)),
+        ({"postcode": "8500" * 3}, "address", text("form.error.place_invalid", "fr")),
+        ({"lat": "50.8", "lon": "999"}, "address", text("form.error.place_invalid", "fr")),
+        ({"lat": "nan"}, "address", text("form.error.place_invalid", "fr")),
+    ):
+        answer = await site.post("/", data=form_data(description="Graffiti", lang="fr", **fields))
+        assert answer.status == 422, fields
+        assert message_of(await answer.text(), field, "fr") == expected, fields
+    assert await count_meldingen(site) == 0
+    # The JSON API keeps its own error body, which names the field for a program.
+    api = await site.post(
+        "/api/v1/meldingen", json={"text": "Graffiti", "reporter": {"email": "pas-un-email"}}
+    )
+    assert (
+        api.status == 422
+        and "reporter.email is not an e-mail address" in (await api.json())["error"]["message"]
+    )
+
+
+async def test_the_inputs_that_have_a_limit_say_it(site: Client, settings: Settings) -> None:
+    page = await (await site.get("/")).text()
+    for tag, field, most in (
+        ("textarea", "description", settings.max_text_chars),
+        ("input", "address", 500),
+        ("input", "reporter_name", 200),
+        ("input", "reporter_email", 320),
+        ("input", "reporter_phone", 40),
+    ):
+        element = re.search(rf'<{tag}[^>]* id="{field}"[^>]*>', page)
+        assert element and f'maxlength="{most}"' in element[0], field
+
+
+async def test_a_description_at_its_limit_counts_each_line_break_once(
+    site: Client, settings: Settings
+) -> None:
+    lines = "Losse tegel\r\n" * (settings.max_text_chars // 12)
+    text_at_limit = lines + "x" * (settings.max_text_chars - len(lines.replace("\r\n", "\n")))
+    answer = await site.post("/", data=form_data(description=text_at_limit), allow_redirects=False)
+    assert answer.status == 303, error_of(await answer.text(), "description")
 
 
 async def test_every_refused_photo_is_named_and_nothing_is_stored(site: Client) -> None:

@@ -30,6 +30,7 @@ from aiohttp import web
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS
 from gateway.channels.web.form import (
     HONEYPOT,
+    MAX_LENGTHS,
     FieldError,
     FormInput,
     FormLimits,
@@ -138,6 +139,8 @@ def _form_context(
         **photo_limits(settings),
         "max_bytes": settings.max_attachment_bytes,
         "max_files": settings.max_attachments,
+        "max_lengths": MAX_LENGTHS,  # the inputs' maxlength: what the server takes, no more
+        "max_text_chars": settings.max_text_chars,
         "retention_days": settings.retention_days,
         "languages": LANGUAGES,
     }
@@ -194,7 +197,8 @@ async def post_form(request: web.Request) -> web.Response:
         if stored.conflict:  # the key of an earlier rendering, other content: a melding of its own
             stored = await intake.submit(draft.model_copy(update={"external_id": None}), form.files)
     except IntakeRejected as exc:  # what check_photos let through cannot be refused here; kept safe
-        return _refused(request, form, [FieldError("photos", "invalid", {"reason": exc.message})])
+        log.info("web form photos refused by the intake: %s", exc.code)
+        return _refused(request, form, [FieldError("photos", "photos_refused")])
     except StoreUnavailable as exc:
         log.warning("web form: store unavailable: %s", exc)
         return _refused(request, form, [FieldError("form", "unavailable")], status=503)
