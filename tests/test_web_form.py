@@ -12,9 +12,11 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -266,20 +268,47 @@ async def test_a_filled_honeypot_is_refused_clearly_and_stores_nothing(
     assert again.status == 303
 
 
-async def test_more_forms_than_the_limit_from_one_address_get_429(site: Client) -> None:
+# 10:45 in Kortrijk (UTC+1 in March): the form's counter starts again at 11:00, in 900 s.
+QUARTER_TO_ELEVEN = datetime(2026, 3, 2, 9, 45, tzinfo=UTC)
+
+
+async def test_more_forms_than_the_limit_from_one_address_get_429(
+    site: Client, clock: time_machine.Traveller
+) -> None:
+    clock.move_to(QUARTER_TO_ELEVEN, tick=False)
     for n in range(5):
         answer = await site.post("/", data=form_data(description=f"Melding {n}"), allow_redirects=False)
         assert answer.status == 303
-    limited = await site.post("/", data=form_data(description="Nog een"), headers={"Accept-Language": "en"})
-    assert limited.status == 429 and limited.headers["Retry-After"] == "3600"
-    assert "Too many reports in a row" in await limited.text()
+    limited = await site.post(
+        "/", data=form_data(description="Nog een", lang="en"), headers={"Accept-Language": "en"}
+    )
+    assert limited.status == 429 and limited.headers["Retry-After"] == "900"
+    assert text("limited.heading", "en") in await limited.text()
     as_json = await site.post(
         "/", data=form_data(description="En nog"), headers={"Accept": "application/json"}
     )
-    assert as_json.status == 429
+    assert as_json.status == 429 and as_json.headers["Retry-After"] == "900"
     assert (await as_json.json())["error"]["code"] == "rate_limited"
     assert await count_meldingen(site) == 5
     assert (await site.get("/")).status == 200  # reading the form is never limited
+
+
+async def test_the_limit_page_is_in_the_forms_language_and_says_truly_what_was_counted_and_until_when(
+    site: Client, clock: time_machine.Traveller
+) -> None:
+    clock.move_to(QUARTER_TO_ELEVEN + timedelta(minutes=14, seconds=30), tick=False)  # 10:59:30
+    for _ in range(5):  # refused attempts count as well: the limiter counts every POST
+        assert (await site.post("/", data=form_data(description="  ", lang="fr"))).status == 422
+    for lang, body in (("fr", form_data(description="Encore", lang="fr")), ("en", FormData({"lang": "en"}))):
+        limited = await site.post("/", data=body, headers={"Accept-Language": "nl-BE, nl"})
+        page = html.unescape(await limited.text())
+        assert limited.status == 429 and limited.headers["Retry-After"] == "30", lang
+        assert f'<html lang="{lang}">' in page  # the language posted with the form, not the browser's
+        assert text("limited.text", lang, limit=5, time="11:00") in page
+    # The counter starts again when Retry-After said it would.
+    clock.move_to(QUARTER_TO_ELEVEN + timedelta(minutes=15), tick=False)
+    answer = await site.post("/", data=form_data(description="Losse tegel"), allow_redirects=False)
+    assert answer.status == 303
 
 
 async def test_behind_a_proxy_each_citizen_has_a_limit_of_their_own(settings: Settings) -> None:

@@ -21,12 +21,15 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from gateway import clock
 from gateway.appkeys import INTAKE, METRICS, REDIS, SETTINGS
 from gateway.channels.web.form import (
     HONEYPOT,
@@ -36,12 +39,13 @@ from gateway.channels.web.form import (
     FormLimits,
     check_photos,
     photo_limits,
+    posted_language,
     read_form,
     to_draft,
 )
 from gateway.config import Settings
 from gateway.handling import error_body
-from gateway.http.ratelimit import WINDOW, Guessing, melding_by_token, over_limit
+from gateway.http.ratelimit import Guessing, melding_by_token, over_limit, resets_in
 from gateway.intake import IntakeRejected
 from gateway.phonenumber import readable
 from gateway.queue import REDIS_DOWN
@@ -158,28 +162,32 @@ def _refused(
     return _render(request, "form.html", context, status=status)
 
 
-def _rate_limited(request: web.Request) -> web.Response:
-    """429: a friendly page in the browser's language, the API's JSON error for a script."""
+async def _rate_limited(request: web.Request) -> web.Response:
+    """429: a friendly page in the form's language (its `lang`, else the browser's), the API's JSON
+    error for a script; Retry-After when the counter really starts again (the clock hour)."""
     settings = request.app[SETTINGS]
+    retry_after = resets_in()
     accept = request.headers.get("Accept", "")
     if "application/json" in accept and "text/html" not in accept:
         message = f"at most {settings.form_rate_limit} forms an hour from one address; try again later"
         response = error_body(429, "rate_limited", message)
     else:
+        again = clock.now() + timedelta(seconds=retry_after)
         context = {
-            "lang": page_language(request),
+            "lang": await posted_language(request) or page_language(request),
             "limit": settings.form_rate_limit,
+            "time": again.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M"),
             "desk_email": settings.email_address,
         }
         response = _render(request, "form_limited.html", context, status=429)
-    response.headers["Retry-After"] = str(WINDOW)
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 
 async def post_form(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if await over_limit(request, "form", settings.form_rate_limit):
-        return _rate_limited(request)
+        return await _rate_limited(request)
     form = await read_form(request, limits(settings))
     if form.honeypot_filled:
         log.info("web form refused: the honeypot field was filled in", extra={"path": request.path})

@@ -44,6 +44,11 @@ async def over_limit(request: web.Request, what: str, per_hour: int) -> bool:
     return await ratelimit.over_limit(request.app[REDIS], settings.queue_name, limit, client_ip(request))
 
 
+def resets_in() -> int:
+    """Seconds until the hourly counters of `over_limit` start again from zero (at the clock hour)."""
+    return ratelimit.resets_in(WINDOW)
+
+
 @dataclass(frozen=True)
 class Guessing:
     """This client missed `tracking_miss_limit` times: every token page answers 429 for `retry_after` s."""

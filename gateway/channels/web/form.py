@@ -143,6 +143,33 @@ async def read_form(request: web.Request, limits: FormLimits) -> FormInput:
     return form
 
 
+async def posted_language(request: web.Request) -> str | None:
+    """The form's `lang` field, read without the rest: a POST refused unread (the rate limit) is still
+    answered in the language the citizen chose. The page sends `lang` first; photos, last, stay unread."""
+    try:
+        if request.content_type == "application/x-www-form-urlencoded":
+            lang = (await request.post()).get("lang")
+        elif request.content_type == "multipart/form-data":
+            lang = await _first_lang(request)
+        else:
+            return None
+    except (_TooMuch, ValueError, AssertionError, LookupError, HttpProcessingError, web.HTTPException):
+        return None
+    return lang if isinstance(lang, str) and lang in ("nl", "fr", "en") else None
+
+
+async def _first_lang(request: web.Request) -> str | None:
+    reader = await request.multipart()
+    body = _Budget(MAX_FIELD_BYTES)  # the fields before it: never the whole body
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.filename is not None:
+            return None
+        data, _ = await body.read(part, 8)
+        if part.name == "lang":
+            return (data or b"").decode("utf-8", "replace")
+    return None
+
+
 async def _read_parts(request: web.Request, limits: FormLimits, form: FormInput) -> None:
     reader = await request.multipart()
     body = _Budget(limits.max_body_bytes)
