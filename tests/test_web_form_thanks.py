@@ -19,6 +19,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.texts import text
 from tests.support.api import post
+from tests.support.http import free_port
 from tests.support.webform import citizen_client, form_data, thanks_token
 
 Client = TestClient[Any, Any]
@@ -114,3 +115,13 @@ async def test_unknown_tokens_on_the_thanks_page_count_toward_the_tracking_pages
     assert text("track.rate_title", "fr") in await limited.text()
     assert (await site.get(f"/t/{token}")).status == 429
     assert (await site.get("/bedankt/CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC")).status == 429
+
+
+async def test_with_redis_down_the_citizen_is_still_thanked_without_the_details(settings: Settings) -> None:
+    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    async with citizen_client(create_app(down)) as site:
+        answer = await site.post("/", data=form_data(**TYPED), allow_redirects=False)
+        assert answer.status == 303 and "Set-Cookie" not in answer.headers
+        page = await site.get(answer.headers["Location"])
+        shown = await page.text()
+        assert page.status == 200 and "1777-" in shown and "flamingovijver" not in shown
