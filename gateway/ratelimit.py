@@ -28,6 +28,11 @@ class Limit:
     window: int  # seconds
 
 
+def resets_in(window: int) -> int:
+    """Seconds until the current window of `window` seconds ends and its counters start from zero."""
+    return window - int(clock.now().timestamp()) % window
+
+
 async def over_limit(redis: Redis, queue_name: str, limit: Limit, who: str) -> bool:
     """Count one more `limit.what` by `who`: True when that makes more than allowed in this window."""
     if limit.per_window <= 0:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import FormData
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from gateway import texts
 from gateway.config import Settings
@@ -28,7 +28,7 @@ from tests.support.http import RelayHandler
 from tests.support.sms import decisions, message, set_status
 from tests.support.sms import post as post_sms
 from tests.support.twilio import FakeTwilio, jpeg, twilio_settings
-from tests.support.webform import form_data, thanks_token
+from tests.support.webform import citizen_client, form_data, thanks_token
 from tests.support.worker import run_worker
 
 EMAIL = "an.peeters@example.be"
@@ -47,7 +47,7 @@ def both(settings: Settings, twilio: FakeTwilio, smtp_relay: tuple[str, RelayHan
 
 @pytest.fixture
 async def app(both: Settings) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(both))) as c:
+    async with citizen_client(create_app(both)) as c:
         yield c
 
 

@@ -7,21 +7,25 @@ the address suggestions in test_web_form_addresses.py.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import Settings
 from gateway.http.app import create_app
+from gateway.texts import text
 from tests.support.api import api_get, store_of
 from tests.support.data import ROOT
-from tests.support.webform import BIG_PNG, PHOTO, SCRIPT, form_data, thanks_token
+from tests.support.webform import BIG_PNG, PHOTO, SCRIPT, citizen_client, form_data, thanks_token
 
 Client = TestClient[Any, Any]
 
@@ -29,7 +33,7 @@ Client = TestClient[Any, Any]
 @pytest.fixture
 async def site(settings: Settings) -> AsyncIterator[Client]:
     on = settings.model_copy(update={"form_rate_limit": 5})
-    async with TestClient(TestServer(create_app(on))) as c:
+    async with citizen_client(create_app(on)) as c:
         yield c
 
 
@@ -44,6 +48,11 @@ def error_of(html: str, field: str) -> str:
     assert found, f"no error shown for {field}"
     assert re.search(rf'aria-describedby="[^"]*{field}-error"[^>]*aria-invalid="true"', html), field
     return re.sub(r"<[^>]+>", "", found[1])
+
+
+def message_of(page: str, field: str, lang: str) -> str:
+    """A field's one error message as a sighted reader sees it (the "Error:" for screen readers off)."""
+    return error_of(html.unescape(page), field).removeprefix(text("form.error_prefix", lang) + " ")
 
 
 async def test_the_form_is_served_in_the_browsers_language_and_switches(site: Client) -> None:
@@ -148,6 +157,74 @@ async def test_sms_feedback_needs_a_mobile_number_and_email_feedback_an_address(
     assert await count_meldingen(site) == 0
 
 
+@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+async def test_every_field_error_is_told_at_once_in_the_pages_language(site: Client, lang: str) -> None:
+    data = form_data(
+        description="Losse tegel",
+        reporter_name="A" * 201,
+        reporter_email="pas-un-email",
+        lat="abc",
+        lon="3.26",
+        lang=lang,
+    )
+    answer = await site.post("/", data=data)
+    page = await answer.text()
+    assert answer.status == 422
+    assert message_of(page, "reporter_name", lang) == text("form.error.name_too_long", lang, max=200)
+    assert message_of(page, "reporter_email", lang) == text("form.error.email_invalid", lang)
+    assert message_of(page, "address", lang) == text("form.error.place_invalid", lang)
+    for english in ("Value error", "String should", "unable to parse", "reporter.email"):
+        assert english not in html.unescape(page), english
+
+
+async def test_each_limit_of_a_field_has_its_own_message(site: Client) -> None:
+    for fields, field, expected in (
+        (
+            {"reporter_email": "a" * 310 + "@example.be"},
+            "reporter_email",
+            text("form.error.email_too_long", "fr", max=320),
+        ),
+        ({"address": "Grote Markt " * 42}, "address", text("form.error.address_too_long", "fr", max=500)),
+        ({"postcode": "8500" * 3}, "address", text("form.error.place_invalid", "fr")),
+        ({"lat": "50.8", "lon": "999"}, "address", text("form.error.place_invalid", "fr")),
+        ({"lat": "nan"}, "address", text("form.error.place_invalid", "fr")),
+    ):
+        answer = await site.post("/", data=form_data(description="Graffiti", lang="fr", **fields))
+        assert answer.status == 422, fields
+        assert message_of(await answer.text(), field, "fr") == expected, fields
+    assert await count_meldingen(site) == 0
+    # The JSON API keeps its own error body, which names the field for a program.
+    api = await site.post(
+        "/api/v1/meldingen", json={"text": "Graffiti", "reporter": {"email": "pas-un-email"}}
+    )
+    assert (
+        api.status == 422
+        and "reporter.email is not an e-mail address" in (await api.json())["error"]["message"]
+    )
+
+
+async def test_the_inputs_that_have_a_limit_say_it(site: Client, settings: Settings) -> None:
+    page = await (await site.get("/")).text()
+    for tag, field, most in (
+        ("textarea", "description", settings.max_text_chars),
+        ("input", "address", 500),
+        ("input", "reporter_name", 200),
+        ("input", "reporter_email", 320),
+        ("input", "reporter_phone", 40),
+    ):
+        element = re.search(rf'<{tag}[^>]* id="{field}"[^>]*>', page)
+        assert element and f'maxlength="{most}"' in element[0], field
+
+
+async def test_a_description_at_its_limit_counts_each_line_break_once(
+    site: Client, settings: Settings
+) -> None:
+    lines = "Losse tegel\r\n" * (settings.max_text_chars // 12)
+    text_at_limit = lines + "x" * (settings.max_text_chars - len(lines.replace("\r\n", "\n")))
+    answer = await site.post("/", data=form_data(description=text_at_limit), allow_redirects=False)
+    assert answer.status == 303, error_of(await answer.text(), "description")
+
+
 async def test_every_refused_photo_is_named_and_nothing_is_stored(site: Client) -> None:
     fake_jpeg = ("vakantie.jpg", b"this is no picture at all", "image/jpeg")
     text_file = ("notities.txt", b"plain text", "text/plain")
@@ -191,20 +268,47 @@ async def test_a_filled_honeypot_is_refused_clearly_and_stores_nothing(
     assert again.status == 303
 
 
-async def test_more_forms_than_the_limit_from_one_address_get_429(site: Client) -> None:
+# 10:45 in Kortrijk (UTC+1 in March): the form's counter starts again at 11:00, in 900 s.
+QUARTER_TO_ELEVEN = datetime(2026, 3, 2, 9, 45, tzinfo=UTC)
+
+
+async def test_more_forms_than_the_limit_from_one_address_get_429(
+    site: Client, clock: time_machine.Traveller
+) -> None:
+    clock.move_to(QUARTER_TO_ELEVEN, tick=False)
     for n in range(5):
         answer = await site.post("/", data=form_data(description=f"Melding {n}"), allow_redirects=False)
         assert answer.status == 303
-    limited = await site.post("/", data=form_data(description="Nog een"), headers={"Accept-Language": "en"})
-    assert limited.status == 429 and limited.headers["Retry-After"] == "3600"
-    assert "Too many reports in a row" in await limited.text()
+    limited = await site.post(
+        "/", data=form_data(description="Nog een", lang="en"), headers={"Accept-Language": "en"}
+    )
+    assert limited.status == 429 and limited.headers["Retry-After"] == "900"
+    assert text("limited.heading", "en") in await limited.text()
     as_json = await site.post(
         "/", data=form_data(description="En nog"), headers={"Accept": "application/json"}
     )
-    assert as_json.status == 429
+    assert as_json.status == 429 and as_json.headers["Retry-After"] == "900"
     assert (await as_json.json())["error"]["code"] == "rate_limited"
     assert await count_meldingen(site) == 5
     assert (await site.get("/")).status == 200  # reading the form is never limited
+
+
+async def test_the_limit_page_is_in_the_forms_language_and_says_truly_what_was_counted_and_until_when(
+    site: Client, clock: time_machine.Traveller
+) -> None:
+    clock.move_to(QUARTER_TO_ELEVEN + timedelta(minutes=14, seconds=30), tick=False)  # 10:59:30
+    for _ in range(5):  # refused attempts count as well: the limiter counts every POST
+        assert (await site.post("/", data=form_data(description="  ", lang="fr"))).status == 422
+    for lang, body in (("fr", form_data(description="Encore", lang="fr")), ("en", FormData({"lang": "en"}))):
+        limited = await site.post("/", data=body, headers={"Accept-Language": "nl-BE, nl"})
+        page = html.unescape(await limited.text())
+        assert limited.status == 429 and limited.headers["Retry-After"] == "30", lang
+        assert f'<html lang="{lang}">' in page  # the language posted with the form, not the browser's
+        assert text("limited.text", lang, limit=5, time="11:00") in page
+    # The counter starts again when Retry-After said it would.
+    clock.move_to(QUARTER_TO_ELEVEN + timedelta(minutes=15), tick=False)
+    answer = await site.post("/", data=form_data(description="Losse tegel"), allow_redirects=False)
+    assert answer.status == 303
 
 
 async def test_behind_a_proxy_each_citizen_has_a_limit_of_their_own(settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """The citizen form in headless Chromium (Playwright, Debian's chromium): with JavaScript (a misspelt
-street, a suggestion picked, a photo, the thank-you page, the tracking link), news chosen by SMS,
-without JavaScript, keyboard only, the map without a reachable tile server, and axe-core (WCAG 2.1
-AA) in nl, fr and en.
+street, a suggestion picked, a photo, the thank-you page, the tracking link), news chosen by SMS, what
+was typed shown on the thank-you page only in the browser that sent it, without JavaScript, keyboard
+only, the map without a reachable tile server, and axe-core (WCAG 2.1 AA) in nl, fr and en.
 
 One store backend is enough here (the pages are what is tested; test_web_form.py runs both). Every
 test leaves a screenshot in test-artifacts/screenshots/.
@@ -132,6 +132,30 @@ async def test_dutch_with_news_by_sms_and_the_thanks_page_says_so(
         assert shown == text("thanks.next_sms", "nl", phone="+32 470 12 34 56")
     [melding] = await stored(site)
     assert melding["reporter"]["feedback"] == "sms" and melding["reporter"]["phone"] == "+32470123456"
+
+
+async def test_the_thanks_page_shows_what_was_typed_only_in_the_browser_that_sent_it(
+    site: Client, browser: Browser, request: pytest.FixtureRequest
+) -> None:
+    async with tab(browser, request.node.name, locale="nl-BE") as page:
+        await page.goto(str(site.make_url("/")))
+        await page.fill("#description", "Kapotte bank bij de flamingovijver.")
+        await page.fill("#reporter_email", "zebedeus@example.be")
+        await page.click("#submit")
+        await page.wait_for_url("**/bedankt/**")
+        thanks = page.url
+        reference = await page.inner_text("#reference")
+        await page.reload()  # the citizen's own page, reloaded: still theirs
+        assert "flamingovijver" in await page.inner_text("#summary")
+        assert "zebedeus@example.be" in await page.inner_text("#next-feedback")
+    async with tab(browser, request.node.name + "_elsewhere", locale="nl-BE") as other:
+        await other.goto(thanks)  # the same link in a browser that did not send it
+        shown = await other.inner_text("body")
+        assert reference in shown and "flamingovijver" not in shown and "zebedeus" not in shown
+        assert text("thanks.details_hidden", "nl") in shown
+        assert await axe_violations(other) == []
+        await other.click("#tracking-link")
+        await other.wait_for_url("**/t/**")
 
 
 async def test_without_javascript_errors_then_thanks_then_tracking(

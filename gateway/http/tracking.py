@@ -4,7 +4,8 @@ thumbnails `/t/{token}/photos/{n}`, reachable only by the unguessable token.
 What is shown is gateway/http/tracking_model.py's (the page renders the JSON's data); the page is
 templates/tracking.html in Dutch, French or English (`?lang=`, else the melding's language, else
 Accept-Language, else Dutch). An unknown token gets the same 404 whatever it was, and a client
-that keeps missing is answered 429 for a while (a Redis counter per IP address, only misses count).
+that keeps missing is answered 429 for a while (a Redis counter per IP address, only misses count,
+shared with the thank-you page: gateway/http/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -21,20 +22,17 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway import texts
-from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.appkeys import SETTINGS
 from gateway.attachments import AttachmentStore
 from gateway.handling import error_body
 from gateway.http import tracking_model
-from gateway.http.ratelimit import client_ip
+from gateway.http.ratelimit import Guessing, melding_by_token
 from gateway.http.thumbnails import UNREADABLE, thumbnail
 from gateway.http.tracking_map import street_at, street_map
 from gateway.melding import Melding
-from gateway.queue import REDIS_DOWN
-from gateway.store import meldingen
 
 log = logging.getLogger(__name__)
 
-MISS_KEY = "gateway:tracking-miss:"  # + client address: unknown tokens asked in the current window
 LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
 NONE = "'none'"
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
@@ -106,26 +104,11 @@ def page_language(request: web.Request, melding: Melding | None) -> texts.Langua
 
 async def _melding(request: web.Request, *, json: bool = False) -> Melding | web.StreamResponse:
     """The token's melding, or the answer for a client that guesses: 429 over the limit, else 404."""
-    settings = request.app[SETTINGS]
-    key = MISS_KEY + client_ip(request)  # behind a proxy too (forwarded_for_hops)
-    redis = request.app[REDIS]
-    try:
-        misses = int(await redis.get(key) or 0)
-        if misses >= settings.tracking_miss_limit:
-            ttl = await redis.ttl(key)
-            return _too_many(request, json, max(int(ttl), 1))
-    except REDIS_DOWN as exc:
-        # The page matters more than the limit; the tokens are unguessable without it too.
-        log.warning("tracking miss limit not checked: %s", exc.__class__.__name__)
-    melding = await request.app[STORE].read(meldingen.by_token, request.match_info["token"])
-    if melding is not None:
-        return melding
-    try:
-        async with redis.pipeline(transaction=True) as pipe:
-            await pipe.incr(key).expire(key, settings.tracking_miss_window, nx=True).execute()
-    except REDIS_DOWN as exc:
-        log.warning("tracking miss not counted: %s", exc.__class__.__name__)
-    log.info("tracking token unknown")  # never the token: a real one mistyped is still a secret
+    found = await melding_by_token(request)
+    if isinstance(found, Guessing):
+        return _too_many(request, json, found.retry_after)
+    if found is not None:
+        return found
     if json:
         return _secured(error_body(404, "not_found", "no tracking page for this link"))
     return _page(request, "not_found.html", page_language(request, None), {}, status=404)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from aiohttp import FormData
+from aiohttp import CookieJar, FormData, web
+from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support.data import ROOT
+from tests.support.http import free_port
 
 DATA = ROOT / "tests" / "data" / "webform"
 PHOTO_FILE = DATA / "stoeptegel.jpg"
@@ -31,3 +34,12 @@ def thanks_token(location: str) -> str:
     """The tracking token of a thank-you page's path (`/bedankt/<token>`)."""
     assert location.startswith("/bedankt/"), location
     return location.removeprefix("/bedankt/")
+
+
+def citizen_client(app: web.Application) -> TestClient[Any, Any]:
+    """A test client that keeps cookies as a citizen's browser does: its Secure ones too (the tests'
+    public_url is https, so the thank-you page's cookie is Secure), though the test server speaks
+    plain http, as browsers do for the loopback, which they count a secure origin."""
+    port = free_port()
+    jar = CookieJar(unsafe=True, treat_as_secure_origin=f"http://127.0.0.1:{port}")
+    return TestClient(TestServer(app, port=port), cookie_jar=jar)

@@ -9,20 +9,26 @@ photo: the citizen hears of every field and every file at once, and what was typ
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from pydantic import ValidationError
+from annotated_types import MaxLen
+from pydantic import BaseModel, ValidationError
 
 from gateway import clock, phonenumber
-from gateway.channels.web.parse import MeldingIn, request_hash
+from gateway.channels.web.parse import MeldingIn, is_email, request_hash
+from gateway.cleantext import clean_text
 from gateway.config import Settings
 from gateway.intake import IncomingFile, Intake, IntakeRejected
-from gateway.melding import Channel, MeldingDraft
+from gateway.melding import Channel, Location, MeldingDraft, Reporter
+
+log = logging.getLogger(__name__)
 
 TEXT_FIELDS = (
     "description",
@@ -45,6 +51,24 @@ HONEYPOT = "website"
 FEEDBACK = ("email", "sms", "none")
 MAX_FIELD_BYTES = 200_000  # one text field; the description's own limit is max_text_chars
 _KEY_OK = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _max_length(model: type[BaseModel], name: str) -> int:
+    return next(m.max_length for m in model.model_fields[name].metadata if isinstance(m, MaxLen))
+
+
+# The model's limits, read from it so form and API never differ: the form checks them itself, each
+# with a message of its own and all at once (MeldingIn's are English and stop at a part's first
+# problem), and the page gives its inputs these as maxlength.
+MAX_LENGTHS: Final[dict[str, int]] = {
+    "reporter_name": _max_length(Reporter, "name"),
+    "reporter_email": _max_length(Reporter, "email"),
+    "reporter_phone": _max_length(Reporter, "phone"),
+    "address": _max_length(Location, "address"),
+}
+# Filled by the page's script from a suggestion or the map, never typed: one message for the place.
+_PLACE_LENGTHS = {name: _max_length(Location, name) for name in ("street", "house_number", "postcode")}
+_COORDINATES = {"lat": 90.0, "lon": 180.0}
 # Where MeldingIn's complaint about a location or reporter part shows on the form.
 _FIELD_OF = {
     "text": "description",
@@ -117,6 +141,33 @@ async def read_form(request: web.Request, limits: FormLimits) -> FormInput:
     except (ValueError, AssertionError, LookupError, HttpProcessingError):
         form.errors.append(FieldError("form", "not_a_form"))
     return form
+
+
+async def posted_language(request: web.Request) -> str | None:
+    """The form's `lang` field, read without the rest: a POST refused unread (the rate limit) is still
+    answered in the language the citizen chose. The page sends `lang` first; photos, last, stay unread."""
+    try:
+        if request.content_type == "application/x-www-form-urlencoded":
+            lang = (await request.post()).get("lang")
+        elif request.content_type == "multipart/form-data":
+            lang = await _first_lang(request)
+        else:
+            return None
+    except (_TooMuch, ValueError, AssertionError, LookupError, HttpProcessingError, web.HTTPException):
+        return None
+    return lang if isinstance(lang, str) and lang in ("nl", "fr", "en") else None
+
+
+async def _first_lang(request: web.Request) -> str | None:
+    reader = await request.multipart()
+    body = _Budget(MAX_FIELD_BYTES)  # the fields before it: never the whole body
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.filename is not None:
+            return None
+        data, _ = await body.read(part, 8)
+        if part.name == "lang":
+            return (data or b"").decode("utf-8", "replace")
+    return None
 
 
 async def _read_parts(request: web.Request, limits: FormLimits, form: FormInput) -> None:
@@ -209,13 +260,52 @@ def _contact_errors(values: dict[str, str]) -> list[FieldError]:
         errors.append(FieldError("feedback", "feedback_choice"))
     if feedback == "email" and not email:
         errors.append(FieldError("reporter_email", "email_needed"))
-    if phone and not phonenumber.e164(phone).startswith("+"):
+    if phone and not _possible_phone(phone):
         errors.append(FieldError("reporter_phone", "phone_invalid"))
     elif feedback == "sms" and not phone:
         errors.append(FieldError("reporter_phone", "phone_needed"))
     elif feedback == "sms" and not phonenumber.is_mobile(phone):
         errors.append(FieldError("reporter_phone", "phone_not_mobile"))
     return errors
+
+
+def _possible_phone(phone: str) -> bool:
+    stored = phonenumber.e164(phone)
+    return stored.startswith("+") and len(stored) <= MAX_LENGTHS["reporter_phone"]
+
+
+def _given(values: dict[str, str], name: str) -> str:
+    """A field as MeldingIn will see it (cleaned, stripped), so its limits count the same."""
+    return clean_text(values.get(name, "")).strip()
+
+
+def _field_errors(values: dict[str, str]) -> list[FieldError]:
+    """The name, e-mail and place checked as MeldingIn will, each problem with its own message."""
+    errors = []
+    for name, key in (("reporter_name", "name_too_long"), ("reporter_email", "email_too_long")):
+        if len(_given(values, name)) > MAX_LENGTHS[name]:
+            errors.append(FieldError(name, key, {"max": MAX_LENGTHS[name]}))
+    email = _given(values, "reporter_email")
+    if email and len(email) <= MAX_LENGTHS["reporter_email"] and not is_email(email):
+        errors.append(FieldError("reporter_email", "email_invalid"))
+    if len(_given(values, "address")) > MAX_LENGTHS["address"]:
+        errors.append(FieldError("address", "address_too_long", {"max": MAX_LENGTHS["address"]}))
+    elif any(len(_given(values, n)) > most for n, most in _PLACE_LENGTHS.items()) or not all(
+        _coordinate(_given(values, n), most) for n, most in _COORDINATES.items()
+    ):
+        errors.append(FieldError("address", "place_invalid"))
+    return errors
+
+
+def _coordinate(value: str, most: float) -> bool:
+    """Empty, or a number within ±most (what MeldingIn's lat/lon take)."""
+    if not value:
+        return True
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return math.isfinite(number) and -most <= number <= most
 
 
 def _feedback(values: dict[str, str]) -> str:
@@ -253,10 +343,12 @@ def to_draft(form: FormInput, limits: FormLimits) -> tuple[MeldingDraft | None, 
     errors = _contact_errors(form.values)
     # A choice the checks above refused is told there, not again by MeldingIn's own check.
     feedback = None if errors else _feedback(form.values)
+    errors += [e for e in _field_errors(form.values) if all(x.field != e.field for x in errors)]
     description = form.values.get("description", "").strip()
     if not description:
         errors.append(FieldError("description", "description_needed"))
-    elif len(description) > limits.max_text_chars:
+    # A line break counted once, as the textarea's maxlength counts it (browsers send CR LF).
+    elif len(description.replace("\r\n", "\n")) > limits.max_text_chars:
         errors.append(FieldError("description", "description_too_long", {"max": limits.max_text_chars}))
     body = _body(form.values, feedback)
     model: MeldingIn | None = None
@@ -264,9 +356,12 @@ def to_draft(form: FormInput, limits: FormLimits) -> tuple[MeldingDraft | None, 
         model = MeldingIn.model_validate(body)
     except ValidationError as exc:
         for e in exc.errors():
-            where = _FIELD_OF.get(".".join(str(p) for p in e["loc"]), "form")
+            at = ".".join(str(p) for p in e["loc"])
+            where = _FIELD_OF.get(at, "form")
             if not any(x.field == where for x in errors):
-                errors.append(FieldError(where, "invalid", {"reason": e["msg"]}))
+                # A case the checks above miss: a message in the page's language, the detail logged.
+                log.info("web form field refused by MeldingIn: %s (%s)", at, e["type"])
+                errors.append(FieldError(where, "invalid"))
     if errors or model is None:
         return None, errors
     key = form.values.get("submission", "")

@@ -37,6 +37,11 @@ _FORM_FIELDS = {
 }
 
 
+def is_email(value: str) -> bool:
+    """The shape an e-mail address must have (the API's check, and the web form's before it)."""
+    return bool(_EMAIL_OK.match(value))
+
+
 class MeldingIn(CleanInput):
     """The API's request body. Unknown fields are refused: a typo must not silently drop data."""
 
@@ -57,7 +62,7 @@ class MeldingIn(CleanInput):
     @field_validator("reporter")
     @classmethod
     def _email_shape(cls, v: Reporter) -> Reporter:
-        if v.email and not _EMAIL_OK.match(v.email):
+        if v.email and not is_email(v.email):
             raise ValueError("reporter.email is not an e-mail address")
         return v
 
