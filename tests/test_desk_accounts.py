@@ -173,6 +173,34 @@ async def test_a_locked_account_stays_locked_with_the_right_password_until_the_b
     assert "vergrendeld" in await (await login(desk, "an")).text()
 
 
+async def test_an_unknown_or_disabled_name_locks_as_an_account_does(
+    desk: TestClient[Any, Any], clock: time_machine.Traveller
+) -> None:
+    """Which names lock must not tell which names exist: the same answers, try after try."""
+    store = store_of(desk)
+    await add_operator(store, "an")
+    await add_operator(store, "bert")
+    await store.write(operators.disable, "bert")
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for name in ("an", "nobody", "bert", "x" * 40):  # an account, none, a disabled one, no possible name
+        answers[name] = []
+        for _ in range(5):  # desk_lockout_attempts = 3: two refusals, then locked
+            refused = await login(desk, name, "fout wachtwoord")
+            answers[name].append((refused.status, _message(await refused.text())))
+    assert answers["nobody"] == answers["bert"] == answers["x" * 40] == answers["an"]
+    assert [message for _, message in answers["an"]] == ["onjuist"] * 2 + ["vergrendeld"] * 3
+    clock.shift(timedelta(seconds=61))  # the lock ends, and the next failure locks twice as long
+    for name in answers:
+        assert _message(await (await login(desk, name, "fout wachtwoord")).text()) == "vergrendeld"
+    clock.shift(timedelta(seconds=100))
+    assert _message(await (await login(desk, "nobody", "fout wachtwoord")).text()) == "vergrendeld"
+    assert _message(await (await login(desk, "an")).text()) == "vergrendeld"
+
+
+def _message(html: str) -> str:
+    return "vergrendeld" if "tijdelijk vergrendeld" in html else "onjuist" if "onjuist" in html else html
+
+
 async def test_the_back_off_doubles_with_each_failure_past_the_limit(
     desk: TestClient[Any, Any], clock: time_machine.Traveller
 ) -> None:

@@ -29,9 +29,10 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from gateway import clock, passwords
-from gateway.appkeys import SETTINGS, STORE
+from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.config import Settings
 from gateway.handling import error_body
+from gateway.http.desk_pages import guesses
 from gateway.store import operators
 from gateway.store.operators import Lockout, Operator
 
@@ -144,13 +145,20 @@ async def login(request: web.Request) -> web.Response:
     lockout = Lockout(
         settings.desk_lockout_attempts, settings.desk_lockout_seconds, settings.desk_lockout_max_seconds
     )
-    store = request.config_dict[STORE]
+    store, redis = request.config_dict[STORE], request.config_dict[REDIS]
     found = await store.read(operators.credentials, name) if operators.NAME.fullmatch(name) else None
     error = "Naam of wachtwoord onjuist."
-    if found is not None and found.locked_until is not None and found.locked_until > clock.now():
+    now = clock.now()
+    account = found is not None and not found.disabled
+    if (found is not None and found.locked_until is not None and found.locked_until > now) or (
+        not account and await guesses.locked(redis, name, now)
+    ):
         error = LOCKED  # the password is not even checked
     elif found is None or found.disabled:
-        await asyncio.to_thread(passwords.verify, None, password)  # as long as for a known name
+        # As long as for a known name, and counted as for one: a name that locks is no proof it exists.
+        await asyncio.to_thread(passwords.verify, None, password)
+        if await guesses.failed(redis, name, lockout, clock.now()) is not None:
+            error = LOCKED
     elif await asyncio.to_thread(passwords.verify, found.password_hash, password):
         rehash = passwords.needs_rehash(found.password_hash)
         new_hash = await asyncio.to_thread(passwords.hash_password, password) if rehash else None
