@@ -27,7 +27,7 @@ from tests.support.desk import csrf_of
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
-OPTION = re.compile(r'<select id="new-status" name="status">(.*?)</select>', re.S)
+OPTION = re.compile(r'<select id="new-status" name="status" required>(.*?)</select>', re.S)
 
 
 async def page_of(client: TestClient[Any, Any], melding_id: str) -> str:
@@ -129,6 +129,32 @@ async def test_status_changes_follow_the_transition_table(
     assert bad.status == 422 and (await bad.json())["error"]["code"] == "invalid_status"
     await run_worker(on)
     assert any(e.rcpt_tos == ["an@example.be"] for e in smtp_relay[1].messages)  # the reporter heard
+
+
+async def test_nothing_picked_changes_nothing_and_gepland_carries_its_date(
+    desk_client: TestClient[Any, Any], on: Settings
+) -> None:
+    """The status and dienst lists start empty: sent unpicked, the melding stays as it was (no
+    Beantwoord by default); Gepland stores its planned date, as a case system's callback does."""
+    made = await post(desk_client, TILE)
+    await run_worker(on)
+    page = await page_of(desk_client, made["id"])
+    assert re.search(r'name="status" required><option value="">Kies een status</option>', page)
+    assert re.search(r'name="dienst" required><option value="">Kies een dienst</option>', page)
+    page = await act(desk_client, made["id"], "status", status="", note="Zomaar.")
+    assert "Kies eerst een status; niets veranderd." in page
+    page = await act(desk_client, made["id"], "dienst", dienst="")
+    assert "Kies eerst een dienst; niets veranderd." in page
+    got = await melding(desk_client, made["id"])
+    assert (got["status"], got["dienst"], len(got["status_history"])) == ("geregistreerd", "wegen", 2)
+    page = await act(desk_client, made["id"], "status", status="gepland")
+    assert "Gepland vraagt een geplande datum" in page
+    page = await act(desk_client, made["id"], "status", status="in_behandeling", planned_date="2026-12-20")
+    assert "enkel bij Gepland" in page
+    assert (await melding(desk_client, made["id"]))["status"] == "geregistreerd"
+    page = await act(desk_client, made["id"], "status", status="gepland", planned_date="2026-12-20")
+    last = (await melding(desk_client, made["id"]))["status_history"][-1]
+    assert (last["status"], last["planned_date"], last["source"]) == ("gepland", "2026-12-20", "desk:an")
 
 
 async def test_another_dienst_is_recorded_and_the_case_system_told(

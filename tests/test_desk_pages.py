@@ -127,6 +127,18 @@ async def test_routing_what_is_no_longer_in_triage_changes_nothing_and_says_so(
     assert missing.status == 404
 
 
+async def test_andere_dienst_left_unpicked_routes_nothing(desk_client: TestClient[Any, Any]) -> None:
+    created = await post(desk_client)
+    await in_triage(store_of(desk_client), created["id"], datetime(2026, 11, 1, tzinfo=UTC))
+    page = await (await desk_client.get("/desk/triage")).text()
+    assert 'name="dienst" required>\n<option value="">Kies een dienst</option>' in page  # no default
+    form = {"csrf": await csrf_of(desk_client), "dienst": ""}
+    done = await desk_client.post(f"/desk/triage/{created['id']}/route", data=form)
+    assert "Kies eerst een dienst; niets veranderd." in await done.text()
+    got = await melding(desk_client, created["id"])
+    assert (got["stage"], got["dienst"]) == ("triage", None)
+
+
 # -------------------------------------------------------------------------- answer, ask, waiting list
 
 

@@ -60,6 +60,9 @@ async def triage_page(request: web.Request) -> web.Response:
 async def route(request: web.Request) -> web.Response:
     form = await request.post()
     dienst = form.get("dienst")
+    if not dienst:  # "Andere dienst" has no default: an unpicked list must not route
+        await set_flash(request, "Kies eerst een dienst; niets veranderd.")
+        raise web.HTTPSeeOther("/desk/triage")
     if dienst not in DIENST_CODES:
         return error_body(422, "unknown_dienst", f"dienst must be one of {', '.join(DIENST_CODES)}")
     melding = await melding_of(request)
