@@ -14,9 +14,10 @@ from aiohttp import web
 
 from gateway import clock
 from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.dossier import dienst_name
 from gateway.handling import error_body
 from gateway.http.desk_pages import duplicates
-from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, melding_of, set_flash
+from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, melding_of, refused_transition, set_flash
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, TRANSITIONS, Stage, Status, StatusUpdate
 from gateway.queue import enqueue_deliveries, enqueue_process
@@ -71,8 +72,8 @@ async def reroute(request: web.Request) -> web.Response:
     elif done.to_send:
         await enqueue_deliveries(request.config_dict[REDIS], settings.queue_name, list(done.to_send))
     messages = {
-        "routed": f"Doorgestuurd naar {dienst}.",
-        "rerouted": f"Dienst gewijzigd naar {dienst}.",
+        "routed": f"Doorgestuurd naar {dienst_name(str(dienst))}.",
+        "rerouted": f"Dienst gewijzigd naar {dienst_name(str(dienst))}.",
         "unchanged": "Dat is al de dienst; niets veranderd.",
     }
     log.info("desk reroute: %s", done.outcome, extra={"reference": melding.reference, "dienst": dienst})
@@ -108,7 +109,7 @@ async def set_status(request: web.Request) -> web.Response:
             store, request.config_dict[REDIS], settings.queue_name, melding_id=melding.id, change=change
         )
     except InvalidTransition as exc:
-        await set_flash(request, f"Niet mogelijk: {exc}.")
+        await set_flash(request, refused_transition(exc))
         raise _back(melding.id) from None
     if status == Status.BEANTWOORD and melding.stage in (Stage.RECEIVED, Stage.TRIAGE):
         await store.write(desk.close_at_desk, melding.id)  # as the answer button: leaves triage
