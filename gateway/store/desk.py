@@ -100,7 +100,7 @@ class Listed:
     alternatives: list[tuple[str, float]]  # the classifier's top three (dienst, confidence)
     since: datetime | None = None  # waiting list: when it started waiting
     # 0.0 when no model judged it (rules only): the alternatives are then the rules' shares of the
-    # evidence, not probabilities, and the desk shows no percentage.
+    # evidence, not probabilities, and the desk shows no percentage (None: not classified yet).
     confidence: float | None = None  # waiting list: when it started waiting
 
 
