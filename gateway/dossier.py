@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -72,11 +73,39 @@ def stage_label(stage: str) -> str:
     return f"{STAGES[stage]} ({stage})" if stage in STAGES else stage
 
 
+def dienst_name(code: str | None) -> str:
+    """A dienst's Dutch name from the catalogue, else its code ("—" for none)."""
+    if not code:
+        return "—"
+    key = f"dienst.{code}"
+    return texts.text(key, "nl") if key in texts.CATALOGUES[texts.FALLBACK] else code
+
+
+# The kinds of rule (gateway/classify/rules.py, "rules:<dienst>:<kind>:<term>") in an operator's words.
+_RULE_KINDS = {"keyword": "trefwoord", "phrase": "woordgroep", "pattern": "patroon"}
+
+
+def rule_in_words(source: str) -> str:
+    """A deciding rule as an operator reads it: "trefwoord 'dood' (Dieren)", not the stored regex
+    `rules:dieren:pattern:\\b(?:dood|...`. A pattern is named by its first plain word."""
+    _, _, rest = source.partition(":")
+    code, _, rest = rest.partition(":")
+    kind, _, term = rest.partition(":")
+    if kind == "pattern":
+        words = re.findall(r"[^\W\d_]{3,}", term.replace("\\b", " "))
+        term = words[0] if words else ""
+    term = " … ".join(part.strip() for part in term.split("*") if part.strip())
+    said = f"{_RULE_KINDS.get(kind, 'trefwoord')} '{term}'" if term else "trefwoordregel"
+    return f"{said} ({dienst_name(code)})"
+
+
 def who(source: str | None) -> str:
     """A status change's or routing's author in words; a named operator ("desk:An") stays named."""
     if not source:
         return "onbekend"
     kind, _, name = source.partition(":")
+    if kind == "rules" and name:
+        return f"regel: {rule_in_words(source)}"
     if kind in ("desk", "operator") and name:
         return f"1777-balie: {name}"
     if kind == "model" and name:

@@ -20,7 +20,8 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.store import Store, operators
 from gateway.store.operators import Role
-from tests.support.api import store_of
+from tests.support.api import melding, post, store_of
+from tests.support.data import TILE
 from tests.support.desk import PASSWORD, add_operator, csrf_in, csrf_of, desk_settings, login
 
 
@@ -128,7 +129,8 @@ async def test_login_opens_the_desk_and_logout_closes_it(desk: TestClient[Any, A
     assert page.status == 200 and "an (operator)" in await page.text()
     token = csrf_in(await page.text())
     out = await desk.post("/desk/logout", data={"csrf": token}, allow_redirects=False)
-    assert out.status == 303 and out.headers["Location"] == "/desk/login"
+    assert out.status == 303 and out.headers["Location"] == "/desk/login?reden=afgemeld"
+    assert "Je bent afgemeld." in await (await desk.get(out.headers["Location"])).text()
     again = await desk.get("/desk/triage", allow_redirects=False)
     assert again.status == 303 and again.headers["Location"].startswith("/desk/login")
 
@@ -171,6 +173,34 @@ async def test_a_locked_account_stays_locked_with_the_right_password_until_the_b
     for _ in range(3):
         await login(desk, "an", "fout wachtwoord")
     assert "vergrendeld" in await (await login(desk, "an")).text()
+
+
+async def test_an_unknown_or_disabled_name_locks_as_an_account_does(
+    desk: TestClient[Any, Any], clock: time_machine.Traveller
+) -> None:
+    """Which names lock must not tell which names exist: the same answers, try after try."""
+    store = store_of(desk)
+    await add_operator(store, "an")
+    await add_operator(store, "bert")
+    await store.write(operators.disable, "bert")
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for name in ("an", "nobody", "bert", "x" * 40):  # an account, none, a disabled one, no possible name
+        answers[name] = []
+        for _ in range(5):  # desk_lockout_attempts = 3: two refusals, then locked
+            refused = await login(desk, name, "fout wachtwoord")
+            answers[name].append((refused.status, _message(await refused.text())))
+    assert answers["nobody"] == answers["bert"] == answers["x" * 40] == answers["an"]
+    assert [message for _, message in answers["an"]] == ["onjuist"] * 2 + ["vergrendeld"] * 3
+    clock.shift(timedelta(seconds=61))  # the lock ends, and the next failure locks twice as long
+    for name in answers:
+        assert _message(await (await login(desk, name, "fout wachtwoord")).text()) == "vergrendeld"
+    clock.shift(timedelta(seconds=100))
+    assert _message(await (await login(desk, "nobody", "fout wachtwoord")).text()) == "vergrendeld"
+    assert _message(await (await login(desk, "an")).text()) == "vergrendeld"
+
+
+def _message(html: str) -> str:
+    return "vergrendeld" if "tijdelijk vergrendeld" in html else "onjuist" if "onjuist" in html else html
 
 
 async def test_the_back_off_doubles_with_each_failure_past_the_limit(
@@ -234,7 +264,37 @@ async def test_a_session_ends_after_the_idle_timeout_but_not_while_in_use(
     assert ended.status == 303 and ended.headers["Location"].startswith("/desk/login")
     # a form sent after the session ended goes to the login page too, and changes nothing
     late = await desk.post("/desk/logout", data={"csrf": token}, allow_redirects=False)
-    assert late.status == 303 and late.headers["Location"] == "/desk/login?next=/desk/triage"
+    assert (
+        late.status == 303 and late.headers["Location"] == "/desk/login?next=/desk/triage&reden=niet-bewaard"
+    )
+
+
+async def test_a_form_sent_after_the_session_ended_says_so_and_leads_back_to_its_page(
+    desk: TestClient[Any, Any], clock: time_machine.Traveller
+) -> None:
+    """The operator typed an answer, the session ended meanwhile: the login page says it was not
+    saved, and after login they are back on the melding's page, not on the triage queue."""
+    await add_operator(store_of(desk), "an")
+    created = await post(desk, TILE)
+    page = f"/desk/meldingen/{created['id']}"
+    assert (await login(desk, "an")).status == 303
+    token = await csrf_of(desk, page)
+    clock.shift(timedelta(minutes=31))
+    late = await desk.post(
+        f"{page}/answer", data={"csrf": token, "text": "Dat is hersteld."}, allow_redirects=False
+    )
+    assert late.status == 303 and late.headers["Location"] == f"/desk/login?next={page}&reden=niet-bewaard"
+    shown = await (await desk.get(late.headers["Location"])).text()
+    assert "wat je net verstuurde is niet bewaard" in shown and f'name="next" value="{page}"' in shown
+    form = {"csrf": csrf_in(shown), "name": "an", "password": PASSWORD, "next": page}
+    back = await desk.post("/desk/login", data=form, allow_redirects=False)
+    assert back.status == 303 and back.headers["Location"] == page
+    assert (await melding(desk, created["id"]))["status"] == "ontvangen"  # nothing was sent
+    # A page opened once the session ended (here: the operator was disabled) says so too.
+    await store_of(desk).write(operators.disable, "an")
+    ended = await desk.get(page, allow_redirects=False)
+    assert ended.headers["Location"] == f"/desk/login?next={page}&reden=verlopen"
+    assert "Je sessie is afgelopen." in await (await desk.get(ended.headers["Location"])).text()
 
 
 async def test_login_goes_only_to_a_desk_page_afterwards(desk: TestClient[Any, Any]) -> None:

@@ -101,7 +101,7 @@ async def test_an_operator_logs_in_routes_from_triage_and_answers_a_question(
 
     await items.first.get_by_role("button", name="Nette Stad 52%").click()
     await page.wait_for_url("**/desk/triage")
-    assert f"{oldest['reference']} doorgestuurd naar nette_stad." in await page.inner_text(".flash")
+    assert f"{oldest['reference']} doorgestuurd naar Nette Stad." in await page.inner_text(".flash")
     assert await page.locator("li.item").count() == 1  # the next one
     routed = await melding(site, oldest["id"])
     assert (routed["stage"], routed["routed_by"]) == ("received", "desk:an")  # the worker's turn

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from gateway.appkeys import REDIS
 from gateway.config import Settings
+from gateway.dossier import dienst_name, who
 from gateway.http.app import create_app
 from gateway.intake import apply_status
 from gateway.melding import TRANSITIONS, Stage, Status, StatusUpdate
@@ -27,7 +28,7 @@ from tests.support.desk import csrf_of
 from tests.support.http import Receiver, RelayHandler
 from tests.support.worker import run_worker
 
-OPTION = re.compile(r'<select id="new-status" name="status">(.*?)</select>', re.S)
+OPTION = re.compile(r'<select id="new-status" name="status" required>(.*?)</select>', re.S)
 
 
 async def page_of(client: TestClient[Any, Any], melding_id: str) -> str:
@@ -122,13 +123,56 @@ async def test_status_changes_follow_the_transition_table(
     offered = set(re.findall(r'value="([a-z_]+)"', OPTION.search(page).group(1)))  # type: ignore[union-attr]
     assert offered == {"in_behandeling", "geregistreerd", "wachten_op_antwoord"}  # closed: reopen only
     page = await act(desk_client, made["id"], "status", status="gepland")  # a stale page's choice
-    assert "Niet mogelijk" in page
+    assert "Niet mogelijk: de status kan niet van Behandeld naar Gepland; niets veranderd." in page
     assert (await melding(desk_client, made["id"]))["status"] == "behandeld"
     token = await csrf_of(desk_client, f"/desk/meldingen/{made['id']}")
     bad = await desk_client.post(f"/desk/meldingen/{made['id']}/status", data={"csrf": token, "status": "x"})
     assert bad.status == 422 and (await bad.json())["error"]["code"] == "invalid_status"
     await run_worker(on)
     assert any(e.rcpt_tos == ["an@example.be"] for e in smtp_relay[1].messages)  # the reporter heard
+
+
+async def test_nothing_picked_changes_nothing_and_gepland_carries_its_date(
+    desk_client: TestClient[Any, Any], on: Settings
+) -> None:
+    """The status and dienst lists start empty: sent unpicked, the melding stays as it was (no
+    Beantwoord by default); Gepland stores its planned date, as a case system's callback does."""
+    made = await post(desk_client, TILE)
+    await run_worker(on)
+    page = await page_of(desk_client, made["id"])
+    assert re.search(r'name="status" required><option value="">Kies een status</option>', page)
+    assert re.search(r'name="dienst" required><option value="">Kies een dienst</option>', page)
+    page = await act(desk_client, made["id"], "status", status="", note="Zomaar.")
+    assert "Kies eerst een status; niets veranderd." in page
+    page = await act(desk_client, made["id"], "dienst", dienst="")
+    assert "Kies eerst een dienst; niets veranderd." in page
+    got = await melding(desk_client, made["id"])
+    assert (got["status"], got["dienst"], len(got["status_history"])) == ("geregistreerd", "wegen", 2)
+    page = await act(desk_client, made["id"], "status", status="gepland")
+    assert "Gepland vraagt een geplande datum" in page
+    page = await act(desk_client, made["id"], "status", status="in_behandeling", planned_date="2026-12-20")
+    assert "enkel bij Gepland" in page
+    assert (await melding(desk_client, made["id"]))["status"] == "geregistreerd"
+    page = await act(desk_client, made["id"], "status", status="gepland", planned_date="2026-12-20")
+    last = (await melding(desk_client, made["id"]))["status_history"][-1]
+    assert (last["status"], last["planned_date"], last["source"]) == ("gepland", "2026-12-20", "desk:an")
+
+
+async def test_the_deciding_rule_is_said_in_words_with_the_raw_rule_in_a_title(
+    desk_client: TestClient[Any, Any], on: Settings
+) -> None:
+    made = await post(desk_client, TILE)
+    await run_worker(on)
+    routed_by = (await melding(desk_client, made["id"]))["routed_by"]
+    assert routed_by == "rules:wegen:phrase:losliggend *tegel"
+    page = await page_of(desk_client, made["id"])
+    why = re.search(r'<dd id="why" title="([^"]*)">([^<]*)</dd>', page)
+    assert why is not None and why.group(1) == routed_by
+    assert why.group(2) == "regel: woordgroep &#39;losliggend … tegel&#39; (Publieke Ruimte)"
+    dienst = re.search(r'<dd id="dienst">([^<]*)</dd>', page)
+    assert dienst is not None and "rules:" not in dienst.group(1) and "woordgroep" in dienst.group(1)
+    pattern = r"rules:dieren:pattern:\b(?:dood|dode|dead)\w*"
+    assert who(pattern) == "regel: patroon 'dood' (Dierenwelzijn)"
 
 
 async def test_another_dienst_is_recorded_and_the_case_system_told(
@@ -139,7 +183,7 @@ async def test_another_dienst_is_recorded_and_the_case_system_told(
     before = (await melding(desk_client, made["id"]))["dienst"]
     new = "groen" if before != "groen" else "wegen"
     page = await act(desk_client, made["id"], "dienst", dienst=new)
-    assert f"Dienst gewijzigd naar {new}." in page
+    assert f"Dienst gewijzigd naar {dienst_name(new)}." in page  # the name, not the code
     got = await melding(desk_client, made["id"])
     assert (got["dienst"], got["routed_by"]) == (new, "desk:an")
     await run_worker(on)
@@ -170,7 +214,7 @@ async def test_a_dienst_chosen_on_the_page_routes_a_melding_out_of_triage(
 
     await store_of(desk_client).write(to_triage)
     page = await act(desk_client, made["id"], "dienst", dienst="groen")
-    assert "Doorgestuurd naar groen." in page
+    assert "Doorgestuurd naar Groendienst." in page
     await run_worker(on)  # the process job the page enqueued: compared, then delivered
     got = await melding(desk_client, made["id"])
     assert (got["dienst"], got["routed_by"], got["stage"]) == ("groen", "desk:an", "delivered")

@@ -96,7 +96,7 @@ async def test_a_route_button_routes_it_under_the_operators_name_enqueues_it_and
     )
     assert done.status == 303 and done.headers["Location"] == "/desk/triage"
     page = await (await desk_client.get("/desk/triage")).text()
-    assert f"{first['reference']} doorgestuurd naar nette_stad." in page  # said once, then the next one
+    assert f"{first['reference']} doorgestuurd naar Nette Stad." in page  # said once, then the next one
     assert first["reference"] not in page.split("</p>", 2)[-1] and second["reference"] in page
     routed = await melding(desk_client, first["id"])
     assert (routed["stage"], routed["dienst"], routed["routed_by"]) == ("received", "nette_stad", "desk:an")
@@ -125,6 +125,36 @@ async def test_routing_what_is_no_longer_in_triage_changes_nothing_and_says_so(
     assert unknown.status == 422 and (await unknown.json())["error"]["code"] == "unknown_dienst"
     missing = await desk_client.post("/desk/triage/nope/route", data=form)
     assert missing.status == 404
+
+
+async def test_andere_dienst_left_unpicked_routes_nothing(desk_client: TestClient[Any, Any]) -> None:
+    created = await post(desk_client)
+    await in_triage(store_of(desk_client), created["id"], datetime(2026, 11, 1, tzinfo=UTC))
+    page = await (await desk_client.get("/desk/triage")).text()
+    assert 'name="dienst" required>\n<option value="">Kies een dienst</option>' in page  # no default
+    form = {"csrf": await csrf_of(desk_client), "dienst": ""}
+    done = await desk_client.post(f"/desk/triage/{created['id']}/route", data=form)
+    assert "Kies eerst een dienst; niets veranderd." in await done.text()
+    got = await melding(desk_client, created["id"])
+    assert (got["stage"], got["dienst"]) == ("triage", None)
+
+
+async def test_rules_only_triage_shows_no_percentage_that_is_no_probability(
+    desk_client: TestClient[Any, Any],
+) -> None:
+    """No model yet: a melding left in triage has confidence 0.0 and the rules' shares of the
+    evidence as alternatives; "Groendienst 100%" would read as a certainty."""
+    created = await post(desk_client)
+    store = store_of(desk_client)
+    await in_triage(store, created["id"], datetime(2026, 11, 1, tzinfo=UTC), [["groen", 1.0]])
+
+    def no_model(conn: Any) -> None:
+        conn.execute(update(meldingen).where(meldingen.c.id == created["id"]).values(confidence=0.0))
+
+    await store.write(no_model)
+    for path in ("/desk/triage", f"/desk/meldingen/{created['id']}"):
+        page = await (await desk_client.get(path)).text()
+        assert "Groendienst" in page and "100%" not in page and "geen kans" in page, path
 
 
 # -------------------------------------------------------------------------- answer, ask, waiting list

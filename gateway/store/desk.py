@@ -99,6 +99,9 @@ class Listed:
     excerpt: str
     alternatives: list[tuple[str, float]]  # the classifier's top three (dienst, confidence)
     since: datetime | None = None  # waiting list: when it started waiting
+    # 0.0 when no model judged it (rules only): the alternatives are then the rules' shares of the
+    # evidence, not probabilities, and the desk shows no percentage (None: not classified yet).
+    confidence: float | None = None  # waiting list: when it started waiting
 
 
 def _listed(row: Row[Any], since: datetime | None = None) -> Listed:
@@ -112,6 +115,7 @@ def _listed(row: Row[Any], since: datetime | None = None) -> Listed:
         excerpt=text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…",
         alternatives=alternatives,
         since=since,
+        confidence=row.confidence,
     )
 
 
@@ -122,6 +126,7 @@ _LISTED = (
     meldingen.c.received_at,
     meldingen.c.text,
     meldingen.c.alternatives,
+    meldingen.c.confidence,
 )
 
 

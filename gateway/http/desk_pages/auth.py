@@ -29,9 +29,10 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from gateway import clock, passwords
-from gateway.appkeys import SETTINGS, STORE
+from gateway.appkeys import REDIS, SETTINGS, STORE
 from gateway.config import Settings
 from gateway.handling import error_body
+from gateway.http.desk_pages import guesses
 from gateway.store import operators
 from gateway.store.operators import Lockout, Operator
 
@@ -77,11 +78,38 @@ def csrf_token(session: Session) -> str:
     return token
 
 
-def _redirect_to_login(request: web.Request) -> web.HTTPSeeOther:
-    # Back to the page after login; a form sent after the session ended cannot be replayed (its
-    # token went with the session): the triage queue then.
-    target = request.path_qs if request.method == "GET" else "/desk/triage"
-    return web.HTTPSeeOther(f"/desk/login?next={quote(target, safe='/')}")
+# Why the login page is shown (`?reden=`): a fixed text per reason, never text from the query.
+NOTICES = {
+    "verlopen": "Je sessie is afgelopen. Meld je opnieuw aan.",
+    "niet-bewaard": (
+        "Je sessie is verlopen of beëindigd: wat je net verstuurde is niet bewaard. Meld je opnieuw "
+        "aan; je komt terug op de pagina waar je was en kan het daar opnieuw versturen."
+    ),
+    "afgemeld": "Je bent afgemeld.",
+}
+
+
+def _form_page(path: str) -> str:
+    """The page a desk form posting to `path` sits on: a melding's actions are on its page, a
+    suggestion's on the duplicates list, the rest (triage, logout) on or after the triage queue."""
+    parts = path.split("/")  # "", "desk", "meldingen", "<id>", "answer"
+    if len(parts) > 4 and parts[2] == "meldingen":
+        return "/".join(parts[:4])
+    if len(parts) > 3 and parts[2] == "duplicates":
+        return "/desk/duplicates"
+    return "/desk/triage"
+
+
+def _redirect_to_login(request: web.Request, *, ended: bool) -> web.HTTPSeeOther:
+    """Back to the page after login. A form sent after the session ended cannot be replayed (its
+    token went with the session, and the browser keeps no copy): the operator is told it was not
+    saved and comes back to the page the form was on, where the browser may still hold the text."""
+    if request.method == "GET":
+        target, reason = request.path_qs, "verlopen" if ended else None
+    else:
+        target, reason = _form_page(request.path), "niet-bewaard"
+    location = f"/desk/login?next={quote(target, safe='/')}"
+    return web.HTTPSeeOther(f"{location}&reden={reason}" if reason else location)
 
 
 async def _csrf_ok(request: web.Request, session: Session) -> bool:
@@ -106,11 +134,11 @@ async def desk_guard(request: web.Request, handler: Handler) -> web.StreamRespon
     idle = request.config_dict[SETTINGS].desk_idle_minutes * 60
     if not isinstance(name, str) or not isinstance(seen, int | float) or now - seen > idle:
         session.invalidate()
-        raise _redirect_to_login(request)
+        raise _redirect_to_login(request, ended=isinstance(name, str))
     operator = await request.config_dict[STORE].read(operators.get, name)
     if operator is None or operator.disabled:
         session.invalidate()
-        raise _redirect_to_login(request)
+        raise _redirect_to_login(request, ended=True)
     if request.method == "POST" and not await _csrf_ok(request, session):
         return error_body(403, "csrf_token", "the form's CSRF token is missing or does not match")
     session["seen"] = now
@@ -134,7 +162,8 @@ def _next(target: str | None) -> str:
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return await _login_form(request, request.query.get("next"), error=None, name="")
+    notice = NOTICES.get(request.query.get("reden", ""))
+    return await _login_form(request, request.query.get("next"), error=None, name="", notice=notice)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -144,13 +173,20 @@ async def login(request: web.Request) -> web.Response:
     lockout = Lockout(
         settings.desk_lockout_attempts, settings.desk_lockout_seconds, settings.desk_lockout_max_seconds
     )
-    store = request.config_dict[STORE]
+    store, redis = request.config_dict[STORE], request.config_dict[REDIS]
     found = await store.read(operators.credentials, name) if operators.NAME.fullmatch(name) else None
     error = "Naam of wachtwoord onjuist."
-    if found is not None and found.locked_until is not None and found.locked_until > clock.now():
+    now = clock.now()
+    account = found is not None and not found.disabled
+    if (found is not None and found.locked_until is not None and found.locked_until > now) or (
+        not account and await guesses.locked(redis, name, now)
+    ):
         error = LOCKED  # the password is not even checked
     elif found is None or found.disabled:
-        await asyncio.to_thread(passwords.verify, None, password)  # as long as for a known name
+        # As long as for a known name, and counted as for one: a name that locks is no proof it exists.
+        await asyncio.to_thread(passwords.verify, None, password)
+        if await guesses.failed(redis, name, lockout, clock.now()) is not None:
+            error = LOCKED
     elif await asyncio.to_thread(passwords.verify, found.password_hash, password):
         rehash = passwords.needs_rehash(found.password_hash)
         new_hash = await asyncio.to_thread(passwords.hash_password, password) if rehash else None
@@ -172,10 +208,22 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def _login_form(
-    request: web.Request, target: str | None, *, error: str | None, name: str, status: int = 401
+    request: web.Request,
+    target: str | None,
+    *,
+    error: str | None,
+    name: str,
+    status: int = 401,
+    notice: str | None = None,
 ) -> web.Response:
     session = await get_session(request)
-    context = {"csrf": csrf_token(session), "next": _next(target), "error": error, "name": name}
+    context = {
+        "csrf": csrf_token(session),
+        "next": _next(target),
+        "error": error,
+        "name": name,
+        "notice": notice,
+    }
     return aiohttp_jinja2.render_template("login.html", request, context, status=status if error else 200)
 
 
@@ -183,4 +231,4 @@ async def logout(request: web.Request) -> web.Response:
     session = await get_session(request)
     log.info("desk logout", extra={"operator": request[OPERATOR].name})
     session.invalidate()
-    raise web.HTTPSeeOther("/desk/login")
+    raise web.HTTPSeeOther("/desk/login?reden=afgemeld")

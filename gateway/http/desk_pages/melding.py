@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 
 from aiohttp import web
 
 from gateway import clock
 from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.dossier import dienst_name
 from gateway.handling import error_body
 from gateway.http.desk_pages import duplicates
-from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, melding_of, set_flash
+from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, melding_of, refused_transition, set_flash
 from gateway.intake import apply_status
-from gateway.melding import DIENST_CODES, Stage, Status, StatusUpdate
+from gateway.melding import DIENST_CODES, TRANSITIONS, Stage, Status, StatusUpdate
 from gateway.queue import enqueue_deliveries, enqueue_process
 from gateway.store import InvalidTransition, desk, desk_melding
 from gateway.store.dossier import gather
@@ -57,6 +59,9 @@ async def resend(request: web.Request) -> web.Response:
 async def reroute(request: web.Request) -> web.Response:
     melding = await melding_of(request)
     dienst = (await request.post()).get("dienst")
+    if not dienst:
+        await set_flash(request, "Kies eerst een dienst; niets veranderd.")
+        raise _back(melding.id)
     if dienst not in DIENST_CODES:
         return error_body(422, "unknown_dienst", f"dienst must be one of {', '.join(DIENST_CODES)}")
     source = desk.by_operator(request[OPERATOR].name)
@@ -67,8 +72,8 @@ async def reroute(request: web.Request) -> web.Response:
     elif done.to_send:
         await enqueue_deliveries(request.config_dict[REDIS], settings.queue_name, list(done.to_send))
     messages = {
-        "routed": f"Doorgestuurd naar {dienst}.",
-        "rerouted": f"Dienst gewijzigd naar {dienst}.",
+        "routed": f"Doorgestuurd naar {dienst_name(str(dienst))}.",
+        "rerouted": f"Dienst gewijzigd naar {dienst_name(str(dienst))}.",
         "unchanged": "Dat is al de dienst; niets veranderd.",
     }
     log.info("desk reroute: %s", done.outcome, extra={"reference": melding.reference, "dienst": dienst})
@@ -82,22 +87,29 @@ async def set_status(request: web.Request) -> web.Response:
     (gateway.intake.apply_status: history, the reporter's message, the duplicates)."""
     melding = await melding_of(request)
     form = await request.post()
+    if not form.get("status"):  # no default: an unpicked list must not answer (close) the melding
+        await set_flash(request, "Kies eerst een status; niets veranderd.")
+        raise _back(melding.id)
     try:
         status = Status(str(form.get("status", "")))
     except ValueError:
         return error_body(422, "invalid_status", "status: one of the status codes", field="status")
+    planned, refused = _planned_date(status, str(form.get("planned_date", "")).strip())
+    if refused and status in TRANSITIONS[melding.status]:  # else: the transition's own refusal below
+        await set_flash(request, refused)
+        raise _back(melding.id)
     note = str(form.get("note", "")).strip() or None
     if note is not None and len(note) > MAX_NOTE:
         return error_body(422, "invalid_note", f"note: at most {MAX_NOTE} characters", field="note")
     source = desk.by_operator(request[OPERATOR].name)
     store, settings = request.config_dict[STORE], request.config_dict[SETTINGS]
-    change = StatusUpdate(status, source=source, note=note)
+    change = StatusUpdate(status, source=source, note=note, planned_date=planned)
     try:
         history_id = await apply_status(
             store, request.config_dict[REDIS], settings.queue_name, melding_id=melding.id, change=change
         )
     except InvalidTransition as exc:
-        await set_flash(request, f"Niet mogelijk: {exc}.")
+        await set_flash(request, refused_transition(exc))
         raise _back(melding.id) from None
     if status == Status.BEANTWOORD and melding.stage in (Stage.RECEIVED, Stage.TRIAGE):
         await store.write(desk.close_at_desk, melding.id)  # as the answer button: leaves triage
@@ -106,6 +118,18 @@ async def set_status(request: web.Request) -> web.Response:
         request, "Status gewijzigd." if history_id is not None else "De melding had die status al."
     )
     raise _back(melding.id)
+
+
+def _planned_date(status: Status, typed: str) -> tuple[date | None, str | None]:
+    """The planned date of a Gepland (as a case system's callback carries it: the tracking page,
+    Open311 and the dossier show it); required there, refused with any other status. The date, or
+    the message why nothing changed."""
+    if status != Status.GEPLAND:
+        return None, "Een geplande datum hoort enkel bij Gepland; niets veranderd." if typed else None
+    try:
+        return date.fromisoformat(typed), None
+    except ValueError:
+        return None, "Gepland vraagt een geplande datum (dd-mm-jjjj); niets veranderd."
 
 
 async def dossier_pdf(request: web.Request) -> web.StreamResponse:

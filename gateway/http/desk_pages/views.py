@@ -17,7 +17,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
+from gateway import texts
 from gateway.appkeys import REDIS, SETTINGS, STORE
+from gateway.dossier import dienst_name
 from gateway.handling import error_body
 from gateway.http.desk_pages import directory_views, melding_details
 from gateway.http.desk_pages.auth import OPERATOR, csrf_token
@@ -60,6 +62,9 @@ async def triage_page(request: web.Request) -> web.Response:
 async def route(request: web.Request) -> web.Response:
     form = await request.post()
     dienst = form.get("dienst")
+    if not dienst:  # "Andere dienst" has no default: an unpicked list must not route
+        await set_flash(request, "Kies eerst een dienst; niets veranderd.")
+        raise web.HTTPSeeOther("/desk/triage")
     if dienst not in DIENST_CODES:
         return error_body(422, "unknown_dienst", f"dienst must be one of {', '.join(DIENST_CODES)}")
     melding = await melding_of(request)
@@ -75,11 +80,17 @@ async def route(request: web.Request) -> web.Response:
             dienst,
             extra={"reference": melding.reference, "dienst": dienst, "operator": operator.name},
         )
-        await set_flash(request, f"{melding.reference} doorgestuurd naar {dienst}.")
+        await set_flash(request, f"{melding.reference} doorgestuurd naar {dienst_name(str(dienst))}.")
     elif outcome == "not_in_triage":
         message = f"{melding.reference} wacht niet meer in triage (nu: {stage}); niets veranderd."
         await set_flash(request, message)
     raise web.HTTPSeeOther("/desk/triage")  # the next one: the oldest still waiting
+
+
+def refused_transition(exc: InvalidTransition) -> str:
+    """A stale page's status choice, said in Dutch with the statuses' labels (not the store's English)."""
+    now, wanted = texts.status_label(exc.current, "nl"), texts.status_label(exc.new, "nl")
+    return f"Niet mogelijk: de status kan niet van {now} naar {wanted}; niets veranderd."
 
 
 async def melding_page(request: web.Request) -> web.Response:
@@ -115,7 +126,7 @@ async def _status(request: web.Request, status: Status, done: str) -> web.Respon
             store, request.config_dict[REDIS], settings.queue_name, melding_id=melding.id, change=change
         )
     except InvalidTransition as exc:
-        await set_flash(request, f"Niet mogelijk: {exc}.")
+        await set_flash(request, refused_transition(exc))
         raise web.HTTPSeeOther(f"/desk/meldingen/{melding.id}") from None
     if status == Status.BEANTWOORD and melding.stage in (Stage.RECEIVED, Stage.TRIAGE):
         await store.write(desk.close_at_desk, melding.id)
