@@ -73,6 +73,24 @@ def stage_label(stage: str) -> str:
     return f"{STAGES[stage]} ({stage})" if stage in STAGES else stage
 
 
+# `located` (gateway.dedupe.place.Place.as_dict) in the staff's words; its free-text detail stays
+# as the locator wrote it.
+PLACE_FIELDS = {
+    "source": "bron",
+    "confidence": "zekerheid",
+    "street": "straat",
+    "house_number": "huisnummer",
+    "postcode": "postcode",
+    "deelgemeente": "deelgemeente",
+    "landmark": "herkenningspunt",
+    "lat": "breedte",
+    "lon": "lengte",
+    "radius_m": "straal (m)",
+    "detail": "uitleg (locator)",
+}
+PLACE_SOURCES = {"pin": "kaartpin", "address": "adres", "text": "uit de tekst", "none": "niet gevonden"}
+
+
 def dienst_name(code: str | None) -> str:
     """A dienst's Dutch name from the catalogue, else its code ("—" for none)."""
     if not code:
@@ -137,6 +155,9 @@ def _environment(timezone: ZoneInfo) -> jinja2.Environment:
     env.filters["status"] = lambda status: texts.status_label(status, "nl")
     env.filters["outcome"] = lambda outcome: OUTCOMES.get(outcome, outcome)
     env.filters["stage"] = stage_label
+    env.filters["dienst"] = dienst_name
+    env.filters["place_field"] = lambda key: PLACE_FIELDS.get(key, key)
+    env.filters["place_source"] = lambda source: PLACE_SOURCES.get(source, source)
     return env
 
 

@@ -161,7 +161,8 @@ async def live_a_life(store: Store, files: AttachmentStore) -> Life:
     assert (await store.write(desk.route, mid, "wegen"))[0] == "routed"
     # ... and the worker routes it with the desk's dienst, as it keeps a dienst already chosen
     chosen = RoutingDecision("wegen", 1.0, desk.DESK, undecided.alternatives)
-    await store.write(duplicates.route_dedupe, mid, chosen, located={})
+    pin = {"source": "pin", "confidence": 0.95, "detail": "coordinates from the form or app"}
+    await store.write(duplicates.route_dedupe, mid, chosen, located={"located": pin})
     [created_id] = [d.id for d in await store.read(deliveries.in_states, [DeliveryState.PENDING])]
     for outcome, http_status, error, _ in CREATED_TRIES[:-1]:
         await store.write(
@@ -361,7 +362,10 @@ async def test_dossier_holds_everything_about_a_melding(
     ):
         assert shown(message), message
     # The routing: the classifier's proposal and the desk's decision.
-    assert shown("wegen (0.41), groen (0.33), info (0.10)") and shown("Beslist door 1777-balie (desk)")
+    # in the staff's words: the diensten by name, where it was found by its Dutch fields
+    assert shown("Dienst Publieke Ruimte") and shown("Beslist door 1777-balie (desk)")
+    assert shown("Publieke Ruimte (0.41), Groendienst (0.33), Infopunt 1777 (0.10)")
+    assert shown("Plaats gevonden bron: kaartpin; zekerheid: 0.95; uitleg (locator): coordinates from")
     assert shown(f"Verwerkingsfase {STAGES[dossier.melding.stage.value]} ({dossier.melding.stage.value})")
     # Every delivery with its attempts, the case id and the error of the dead one.
     assert [(d.event, d.state, d.attempts) for d in dossier.deliveries] == [
