@@ -115,6 +115,46 @@ async def test_operator_disable_and_list(
     assert listed == [["an", "operator", "active"], ["bert", "operator", "disabled"]]
 
 
+async def test_operator_enable_and_password_bring_an_account_back(
+    desk: TestClient[Any, Any],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A disabled, locked-out or forgotten account comes back under its name: `enable` lets it in
+    again, `password` gives it a new password and ends the sessions opened with the old one."""
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
+    store = store_of(desk)
+    await add_operator(store, "an")
+    for _ in range(3):  # the fixture locks after 3 failures
+        assert (await login(desk, "an", "niet het wachtwoord")).status == 401
+    assert "vergrendeld" in await (await login(desk, "an")).text()
+    assert await asyncio.to_thread(gateway_main, ["operator", "enable", "an"]) == 0
+    assert (await login(desk, "an")).status == 303  # the lock is lifted
+    assert await asyncio.to_thread(gateway_main, ["operator", "disable", "an"]) == 0
+    assert (await login(desk, "an")).status == 401
+    assert await asyncio.to_thread(gateway_main, ["operator", "enable", "an"]) == 0
+    assert (await login(desk, "an")).status == 303
+    assert (await desk.get("/desk/triage", allow_redirects=False)).status == 200
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("een nieuw lang wachtwoord\n"))
+    assert await asyncio.to_thread(gateway_main, ["operator", "password", "an"]) == 0
+    assert "an: new password" in capsys.readouterr().out
+    ended = await desk.get("/desk/triage", allow_redirects=False)  # opened with the old password
+    assert ended.status == 303 and ended.headers["Location"].startswith("/desk/login")
+    assert (await login(desk, "an")).status == 401  # the old password is gone
+    assert (await login(desk, "an", "een nieuw lang wachtwoord")).status == 303
+    assert (await desk.get("/desk/triage", allow_redirects=False)).status == 200
+
+    for command in (["enable", "nobody"], ["password", "nobody"]):
+        monkeypatch.setattr("sys.stdin", io.StringIO("een nieuw lang wachtwoord"))
+        assert await asyncio.to_thread(gateway_main, ["operator", *command]) == 1
+        assert "no operator named 'nobody'" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("kort"))
+    assert await asyncio.to_thread(gateway_main, ["operator", "password", "an"]) == 1
+    assert "at least 12 characters" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------------- login, logout
 
 

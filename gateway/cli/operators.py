@@ -1,8 +1,10 @@
-"""`gateway operator add|disable|list`: the 1777 desk's accounts (README "Desk workplace").
+"""`gateway operator add|password|disable|enable|list`: the 1777 desk's accounts (README "Desk
+workplace").
 
-`add` reads the password from standard input when it is piped (`printf '%s' "$PW" | gateway operator
-add an`), so it never shows in a process list or a shell history; at a terminal it generates one
-and prints it once. Only the argon2 hash is stored.
+`add` and `password` read the password from standard input when it is piped (`printf '%s' "$PW" |
+gateway operator add an`), so it never shows in a process list or a shell history; at a terminal
+they generate one and print it once. Only the argon2 hash is stored. A new password ends the
+operator's open sessions; `enable` lets a disabled or locked-out operator in again.
 """
 
 from __future__ import annotations
@@ -23,15 +25,25 @@ T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
-    o = subparsers.add_parser("operator", help="the 1777 desk's accounts: add, disable, list")
+    o = subparsers.add_parser(
+        "operator", help="the 1777 desk's accounts: add, password, disable, enable, list"
+    )
     sub = o.add_subparsers(dest="operator_command", required=True)
     add = sub.add_parser("add", help="a new operator or admin (password from stdin, or generated)")
     add.add_argument("name")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.set_defaults(func=cmd_add)
+    password = sub.add_parser(
+        "password", help="a new password (from stdin, or generated); the operator's sessions end"
+    )
+    password.add_argument("name")
+    password.set_defaults(func=cmd_password)
     disable = sub.add_parser("disable", help="an operator can no longer log in (sessions end at once)")
     disable.add_argument("name")
     disable.set_defaults(func=cmd_disable)
+    enable = sub.add_parser("enable", help="a disabled or locked-out operator can log in again")
+    enable.add_argument("name")
+    enable.set_defaults(func=cmd_enable)
     sub.add_parser("list", help="the accounts, their role and state").set_defaults(func=cmd_list)
 
 
@@ -58,12 +70,17 @@ def _password() -> tuple[str, bool]:
     return passwords.generate(), True
 
 
+def _checked_password() -> tuple[str, bool]:
+    password, generated = _password()
+    if not generated and len(password) < passwords.MIN_LENGTH:
+        raise OperatorError(f"the password must have at least {passwords.MIN_LENGTH} characters")
+    return password, generated
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     try:
         store_operators.check_name(args.name)
-        password, generated = _password()
-        if not generated and len(password) < passwords.MIN_LENGTH:
-            raise OperatorError(f"the password must have at least {passwords.MIN_LENGTH} characters")
+        password, generated = _checked_password()
         _run(args, store_operators.add, args.name, Role(args.role), passwords.hash_password(password))
     except OperatorError as exc:
         print(f"gateway operator: {exc}", file=sys.stderr)
@@ -74,14 +91,35 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_disable(args: argparse.Namespace) -> int:
+def cmd_password(args: argparse.Namespace) -> int:
     try:
-        _run(args, store_operators.disable, args.name)
+        password, generated = _checked_password()
+        _run(args, store_operators.set_password, args.name, passwords.hash_password(password))
     except OperatorError as exc:
         print(f"gateway operator: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.name} disabled")
+    print(f"{args.name}: new password; open sessions end at their next request")
+    if generated:
+        print(f"password (shown once, only the hash is kept): {password}")
     return 0
+
+
+def _state_change(args: argparse.Namespace, change: Callable[..., None], done: str) -> int:
+    try:
+        _run(args, change, args.name)
+    except OperatorError as exc:
+        print(f"gateway operator: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.name} {done}")
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    return _state_change(args, store_operators.disable, "disabled")
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    return _state_change(args, store_operators.enable, "enabled")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ refused, and the password is not even checked.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,9 @@ class Operator:
     failed_attempts: int
     locked_until: datetime | None
     created_at: datetime
+    # A digest of the password's hash: a desk session remembers it at login, and ends when it
+    # changes (a password reset logs out whoever knew the old one). Never the hash itself.
+    password_tag: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,27 @@ def add(conn: Connection, name: str, role: Role, password_hash: str) -> Operator
 
 
 def disable(conn: Connection, name: str) -> None:
-    done = conn.execute(update(operators).where(operators.c.name == name).values(disabled=True))
+    _change(conn, name, disabled=True)
+
+
+def enable(conn: Connection, name: str) -> None:
+    """Back in (a disabled account, or one locked out): the failure count starts again."""
+    _change(conn, name, disabled=False, failed_attempts=0, locked_until=None)
+
+
+def set_password(conn: Connection, name: str, password_hash: str) -> None:
+    """A new password (forgotten, or known to someone else): the lock lifts, open sessions end."""
+    _change(conn, name, password_hash=password_hash, failed_attempts=0, locked_until=None)
+
+
+def _change(conn: Connection, name: str, **values: object) -> None:
+    done = conn.execute(update(operators).where(operators.c.name == name).values(**values))
     if done.rowcount != 1:
         raise OperatorError(f"no operator named {name!r}")
+
+
+def password_tag(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def all_operators(conn: Connection) -> list[Operator]:
@@ -150,4 +172,5 @@ def _operator(row: Row[Any]) -> Operator:
         failed_attempts=row.failed_attempts,
         locked_until=row.locked_until,
         created_at=row.created_at,
+        password_tag=password_tag(row.password_hash),
     )

@@ -136,7 +136,8 @@ async def desk_guard(request: web.Request, handler: Handler) -> web.StreamRespon
         session.invalidate()
         raise _redirect_to_login(request, ended=isinstance(name, str))
     operator = await request.config_dict[STORE].read(operators.get, name)
-    if operator is None or operator.disabled:
+    tag = session.get("password")  # None: a session from before the tag (ends at its idle time)
+    if operator is None or operator.disabled or (tag is not None and tag != operator.password_tag):
         session.invalidate()
         raise _redirect_to_login(request, ended=True)
     if request.method == "POST" and not await _csrf_ok(request, session):
@@ -194,6 +195,7 @@ async def login(request: web.Request) -> web.Response:
         assert operator is not None
         session = await new_session(request)  # a fresh session (and CSRF token) at every login
         session["operator"], session["seen"] = operator.name, clock.time()
+        session["password"] = operator.password_tag
         csrf_token(session)
         log.info("desk login", extra={"operator": operator.name})
         raise web.HTTPSeeOther(_next(str(form.get("next", ""))))
