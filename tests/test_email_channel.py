@@ -29,7 +29,7 @@ from gateway.channels.email.imap import ImapPoller, MailboxConfig
 from gateway.channels.email.mailintake import MailIntake
 from gateway.channels.email.service import mail_intake
 from gateway.channels.email.smtp import start_smtp
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.store.schema import inbound_messages
 from tests.support.api import api_get
 from tests.support.data import MELDPUNT, PNG
@@ -551,3 +551,19 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "pop3://an:s3cr3t@mail.example/INBOX",
+        "imap://an:s3cr3t@mail.example:99999/INBOX",
+        "imap://:s3cr3t@h/X",
+    ],
+)
+def test_a_bad_imap_url_is_named_without_its_password(url: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        MailboxConfig.from_url(url)
+    assert "GATEWAY_IMAP_URL" in str(refused.value) and "s3cr3t" not in str(refused.value)
+    assert ":***@" in str(refused.value)
+    assert "s3cr3t" not in repr(MailboxConfig.from_url("imaps://an:s3cr3t@mail.example/INBOX"))

@@ -16,7 +16,7 @@ import logging
 import socket
 import threading
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
 from imap_tools import BaseMailBox, MailBox, MailBoxUnencrypted
@@ -35,7 +35,7 @@ class MailboxConfig:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback's locals
     folder: str
     secure: bool
 
@@ -46,13 +46,18 @@ class MailboxConfig:
     @classmethod
     def from_url(cls, url: str) -> MailboxConfig:
         parts = urlparse(url.strip())
-        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or out of range
+            port = -1
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username or port == -1:
+            shown = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
             raise ConfigError(
-                f"GATEWAY_IMAP_URL: expected imap[s]://user:password@host:port/FOLDER, got {url!r}"
+                f"GATEWAY_IMAP_URL: expected imap[s]://user:password@host:port/FOLDER, got {shown!r}"
             )
         return cls(
             host=parts.hostname,
-            port=parts.port or (993 if parts.scheme == "imaps" else 143),
+            port=port or (993 if parts.scheme == "imaps" else 143),
             user=unquote(parts.username),
             password=unquote(parts.password or ""),
             folder=unquote(parts.path.lstrip("/")) or "INBOX",
