@@ -31,19 +31,14 @@ from gateway.channels.email.automated import (
 from gateway.channels.email.html import html_to_text
 from gateway.channels.email.quotes import find_phone, split_forward, split_signature, strip_reply
 from gateway.cleantext import clean_text
+from gateway.config_values import CHECKED_ATTACHMENT_TYPES
 from gateway.followups import says_done
 from gateway.language import text_language
 
 __all__ = ["Automated", "MailAttachment", "ParsedMail", "RefusedAttachment", "html_to_text", "parse_mail"]
 
-DEFAULT_ALLOWED_TYPES = (
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/heic",
-    "application/pdf",
-)
+# The settings' default (`attachment_types`): the types whose whole content is checked.
+DEFAULT_ALLOWED_TYPES = CHECKED_ATTACHMENT_TYPES
 
 
 @dataclass(frozen=True)
