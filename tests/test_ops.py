@@ -92,10 +92,11 @@ def test_logs_are_json_with_contact_details_masked() -> None:
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     settings = load_settings(
-        ROOT / "config" / "gateway.toml", {"GATEWAY_HTTP_PORT": "9090", "GATEWAY_EMAIL_ALIASES": "a, b"}
+        ROOT / "config" / "gateway.toml",
+        {"GATEWAY_HTTP_PORT": "9090", "GATEWAY_EMAIL_ALIASES": "a@kortrijk.be, b@kortrijk.be"},
     )
     assert settings.http_port == 9090
-    assert settings.email_aliases == ["a", "b"]
+    assert settings.email_aliases == ["a@kortrijk.be", "b@kortrijk.be"]
     assert settings.email_address == "1777@kortrijk.be"
     # without GATEWAY_PUBLIC_URL the links point at the port served; a configured one wins
     assert settings.public_url == "http://localhost:9090"

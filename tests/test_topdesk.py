@@ -87,7 +87,7 @@ async def test_an_incident_as_topdesk_validates_it(
         "dynamicName": "An Peeters",
         "branch": {"name": "Stad Kortrijk"},
         "email": "an@example.be",
-        "phoneNumber": "+32 470 12 34 56",  # as the web form gave it
+        "phoneNumber": "+32 470 12 34 56",  # stored in E.164, sent as people read it
     }
     assert (incident["category"], incident["subcategory"]) == (
         {"name": "Openbaar domein"},

@@ -17,12 +17,14 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page
+from sqlalchemy import update
 
 from gateway import texts
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.melding import Status
-from tests.support.api import melding, post, signed
+from gateway.store.schema import meldingen
+from tests.support.api import melding, post, signed, store_of
 from tests.support.browser import axe_violations, new_page, screenshot_path
 from tests.support.data import LAMP_PIN, LAMP_TEXT, TILE
 from tests.support.http import Receiver
@@ -70,6 +72,13 @@ async def lamp_reported_twice(
     resp = await client.post(f"/api/v1/meldingen/{first['reference']}/status", data=raw, headers=headers)
     assert resp.status == 200, await resp.text()
     await run_worker(settings)
+
+    def language_unknown(conn: Any) -> None:
+        # As a melding whose language nobody could tell ("Zie foto"): the page follows the browser.
+        ids = [first["id"], second["id"]]
+        conn.execute(update(meldingen).where(meldingen.c.id.in_(ids)).values(language=None))
+
+    await store_of(client).write(language_unknown)
     an, bert = await melding(client, first["id"]), await melding(client, second["id"])
     assert bert["duplicate_of"] == an["id"] and bert["status"] == "gepland"
     # the gateway's own note on Bert's melding names An's melding: internal, never on the page

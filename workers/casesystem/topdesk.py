@@ -53,6 +53,7 @@ from gateway.melding import (
     Status,
     StatusUpdate,
 )
+from gateway.phonenumber import readable
 from workers.casesystem import CaseStatus, DeliveryError, StatusPage, extra_attachments
 from workers.casesystem.topdesk_api import TopdeskApi, Upload
 from workers.casesystem.topdesk_config import TopdeskFile, load, ref_json
@@ -178,7 +179,7 @@ class TopdeskCaseSystem:
         if reporter.email and len(reporter.email) <= EMAIL_MAX:
             caller["email"] = reporter.email
         if reporter.phone:
-            caller["phoneNumber"] = reporter.phone[:PHONE_MAX]
+            caller["phoneNumber"] = readable(reporter.phone)[:PHONE_MAX]  # stored E.164, read by people
         return {"caller": caller}
 
     async def _add_action(
