@@ -63,6 +63,8 @@ JOB_SMS_RESEND = "sms_resend"  # an SMS part Twilio reported undelivered (transi
 
 STATS_KEY = "gateway:stats"  # hash of cross-process counters (deliveries, latency buckets)
 ACK_RATE_KEY = "gateway:ack-rate:"  # + sender address: acknowledgements sent this hour
+THANKS_KEY = "gateway:thanks:"  # + digest of a thank-you page's cookie: the token it may detail (an hour)
+LOGIN_FAILURES_KEY = "gateway:desk-login-failures:"  # + digest of a login name that is no account
 DELIVERY_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 OUTAGES_FIELD = "worker_redis_outages"  # in STATS_KEY: Redis outages that workers rode out
 

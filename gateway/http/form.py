@@ -48,7 +48,7 @@ from gateway.handling import error_body
 from gateway.http.ratelimit import Guessing, melding_by_token, over_limit, resets_in
 from gateway.intake import IntakeRejected
 from gateway.phonenumber import readable
-from gateway.queue import REDIS_DOWN
+from gateway.queue import REDIS_DOWN, THANKS_KEY
 from gateway.store import StoreUnavailable
 from gateway.texts import LANGUAGES, accepted_language, language, text
 
@@ -213,8 +213,8 @@ async def post_form(request: web.Request) -> web.Response:
     return await _to_thanks(request, stored.tracking_token)
 
 
-def _thanks_key(settings: Settings, secret: str) -> str:
-    return f"{settings.queue_name}:thanks:" + hashlib.sha256(secret.encode()).hexdigest()
+def _thanks_key(secret: str) -> str:
+    return THANKS_KEY + hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def _to_thanks(request: web.Request, token: str) -> web.Response:
@@ -225,7 +225,7 @@ async def _to_thanks(request: web.Request, token: str) -> web.Response:
     response = web.Response(status=303, headers={"Location": path})
     secret = secrets.token_urlsafe(32)
     try:
-        await request.app[REDIS].set(_thanks_key(settings, secret), token, ex=THANKS_SECONDS)
+        await request.app[REDIS].set(_thanks_key(secret), token, ex=THANKS_SECONDS)
     except REDIS_DOWN as exc:  # the page is still thanks, reference and link; only the details go
         log.warning("thank-you page without details: Redis unavailable: %s", exc.__class__.__name__)
         return response
@@ -247,7 +247,7 @@ async def _sent_from_here(request: web.Request, token: str) -> bool:
     if not secret:
         return False
     try:
-        stored = await request.app[REDIS].get(_thanks_key(request.app[SETTINGS], secret))
+        stored = await request.app[REDIS].get(_thanks_key(secret))
     except REDIS_DOWN as exc:
         log.warning("thank-you cookie not checked: Redis unavailable: %s", exc.__class__.__name__)
         return False

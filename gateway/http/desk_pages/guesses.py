@@ -19,18 +19,18 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.queue import LOGIN_FAILURES_KEY
 from gateway.store.operators import Lockout
 
 log = logging.getLogger(__name__)
 
-PREFIX = "desk:login-failures:"
 # How long a name's failures are remembered after its last one (or the end of its lock): long enough
 # that waiting out a lock does not tell an invented name from an account; short enough to bound memory.
 KEEP_SECONDS = 24 * 3600
 
 
 def _key(name: str) -> str:
-    return PREFIX + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    return LOGIN_FAILURES_KEY + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def locked(redis: Redis, name: str, now: datetime) -> bool:
