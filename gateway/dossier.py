@@ -91,14 +91,6 @@ PLACE_FIELDS = {
 PLACE_SOURCES = {"pin": "kaartpin", "address": "adres", "text": "uit de tekst", "none": "niet gevonden"}
 
 
-def dienst_name(code: str | None) -> str:
-    """A dienst's Dutch name from the catalogue, else its code ("—" for none)."""
-    if not code:
-        return "—"
-    key = f"dienst.{code}"
-    return texts.text(key, "nl") if key in texts.CATALOGUES[texts.FALLBACK] else code
-
-
 # The kinds of rule (gateway/classify/rules.py, "rules:<dienst>:<kind>:<term>") in an operator's words.
 _RULE_KINDS = {"keyword": "trefwoord", "phrase": "woordgroep", "pattern": "patroon"}
 
@@ -114,7 +106,7 @@ def rule_in_words(source: str) -> str:
         term = words[0] if words else ""
     term = " … ".join(part.strip() for part in term.split("*") if part.strip())
     said = f"{_RULE_KINDS.get(kind, 'trefwoord')} '{term}'" if term else "trefwoordregel"
-    return f"{said} ({dienst_name(code)})"
+    return f"{said} ({texts.dienst_name(code)})"
 
 
 def who(source: str | None) -> str:
@@ -155,7 +147,7 @@ def _environment(timezone: ZoneInfo) -> jinja2.Environment:
     env.filters["status"] = lambda status: texts.status_label(status, "nl")
     env.filters["outcome"] = lambda outcome: OUTCOMES.get(outcome, outcome)
     env.filters["stage"] = stage_label
-    env.filters["dienst"] = dienst_name
+    env.filters["dienst"] = texts.dienst_name  # Dutch: the fallback language
     env.filters["place_field"] = lambda key: PLACE_FIELDS.get(key, key)
     env.filters["place_source"] = lambda source: PLACE_SOURCES.get(source, source)
     return env

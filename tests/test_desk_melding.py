@@ -16,12 +16,13 @@ from sqlalchemy import update
 
 from gateway.appkeys import REDIS
 from gateway.config import Settings
-from gateway.dossier import dienst_name, who
+from gateway.dossier import who
 from gateway.http.app import create_app
 from gateway.intake import apply_status
 from gateway.melding import TRANSITIONS, Stage, Status, StatusUpdate
 from gateway.store import desk_actions
 from gateway.store.schema import meldingen
+from gateway.texts import dienst_name
 from tests.support.api import melding, post, store_of
 from tests.support.data import LAMP_PIN, LAMP_TEXT, PNG, TILE
 from tests.support.desk import csrf_of

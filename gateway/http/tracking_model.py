@@ -139,10 +139,7 @@ def _iso(moment: datetime) -> str:
 def _dienst(code: str | None, lang: str) -> dict[str, str] | None:
     if not code:
         return None
-    return {"code": code, "name": texts.text(f"dienst.{code}", lang) if f"dienst.{code}" in _KNOWN else code}
-
-
-_KNOWN = frozenset(texts.CATALOGUES[texts.FALLBACK])
+    return {"code": code, "name": texts.dienst_name(code, lang)}
 
 
 def local(moment: str | None, tz: ZoneInfo, with_time: bool = True) -> str | None:

@@ -130,6 +130,15 @@ def text(key: str, lang: str | None, /, **variables: object) -> str:
     return compiled if isinstance(compiled, str) else compiled.render(variables)
 
 
+def dienst_name(code: str | None, lang: str | None = FALLBACK) -> str:
+    """A dienst's name in `lang` from the catalogue ("Publieke Ruimte" for `wegen`); a code the
+    catalogue does not know, as it is; "—" for none."""
+    if not code:
+        return "—"
+    key = f"dienst.{code}"
+    return text(key, lang) if key in CATALOGUES[FALLBACK] else code
+
+
 def status_label(status: Status | str, lang: str | None) -> str:
     """What a reporter reads for a status, e.g. "Wachten op antwoord", "En attente de réponse"."""
     return text(f"status.{Status(status).value}", lang)

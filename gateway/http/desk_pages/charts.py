@@ -39,11 +39,8 @@ class Table:
 
 
 def dienst_label(code: str | None) -> str:
-    """A dienst's Dutch name from the catalogue, else its code ("—" for none)."""
-    if not code:
-        return "—"
-    key = f"dienst.{code}"
-    return texts.text(key, "nl") if key in texts.CATALOGUES[texts.FALLBACK] else code
+    """A dienst's Dutch name, as the desk's pages show it (`texts.dienst_name`)."""
+    return texts.dienst_name(code, "nl")
 
 
 def pivot(

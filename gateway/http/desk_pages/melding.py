@@ -14,9 +14,9 @@ from aiohttp import web
 
 from gateway import clock
 from gateway.appkeys import REDIS, SETTINGS, STORE
-from gateway.dossier import dienst_name
 from gateway.handling import error_body
 from gateway.http.desk_pages import duplicates
+from gateway.http.desk_pages.charts import dienst_label
 from gateway.http.desk_pages.views import MAX_NOTE, OPERATOR, melding_of, refused_transition, set_flash
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, TRANSITIONS, Stage, Status, StatusUpdate
@@ -72,8 +72,8 @@ async def reroute(request: web.Request) -> web.Response:
     elif done.to_send:
         await enqueue_deliveries(request.config_dict[REDIS], settings.queue_name, list(done.to_send))
     messages = {
-        "routed": f"Doorgestuurd naar {dienst_name(str(dienst))}.",
-        "rerouted": f"Dienst gewijzigd naar {dienst_name(str(dienst))}.",
+        "routed": f"Doorgestuurd naar {dienst_label(str(dienst))}.",
+        "rerouted": f"Dienst gewijzigd naar {dienst_label(str(dienst))}.",
         "unchanged": "Dat is al de dienst; niets veranderd.",
     }
     log.info("desk reroute: %s", done.outcome, extra={"reference": melding.reference, "dienst": dienst})

@@ -19,10 +19,10 @@ from aiohttp_session import get_session
 
 from gateway import texts
 from gateway.appkeys import REDIS, SETTINGS, STORE
-from gateway.dossier import dienst_name
 from gateway.handling import error_body
 from gateway.http.desk_pages import directory_views, melding_details
 from gateway.http.desk_pages.auth import OPERATOR, csrf_token
+from gateway.http.desk_pages.charts import dienst_label
 from gateway.http.desk_pages.paging import paging
 from gateway.intake import apply_status
 from gateway.melding import DIENST_CODES, Melding, Stage, Status, StatusUpdate
@@ -80,7 +80,7 @@ async def route(request: web.Request) -> web.Response:
             dienst,
             extra={"reference": melding.reference, "dienst": dienst, "operator": operator.name},
         )
-        await set_flash(request, f"{melding.reference} doorgestuurd naar {dienst_name(str(dienst))}.")
+        await set_flash(request, f"{melding.reference} doorgestuurd naar {dienst_label(str(dienst))}.")
     elif outcome == "not_in_triage":
         message = f"{melding.reference} wacht niet meer in triage (nu: {stage}); niets veranderd."
         await set_flash(request, message)
