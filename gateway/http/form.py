@@ -259,7 +259,7 @@ async def thanks_page(request: web.Request) -> web.Response:
     citizen typed only for the browser that sent it (the token cannot tell who that is)."""
     found = await melding_by_token(request)  # a miss here counts as one on /t/: one guessing limit
     if isinstance(found, Guessing):
-        context = {"lang": page_language(request), "minutes": -(-found.retry_after // 60)}
+        context = {"lang": page_language(request), "minutes": found.minutes}
         response = _render(request, "rate_limited.html", context, status=429)
         response.headers["Retry-After"] = str(found.retry_after)
         return response

@@ -55,6 +55,11 @@ class Guessing:
 
     retry_after: int
 
+    @property
+    def minutes(self) -> int:
+        """The wait as the 429 page says it: whole minutes, rounded up."""
+        return -(-self.retry_after // 60)
+
 
 async def melding_by_token(request: web.Request) -> Melding | Guessing | None:
     """The melding of the URL's `token`; None for an unknown token (counted as a miss); Guessing

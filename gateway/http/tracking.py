@@ -106,7 +106,7 @@ async def _melding(request: web.Request, *, json: bool = False) -> Melding | web
     """The token's melding, or the answer for a client that guesses: 429 over the limit, else 404."""
     found = await melding_by_token(request)
     if isinstance(found, Guessing):
-        return _too_many(request, json, found.retry_after)
+        return _too_many(request, json, found)
     if found is not None:
         return found
     if json:
@@ -114,15 +114,15 @@ async def _melding(request: web.Request, *, json: bool = False) -> Melding | web
     return _page(request, "not_found.html", page_language(request, None), {}, status=404)
 
 
-def _too_many(request: web.Request, json: bool, retry_after: int) -> web.StreamResponse:
+def _too_many(request: web.Request, json: bool, guessing: Guessing) -> web.StreamResponse:
     if json:
         response = _secured(
             error_body(429, "too_many_requests", "too many unknown tracking links; try again later")
         )
     else:
         lang = page_language(request, None)
-        response = _page(request, "rate_limited.html", lang, {"minutes": -(-retry_after // 60)}, status=429)
-    response.headers["Retry-After"] = str(retry_after)
+        response = _page(request, "rate_limited.html", lang, {"minutes": guessing.minutes}, status=429)
+    response.headers["Retry-After"] = str(guessing.retry_after)
     return response
 
 
