@@ -11,6 +11,16 @@ from gateway.queue import connect, enqueue_deliveries
 from gateway.store import Store, attempts, deliveries
 
 
+async def unknown_references(store: Store, references: list[str] | None, command: str) -> bool:
+    """Whether a `--reference` names no melding (said on stderr): a mistyped reference would
+    otherwise read as "nothing dead there" (exit 0). `gateway pushes` asks the same."""
+    unknown = await store.read(attempts.unknown_references, references) if references else []
+    if unknown:
+        named = ", ".join(map(repr, unknown))
+        print(f"gateway {command}: no melding with reference {named}", file=sys.stderr)
+    return bool(unknown)
+
+
 async def list_or_retry(
     settings: Settings, *, dead_only: bool, retry: bool, references: list[str] | None, as_json: bool
 ) -> int:
@@ -19,12 +29,7 @@ async def list_or_retry(
     )
     await store.open()
     try:
-        if references and (unknown := await store.read(attempts.unknown_references, references)):
-            # a mistyped reference would otherwise read as "nothing dead there" (exit 0)
-            print(
-                f"gateway deliveries: no melding with reference {', '.join(map(repr, unknown))}",
-                file=sys.stderr,
-            )
+        if await unknown_references(store, references, "deliveries"):
             return 1
         if retry:
             revived = await store.write(deliveries.revive_dead, references)

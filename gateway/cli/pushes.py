@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
+from gateway.cli.deliveries import unknown_references
 from gateway.config import Settings
 from gateway.melding import DeliveryState
 from gateway.queue import connect, enqueue_push
-from gateway.store import Store, attempts, pushes
+from gateway.store import Store, pushes
 
 
 async def list_or_retry(
@@ -19,11 +19,7 @@ async def list_or_retry(
     )
     await store.open()
     try:
-        if references and (unknown := await store.read(attempts.unknown_references, references)):
-            # a mistyped reference would otherwise read as "nothing dead there" (exit 0)
-            print(
-                f"gateway pushes: no melding with reference {', '.join(map(repr, unknown))}", file=sys.stderr
-            )
+        if await unknown_references(store, references, "pushes"):
             return 1
         if retry:
             return await _retry(settings, store, references, as_json)
