@@ -99,8 +99,14 @@ def _same_person(person: PersonIn) -> Any:
     key = _NATURAL_KEY + (_ADDRESS_KEY if person.email is None and person.phone is None else ())
     return and_(
         directory_people.c.national_register_number.is_(None),
-        *(directory_people.c[k].is_not_distinct_from(getattr(person, k)) for k in key),
+        *(_equal(directory_people.c[k], getattr(person, k)) for k in key),
     )
+
+
+def _equal(column: Any, value: object) -> Any:
+    """`column IS NOT DISTINCT FROM value`, written so that an index can serve it: PostgreSQL uses
+    none for IS NOT DISTINCT FROM, which made every person of an import a scan of the directory."""
+    return column.is_(None) if value is None else column == value
 
 
 def save(conn: Connection, people: list[PersonIn], *, replace: bool) -> Imported:
