@@ -13,7 +13,8 @@ import pytest
 
 from gateway.channels.open311.requests import status_notes
 from gateway.config import Settings, StatusFeed
-from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status, StatusChange, link_note
+from gateway.melding import Status, StatusChange, link_note
+from tests.support.data import a_melding
 from workers.notify import render_email
 from workers.sms import render_sms
 from workers.status_feeds.adapters import DosisFeed, Dossier
@@ -24,23 +25,6 @@ LINK = link_note("1777-2026-000001")
 
 def change(source: str, note: str | None, status: Status = Status.GEREGISTREERD) -> StatusChange:
     return StatusChange(status=status, at=AT, note=note, source=source)
-
-
-def a_melding(language: str, last: StatusChange) -> Melding:
-    return Melding(
-        id="m2",
-        reference="1777-2026-000002",
-        channel=Channel.OPEN311,
-        received_at=AT,
-        reporter=Reporter(name="Bert", email="bert@example.be", phone="+32470123456"),
-        text="Lampe cassée",
-        language=language,
-        location=Location(),
-        status=last.status,
-        stage=Stage.DELIVERED,
-        status_history=[last],
-        tracking_token="tok",
-    )
 
 
 @pytest.mark.parametrize(

@@ -16,28 +16,12 @@ from aiohttp.test_utils import TestClient
 from gateway import texts
 from gateway.config import Settings
 from gateway.http.app import create_app
-from gateway.melding import Channel, Location, Melding, Reporter, Stage, Status, StatusChange
+from gateway.melding import Status, StatusChange
+from tests.support.data import a_melding
 from workers.notify import render_email
 from workers.sms import render_sms
 
 AT = datetime(2026, 3, 4, 10, 5, tzinfo=UTC)
-
-
-def a_melding(language: str | None, change: StatusChange) -> Melding:
-    return Melding(
-        id="m1",
-        reference="1777-2026-000123",
-        channel=Channel.SMS,
-        received_at=AT,
-        reporter=Reporter(name=None, email="an@example.be", phone="+32470123456"),
-        text="Put in de weg",
-        language=language,
-        location=Location(),
-        status=change.status,
-        stage=Stage.DELIVERED,
-        status_history=[change],
-        tracking_token="tok",
-    )
 
 
 def test_every_status_has_a_label_in_every_language() -> None:

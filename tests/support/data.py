@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.melding import Channel, MeldingDraft, Reporter
+from gateway.melding import Channel, Location, Melding, MeldingDraft, Reporter, Stage, StatusChange
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Public corpora copied into the project (tests/corpora/README.md): a clone runs its tests alone.
@@ -45,4 +45,22 @@ def web_draft(n: int, email: str = "an@example.be") -> MeldingDraft:
         received_at=datetime.now(UTC),
         text=f"Losliggende tegel {n}",
         reporter=Reporter(email=email),
+    )
+
+
+def a_melding(language: str | None, change: StatusChange) -> Melding:
+    """An SMS melding whose history is `change`, as notifications and status notes read it."""
+    return Melding(
+        id="m1",
+        reference="1777-2026-000123",
+        channel=Channel.SMS,
+        received_at=change.at,
+        reporter=Reporter(name=None, email="an@example.be", phone="+32470123456"),
+        text="Put in de weg",
+        language=language,
+        location=Location(),
+        status=change.status,
+        stage=Stage.DELIVERED,
+        status_history=[change],
+        tracking_token="tok",
     )
